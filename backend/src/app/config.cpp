@@ -1,0 +1,119 @@
+#include "app/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <iostream>
+#include <stdexcept>
+
+namespace chatd::app {
+namespace {
+
+template <class T>
+CLI::Option* add(CLI::App& app, const std::string& name, T& value, const std::string& help) {
+    std::string env = "CHATD_";
+    for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    return app.add_option("--" + name, value, help)->envname(env)->capture_default_str();
+}
+
+}  // namespace
+
+std::optional<Config> parse_config(int argc, const char* const* argv, const std::string& version) {
+    Config c;
+    CLI::App app{"chatd: real-time chat server (HTTP + WebSocket)", "chatd"};
+    app.set_version_flag("--version", version);
+    app.set_config("--config", "", "TOML file with the same keys as the long flags")
+        ->envname("CHATD_CONFIG");
+
+    add(app, "listen", c.listen, "Address and port of the HTTP/WebSocket listener (port 0: any)");
+    add(app, "db", c.db, "Store URL: sqlite:PATH or postgresql://...");
+    add(app, "auth", c.auth, "password: accounts; open: the brief's name-only sign-in")
+        ->check(CLI::IsMember({"password", "open"}));
+    add(app, "amqp-url", c.amqp_url, "RabbitMQ URL amqp://user:pass@host:port/vhost (empty: in-process bus)");
+    add(app, "amqp-topology", c.amqp_topology, "per-user (the brief's) or per-node queues")
+        ->check(CLI::IsMember({"per-user", "per-node"}));
+    add(app, "web-root", c.web_root, "Directory of the web client (empty: built-in page)");
+    add(app, "node-id", c.node_id, "Name of this node (empty: host name)");
+    add(app, "threads", c.threads, "I/O threads (0: one per core)");
+    add(app, "log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    add(app, "cors-origins", c.cors_origins, "Allowed browser origins (empty: * in open mode)")
+        ->delimiter(',');
+    add(app, "max-frame-bytes", c.max_frame_bytes, "Largest WebSocket message accepted (close 1009)")
+        ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+    add(app, "max-message-length", c.max_message_length, "Longest message content, in characters")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+    add(app, "max-body-bytes", c.max_body_bytes, "Largest HTTP request body (413)")
+        ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+    add(app, "max-header-bytes", c.max_header_bytes, "Largest HTTP request header block (431)")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20));
+    add(app, "rate-per-second", c.rate_per_second, "Messages per second per user, sustained")
+        ->check(CLI::PositiveNumber);
+    add(app, "rate-burst", c.rate_burst, "Messages per user allowed in a burst")
+        ->check(CLI::Range(1.0, 1e9));
+    add(app, "max-connections", c.max_connections, "Open connections per process (503 beyond)");
+    add(app, "max-connections-per-address", c.max_connections_per_address,
+        "Open connections per client IP address (429 beyond)");
+    add(app, "outbox-max-bytes", c.outbox_max_bytes,
+        "Bytes queued for one slow client before it is disconnected (close 1013)")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
+    add(app, "outbox-max-frames", c.outbox_max_frames, "Frames queued for one client, at most")
+        ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 24));
+    add(app, "http-idle-timeout", c.http_idle_timeout_s, "Seconds an idle HTTP connection stays open");
+    add(app, "ws-ping-interval", c.ws_ping_interval_s,
+        "Seconds of WebSocket silence before a ping; a second silent period closes it");
+    add(app, "shutdown-grace-ms", c.shutdown_grace_ms, "How long shutdown waits for sockets to close");
+    add(app, "password-cost", c.password_cost, "argon2id cost: interactive, moderate, min (tests)")
+        ->check(CLI::IsMember({"interactive", "moderate", "min"}));
+    add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
+    add(app, "sqlite-sync", c.sqlite_sync, "full: an ack survives power loss; normal: faster")
+        ->check(CLI::IsMember({"full", "normal"}));
+    add(app, "blocking-threads", c.blocking_threads, "Threads for store reads and password hashing")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        app.exit(e);
+        return std::nullopt;
+    } catch (const CLI::ParseError& e) {
+        throw std::invalid_argument(e.what());
+    }
+    if (!c.db.starts_with("sqlite:") && !c.db.starts_with("postgresql://") &&
+        !c.db.starts_with("postgres://")) {
+        throw std::invalid_argument("--db: expected sqlite:PATH or postgresql://...");
+    }
+    if (c.listen.rfind(':') == std::string::npos) {
+        throw std::invalid_argument("--listen: expected ADDRESS:PORT");
+    }
+    return c;
+}
+
+std::string redact_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    const auto at = url.find('@', scheme + 3);
+    if (at == std::string::npos) return url;
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+std::string describe(const Config& c) {
+    return fmt::format(
+        "listen={} db={} auth={} amqp_url={} amqp_topology={} web_root={} node_id={} threads={} "
+        "log_level={} cors_origins=[{}] max_frame_bytes={} max_message_length={} "
+        "max_body_bytes={} max_header_bytes={} rate_per_second={} rate_burst={} "
+        "max_connections={} max_connections_per_address={} outbox_max_bytes={} "
+        "outbox_max_frames={} http_idle_timeout={} ws_ping_interval={} shutdown_grace_ms={} "
+        "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={}",
+        c.listen, redact_url(c.db), c.auth, c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url),
+        c.amqp_topology, c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads,
+        c.log_level, fmt::join(c.cors_origins, ","), c.max_frame_bytes, c.max_message_length,
+        c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst, c.max_connections,
+        c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
+        c.http_idle_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms, c.password_cost,
+        c.session_ttl_hours, c.sqlite_sync, c.blocking_threads);
+}
+
+}  // namespace chatd::app

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::app {
+
+// Every setting, with its default. Sources, strongest first: command-line flags, the
+// --config file (TOML, same keys as the long flags), CHATD_* environment variables.
+// docs/operations.md and chatd.example.toml describe each key.
+struct Config {
+    std::string listen = "127.0.0.1:8080";
+    std::string db = "sqlite:data/chatd.db";
+    std::string auth = "password";  // password | open
+    std::string amqp_url;           // empty: in-process bus
+    std::string amqp_topology = "per-user";
+    std::string web_root;  // empty: the built-in page
+    std::string node_id;   // empty: the host name
+    unsigned threads = 0;  // 0: one per core
+    std::string log_level = "info";
+    std::vector<std::string> cors_origins;  // empty: "*" in open mode, none in password mode
+
+    std::size_t max_frame_bytes = 64 * 1024;
+    std::size_t max_message_length = 4000;
+    std::size_t max_body_bytes = 64 * 1024;
+    std::size_t max_header_bytes = 8 * 1024;
+    double rate_per_second = 20;
+    double rate_burst = 40;
+    std::size_t max_connections = 19000;
+    std::size_t max_connections_per_address = 256;
+    std::size_t outbox_max_bytes = 4 * 1024 * 1024;
+    std::size_t outbox_max_frames = 16384;
+    unsigned http_idle_timeout_s = 60;
+    unsigned ws_ping_interval_s = 30;
+    unsigned shutdown_grace_ms = 5000;
+
+    std::string password_cost = "interactive";  // interactive | moderate | min (tests only)
+    unsigned session_ttl_hours = 24 * 30;
+    std::string sqlite_sync = "full";  // full | normal
+    std::size_t blocking_threads = 4;
+};
+
+// Parses flags, file and environment. Returns nullopt after printing --help or --version;
+// throws std::invalid_argument with a readable message for bad input.
+std::optional<Config> parse_config(int argc, const char* const* argv, const std::string& version);
+
+// One line, every setting, secrets (passwords in URLs) redacted.
+std::string describe(const Config& config);
+
+// "user:secret@" in a URL becomes "user:***@".
+std::string redact_url(const std::string& url);
+
+}  // namespace chatd::app

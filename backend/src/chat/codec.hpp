@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "model/message.hpp"
+
+namespace chatd::chat {
+
+// Frames a native client sends (docs/protocol.md).
+struct SendCommand {
+    std::string room;
+    std::string content;
+    std::string client_msg_id;
+};
+struct TypingCommand {
+    std::string room;
+};
+struct PingCommand {};
+using ClientCommand = std::variant<SendCommand, TypingCommand, PingCommand>;
+
+// Why a client frame could not be decoded; `code` is the protocol's error code.
+struct DecodeError {
+    std::string code;  // invalid_json | unknown_type | bad_request
+    std::string message;
+    std::string client_msg_id;  // echoed when the frame carried one
+};
+
+using DecodeResult = std::variant<ClientCommand, DecodeError>;
+
+DecodeResult decode_client_frame(std::string_view text);
+
+// Server frames. Each returns the complete JSON text of one WebSocket frame.
+std::string encode_message(const model::Message& message);
+std::string encode_seed_message(const model::Message& message);
+std::string encode_ack(const model::Message& message, bool duplicate);
+std::string encode_error(std::string_view code,
+                         std::string_view message,
+                         std::string_view client_msg_id = {});
+std::string encode_typing(const model::Typing& typing);
+std::string encode_presence(const model::Presence& presence);
+std::string encode_membership(const model::Membership& membership);
+std::string encode_welcome(std::string_view user_name,
+                           const std::vector<std::string>& rooms,
+                           const std::vector<std::string>& online);
+std::string encode_pong();
+
+// The JSON object of a message as it appears in history pages and `message` frames.
+std::string message_json(const model::Message& message);
+
+std::string_view to_string(model::MessageKind kind);
+
+// The brief's "DD/MM/YYYY HH:MM:SS" in UTC.
+std::string format_sent_at(std::int64_t ts_ms);
+
+// Content of the brief's join / leave notices.
+inline constexpr std::string_view kConnectionMessage = "CONNECTION_MESSAGE";
+inline constexpr std::string_view kDisconnectionMessage = "DISCONNECTION_MESSAGE";
+model::MessageKind kind_of_content(std::string_view content);
+
+}  // namespace chatd::chat

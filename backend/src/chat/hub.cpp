@@ -1,0 +1,240 @@
+#include "chat/hub.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include "chat/codec.hpp"
+#include "metrics/metrics.hpp"
+
+namespace chatd::chat {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+Hub::Attached Hub::attach(const std::string& user_name,
+                          Protocol protocol,
+                          std::shared_ptr<Sink> sink,
+                          const std::vector<std::string>& rooms,
+                          std::string session) {
+    std::unique_lock lock(mutex_);
+    const ConnectionId id = next_id_++;
+    Connection& connection = connections_[id];
+    connection.user_name = user_name;
+    connection.protocol = protocol;
+    connection.sink = std::move(sink);
+    connection.session = std::move(session);
+    connection.rooms.emplace(model::kGeneralRoom);
+    if (protocol == Protocol::Native) connection.rooms.insert(rooms.begin(), rooms.end());
+    for (const auto& room : connection.rooms) subscribe_locked(room, id, connection);
+    auto& ids = users_[user_name];
+    ids.push_back(id);
+    return Attached{id, ids.size() == 1};
+}
+
+bool Hub::detach(ConnectionId id) {
+    std::unique_lock lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return false;
+    for (const auto& room : it->second.rooms) unsubscribe_locked(room, id);
+    auto user = users_.find(it->second.user_name);
+    connections_.erase(it);
+    if (user == users_.end()) return false;
+    std::erase(user->second, id);
+    if (!user->second.empty()) return false;
+    users_.erase(user);
+    return true;
+}
+
+void Hub::subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection) {
+    auto& list = rooms_[room];
+    auto next = list ? std::make_shared<SubscriberList>(*list) : std::make_shared<SubscriberList>();
+    next->push_back(Subscriber{id, connection.protocol, connection.sink, connection.user_name});
+    list = std::move(next);
+}
+
+void Hub::unsubscribe_locked(const std::string& room, ConnectionId id) {
+    auto it = rooms_.find(room);
+    if (it == rooms_.end()) return;
+    auto next = std::make_shared<SubscriberList>();
+    next->reserve(it->second->size());
+    std::copy_if(it->second->begin(), it->second->end(), std::back_inserter(*next),
+                 [id](const Subscriber& s) { return s.id != id; });
+    if (next->empty()) {
+        rooms_.erase(it);
+    } else {
+        it->second = std::move(next);
+    }
+}
+
+Hub::SubscriberListPtr Hub::subscribers(const std::string& room) const {
+    std::shared_lock lock(mutex_);
+    auto it = rooms_.find(room);
+    return it == rooms_.end() ? nullptr : it->second;
+}
+
+void Hub::deliver(const model::Event& event) {
+    std::visit(Overloaded{
+                   [this](const model::Message& m) { deliver_message(m); },
+                   [this](const model::Typing& t) { deliver_typing(t); },
+                   [this](const model::Presence& p) { deliver_presence(p); },
+                   [this](const model::Membership& m) { deliver_membership(m); },
+               },
+               event);
+}
+
+void Hub::deliver_message(const model::Message& message) {
+    const auto list = subscribers(message.room);
+    if (list) {
+        Frame native;
+        Frame seed;
+        for (const auto& subscriber : *list) {
+            Frame& frame = subscriber.protocol == Protocol::Native ? native : seed;
+            if (!frame) {
+                frame = make_frame(subscriber.protocol == Protocol::Native
+                                       ? encode_message(message)
+                                       : encode_seed_message(message));
+            }
+            subscriber.sink->deliver(frame);
+        }
+        metrics_.messages_delivered.Increment(static_cast<double>(list->size()));
+        metrics_.delivery_seconds.Observe(
+            static_cast<double>(std::max<std::int64_t>(0, now_ms() - message.ts_ms)) / 1000.0);
+    }
+    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams.
+    if (message.kind == model::MessageKind::Leave) {
+        for (const auto& sink : sinks_where([&](const Connection& c) {
+                 return c.protocol == Protocol::Seed && c.user_name == message.user_name;
+             })) {
+            sink->close(CloseCode::Normal, "disconnected");
+        }
+    }
+}
+
+void Hub::deliver_typing(const model::Typing& typing) {
+    const auto list = subscribers(typing.room);
+    if (!list) return;
+    Frame frame;
+    for (const auto& subscriber : *list) {
+        if (subscriber.protocol != Protocol::Native || subscriber.user_name == typing.user_name) {
+            continue;
+        }
+        if (!frame) frame = make_frame(encode_typing(typing));
+        subscriber.sink->deliver(frame);
+    }
+}
+
+void Hub::deliver_presence(const model::Presence& presence) {
+    const auto frame = make_frame(encode_presence(presence));
+    for (const auto& sink :
+         sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; })) {
+        sink->deliver(frame);
+    }
+}
+
+void Hub::deliver_membership(const model::Membership& membership) {
+    const auto frame = make_frame(encode_membership(membership));
+    if (!membership.joined) {
+        // Tell the room, the leaver included, before the leaver stops receiving it.
+        if (const auto list = subscribers(membership.room)) {
+            for (const auto& s : *list) {
+                if (s.protocol == Protocol::Native) s.sink->deliver(frame);
+            }
+        }
+    }
+    {
+        std::unique_lock lock(mutex_);
+        auto user = users_.find(membership.user_name);
+        if (user != users_.end()) {
+            for (const ConnectionId id : user->second) {
+                Connection& connection = connections_.at(id);
+                if (connection.protocol != Protocol::Native) continue;
+                if (membership.joined && connection.rooms.insert(membership.room).second) {
+                    subscribe_locked(membership.room, id, connection);
+                } else if (!membership.joined && connection.rooms.erase(membership.room) > 0) {
+                    unsubscribe_locked(membership.room, id);
+                }
+            }
+        }
+    }
+    if (membership.joined) {
+        if (const auto list = subscribers(membership.room)) {
+            for (const auto& s : *list) {
+                if (s.protocol == Protocol::Native) s.sink->deliver(frame);
+            }
+        }
+    }
+}
+
+std::vector<std::shared_ptr<Sink>> Hub::sinks_where(auto predicate) const {
+    std::vector<std::shared_ptr<Sink>> out;
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, connection] : connections_) {
+        if (predicate(connection)) out.push_back(connection.sink);
+    }
+    return out;
+}
+
+bool Hub::is_subscribed(ConnectionId id, const std::string& room) const {
+    std::shared_lock lock(mutex_);
+    auto it = connections_.find(id);
+    return it != connections_.end() && it->second.rooms.contains(room);
+}
+
+std::vector<std::string> Hub::online_users() const {
+    std::vector<std::string> out;
+    {
+        std::shared_lock lock(mutex_);
+        out.reserve(users_.size());
+        for (const auto& [name, ids] : users_) out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool Hub::is_online(const std::string& user_name) const {
+    std::shared_lock lock(mutex_);
+    return users_.contains(user_name);
+}
+
+bool Hub::has_other_session(const std::string& user_name, const std::string& session) const {
+    std::shared_lock lock(mutex_);
+    auto user = users_.find(user_name);
+    if (user == users_.end()) return false;
+    return std::any_of(user->second.begin(), user->second.end(), [&](ConnectionId id) {
+        const auto& c = connections_.at(id);
+        return c.protocol == Protocol::Native && c.session != session;
+    });
+}
+
+std::size_t Hub::connection_count() const {
+    std::shared_lock lock(mutex_);
+    return connections_.size();
+}
+
+void Hub::close_session(const std::string& session, CloseCode code, std::string_view reason) {
+    for (const auto& sink : sinks_where([&](const Connection& c) { return c.session == session; })) {
+        sink->close(code, reason);
+    }
+}
+
+void Hub::close_all(CloseCode code, std::string_view reason) {
+    for (const auto& sink : sinks_where([](const Connection&) { return true; })) {
+        sink->close(code, reason);
+    }
+}
+
+}  // namespace chatd::chat

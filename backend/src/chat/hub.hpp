@@ -1,0 +1,94 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "chat/sink.hpp"
+#include "model/message.hpp"
+
+namespace chatd::metrics {
+class Metrics;
+}
+
+namespace chatd::chat {
+
+using ConnectionId = std::uint64_t;
+
+// This node's routing table: which local connections belong to which user and which rooms,
+// and the fan-out of bus events to them. Decides nothing about authorisation (the service has
+// checked membership before an event reaches the bus).
+// Thread-safe. Delivery never calls a sink while holding the hub's lock: it snapshots the
+// room's subscriber list (an immutable, shared vector replaced on every membership change)
+// and then writes to each sink, so a delivery costs no allocation beyond the encoded frames.
+class Hub {
+public:
+    explicit Hub(metrics::Metrics& metrics) : metrics_(metrics) {}
+
+    struct Attached {
+        ConnectionId id;
+        bool user_came_online;  // this is the user's first connection on this node
+    };
+    // Native connections subscribe to `rooms` (general is added); seed connections to general.
+    // `session` tags the connection with its token hash so logout can close it.
+    Attached attach(const std::string& user_name,
+                    Protocol protocol,
+                    std::shared_ptr<Sink> sink,
+                    const std::vector<std::string>& rooms,
+                    std::string session = {});
+    // Returns true when that was the user's last connection on this node.
+    bool detach(ConnectionId id);
+
+    // Routes one bus event to the local connections that should see it.
+    void deliver(const model::Event& event);
+
+    // Whether the connection receives the room's messages (the user is a member).
+    bool is_subscribed(ConnectionId id, const std::string& room) const;
+    std::vector<std::string> online_users() const;
+    bool is_online(const std::string& user_name) const;
+    bool has_other_session(const std::string& user_name, const std::string& session) const;
+    std::size_t connection_count() const;
+    void close_session(const std::string& session, CloseCode code, std::string_view reason);
+    void close_all(CloseCode code, std::string_view reason);
+
+private:
+    struct Subscriber {
+        ConnectionId id;
+        Protocol protocol;
+        std::shared_ptr<Sink> sink;
+        std::string user_name;
+    };
+    using SubscriberList = std::vector<Subscriber>;
+    using SubscriberListPtr = std::shared_ptr<const SubscriberList>;
+
+    struct Connection {
+        std::string user_name;
+        Protocol protocol;
+        std::shared_ptr<Sink> sink;
+        std::string session;
+        std::unordered_set<std::string> rooms;
+    };
+
+    void deliver_message(const model::Message& message);
+    void deliver_typing(const model::Typing& typing);
+    void deliver_presence(const model::Presence& presence);
+    void deliver_membership(const model::Membership& membership);
+    // Requires the unique lock.
+    void subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection);
+    void unsubscribe_locked(const std::string& room, ConnectionId id);
+    SubscriberListPtr subscribers(const std::string& room) const;
+    std::vector<std::shared_ptr<Sink>> sinks_where(auto predicate) const;
+
+    metrics::Metrics& metrics_;
+    mutable std::shared_mutex mutex_;
+    ConnectionId next_id_ = 1;
+    std::unordered_map<ConnectionId, Connection> connections_;
+    std::unordered_map<std::string, std::vector<ConnectionId>> users_;
+    std::unordered_map<std::string, SubscriberListPtr> rooms_;
+};
+
+}  // namespace chatd::chat

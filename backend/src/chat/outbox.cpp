@@ -1,0 +1,48 @@
+#include "chat/outbox.hpp"
+
+namespace chatd::chat {
+
+Outbox::PushResult Outbox::push(Frame frame) {
+    std::lock_guard lock(mutex_);
+    if (closed_) return PushResult::Closed;
+    if (bytes_ + frame->size() > limits_.max_bytes || frames_.size() >= limits_.max_frames) {
+        closed_ = true;
+        frames_.clear();
+        bytes_ = 0;
+        return PushResult::Overflow;
+    }
+    bytes_ += frame->size();
+    frames_.push_back(std::move(frame));
+    if (writer_idle_) {
+        writer_idle_ = false;
+        return PushResult::QueuedWakeUp;
+    }
+    return PushResult::Queued;
+}
+
+bool Outbox::take(std::vector<Frame>& out) {
+    out.clear();
+    std::lock_guard lock(mutex_);
+    if (frames_.empty()) {
+        writer_idle_ = true;
+        return false;
+    }
+    out.assign(std::make_move_iterator(frames_.begin()), std::make_move_iterator(frames_.end()));
+    frames_.clear();
+    bytes_ = 0;
+    return true;
+}
+
+void Outbox::close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    frames_.clear();
+    bytes_ = 0;
+}
+
+std::size_t Outbox::queued_bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
+}
+
+}  // namespace chatd::chat

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "chat/sink.hpp"
+
+namespace chatd::chat {
+
+// Bounded queue of frames waiting for one connection's writer. Thread-safe.
+// Invariant: only the connection's writer calls take(); any thread may push().
+class Outbox {
+public:
+    struct Limits {
+        std::size_t max_bytes = 4 * 1024 * 1024;
+        std::size_t max_frames = 16384;
+    };
+
+    enum class PushResult {
+        Queued,         // the writer was already awake or busy
+        QueuedWakeUp,   // the writer may be idle: the caller must wake it
+        Overflow,       // the frame was dropped; the connection must be closed and resync
+        Closed,
+    };
+
+    explicit Outbox(Limits limits) : limits_(limits) {}
+
+    PushResult push(Frame frame);
+    // Moves every queued frame into `out` (cleared first). Returns false when nothing was queued,
+    // after which the next push answers QueuedWakeUp.
+    bool take(std::vector<Frame>& out);
+    // Later pushes answer Closed; queued frames are discarded.
+    void close();
+    std::size_t queued_bytes() const;
+
+private:
+    const Limits limits_;
+    mutable std::mutex mutex_;
+    std::deque<Frame> frames_;
+    std::size_t bytes_ = 0;
+    bool writer_idle_ = true;
+    bool closed_ = false;
+};
+
+}  // namespace chatd::chat

@@ -1,0 +1,386 @@
+#include "chat/service.hpp"
+
+#include <boost/json.hpp>
+
+#include "bus/bus.hpp"
+#include "chat/codec.hpp"
+#include "chat/validation.hpp"
+#include "store/store.hpp"
+
+namespace chatd::chat {
+namespace json = boost::json;
+using metrics::Limit;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+ApiError invalid_name() {
+    return ApiError(400, "invalid_name",
+                    "a user name is 1 to 32 letters, digits, '_', '-' or '.'", Limit::InvalidName);
+}
+
+ApiError invalid_room() {
+    return ApiError(400, "invalid_room", "a room name is 1 to 48 of a-z, 0-9, '_' and '-'",
+                    Limit::InvalidRoom);
+}
+
+ApiError room_not_found() {
+    return ApiError(404, "room_not_found", "no such room", Limit::NotFound);
+}
+
+json::array to_array(const std::vector<std::string>& items) {
+    json::array out;
+    for (const auto& item : items) out.emplace_back(item);
+    return out;
+}
+
+}  // namespace
+
+ChatService::ChatService(store::Store& store,
+                         bus::Bus& bus,
+                         Hub& hub,
+                         metrics::Metrics& metrics,
+                         ServiceOptions options)
+    : store_(store),
+      bus_(bus),
+      hub_(hub),
+      metrics_(metrics),
+      options_(std::move(options)),
+      rate_limiter_(options_.rate_per_second, options_.rate_burst) {
+    if (!options_.open_auth) {
+        dummy_password_hash_ = auth::hash_password("no account has this password", options_.password_cost);
+    }
+}
+
+std::optional<Identity> ChatService::authenticate(std::string_view token) {
+    if (token.empty() || token.size() > 128) return std::nullopt;
+    auto hash = auth::token_hash(token);
+    auto session = store_.find_session(hash, now_ms());
+    if (!session) return std::nullopt;
+    return Identity{session->user_name, std::move(hash)};
+}
+
+json::object ChatService::config() const {
+    return json::object{
+        {"auth", options_.open_auth ? "open" : "password"},
+        {"version", options_.version},
+        {"limits",
+         json::object{
+             {"max_message_length", options_.max_message_length},
+             {"max_frame_bytes", options_.max_frame_bytes},
+             {"rate_per_second", options_.rate_per_second},
+             {"rate_burst", options_.rate_burst},
+         }},
+    };
+}
+
+json::object ChatService::new_session(const std::string& user_name) {
+    const auto token = auth::new_token();
+    const auto expires = now_ms() +
+                         std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
+    store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
+    return json::object{{"user_name", user_name}, {"token", token}, {"expires_ms", expires}};
+}
+
+json::object ChatService::register_user(std::string_view user_name, std::string_view password) {
+    if (options_.open_auth) {
+        throw ApiError(404, "not_found", "open mode has no accounts: use /api/login with a name",
+                       Limit::NotFound);
+    }
+    if (!valid_user_name(user_name)) throw invalid_name();
+    if (utf8_length(password) < kMinPasswordChars || password.size() > kMaxPasswordBytes) {
+        throw ApiError(400, "weak_password", "a password has 8 to 1024 characters",
+                       Limit::BadRequest);
+    }
+    store::User user{std::string(user_name), auth::hash_password(password, options_.password_cost),
+                     now_ms()};
+    if (!store_.create_user(user)) {
+        throw ApiError(409, "name_taken", "that name is taken", Limit::Conflict);
+    }
+    return new_session(user.name);
+}
+
+json::object ChatService::login(std::string_view user_name, std::string_view password) {
+    if (!valid_user_name(user_name)) throw invalid_name();
+    const std::string name(user_name);
+    if (options_.open_auth) {
+        if (hub_.is_online(name) && hub_.has_other_session(name, {})) {
+            throw ApiError(409, "name_taken", "that name is in use by a connected user",
+                           Limit::Conflict);
+        }
+        return new_session(name);
+    }
+    const auto user = store_.find_user(name);
+    // Verify even without an account so that timing does not tell which names exist.
+    const bool ok = auth::verify_password(user ? user->password_hash : dummy_password_hash_, password);
+    if (!user || !ok) {
+        throw ApiError(401, "invalid_credentials", "wrong user name or password",
+                       Limit::Unauthorized);
+    }
+    return new_session(name);
+}
+
+void ChatService::logout(const Identity& identity) {
+    store_.delete_session(identity.session);
+    hub_.close_session(identity.session, CloseCode::Policy, "signed out");
+}
+
+std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {
+    auto rooms = store_.rooms_of(user_name);
+    if (std::find(rooms.begin(), rooms.end(), model::kGeneralRoom) == rooms.end()) {
+        rooms.insert(rooms.begin(), std::string(model::kGeneralRoom));
+    }
+    return rooms;
+}
+
+json::object ChatService::me(const Identity& identity) {
+    return json::object{{"user_name", identity.user_name},
+                        {"rooms", to_array(rooms_of(identity.user_name))}};
+}
+
+json::object ChatService::list_rooms(const Identity& identity) {
+    const auto mine = rooms_of(identity.user_name);
+    json::array rooms;
+    for (const auto& room : store_.list_public_rooms()) {
+        const bool joined = std::find(mine.begin(), mine.end(), room.name) != mine.end();
+        rooms.emplace_back(json::object{{"name", room.name}, {"joined", joined}});
+    }
+    return json::object{{"rooms", std::move(rooms)}};
+}
+
+void ChatService::require_room(std::string_view room, bool allow_direct) {
+    if (!allow_direct && is_direct_room(room)) {
+        throw ApiError(403, "forbidden", "direct conversations are joined with /api/dm",
+                       Limit::Forbidden);
+    }
+    if (!is_direct_room(room) && !valid_room_name(room)) throw invalid_room();
+    if (!store_.find_room(room)) throw room_not_found();
+}
+
+json::object ChatService::create_room(const Identity& identity, std::string_view room) {
+    if (!valid_room_name(room)) throw invalid_room();
+    if (!store_.create_room(store::Room{std::string(room), false, identity.user_name, now_ms()})) {
+        throw ApiError(409, "room_exists", "a room with that name exists", Limit::Conflict);
+    }
+    store_.add_member(room, identity.user_name);
+    publish(model::Membership{std::string(room), identity.user_name, true});
+    return json::object{{"name", room}, {"joined", true}};
+}
+
+json::object ChatService::join_room(const Identity& identity, std::string_view room) {
+    require_room(room, false);
+    if (room != model::kGeneralRoom) {
+        store_.add_member(room, identity.user_name);
+        publish(model::Membership{std::string(room), identity.user_name, true});
+    }
+    return json::object{{"name", room}, {"joined", true}};
+}
+
+json::object ChatService::leave_room(const Identity& identity, std::string_view room) {
+    if (room == model::kGeneralRoom) {
+        throw ApiError(400, "cannot_leave_general", "everyone stays in general", Limit::BadRequest);
+    }
+    require_room(room, true);
+    store_.remove_member(room, identity.user_name);
+    publish(model::Membership{std::string(room), identity.user_name, false});
+    return json::object{{"name", room}, {"joined", false}};
+}
+
+json::object ChatService::open_direct(const Identity& identity, std::string_view other_user) {
+    if (!valid_user_name(other_user)) throw invalid_name();
+    if (!options_.open_auth && !store_.find_user(other_user)) {
+        throw ApiError(404, "user_not_found", "no such user", Limit::NotFound);
+    }
+    const auto room = direct_room_name(identity.user_name, other_user);
+    if (!store_.find_room(room)) {
+        store_.create_room(store::Room{room, true, identity.user_name, now_ms()});
+    }
+    for (const auto& user : {identity.user_name, std::string(other_user)}) {
+        if (!store_.is_member(room, user)) {
+            store_.add_member(room, user);
+            publish(model::Membership{room, user, true});
+        }
+    }
+    return json::object{{"name", room}};
+}
+
+json::object ChatService::history(const Identity& identity,
+                                  std::string_view room,
+                                  std::optional<std::int64_t> before,
+                                  std::optional<std::int64_t> after,
+                                  int limit) {
+    if (before && after) {
+        throw ApiError(400, "bad_request", "give before or after, not both", Limit::BadRequest);
+    }
+    if (limit < 1 || limit > 500) {
+        throw ApiError(400, "bad_request", "limit is 1 to 500", Limit::BadRequest);
+    }
+    require_room(room, true);
+    if (room != model::kGeneralRoom && !store_.is_member(room, identity.user_name)) {
+        throw ApiError(403, "not_member", "join the room to read it", Limit::Forbidden);
+    }
+    // One extra row tells whether another page exists.
+    store::HistoryQuery query{std::string(room), before, after, limit + 1};
+    auto messages = store_.history(query);
+    const bool has_more = messages.size() > static_cast<std::size_t>(limit);
+    if (has_more) {
+        // Pages run towards older messages unless `after` was given.
+        if (after) {
+            messages.pop_back();
+        } else {
+            messages.erase(messages.begin());
+        }
+    }
+    json::array items;
+    items.reserve(messages.size());
+    for (const auto& message : messages) items.push_back(json::parse(message_json(message)));
+    return json::object{{"messages", std::move(items)}, {"has_more", has_more}};
+}
+
+ConnectionId ChatService::connect(const Identity& identity,
+                                  Protocol protocol,
+                                  std::shared_ptr<Sink> sink,
+                                  const std::vector<std::string>& rooms) {
+    const auto attached = hub_.attach(identity.user_name, protocol, std::move(sink), rooms,
+                                      identity.session);
+    metrics_.ws_connections.Increment();
+    metrics_.ws_connections_accepted.Increment();
+    if (attached.user_came_online) {
+        metrics_.users_online.Increment();
+        bus_.user_online(identity.user_name);
+        publish(model::Presence{identity.user_name, true});
+    }
+    return attached.id;
+}
+
+void ChatService::disconnect(ConnectionId id, const std::string& user_name) {
+    metrics_.ws_connections.Decrement();
+    if (hub_.detach(id)) {
+        metrics_.users_online.Decrement();
+        bus_.user_offline(user_name);
+        publish(model::Presence{user_name, false});
+    }
+}
+
+void ChatService::refuse(const std::shared_ptr<Sink>& sink,
+                         Limit limit,
+                         std::string_view code,
+                         std::string_view message,
+                         std::string_view client_msg_id) {
+    metrics_.limit_hit(limit);
+    sink->deliver(make_frame(encode_error(code, message, client_msg_id)));
+}
+
+void ChatService::handle_frame(ConnectionId id,
+                               const std::string& user_name,
+                               const std::shared_ptr<Sink>& sink,
+                               std::string_view text) {
+    auto decoded = decode_client_frame(text);
+    if (auto* error = std::get_if<DecodeError>(&decoded)) {
+        const Limit limit = error->code == "invalid_json"   ? Limit::InvalidJson
+                            : error->code == "unknown_type" ? Limit::UnknownType
+                                                            : Limit::BadRequest;
+        refuse(sink, limit, error->code, error->message, error->client_msg_id);
+        return;
+    }
+    auto& command = std::get<ClientCommand>(decoded);
+    if (auto* send_command = std::get_if<SendCommand>(&command)) {
+        send(id, user_name, sink, std::move(*send_command));
+    } else if (auto* typing = std::get_if<TypingCommand>(&command)) {
+        if (!hub_.is_subscribed(id, typing->room)) {
+            refuse(sink, Limit::Forbidden, "not_member", "join the room first");
+            return;
+        }
+        publish(model::Typing{std::move(typing->room), user_name});
+    } else {
+        sink->deliver(make_frame(encode_pong()));
+    }
+}
+
+std::optional<ApiError> ChatService::check_content(const std::string& user_name,
+                                                   std::string_view content) {
+    if (content.empty()) {
+        return ApiError(400, "bad_request", "a message needs content", Limit::BadRequest);
+    }
+    if (utf8_length(content) > options_.max_message_length) {
+        return ApiError(413, "message_too_long",
+                        "a message has at most " + std::to_string(options_.max_message_length) +
+                            " characters",
+                        Limit::MessageLength);
+    }
+    if (!rate_limiter_.try_acquire(user_name)) {
+        return ApiError(429, "rate_limited", "too many messages: slow down", Limit::Rate);
+    }
+    return std::nullopt;
+}
+
+void ChatService::send(ConnectionId id,
+                       const std::string& user_name,
+                       const std::shared_ptr<Sink>& sink,
+                       SendCommand command) {
+    if (!hub_.is_subscribed(id, command.room)) {
+        refuse(sink, Limit::Forbidden, "not_member", "join the room before writing to it",
+               command.client_msg_id);
+        return;
+    }
+    if (auto error = check_content(user_name, command.content)) {
+        refuse(sink, error->limit, error->code, error->what(), command.client_msg_id);
+        return;
+    }
+    const auto ts = now_ms();
+    store::NewMessage message{std::move(command.room), user_name, std::move(command.content),
+                              format_sent_at(ts), ts, std::move(command.client_msg_id),
+                              model::MessageKind::Text};
+    metrics_.messages_received.Increment();
+    std::string client_msg_id = message.client_msg_id;
+    store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id)](
+                                          store::AppendResult result) {
+        if (!result.ok) {
+            metrics_.store_errors.Increment();
+            sink->deliver(make_frame(encode_error("store_failed", result.error, client_msg_id)));
+            return;
+        }
+        sink->deliver(make_frame(encode_ack(result.message, result.duplicate)));
+        if (result.duplicate) {
+            metrics_.messages_duplicate.Increment();
+        } else {
+            publish(std::move(result.message));
+        }
+    });
+}
+
+void ChatService::post_seed(const std::string& user_name,
+                            std::string content,
+                            std::optional<std::string> sent_at,
+                            std::function<void(std::optional<ApiError>)> done) {
+    if (auto error = check_content(user_name, content)) {
+        metrics_.limit_hit(error->limit);
+        done(std::move(error));
+        return;
+    }
+    const auto ts = now_ms();
+    const auto kind = kind_of_content(content);
+    store::NewMessage message{std::string(model::kGeneralRoom), user_name, std::move(content),
+                              sent_at ? std::move(*sent_at) : format_sent_at(ts), ts, {}, kind};
+    metrics_.messages_received.Increment();
+    store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
+        if (!result.ok) {
+            metrics_.store_errors.Increment();
+            done(ApiError(503, "store_failed", result.error, Limit::BadRequest));
+            return;
+        }
+        publish(std::move(result.message));
+        done(std::nullopt);
+    });
+}
+
+void ChatService::publish(model::Event event) {
+    bus_.publish(std::make_shared<const model::Event>(std::move(event)));
+}
+
+}  // namespace chatd::chat

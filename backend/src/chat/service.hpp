@@ -1,0 +1,140 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "auth/auth.hpp"
+#include "chat/hub.hpp"
+#include "chat/rate_limiter.hpp"
+#include "chat/sink.hpp"
+#include "metrics/metrics.hpp"
+
+namespace chatd::store {
+class Store;
+}
+namespace chatd::bus {
+class Bus;
+}
+
+namespace chatd::chat {
+
+// An API request refused: the HTTP status, the protocol's error code and a sentence for people.
+class ApiError : public std::runtime_error {
+public:
+    ApiError(unsigned http_status,
+             std::string error_code,
+             const std::string& message,
+             metrics::Limit counted_as)
+        : std::runtime_error(message),
+          status(http_status),
+          code(std::move(error_code)),
+          limit(counted_as) {}
+    unsigned status;
+    std::string code;
+    metrics::Limit limit;
+};
+
+// Who made a request: the token's user and the token's hash (names the session).
+struct Identity {
+    std::string user_name;
+    std::string session;
+};
+
+struct ServiceOptions {
+    bool open_auth = false;
+    std::size_t max_message_length = 4000;  // Unicode code points
+    std::size_t max_frame_bytes = 64 * 1024;
+    double rate_per_second = 20;
+    double rate_burst = 40;
+    auth::PasswordCost password_cost;
+    std::chrono::seconds session_ttl = std::chrono::hours(24 * 30);
+    std::string version;
+};
+
+// The use cases: accounts, rooms, history, sending. Decides; the store, bus and hub carry.
+// Functions marked "blocking" call the store synchronously: run them on a blocking pool.
+// The others never block and may run on I/O threads. Thread-safe.
+class ChatService {
+public:
+    ChatService(store::Store& store,
+                bus::Bus& bus,
+                Hub& hub,
+                metrics::Metrics& metrics,
+                ServiceOptions options);
+
+    const ServiceOptions& options() const { return options_; }
+
+    // --- HTTP API; each throws ApiError for a refused request. Blocking. ---
+    std::optional<Identity> authenticate(std::string_view token);
+    boost::json::object config() const;
+    boost::json::object register_user(std::string_view user_name, std::string_view password);
+    // In open mode `password` is ignored and a live connection holding the name refuses it.
+    boost::json::object login(std::string_view user_name, std::string_view password);
+    void logout(const Identity& identity);
+    boost::json::object me(const Identity& identity);
+    boost::json::object list_rooms(const Identity& identity);
+    boost::json::object create_room(const Identity& identity, std::string_view room);
+    boost::json::object join_room(const Identity& identity, std::string_view room);
+    boost::json::object leave_room(const Identity& identity, std::string_view room);
+    boost::json::object open_direct(const Identity& identity, std::string_view other_user);
+    boost::json::object history(const Identity& identity,
+                                std::string_view room,
+                                std::optional<std::int64_t> before,
+                                std::optional<std::int64_t> after,
+                                int limit);
+    // Rooms the user's live connections subscribe to (general included). Blocking.
+    std::vector<std::string> rooms_of(const std::string& user_name);
+    // Not blocking.
+    std::vector<std::string> online_users() const { return hub_.online_users(); }
+
+    // --- Live connections. Not blocking. ---
+    ConnectionId connect(const Identity& identity,
+                         Protocol protocol,
+                         std::shared_ptr<Sink> sink,
+                         const std::vector<std::string>& rooms);
+    void disconnect(ConnectionId id, const std::string& user_name);
+    // One native text frame: answers on `sink` (ack, error, pong) and publishes what it must.
+    void handle_frame(ConnectionId id,
+                      const std::string& user_name,
+                      const std::shared_ptr<Sink>& sink,
+                      std::string_view text);
+    // The seed API's POST /send/: stores into general and publishes. `done` runs once the
+    // message is durable (or refused), on a store thread; nullopt means success.
+    void post_seed(const std::string& user_name,
+                   std::string content,
+                   std::optional<std::string> sent_at,
+                   std::function<void(std::optional<ApiError>)> done);
+
+private:
+    void send(ConnectionId id,
+              const std::string& user_name,
+              const std::shared_ptr<Sink>& sink,
+              struct SendCommand command);
+    // Counts and explains a refused frame on the socket.
+    void refuse(const std::shared_ptr<Sink>& sink,
+                metrics::Limit limit,
+                std::string_view code,
+                std::string_view message,
+                std::string_view client_msg_id = {});
+    std::optional<ApiError> check_content(const std::string& user_name, std::string_view content);
+    void publish(model::Event event);
+    boost::json::object new_session(const std::string& user_name);
+    void require_room(std::string_view room, bool allow_direct);
+
+    store::Store& store_;
+    bus::Bus& bus_;
+    Hub& hub_;
+    metrics::Metrics& metrics_;
+    const ServiceOptions options_;
+    RateLimiter rate_limiter_;
+    std::string dummy_password_hash_;  // verified against when a login names no account
+};
+
+}  // namespace chatd::chat

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace chatd::chat {
+
+// An encoded WebSocket text frame, shared by every recipient: one allocation per message.
+using Frame = std::shared_ptr<const std::string>;
+
+inline Frame make_frame(std::string text) {
+    return std::make_shared<const std::string>(std::move(text));
+}
+
+// WebSocket close codes chatd uses (docs/protocol.md).
+enum class CloseCode : std::uint16_t {
+    Normal = 1000,
+    Policy = 1008,
+    Restarting = 1012,
+    SlowConsumer = 1013,
+};
+
+// Which frame format a connection speaks.
+enum class Protocol {
+    Native,  // /ws: typed frames
+    Seed,    // /receive/{user}: the brief's {content, user_name, sent_at}
+};
+
+// The core's view of one client connection, implemented by the network layer.
+// Both functions are thread-safe and never block: they queue work for the connection's writer.
+class Sink {
+public:
+    virtual ~Sink() = default;
+    virtual void deliver(const Frame& frame) = 0;
+    virtual void close(CloseCode code, std::string_view reason) = 0;
+};
+
+}  // namespace chatd::chat

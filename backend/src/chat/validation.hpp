@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace chatd::chat {
+
+inline constexpr std::size_t kMaxUserNameChars = 32;
+inline constexpr std::size_t kMaxRoomNameChars = 48;
+inline constexpr std::size_t kMinPasswordChars = 8;
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+
+// 1-32 characters: ASCII letters and digits, '_', '-', '.', or any non-ASCII UTF-8 character
+// (valid UTF-8 only). No spaces, '/', ':' or control characters, so a name is safe in a URL
+// path segment, a RabbitMQ queue name and a direct-room name "dm:<a>:<b>".
+bool valid_user_name(std::string_view name);
+// 1-48 characters of a-z, 0-9, '_', '-'.
+bool valid_room_name(std::string_view name);
+bool valid_utf8(std::string_view text);
+// Number of Unicode code points in valid UTF-8 text.
+std::size_t utf8_length(std::string_view text);
+
+// "dm:<a>:<b>" with the two names in byte order.
+std::string direct_room_name(std::string_view a, std::string_view b);
+bool is_direct_room(std::string_view room);
+
+}  // namespace chatd::chat

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace chatd::metrics {
+
+// Why a request or frame was refused; one `chat_limit_hits_total{kind}` series each.
+enum class Limit {
+    FrameSize,
+    MessageLength,
+    Rate,
+    ConnectionsPerAddress,
+    InvalidJson,
+    UnknownType,
+    InvalidUtf8,
+    InvalidName,
+    InvalidRoom,
+    BodySize,
+    HeaderSize,
+    OutboxOverflow,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    BadRequest,
+    kCount
+};
+
+std::string_view to_string(Limit limit);
+
+// Every instrument chatd exports, built once; pass by reference. Label values are fixed
+// enums or route patterns: never users, rooms or raw paths.
+class Metrics {
+    // Declared first: every instrument below is registered in it during construction.
+    std::shared_ptr<prometheus::Registry> registry_;
+
+public:
+    explicit Metrics(std::string_view version);
+
+    prometheus::Gauge& ws_connections;
+    prometheus::Gauge& users_online;
+    prometheus::Counter& ws_connections_accepted;
+    prometheus::Counter& ws_frames_received;
+    prometheus::Counter& ws_frames_sent;
+    prometheus::Counter& ws_bytes_sent;
+    prometheus::Counter& messages_received;  // sends accepted for storage
+    prometheus::Counter& messages_stored;
+    prometheus::Counter& messages_duplicate;  // retried sends answered from the store
+    prometheus::Counter& messages_delivered;  // frames queued to recipients' outboxes
+    prometheus::Counter& slow_consumer_disconnects;
+    prometheus::Counter& store_errors;
+    prometheus::Histogram& delivery_seconds;      // receive -> queued at recipient outbox
+    prometheus::Histogram& store_commit_seconds;  // one group commit
+    prometheus::Histogram& store_batch_size;      // messages per group commit
+    prometheus::Histogram& outbox_frames;         // outbox depth seen by each write batch
+
+    void limit_hit(Limit limit);
+    // Counts one HTTP response; `route` is the route pattern ("/api/rooms/{room}/messages").
+    void http_response(std::string_view route, unsigned status);
+
+    // Prometheus text exposition of everything above.
+    std::string serialize() const;
+
+private:
+    prometheus::Family<prometheus::Counter>& limit_hits_;
+    prometheus::Family<prometheus::Counter>& http_responses_;
+    std::array<prometheus::Counter*, static_cast<std::size_t>(Limit::kCount)> limit_counters_{};
+    std::mutex http_mutex_;
+    std::map<std::pair<std::string, unsigned>, prometheus::Counter*, std::less<>> http_counters_;
+};
+
+}  // namespace chatd::metrics

@@ -1,0 +1,752 @@
+#include "net/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "chat/hub.hpp"
+#include "chat/service.hpp"
+#include "chat/validation.hpp"
+#include "metrics/metrics.hpp"
+#include "net/asio.hpp"
+#include "net/builtin_page.hpp"
+#include "net/router.hpp"
+#include "net/websocket_session.hpp"
+
+namespace chatd::net {
+namespace {
+
+namespace json = boost::json;
+using asio::awaitable;
+using asio::use_awaitable;
+using metrics::Limit;
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+// A parsed request as handlers see it.
+struct Call {
+    const Request& request;
+    PathParams params;
+    std::unordered_map<std::string, std::string> query;
+    std::string_view route;
+};
+
+using Handler = std::function<awaitable<Response>(Call&)>;
+
+Response json_response(const Request& request, http::status status, const json::value& body) {
+    Response res{status, request.version()};
+    res.set(http::field::content_type, "application/json");
+    res.body() = json::serialize(body);
+    return res;
+}
+
+Response error_response(const Request& request, const chat::ApiError& error) {
+    return json_response(
+        request, static_cast<http::status>(error.status),
+        json::object{{"error", json::object{{"code", error.code}, {"message", error.what()}}}});
+}
+
+std::string_view mime_type(std::string_view path) {
+    const auto dot = path.rfind('.');
+    const auto ext = dot == std::string_view::npos ? std::string_view{} : path.substr(dot);
+    if (ext == ".html") return "text/html; charset=utf-8";
+    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+    if (ext == ".css") return "text/css; charset=utf-8";
+    if (ext == ".json") return "application/json";
+    if (ext == ".svg") return "image/svg+xml";
+    if (ext == ".png") return "image/png";
+    if (ext == ".ico") return "image/x-icon";
+    if (ext == ".woff2") return "font/woff2";
+    if (ext == ".txt") return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+std::string bearer_token(const Call& call) {
+    const auto header = call.request[http::field::authorization];
+    if (header.starts_with("Bearer ")) return std::string(header.substr(7));
+    if (auto it = call.query.find("token"); it != call.query.end()) return it->second;
+    return {};
+}
+
+// Decoded path segments without empty ones, so "/send/" and "/send" are the same path.
+std::vector<std::string> path_segments(const boost::urls::url_view& url) {
+    std::vector<std::string> out;
+    for (auto segment : url.segments()) {
+        if (!segment.empty()) out.emplace_back(std::move(segment));
+    }
+    return out;
+}
+
+template <class R>
+struct CompletionOf {
+    using type = void(std::exception_ptr, R);
+};
+template <>
+struct CompletionOf<void> {
+    using type = void(std::exception_ptr);
+};
+
+chat::ApiError unauthorized() {
+    return chat::ApiError(401, "unauthorized", "sign in first: a valid bearer token is required",
+                          Limit::Unauthorized);
+}
+
+const json::object& body_object(const json::value& body) {
+    if (!body.is_object()) {
+        throw chat::ApiError(400, "bad_request", "the body must be a JSON object",
+                             Limit::BadRequest);
+    }
+    return body.get_object();
+}
+
+std::string string_member(const json::object& object, std::string_view key, bool required) {
+    const auto* value = object.if_contains(key);
+    if (!value || value->is_null()) {
+        if (required) {
+            throw chat::ApiError(400, "bad_request",
+                                 "missing string field \"" + std::string(key) + "\"",
+                                 Limit::BadRequest);
+        }
+        return {};
+    }
+    if (!value->is_string()) {
+        throw chat::ApiError(400, "bad_request",
+                             "field \"" + std::string(key) + "\" must be a string",
+                             Limit::BadRequest);
+    }
+    return std::string(value->get_string());
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+    Impl(ServerOptions opts,
+         chat::ChatService& svc,
+         chat::Hub& h,
+         metrics::Metrics& m,
+         std::function<bool()> ready_fn)
+        : options(std::move(opts)),
+          service(svc),
+          hub(h),
+          metrics(m),
+          ready(std::move(ready_fn)),
+          io(static_cast<int>(std::max(1u, options.threads))),
+          blocking(options.blocking_threads),
+          acceptor(io),
+          signals(io, SIGINT, SIGTERM) {
+        const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(asio::socket_base::reuse_address(true));
+        acceptor.bind(endpoint);
+        acceptor.listen(asio::socket_base::max_listen_connections);
+        add_routes();
+    }
+
+    ServerOptions options;
+    chat::ChatService& service;
+    chat::Hub& hub;
+    metrics::Metrics& metrics;
+    std::function<bool()> ready;
+    asio::io_context io;
+    asio::thread_pool blocking;
+    tcp::acceptor acceptor;
+    asio::signal_set signals;
+    Router<Handler> router;
+    std::atomic<bool> stopping{false};
+
+    std::mutex connections_mutex;
+    std::unordered_map<std::string, std::size_t> websockets_per_address;
+    std::size_t websockets_total = 0;
+
+    // Runs `work` on the blocking pool, then resumes the awaiting coroutine on its own executor
+    // with the result, or rethrows what `work` threw. Deliberately not a coroutine itself:
+    // g++ 12 destroys a coroutine's by-value class parameters twice when the argument is a
+    // temporary in a co_await expression.
+    template <class F>
+    auto offload(F work) {
+        using R = std::invoke_result_t<F>;
+        return asio::async_initiate<decltype(use_awaitable), typename CompletionOf<R>::type>(
+            [this](auto handler, F job) {
+                asio::post(
+                    blocking, [job = std::move(job), handler = std::move(handler)]() mutable {
+                        auto home = asio::get_associated_executor(handler);
+                        std::exception_ptr error;
+                        if constexpr (std::is_void_v<R>) {
+                            try {
+                                job();
+                            } catch (...) {
+                                error = std::current_exception();
+                            }
+                            asio::post(home, [handler = std::move(handler), error]() mutable {
+                                std::move(handler)(error);
+                            });
+                        } else {
+                            R result{};
+                            try {
+                                result = job();
+                            } catch (...) {
+                                error = std::current_exception();
+                            }
+                            asio::post(home, [handler = std::move(handler), error,
+                                              result = std::move(result)]() mutable {
+                                std::move(handler)(error, std::move(result));
+                            });
+                        }
+                    });
+            },
+            use_awaitable, std::move(work));
+    }
+
+    awaitable<chat::Identity> require_identity(const Call& call) {
+        auto token = bearer_token(call);
+        if (token.empty()) throw unauthorized();
+        auto job = [this, token] { return service.authenticate(token); };
+        auto identity = co_await offload(std::move(job));
+        if (!identity) throw unauthorized();
+        co_return std::move(*identity);
+    }
+
+    json::value parse_body(const Call& call) {
+        boost::system::error_code ec;
+        auto value = json::parse(call.request.body(), ec);
+        if (ec) {
+            throw chat::ApiError(400, "invalid_json", "the body is not valid JSON",
+                                 Limit::InvalidJson);
+        }
+        return value;
+    }
+
+    void add_routes();
+    awaitable<void> accept_loop();
+    awaitable<void> http_session(tcp::socket socket);
+    awaitable<Response> dispatch(const Request& request, std::string_view& route);
+    awaitable<Response> serve_static(const Request& request);
+    void add_cors(const Request& request, Response& response) const;
+    bool origin_allowed(std::string_view origin) const;
+    awaitable<void> upgrade(beast::tcp_stream& stream, Request request, bool& handed_off);
+    bool reserve_websocket(const std::string& address, Response& refusal, const Request& request);
+    void release_websocket(const std::string& address);
+    void begin_shutdown();
+};
+
+void Server::Impl::add_routes() {
+    auto json_ok = [](const Request& r, json::object body, http::status s = http::status::ok) {
+        return json_response(r, s, body);
+    };
+
+    router.add("GET", "/healthz", [json_ok](Call& c) -> awaitable<Response> {
+        co_return json_ok(c.request, {{"status", "ok"}});
+    });
+    router.add("GET", "/readyz", [this](Call& c) -> awaitable<Response> {
+        const bool is_ready = !stopping && ready();
+        co_return json_response(c.request,
+                                is_ready ? http::status::ok : http::status::service_unavailable,
+                                json::object{{"status", is_ready ? "ready" : "unavailable"}});
+    });
+    router.add("GET", "/metrics", [this](Call& c) -> awaitable<Response> {
+        Response res{http::status::ok, c.request.version()};
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = metrics.serialize();
+        co_return res;
+    });
+
+    // --- Seed API (the brief's) ---
+    router.add("POST", "/send", [this](Call& c) -> awaitable<Response> {
+        const auto body = parse_body(c);
+        const auto& object = body_object(body);
+        auto content = string_member(object, "content", true);
+        auto user_name = string_member(object, "user_name", true);
+        std::optional<std::string> sent_at;
+        if (object.contains("sent_at") && !object.at("sent_at").is_null()) {
+            sent_at = string_member(object, "sent_at", true);
+        }
+        if (!chat::valid_user_name(user_name)) {
+            throw chat::ApiError(400, "invalid_name", "invalid user_name", Limit::InvalidName);
+        }
+        if (!service.options().open_auth) {
+            const auto identity = co_await require_identity(c);
+            if (identity.user_name != user_name) {
+                throw chat::ApiError(403, "forbidden", "user_name is not the signed-in user",
+                                     Limit::Forbidden);
+            }
+        }
+        // Completes on the store's writer thread; resume on this connection's executor.
+        auto executor = co_await asio::this_coro::executor;
+        auto outcome = co_await asio::async_initiate<decltype(use_awaitable),
+                                                     void(std::optional<chat::ApiError>)>(
+            [&](auto handler) {
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                service.post_seed(user_name, std::move(content), std::move(sent_at),
+                                  [shared, executor](std::optional<chat::ApiError> error) {
+                                      asio::post(executor,
+                                                 [shared, error = std::move(error)]() mutable {
+                                                     (*shared)(std::move(error));
+                                                 });
+                                  });
+            },
+            use_awaitable);
+        if (outcome) throw *outcome;
+        co_return json_response(c.request, http::status::ok,
+                                json::object{{"status", "message sent"}});
+    });
+    router.add("GET", "/users", [this](Call& c) -> awaitable<Response> {
+        json::array users;
+        for (auto& name : service.online_users()) users.emplace_back(name);
+        co_return json_response(c.request, http::status::ok,
+                                json::object{{"users", std::move(users)}});
+    });
+
+    // --- Native API ---
+    router.add("GET", "/api/config", [this](Call& c) -> awaitable<Response> {
+        co_return json_response(c.request, http::status::ok, service.config());
+    });
+    router.add("POST", "/api/register", [this](Call& c) -> awaitable<Response> {
+        const auto body = parse_body(c);
+        const auto& object = body_object(body);
+        auto name = string_member(object, "user_name", true);
+        auto password = string_member(object, "password", true);
+        auto job = [this, name, password] { return service.register_user(name, password); };
+        auto result = co_await offload(std::move(job));
+        co_return json_response(c.request, http::status::created, result);
+    });
+    router.add("POST", "/api/login", [this](Call& c) -> awaitable<Response> {
+        const auto body = parse_body(c);
+        const auto& object = body_object(body);
+        auto name = string_member(object, "user_name", true);
+        auto password = string_member(object, "password", !service.options().open_auth);
+        auto job = [this, name, password] { return service.login(name, password); };
+        auto result = co_await offload(std::move(job));
+        co_return json_response(c.request, http::status::ok, result);
+    });
+    router.add("POST", "/api/logout", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto job = [this, identity] { service.logout(identity); };
+        co_await offload(std::move(job));
+        Response res{http::status::no_content, c.request.version()};
+        co_return res;
+    });
+    router.add("GET", "/api/me", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto job = [this, identity] { return service.me(identity); };
+        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    });
+    router.add("GET", "/api/rooms", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto job = [this, identity] { return service.list_rooms(identity); };
+        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    });
+    router.add("POST", "/api/rooms", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        const auto body = parse_body(c);
+        auto name = string_member(body_object(body), "name", true);
+        auto job = [=, this] { return service.create_room(identity, name); };
+        co_return json_response(c.request, http::status::created, co_await offload(std::move(job)));
+    });
+    router.add("POST", "/api/rooms/{room}/join", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto room = c.params.at("room");
+        auto job = [=, this] { return service.join_room(identity, room); };
+        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    });
+    router.add("POST", "/api/rooms/{room}/leave", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto room = c.params.at("room");
+        auto job = [=, this] { return service.leave_room(identity, room); };
+        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    });
+    router.add("POST", "/api/dm/{user_name}", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto other = c.params.at("user_name");
+        auto job = [=, this] { return service.open_direct(identity, other); };
+        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    });
+    router.add("GET", "/api/rooms/{room}/messages", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto room = c.params.at("room");
+        auto number = [&](const char* key) -> std::optional<std::int64_t> {
+            auto it = c.query.find(key);
+            if (it == c.query.end()) return std::nullopt;
+            auto value = parse_int(it->second);
+            if (!value || *value < 0) {
+                throw chat::ApiError(400, "bad_request",
+                                     std::string(key) + " must be a non-negative integer",
+                                     Limit::BadRequest);
+            }
+            return value;
+        };
+        const auto before = number("before");
+        const auto after = number("after");
+        const auto limit = number("limit").value_or(50);
+        auto job = [=, this] {
+            return service.history(identity, room, before, after,
+                                   static_cast<int>(std::min<std::int64_t>(limit, 100000)));
+        };
+        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    });
+    router.add("GET", "/api/users/online", [this](Call& c) -> awaitable<Response> {
+        co_await require_identity(c);
+        json::array users;
+        for (auto& name : service.online_users()) users.emplace_back(name);
+        co_return json_response(c.request, http::status::ok,
+                                json::object{{"users", std::move(users)}});
+    });
+}
+
+bool Server::Impl::origin_allowed(std::string_view origin) const {
+    for (const auto& allowed : options.cors_origins) {
+        if (allowed == "*" || allowed == origin) return true;
+    }
+    return false;
+}
+
+void Server::Impl::add_cors(const Request& request, Response& response) const {
+    const auto origin = request[http::field::origin];
+    if (origin.empty() || !origin_allowed(origin)) return;
+    response.set(http::field::access_control_allow_origin, origin);
+    response.set(http::field::vary, "Origin");
+}
+
+awaitable<Response> Server::Impl::serve_static(const Request& request) {
+    Response res{http::status::ok, request.version()};
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Content-Security-Policy",
+            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'");
+    if (options.web_root.empty()) {
+        res.set(http::field::content_type, "text/html; charset=utf-8");
+        res.body() = std::string(kBuiltinPage);
+        co_return res;
+    }
+    auto parsed = boost::urls::parse_origin_form(request.target());
+    std::filesystem::path relative;
+    for (auto segment : parsed->segments()) {
+        // Decoded segments: "..", "%2e%2e" and embedded separators never leave web_root.
+        if (segment == ".." || segment == "." || segment.find('/') != std::string::npos ||
+            segment.find('\\') != std::string::npos || segment.find('\0') != std::string::npos) {
+            throw chat::ApiError(404, "not_found", "no such file", Limit::NotFound);
+        }
+        relative /= segment;
+    }
+    std::filesystem::path path = std::filesystem::path(options.web_root) / relative;
+    std::error_code ec;
+    if (relative.empty() || std::filesystem::is_directory(path, ec)) path /= "index.html";
+    if (!std::filesystem::is_regular_file(path, ec)) {
+        // Client-side routes fall back to the app shell.
+        path = std::filesystem::path(options.web_root) / "index.html";
+        if (relative.has_extension() || !std::filesystem::is_regular_file(path, ec)) {
+            throw chat::ApiError(404, "not_found", "no such file", Limit::NotFound);
+        }
+    }
+    std::ifstream file(path, std::ios::binary);
+    std::ostringstream content;
+    content << file.rdbuf();
+    res.set(http::field::content_type, mime_type(path.string()));
+    res.body() = std::move(content).str();
+    co_return res;
+}
+
+awaitable<Response> Server::Impl::dispatch(const Request& request, std::string_view& route) {
+    auto parsed = boost::urls::parse_origin_form(request.target());
+    if (!parsed) {
+        route = "(invalid)";
+        co_return error_response(
+            request,
+            chat::ApiError(400, "bad_request", "invalid request target", Limit::BadRequest));
+    }
+    const auto segments = path_segments(*parsed);
+    Call call{request, {}, {}, {}};
+    for (auto param : parsed->params()) call.query[param.key] = param.value;
+
+    const auto method = request.method_string();
+    if (request.method() == http::verb::options) {
+        route = "(preflight)";
+        Response res{http::status::no_content, request.version()};
+        res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+        res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
+        res.set(http::field::access_control_max_age, "600");
+        co_return res;
+    }
+    auto match = router.match(method, segments);
+    try {
+        if (!match) {
+            if (request.method() == http::verb::get && (segments.empty() || segments[0] != "api")) {
+                route = "(static)";
+                co_return co_await serve_static(request);
+            }
+            route = "(unmatched)";
+            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
+        }
+        route = match->pattern;
+        if (!match->method_allowed) {
+            throw chat::ApiError(405, "method_not_allowed", "method not allowed here",
+                                 Limit::BadRequest);
+        }
+        call.params = std::move(match->params);
+        call.route = route;
+        co_return co_await (*match->handler)(call);
+    } catch (const chat::ApiError& error) {
+        metrics.limit_hit(error.limit);
+        co_return error_response(request, error);
+    } catch (const std::exception& error) {
+        spdlog::error("{} {}: {}", std::string(method), std::string(request.target()),
+                      error.what());
+        metrics.store_errors.Increment();
+        co_return error_response(
+            request,
+            chat::ApiError(503, "unavailable", "temporarily unavailable", Limit::BadRequest));
+    }
+}
+
+bool Server::Impl::reserve_websocket(const std::string& address,
+                                     Response& refusal,
+                                     const Request& request) {
+    std::lock_guard lock(connections_mutex);
+    if (websockets_total >= options.max_connections) {
+        refusal = error_response(request, chat::ApiError(503, "server_full", "too many connections",
+                                                         Limit::ConnectionsPerAddress));
+        return false;
+    }
+    auto& count = websockets_per_address[address];
+    if (count >= options.max_connections_per_address) {
+        if (count == 0) websockets_per_address.erase(address);
+        refusal = error_response(request, chat::ApiError(429, "too_many_connections",
+                                                         "too many connections from your address",
+                                                         Limit::ConnectionsPerAddress));
+        return false;
+    }
+    ++count;
+    ++websockets_total;
+    return true;
+}
+
+void Server::Impl::release_websocket(const std::string& address) {
+    std::lock_guard lock(connections_mutex);
+    --websockets_total;
+    auto it = websockets_per_address.find(address);
+    if (it != websockets_per_address.end() && --it->second == 0) websockets_per_address.erase(it);
+}
+
+// Authenticates an upgrade and runs the WebSocket; on refusal writes an HTTP error instead.
+awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
+                                      Request request,
+                                      bool& handed_off) {
+    std::string_view route;
+    auto parsed = boost::urls::parse_origin_form(request.target());
+    std::vector<std::string> segments;
+    Call call{request, {}, {}, {}};
+    if (parsed) {
+        segments = path_segments(*parsed);
+        for (auto param : parsed->params()) call.query[param.key] = param.value;
+    }
+    const bool native = segments.size() == 1 && segments[0] == "ws";
+    const bool seed = segments.size() == 2 && segments[0] == "receive";
+    route = native ? "/ws" : seed ? "/receive/{user_name}" : "(unmatched)";
+    Response refusal;
+    try {
+        if (!native && !seed)
+            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
+        if (stopping) {
+            throw chat::ApiError(503, "shutting_down", "the server is restarting",
+                                 Limit::BadRequest);
+        }
+        const bool open = service.options().open_auth;
+        chat::Identity identity;
+        if (seed) {
+            identity.user_name = segments[1];
+            if (!chat::valid_user_name(identity.user_name)) {
+                throw chat::ApiError(400, "invalid_name", "invalid user name", Limit::InvalidName);
+            }
+            if (!open) {
+                auto authenticated = co_await require_identity(call);
+                if (authenticated.user_name != identity.user_name) {
+                    throw chat::ApiError(403, "forbidden", "not your stream", Limit::Forbidden);
+                }
+                identity = std::move(authenticated);
+            }
+        } else {
+            identity = co_await require_identity(call);
+        }
+        const auto address = stream.socket().remote_endpoint().address().to_string();
+        if (!reserve_websocket(address, refusal, request)) {
+            metrics.limit_hit(Limit::ConnectionsPerAddress);
+        } else {
+            std::vector<std::string> rooms;
+            if (native) {
+                auto job = [this, name = identity.user_name] { return service.rooms_of(name); };
+                rooms = co_await offload(std::move(job));
+            }
+            handed_off = true;
+            metrics.http_response(route, 101);
+            struct Release {
+                Impl* impl;
+                std::string address;
+                ~Release() { impl->release_websocket(address); }
+            } release{this, address};
+            co_await run_websocket(std::move(stream), std::move(request), std::move(identity),
+                                   native ? chat::Protocol::Native : chat::Protocol::Seed,
+                                   std::move(rooms), WebSocketContext{service, metrics, options});
+            co_return;
+        }
+    } catch (const chat::ApiError& error) {
+        metrics.limit_hit(error.limit);
+        refusal = error_response(request, error);
+    }
+    add_cors(request, refusal);
+    refusal.keep_alive(false);
+    refusal.prepare_payload();
+    metrics.http_response(route, refusal.result_int());
+    co_await http::async_write(stream, refusal, kTuple);
+}
+
+awaitable<void> Server::Impl::http_session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    const auto idle = std::chrono::seconds(options.http_idle_timeout_s);
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(options.max_body_bytes);
+        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        stream.expires_after(idle);
+        auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
+        if (ec == http::error::body_limit || ec == http::error::header_limit) {
+            const bool body = ec == http::error::body_limit;
+            metrics.limit_hit(body ? Limit::BodySize : Limit::HeaderSize);
+            Request stub;
+            stub.version(11);
+            auto res = error_response(
+                stub, body
+                          ? chat::ApiError(413, "body_too_large",
+                                           "the request body exceeds " +
+                                               std::to_string(options.max_body_bytes) + " bytes",
+                                           Limit::BodySize)
+                          : chat::ApiError(431, "headers_too_large",
+                                           "the request headers are too large", Limit::HeaderSize));
+            if (parser.is_header_done()) add_cors(parser.get(), res);
+            res.keep_alive(false);
+            res.prepare_payload();
+            metrics.http_response(body ? "(body_limit)" : "(header_limit)", res.result_int());
+            co_await http::async_write(stream, res, kTuple);
+            break;
+        }
+        if (ec) break;  // end of stream, timeout, reset: nothing to answer
+        Request request = parser.release();
+        if (websocket::is_upgrade(request)) {
+            bool handed_off = false;
+            co_await upgrade(stream, std::move(request), handed_off);
+            co_return;
+        }
+        std::string_view route;
+        Response response = co_await dispatch(request, route);
+        add_cors(request, response);
+        response.set(http::field::server, "chatd");
+        response.keep_alive(request.keep_alive() && !stopping);
+        response.prepare_payload();
+        metrics.http_response(route, response.result_int());
+        auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
+        if (write_ec || !response.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> Server::Impl::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || stopping) co_return;
+            // EMFILE and friends: back off briefly instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            asio::steady_timer pause(io, std::chrono::milliseconds(50));
+            co_await pause.async_wait(kTuple);
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true));
+        auto executor = socket.get_executor();
+        asio::co_spawn(executor, http_session(std::move(socket)), [](std::exception_ptr error) {
+            if (!error) return;
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::error("connection failed: {}", e.what());
+            }
+        });
+    }
+}
+
+void Server::Impl::begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    spdlog::info("shutting down: closing {} connections", hub.connection_count());
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+    hub.close_all(chat::CloseCode::Restarting, "server restarting");
+    // Poll until every socket has closed or the grace period ends, then stop the I/O threads.
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options.shutdown_grace_ms);
+    asio::co_spawn(
+        io,
+        [self = shared_from_this(), deadline]() -> awaitable<void> {
+            asio::steady_timer timer(self->io);
+            while (self->hub.connection_count() > 0 &&
+                   std::chrono::steady_clock::now() < deadline) {
+                timer.expires_after(std::chrono::milliseconds(10));
+                co_await timer.async_wait(kTuple);
+            }
+            self->io.stop();
+        },
+        asio::detached);
+}
+
+Server::Server(ServerOptions options,
+               chat::ChatService& service,
+               chat::Hub& hub,
+               metrics::Metrics& metrics,
+               std::function<bool()> ready)
+    : impl_(std::make_shared<Impl>(std::move(options), service, hub, metrics, std::move(ready))) {}
+
+Server::~Server() {
+    impl_->blocking.join();
+}
+
+unsigned short Server::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::run() {
+    auto impl = impl_;
+    impl->signals.async_wait([impl](const beast::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("received signal {}", signal);
+        impl->begin_shutdown();
+    });
+    asio::co_spawn(impl->io, impl->accept_loop(), asio::detached);
+    spdlog::info("listening on http://{}:{}", impl->options.address, port());
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < std::max(1u, impl->options.threads); ++i) {
+        threads.emplace_back([impl] { impl->io.run(); });
+    }
+    impl->io.run();
+    for (auto& thread : threads) thread.join();
+}
+
+void Server::stop() {
+    asio::post(impl_->io, [impl = impl_] { impl->begin_shutdown(); });
+}
+
+}  // namespace chatd::net

@@ -1,0 +1,206 @@
+#include "net/websocket_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "chat/codec.hpp"
+#include "chat/outbox.hpp"
+#include "metrics/metrics.hpp"
+
+namespace chatd::net {
+namespace {
+
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kTuple = asio::as_tuple(use_awaitable);
+
+// One client connection. Only write_loop() writes to the stream; deliver() and close() only
+// queue and wake it, from any thread. The hub holds a reference while the connection is
+// registered, so the session lives until it is both detached and its coroutines ended.
+class WebSocketSession final : public chat::Sink,
+                               public std::enable_shared_from_this<WebSocketSession> {
+public:
+    WebSocketSession(beast::tcp_stream stream, const WebSocketContext& context)
+        : ws_(std::move(stream)),
+          context_(context),
+          outbox_(chat::Outbox::Limits{context.options.outbox_max_bytes,
+                                       context.options.outbox_max_frames}),
+          wake_(ws_.get_executor()) {}
+
+    awaitable<void> run(Request request,
+                        chat::Identity identity,
+                        chat::Protocol protocol,
+                        std::vector<std::string> rooms);
+
+    void deliver(const chat::Frame& frame) override {
+        switch (outbox_.push(frame)) {
+            case chat::Outbox::PushResult::QueuedWakeUp: wake(); break;
+            case chat::Outbox::PushResult::Overflow:
+                context_.metrics.slow_consumer_disconnects.Increment();
+                context_.metrics.limit_hit(metrics::Limit::OutboxOverflow);
+                spdlog::info("closing slow consumer {} (outbox over {} bytes)", user_name_,
+                             context_.options.outbox_max_bytes);
+                abort_connection();
+                break;
+            case chat::Outbox::PushResult::Queued:
+            case chat::Outbox::PushResult::Closed: break;
+        }
+    }
+
+    void close(chat::CloseCode code, std::string_view reason) override {
+        asio::post(ws_.get_executor(),
+                   [self = shared_from_this(), code, reason = std::string(reason)]() mutable {
+                       if (self->close_requested_) return;
+                       self->close_requested_ = true;
+                       self->close_code_ = code;
+                       self->close_reason_ = std::move(reason);
+                       self->wake_.cancel();
+                   });
+    }
+
+private:
+    void wake() {
+        asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+    }
+
+    // The client stopped reading: no close frame could get through, so drop the TCP connection.
+    void abort_connection() {
+        asio::post(ws_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            self->wake_.cancel();
+        });
+    }
+
+    awaitable<void> read_loop();
+    awaitable<void> write_loop();
+
+    websocket::stream<beast::tcp_stream> ws_;
+    WebSocketContext context_;
+    chat::Outbox outbox_;
+    asio::steady_timer wake_;
+    chat::ConnectionId id_ = 0;
+    std::string user_name_;
+    chat::Protocol protocol_ = chat::Protocol::Native;
+    // Touched on the strand only.
+    bool close_requested_ = false;
+    chat::CloseCode close_code_ = chat::CloseCode::Normal;
+    std::string close_reason_;
+    bool reader_done_ = false;
+};
+
+awaitable<void> WebSocketSession::run(Request request,
+                                      chat::Identity identity,
+                                      chat::Protocol protocol,
+                                      std::vector<std::string> rooms) {
+    protocol_ = protocol;
+    user_name_ = identity.user_name;
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeout{};
+    timeout.handshake_timeout = std::chrono::seconds(10);
+    timeout.idle_timeout = std::chrono::seconds(2 * context_.options.ws_ping_interval_s);
+    timeout.keep_alive_pings = true;
+    ws_.set_option(timeout);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "chatd"); }));
+    ws_.read_message_max(context_.options.max_frame_bytes);
+    ws_.auto_fragment(false);
+
+    auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
+    if (accept_ec) co_return;
+
+    auto self = shared_from_this();
+    id_ = context_.service.connect(identity, protocol, self, rooms);
+    if (protocol == chat::Protocol::Native) {
+        deliver(chat::make_frame(
+            chat::encode_welcome(user_name_, rooms, context_.service.online_users())));
+    }
+    asio::co_spawn(ws_.get_executor(), self->write_loop(), asio::detached);
+    co_await read_loop();
+    reader_done_ = true;
+    context_.service.disconnect(id_, user_name_);
+    outbox_.close();
+    wake_.cancel();
+}
+
+awaitable<void> WebSocketSession::read_loop() {
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto [ec, bytes] = co_await ws_.async_read(buffer, kTuple);
+        if (ec) {
+            if (ec == websocket::error::message_too_big) {
+                context_.metrics.limit_hit(metrics::Limit::FrameSize);
+            } else if (ec == websocket::error::bad_frame_payload) {
+                context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
+            } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
+                       ec != asio::error::eof && ec != beast::error::timeout &&
+                       ec != asio::error::connection_reset) {
+                spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
+            }
+            co_return;
+        }
+        context_.metrics.ws_frames_received.Increment();
+        if (protocol_ == chat::Protocol::Native) {
+            if (ws_.got_binary()) {
+                context_.metrics.limit_hit(metrics::Limit::BadRequest);
+                deliver(chat::make_frame(
+                    chat::encode_error("bad_request", "frames are JSON text, not binary")));
+            } else {
+                const auto data = buffer.cdata();
+                context_.service.handle_frame(
+                    id_, user_name_, shared_from_this(),
+                    std::string_view(static_cast<const char*>(data.data()), data.size()));
+            }
+        }
+        buffer.consume(buffer.size());
+        // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
+        if (buffer.capacity() > 16 * 1024) buffer.shrink_to_fit();
+    }
+}
+
+awaitable<void> WebSocketSession::write_loop() {
+    std::vector<chat::Frame> batch;
+    for (;;) {
+        if (close_requested_) {
+            auto [ec] = co_await ws_.async_close(
+                websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+                kTuple);
+            (void)ec;
+            co_return;
+        }
+        if (!outbox_.take(batch)) {
+            if (reader_done_) co_return;
+            wake_.expires_at(asio::steady_timer::time_point::max());
+            co_await wake_.async_wait(kTuple);
+            if (reader_done_ && !close_requested_) co_return;
+            continue;
+        }
+        context_.metrics.outbox_frames.Observe(static_cast<double>(batch.size()));
+        for (const auto& frame : batch) {
+            ws_.text(true);
+            auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
+            if (ec) {
+                outbox_.close();
+                co_return;
+            }
+            context_.metrics.ws_frames_sent.Increment();
+            context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes));
+        }
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> run_websocket(beast::tcp_stream stream,
+                                    Request request,
+                                    chat::Identity identity,
+                                    chat::Protocol protocol,
+                                    std::vector<std::string> rooms,
+                                    WebSocketContext context) {
+    auto session = std::make_shared<WebSocketSession>(std::move(stream), context);
+    co_await session->run(std::move(request), std::move(identity), protocol, std::move(rooms));
+}
+
+}  // namespace chatd::net

@@ -1,0 +1,769 @@
+#include "store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include "metrics/metrics.hpp"
+#include "store/embedded_migrations.hpp"
+
+namespace chatd::store {
+namespace {
+
+// Every statement chatd runs. Values are always bound parameters, never spliced into the text.
+
+// Bookkeeping of the migration runner itself, so it lives here rather than in a migration.
+constexpr const char* kCreateSchemaVersion =
+    "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL"
+    ") STRICT";
+constexpr const char* kSchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+constexpr const char* kRecordMigration =
+    "INSERT INTO schema_version (version, name, applied_ms) VALUES (?1, ?2, ?3)";
+
+constexpr const char* kJournalModeWal = "PRAGMA journal_mode = WAL";
+constexpr const char* kSynchronousFull = "PRAGMA synchronous = FULL";
+constexpr const char* kSynchronousNormal = "PRAGMA synchronous = NORMAL";
+constexpr const char* kForeignKeysOn = "PRAGMA foreign_keys = ON";
+
+// IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock upgrade.
+constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
+constexpr const char* kCommit = "COMMIT";
+constexpr const char* kRollback = "ROLLBACK";
+
+// `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
+constexpr const char* kFindMessageByClientMsgId =
+    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
+    " FROM messages WHERE user_name = ?1 AND client_msg_id = ?2 AND client_msg_id <> ''";
+constexpr const char* kInsertMessage =
+    "INSERT INTO messages (room, user_name, content, sent_at, ts_ms, client_msg_id, kind)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kHistoryNewest =
+    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
+    " FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
+constexpr const char* kHistoryBefore =
+    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
+    " FROM messages WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+constexpr const char* kHistoryAfter =
+    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
+    " FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
+
+constexpr const char* kInsertUser =
+    "INSERT INTO users (name, password_hash, created_ms) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (name) DO NOTHING";
+constexpr const char* kFindUser =
+    "SELECT name, password_hash, created_ms FROM users WHERE name = ?1";
+
+constexpr const char* kInsertSession =
+    "INSERT INTO sessions (token_hash, user_name, expires_ms) VALUES (?1, ?2, ?3)";
+constexpr const char* kFindSession =
+    "SELECT token_hash, user_name, expires_ms FROM sessions"
+    " WHERE token_hash = ?1 AND expires_ms > ?2";
+constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = ?1";
+
+constexpr const char* kInsertRoom =
+    "INSERT INTO rooms (name, direct, created_by, created_ms) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (name) DO NOTHING";
+constexpr const char* kFindRoom =
+    "SELECT name, direct, created_by, created_ms FROM rooms WHERE name = ?1";
+constexpr const char* kListPublicRooms =
+    "SELECT name, direct, created_by, created_ms FROM rooms WHERE direct = 0 ORDER BY name";
+
+constexpr const char* kInsertMember =
+    "INSERT INTO members (room, user_name) VALUES (?1, ?2)"
+    " ON CONFLICT (room, user_name) DO NOTHING";
+constexpr const char* kDeleteMember = "DELETE FROM members WHERE room = ?1 AND user_name = ?2";
+constexpr const char* kIsMember = "SELECT 1 FROM members WHERE room = ?1 AND user_name = ?2";
+constexpr const char* kRoomsOf = "SELECT room FROM members WHERE user_name = ?1 ORDER BY room";
+constexpr const char* kMembersOf =
+    "SELECT user_name FROM members WHERE room = ?1 ORDER BY user_name";
+
+constexpr int kMaxHistoryLimit = 1000;
+
+constexpr bool versions_strictly_increase() {
+    int previous = 0;
+    for (const auto& migration : embedded::kMigrations) {
+        if (migration.version <= previous) return false;
+        previous = migration.version;
+    }
+    return true;
+}
+static_assert(versions_strictly_increase(), "migration versions must strictly increase");
+
+// The stored codes are part of the schema (CHECK in 0001_init.sql): never renumber them.
+std::int64_t kind_to_db(model::MessageKind kind) {
+    switch (kind) {
+        case model::MessageKind::Text:
+            return 0;
+        case model::MessageKind::Join:
+            return 1;
+        case model::MessageKind::Leave:
+            return 2;
+    }
+    return 0;
+}
+
+model::MessageKind kind_from_db(std::int64_t code) {
+    switch (code) {
+        case 1:
+            return model::MessageKind::Join;
+        case 2:
+            return model::MessageKind::Leave;
+        default:
+            return model::MessageKind::Text;
+    }
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+        return std::hash<std::string_view>{}(text);
+    }
+};
+
+}  // namespace
+
+namespace detail {
+
+// One SQLite connection with its prepared-statement cache. Not thread-safe: the store
+// guarantees that one thread at a time uses it.
+class SqliteConnection {
+  public:
+    SqliteConnection(const std::string& path, int flags, int busy_timeout_ms) {
+        const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+        if (rc != SQLITE_OK) {
+            std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+            sqlite3_close_v2(db_);
+            throw StoreError("sqlite: cannot open " + path + ": " + message);
+        }
+        sqlite3_extended_result_codes(db_, 1);
+        sqlite3_busy_timeout(db_, busy_timeout_ms);
+    }
+
+    ~SqliteConnection() {
+        for (auto& [sql, statement] : statements_) sqlite3_finalize(statement);
+        sqlite3_close_v2(db_);
+    }
+
+    SqliteConnection(const SqliteConnection&) = delete;
+    SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+    sqlite3* handle() const { return db_; }
+
+    // The cached prepared statement for `sql`, prepared on first use.
+    sqlite3_stmt* prepared(const char* sql) {
+        const std::string_view key(sql);
+        if (auto it = statements_.find(key); it != statements_.end()) return it->second;
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) !=
+            SQLITE_OK) {
+            fail("prepare");
+        }
+        statements_.emplace(key, statement);
+        return statement;
+    }
+
+    // Runs a script of statements without results (migrations only).
+    void execute_script(std::string_view script) {
+        const std::string text(script);
+        char* error = nullptr;
+        if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+            std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
+            sqlite3_free(error);
+            throw StoreError("sqlite: " + message);
+        }
+    }
+
+    bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+    // Ends a transaction that is still open after a failure; never throws.
+    void rollback_quietly() noexcept {
+        if (in_transaction()) sqlite3_exec(db_, kRollback, nullptr, nullptr, nullptr);
+    }
+
+    [[noreturn]] void fail(std::string_view context) const {
+        throw StoreError("sqlite: " + std::string(context) + ": " + sqlite3_errmsg(db_));
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+    std::unordered_map<std::string, sqlite3_stmt*, TransparentHash, std::equal_to<>> statements_;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::SqliteConnection;
+
+// One execution of a cached statement. Resetting on destruction ends the statement's implicit
+// read transaction, so a pooled reader never pins an old WAL snapshot.
+class Query {
+  public:
+    Query(SqliteConnection& db, const char* sql) : db_(db), statement_(db.prepared(sql)) {}
+    ~Query() {
+        sqlite3_reset(statement_);
+        sqlite3_clear_bindings(statement_);
+    }
+    Query(const Query&) = delete;
+    Query& operator=(const Query&) = delete;
+
+    Query& bind(int index, std::string_view text) {
+        // A null pointer would bind SQL NULL; an empty view must stay an empty string.
+        const char* data = text.data() != nullptr ? text.data() : "";
+        check(sqlite3_bind_text64(statement_, index, data, text.size(), SQLITE_TRANSIENT,
+                                  SQLITE_UTF8));
+        return *this;
+    }
+    Query& bind(int index, std::int64_t value) {
+        check(sqlite3_bind_int64(statement_, index, value));
+        return *this;
+    }
+
+    // SQLITE_ROW, SQLITE_DONE or the (extended) error code; for callers that handle errors.
+    int try_step() { return sqlite3_step(statement_); }
+
+    // True when a row is available, false when done; throws StoreError on failure.
+    bool step() {
+        const int rc = try_step();
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        db_.fail(sqlite3_sql(statement_));
+    }
+
+    // Runs a statement that returns no rows.
+    void run() {
+        while (step()) {
+        }
+    }
+
+    std::string text(int column) const {
+        const auto* data = sqlite3_column_text(statement_, column);
+        if (data == nullptr) return {};
+        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(statement_, column));
+        return {reinterpret_cast<const char*>(data), size};
+    }
+    std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+
+  private:
+    void check(int rc) const {
+        if (rc != SQLITE_OK) db_.fail("bind");
+    }
+
+    SqliteConnection& db_;
+    sqlite3_stmt* statement_;
+};
+
+model::Message message_from_row(const Query& row) {
+    model::Message message;
+    message.id = row.integer(0);
+    message.room = row.text(1);
+    message.user_name = row.text(2);
+    message.content = row.text(3);
+    message.sent_at = row.text(4);
+    message.ts_ms = row.integer(5);
+    message.client_msg_id = row.text(6);
+    message.kind = kind_from_db(row.integer(7));
+    return message;
+}
+
+Room room_from_row(const Query& row) {
+    return Room{row.text(0), row.integer(1) != 0, row.text(2), row.integer(3)};
+}
+
+void execute(SqliteConnection& db, const char* sql) {
+    Query(db, sql).run();
+}
+
+// Applies every embedded migration newer than the database, each in its own transaction. The
+// version is re-read under the write lock so concurrent openers never apply one twice.
+void migrate(SqliteConnection& db) {
+    execute(db, kCreateSchemaVersion);
+    const int latest = embedded::kMigrations.back().version;
+    for (const auto& migration : embedded::kMigrations) {
+        execute(db, kBeginImmediate);
+        try {
+            std::int64_t current = 0;
+            {
+                Query version(db, kSchemaVersion);
+                if (version.step()) current = version.integer(0);
+            }
+            if (current > latest) {
+                throw StoreError("sqlite: database schema version " + std::to_string(current) +
+                                 " is newer than this build's " + std::to_string(latest));
+            }
+            if (current < migration.version) {
+                db.execute_script(migration.sql);
+                Query(db, kRecordMigration)
+                    .bind(1, std::int64_t{migration.version})
+                    .bind(2, migration.name)
+                    .bind(3, now_ms())
+                    .run();
+            }
+            execute(db, kCommit);
+        } catch (const StoreError& error) {
+            db.rollback_quietly();
+            throw StoreError("migration " + std::string(migration.name) + ": " + error.what());
+        }
+    }
+}
+
+// Stores one message inside the open transaction. A statement error that leaves the
+// transaction open only concerns this message (SQLite undid just that statement) and becomes
+// a failed result; one that ended the transaction throws StoreError.
+AppendResult insert_message(SqliteConnection& db, const NewMessage& message) {
+    AppendResult result;
+    if (!message.client_msg_id.empty()) {
+        Query existing(db, kFindMessageByClientMsgId);
+        existing.bind(1, message.user_name).bind(2, message.client_msg_id);
+        if (existing.step()) {
+            result.ok = true;
+            result.duplicate = true;
+            result.message = message_from_row(existing);
+            return result;
+        }
+    }
+    Query insert(db, kInsertMessage);
+    insert.bind(1, message.room)
+        .bind(2, message.user_name)
+        .bind(3, message.content)
+        .bind(4, message.sent_at)
+        .bind(5, message.ts_ms)
+        .bind(6, message.client_msg_id)
+        .bind(7, kind_to_db(message.kind));
+    const int rc = insert.try_step();
+    if (rc != SQLITE_DONE) {
+        if (!db.in_transaction()) db.fail("append");
+        result.error = rc == SQLITE_CONSTRAINT_FOREIGNKEY
+                           ? "no such room: " + message.room
+                           : std::string("sqlite: ") + sqlite3_errmsg(db.handle());
+        return result;
+    }
+    result.ok = true;
+    result.message = model::Message{sqlite3_last_insert_rowid(db.handle()),
+                                    message.room,
+                                    message.user_name,
+                                    message.content,
+                                    message.sent_at,
+                                    message.ts_ms,
+                                    message.client_msg_id,
+                                    message.kind};
+    return result;
+}
+
+// A transaction could not even start (lock timeout, I/O error): no message is to blame.
+class BeginFailed : public StoreError {
+  public:
+    using StoreError::StoreError;
+};
+
+// Stores `messages` in one transaction. Throws StoreError (BeginFailed when it could not start)
+// when the transaction failed as a whole; nothing of it is stored then.
+std::vector<AppendResult> insert_in_one_transaction(
+    SqliteConnection& db, const std::vector<const NewMessage*>& messages) {
+    try {
+        execute(db, kBeginImmediate);
+    } catch (const StoreError& error) {
+        throw BeginFailed(error.what());
+    }
+    try {
+        std::vector<AppendResult> results;
+        results.reserve(messages.size());
+        for (const auto* message : messages) results.push_back(insert_message(db, *message));
+        execute(db, kCommit);
+        return results;
+    } catch (...) {
+        db.rollback_quietly();
+        throw;
+    }
+}
+
+AppendResult failed(std::string error) {
+    AppendResult result;
+    result.error = std::move(error);
+    return result;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(SqliteOptions options, metrics::Metrics* metrics)
+    : options_(std::move(options)), metrics_(metrics) {
+    options_.max_batch = std::max<std::size_t>(options_.max_batch, 1);
+    options_.read_connections = std::max<std::size_t>(options_.read_connections, 1);
+    if (options_.path.empty() || options_.path == ":memory:") {
+        throw StoreError("sqlite: the database must be a file path, got '" + options_.path + "'");
+    }
+    const auto parent = std::filesystem::path(options_.path).parent_path();
+    if (!parent.empty()) {
+        std::error_code error;
+        std::filesystem::create_directories(parent, error);
+        if (error) {
+            throw StoreError("sqlite: cannot create " + parent.string() + ": " + error.message());
+        }
+    }
+
+    writer_ = std::make_unique<Connection>(
+        options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options_.busy_timeout_ms);
+    {
+        Query mode(*writer_, kJournalModeWal);
+        if (!mode.step() || mode.text(0) != "wal") {
+            throw StoreError("sqlite: cannot switch " + options_.path + " to WAL mode");
+        }
+    }
+    execute(*writer_, options_.synchronous_full ? kSynchronousFull : kSynchronousNormal);
+    execute(*writer_, kForeignKeysOn);
+    migrate(*writer_);
+
+    // Opened after the writer made the file a WAL database, which read-only connections need.
+    for (std::size_t i = 0; i < options_.read_connections; ++i) {
+        readers_.push_back(std::make_unique<Connection>(options_.path, SQLITE_OPEN_READONLY,
+                                                        options_.busy_timeout_ms));
+        free_readers_.push_back(readers_.back().get());
+    }
+
+    writer_thread_ = std::thread([this] { run_writer(); });
+}
+
+SqliteStore::~SqliteStore() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        stopping_ = true;
+    }
+    queue_ready_.notify_one();
+    if (writer_thread_.joinable()) writer_thread_.join();
+    // Readers first: the last connection to close checkpoints the WAL into the database file.
+    readers_.clear();
+    writer_.reset();
+}
+
+void SqliteStore::append(NewMessage message, std::function<void(AppendResult)> done) {
+    {
+        std::lock_guard lock(queue_mutex_);
+        queue_.emplace_back(PendingAppend{std::move(message), std::move(done), ++appends_queued_});
+    }
+    queue_ready_.notify_one();
+}
+
+void SqliteStore::flush() {
+    reject_writer_thread("flush");
+    std::unique_lock lock(queue_mutex_);
+    const auto target = appends_queued_;
+    appends_done_.wait(lock, [&] { return appends_completed_ >= target; });
+}
+
+void SqliteStore::run_writer() {
+    std::vector<PendingAppend> batch;
+    for (;;) {
+        WriteJob job;
+        {
+            std::unique_lock lock(queue_mutex_);
+            queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued has been done
+            if (auto* front = std::get_if<WriteJob>(&queue_.front())) {
+                job = std::move(*front);
+                queue_.pop_front();
+            } else {
+                // Only a run of appends: a write job queued in between keeps its place.
+                while (!queue_.empty() && batch.size() < options_.max_batch) {
+                    auto* pending = std::get_if<PendingAppend>(&queue_.front());
+                    if (pending == nullptr) break;
+                    batch.push_back(std::move(*pending));
+                    queue_.pop_front();
+                }
+            }
+        }
+        if (job) {
+            job(*writer_);  // reports its own outcome, exceptions included, through a promise
+            continue;
+        }
+        commit_batch(batch);
+        const auto last = batch.back().sequence;
+        batch.clear();
+        {
+            std::lock_guard lock(queue_mutex_);
+            appends_completed_ = last;
+        }
+        appends_done_.notify_all();
+    }
+}
+
+void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<const NewMessage*> messages;
+    messages.reserve(batch.size());
+    for (const auto& pending : batch) messages.push_back(&pending.message);
+
+    std::vector<AppendResult> results;
+    try {
+        results = insert_in_one_transaction(*writer_, messages);
+    } catch (const BeginFailed& error) {
+        results.assign(messages.size(), failed(error.what()));
+    } catch (const std::exception& batch_error) {
+        // Nothing of the batch is stored. Retry one message per transaction so that a message
+        // which broke the transaction fails alone.
+        results.clear();
+        std::optional<std::string> give_up;
+        for (const auto* message : messages) {
+            if (messages.size() == 1 || give_up) {
+                results.push_back(failed(give_up ? *give_up : batch_error.what()));
+                continue;
+            }
+            try {
+                results.push_back(insert_in_one_transaction(*writer_, {message}).front());
+            } catch (const BeginFailed& error) {
+                give_up = error.what();
+                results.push_back(failed(*give_up));
+            } catch (const std::exception& error) {
+                results.push_back(failed(error.what()));
+            }
+        }
+    }
+
+    if (metrics_ != nullptr) {
+        const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+        metrics_->store_commit_seconds.Observe(elapsed.count());
+        metrics_->store_batch_size.Observe(static_cast<double>(batch.size()));
+        const auto stored = std::count_if(results.begin(), results.end(), [](const auto& result) {
+            return result.ok && !result.duplicate;
+        });
+        const auto errors = std::count_if(results.begin(), results.end(),
+                                          [](const auto& result) { return !result.ok; });
+        if (stored > 0) metrics_->messages_stored.Increment(static_cast<double>(stored));
+        if (errors > 0) metrics_->store_errors.Increment(static_cast<double>(errors));
+    }
+
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!batch[i].done) continue;
+        try {
+            batch[i].done(std::move(results[i]));
+        } catch (...) {
+            // A throwing callback must not cost the other callbacks or the writer thread.
+        }
+    }
+}
+
+template <typename Work>
+auto SqliteStore::write(Work work) {
+    reject_writer_thread("a blocking write");
+    using Result = std::invoke_result_t<Work&, Connection&>;
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    {
+        std::lock_guard lock(queue_mutex_);
+        queue_.emplace_back(WriteJob([promise, work = std::move(work)](Connection& db) mutable {
+            try {
+                if constexpr (std::is_void_v<Result>) {
+                    work(db);
+                    promise->set_value();
+                } else {
+                    promise->set_value(work(db));
+                }
+            } catch (...) {
+                promise->set_exception(std::current_exception());
+            }
+        }));
+    }
+    queue_ready_.notify_one();
+    try {
+        return future.get();
+    } catch (const StoreError&) {
+        count_error();
+        throw;
+    }
+}
+
+template <typename Work>
+auto SqliteStore::read(Work work) {
+    Connection* db = nullptr;
+    {
+        std::unique_lock lock(readers_mutex_);
+        reader_free_.wait(lock, [this] { return !free_readers_.empty(); });
+        db = free_readers_.back();
+        free_readers_.pop_back();
+    }
+    struct Release {
+        SqliteStore& owner;
+        Connection* db;
+        ~Release() {
+            {
+                std::lock_guard lock(owner.readers_mutex_);
+                owner.free_readers_.push_back(db);
+            }
+            owner.reader_free_.notify_one();
+        }
+    } release{*this, db};
+    try {
+        return work(*db);
+    } catch (const StoreError&) {
+        count_error();
+        throw;
+    }
+}
+
+void SqliteStore::reject_writer_thread(const char* what) const {
+    if (std::this_thread::get_id() == writer_thread_.get_id()) {
+        throw std::logic_error(std::string("SqliteStore: ") + what +
+                               " from an append callback would wait for itself");
+    }
+}
+
+void SqliteStore::count_error() {
+    if (metrics_ != nullptr) metrics_->store_errors.Increment();
+}
+
+std::vector<model::Message> SqliteStore::history(const HistoryQuery& query) {
+    if (query.before && query.after) {
+        throw std::invalid_argument("history: before and after are mutually exclusive");
+    }
+    const std::int64_t limit = std::clamp(query.limit, 1, kMaxHistoryLimit);
+    return read([&](Connection& db) {
+        std::vector<model::Message> messages;
+        if (query.after) {
+            Query rows(db, kHistoryAfter);
+            rows.bind(1, query.room).bind(2, *query.after).bind(3, limit);
+            while (rows.step()) messages.push_back(message_from_row(rows));
+            return messages;
+        }
+        Query rows(db, query.before ? kHistoryBefore : kHistoryNewest);
+        rows.bind(1, query.room);
+        if (query.before) {
+            rows.bind(2, *query.before).bind(3, limit);
+        } else {
+            rows.bind(2, limit);
+        }
+        while (rows.step()) messages.push_back(message_from_row(rows));
+        std::reverse(messages.begin(), messages.end());  // fetched newest first
+        return messages;
+    });
+}
+
+bool SqliteStore::create_user(const User& user) {
+    return write([&user](Connection& db) {
+        Query(db, kInsertUser)
+            .bind(1, user.name)
+            .bind(2, user.password_hash)
+            .bind(3, user.created_ms)
+            .run();
+        return sqlite3_changes(db.handle()) == 1;
+    });
+}
+
+std::optional<User> SqliteStore::find_user(std::string_view name) {
+    return read([name](Connection& db) -> std::optional<User> {
+        Query row(db, kFindUser);
+        row.bind(1, name);
+        if (!row.step()) return std::nullopt;
+        return User{row.text(0), row.text(1), row.integer(2)};
+    });
+}
+
+void SqliteStore::create_session(const Session& session) {
+    write([&session](Connection& db) {
+        Query(db, kInsertSession)
+            .bind(1, session.token_hash)
+            .bind(2, session.user_name)
+            .bind(3, session.expires_ms)
+            .run();
+    });
+}
+
+std::optional<Session> SqliteStore::find_session(std::string_view token_hash, std::int64_t now_ms) {
+    return read([token_hash, now_ms](Connection& db) -> std::optional<Session> {
+        Query row(db, kFindSession);
+        row.bind(1, token_hash).bind(2, now_ms);
+        if (!row.step()) return std::nullopt;
+        return Session{row.text(0), row.text(1), row.integer(2)};
+    });
+}
+
+void SqliteStore::delete_session(std::string_view token_hash) {
+    write([token_hash](Connection& db) { Query(db, kDeleteSession).bind(1, token_hash).run(); });
+}
+
+bool SqliteStore::create_room(const Room& room) {
+    return write([&room](Connection& db) {
+        Query(db, kInsertRoom)
+            .bind(1, room.name)
+            .bind(2, std::int64_t{room.direct ? 1 : 0})
+            .bind(3, room.created_by)
+            .bind(4, room.created_ms)
+            .run();
+        return sqlite3_changes(db.handle()) == 1;
+    });
+}
+
+std::optional<Room> SqliteStore::find_room(std::string_view name) {
+    return read([name](Connection& db) -> std::optional<Room> {
+        Query row(db, kFindRoom);
+        row.bind(1, name);
+        if (!row.step()) return std::nullopt;
+        return room_from_row(row);
+    });
+}
+
+std::vector<Room> SqliteStore::list_public_rooms() {
+    return read([](Connection& db) {
+        std::vector<Room> rooms;
+        Query rows(db, kListPublicRooms);
+        while (rows.step()) rooms.push_back(room_from_row(rows));
+        return rooms;
+    });
+}
+
+void SqliteStore::add_member(std::string_view room, std::string_view user_name) {
+    write([room, user_name](Connection& db) {
+        Query(db, kInsertMember).bind(1, room).bind(2, user_name).run();
+    });
+}
+
+void SqliteStore::remove_member(std::string_view room, std::string_view user_name) {
+    write([room, user_name](Connection& db) {
+        Query(db, kDeleteMember).bind(1, room).bind(2, user_name).run();
+    });
+}
+
+bool SqliteStore::is_member(std::string_view room, std::string_view user_name) {
+    return read([room, user_name](Connection& db) {
+        Query row(db, kIsMember);
+        row.bind(1, room).bind(2, user_name);
+        return row.step();
+    });
+}
+
+std::vector<std::string> SqliteStore::rooms_of(std::string_view user_name) {
+    return read([user_name](Connection& db) {
+        std::vector<std::string> rooms;
+        Query rows(db, kRoomsOf);
+        rows.bind(1, user_name);
+        while (rows.step()) rooms.push_back(rows.text(0));
+        return rooms;
+    });
+}
+
+std::vector<std::string> SqliteStore::members_of(std::string_view room) {
+    return read([room](Connection& db) {
+        std::vector<std::string> members;
+        Query rows(db, kMembersOf);
+        rows.bind(1, room);
+        while (rows.step()) members.push_back(rows.text(0));
+        return members;
+    });
+}
+
+}  // namespace chatd::store

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/message.hpp"
+
+namespace chatd::store {
+
+// Thrown for failures the caller cannot fix by changing its input (I/O error, corrupt file,
+// lost connection). Expected outcomes ("user exists") are return values instead.
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct NewMessage {
+    std::string room;
+    std::string user_name;
+    std::string content;
+    std::string sent_at;
+    std::int64_t ts_ms = 0;
+    // Empty means "no idempotency key". Otherwise (user_name, client_msg_id) is unique: appending
+    // it again returns the first stored message with duplicate = true.
+    std::string client_msg_id;
+    model::MessageKind kind = model::MessageKind::Text;
+};
+
+struct AppendResult {
+    bool ok = false;  // false: error says why; the message was not stored
+    bool duplicate = false;
+    model::Message message;  // the stored message (with its id) when ok
+    std::string error;
+};
+
+struct User {
+    std::string name;
+    std::string password_hash;  // argon2id string from libsodium; empty for open-mode users
+    std::int64_t created_ms = 0;
+};
+
+struct Session {
+    std::string token_hash;  // hex SHA-256 of the bearer token; the token itself is never stored
+    std::string user_name;
+    std::int64_t expires_ms = 0;
+};
+
+struct Room {
+    std::string name;
+    bool direct = false;  // a direct conversation between exactly two users
+    std::string created_by;
+    std::int64_t created_ms = 0;
+};
+
+struct HistoryQuery {
+    std::string room;
+    // At most one of before/after. Neither: the newest messages.
+    std::optional<model::MessageId> before;  // messages with id < before
+    std::optional<model::MessageId> after;   // messages with id > after
+    int limit = 50;
+};
+
+// Persistence contract shared by every backend (tests/unit/store/store_contract_test.cpp).
+// Thread-safe. Every method except append blocks the calling thread: call them from a blocking
+// pool, never from an I/O thread. History is always returned in ascending id order.
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Queues the message for the next group commit and returns at once. `done` runs on the
+    // store's writer thread after the transaction holding the message is durable (or failed),
+    // in id order; it must not block.
+    virtual void append(NewMessage message, std::function<void(AppendResult)> done) = 0;
+    // Blocks until every append queued before the call has committed and its `done` has run.
+    virtual void flush() = 0;
+
+    virtual std::vector<model::Message> history(const HistoryQuery& query) = 0;
+
+    // False when the name is taken.
+    virtual bool create_user(const User& user) = 0;
+    virtual std::optional<User> find_user(std::string_view name) = 0;
+
+    virtual void create_session(const Session& session) = 0;
+    // Expired sessions are not returned.
+    virtual std::optional<Session> find_session(std::string_view token_hash,
+                                                std::int64_t now_ms) = 0;
+    virtual void delete_session(std::string_view token_hash) = 0;
+
+    // False when the name is taken. The general room exists from the first migration.
+    virtual bool create_room(const Room& room) = 0;
+    virtual std::optional<Room> find_room(std::string_view name) = 0;
+    // Rooms that are not direct conversations, by name.
+    virtual std::vector<Room> list_public_rooms() = 0;
+    // Idempotent.
+    virtual void add_member(std::string_view room, std::string_view user_name) = 0;
+    virtual void remove_member(std::string_view room, std::string_view user_name) = 0;
+    virtual bool is_member(std::string_view room, std::string_view user_name) = 0;
+    // Every room the user belongs to, direct conversations included, by name.
+    virtual std::vector<std::string> rooms_of(std::string_view user_name) = 0;
+    virtual std::vector<std::string> members_of(std::string_view room) = 0;
+};
+
+}  // namespace chatd::store

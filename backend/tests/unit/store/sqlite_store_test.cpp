@@ -1,0 +1,390 @@
+#include "store/sqlite_store.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "metrics/metrics.hpp"
+#include "unit/store/store_contract.hpp"
+
+namespace {
+
+using namespace chatd;
+using store::AppendResult;
+using store::SqliteOptions;
+using store::SqliteStore;
+using store::StoreError;
+using store::contract::append_and_wait;
+using store::contract::contents_of;
+using store::contract::new_message;
+using store::contract::newest;
+using store::contract::Recorder;
+using store::contract::WriterGate;
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp directory, removed with everything in it.
+class TempDir {
+  public:
+    TempDir() {
+        auto pattern = (fs::temp_directory_path() / "chatd-store-XXXXXX").string();
+        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+struct SqliteFactory {
+    TempDir dir;
+    std::unique_ptr<store::Store> create() {
+        return std::make_unique<SqliteStore>(
+            SqliteOptions{.path = (dir.path() / "chat.db").string()});
+    }
+};
+
+}  // namespace
+
+namespace chatd::store::contract {
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Types<SqliteFactory>);
+}  // namespace chatd::store::contract
+
+namespace {
+
+// A plain connection that looks at the file behind the store's back.
+class RawDatabase {
+  public:
+    explicit RawDatabase(const fs::path& path) {
+        if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db_));
+        }
+    }
+    ~RawDatabase() { sqlite3_close(db_); }
+    RawDatabase(const RawDatabase&) = delete;
+    RawDatabase& operator=(const RawDatabase&) = delete;
+
+    void execute(const char* sql) {
+        char* error = nullptr;
+        if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+            std::string message = error;
+            sqlite3_free(error);
+            throw std::runtime_error(message);
+        }
+    }
+
+    // Every row of a query, columns as text.
+    std::vector<std::vector<std::string>> rows(const char* sql) {
+        std::vector<std::vector<std::string>> result;
+        auto collect = [](void* out, int columns, char** values, char**) {
+            auto& rows = *static_cast<std::vector<std::vector<std::string>>*>(out);
+            rows.emplace_back();
+            for (int i = 0; i < columns; ++i) rows.back().emplace_back(values[i] ? values[i] : "");
+            return 0;
+        };
+        char* error = nullptr;
+        if (sqlite3_exec(db_, sql, collect, &result, &error) != SQLITE_OK) {
+            std::string message = error;
+            sqlite3_free(error);
+            throw std::runtime_error(message);
+        }
+        return result;
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+class SqliteStoreTest : public ::testing::Test {
+  protected:
+    fs::path db_path() const { return dir_.path() / "chat.db"; }
+    SqliteOptions options() const { return SqliteOptions{.path = db_path().string()}; }
+
+    TempDir dir_;
+};
+
+TEST_F(SqliteStoreTest, CreatesMissingParentDirectories) {
+    const auto nested = dir_.path() / "a" / "b" / "chat.db";
+    { SqliteStore store(SqliteOptions{.path = nested.string()}); }
+    EXPECT_TRUE(fs::exists(nested));
+}
+
+TEST_F(SqliteStoreTest, RecordsEveryAppliedMigrationInSchemaVersion) {
+    { SqliteStore store(options()); }
+    RawDatabase raw(db_path());
+    const auto versions = raw.rows("SELECT version, name FROM schema_version ORDER BY version");
+    ASSERT_FALSE(versions.empty());
+    EXPECT_EQ(versions[0], (std::vector<std::string>{"1", "0001_init"}));
+}
+
+TEST_F(SqliteStoreTest, ReopeningAnExistingDatabaseAppliesNoMigrationAgain) {
+    { SqliteStore store(options()); }
+    const auto applied = RawDatabase(db_path()).rows("SELECT * FROM schema_version");
+    { SqliteStore store(options()); }
+    { SqliteStore store(options()); }
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.rows("SELECT * FROM schema_version"), applied);
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM rooms WHERE name = 'general'"),
+              (std::vector<std::vector<std::string>>{{"1"}}));
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseWithANewerSchemaThanItKnows) {
+    { SqliteStore store(options()); }
+    RawDatabase(db_path()).execute(
+        "INSERT INTO schema_version (version, name, applied_ms) VALUES (999999, 'future', 0)");
+    EXPECT_THROW(SqliteStore store(options()), StoreError);
+}
+
+TEST_F(SqliteStoreTest, UsesWriteAheadLogging) {
+    SqliteStore store(options());
+    EXPECT_EQ(RawDatabase(db_path()).rows("PRAGMA journal_mode"),
+              (std::vector<std::vector<std::string>>{{"wal"}}));
+}
+
+TEST_F(SqliteStoreTest, OpeningAFileThatIsNotADatabaseThrowsStoreErrorWithTheSqliteMessage) {
+    std::ofstream(db_path()) << std::string(4096, 'x');
+    try {
+        SqliteStore store(options());
+        FAIL() << "no StoreError";
+    } catch (const StoreError& error) {
+        EXPECT_THAT(error.what(), ::testing::HasSubstr("not a database"));
+    }
+}
+
+TEST_F(SqliteStoreTest, RejectsAnInMemoryDatabase) {
+    EXPECT_THROW(SqliteStore(SqliteOptions{.path = ":memory:"}), StoreError);
+    EXPECT_THROW(SqliteStore(SqliteOptions{.path = ""}), StoreError);
+}
+
+TEST_F(SqliteStoreTest, EverythingSurvivesCloseAndReopen) {
+    model::MessageId last_id = 0;
+    {
+        SqliteStore store(options());
+        ASSERT_TRUE(store.create_user({"alice", "hash", 1}));
+        store.create_session({"token", "alice", 100});
+        ASSERT_TRUE(store.create_room({"dev", false, "alice", 2}));
+        store.add_member("dev", "alice");
+        last_id = append_and_wait(store, new_message("dev", "alice", "persisted", "k")).message.id;
+    }
+    SqliteStore store(options());
+    EXPECT_EQ(store.find_user("alice")->password_hash, "hash");
+    EXPECT_TRUE(store.find_session("token", 0).has_value());
+    EXPECT_TRUE(store.find_room("dev").has_value());
+    EXPECT_TRUE(store.is_member("dev", "alice"));
+    EXPECT_EQ(contents_of(store.history(newest("dev"))), (std::vector<std::string>{"persisted"}));
+    const auto duplicate = append_and_wait(store, new_message("dev", "alice", "again", "k"));
+    EXPECT_TRUE(duplicate.duplicate);
+    EXPECT_GT(append_and_wait(store, new_message("dev", "alice", "next")).message.id, last_id);
+}
+
+TEST_F(SqliteStoreTest, DestructorCommitsQueuedAppendsAndRunsTheirCallbacks) {
+    int callbacks = 0;  // written on the writer thread, read after join
+    {
+        SqliteStore store(options());
+        for (int i = 0; i < 300; ++i) {
+            store.append(new_message("general", "alice", "x"), [&](AppendResult result) {
+                if (result.ok) ++callbacks;
+            });
+        }
+    }
+    EXPECT_EQ(callbacks, 300);
+    SqliteStore store(options());
+    EXPECT_EQ(store.history(newest("general", 1000)).size(), 300u);
+}
+
+TEST_F(SqliteStoreTest, AcknowledgedAppendSurvivesKill9) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    const pid_t child = fork();
+    ASSERT_NE(child, -1);
+    if (child == 0) {
+        // Child: store, acknowledge, then wait to be killed. Never returns into the test.
+        close(ready[0]);
+        SqliteStore store(options());
+        const auto result = append_and_wait(store, new_message("general", "alice", "acked", "k"));
+        const char byte = result.ok ? '1' : '0';
+        if (write(ready[1], &byte, 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_EQ(byte, '1');
+    ASSERT_TRUE(WIFSIGNALED(status));
+
+    SqliteStore store(options());
+    EXPECT_EQ(contents_of(store.history(newest("general"))), (std::vector<std::string>{"acked"}));
+}
+
+TEST_F(SqliteStoreTest, GroupCommitTakesEverythingQueuedAsOneTransaction) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 500;
+    metrics::Metrics metrics("test");
+    SqliteStore store(options(), &metrics);
+    ASSERT_TRUE(store.create_room({"red", false, "alice", 0}));
+    ASSERT_TRUE(store.create_room({"blue", false, "alice", 0}));
+
+    struct Acked {
+        int thread;
+        int index;
+        AppendResult result;
+    };
+    std::vector<Acked> acked;  // appended to on the writer thread only, read after flush
+    {
+        WriterGate gate(store);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                const std::string room = t % 2 == 0 ? "red" : "blue";
+                for (int i = 0; i < kPerThread; ++i) {
+                    store.append(new_message(room, "user" + std::to_string(t), std::to_string(i)),
+                                 [&acked, t, i](AppendResult result) {
+                                     acked.push_back({t, i, std::move(result)});
+                                 });
+                }
+            });
+        }
+        for (auto& thread : threads) thread.join();
+    }  // the gate opens: 2000 appends are queued
+    store.flush();
+
+    ASSERT_EQ(acked.size(), static_cast<std::size_t>(kThreads * kPerThread));
+    std::map<int, model::MessageId> last_of_thread;
+    for (std::size_t i = 0; i < acked.size(); ++i) {
+        ASSERT_TRUE(acked[i].result.ok) << acked[i].result.error;
+        if (i > 0) {
+            EXPECT_GT(acked[i].result.message.id, acked[i - 1].result.message.id);
+        }
+        auto& last = last_of_thread[acked[i].thread];
+        EXPECT_GT(acked[i].result.message.id, last);  // each thread's appends keep their order
+        last = acked[i].result.message.id;
+    }
+    for (const char* room : {"red", "blue"}) {
+        const auto history = store.history(newest(room, 1000));
+        EXPECT_EQ(history.size(), 1000u);
+        for (std::size_t i = 1; i < history.size(); ++i) {
+            EXPECT_GT(history[i].id, history[i - 1].id);
+        }
+    }
+
+    // The gate's lone commit, then 2000 queued appends in batches of at most max_batch (1024).
+    const auto batches = metrics.store_batch_size.Collect().histogram;
+    EXPECT_EQ(batches.sample_count, 3u);
+    EXPECT_EQ(batches.sample_sum, 2001.0);
+    EXPECT_EQ(metrics.store_commit_seconds.Collect().histogram.sample_count, 3u);
+    EXPECT_EQ(metrics.messages_stored.Value(), 2001.0);
+    EXPECT_EQ(metrics.store_errors.Value(), 0.0);
+}
+
+TEST_F(SqliteStoreTest, MaxBatchBoundsEveryGroupCommit) {
+    metrics::Metrics metrics("test");
+    auto options = this->options();
+    options.max_batch = 10;
+    SqliteStore store(options, &metrics);
+    {
+        WriterGate gate(store);
+        for (int i = 0; i < 95; ++i) store.append(new_message("general", "a", "x"), nullptr);
+    }
+    store.flush();
+    const auto batches = metrics.store_batch_size.Collect().histogram;
+    EXPECT_EQ(batches.sample_count, 11u);  // the gate, 9 full batches, 5 left over
+    EXPECT_EQ(batches.sample_sum, 96.0);
+}
+
+TEST_F(SqliteStoreTest, CountsFailedAppendsAsStoreErrors) {
+    metrics::Metrics metrics("test");
+    SqliteStore store(options(), &metrics);
+    const auto result = append_and_wait(store, new_message("nowhere", "alice", "x"));
+    EXPECT_FALSE(result.ok);
+    EXPECT_THAT(result.error, ::testing::HasSubstr("nowhere"));
+    EXPECT_EQ(metrics.store_errors.Value(), 1.0);
+    EXPECT_EQ(metrics.messages_stored.Value(), 0.0);
+}
+
+TEST_F(SqliteStoreTest, AMessageThatAbortsTheWholeTransactionFailsAloneOnRetry) {
+    { SqliteStore store(options()); }
+    RawDatabase(db_path()).execute(
+        "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.content = 'poison'"
+        " BEGIN SELECT RAISE(ROLLBACK, 'poisoned message'); END");
+    SqliteStore store(options());
+    Recorder recorder;
+    {
+        WriterGate gate(store);
+        store.append(new_message("general", "alice", "a"), recorder.callback(0));
+        store.append(new_message("general", "alice", "poison"), recorder.callback(1));
+        store.append(new_message("general", "alice", "b"), recorder.callback(2));
+    }
+    store.flush();
+
+    EXPECT_TRUE(recorder.of(0).ok);
+    EXPECT_FALSE(recorder.of(1).ok);
+    EXPECT_THAT(recorder.of(1).error, ::testing::HasSubstr("poisoned message"));
+    EXPECT_TRUE(recorder.of(2).ok);
+    EXPECT_LT(recorder.of(0).message.id, recorder.of(2).message.id);
+    EXPECT_EQ(contents_of(store.history(newest("general"))),
+              (std::vector<std::string>{"gate", "a", "b"}));
+}
+
+TEST_F(SqliteStoreTest, FlushFromAnAppendCallbackThrowsInsteadOfDeadlocking) {
+    SqliteStore store(options());
+    std::promise<bool> threw;
+    store.append(new_message("general", "alice", "x"), [&](AppendResult) {
+        try {
+            store.flush();
+            threw.set_value(false);
+        } catch (const std::logic_error&) {
+            threw.set_value(true);
+        }
+    });
+    EXPECT_TRUE(threw.get_future().get());
+}
+
+TEST_F(SqliteStoreTest, AThrowingCallbackDoesNotStopTheOthers) {
+    SqliteStore store(options());
+    store.append(new_message("general", "alice", "x"),
+                 [](AppendResult) { throw std::runtime_error("callback failed"); });
+    EXPECT_TRUE(append_and_wait(store, new_message("general", "alice", "y")).ok);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentReadersExceedingThePoolWaitForAConnection) {
+    auto options = this->options();
+    options.read_connections = 1;
+    SqliteStore store(options);
+    store.add_member("general", "alice");
+    std::vector<std::future<int>> readers;
+    for (int t = 0; t < 4; ++t) {
+        readers.push_back(std::async(std::launch::async, [&store] {
+            int found = 0;
+            for (int i = 0; i < 200; ++i) found += store.is_member("general", "alice") ? 1 : 0;
+            return found;
+        }));
+    }
+    for (auto& reader : readers) EXPECT_EQ(reader.get(), 200);
+}
+
+}  // namespace

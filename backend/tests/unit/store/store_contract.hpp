@@ -1,0 +1,653 @@
+#pragma once
+
+// Behaviour every chatd::store::Store backend must have. A backend's test file defines a
+// factory and instantiates the suite:
+//
+//   struct MyFactory {
+//       std::unique_ptr<chatd::store::Store> create();  // a fresh, empty, migrated store
+//   };  // destroyed after the store: it may remove what it created
+//   INSTANTIATE_TYPED_TEST_SUITE_P(My, StoreContract, ::testing::Types<MyFactory>);
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace chatd::store::contract {
+
+inline NewMessage new_message(std::string room,
+                              std::string user,
+                              std::string content,
+                              std::string client_msg_id = {}) {
+    NewMessage message;
+    message.room = std::move(room);
+    message.user_name = std::move(user);
+    message.content = std::move(content);
+    message.sent_at = "01/02/2024 03:04:05";
+    message.ts_ms = 1'706'756'645'000;
+    message.client_msg_id = std::move(client_msg_id);
+    return message;
+}
+
+// Appends and waits for the callback.
+inline AppendResult append_and_wait(Store& store, NewMessage message) {
+    std::promise<AppendResult> result;
+    auto future = result.get_future();
+    store.append(std::move(message), [&result](AppendResult r) { result.set_value(std::move(r)); });
+    return future.get();
+}
+
+// Collects append results in callback order; safe to read after Store::flush.
+class Recorder {
+  public:
+    std::function<void(AppendResult)> callback(std::size_t tag) {
+        return [this, tag](AppendResult result) {
+            std::lock_guard lock(mutex_);
+            results_.push_back({tag, std::move(result)});
+        };
+    }
+    // (tag, result) pairs in the order the callbacks ran.
+    std::vector<std::pair<std::size_t, AppendResult>> results() const {
+        std::lock_guard lock(mutex_);
+        return results_;
+    }
+    // The result of the append tagged `tag`.
+    AppendResult of(std::size_t tag) const {
+        std::lock_guard lock(mutex_);
+        for (const auto& [t, result] : results_) {
+            if (t == tag) return result;
+        }
+        ADD_FAILURE() << "no callback for tag " << tag;
+        return {};
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<std::pair<std::size_t, AppendResult>> results_;
+};
+
+// Holds the store's writer inside a callback so that the appends queued meanwhile are taken
+// together (one group commit, batch size permitting). Callbacks must not block in production;
+// here it is the only way to make a batch deterministic without sleeping.
+class WriterGate {
+  public:
+    explicit WriterGate(Store& store) {
+        auto entered = std::make_shared<std::promise<void>>();
+        auto entered_future = entered->get_future();
+        store.append(new_message("general", "gatekeeper", "gate"),
+                     [entered, opened = open_.get_future().share()](AppendResult) {
+                         entered->set_value();
+                         opened.wait();
+                     });
+        entered_future.wait();
+    }
+    ~WriterGate() { open(); }
+    WriterGate(const WriterGate&) = delete;
+    WriterGate& operator=(const WriterGate&) = delete;
+
+    void open() {
+        if (!opened_) {
+            opened_ = true;
+            open_.set_value();
+        }
+    }
+
+  private:
+    std::promise<void> open_;
+    bool opened_ = false;
+};
+
+// History queries. (Designated initializers would trip -Wmissing-field-initializers on the
+// optional cursors.)
+inline HistoryQuery newest(std::string room, int limit = 50) {
+    HistoryQuery query;
+    query.room = std::move(room);
+    query.limit = limit;
+    return query;
+}
+
+inline HistoryQuery page_before(std::string room,
+                                std::optional<model::MessageId> before,
+                                int limit = 50) {
+    auto query = newest(std::move(room), limit);
+    query.before = before;
+    return query;
+}
+
+inline HistoryQuery page_after(std::string room, model::MessageId after, int limit = 50) {
+    auto query = newest(std::move(room), limit);
+    query.after = after;
+    return query;
+}
+
+inline HistoryQuery page_between(std::string room,
+                                 model::MessageId before,
+                                 model::MessageId after) {
+    auto query = page_before(std::move(room), before);
+    query.after = after;
+    return query;
+}
+
+inline std::vector<std::string> contents_of(const std::vector<model::Message>& messages) {
+    std::vector<std::string> contents;
+    for (const auto& message : messages) contents.push_back(message.content);
+    return contents;
+}
+
+inline std::vector<std::string> names_of(const std::vector<Room>& rooms) {
+    std::vector<std::string> names;
+    for (const auto& room : rooms) names.push_back(room.name);
+    return names;
+}
+
+inline Room make_room(std::string name, bool direct = false) {
+    return Room{std::move(name), direct, "alice", 1000};
+}
+
+template <typename Factory>
+class StoreContract : public ::testing::Test {
+  protected:
+    Store& store() { return *store_; }
+
+    // Appends `count` messages "<prefix>0".. to `room` and waits for all of them.
+    std::vector<AppendResult> fill(const std::string& room,
+                                   int count,
+                                   const std::string& prefix = "m") {
+        Recorder recorder;
+        for (int i = 0; i < count; ++i) {
+            store().append(new_message(room, "alice", prefix + std::to_string(i)),
+                           recorder.callback(static_cast<std::size_t>(i)));
+        }
+        store().flush();
+        std::vector<AppendResult> results;
+        for (auto& [tag, result] : recorder.results()) results.push_back(std::move(result));
+        return results;
+    }
+
+    Factory factory_;
+    std::unique_ptr<Store> store_ = factory_.create();
+};
+
+TYPED_TEST_SUITE_P(StoreContract);
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// --- append ------------------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, AppendStoresTheMessageWithEveryField) {
+    auto message = new_message("general", "alice", "hello", "c-1");
+    message.kind = model::MessageKind::Text;
+    const auto result = append_and_wait(this->store(), message);
+
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_FALSE(result.duplicate);
+    EXPECT_GT(result.message.id, 0);
+    const auto stored = this->store().history(newest("general"));
+    ASSERT_EQ(stored.size(), 1u);
+    for (const auto& m : {result.message, stored[0]}) {
+        EXPECT_EQ(m.id, result.message.id);
+        EXPECT_EQ(m.room, "general");
+        EXPECT_EQ(m.user_name, "alice");
+        EXPECT_EQ(m.content, "hello");
+        EXPECT_EQ(m.sent_at, "01/02/2024 03:04:05");
+        EXPECT_EQ(m.ts_ms, 1'706'756'645'000);
+        EXPECT_EQ(m.client_msg_id, "c-1");
+        EXPECT_EQ(m.kind, model::MessageKind::Text);
+    }
+}
+
+TYPED_TEST_P(StoreContract, AppendKeepsTheMessageKindAndArbitraryText) {
+    auto join = new_message("general", "alice", "");
+    join.kind = model::MessageKind::Join;
+    auto leave = new_message("general", "alice", "emoji \xF0\x9F\x98\x80, 'quotes' \"and\" ?1 %s");
+    leave.kind = model::MessageKind::Leave;
+    ASSERT_TRUE(append_and_wait(this->store(), join).ok);
+    ASSERT_TRUE(append_and_wait(this->store(), leave).ok);
+
+    const auto stored = this->store().history(newest("general"));
+    ASSERT_EQ(stored.size(), 2u);
+    EXPECT_EQ(stored[0].kind, model::MessageKind::Join);
+    EXPECT_EQ(stored[0].content, "");
+    EXPECT_EQ(stored[1].kind, model::MessageKind::Leave);
+    EXPECT_EQ(stored[1].content, leave.content);
+}
+
+TYPED_TEST_P(StoreContract, AppendAssignsIncreasingIdsWithinARoom) {
+    const auto results = this->fill("general", 20);
+    ASSERT_EQ(results.size(), 20u);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        ASSERT_TRUE(results[i].ok) << results[i].error;
+        EXPECT_EQ(results[i].message.content, "m" + std::to_string(i));
+        if (i > 0) {
+            EXPECT_GT(results[i].message.id, results[i - 1].message.id);
+        }
+    }
+}
+
+TYPED_TEST_P(StoreContract, IdsIncreaseInAppendOrderAcrossRooms) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    Recorder recorder;
+    for (std::size_t i = 0; i < 10; ++i) {
+        this->store().append(new_message(i % 2 == 0 ? "general" : "second", "alice", "x"),
+                             recorder.callback(i));
+    }
+    this->store().flush();
+    for (std::size_t i = 1; i < 10; ++i) {
+        EXPECT_GT(recorder.of(i).message.id, recorder.of(i - 1).message.id);
+    }
+}
+
+TYPED_TEST_P(StoreContract, CallbacksRunInIdOrder) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        for (std::size_t i = 0; i < 50; ++i) {
+            this->store().append(new_message(i % 3 == 0 ? "second" : "general", "alice", "x"),
+                                 recorder.callback(i));
+        }
+    }
+    this->store().flush();
+    const auto results = recorder.results();
+    ASSERT_EQ(results.size(), 50u);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        EXPECT_EQ(results[i].first, i);
+        if (i > 0) {
+            EXPECT_GT(results[i].second.message.id, results[i - 1].second.message.id);
+        }
+    }
+}
+
+TYPED_TEST_P(StoreContract, DuplicateClientMsgIdReturnsTheFirstStoredMessage) {
+    const auto first = append_and_wait(this->store(), new_message("general", "alice", "a", "k"));
+    const auto again =
+        append_and_wait(this->store(), new_message("general", "alice", "changed", "k"));
+
+    ASSERT_TRUE(first.ok);
+    ASSERT_TRUE(again.ok) << again.error;
+    EXPECT_FALSE(first.duplicate);
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_EQ(again.message.id, first.message.id);
+    EXPECT_EQ(again.message.content, "a");
+    EXPECT_EQ(this->store().history(newest("general")).size(), 1u);
+}
+
+TYPED_TEST_P(StoreContract, DuplicateClientMsgIdWithinOneBatchIsDetected) {
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        this->store().append(new_message("general", "alice", "a", "k"), recorder.callback(0));
+        this->store().append(new_message("general", "bob", "b"), recorder.callback(1));
+        this->store().append(new_message("general", "alice", "a", "k"), recorder.callback(2));
+    }
+    this->store().flush();
+
+    const auto first = recorder.of(0);
+    const auto again = recorder.of(2);
+    ASSERT_TRUE(first.ok && again.ok);
+    EXPECT_FALSE(first.duplicate);
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_EQ(again.message.id, first.message.id);
+    EXPECT_EQ(contents_of(this->store().history(newest("general"))),
+              (std::vector<std::string>{"gate", "a", "b"}));
+}
+
+TYPED_TEST_P(StoreContract, DuplicateClientMsgIdFromTwoThreadsStoresOneMessage) {
+    for (int round = 0; round < 20; ++round) {
+        const auto key = "k" + std::to_string(round);
+        std::promise<void> go;
+        auto start = go.get_future().share();
+        std::vector<std::future<AppendResult>> results;
+        for (int t = 0; t < 2; ++t) {
+            results.push_back(std::async(std::launch::async, [&, start] {
+                start.wait();
+                return append_and_wait(this->store(), new_message("general", "alice", "x", key));
+            }));
+        }
+        go.set_value();
+        const auto a = results[0].get();
+        const auto b = results[1].get();
+        ASSERT_TRUE(a.ok && b.ok);
+        EXPECT_EQ(a.message.id, b.message.id);
+        EXPECT_NE(a.duplicate, b.duplicate);
+    }
+    EXPECT_EQ(this->store().history(newest("general")).size(), 20u);
+}
+
+TYPED_TEST_P(StoreContract, SameClientMsgIdFromAnotherUserIsNotADuplicate) {
+    const auto alice = append_and_wait(this->store(), new_message("general", "alice", "a", "k"));
+    const auto bob = append_and_wait(this->store(), new_message("general", "bob", "b", "k"));
+    ASSERT_TRUE(alice.ok && bob.ok);
+    EXPECT_FALSE(bob.duplicate);
+    EXPECT_NE(alice.message.id, bob.message.id);
+}
+
+TYPED_TEST_P(StoreContract, EmptyClientMsgIdNeverDeduplicates) {
+    const auto first = append_and_wait(this->store(), new_message("general", "alice", "a"));
+    const auto second = append_and_wait(this->store(), new_message("general", "alice", "a"));
+    ASSERT_TRUE(first.ok && second.ok);
+    EXPECT_FALSE(second.duplicate);
+    EXPECT_NE(first.message.id, second.message.id);
+}
+
+TYPED_TEST_P(StoreContract, AppendToAMissingRoomFailsWithoutAffectingTheRestOfTheBatch) {
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        this->store().append(new_message("general", "alice", "before"), recorder.callback(0));
+        this->store().append(new_message("nowhere", "alice", "lost", "k"), recorder.callback(1));
+        this->store().append(new_message("general", "alice", "after"), recorder.callback(2));
+    }
+    this->store().flush();
+
+    const auto missing = recorder.of(1);
+    EXPECT_FALSE(missing.ok);
+    EXPECT_FALSE(missing.error.empty());
+    EXPECT_TRUE(recorder.of(0).ok);
+    EXPECT_TRUE(recorder.of(2).ok);
+    EXPECT_EQ(contents_of(this->store().history(newest("general"))),
+              (std::vector<std::string>{"gate", "before", "after"}));
+    EXPECT_THAT(this->store().history(newest("nowhere")), IsEmpty());
+    // The failed message did not take its client_msg_id.
+    ASSERT_TRUE(this->store().create_room(make_room("nowhere")));
+    const auto retried = append_and_wait(this->store(), new_message("nowhere", "alice", "x", "k"));
+    EXPECT_TRUE(retried.ok);
+    EXPECT_FALSE(retried.duplicate);
+}
+
+TYPED_TEST_P(StoreContract, FlushWaitsForEveryQueuedCallback) {
+    std::atomic<int> done = 0;
+    for (int i = 0; i < 100; ++i) {
+        this->store().append(new_message("general", "alice", "x"),
+                             [&done](AppendResult) { done.fetch_add(1); });
+    }
+    this->store().flush();
+    EXPECT_EQ(done.load(), 100);
+}
+
+TYPED_TEST_P(StoreContract, FlushReturnsAtOnceWhenNothingIsQueued) {
+    this->store().flush();
+    this->store().flush();
+    SUCCEED();
+}
+
+// --- history -----------------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, HistoryWithoutCursorReturnsTheNewestMessagesAscending) {
+    this->fill("general", 10);
+    const auto messages = this->store().history(newest("general", 3));
+    EXPECT_EQ(contents_of(messages), (std::vector<std::string>{"m7", "m8", "m9"}));
+}
+
+TYPED_TEST_P(StoreContract, HistoryBeforeReturnsTheNewestOlderMessagesAscending) {
+    const auto results = this->fill("general", 10);
+    const auto messages = this->store().history(page_before("general", results[6].message.id, 3));
+    EXPECT_EQ(contents_of(messages), (std::vector<std::string>{"m3", "m4", "m5"}));
+    EXPECT_THAT(this->store().history(page_before("general", results[0].message.id)), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, HistoryAfterReturnsTheOldestNewerMessagesAscending) {
+    const auto results = this->fill("general", 10);
+    const auto messages = this->store().history(page_after("general", results[2].message.id, 3));
+    EXPECT_EQ(contents_of(messages), (std::vector<std::string>{"m3", "m4", "m5"}));
+    EXPECT_THAT(this->store().history(page_after("general", results[9].message.id)), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, HistoryPagesBackwardsWithoutGapsOrRepeats) {
+    this->fill("general", 25);
+    std::vector<std::string> seen;
+    std::optional<model::MessageId> before;
+    for (;;) {
+        const auto page = this->store().history(page_before("general", before, 7));
+        if (page.empty()) break;
+        const auto contents = contents_of(page);
+        seen.insert(seen.begin(), contents.begin(), contents.end());
+        before = page.front().id;
+    }
+    ASSERT_EQ(seen.size(), 25u);
+    for (int i = 0; i < 25; ++i)
+        EXPECT_EQ(seen[static_cast<std::size_t>(i)], "m" + std::to_string(i));
+}
+
+TYPED_TEST_P(StoreContract, HistoryOnlyReturnsMessagesOfTheRequestedRoom) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    this->fill("general", 3, "g");
+    this->fill("second", 2, "s");
+    EXPECT_EQ(contents_of(this->store().history(newest("second"))),
+              (std::vector<std::string>{"s0", "s1"}));
+    EXPECT_THAT(this->store().history(newest("unknown")), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, HistoryClampsTheLimitToBetweenOneAndAThousand) {
+    this->fill("general", 1005);
+    EXPECT_EQ(this->store().history(newest("general", 0)).size(), 1u);
+    EXPECT_EQ(this->store().history(newest("general", -7)).size(), 1u);
+    EXPECT_EQ(this->store().history(newest("general", 5000)).size(), 1000u);
+    const auto latest = this->store().history(newest("general", 0));
+    EXPECT_EQ(contents_of(latest), (std::vector<std::string>{"m1004"}));
+}
+
+TYPED_TEST_P(StoreContract, HistoryRejectsBeforeAndAfterTogether) {
+    EXPECT_THROW(this->store().history(page_between("general", 5, 1)), std::invalid_argument);
+}
+
+// --- users and sessions ------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, CreatedUserCanBeFound) {
+    ASSERT_TRUE(this->store().create_user({"alice", "$argon2id$hash", 1234}));
+    const auto user = this->store().find_user("alice");
+    ASSERT_TRUE(user.has_value());
+    EXPECT_EQ(user->name, "alice");
+    EXPECT_EQ(user->password_hash, "$argon2id$hash");
+    EXPECT_EQ(user->created_ms, 1234);
+}
+
+TYPED_TEST_P(StoreContract, CreateUserReturnsFalseAndKeepsTheFirstWhenTheNameIsTaken) {
+    ASSERT_TRUE(this->store().create_user({"alice", "first", 1}));
+    EXPECT_FALSE(this->store().create_user({"alice", "second", 2}));
+    EXPECT_EQ(this->store().find_user("alice")->password_hash, "first");
+}
+
+TYPED_TEST_P(StoreContract, FindUserReturnsNothingForAnUnknownName) {
+    ASSERT_TRUE(this->store().create_user({"alice", "", 1}));
+    EXPECT_FALSE(this->store().find_user("bob").has_value());
+    EXPECT_FALSE(this->store().find_user("").has_value());
+}
+
+TYPED_TEST_P(StoreContract, CreatedSessionCanBeFoundUntilItExpires) {
+    this->store().create_session({"hash-1", "alice", 5000});
+    const auto session = this->store().find_session("hash-1", 4999);
+    ASSERT_TRUE(session.has_value());
+    EXPECT_EQ(session->token_hash, "hash-1");
+    EXPECT_EQ(session->user_name, "alice");
+    EXPECT_EQ(session->expires_ms, 5000);
+    EXPECT_FALSE(this->store().find_session("hash-1", 5000).has_value());
+    EXPECT_FALSE(this->store().find_session("hash-1", 9000).has_value());
+}
+
+TYPED_TEST_P(StoreContract, FindSessionReturnsNothingForAnUnknownToken) {
+    this->store().create_session({"hash-1", "alice", 5000});
+    EXPECT_FALSE(this->store().find_session("hash-2", 0).has_value());
+}
+
+TYPED_TEST_P(StoreContract, DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmless) {
+    this->store().create_session({"hash-1", "alice", 5000});
+    this->store().create_session({"hash-2", "alice", 5000});
+    this->store().delete_session("hash-1");
+    this->store().delete_session("never-existed");
+    EXPECT_FALSE(this->store().find_session("hash-1", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("hash-2", 0).has_value());
+}
+
+// --- rooms and members -------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, GeneralRoomExistsInAFreshStore) {
+    const auto general = this->store().find_room(model::kGeneralRoom);
+    ASSERT_TRUE(general.has_value());
+    EXPECT_FALSE(general->direct);
+    EXPECT_THAT(names_of(this->store().list_public_rooms()), ElementsAre("general"));
+}
+
+TYPED_TEST_P(StoreContract, CreatedRoomCanBeFound) {
+    ASSERT_TRUE(this->store().create_room({"dev", false, "alice", 42}));
+    ASSERT_TRUE(this->store().create_room({"alice|bob", true, "alice", 43}));
+    const auto dev = this->store().find_room("dev");
+    ASSERT_TRUE(dev.has_value());
+    EXPECT_EQ(dev->name, "dev");
+    EXPECT_FALSE(dev->direct);
+    EXPECT_EQ(dev->created_by, "alice");
+    EXPECT_EQ(dev->created_ms, 42);
+    const auto direct = this->store().find_room("alice|bob");
+    ASSERT_TRUE(direct.has_value());
+    EXPECT_TRUE(direct->direct);
+    EXPECT_FALSE(this->store().find_room("nope").has_value());
+}
+
+TYPED_TEST_P(StoreContract, CreateRoomReturnsFalseAndKeepsTheFirstWhenTheNameIsTaken) {
+    ASSERT_TRUE(this->store().create_room({"dev", false, "alice", 1}));
+    EXPECT_FALSE(this->store().create_room({"dev", true, "bob", 2}));
+    EXPECT_FALSE(this->store().create_room({"general", false, "bob", 2}));
+    EXPECT_EQ(this->store().find_room("dev")->created_by, "alice");
+}
+
+TYPED_TEST_P(StoreContract, ListPublicRoomsIsSortedByNameAndExcludesDirectRooms) {
+    ASSERT_TRUE(this->store().create_room(make_room("zeta")));
+    ASSERT_TRUE(this->store().create_room(make_room("alpha")));
+    ASSERT_TRUE(this->store().create_room(make_room("alice|bob", true)));
+    EXPECT_THAT(names_of(this->store().list_public_rooms()),
+                ElementsAre("alpha", "general", "zeta"));
+}
+
+TYPED_TEST_P(StoreContract, AddMemberIsIdempotent) {
+    this->store().add_member("general", "alice");
+    this->store().add_member("general", "alice");
+    EXPECT_TRUE(this->store().is_member("general", "alice"));
+    EXPECT_THAT(this->store().members_of("general"), ElementsAre("alice"));
+}
+
+TYPED_TEST_P(StoreContract, RemoveMemberRemovesOnlyThatMembership) {
+    ASSERT_TRUE(this->store().create_room(make_room("dev")));
+    this->store().add_member("general", "alice");
+    this->store().add_member("dev", "alice");
+    this->store().add_member("general", "bob");
+    this->store().remove_member("general", "alice");
+    this->store().remove_member("general", "nobody");
+
+    EXPECT_FALSE(this->store().is_member("general", "alice"));
+    EXPECT_TRUE(this->store().is_member("dev", "alice"));
+    EXPECT_TRUE(this->store().is_member("general", "bob"));
+}
+
+TYPED_TEST_P(StoreContract, IsMemberIsFalseForAnUnknownRoomOrUser) {
+    this->store().add_member("general", "alice");
+    EXPECT_FALSE(this->store().is_member("general", "bob"));
+    EXPECT_FALSE(this->store().is_member("nowhere", "alice"));
+}
+
+TYPED_TEST_P(StoreContract, RoomsOfListsEveryRoomOfTheUserByNameDirectOnesIncluded) {
+    ASSERT_TRUE(this->store().create_room(make_room("zeta")));
+    ASSERT_TRUE(this->store().create_room(make_room("alice|bob", true)));
+    ASSERT_TRUE(this->store().create_room(make_room("other")));
+    this->store().add_member("zeta", "alice");
+    this->store().add_member("general", "alice");
+    this->store().add_member("alice|bob", "alice");
+    this->store().add_member("other", "bob");
+    EXPECT_THAT(this->store().rooms_of("alice"), ElementsAre("alice|bob", "general", "zeta"));
+    EXPECT_THAT(this->store().rooms_of("carol"), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, MembersOfListsTheMembersByName) {
+    this->store().add_member("general", "carol");
+    this->store().add_member("general", "alice");
+    this->store().add_member("general", "bob");
+    EXPECT_THAT(this->store().members_of("general"), ElementsAre("alice", "bob", "carol"));
+    EXPECT_THAT(this->store().members_of("nowhere"), IsEmpty());
+}
+
+// --- concurrency -------------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, EveryMethodMayBeCalledFromManyThreadsAtOnce) {
+    constexpr int kThreads = 6;
+    constexpr int kRounds = 30;
+    std::vector<std::future<void>> workers;
+    for (int t = 0; t < kThreads; ++t) {
+        workers.push_back(std::async(std::launch::async, [this, t] {
+            const auto user = "user" + std::to_string(t);
+            const auto own_room = "room" + std::to_string(t);
+            EXPECT_TRUE(this->store().create_user({user, "", 1}));
+            EXPECT_TRUE(this->store().create_room(make_room(own_room)));
+            for (int i = 0; i < kRounds; ++i) {
+                this->store().add_member(own_room, user);
+                this->store().create_session({user + "-" + std::to_string(i), user, 10});
+                this->store().append(new_message(own_room, user, std::to_string(i)),
+                                     [](AppendResult) {});
+                EXPECT_TRUE(this->store().is_member(own_room, user));
+                EXPECT_TRUE(this->store().find_user(user).has_value());
+                EXPECT_TRUE(
+                    this->store().find_session(user + "-" + std::to_string(i), 0).has_value());
+                EXPECT_LE(this->store().history(newest(own_room)).size(),
+                          static_cast<std::size_t>(i + 1));
+                EXPECT_THAT(this->store().rooms_of(user), ElementsAre(own_room));
+            }
+            this->store().flush();
+            EXPECT_EQ(this->store().history(newest(own_room)).size(),
+                      static_cast<std::size_t>(kRounds));
+        }));
+    }
+    for (auto& worker : workers) worker.get();
+    EXPECT_EQ(this->store().list_public_rooms().size(), static_cast<std::size_t>(kThreads + 1));
+}
+
+REGISTER_TYPED_TEST_SUITE_P(StoreContract,
+                            AppendStoresTheMessageWithEveryField,
+                            AppendKeepsTheMessageKindAndArbitraryText,
+                            AppendAssignsIncreasingIdsWithinARoom,
+                            IdsIncreaseInAppendOrderAcrossRooms,
+                            CallbacksRunInIdOrder,
+                            DuplicateClientMsgIdReturnsTheFirstStoredMessage,
+                            DuplicateClientMsgIdWithinOneBatchIsDetected,
+                            DuplicateClientMsgIdFromTwoThreadsStoresOneMessage,
+                            SameClientMsgIdFromAnotherUserIsNotADuplicate,
+                            EmptyClientMsgIdNeverDeduplicates,
+                            AppendToAMissingRoomFailsWithoutAffectingTheRestOfTheBatch,
+                            FlushWaitsForEveryQueuedCallback,
+                            FlushReturnsAtOnceWhenNothingIsQueued,
+                            HistoryWithoutCursorReturnsTheNewestMessagesAscending,
+                            HistoryBeforeReturnsTheNewestOlderMessagesAscending,
+                            HistoryAfterReturnsTheOldestNewerMessagesAscending,
+                            HistoryPagesBackwardsWithoutGapsOrRepeats,
+                            HistoryOnlyReturnsMessagesOfTheRequestedRoom,
+                            HistoryClampsTheLimitToBetweenOneAndAThousand,
+                            HistoryRejectsBeforeAndAfterTogether,
+                            CreatedUserCanBeFound,
+                            CreateUserReturnsFalseAndKeepsTheFirstWhenTheNameIsTaken,
+                            FindUserReturnsNothingForAnUnknownName,
+                            CreatedSessionCanBeFoundUntilItExpires,
+                            FindSessionReturnsNothingForAnUnknownToken,
+                            DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmless,
+                            GeneralRoomExistsInAFreshStore,
+                            CreatedRoomCanBeFound,
+                            CreateRoomReturnsFalseAndKeepsTheFirstWhenTheNameIsTaken,
+                            ListPublicRoomsIsSortedByNameAndExcludesDirectRooms,
+                            AddMemberIsIdempotent,
+                            RemoveMemberRemovesOnlyThatMembership,
+                            IsMemberIsFalseForAnUnknownRoomOrUser,
+                            RoomsOfListsEveryRoomOfTheUserByNameDirectOnesIncluded,
+                            MembersOfListsTheMembersByName,
+                            EveryMethodMayBeCalledFromManyThreadsAtOnce);
+
+}  // namespace chatd::store::contract
