@@ -1,8 +1,9 @@
 #include "app/config.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <stdexcept>
 
@@ -29,7 +30,8 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "db", c.db, "Store URL: sqlite:PATH or postgresql://...");
     add(app, "auth", c.auth, "password: accounts; open: the brief's name-only sign-in")
         ->check(CLI::IsMember({"password", "open"}));
-    add(app, "amqp-url", c.amqp_url, "RabbitMQ URL amqp://user:pass@host:port/vhost (empty: in-process bus)");
+    add(app, "amqp-url", c.amqp_url,
+        "RabbitMQ URL amqp://user:pass@host:port/vhost (empty: in-process bus)");
     add(app, "amqp-topology", c.amqp_topology, "per-user (the brief's) or per-node queues")
         ->check(CLI::IsMember({"per-user", "per-node"}));
     add(app, "web-root", c.web_root, "Directory of the web client (empty: built-in page)");
@@ -39,7 +41,8 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     add(app, "cors-origins", c.cors_origins, "Allowed browser origins (empty: * in open mode)")
         ->delimiter(',');
-    add(app, "max-frame-bytes", c.max_frame_bytes, "Largest WebSocket message accepted (close 1009)")
+    add(app, "max-frame-bytes", c.max_frame_bytes,
+        "Largest WebSocket message accepted (close 1009)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
     add(app, "max-message-length", c.max_message_length, "Longest message content, in characters")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
@@ -59,10 +62,12 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
     add(app, "outbox-max-frames", c.outbox_max_frames, "Frames queued for one client, at most")
         ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 24));
-    add(app, "http-idle-timeout", c.http_idle_timeout_s, "Seconds an idle HTTP connection stays open");
+    add(app, "http-idle-timeout", c.http_idle_timeout_s,
+        "Seconds an idle HTTP connection stays open");
     add(app, "ws-ping-interval", c.ws_ping_interval_s,
         "Seconds of WebSocket silence before a ping; a second silent period closes it");
-    add(app, "shutdown-grace-ms", c.shutdown_grace_ms, "How long shutdown waits for sockets to close");
+    add(app, "shutdown-grace-ms", c.shutdown_grace_ms,
+        "How long shutdown waits for sockets to close");
     add(app, "password-cost", c.password_cost, "argon2id cost: interactive, moderate, min (tests)")
         ->check(CLI::IsMember({"interactive", "moderate", "min"}));
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
@@ -107,10 +112,11 @@ std::string describe(const Config& c) {
         "max_connections={} max_connections_per_address={} outbox_max_bytes={} "
         "outbox_max_frames={} http_idle_timeout={} ws_ping_interval={} shutdown_grace_ms={} "
         "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={}",
-        c.listen, redact_url(c.db), c.auth, c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url),
-        c.amqp_topology, c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads,
-        c.log_level, fmt::join(c.cors_origins, ","), c.max_frame_bytes, c.max_message_length,
-        c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst, c.max_connections,
+        c.listen, redact_url(c.db), c.auth,
+        c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
+        c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads, c.log_level,
+        fmt::join(c.cors_origins, ","), c.max_frame_bytes, c.max_message_length, c.max_body_bytes,
+        c.max_header_bytes, c.rate_per_second, c.rate_burst, c.max_connections,
         c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms, c.password_cost,
         c.session_ttl_hours, c.sqlite_sync, c.blocking_threads);

@@ -7,9 +7,9 @@
 
 namespace chatd::app {
 
-// Every setting, with its default. Sources, strongest first: command-line flags, the
-// --config file (TOML, same keys as the long flags), CHATD_* environment variables.
-// docs/operations.md and chatd.example.toml describe each key.
+// Every setting, with its default. Sources, strongest first (CLI11's order): command-line
+// flags, the --config file (TOML, same keys as the long flags), CHATD_* environment variables.
+// docs/operations.md and backend/chatd.example.toml describe each key.
 struct Config {
     std::string listen = "127.0.0.1:8080";
     std::string db = "sqlite:data/chatd.db";

@@ -10,7 +10,7 @@ namespace chatd::bus {
 // Carries events from the node that produced them to every node that has a recipient,
 // this one included. Implementations: LocalBus (in-process), AmqpBus (RabbitMQ, issue 3).
 class Bus {
-public:
+  public:
     using Handler = std::function<void(const model::EventPtr&)>;
 
     virtual ~Bus() = default;

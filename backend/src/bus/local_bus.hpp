@@ -9,7 +9,7 @@ namespace chatd::bus {
 // Single-process bus: publish hands the event straight to the handler on the caller's thread.
 // Ordering: events published by one thread are delivered in that order.
 class LocalBus final : public Bus {
-public:
+  public:
     void start(Handler on_event) override;
     void publish(model::EventPtr event) override;
     void user_online(const std::string&) override {}
@@ -17,7 +17,7 @@ public:
     bool ready() const override { return true; }
     void stop() override;
 
-private:
+  private:
     mutable std::shared_mutex mutex_;
     Handler handler_;
 };

@@ -1,8 +1,9 @@
 #include "chat/codec.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
 #include <ctime>
-#include <fmt/format.h>
 
 namespace chatd::chat {
 namespace json = boost::json;
@@ -67,8 +68,8 @@ DecodeResult decode_client_frame(std::string_view text) {
         return TypingCommand{std::string(*room)};
     }
     if (*type == "ping") return PingCommand{};
-    return DecodeError{"unknown_type", fmt::format("unknown frame type \"{}\"", std::string_view(*type)),
-                       {}};
+    return DecodeError{
+        "unknown_type", fmt::format("unknown frame type \"{}\"", std::string_view(*type)), {}};
 }
 
 std::string message_json(const model::Message& message) {
@@ -133,13 +134,18 @@ std::string encode_welcome(std::string_view user_name,
                                         {"online", string_array(online)}});
 }
 
-std::string encode_pong() { return R"({"type":"pong"})"; }
+std::string encode_pong() {
+    return R"({"type":"pong"})";
+}
 
 std::string_view to_string(model::MessageKind kind) {
     switch (kind) {
-        case model::MessageKind::Text: return "text";
-        case model::MessageKind::Join: return "join";
-        case model::MessageKind::Leave: return "leave";
+        case model::MessageKind::Text:
+            return "text";
+        case model::MessageKind::Join:
+            return "join";
+        case model::MessageKind::Leave:
+            return "leave";
     }
     return "text";
 }

@@ -226,7 +226,8 @@ std::size_t Hub::connection_count() const {
 }
 
 void Hub::close_session(const std::string& session, CloseCode code, std::string_view reason) {
-    for (const auto& sink : sinks_where([&](const Connection& c) { return c.session == session; })) {
+    for (const auto& sink :
+         sinks_where([&](const Connection& c) { return c.session == session; })) {
         sink->close(code, reason);
     }
 }

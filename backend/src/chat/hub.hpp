@@ -26,7 +26,7 @@ using ConnectionId = std::uint64_t;
 // room's subscriber list (an immutable, shared vector replaced on every membership change)
 // and then writes to each sink, so a delivery costs no allocation beyond the encoded frames.
 class Hub {
-public:
+  public:
     explicit Hub(metrics::Metrics& metrics) : metrics_(metrics) {}
 
     struct Attached {
@@ -55,7 +55,7 @@ public:
     void close_session(const std::string& session, CloseCode code, std::string_view reason);
     void close_all(CloseCode code, std::string_view reason);
 
-private:
+  private:
     struct Subscriber {
         ConnectionId id;
         Protocol protocol;

@@ -12,16 +12,16 @@ namespace chatd::chat {
 // Bounded queue of frames waiting for one connection's writer. Thread-safe.
 // Invariant: only the connection's writer calls take(); any thread may push().
 class Outbox {
-public:
+  public:
     struct Limits {
         std::size_t max_bytes = 4 * 1024 * 1024;
         std::size_t max_frames = 16384;
     };
 
     enum class PushResult {
-        Queued,         // the writer was already awake or busy
-        QueuedWakeUp,   // the writer may be idle: the caller must wake it
-        Overflow,       // the frame was dropped; the connection must be closed and resync
+        Queued,        // the writer was already awake or busy
+        QueuedWakeUp,  // the writer may be idle: the caller must wake it
+        Overflow,      // the frame was dropped; the connection must be closed and resync
         Closed,
     };
 
@@ -35,7 +35,7 @@ public:
     void close();
     std::size_t queued_bytes() const;
 
-private:
+  private:
     const Limits limits_;
     mutable std::mutex mutex_;
     std::deque<Frame> frames_;

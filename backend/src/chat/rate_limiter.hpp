@@ -12,7 +12,7 @@ namespace chatd::chat {
 // Thread-safe. A bucket that has refilled completely is the same as no bucket, so such buckets
 // are swept now and then: memory follows the number of recently active keys.
 class RateLimiter {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     RateLimiter(double rate_per_second, double burst) : rate_(rate_per_second), burst_(burst) {}
@@ -21,14 +21,16 @@ public:
     bool try_acquire(std::string_view key, Clock::time_point now = Clock::now());
     std::size_t tracked_keys();
 
-private:
+  private:
     struct Bucket {
         double tokens;
         Clock::time_point updated;
     };
     struct Hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
     };
 
     const double rate_;

@@ -20,8 +20,8 @@ std::int64_t now_ms() {
 }
 
 ApiError invalid_name() {
-    return ApiError(400, "invalid_name",
-                    "a user name is 1 to 32 letters, digits, '_', '-' or '.'", Limit::InvalidName);
+    return ApiError(400, "invalid_name", "a user name is 1 to 32 letters, digits, '_', '-' or '.'",
+                    Limit::InvalidName);
 }
 
 ApiError invalid_room() {
@@ -41,11 +41,8 @@ json::array to_array(const std::vector<std::string>& items) {
 
 }  // namespace
 
-ChatService::ChatService(store::Store& store,
-                         bus::Bus& bus,
-                         Hub& hub,
-                         metrics::Metrics& metrics,
-                         ServiceOptions options)
+ChatService::ChatService(
+    store::Store& store, bus::Bus& bus, Hub& hub, metrics::Metrics& metrics, ServiceOptions options)
     : store_(store),
       bus_(bus),
       hub_(hub),
@@ -53,7 +50,8 @@ ChatService::ChatService(store::Store& store,
       options_(std::move(options)),
       rate_limiter_(options_.rate_per_second, options_.rate_burst) {
     if (!options_.open_auth) {
-        dummy_password_hash_ = auth::hash_password("no account has this password", options_.password_cost);
+        dummy_password_hash_ =
+            auth::hash_password("no account has this password", options_.password_cost);
     }
 }
 
@@ -81,8 +79,9 @@ json::object ChatService::config() const {
 
 json::object ChatService::new_session(const std::string& user_name) {
     const auto token = auth::new_token();
-    const auto expires = now_ms() +
-                         std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
+    const auto expires =
+        now_ms() +
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
     return json::object{{"user_name", user_name}, {"token", token}, {"expires_ms", expires}};
 }
@@ -117,7 +116,8 @@ json::object ChatService::login(std::string_view user_name, std::string_view pas
     }
     const auto user = store_.find_user(name);
     // Verify even without an account so that timing does not tell which names exist.
-    const bool ok = auth::verify_password(user ? user->password_hash : dummy_password_hash_, password);
+    const bool ok =
+        auth::verify_password(user ? user->password_hash : dummy_password_hash_, password);
     if (!user || !ok) {
         throw ApiError(401, "invalid_credentials", "wrong user name or password",
                        Limit::Unauthorized);
@@ -246,8 +246,8 @@ ConnectionId ChatService::connect(const Identity& identity,
                                   Protocol protocol,
                                   std::shared_ptr<Sink> sink,
                                   const std::vector<std::string>& rooms) {
-    const auto attached = hub_.attach(identity.user_name, protocol, std::move(sink), rooms,
-                                      identity.session);
+    const auto attached =
+        hub_.attach(identity.user_name, protocol, std::move(sink), rooms, identity.session);
     metrics_.ws_connections.Increment();
     metrics_.ws_connections_accepted.Increment();
     if (attached.user_came_online) {
@@ -308,10 +308,10 @@ std::optional<ApiError> ChatService::check_content(const std::string& user_name,
         return ApiError(400, "bad_request", "a message needs content", Limit::BadRequest);
     }
     if (utf8_length(content) > options_.max_message_length) {
-        return ApiError(413, "message_too_long",
-                        "a message has at most " + std::to_string(options_.max_message_length) +
-                            " characters",
-                        Limit::MessageLength);
+        return ApiError(
+            413, "message_too_long",
+            "a message has at most " + std::to_string(options_.max_message_length) + " characters",
+            Limit::MessageLength);
     }
     if (!rate_limiter_.try_acquire(user_name)) {
         return ApiError(429, "rate_limited", "too many messages: slow down", Limit::Rate);
@@ -334,7 +334,7 @@ void ChatService::send(ConnectionId id,
     }
     const auto ts = now_ms();
     store::NewMessage message{std::move(command.room), user_name, std::move(command.content),
-                              format_sent_at(ts), ts, std::move(command.client_msg_id),
+                              format_sent_at(ts),      ts,        std::move(command.client_msg_id),
                               model::MessageKind::Text};
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
@@ -365,8 +365,13 @@ void ChatService::post_seed(const std::string& user_name,
     }
     const auto ts = now_ms();
     const auto kind = kind_of_content(content);
-    store::NewMessage message{std::string(model::kGeneralRoom), user_name, std::move(content),
-                              sent_at ? std::move(*sent_at) : format_sent_at(ts), ts, {}, kind};
+    store::NewMessage message{std::string(model::kGeneralRoom),
+                              user_name,
+                              std::move(content),
+                              sent_at ? std::move(*sent_at) : format_sent_at(ts),
+                              ts,
+                              {},
+                              kind};
     metrics_.messages_received.Increment();
     store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
         if (!result.ok) {

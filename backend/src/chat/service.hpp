@@ -27,7 +27,7 @@ namespace chatd::chat {
 
 // An API request refused: the HTTP status, the protocol's error code and a sentence for people.
 class ApiError : public std::runtime_error {
-public:
+  public:
     ApiError(unsigned http_status,
              std::string error_code,
              const std::string& message,
@@ -62,7 +62,7 @@ struct ServiceOptions {
 // Functions marked "blocking" call the store synchronously: run them on a blocking pool.
 // The others never block and may run on I/O threads. Thread-safe.
 class ChatService {
-public:
+  public:
     ChatService(store::Store& store,
                 bus::Bus& bus,
                 Hub& hub,
@@ -112,7 +112,7 @@ public:
                    std::optional<std::string> sent_at,
                    std::function<void(std::optional<ApiError>)> done);
 
-private:
+  private:
     void send(ConnectionId id,
               const std::string& user_name,
               const std::shared_ptr<Sink>& sink,

@@ -31,7 +31,7 @@ enum class Protocol {
 // The core's view of one client connection, implemented by the network layer.
 // Both functions are thread-safe and never block: they queue work for the connection's writer.
 class Sink {
-public:
+  public:
     virtual ~Sink() = default;
     virtual void deliver(const Frame& frame) = 0;
     virtual void close(CloseCode code, std::string_view reason) = 0;

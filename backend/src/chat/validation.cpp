@@ -6,8 +6,8 @@ namespace chatd::chat {
 namespace {
 
 bool ascii_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 }  // namespace
@@ -51,14 +51,22 @@ bool valid_utf8(std::string_view text) {
 }
 
 std::size_t utf8_length(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(
-        text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
 }
 
 bool valid_user_name(std::string_view name) {
     if (name.empty() || !valid_utf8(name)) return false;
     const std::size_t length = utf8_length(name);
     if (length > kMaxUserNameChars) return false;
+    // C1 control characters U+0080-U+009F are encoded as 0xC2 0x80-0x9F.
+    for (std::size_t i = 0; i + 1 < name.size(); ++i) {
+        if (static_cast<unsigned char>(name[i]) == 0xC2 &&
+            static_cast<unsigned char>(name[i + 1]) <= 0x9F) {
+            return false;
+        }
+    }
     return std::all_of(name.begin(), name.end(), [](char c) {
         return static_cast<unsigned char>(c) >= 0x80 || ascii_name_char(c);
     });
@@ -78,6 +86,8 @@ std::string direct_room_name(std::string_view a, std::string_view b) {
     return room;
 }
 
-bool is_direct_room(std::string_view room) { return room.starts_with("dm:"); }
+bool is_direct_room(std::string_view room) {
+    return room.starts_with("dm:");
+}
 
 }  // namespace chatd::chat

@@ -10,47 +10,70 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
-prometheus::Counter& counter(prometheus::Registry& registry, const std::string& name,
+prometheus::Counter& counter(prometheus::Registry& registry,
+                             const std::string& name,
                              const std::string& help) {
     return BuildCounter().Name(name).Help(help).Register(registry).Add({});
 }
 
-prometheus::Gauge& gauge(prometheus::Registry& registry, const std::string& name,
+prometheus::Gauge& gauge(prometheus::Registry& registry,
+                         const std::string& name,
                          const std::string& help) {
     return BuildGauge().Name(name).Help(help).Register(registry).Add({});
 }
 
-prometheus::Histogram& histogram(prometheus::Registry& registry, const std::string& name,
-                                 const std::string& help, Histogram::BucketBoundaries buckets) {
+prometheus::Histogram& histogram(prometheus::Registry& registry,
+                                 const std::string& name,
+                                 const std::string& help,
+                                 Histogram::BucketBoundaries buckets) {
     return BuildHistogram().Name(name).Help(help).Register(registry).Add({}, std::move(buckets));
 }
 
 Histogram::BucketBoundaries latency_buckets() {
-    return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+    return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+            0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 }
 
 }  // namespace
 
 std::string_view to_string(Limit limit) {
     switch (limit) {
-        case Limit::FrameSize: return "frame_size";
-        case Limit::MessageLength: return "message_length";
-        case Limit::Rate: return "rate";
-        case Limit::ConnectionsPerAddress: return "connections_per_address";
-        case Limit::InvalidJson: return "invalid_json";
-        case Limit::UnknownType: return "unknown_type";
-        case Limit::InvalidUtf8: return "invalid_utf8";
-        case Limit::InvalidName: return "invalid_name";
-        case Limit::InvalidRoom: return "invalid_room";
-        case Limit::BodySize: return "body_size";
-        case Limit::HeaderSize: return "header_size";
-        case Limit::OutboxOverflow: return "outbox_overflow";
-        case Limit::Unauthorized: return "unauthorized";
-        case Limit::Forbidden: return "forbidden";
-        case Limit::NotFound: return "not_found";
-        case Limit::Conflict: return "conflict";
-        case Limit::BadRequest: return "bad_request";
-        case Limit::kCount: break;
+        case Limit::FrameSize:
+            return "frame_size";
+        case Limit::MessageLength:
+            return "message_length";
+        case Limit::Rate:
+            return "rate";
+        case Limit::ConnectionsPerAddress:
+            return "connections_per_address";
+        case Limit::InvalidJson:
+            return "invalid_json";
+        case Limit::UnknownType:
+            return "unknown_type";
+        case Limit::InvalidUtf8:
+            return "invalid_utf8";
+        case Limit::InvalidName:
+            return "invalid_name";
+        case Limit::InvalidRoom:
+            return "invalid_room";
+        case Limit::BodySize:
+            return "body_size";
+        case Limit::HeaderSize:
+            return "header_size";
+        case Limit::OutboxOverflow:
+            return "outbox_overflow";
+        case Limit::Unauthorized:
+            return "unauthorized";
+        case Limit::Forbidden:
+            return "forbidden";
+        case Limit::NotFound:
+            return "not_found";
+        case Limit::Conflict:
+            return "conflict";
+        case Limit::BadRequest:
+            return "bad_request";
+        case Limit::kCount:
+            break;
     }
     return "unknown";
 }
@@ -59,34 +82,41 @@ Metrics::Metrics(std::string_view version)
     : registry_(std::make_shared<prometheus::Registry>()),
       ws_connections(gauge(*registry_, "chat_ws_connections", "Open WebSocket connections")),
       users_online(gauge(*registry_, "chat_users_online", "Users with at least one connection")),
-      ws_connections_accepted(counter(*registry_, "chat_ws_connections_accepted_total",
-                                      "WebSocket upgrades accepted")),
-      ws_frames_received(counter(*registry_, "chat_ws_frames_received_total",
-                                 "WebSocket frames read from clients")),
-      ws_frames_sent(counter(*registry_, "chat_ws_frames_sent_total",
-                             "WebSocket frames written to clients")),
-      ws_bytes_sent(counter(*registry_, "chat_ws_sent_bytes_total",
-                            "Payload bytes written to WebSocket clients")),
-      messages_received(counter(*registry_, "chat_messages_received_total",
+      ws_connections_accepted(
+          counter(*registry_, "chat_ws_connections_accepted_total", "WebSocket upgrades accepted")),
+      ws_frames_received(counter(
+          *registry_, "chat_ws_frames_received_total", "WebSocket frames read from clients")),
+      ws_frames_sent(
+          counter(*registry_, "chat_ws_frames_sent_total", "WebSocket frames written to clients")),
+      ws_bytes_sent(counter(
+          *registry_, "chat_ws_sent_bytes_total", "Payload bytes written to WebSocket clients")),
+      messages_received(counter(*registry_,
+                                "chat_messages_received_total",
                                 "Messages accepted from clients for storage")),
-      messages_stored(counter(*registry_, "chat_messages_stored_total",
-                              "Messages durably stored")),
-      messages_duplicate(counter(*registry_, "chat_messages_duplicate_total",
+      messages_stored(counter(*registry_, "chat_messages_stored_total", "Messages durably stored")),
+      messages_duplicate(counter(*registry_,
+                                 "chat_messages_duplicate_total",
                                  "Retried sends answered with the already stored message")),
-      messages_delivered(counter(*registry_, "chat_messages_delivered_total",
-                                 "Message frames queued to recipients")),
-      slow_consumer_disconnects(counter(*registry_, "chat_ws_slow_consumer_disconnects_total",
+      messages_delivered(counter(
+          *registry_, "chat_messages_delivered_total", "Message frames queued to recipients")),
+      slow_consumer_disconnects(counter(*registry_,
+                                        "chat_ws_slow_consumer_disconnects_total",
                                         "Connections closed because their outbox overflowed")),
       store_errors(counter(*registry_, "chat_store_errors_total", "Failed store operations")),
-      delivery_seconds(histogram(*registry_, "chat_message_delivery_seconds",
+      delivery_seconds(histogram(*registry_,
+                                 "chat_message_delivery_seconds",
                                  "From receiving a message to queueing it for a recipient",
                                  latency_buckets())),
-      store_commit_seconds(histogram(*registry_, "chat_store_commit_seconds",
-                                     "Duration of one group commit", latency_buckets())),
-      store_batch_size(histogram(*registry_, "chat_store_commit_batch_messages",
+      store_commit_seconds(histogram(*registry_,
+                                     "chat_store_commit_seconds",
+                                     "Duration of one group commit",
+                                     latency_buckets())),
+      store_batch_size(histogram(*registry_,
+                                 "chat_store_commit_batch_messages",
                                  "Messages per group commit",
                                  {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024})),
-      outbox_frames(histogram(*registry_, "chat_ws_outbox_frames",
+      outbox_frames(histogram(*registry_,
+                              "chat_ws_outbox_frames",
                               "Frames waiting in an outbox when its writer wakes",
                               {1, 2, 4, 8, 16, 64, 256, 1024, 4096})),
       limit_hits_(BuildCounter()
@@ -118,8 +148,8 @@ void Metrics::http_response(std::string_view route, unsigned status) {
     auto key = std::pair<std::string, unsigned>(route, status);
     auto it = http_counters_.find(key);
     if (it == http_counters_.end()) {
-        auto& child = http_responses_.Add(
-            {{"route", std::string(route)}, {"code", std::to_string(status)}});
+        auto& child =
+            http_responses_.Add({{"route", std::string(route)}, {"code", std::to_string(status)}});
         it = http_counters_.emplace(std::move(key), &child).first;
     }
     it->second->Increment();

@@ -45,7 +45,7 @@ class Metrics {
     // Declared first: every instrument below is registered in it during construction.
     std::shared_ptr<prometheus::Registry> registry_;
 
-public:
+  public:
     explicit Metrics(std::string_view version);
 
     prometheus::Gauge& ws_connections;
@@ -72,7 +72,7 @@ public:
     // Prometheus text exposition of everything above.
     std::string serialize() const;
 
-private:
+  private:
     prometheus::Family<prometheus::Counter>& limit_hits_;
     prometheus::Family<prometheus::Counter>& http_responses_;
     std::array<prometheus::Counter*, static_cast<std::size_t>(Limit::kCount)> limit_counters_{};

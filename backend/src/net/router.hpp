@@ -15,7 +15,7 @@ using PathParams = std::unordered_map<std::string, std::string>;
 // what metrics use as the route label, so label values stay bounded.
 template <class Handler>
 class Router {
-public:
+  public:
     struct Match {
         const Handler* handler;
         std::string_view pattern;
@@ -34,7 +34,8 @@ public:
         for (const auto& route : routes_) {
             PathParams params;
             if (!matches(route.segments, segments, params)) continue;
-            if (route.method == method) return Match{&route.handler, route.pattern, std::move(params), true};
+            if (route.method == method)
+                return Match{&route.handler, route.pattern, std::move(params), true};
             if (!path_only) path_only = Match{nullptr, route.pattern, {}, false};
         }
         return path_only;
@@ -53,7 +54,7 @@ public:
         return out;
     }
 
-private:
+  private:
     struct Route {
         std::string method;
         std::string pattern;

@@ -38,7 +38,7 @@ struct ServerOptions {
 // The HTTP + WebSocket front of chatd: listener, router, static files, seed and native APIs.
 // Owns the I/O threads and the blocking pool; everything Beast stays behind this class.
 class Server {
-public:
+  public:
     // `ready` feeds /readyz (store and bus available). Binds the listener at once (throws if it
     // cannot), so port() is known before run().
     Server(ServerOptions options,
@@ -57,7 +57,7 @@ public:
     // Thread-safe; starts the graceful shutdown.
     void stop();
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -20,7 +20,7 @@ constexpr auto kTuple = asio::as_tuple(use_awaitable);
 // registered, so the session lives until it is both detached and its coroutines ended.
 class WebSocketSession final : public chat::Sink,
                                public std::enable_shared_from_this<WebSocketSession> {
-public:
+  public:
     WebSocketSession(beast::tcp_stream stream, const WebSocketContext& context)
         : ws_(std::move(stream)),
           context_(context),
@@ -35,7 +35,9 @@ public:
 
     void deliver(const chat::Frame& frame) override {
         switch (outbox_.push(frame)) {
-            case chat::Outbox::PushResult::QueuedWakeUp: wake(); break;
+            case chat::Outbox::PushResult::QueuedWakeUp:
+                wake();
+                break;
             case chat::Outbox::PushResult::Overflow:
                 context_.metrics.slow_consumer_disconnects.Increment();
                 context_.metrics.limit_hit(metrics::Limit::OutboxOverflow);
@@ -44,7 +46,8 @@ public:
                 abort_connection();
                 break;
             case chat::Outbox::PushResult::Queued:
-            case chat::Outbox::PushResult::Closed: break;
+            case chat::Outbox::PushResult::Closed:
+                break;
         }
     }
 
@@ -59,7 +62,7 @@ public:
                    });
     }
 
-private:
+  private:
     void wake() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
     }
@@ -68,7 +71,8 @@ private:
     void abort_connection() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] {
             beast::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+            beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both,
+                                                                 ignored);
             beast::get_lowest_layer(self->ws_).socket().close(ignored);
             self->wake_.cancel();
         });
@@ -165,7 +169,8 @@ awaitable<void> WebSocketSession::write_loop() {
     for (;;) {
         if (close_requested_) {
             auto [ec] = co_await ws_.async_close(
-                websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+                websocket::close_reason(static_cast<websocket::close_code>(close_code_),
+                                        close_reason_),
                 kTuple);
             (void)ec;
             co_return;

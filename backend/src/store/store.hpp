@@ -15,7 +15,7 @@ namespace chatd::store {
 // Thrown for failures the caller cannot fix by changing its input (I/O error, corrupt file,
 // lost connection). Expected outcomes ("user exists") are return values instead.
 class StoreError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -69,7 +69,7 @@ struct HistoryQuery {
 // Thread-safe. Every method except append blocks the calling thread: call them from a blocking
 // pool, never from an I/O thread. History is always returned in ascending id order.
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // Queues the message for the next group commit and returns at once. `done` runs on the

@@ -12,7 +12,7 @@ using namespace chatd::auth;
 const PasswordCost kCheap{1, 8192};
 
 class Auth : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { initialize(); }
 };
 

@@ -11,9 +11,8 @@ using namespace chatd;
 TEST(LocalBus, DeliversEveryEventInPublishOrder) {
     bus::LocalBus bus;
     std::vector<model::MessageId> seen;
-    bus.start([&](const model::EventPtr& event) {
-        seen.push_back(std::get<model::Message>(*event).id);
-    });
+    bus.start(
+        [&](const model::EventPtr& event) { seen.push_back(std::get<model::Message>(*event).id); });
     for (model::MessageId id = 1; id <= 3; ++id) {
         model::Message message;
         message.id = id;

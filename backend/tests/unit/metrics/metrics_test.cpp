@@ -30,8 +30,9 @@ TEST(Metrics, CountsHttpResponsesByRoutePattern) {
     metrics.http_response("/api/rooms/{room}/messages", 200);
     metrics.http_response("/api/rooms/{room}/messages", 404);
     const auto text = metrics.serialize();
-    EXPECT_NE(text.find("chat_http_responses_total{code=\"200\",route=\"/api/rooms/{room}/messages\"} 2"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find("chat_http_responses_total{code=\"200\",route=\"/api/rooms/{room}/messages\"} 2"),
+        std::string::npos)
         << text;
 }
 

@@ -1,0 +1,374 @@
+// Helpers for the chatd integration tests: start the real server binary, talk HTTP and WebSocket.
+// Every wait is event driven and bounded; nothing sleeps for a fixed time to "let things settle".
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = fileURLToPath(new URL('..', import.meta.url))
+if (!existsSync(join(here, 'node_modules', 'ws'))) {
+  throw new Error(`node_modules missing in ${here}: run npm ci in backend/tests/integration`)
+}
+const { default: WebSocket } = await import('ws')
+
+export { WebSocket }
+
+const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/
+const OUTPUT_KEEP = 256 * 1024
+const live = new Set()
+
+// A test run that dies must not leave servers behind.
+process.on('exit', () => {
+  for (const proc of live) proc.kill('SIGKILL')
+})
+
+function chatdBin () {
+  const bin = process.env.CHATD_BIN
+  if (!bin) throw new Error('CHATD_BIN is not set (path of the chatd binary under test)')
+  if (!existsSync(bin)) throw new Error(`CHATD_BIN=${bin} does not exist; build chatd first`)
+  return bin
+}
+
+// Starts chatd on a free port with a fresh SQLite file (or `dbPath`, to restart on the same data).
+// Resolves once the server prints its listening line.
+export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, timeoutMs = 15000 } = {}) {
+  let dir
+  if (!dbPath) {
+    dir = mkdtempSync(join(tmpdir(), 'chatd-it-'))
+    dbPath = join(dir, 'chat.db')
+  }
+  const argv = ['--listen', '127.0.0.1:0', '--db', `sqlite:${dbPath}`, '--auth', auth,
+    '--password-cost', 'min', '--log-level', 'info', ...args]
+  const proc = spawn(chatdBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  live.add(proc)
+
+  let out = ''
+  let killedByTest = false
+  let termSent = false
+  const exited = new Promise(resolve => {
+    proc.on('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }) })
+  })
+  const output = () => out
+  const describe = () => `chatd ${argv.join(' ')}\n--- output ---\n${out}--- end ---`
+
+  const port = await new Promise((resolve, reject) => {
+    let done = false
+    const finish = (fn, value) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      fn(value)
+    }
+    const onData = chunk => {
+      out += chunk.toString()
+      if (out.length > OUTPUT_KEEP) out = out.slice(-OUTPUT_KEEP)
+      const m = LISTENING.exec(out)
+      if (m) finish(resolve, Number(m[1]))
+    }
+    proc.stdout.on('data', onData)
+    proc.stderr.on('data', onData)
+    proc.on('error', err => finish(reject, new Error(`cannot start chatd: ${err.message}\n${describe()}`)))
+    exited.then(({ code, signal }) => finish(reject,
+      new Error(`chatd exited before listening (code ${code}, signal ${signal})\n${describe()}`)))
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      finish(reject, new Error(`chatd did not print "listening on http://127.0.0.1:PORT" within ${timeoutMs} ms\n${describe()}`))
+    }, timeoutMs)
+  })
+
+  const server = {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    wsBase: `ws://127.0.0.1:${port}`,
+    dbPath,
+    proc,
+    output,
+    exited,
+    get running () { return proc.exitCode === null && proc.signalCode === null },
+    // Sends SIGTERM once (a second one could mean "hurry up" to the server).
+    terminate () {
+      if (!termSent && server.running) proc.kill('SIGTERM')
+      termSent = true
+    },
+    // SIGTERM, then wait for the exit (SIGKILL after timeoutMs). With expectCode, a different
+    // exit status fails with the server's output.
+    async stop ({ expectCode, timeoutMs: stopTimeout = 15000 } = {}) {
+      server.terminate()
+      let timer
+      const result = await Promise.race([
+        exited,
+        new Promise(resolve => {
+          timer = setTimeout(() => resolve(null), stopTimeout)
+        })
+      ])
+      clearTimeout(timer)
+      if (result === null) {
+        proc.kill('SIGKILL')
+        await exited
+        throw new Error(`chatd did not exit within ${stopTimeout} ms of SIGTERM\n${describe()}`)
+      }
+      if (expectCode !== undefined && !killedByTest && result.code !== expectCode) {
+        throw new Error(`chatd exited with code ${result.code} (signal ${result.signal}), expected ${expectCode}\n${describe()}`)
+      }
+      return result
+    },
+    async kill9 () {
+      killedByTest = true
+      if (server.running) proc.kill('SIGKILL')
+      return exited
+    },
+    // Removes the temporary directory this server created (not a dbPath passed in).
+    cleanup () {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  return server
+}
+
+// --- HTTP -------------------------------------------------------------------------------------
+
+// One request on its own connection (no keep-alive pool: connection counts stay predictable).
+// `body`: object (sent as JSON), string or Buffer (sent as is), or undefined.
+export function http (base, method, path, body, token, { headers = {}, timeoutMs = 10000 } = {}) {
+  const url = new URL(path, base)
+  const h = { ...headers }
+  let payload
+  if (body !== undefined) {
+    payload = typeof body === 'string' || Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.from(JSON.stringify(body))
+    if (!Object.keys(h).some(k => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json'
+    h['content-length'] = payload.length
+  }
+  if (token) h.authorization = `Bearer ${token}`
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: h, agent: false, timeout: timeoutMs }, res => {
+      const chunks = []
+      res.on('data', c => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let json
+        try { json = text ? JSON.parse(text) : undefined } catch { json = undefined }
+        resolve({ status: res.statusCode, json, text, headers: res.headers })
+      })
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no response within ${timeoutMs} ms`)))
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+export async function register (base, name, password) {
+  const res = await http(base, 'POST', '/api/register', { user_name: name, password })
+  return { ...res, token: res.json?.token }
+}
+
+// Password mode: login(base, name, password). Open mode: login(base, name).
+export async function login (base, name, password) {
+  const body = password === undefined ? { user_name: name } : { user_name: name, password }
+  const res = await http(base, 'POST', '/api/login', body)
+  return { ...res, token: res.json?.token }
+}
+
+// Logs in (open mode) or fails with the response.
+export async function openLogin (base, name) {
+  const res = await login(base, name)
+  if (res.status !== 200 || !res.token) throw new Error(`login ${name}: ${res.status} ${res.text}`)
+  return res.token
+}
+
+// Polls `fn` until it returns a truthy value; fails after timeoutMs with `what`.
+export async function waitFor (fn, { timeoutMs = 5000, intervalMs = 25, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs
+  let last
+  for (;;) {
+    last = await fn()
+    if (last) return last
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
+  }
+}
+
+// `/metrics` as a map from series (`name{labels}` exactly as printed) to number.
+export async function metrics (base) {
+  const res = await http(base, 'GET', '/metrics')
+  if (res.status !== 200) throw new Error(`/metrics: ${res.status}`)
+  const series = new Map()
+  for (const line of res.text.split('\n')) {
+    if (!line || line.startsWith('#')) continue
+    const m = /^(\S+?(?:\{.*\})?)\s+(\S+)/.exec(line)
+    if (m) series.set(m[1], Number(m[2]))
+  }
+  return { text: res.text, series, value: name => series.get(name) }
+}
+
+// Every message of a room after `after` (default: from the start), following has_more.
+export async function fetchAfter (base, token, room, after = 0, limit = 500) {
+  const all = []
+  let cursor = after
+  for (let page = 0; page < 10000; page++) {
+    const res = await http(base, 'GET', `/api/rooms/${room}/messages?after=${cursor}&limit=${limit}`, undefined, token)
+    if (res.status !== 200) throw new Error(`history of ${room} after ${cursor}: ${res.status} ${res.text}`)
+    const msgs = res.json.messages
+    all.push(...msgs)
+    if (!res.json.has_more) return all
+    if (msgs.length === 0) throw new Error(`history of ${room}: has_more with an empty page after ${cursor}`)
+    cursor = msgs[msgs.length - 1].id
+  }
+  throw new Error('history paging did not end')
+}
+
+// --- WebSocket ---------------------------------------------------------------------------------
+
+// Opens a WebSocket; resolves once open. An HTTP answer instead of an upgrade rejects with an
+// error carrying `status` (and `body`).
+export function wsConnect (url, { timeoutMs = 10000, headers } = {}) {
+  const ws = new WebSocket(url, { perMessageDeflate: false, headers, handshakeTimeout: timeoutMs })
+  const frames = [] // received, not yet consumed by next()
+  const all = [] // every frame received, in order
+  const waiters = []
+  const listeners = []
+  let closeInfo = null
+
+  const closed = new Promise(resolve => {
+    ws.on('close', (code, reason) => {
+      closeInfo = { code, reason: reason.toString() }
+      for (const w of waiters.splice(0)) {
+        w.reject(new Error(`socket closed (${code} ${closeInfo.reason}) while waiting for ${w.what}; unconsumed: ${brief(frames)}`))
+      }
+      resolve(closeInfo)
+    })
+  })
+
+  ws.on('message', (data, isBinary) => {
+    const text = data.toString('utf8')
+    let frame
+    try { frame = JSON.parse(text) } catch { frame = { __raw: text, __binary: isBinary } }
+    all.push(frame)
+    for (const fn of listeners) fn(frame)
+    const i = waiters.findIndex(w => w.pred(frame))
+    if (i >= 0) {
+      const [w] = waiters.splice(i, 1)
+      w.resolve(frame)
+    } else {
+      frames.push(frame)
+    }
+  })
+
+  const client = {
+    ws,
+    url,
+    frames,
+    all,
+    closed,
+    get isClosed () { return closeInfo !== null },
+    // The next frame matching `pred` (earlier buffered frames first); consumes it.
+    next (pred = () => true, timeoutMs = 5000, what = describePred(pred)) {
+      const i = frames.findIndex(pred)
+      if (i >= 0) return Promise.resolve(frames.splice(i, 1)[0])
+      if (closeInfo) return Promise.reject(new Error(`socket already closed (${closeInfo.code}) before ${what}; unconsumed: ${brief(frames)}`))
+      return new Promise((resolve, reject) => {
+        const w = {
+          pred,
+          what,
+          resolve: f => { clearTimeout(w.timer); resolve(f) },
+          reject: e => { clearTimeout(w.timer); reject(e) }
+        }
+        w.timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1)
+          reject(new Error(`no frame matching ${what} within ${timeoutMs} ms; unconsumed: ${brief(frames)}`))
+        }, timeoutMs)
+        waiters.push(w)
+      })
+    },
+    // Removes and returns every buffered frame matching `pred`.
+    drain (pred = () => true) {
+      const taken = []
+      for (let i = 0; i < frames.length;) {
+        if (pred(frames[i])) taken.push(frames.splice(i, 1)[0])
+        else i++
+      }
+      return taken
+    },
+    // Calls fn synchronously for every frame as it arrives (before next() sees it).
+    onFrame (fn) { listeners.push(fn) },
+    send (obj) { ws.send(JSON.stringify(obj)) },
+    sendRaw (data, opts = { binary: false }) { ws.send(data, opts) },
+    close (code = 1000) {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code)
+      return closed
+    },
+    terminate () {
+      ws.terminate()
+      return closed
+    }
+  }
+
+  return new Promise((resolve, reject) => {
+    const onUnexpected = (req, res) => {
+      const chunks = []
+      res.on('data', c => chunks.push(c))
+      res.on('end', () => {
+        const err = new Error(`WebSocket upgrade to ${url} answered HTTP ${res.statusCode}`)
+        err.status = res.statusCode
+        err.body = Buffer.concat(chunks).toString('utf8')
+        ws.terminate()
+        reject(err)
+      })
+    }
+    ws.once('unexpected-response', onUnexpected)
+    ws.once('open', () => resolve(client))
+    ws.once('error', err => reject(err))
+  })
+}
+
+// Native /ws for a token; waits for and attaches the welcome frame.
+export async function nativeConnect (server, token) {
+  const c = await wsConnect(`${server.wsBase}/ws?token=${encodeURIComponent(token)}`)
+  c.welcome = await c.next(f => f.type === 'welcome', 5000, 'welcome')
+  return c
+}
+
+let cmidCounter = 0
+export function newCmid (prefix = 'c') {
+  cmidCounter += 1
+  return `${prefix}-${process.pid}-${cmidCounter}`
+}
+
+// Sends one message and resolves with the ack or error frame for its client_msg_id.
+export async function sendMessage (client, room, content, cmid = newCmid(), timeoutMs = 5000) {
+  client.send({ type: 'send', room, content, client_msg_id: cmid })
+  return client.next(f => (f.type === 'ack' || f.type === 'error') && f.client_msg_id === cmid, timeoutMs,
+    `ack/error for ${cmid}`)
+}
+
+// Sends and insists on an ack.
+export async function sendOk (client, room, content, cmid) {
+  const f = await sendMessage(client, room, content, cmid)
+  if (f.type !== 'ack') throw new Error(`expected ack, got ${JSON.stringify(f)}`)
+  return f
+}
+
+export const isMessage = (pred = () => true) => f => f.type === 'message' && pred(f.message)
+
+function describePred (pred) {
+  const src = pred.toString()
+  return src.length > 120 ? src.slice(0, 117) + '...' : src
+}
+
+function brief (frames) {
+  const s = JSON.stringify(frames.slice(-5))
+  return `${frames.length} frame(s)${frames.length ? ', last: ' + (s.length > 600 ? s.slice(0, 600) + '...' : s) : ''}`
+}
+
+// Resolves like `promise`, or rejects after timeoutMs naming `what`.
+export function within (promise, timeoutMs, what = 'promise') {
+  let timer
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs)
+    })
+  ]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,399 @@
+// The native API in password mode: accounts, /ws frames, rooms, DMs, typing, presence, history,
+// logout, health and metrics (docs/protocol.md, "Native HTTP API" and "Native WebSocket").
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+
+import {
+  fetchAfter, http, isMessage, login, metrics, nativeConnect, newCmid, register, sendMessage, sendOk,
+  startChatd, within, wsConnect
+} from './lib/chatd.mjs'
+
+const PASSWORD = 'correct horse battery'
+
+// The fields the protocol names must be there with these values (more fields are allowed).
+function assertFields (actual, expected) {
+  assert.ok(actual && typeof actual === 'object', `expected an object, got ${JSON.stringify(actual)}`)
+  for (const [k, v] of Object.entries(expected)) assert.deepEqual(actual[k], v, `${k} in ${JSON.stringify(actual)}`)
+}
+
+describe('native API (--auth password)', () => {
+  let server
+  const tokens = {}
+  const sockets = {}
+  const get = (path, token) => http(server.base, 'GET', path, undefined, token)
+  const post = (path, body, token) => http(server.base, 'POST', path, body, token)
+  const errorCode = res => res.json?.error?.code
+
+  // Sends a marker to general and returns the next message frame `user` gets: if anything was
+  // wrongly delivered before the marker, this is that frame instead.
+  async function nextMessageAfterMarker (user, sender = 'alice') {
+    const marker = `marker ${newCmid('m')}`
+    await sendOk(sockets[sender], 'general', marker)
+    const frame = await sockets[user].next(f => f.type === 'message', 5000, `a message for ${user}`)
+    return { frame, marker }
+  }
+
+  before(async () => {
+    // History and sequencing send a few hundred messages quickly: keep rate limiting out of the way
+    // here (limits.test.mjs covers it).
+    server = await startChatd({ auth: 'password', args: ['--rate-per-second', '10000', '--rate-burst', '10000'] })
+  })
+
+  after(async () => {
+    for (const s of Object.values(sockets)) s.terminate()
+    await server?.stop({ expectCode: 0 })
+    server?.cleanup()
+  })
+
+  describe('accounts', () => {
+    it('registering alice, bob and carol answers 201 with a 43-character token', async () => {
+      for (const name of ['alice', 'bob', 'carol']) {
+        const res = await register(server.base, name, PASSWORD)
+        assert.equal(res.status, 201, res.text)
+        assert.equal(res.json.user_name, name)
+        assert.equal(typeof res.token, 'string')
+        assert.equal(res.token.length, 43, `token ${res.token}`)
+        assert.equal(typeof res.json.expires_ms, 'number')
+        tokens[name] = res.token
+      }
+      assert.equal(new Set(Object.values(tokens)).size, 3, 'tokens are distinct')
+    })
+
+    it('registering a taken name answers 409 name_taken', async () => {
+      const res = await register(server.base, 'alice', PASSWORD)
+      assert.equal(res.status, 409, res.text)
+      assert.equal(errorCode(res), 'name_taken')
+    })
+
+    it('registering an invalid name answers 400 invalid_name', async () => {
+      for (const name of ['a b', 'a/b', 'x:y', '', 'n'.repeat(33)]) {
+        const res = await register(server.base, name, PASSWORD)
+        assert.equal(res.status, 400, `${JSON.stringify(name)}: ${res.text}`)
+        assert.equal(errorCode(res), 'invalid_name', `${JSON.stringify(name)}: ${res.text}`)
+      }
+    })
+
+    it('registering with a password under 8 characters answers 400 weak_password', async () => {
+      const res = await register(server.base, 'dave', 'short')
+      assert.equal(res.status, 400, res.text)
+      assert.equal(errorCode(res), 'weak_password')
+    })
+
+    it('login with a wrong password answers 401 invalid_credentials', async () => {
+      const res = await login(server.base, 'alice', 'wrong password')
+      assert.equal(res.status, 401, res.text)
+      assert.equal(errorCode(res), 'invalid_credentials')
+      const unknown = await login(server.base, 'nobody', PASSWORD)
+      assert.equal(unknown.status, 401, unknown.text)
+    })
+
+    it('login with the right password answers 200 with a fresh token', async () => {
+      const res = await login(server.base, 'alice', PASSWORD)
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.json.user_name, 'alice')
+      assert.equal(res.token.length, 43)
+      assert.notEqual(res.token, tokens.alice)
+    })
+
+    it('GET /api/me names the token\'s user and their rooms', async () => {
+      const res = await get('/api/me', tokens.alice)
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.json.user_name, 'alice')
+      assert.ok(res.json.rooms.includes('general'), res.text)
+    })
+
+    it('GET /api/me without a token or with a bad one answers 401', async () => {
+      assert.equal((await get('/api/me')).status, 401)
+      const bad = await get('/api/me', 'x'.repeat(43))
+      assert.equal(bad.status, 401)
+      assert.equal(errorCode(bad), 'unauthorized')
+    })
+
+    it('a /ws upgrade without a valid token is refused', async () => {
+      await assert.rejects(wsConnect(`${server.wsBase}/ws?token=${'y'.repeat(43)}`), err => err.status === 401)
+    })
+  })
+
+  describe('messages on /ws', () => {
+    it('/ws?token= opens with a welcome frame naming the user, rooms and online users', async () => {
+      sockets.alice = await nativeConnect(server, tokens.alice)
+      sockets.bob = await nativeConnect(server, tokens.bob)
+      const w = sockets.alice.welcome
+      assert.equal(w.user_name, 'alice')
+      assert.ok(w.rooms.includes('general'), JSON.stringify(w))
+      assert.ok(Array.isArray(w.online), JSON.stringify(w))
+      assert.ok(sockets.bob.welcome.online.includes('alice'), JSON.stringify(sockets.bob.welcome))
+    })
+
+    it('a send is acked with a stored id, then alice and bob both receive it with that id', async () => {
+      const ack = await sendMessage(sockets.alice, 'general', 'hello everyone', 'first-1')
+      assert.equal(ack.type, 'ack', JSON.stringify(ack))
+      assert.equal(ack.client_msg_id, 'first-1')
+      assert.equal(ack.room, 'general')
+      assert.equal(ack.duplicate, false)
+      assert.ok(Number.isInteger(ack.id) && ack.id > 0, JSON.stringify(ack))
+      assert.equal(typeof ack.ts, 'number')
+      assert.match(ack.sent_at, /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/)
+      for (const name of ['alice', 'bob']) {
+        const { message } = await sockets[name].next(isMessage(m => m.client_msg_id === 'first-1'))
+        assert.equal(message.id, ack.id)
+        assert.equal(message.room, 'general')
+        assert.equal(message.user_name, 'alice')
+        assert.equal(message.content, 'hello everyone')
+        assert.equal(message.kind, 'text')
+        assert.equal(message.sent_at, ack.sent_at)
+      }
+    })
+
+    it('retrying a client_msg_id is acked with the same id as a duplicate and not delivered again', async () => {
+      const first = await sendOk(sockets.alice, 'general', 'once only', 'retry-1')
+      await sockets.bob.next(isMessage(m => m.id === first.id))
+      sockets.bob.drain(isMessage())
+      const retry = await sendMessage(sockets.alice, 'general', 'once only', 'retry-1')
+      assert.equal(retry.type, 'ack', JSON.stringify(retry))
+      assert.equal(retry.id, first.id)
+      assert.equal(retry.duplicate, true)
+      const { frame, marker } = await nextMessageAfterMarker('bob')
+      assert.equal(frame.message.content, marker, `bob got ${JSON.stringify(frame)} before the marker`)
+    })
+
+    it('ids increase across 50 sequential sends', async () => {
+      let last = 0
+      for (let i = 0; i < 50; i++) {
+        const ack = await sendOk(sockets.alice, 'general', `seq ${i}`)
+        assert.ok(ack.id > last, `ack ${i} has id ${ack.id} after ${last}`)
+        last = ack.id
+      }
+      const seen = []
+      for (let i = 0; i < 50; i++) {
+        seen.push((await sockets.bob.next(isMessage(m => m.content === `seq ${i}`))).message.id)
+      }
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `bob saw ids ${seen}`)
+    })
+
+    it('a send without client_msg_id is refused with bad_request and the socket stays open', async () => {
+      sockets.alice.send({ type: 'send', room: 'general', content: 'no id' })
+      const err = await sockets.alice.next(f => f.type === 'error')
+      assert.equal(err.code, 'bad_request', JSON.stringify(err))
+      sockets.alice.send({ type: 'ping' })
+      await sockets.alice.next(f => f.type === 'pong')
+    })
+  })
+
+  describe('rooms', () => {
+    it('creating room devs answers 201 and the creator is a member', async () => {
+      const res = await post('/api/rooms', { name: 'devs' }, tokens.alice)
+      assert.equal(res.status, 201, res.text)
+      assertFields(res.json, { name: 'devs', joined: true })
+      const again = await post('/api/rooms', { name: 'devs' }, tokens.bob)
+      assert.equal(again.status, 409, again.text)
+      assert.equal(errorCode(again), 'room_exists')
+      const list = await get('/api/rooms', tokens.bob)
+      assert.equal(list.status, 200, list.text)
+      assertFields(list.json.rooms.find(r => r.name === 'devs'), { name: 'devs', joined: false })
+    })
+
+    it('a non-member sending to devs gets a not_member error', async () => {
+      const err = await sendMessage(sockets.bob, 'devs', 'let me in', 'bob-devs-1')
+      assert.equal(err.type, 'error', JSON.stringify(err))
+      assert.equal(err.code, 'not_member')
+      assert.equal(err.client_msg_id, 'bob-devs-1')
+    })
+
+    it('after joining devs bob receives its messages', async () => {
+      const res = await post('/api/rooms/devs/join', undefined, tokens.bob)
+      assert.equal(res.status, 200, res.text)
+      assertFields(res.json, { name: 'devs', joined: true })
+      const ack = await sendOk(sockets.alice, 'devs', 'welcome to devs')
+      const { message } = await sockets.bob.next(isMessage(m => m.id === ack.id))
+      assert.equal(message.room, 'devs')
+      assert.equal(message.content, 'welcome to devs')
+      assert.ok((await get('/api/me', tokens.bob)).json.rooms.includes('devs'))
+    })
+
+    it('after leaving devs bob no longer receives its messages', async () => {
+      const res = await post('/api/rooms/devs/leave', undefined, tokens.bob)
+      assert.equal(res.status, 200, res.text)
+      assertFields(res.json, { name: 'devs', joined: false })
+      sockets.bob.drain(isMessage())
+      await sendOk(sockets.alice, 'devs', 'bob is gone')
+      const { frame, marker } = await nextMessageAfterMarker('bob')
+      assert.equal(frame.message.content, marker, `bob got ${JSON.stringify(frame)} before the marker`)
+      assert.ok(!(await get('/api/me', tokens.bob)).json.rooms.includes('devs'))
+      const hist = await get('/api/rooms/devs/messages', tokens.bob)
+      assert.equal(hist.status, 403, hist.text)
+    })
+
+    it('nobody can leave general (400 cannot_leave_general)', async () => {
+      const res = await post('/api/rooms/general/leave', undefined, tokens.bob)
+      assert.equal(res.status, 400, res.text)
+      assert.equal(errorCode(res), 'cannot_leave_general')
+    })
+
+    it('joining a room that does not exist answers 404 room_not_found', async () => {
+      const res = await post('/api/rooms/nosuchroom/join', undefined, tokens.bob)
+      assert.equal(res.status, 404, res.text)
+      assert.equal(errorCode(res), 'room_not_found')
+    })
+  })
+
+  describe('direct messages', () => {
+    const dm = 'dm:alice:bob'
+
+    it('POST /api/dm/bob by alice names the room dm:alice:bob', async () => {
+      const res = await post('/api/dm/bob', undefined, tokens.alice)
+      assert.equal(res.status, 200, res.text)
+      assertFields(res.json, { name: dm })
+      const fromBob = await post('/api/dm/alice', undefined, tokens.bob)
+      assert.equal(fromBob.status, 200, fromBob.text)
+      assertFields(fromBob.json, { name: dm })
+      const missing = await post('/api/dm/nobody', undefined, tokens.alice)
+      assert.equal(missing.status, 404, missing.text)
+      assert.equal(errorCode(missing), 'user_not_found')
+    })
+
+    it('a DM reaches bob and not carol, and carol cannot read its history', async () => {
+      sockets.carol = await nativeConnect(server, tokens.carol)
+      sockets.bob.drain(isMessage())
+      const ack = await sendOk(sockets.alice, dm, 'psst bob')
+      const { message } = await sockets.bob.next(isMessage(m => m.id === ack.id))
+      assert.equal(message.room, dm)
+      assert.equal(message.content, 'psst bob')
+      const { frame, marker } = await nextMessageAfterMarker('carol')
+      assert.equal(frame.message.content, marker, `carol got ${JSON.stringify(frame)} before the marker`)
+      const hist = await get(`/api/rooms/${dm}/messages`, tokens.carol)
+      assert.equal(hist.status, 403, hist.text)
+      assert.equal(errorCode(hist), 'not_member')
+      const own = await get(`/api/rooms/${dm}/messages`, tokens.bob)
+      assert.equal(own.status, 200, own.text)
+      assert.ok(own.json.messages.some(m => m.id === ack.id))
+    })
+
+    it('carol cannot send into the DM and cannot join it', async () => {
+      const err = await sendMessage(sockets.carol, dm, 'me too')
+      assert.equal(err.type, 'error', JSON.stringify(err))
+      assert.equal(err.code, 'not_member')
+      const join = await post(`/api/rooms/${dm}/join`, undefined, tokens.carol)
+      assert.equal(join.status, 403, join.text)
+    })
+  })
+
+  describe('typing and presence', () => {
+    it('typing reaches the room\'s other members but not the typist', async () => {
+      sockets.alice.drain(f => f.type === 'typing')
+      sockets.alice.send({ type: 'typing', room: 'general' })
+      const t = await sockets.bob.next(f => f.type === 'typing')
+      assert.deepEqual(t, { type: 'typing', room: 'general', user_name: 'alice' })
+      // Frames to one socket are ordered: had alice been sent her own typing, it precedes the pong.
+      sockets.alice.send({ type: 'ping' })
+      await sockets.alice.next(f => f.type === 'pong')
+      assert.deepEqual(sockets.alice.drain(f => f.type === 'typing'), [])
+    })
+
+    it('a user\'s first connection is announced online and their last disconnect offline', async () => {
+      const reg = await register(server.base, 'erin', PASSWORD)
+      assert.equal(reg.status, 201, reg.text)
+      const erin = await nativeConnect(server, reg.token)
+      const on = await sockets.alice.next(f => f.type === 'presence' && f.user_name === 'erin')
+      assert.equal(on.online, true)
+      const online = await get('/api/users/online', tokens.alice)
+      assert.ok(online.json.users.includes('erin'), online.text)
+      await erin.close()
+      const off = await sockets.alice.next(f => f.type === 'presence' && f.user_name === 'erin')
+      assert.equal(off.online, false)
+      await sockets.bob.next(f => f.type === 'presence' && f.user_name === 'erin' && f.online === false)
+    })
+  })
+
+  describe('history', () => {
+    const ids = []
+
+    it('120 messages in a new room are all acked in order', async () => {
+      assert.equal((await post('/api/rooms', { name: 'hist' }, tokens.alice)).status, 201)
+      const cmids = Array.from({ length: 120 }, (_, i) => `hist-${i}`)
+      cmids.forEach((cmid, i) => sockets.alice.send({ type: 'send', room: 'hist', content: `h${i}`, client_msg_id: cmid }))
+      for (const cmid of cmids) {
+        const ack = await sockets.alice.next(f => f.client_msg_id === cmid && (f.type === 'ack' || f.type === 'error'), 10000)
+        assert.equal(ack.type, 'ack', JSON.stringify(ack))
+        ids.push(ack.id)
+      }
+      for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1], 'acks of one socket come in id order')
+    })
+
+    it('?limit=50 returns the newest 50 ascending, and before= pages back to the start', async () => {
+      const pages = []
+      let res = await get('/api/rooms/hist/messages?limit=50', tokens.alice)
+      assert.equal(res.status, 200, res.text)
+      pages.unshift(res.json)
+      while (res.json.has_more) {
+        assert.ok(pages.length < 10, 'paging must end')
+        const first = res.json.messages[0].id
+        res = await get(`/api/rooms/hist/messages?before=${first}&limit=50`, tokens.alice)
+        assert.equal(res.status, 200, res.text)
+        pages.unshift(res.json)
+      }
+      assert.deepEqual(pages.map(p => p.messages.length), [20, 50, 50])
+      assert.deepEqual(pages.map(p => p.has_more), [false, true, true])
+      const got = pages.flatMap(p => p.messages)
+      assert.deepEqual(got.map(m => m.id), ids)
+      assert.deepEqual(got.map(m => m.content), ids.map((_, i) => `h${i}`))
+      assert.deepEqual(got.map(m => m.client_msg_id), ids.map((_, i) => `hist-${i}`))
+      assert.ok(got.every(m => m.room === 'hist' && m.user_name === 'alice' && m.kind === 'text'))
+    })
+
+    it('after= a middle id returns exactly the later messages', async () => {
+      const mid = ids[59]
+      const res = await get(`/api/rooms/hist/messages?after=${mid}&limit=500`, tokens.alice)
+      assert.equal(res.status, 200, res.text)
+      assert.deepEqual(res.json.messages.map(m => m.id), ids.slice(60))
+      assert.equal(res.json.has_more, false)
+      const paged = await fetchAfter(server.base, tokens.alice, 'hist', mid, 7)
+      assert.deepEqual(paged.map(m => m.id), ids.slice(60))
+      const page = await get(`/api/rooms/hist/messages?after=${mid}&limit=10`, tokens.alice)
+      assert.deepEqual(page.json.messages.map(m => m.id), ids.slice(60, 70))
+      assert.equal(page.json.has_more, true)
+    })
+
+    it('bad history parameters answer 400 and unknown rooms 404', async () => {
+      const bad = await get('/api/rooms/hist/messages?before=abc', tokens.alice)
+      assert.equal(bad.status, 400, bad.text)
+      assert.equal(errorCode(bad), 'bad_request')
+      const missing = await get('/api/rooms/nosuchroom/messages', tokens.alice)
+      assert.equal(missing.status, 404, missing.text)
+      assert.equal(errorCode(missing), 'room_not_found')
+    })
+  })
+
+  describe('logout', () => {
+    it('logout answers 204, the token stops working and its sockets close with 1008', async () => {
+      const res = await post('/api/logout', undefined, tokens.bob)
+      assert.equal(res.status, 204, res.text)
+      const { code } = await within(sockets.bob.closed, 5000, 'bob\'s socket to close after logout')
+      assert.equal(code, 1008)
+      assert.equal((await get('/api/me', tokens.bob)).status, 401)
+      assert.equal((await post('/api/logout', undefined, tokens.bob)).status, 401)
+      assert.equal((await get('/api/me', tokens.alice)).status, 200, 'other users stay signed in')
+    })
+  })
+
+  describe('operations', () => {
+    it('/healthz and /readyz answer 200 and /metrics counts stored messages', async () => {
+      const health = await get('/healthz')
+      assert.equal(health.status, 200, health.text)
+      assert.deepEqual(health.json, { status: 'ok' })
+      const ready = await get('/readyz')
+      assert.equal(ready.status, 200, ready.text)
+      assert.deepEqual(ready.json, { status: 'ready' })
+      const m = await metrics(server.base)
+      assert.match(m.text, /^chat_messages_stored_total \d/m)
+      assert.ok(m.value('chat_messages_stored_total') >= 170, `chat_messages_stored_total = ${m.value('chat_messages_stored_total')}`)
+    })
+
+    it('GET /api/config reports password mode and the limits', async () => {
+      const res = await get('/api/config')
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.json.auth, 'password')
+      assert.equal(res.json.limits.rate_per_second, 10000)
+    })
+  })
+})

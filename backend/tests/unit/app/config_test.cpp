@@ -1,0 +1,102 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using chatd::app::Config;
+using chatd::app::parse_config;
+
+std::optional<Config> parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "chatd");
+    std::vector<const char*> argv;
+    for (const auto& arg : args) argv.push_back(arg.c_str());
+    return parse_config(static_cast<int>(argv.size()), argv.data(), "test");
+}
+
+// Sets an environment variable for one test and restores it afterwards.
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+    ~ScopedEnv() { unsetenv(name_); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+  private:
+    const char* name_;
+};
+
+TEST(Config, DefaultsMatchTheDesign) {
+    const auto config = parse({});
+    ASSERT_TRUE(config);
+    EXPECT_EQ(config->listen, "127.0.0.1:8080");
+    EXPECT_EQ(config->db, "sqlite:data/chatd.db");
+    EXPECT_EQ(config->auth, "password");
+    EXPECT_EQ(config->amqp_url, "");
+    EXPECT_EQ(config->amqp_topology, "per-user");
+}
+
+TEST(Config, FlagsOverrideDefaults) {
+    const auto config = parse({"--listen", "0.0.0.0:9000", "--auth", "open", "--max-frame-bytes",
+                               "4096", "--cors-origins", "http://a,http://b"});
+    ASSERT_TRUE(config);
+    EXPECT_EQ(config->listen, "0.0.0.0:9000");
+    EXPECT_EQ(config->auth, "open");
+    EXPECT_EQ(config->max_frame_bytes, 4096u);
+    EXPECT_EQ(config->cors_origins, (std::vector<std::string>{"http://a", "http://b"}));
+}
+
+TEST(Config, EnvironmentFillsWhatFlagsDoNotSet) {
+    ScopedEnv auth("CHATD_AUTH", "open");
+    ScopedEnv rate("CHATD_RATE_BURST", "9");
+    const auto config = parse({"--rate-burst", "5"});
+    ASSERT_TRUE(config);
+    EXPECT_EQ(config->auth, "open");
+    EXPECT_EQ(config->rate_burst, 5);
+}
+
+TEST(Config, ConfigFileBeatsTheEnvironment) {
+    const auto path = std::filesystem::temp_directory_path() / "chatd_config_test.toml";
+    std::ofstream(path) << "# comment\nlisten = \"127.0.0.1:9001\"\nmax-message-length = 77\n"
+                           "rate-burst = 7\n";
+    ScopedEnv rate("CHATD_RATE_BURST", "9");
+    const auto config = parse({"--config", path.string()});
+    std::filesystem::remove(path);
+    ASSERT_TRUE(config);
+    EXPECT_EQ(config->listen, "127.0.0.1:9001");
+    EXPECT_EQ(config->max_message_length, 77u);
+    EXPECT_EQ(config->rate_burst, 7);
+}
+
+TEST(Config, RejectsBadValuesWithAReadableMessage) {
+    EXPECT_THROW(parse({"--auth", "bogus"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--db", "mysql://x"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--listen", "nocolon"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--max-frame-bytes", "10"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--no-such-flag"}), std::invalid_argument);
+}
+
+TEST(Config, DescribeRedactsPasswordsInUrls) {
+    Config config;
+    config.amqp_url = "amqp://chat:s3cret@rabbit:5672/%2f";
+    config.db = "postgresql://app:hunter2@db/chat";
+    const auto line = chatd::app::describe(config);
+    EXPECT_EQ(line.find("s3cret"), std::string::npos);
+    EXPECT_EQ(line.find("hunter2"), std::string::npos);
+    EXPECT_NE(line.find("amqp://chat:***@rabbit:5672/%2f"), std::string::npos);
+}
+
+TEST(Config, RedactUrlLeavesUrlsWithoutPasswordsAlone) {
+    EXPECT_EQ(chatd::app::redact_url("sqlite:data/x.db"), "sqlite:data/x.db");
+    EXPECT_EQ(chatd::app::redact_url("amqp://host:5672/"), "amqp://host:5672/");
+    EXPECT_EQ(chatd::app::redact_url("amqp://user@host/"), "amqp://user@host/");
+}
+
+}  // namespace
