@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <ctime>
 
+#include "chat/validation.hpp"
+
 namespace chatd::chat {
 namespace json = boost::json;
 
@@ -53,7 +55,8 @@ DecodeResult decode_client_frame(std::string_view text) {
     if (*type == "send") {
         const auto* client_msg_id = string_field(*object, "client_msg_id");
         std::string id = client_msg_id ? std::string(*client_msg_id) : std::string();
-        if (id.empty() || id.size() > 64) {
+        // Characters, not bytes (docs/protocol.md); Boost.JSON has checked that it is UTF-8.
+        if (id.empty() || utf8_length(id) > 64) {
             return bad_request("\"client_msg_id\" must be a string of 1 to 64 characters", id);
         }
         const auto* room = string_field(*object, "room");

@@ -186,13 +186,19 @@ json::object ChatService::leave_room(const Identity& identity, std::string_view 
         throw ApiError(400, "cannot_leave_general", "everyone stays in general", Limit::BadRequest);
     }
     require_room(room, true);
-    store_.remove_member(room, identity.user_name);
-    publish(model::Membership{std::string(room), identity.user_name, false});
+    if (store_.is_member(room, identity.user_name)) {
+        store_.remove_member(room, identity.user_name);
+        publish(model::Membership{std::string(room), identity.user_name, false});
+    }
     return json::object{{"name", room}, {"joined", false}};
 }
 
 json::object ChatService::open_direct(const Identity& identity, std::string_view other_user) {
     if (!valid_user_name(other_user)) throw invalid_name();
+    if (other_user == identity.user_name) {
+        throw ApiError(400, "bad_request", "a direct conversation needs another user",
+                       Limit::BadRequest);
+    }
     if (!options_.open_auth && !store_.find_user(other_user)) {
         throw ApiError(404, "user_not_found", "no such user", Limit::NotFound);
     }

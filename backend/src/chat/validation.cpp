@@ -10,6 +10,12 @@ bool ascii_name_char(char c) {
            c == '-' || c == '.';
 }
 
+// C1 control characters and the non-ASCII code points of Unicode's White_Space property.
+bool non_ascii_control_or_space(char32_t c) {
+    return (c >= 0x80 && c <= 0xA0) || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view text) {
@@ -60,16 +66,24 @@ bool valid_user_name(std::string_view name) {
     if (name.empty() || !valid_utf8(name)) return false;
     const std::size_t length = utf8_length(name);
     if (length > kMaxUserNameChars) return false;
-    // C1 control characters U+0080-U+009F are encoded as 0xC2 0x80-0x9F.
-    for (std::size_t i = 0; i + 1 < name.size(); ++i) {
-        if (static_cast<unsigned char>(name[i]) == 0xC2 &&
-            static_cast<unsigned char>(name[i + 1]) <= 0x9F) {
-            return false;
+    // "." and ".." are dot-segments: URL clients rewrite /receive/.. to /.
+    if (name == "." || name == "..") return false;
+    for (std::size_t i = 0; i < name.size();) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (c < 0x80) {
+            if (!ascii_name_char(name[i])) return false;
+            ++i;
+            continue;
         }
+        const std::size_t bytes = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        char32_t code_point = c & (0x3F >> (bytes - 1));
+        for (std::size_t k = 1; k < bytes; ++k) {
+            code_point = (code_point << 6) | (static_cast<unsigned char>(name[i + k]) & 0x3F);
+        }
+        if (non_ascii_control_or_space(code_point)) return false;
+        i += bytes;
     }
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return static_cast<unsigned char>(c) >= 0x80 || ascii_name_char(c);
-    });
+    return true;
 }
 
 bool valid_room_name(std::string_view name) {

@@ -79,7 +79,8 @@ class WebSocketSession final : public chat::Sink,
     }
 
     awaitable<void> read_loop();
-    awaitable<void> write_loop();
+    // `self` keeps the session alive until the writer has finished, whatever run() does.
+    awaitable<void> write_loop(std::shared_ptr<WebSocketSession> self);
 
     websocket::stream<beast::tcp_stream> ws_;
     WebSocketContext context_;
@@ -121,7 +122,7 @@ awaitable<void> WebSocketSession::run(Request request,
         deliver(chat::make_frame(
             chat::encode_welcome(user_name_, rooms, context_.service.online_users())));
     }
-    asio::co_spawn(ws_.get_executor(), self->write_loop(), asio::detached);
+    asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
     co_await read_loop();
     reader_done_ = true;
     context_.service.disconnect(id_, user_name_);
@@ -164,7 +165,8 @@ awaitable<void> WebSocketSession::read_loop() {
     }
 }
 
-awaitable<void> WebSocketSession::write_loop() {
+awaitable<void> WebSocketSession::write_loop(
+    [[maybe_unused]] std::shared_ptr<WebSocketSession> self) {
     std::vector<chat::Frame> batch;
     for (;;) {
         if (close_requested_) {

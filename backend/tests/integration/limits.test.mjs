@@ -40,8 +40,11 @@ describe('limits', () => {
 
   after(async () => {
     for (const c of open) c.terminate()
-    await server?.stop({ expectCode: 0 })
-    server?.cleanup()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
   })
 
   it('GET /api/config reports the configured limits', async () => {

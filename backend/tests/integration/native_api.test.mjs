@@ -41,8 +41,11 @@ describe('native API (--auth password)', () => {
 
   after(async () => {
     for (const s of Object.values(sockets)) s.terminate()
-    await server?.stop({ expectCode: 0 })
-    server?.cleanup()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
   })
 
   describe('accounts', () => {

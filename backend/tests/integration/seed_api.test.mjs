@@ -33,8 +33,11 @@ describe('seed API (--auth open)', () => {
   after(async () => {
     alice?.terminate()
     bob?.terminate()
-    await server?.stop({ expectCode: 0 })
-    server?.cleanup()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
   })
 
   it('POST /send/ answers 200 "message sent" and every receiver gets exactly content, user_name, sent_at', async () => {

@@ -28,8 +28,11 @@ describe('slow consumer', () => {
 
   after(async () => {
     for (const s of sockets) s.terminate()
-    await server?.stop({ expectCode: 0 })
-    server?.cleanup()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
   })
 
   it('a paused reader is cut off with 1013, the healthy reader gets every message, and the slow one recovers from history', async t => {

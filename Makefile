@@ -1,0 +1,60 @@
+# chatd: the two commands that matter are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT      := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BACKEND   := $(ROOT)/backend
+BUILD     := $(ROOT)/build
+JOBS      ?= 2
+LISTEN    ?= 127.0.0.1:8080
+DB        ?= sqlite:./data/chatd.db
+ARGS      ?=
+CLANG_FORMAT ?= clang-format-14
+
+# Backend C++ sources (build trees excluded).
+SOURCES = $(shell find $(BACKEND) -path '$(BACKEND)/build*' -prune -o \
+            -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print | sort)
+
+.PHONY: help deps run build release frontend format format-check test clean
+
+help:
+	@echo "make run           install deps, build (release) and start chatd on http://$(LISTEN)"
+	@echo "                   (override: make run ARGS='--auth open' LISTEN=127.0.0.1:9090)"
+	@echo "make test          deps, format check, ci + asan builds, all ctest suites"
+	@echo "make build         debug build (dev preset) into build/dev"
+	@echo "make format        clang-format the backend sources in place"
+	@echo "make format-check  fail if any backend source is not formatted"
+	@echo "make clean         remove build/ and frontend/dist/"
+
+deps:
+	@$(ROOT)/scripts/install-deps
+
+# The web client is optional until it exists; chatd serves it when frontend/dist is there.
+frontend:
+	@if [ -f $(ROOT)/frontend/package.json ]; then \
+	  cd $(ROOT)/frontend && npm ci && npm run build; \
+	fi
+
+release:
+	cd $(BACKEND) && cmake --preset release && cmake --build --preset release -j$(JOBS)
+
+run: deps frontend release
+	@mkdir -p $(ROOT)/data
+	cd $(ROOT) && web=(); [ -d frontend/dist ] && web=(--web-root frontend/dist); \
+	  exec $(BUILD)/release/chatd --listen $(LISTEN) --db $(DB) "$${web[@]}" $(ARGS)
+
+build:
+	cd $(BACKEND) && cmake --preset dev && cmake --build --preset dev -j$(JOBS)
+
+format:
+	@$(CLANG_FORMAT) -i $(SOURCES)
+	@echo "formatted $(words $(SOURCES)) files"
+
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(SOURCES) && echo "format-check: $(words $(SOURCES)) files ok"
+
+test:
+	@$(ROOT)/scripts/run-tests
+
+clean:
+	rm -rf $(BUILD) $(ROOT)/frontend/dist

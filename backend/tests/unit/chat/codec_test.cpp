@@ -1,0 +1,434 @@
+#include "chat/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <variant>
+
+#ifndef CHATD_PROTOCOL_EXAMPLES
+#error "CHATD_PROTOCOL_EXAMPLES must name the protocol/examples directory"
+#endif
+
+namespace {
+
+using namespace chatd;
+namespace json = boost::json;
+using chat::ClientCommand;
+using chat::DecodeError;
+using chat::PingCommand;
+using chat::SendCommand;
+using chat::TypingCommand;
+
+// The text of one golden file in protocol/examples.
+std::string example_text(const std::string& name) {
+    const auto path = std::filesystem::path(CHATD_PROTOCOL_EXAMPLES) / name;
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot open " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+json::value example(const std::string& name) {
+    return json::parse(example_text(name));
+}
+
+// A description of a JSON value's structure: object keys (recursively) and value kinds, not
+// values. Integers of either signedness are one kind, so 42 and 42u compare equal.
+std::string shape(const json::value& value) {
+    switch (value.kind()) {
+        case json::kind::null:
+            return "null";
+        case json::kind::bool_:
+            return "bool";
+        case json::kind::int64:
+        case json::kind::uint64:
+            return "integer";
+        case json::kind::double_:
+            return "double";
+        case json::kind::string:
+            return "string";
+        case json::kind::array: {
+            std::string out = "[";
+            for (const auto& item : value.get_array()) out += shape(item) + ",";
+            return out + "]";
+        }
+        case json::kind::object: {
+            std::map<std::string, std::string> fields;  // sorted: key order does not matter
+            for (const auto& [key, item] : value.get_object()) {
+                fields[std::string(key)] = shape(item);
+            }
+            std::string out = "{";
+            for (const auto& [key, item] : fields) out += key + ":" + item + ",";
+            return out + "}";
+        }
+    }
+    return "?";
+}
+
+std::set<std::string> keys_of(const json::value& value) {
+    std::set<std::string> keys;
+    for (const auto& [key, item] : value.as_object()) keys.emplace(key);
+    return keys;
+}
+
+DecodeError decode_error(std::string_view text) {
+    auto result = chat::decode_client_frame(text);
+    if (auto* error = std::get_if<DecodeError>(&result)) return *error;
+    ADD_FAILURE() << "decoded without error: " << text;
+    return {};
+}
+
+ClientCommand decode_command(std::string_view text) {
+    auto result = chat::decode_client_frame(text);
+    if (auto* command = std::get_if<ClientCommand>(&result)) return *command;
+    const auto& error = std::get<DecodeError>(result);
+    ADD_FAILURE() << "refused with " << error.code << " (" << error.message << "): " << text;
+    return PingCommand{};
+}
+
+// The message of server_message.json.
+model::Message golden_text_message() {
+    return model::Message{42,
+                          "general",
+                          "alice",
+                          "hi everyone",
+                          "27/11/2026 21:51:18",
+                          1795816278000,
+                          "c-1f3a9",
+                          model::MessageKind::Text};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding client frames
+
+TEST(CodecDecode, GoldenSendFrameDecodesToSendCommand) {
+    const auto command = decode_command(example_text("client_send.json"));
+    const auto* send = std::get_if<SendCommand>(&command);
+    ASSERT_NE(send, nullptr);
+    const auto golden = example("client_send.json").as_object();
+    EXPECT_EQ(send->room, golden.at("room").as_string());
+    EXPECT_EQ(send->content, golden.at("content").as_string());
+    EXPECT_EQ(send->client_msg_id, golden.at("client_msg_id").as_string());
+}
+
+TEST(CodecDecode, GoldenTypingFrameDecodesToTypingCommand) {
+    const auto command = decode_command(example_text("client_typing.json"));
+    const auto* typing = std::get_if<TypingCommand>(&command);
+    ASSERT_NE(typing, nullptr);
+    EXPECT_EQ(typing->room, example("client_typing.json").at("room").as_string());
+}
+
+TEST(CodecDecode, GoldenPingFrameDecodesToPingCommand) {
+    const auto command = decode_command(example_text("client_ping.json"));
+    EXPECT_TRUE(std::holds_alternative<PingCommand>(command));
+}
+
+TEST(CodecDecode, UnknownExtraFieldsAreIgnored) {
+    const auto command = decode_command(R"({"type":"ping","extra":[1,2,3]})");
+    EXPECT_TRUE(std::holds_alternative<PingCommand>(command));
+}
+
+TEST(CodecDecode, EscapedNonAsciiContentDecodesToUtf8) {
+    const auto command = decode_command(
+        R"({"type":"send","room":"general","content":"Zo\u00eb \u65e5\u672c \"q\"","client_msg_id":"x"})");
+    const auto* send = std::get_if<SendCommand>(&command);
+    ASSERT_NE(send, nullptr);
+    EXPECT_EQ(send->content, "Zo\xC3\xAB \xE6\x97\xA5\xE6\x9C\xAC \"q\"");
+}
+
+TEST(CodecDecode, TextThatIsNotJsonIsInvalidJson) {
+    for (const char* text : {"", "hello", "{", R"({"type":"ping",})", "{'type':'ping'}"}) {
+        const auto error = decode_error(text);
+        EXPECT_EQ(error.code, "invalid_json") << text;
+        EXPECT_FALSE(error.message.empty());
+        EXPECT_TRUE(error.client_msg_id.empty());
+    }
+}
+
+TEST(CodecDecode, JsonThatIsNotAnObjectIsInvalidJson) {
+    for (const char* text : {"[]", R"([{"type":"ping"}])", "42", R"("ping")", "null", "true"}) {
+        EXPECT_EQ(decode_error(text).code, "invalid_json") << text;
+    }
+}
+
+TEST(CodecDecode, UnknownTypeIsUnknownType) {
+    const auto error = decode_error(R"({"type":"shout","room":"general"})");
+    EXPECT_EQ(error.code, "unknown_type");
+    EXPECT_NE(error.message.find("shout"), std::string::npos) << error.message;
+}
+
+TEST(CodecDecode, TypeNamesAreCaseSensitive) {
+    EXPECT_EQ(decode_error(R"({"type":"PING"})").code, "unknown_type");
+}
+
+TEST(CodecDecode, MissingOrMistypedTypeIsBadRequest) {
+    for (const char* text : {"{}", R"({"type":1})", R"({"type":null})", R"({"type":["ping"]})"}) {
+        EXPECT_EQ(decode_error(text).code, "bad_request") << text;
+    }
+}
+
+TEST(CodecDecode, SendWithoutClientMsgIdIsBadRequestWithoutEcho) {
+    const auto error = decode_error(R"({"type":"send","room":"general","content":"hi"})");
+    EXPECT_EQ(error.code, "bad_request");
+    EXPECT_TRUE(error.client_msg_id.empty());
+}
+
+TEST(CodecDecode, SendWithNonStringClientMsgIdIsBadRequest) {
+    const auto error =
+        decode_error(R"({"type":"send","room":"general","content":"hi","client_msg_id":7})");
+    EXPECT_EQ(error.code, "bad_request");
+    EXPECT_TRUE(error.client_msg_id.empty());
+}
+
+TEST(CodecDecode, SendWithEmptyClientMsgIdIsBadRequest) {
+    const auto error =
+        decode_error(R"({"type":"send","room":"general","content":"hi","client_msg_id":""})");
+    EXPECT_EQ(error.code, "bad_request");
+}
+
+TEST(CodecDecode, ClientMsgIdOf64CharactersIsAcceptedAnd65IsBadRequestEchoingIt) {
+    const std::string id64(64, 'a');
+    const std::string id65(65, 'a');
+    const auto command = decode_command(
+        R"({"type":"send","room":"general","content":"hi","client_msg_id":")" + id64 + "\"}");
+    ASSERT_TRUE(std::holds_alternative<SendCommand>(command));
+    EXPECT_EQ(std::get<SendCommand>(command).client_msg_id, id64);
+
+    const auto error = decode_error(
+        R"({"type":"send","room":"general","content":"hi","client_msg_id":")" + id65 + "\"}");
+    EXPECT_EQ(error.code, "bad_request");
+    EXPECT_EQ(error.client_msg_id, id65);
+}
+
+TEST(CodecDecode, ClientMsgIdLengthIsCountedInCharactersNotBytes) {
+    std::string id64;
+    for (int i = 0; i < 64; ++i) id64 += "\xC3\xA9";  // 128 bytes
+    const auto command = decode_command(
+        R"({"type":"send","room":"general","content":"hi","client_msg_id":")" + id64 + "\"}");
+    ASSERT_TRUE(std::holds_alternative<SendCommand>(command));
+    EXPECT_EQ(std::get<SendCommand>(command).client_msg_id, id64);
+
+    const auto error =
+        decode_error(R"({"type":"send","room":"general","content":"hi","client_msg_id":")" + id64 +
+                     "\xC3\xA9\"}");
+    EXPECT_EQ(error.code, "bad_request");
+}
+
+TEST(CodecDecode, InvalidUtf8InsideAStringIsInvalidJson) {
+    EXPECT_EQ(decode_error("{\"type\":\"send\",\"room\":\"general\",\"content\":\"\xC3\","
+                           "\"client_msg_id\":\"c\"}")
+                  .code,
+              "invalid_json");
+}
+
+TEST(CodecDecode, SendWithMissingOrMistypedRoomIsBadRequestEchoingClientMsgId) {
+    for (const char* text : {R"({"type":"send","content":"hi","client_msg_id":"c-9"})",
+                             R"({"type":"send","room":3,"content":"hi","client_msg_id":"c-9"})"}) {
+        const auto error = decode_error(text);
+        EXPECT_EQ(error.code, "bad_request") << text;
+        EXPECT_EQ(error.client_msg_id, "c-9") << text;
+    }
+}
+
+TEST(CodecDecode, SendWithMissingOrMistypedContentIsBadRequestEchoingClientMsgId) {
+    for (const char* text :
+         {R"({"type":"send","room":"general","client_msg_id":"c-9"})",
+          R"({"type":"send","room":"general","content":{"text":"hi"},"client_msg_id":"c-9"})",
+          R"({"type":"send","room":"general","content":null,"client_msg_id":"c-9"})"}) {
+        const auto error = decode_error(text);
+        EXPECT_EQ(error.code, "bad_request") << text;
+        EXPECT_EQ(error.client_msg_id, "c-9") << text;
+    }
+}
+
+TEST(CodecDecode, TypingWithMissingOrMistypedRoomIsBadRequest) {
+    EXPECT_EQ(decode_error(R"({"type":"typing"})").code, "bad_request");
+    EXPECT_EQ(decode_error(R"({"type":"typing","room":false})").code, "bad_request");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding server frames: every encoder matches its golden file's keys and value types.
+
+void expect_matches_golden(const std::string& encoded, const std::string& golden_file) {
+    json::value actual;
+    ASSERT_NO_THROW(actual = json::parse(encoded)) << encoded;
+    const auto golden = example(golden_file);
+    ASSERT_TRUE(actual.is_object()) << encoded;
+    EXPECT_EQ(keys_of(actual), keys_of(golden)) << golden_file << ": " << encoded;
+    EXPECT_EQ(shape(actual), shape(golden)) << golden_file << ": " << encoded;
+    EXPECT_EQ(actual.at("type"), golden.at("type")) << golden_file;
+}
+
+TEST(CodecEncode, WelcomeHasTheGoldenShapeAndValues) {
+    const auto encoded =
+        chat::encode_welcome("alice", {"general", "rust-fans", "dm:alice:bob"}, {"alice", "bob"});
+    expect_matches_golden(encoded, "server_welcome.json");
+    EXPECT_EQ(json::parse(encoded), example("server_welcome.json"));
+}
+
+TEST(CodecEncode, WelcomeWithNoRoomsStillHasArrays) {
+    const auto frame = json::parse(chat::encode_welcome("alice", {}, {}));
+    EXPECT_EQ(keys_of(frame), keys_of(example("server_welcome.json")));
+    EXPECT_TRUE(frame.at("rooms").is_array());
+    EXPECT_TRUE(frame.at("online").is_array());
+}
+
+TEST(CodecEncode, AckHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_ack(golden_text_message(), false);
+    expect_matches_golden(encoded, "server_ack.json");
+    EXPECT_EQ(json::parse(encoded), example("server_ack.json"));
+}
+
+TEST(CodecEncode, DuplicateAckSaysDuplicateTrue) {
+    const auto frame = json::parse(chat::encode_ack(golden_text_message(), true));
+    EXPECT_EQ(frame.at("duplicate"), json::value(true));
+}
+
+TEST(CodecEncode, TextMessageHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_message(golden_text_message());
+    expect_matches_golden(encoded, "server_message.json");
+    EXPECT_EQ(json::parse(encoded), example("server_message.json"));
+}
+
+TEST(CodecEncode, JoinMessageHasTheGoldenShapeAndKindJoin) {
+    model::Message join{43,
+                        "general",
+                        "bob",
+                        std::string(chat::kConnectionMessage),
+                        "27/11/2026 21:52:03",
+                        1795816323000,
+                        "",
+                        model::MessageKind::Join};
+    const auto encoded = chat::encode_message(join);
+    expect_matches_golden(encoded, "server_message_join.json");
+    EXPECT_EQ(json::parse(encoded), example("server_message_join.json"));
+}
+
+TEST(CodecEncode, LeaveMessageHasKindLeave) {
+    auto leave = golden_text_message();
+    leave.kind = model::MessageKind::Leave;
+    EXPECT_EQ(json::parse(chat::encode_message(leave)).at("message").at("kind"), "leave");
+}
+
+TEST(CodecEncode, MessageJsonIsTheMessageObjectOfAMessageFrame) {
+    const auto message = golden_text_message();
+    EXPECT_EQ(json::parse(chat::message_json(message)),
+              json::parse(chat::encode_message(message)).at("message"));
+}
+
+TEST(CodecEncode, TypingHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_typing(model::Typing{"general", "bob"});
+    expect_matches_golden(encoded, "server_typing.json");
+    EXPECT_EQ(json::parse(encoded), example("server_typing.json"));
+}
+
+TEST(CodecEncode, PresenceHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_presence(model::Presence{"bob", true});
+    expect_matches_golden(encoded, "server_presence.json");
+    EXPECT_EQ(json::parse(encoded), example("server_presence.json"));
+    EXPECT_EQ(json::parse(chat::encode_presence(model::Presence{"bob", false})).at("online"),
+              json::value(false));
+}
+
+TEST(CodecEncode, MembershipHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_membership(model::Membership{"rust-fans", "carol", true});
+    expect_matches_golden(encoded, "server_membership.json");
+    EXPECT_EQ(json::parse(encoded), example("server_membership.json"));
+}
+
+TEST(CodecEncode, ErrorWithClientMsgIdHasTheGoldenShapeAndValues) {
+    const auto encoded =
+        chat::encode_error("message_too_long", "a message has at most 4000 characters", "c-1f3a9");
+    expect_matches_golden(encoded, "server_error.json");
+    EXPECT_EQ(json::parse(encoded), example("server_error.json"));
+}
+
+TEST(CodecEncode, ErrorWithoutClientMsgIdOmitsTheKey) {
+    const auto frame = json::parse(chat::encode_error("invalid_json", "not JSON"));
+    auto expected = keys_of(example("server_error.json"));
+    expected.erase("client_msg_id");
+    EXPECT_EQ(keys_of(frame), expected);
+}
+
+TEST(CodecEncode, ErrorEscapesQuotesInItsMessage) {
+    const auto frame = json::parse(chat::encode_error("unknown_type", R"(unknown "x\y")"));
+    EXPECT_EQ(frame.at("message"), R"(unknown "x\y")");
+}
+
+TEST(CodecEncode, PongHasTheGoldenShapeAndValues) {
+    expect_matches_golden(chat::encode_pong(), "server_pong.json");
+    EXPECT_EQ(json::parse(chat::encode_pong()), example("server_pong.json"));
+}
+
+TEST(CodecEncode, SeedMessageHasExactlyContentUserNameAndSentAt) {
+    const auto frame = json::parse(chat::encode_seed_message(golden_text_message()));
+    EXPECT_EQ(keys_of(frame), (std::set<std::string>{"content", "user_name", "sent_at"}));
+    EXPECT_EQ(keys_of(frame), keys_of(example("seed_message.json")));
+    EXPECT_EQ(shape(frame), shape(example("seed_message.json")));
+    EXPECT_EQ(frame, example("seed_message.json"));
+}
+
+TEST(CodecEncode, SeedMessageKeepsTheSenderSuppliedSentAtText) {
+    auto message = golden_text_message();
+    message.sent_at = "whenever, really";
+    EXPECT_EQ(json::parse(chat::encode_seed_message(message)).at("sent_at"), "whenever, really");
+}
+
+TEST(CodecEncode, EncodedFramesAreValidJsonForNonAsciiAndControlCharacters) {
+    auto message = golden_text_message();
+    message.content = "Zo\xC3\xAB\n\t\x01 \xE6\x97\xA5\xE6\x9C\xAC \"quoted\" \\";
+    const auto frame = json::parse(chat::encode_message(message));
+    EXPECT_EQ(frame.at("message").at("content").as_string(), message.content);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times and kinds
+
+TEST(CodecFormatSentAt, EpochIsFirstOfJanuary1970) {
+    EXPECT_EQ(chat::format_sent_at(0), "01/01/1970 00:00:00");
+}
+
+TEST(CodecFormatSentAt, LeapDayIsFormattedAsDayMonthYearInUtc) {
+    EXPECT_EQ(chat::format_sent_at(1709214330000), "29/02/2024 13:45:30");
+    EXPECT_EQ(chat::format_sent_at(951868799000), "29/02/2000 23:59:59");
+}
+
+TEST(CodecFormatSentAt, DayAfterAFebruary28IsMarchFirstInACommonYear) {
+    EXPECT_EQ(chat::format_sent_at(1677628800000), "01/03/2023 00:00:00");
+}
+
+TEST(CodecFormatSentAt, MillisecondsAreTruncatedNotRounded) {
+    EXPECT_EQ(chat::format_sent_at(1795816278999), "27/11/2026 21:51:18");
+}
+
+TEST(CodecFormatSentAt, GoldenAckSentAtMatchesItsTs) {
+    const auto ack = example("server_ack.json");
+    EXPECT_EQ(chat::format_sent_at(ack.at("ts").as_int64()), ack.at("sent_at").as_string());
+}
+
+TEST(CodecKind, ConnectionAndDisconnectionMessagesAreJoinAndLeave) {
+    EXPECT_EQ(chat::kind_of_content("CONNECTION_MESSAGE"), model::MessageKind::Join);
+    EXPECT_EQ(chat::kind_of_content("DISCONNECTION_MESSAGE"), model::MessageKind::Leave);
+}
+
+TEST(CodecKind, AnythingElseIsText) {
+    for (const char* content : {"hi", "", "connection_message", " CONNECTION_MESSAGE",
+                                "DISCONNECTION_MESSAGE ", "CONNECTION_MESSAGES"}) {
+        EXPECT_EQ(chat::kind_of_content(content), model::MessageKind::Text) << content;
+    }
+}
+
+TEST(CodecKind, KindNamesAreTextJoinLeave) {
+    EXPECT_EQ(chat::to_string(model::MessageKind::Text), "text");
+    EXPECT_EQ(chat::to_string(model::MessageKind::Join), "join");
+    EXPECT_EQ(chat::to_string(model::MessageKind::Leave), "leave");
+}
+
+}  // namespace

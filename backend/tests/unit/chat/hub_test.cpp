@@ -1,0 +1,491 @@
+#include "chat/hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chat/codec.hpp"
+#include "metrics/metrics.hpp"
+#include "support/recording_sink.hpp"
+
+namespace {
+
+using namespace chatd;
+namespace json = boost::json;
+using chat::CloseCode;
+using chat::Hub;
+using chat::Protocol;
+using test_support::RecordingSink;
+
+std::int64_t message_ids = 0;
+
+model::Message message_in(std::string room,
+                          std::string user = "alice",
+                          std::string content = "hello") {
+    model::Message message;
+    message.id = ++message_ids;
+    message.room = std::move(room);
+    message.user_name = std::move(user);
+    message.content = std::move(content);
+    message.sent_at = "27/11/2026 21:51:18";
+    message.ts_ms = 1795816278000;
+    message.client_msg_id = "c-" + std::to_string(message.id);
+    message.kind = chat::kind_of_content(message.content);
+    return message;
+}
+
+std::vector<json::value> parsed(const RecordingSink& sink) {
+    std::vector<json::value> out;
+    for (const auto& text : sink.texts()) out.push_back(json::parse(text));
+    return out;
+}
+
+std::vector<std::string> types(const RecordingSink& sink) {
+    std::vector<std::string> out;
+    for (const auto& frame : parsed(sink)) out.emplace_back(frame.at("type").as_string());
+    return out;
+}
+
+std::set<std::string> keys_of(const json::value& value) {
+    std::set<std::string> keys;
+    for (const auto& [key, item] : value.as_object()) keys.emplace(key);
+    return keys;
+}
+
+class HubTest : public ::testing::Test {
+  protected:
+    struct Client {
+        chat::ConnectionId id;
+        std::shared_ptr<RecordingSink> sink;
+    };
+
+    Client attach(const std::string& user,
+                  const std::vector<std::string>& rooms = {},
+                  Protocol protocol = Protocol::Native,
+                  const std::string& session = {}) {
+        auto sink = std::make_shared<RecordingSink>();
+        const auto attached = hub.attach(user, protocol, sink, rooms, session);
+        return Client{attached.id, sink};
+    }
+    Client attach_seed(const std::string& user, const std::string& session = {}) {
+        return attach(user, {}, Protocol::Seed, session);
+    }
+
+    metrics::Metrics metrics{"test"};
+    Hub hub{metrics};
+};
+
+// ---------------------------------------------------------------------------------------------
+// Connections and presence bookkeeping
+
+TEST_F(HubTest, AUsersFirstConnectionComesOnlineAndLaterOnesDoNot) {
+    auto sink = std::make_shared<RecordingSink>();
+    EXPECT_TRUE(hub.attach("alice", Protocol::Native, sink, {}).user_came_online);
+    EXPECT_FALSE(hub.attach("alice", Protocol::Native, sink, {}).user_came_online);
+    EXPECT_FALSE(hub.attach("alice", Protocol::Seed, sink, {}).user_came_online);
+    EXPECT_TRUE(hub.attach("bob", Protocol::Seed, sink, {}).user_came_online);
+}
+
+TEST_F(HubTest, ConnectionsGetDistinctIds) {
+    const auto a = attach("alice");
+    const auto b = attach("alice");
+    const auto c = attach("bob");
+    EXPECT_NE(a.id, b.id);
+    EXPECT_NE(b.id, c.id);
+    EXPECT_NE(a.id, c.id);
+    EXPECT_EQ(hub.connection_count(), 3u);
+}
+
+TEST_F(HubTest, DetachReportsOnlyTheUsersLastConnection) {
+    const auto a = attach("alice");
+    const auto b = attach_seed("alice");
+    EXPECT_FALSE(hub.detach(a.id));
+    EXPECT_TRUE(hub.is_online("alice"));
+    EXPECT_TRUE(hub.detach(b.id));
+    EXPECT_FALSE(hub.is_online("alice"));
+    EXPECT_EQ(hub.connection_count(), 0u);
+}
+
+TEST_F(HubTest, DetachingAnUnknownOrAlreadyDetachedConnectionReportsNothing) {
+    const auto a = attach("alice");
+    EXPECT_FALSE(hub.detach(a.id + 1000));
+    EXPECT_TRUE(hub.detach(a.id));
+    EXPECT_FALSE(hub.detach(a.id));
+}
+
+TEST_F(HubTest, AUserComesOnlineAgainAfterTheLastConnectionLeft) {
+    const auto a = attach("alice");
+    hub.detach(a.id);
+    auto sink = std::make_shared<RecordingSink>();
+    EXPECT_TRUE(hub.attach("alice", Protocol::Native, sink, {}).user_came_online);
+}
+
+TEST_F(HubTest, OnlineUsersAreSortedAndUnique) {
+    attach("carol");
+    attach("alice");
+    const auto bob = attach_seed("bob");
+    attach("alice");
+    EXPECT_EQ(hub.online_users(), (std::vector<std::string>{"alice", "bob", "carol"}));
+    hub.detach(bob.id);
+    EXPECT_EQ(hub.online_users(), (std::vector<std::string>{"alice", "carol"}));
+}
+
+TEST_F(HubTest, OnlineUsersIsEmptyWithoutConnections) {
+    EXPECT_TRUE(hub.online_users().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions
+
+TEST_F(HubTest, NativeConnectionsSubscribeToTheirRoomsAndGeneral) {
+    const auto a = attach("alice", {"rust"});
+    EXPECT_TRUE(hub.is_subscribed(a.id, "general"));
+    EXPECT_TRUE(hub.is_subscribed(a.id, "rust"));
+    EXPECT_FALSE(hub.is_subscribed(a.id, "go"));
+}
+
+TEST_F(HubTest, SeedConnectionsSubscribeToGeneralOnly) {
+    const auto a = attach("alice", {"rust"}, Protocol::Seed);
+    EXPECT_TRUE(hub.is_subscribed(a.id, "general"));
+    EXPECT_FALSE(hub.is_subscribed(a.id, "rust"));
+}
+
+TEST_F(HubTest, UnknownOrDetachedConnectionsAreSubscribedToNothing) {
+    const auto a = attach("alice");
+    EXPECT_FALSE(hub.is_subscribed(a.id + 1000, "general"));
+    hub.detach(a.id);
+    EXPECT_FALSE(hub.is_subscribed(a.id, "general"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+TEST_F(HubTest, AMessageReachesEveryNativeSubscriberOfItsRoomOnce) {
+    const auto alice1 = attach("alice", {"rust"});
+    const auto alice2 = attach("alice", {"rust"});
+    const auto bob = attach("bob", {"rust", "go"});
+    const auto carol = attach("carol", {"go"});
+
+    const auto message = message_in("rust");
+    hub.deliver(message);
+
+    for (const auto* client : {&alice1, &alice2, &bob}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(frames[0].at("type"), "message");
+        EXPECT_EQ(frames[0].at("message").at("id"), message.id);
+        EXPECT_EQ(frames[0].at("message").at("room"), "rust");
+    }
+    EXPECT_EQ(carol.sink->frame_count(), 0u);
+}
+
+TEST_F(HubTest, AMessageInGeneralReachesEveryConnection) {
+    const auto alice = attach("alice");
+    const auto bob = attach("bob", {"rust"});
+    const auto carol = attach_seed("carol");
+    hub.deliver(message_in("general"));
+    EXPECT_EQ(alice.sink->frame_count(), 1u);
+    EXPECT_EQ(bob.sink->frame_count(), 1u);
+    EXPECT_EQ(carol.sink->frame_count(), 1u);
+}
+
+TEST_F(HubTest, AMessageInARoomNobodyIsInReachesNobody) {
+    const auto alice = attach("alice");
+    hub.deliver(message_in("empty-room"));
+    EXPECT_EQ(alice.sink->frame_count(), 0u);
+    EXPECT_EQ(metrics.messages_delivered.Value(), 0.0);
+}
+
+TEST_F(HubTest, ADetachedConnectionReceivesNothing) {
+    const auto alice = attach("alice", {"rust"});
+    hub.detach(alice.id);
+    hub.deliver(message_in("general"));
+    hub.deliver(message_in("rust"));
+    hub.deliver(model::Presence{"bob", true});
+    EXPECT_EQ(alice.sink->frame_count(), 0u);
+}
+
+TEST_F(HubTest, SeedConnectionsGetTheSeedFormatForGeneral) {
+    const auto seed = attach_seed("dave");
+    const auto message = message_in("general", "alice", "hi there");
+    hub.deliver(message);
+    const auto frames = parsed(*seed.sink);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(keys_of(frames[0]), (std::set<std::string>{"content", "user_name", "sent_at"}));
+    EXPECT_EQ(frames[0].at("content"), "hi there");
+    EXPECT_EQ(frames[0].at("user_name"), "alice");
+    EXPECT_EQ(frames[0].at("sent_at"), json::value(message.sent_at));
+}
+
+TEST_F(HubTest, SeedConnectionsGetNothingFromOtherRooms) {
+    const auto seed = attach("dave", {"rust"}, Protocol::Seed);
+    hub.deliver(message_in("rust"));
+    EXPECT_EQ(seed.sink->frame_count(), 0u);
+}
+
+TEST_F(HubTest, AllNativeRecipientsShareOneEncodedFrameObject) {
+    const auto alice = attach("alice");
+    const auto bob = attach("bob");
+    const auto carol = attach("carol");
+    const auto seed1 = attach_seed("dave");
+    const auto seed2 = attach_seed("erin");
+    hub.deliver(message_in("general"));
+
+    const auto native = alice.sink->frames().at(0);
+    EXPECT_EQ(bob.sink->frames().at(0).get(), native.get());
+    EXPECT_EQ(carol.sink->frames().at(0).get(), native.get());
+    const auto seed = seed1.sink->frames().at(0);
+    EXPECT_EQ(seed2.sink->frames().at(0).get(), seed.get());
+    EXPECT_NE(seed.get(), native.get());
+}
+
+TEST_F(HubTest, MessagesArriveInDeliveryOrder) {
+    const auto alice = attach("alice");
+    std::vector<model::MessageId> sent;
+    for (int i = 0; i < 5; ++i) {
+        const auto message = message_in("general");
+        sent.push_back(message.id);
+        hub.deliver(message);
+    }
+    std::vector<model::MessageId> received;
+    for (const auto& frame : parsed(*alice.sink)) {
+        received.push_back(frame.at("message").at("id").as_int64());
+    }
+    EXPECT_EQ(received, sent);
+}
+
+TEST_F(HubTest, DeliveredMessagesMetricCountsRecipients) {
+    attach("alice", {"rust"});
+    attach("alice", {"rust"});
+    attach("bob", {"rust"});
+    attach("carol");
+    hub.deliver(message_in("rust"));
+    EXPECT_EQ(metrics.messages_delivered.Value(), 3.0);
+    hub.deliver(message_in("general"));
+    EXPECT_EQ(metrics.messages_delivered.Value(), 7.0);
+}
+
+TEST_F(HubTest, ALeaveMessageClosesThatUsersSeedConnectionsNormally) {
+    const auto seed1 = attach_seed("alice");
+    const auto seed2 = attach_seed("alice");
+    const auto native = attach("alice");
+    const auto other_seed = attach_seed("bob");
+
+    hub.deliver(message_in("general", "alice", std::string(chat::kDisconnectionMessage)));
+
+    for (const auto* seed : {&seed1, &seed2}) {
+        const auto closes = seed->sink->closes();
+        ASSERT_EQ(closes.size(), 1u);
+        EXPECT_EQ(closes[0].code, CloseCode::Normal);
+        // The notice itself is delivered before the stream ends.
+        ASSERT_EQ(seed->sink->frame_count(), 1u);
+        EXPECT_EQ(parsed(*seed->sink)[0].at("content"), "DISCONNECTION_MESSAGE");
+    }
+    EXPECT_FALSE(native.sink->closed());
+    EXPECT_EQ(parsed(*native.sink).at(0).at("message").at("kind"), "leave");
+    EXPECT_FALSE(other_seed.sink->closed());
+    EXPECT_EQ(other_seed.sink->frame_count(), 1u);
+}
+
+TEST_F(HubTest, OrdinaryAndJoinMessagesCloseNothing) {
+    const auto seed = attach_seed("alice");
+    hub.deliver(message_in("general", "alice", "bye"));
+    hub.deliver(message_in("general", "alice", std::string(chat::kConnectionMessage)));
+    EXPECT_FALSE(seed.sink->closed());
+    EXPECT_EQ(seed.sink->frame_count(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typing and presence
+
+TEST_F(HubTest, TypingReachesTheRoomsOtherNativeMembersButNotTheTyper) {
+    const auto alice1 = attach("alice", {"rust"});
+    const auto alice2 = attach("alice", {"rust"});
+    const auto bob = attach("bob", {"rust"});
+    const auto carol = attach("carol");
+    const auto seed = attach_seed("dave");
+
+    hub.deliver(model::Typing{"rust", "alice"});
+
+    EXPECT_EQ(alice1.sink->frame_count(), 0u);
+    EXPECT_EQ(alice2.sink->frame_count(), 0u);
+    EXPECT_EQ(carol.sink->frame_count(), 0u);
+    EXPECT_EQ(seed.sink->frame_count(), 0u);
+    const auto frames = parsed(*bob.sink);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0], json::parse(R"({"type":"typing","room":"rust","user_name":"alice"})"));
+}
+
+TEST_F(HubTest, TypingInGeneralSkipsSeedConnections) {
+    const auto bob = attach("bob");
+    const auto seed = attach_seed("dave");
+    hub.deliver(model::Typing{"general", "alice"});
+    EXPECT_EQ(bob.sink->frame_count(), 1u);
+    EXPECT_EQ(seed.sink->frame_count(), 0u);
+}
+
+TEST_F(HubTest, PresenceReachesEveryNativeConnectionButNoSeedConnection) {
+    const auto alice = attach("alice");
+    const auto bob = attach("bob", {"rust"});
+    const auto seed = attach_seed("dave");
+    hub.deliver(model::Presence{"carol", true});
+    for (const auto* client : {&alice, &bob}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(frames[0],
+                  json::parse(R"({"type":"presence","user_name":"carol","online":true})"));
+    }
+    EXPECT_EQ(seed.sink->frame_count(), 0u);
+    EXPECT_EQ(alice.sink->frames().at(0).get(), bob.sink->frames().at(0).get());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership
+
+TEST_F(HubTest, JoiningSubscribesEveryNativeConnectionOfTheUser) {
+    const auto alice1 = attach("alice");
+    const auto alice2 = attach("alice");
+    const auto alice_seed = attach_seed("alice");
+    const auto bob = attach("bob", {"rust"});
+    const auto carol = attach("carol");
+
+    hub.deliver(model::Membership{"rust", "alice", true});
+
+    EXPECT_TRUE(hub.is_subscribed(alice1.id, "rust"));
+    EXPECT_TRUE(hub.is_subscribed(alice2.id, "rust"));
+    EXPECT_FALSE(hub.is_subscribed(alice_seed.id, "rust"));
+    const auto expected =
+        json::parse(R"({"type":"membership","room":"rust","user_name":"alice","joined":true})");
+    for (const auto* client : {&alice1, &alice2, &bob}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(frames[0], expected);
+    }
+    EXPECT_EQ(carol.sink->frame_count(), 0u);
+    EXPECT_EQ(alice_seed.sink->frame_count(), 0u);
+
+    hub.deliver(message_in("rust", "bob"));
+    EXPECT_EQ(types(*alice1.sink), (std::vector<std::string>{"membership", "message"}));
+    EXPECT_EQ(types(*alice2.sink), (std::vector<std::string>{"membership", "message"}));
+    EXPECT_EQ(alice_seed.sink->frame_count(), 0u);
+}
+
+TEST_F(HubTest, JoiningARoomTwiceSubscribesOnce) {
+    const auto alice = attach("alice");
+    hub.deliver(model::Membership{"rust", "alice", true});
+    hub.deliver(model::Membership{"rust", "alice", true});
+    alice.sink->clear();
+    hub.deliver(message_in("rust", "bob"));
+    EXPECT_EQ(alice.sink->frame_count(), 1u);
+    EXPECT_EQ(metrics.messages_delivered.Value(), 1.0);
+}
+
+TEST_F(HubTest, AMembershipOfAnOfflineUserOnlyTellsTheRoom) {
+    const auto bob = attach("bob", {"rust"});
+    hub.deliver(model::Membership{"rust", "alice", true});
+    EXPECT_EQ(types(*bob.sink), (std::vector<std::string>{"membership"}));
+    EXPECT_EQ(hub.online_users(), (std::vector<std::string>{"bob"}));
+}
+
+TEST_F(HubTest, LeavingTellsTheRoomAndTheLeaverThenUnsubscribes) {
+    const auto alice1 = attach("alice", {"rust"});
+    const auto alice2 = attach("alice", {"rust"});
+    const auto bob = attach("bob", {"rust"});
+
+    hub.deliver(model::Membership{"rust", "alice", false});
+
+    const auto expected =
+        json::parse(R"({"type":"membership","room":"rust","user_name":"alice","joined":false})");
+    for (const auto* client : {&alice1, &alice2, &bob}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(frames[0], expected);
+    }
+    EXPECT_FALSE(hub.is_subscribed(alice1.id, "rust"));
+    EXPECT_FALSE(hub.is_subscribed(alice2.id, "rust"));
+    EXPECT_TRUE(hub.is_subscribed(bob.id, "rust"));
+
+    hub.deliver(message_in("rust", "bob"));
+    EXPECT_EQ(alice1.sink->frame_count(), 1u);
+    EXPECT_EQ(alice2.sink->frame_count(), 1u);
+    EXPECT_EQ(bob.sink->frame_count(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and closing
+
+TEST_F(HubTest, HasOtherSessionSeesOnlyNativeConnectionsOfOtherSessions) {
+    attach("alice", {}, Protocol::Native, "s1");
+    attach("bob", {}, Protocol::Seed, "s2");
+    EXPECT_FALSE(hub.has_other_session("alice", "s1"));
+    EXPECT_TRUE(hub.has_other_session("alice", "s9"));
+    EXPECT_TRUE(hub.has_other_session("alice", ""));
+    EXPECT_FALSE(hub.has_other_session("bob", "s9"));
+    EXPECT_FALSE(hub.has_other_session("nobody", "s1"));
+}
+
+TEST_F(HubTest, CloseSessionClosesOnlyThatSessionsConnections) {
+    const auto a1 = attach("alice", {}, Protocol::Native, "s1");
+    const auto a2 = attach_seed("alice", "s1");
+    const auto a3 = attach("alice", {}, Protocol::Native, "s2");
+    const auto bob = attach("bob", {}, Protocol::Native, "s3");
+
+    hub.close_session("s1", CloseCode::Policy, "signed out");
+
+    for (const auto* client : {&a1, &a2}) {
+        const auto closes = client->sink->closes();
+        ASSERT_EQ(closes.size(), 1u);
+        EXPECT_EQ(closes[0].code, CloseCode::Policy);
+        EXPECT_EQ(closes[0].reason, "signed out");
+    }
+    EXPECT_FALSE(a3.sink->closed());
+    EXPECT_FALSE(bob.sink->closed());
+}
+
+TEST_F(HubTest, CloseAllClosesEveryConnection) {
+    const auto a = attach("alice");
+    const auto b = attach_seed("bob");
+    hub.close_all(CloseCode::Restarting, "restarting");
+    for (const auto* client : {&a, &b}) {
+        const auto closes = client->sink->closes();
+        ASSERT_EQ(closes.size(), 1u);
+        EXPECT_EQ(closes[0].code, CloseCode::Restarting);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency
+
+TEST_F(HubTest, AConnectionGetsEveryMessageOnceWhileOthersAttachAndDetachConcurrently) {
+    const auto steady = attach("steady");
+    constexpr int kMessages = 2000;
+    std::atomic<bool> done{false};
+    std::thread churn([&] {
+        int round = 0;
+        while (!done.load()) {
+            auto sink = std::make_shared<RecordingSink>();
+            const auto attached =
+                hub.attach("churn-" + std::to_string(round % 7), Protocol::Native, sink, {"rust"});
+            hub.deliver(model::Membership{"go", "churn-" + std::to_string(round % 7), true});
+            hub.detach(attached.id);
+            ++round;
+        }
+    });
+    for (int i = 0; i < kMessages; ++i) hub.deliver(message_in("general", "bob"));
+    done = true;
+    churn.join();
+
+    const auto frames = parsed(*steady.sink);
+    int messages = 0;
+    for (const auto& frame : frames) messages += frame.at("type") == "message" ? 1 : 0;
+    EXPECT_EQ(messages, kMessages);
+    EXPECT_EQ(hub.online_users(), (std::vector<std::string>{"steady"}));
+}
+
+}  // namespace
