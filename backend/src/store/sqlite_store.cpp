@@ -46,8 +46,13 @@ constexpr const char* kFindMessageByClientMsgId =
     "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
     " FROM messages WHERE user_name = ?1 AND client_msg_id = ?2 AND client_msg_id <> ''";
 constexpr const char* kInsertMessage =
-    "INSERT INTO messages (room, user_name, content, sent_at, ts_ms, client_msg_id, kind)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO messages"
+    " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr const char* kUnpublished =
+    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
+    " FROM messages WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
+constexpr const char* kMarkPublished = "UPDATE messages SET published = 1 WHERE id = ?1";
 constexpr const char* kHistoryNewest =
     "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
     " FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
@@ -346,7 +351,9 @@ AppendResult insert_message(SqliteConnection& db, const NewMessage& message) {
         .bind(4, message.sent_at)
         .bind(5, message.ts_ms)
         .bind(6, message.client_msg_id)
-        .bind(7, kind_to_db(message.kind));
+        .bind(7, kind_to_db(message.kind))
+        .bind(8, message.origin_node)
+        .bind(9, std::int64_t{message.origin_node.empty() ? 1 : 0});
     const int rc = insert.try_step();
     if (rc != SQLITE_DONE) {
         if (!db.in_transaction()) db.fail("append");
@@ -650,6 +657,31 @@ std::vector<model::Message> SqliteStore::history(const HistoryQuery& query) {
         while (rows.step()) messages.push_back(message_from_row(rows));
         std::reverse(messages.begin(), messages.end());  // fetched newest first
         return messages;
+    });
+}
+
+std::vector<model::Message> SqliteStore::unpublished(std::string_view origin_node,
+                                                     std::size_t limit) {
+    return read([origin_node, limit](Connection& db) {
+        std::vector<model::Message> messages;
+        Query rows(db, kUnpublished);
+        rows.bind(1, origin_node).bind(2, static_cast<std::int64_t>(limit));
+        while (rows.step()) messages.push_back(message_from_row(rows));
+        return messages;
+    });
+}
+
+void SqliteStore::mark_published(const std::vector<model::MessageId>& ids) {
+    if (ids.empty()) return;
+    write([&ids](Connection& db) {
+        execute(db, kBeginImmediate);
+        try {
+            for (const auto id : ids) Query(db, kMarkPublished).bind(1, id).run();
+            execute(db, kCommit);
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
     });
 }
 

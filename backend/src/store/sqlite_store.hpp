@@ -58,6 +58,9 @@ class SqliteStore final : public Store {
 
     // Throws std::invalid_argument when both before and after are set.
     std::vector<model::Message> history(const HistoryQuery& query) override;
+    std::vector<model::Message> unpublished(std::string_view origin_node,
+                                            std::size_t limit) override;
+    void mark_published(const std::vector<model::MessageId>& ids) override;
 
     bool create_user(const User& user) override;
     std::optional<User> find_user(std::string_view name) override;

@@ -29,6 +29,9 @@ struct NewMessage {
     // it again returns the first stored message with duplicate = true.
     std::string client_msg_id;
     model::MessageKind kind = model::MessageKind::Text;
+    // Empty: published as soon as it is stored (in-process bus). Otherwise the message stays in
+    // unpublished(origin_node) until mark_published: the publication outbox of that node.
+    std::string origin_node{};
 };
 
 struct AppendResult {
@@ -60,12 +63,12 @@ struct Room {
 struct HistoryQuery {
     std::string room;
     // At most one of before/after. Neither: the newest messages.
-    std::optional<model::MessageId> before;  // messages with id < before
-    std::optional<model::MessageId> after;   // messages with id > after
+    std::optional<model::MessageId> before{};  // messages with id < before
+    std::optional<model::MessageId> after{};   // messages with id > after
     int limit = 50;
 };
 
-// Persistence contract shared by every backend (tests/unit/store/store_contract_test.cpp).
+// Persistence contract shared by every backend (tests/unit/store/store_contract.hpp).
 // Thread-safe. Every method except append blocks the calling thread: call them from a blocking
 // pool, never from an I/O thread. History is always returned in ascending id order.
 class Store {
@@ -80,6 +83,13 @@ class Store {
     virtual void flush() = 0;
 
     virtual std::vector<model::Message> history(const HistoryQuery& query) = 0;
+
+    // The publication outbox: messages appended with this origin node and not yet marked
+    // published, oldest first, at most `limit`.
+    virtual std::vector<model::Message> unpublished(std::string_view origin_node,
+                                                    std::size_t limit) = 0;
+    // Idempotent; unknown ids are ignored.
+    virtual void mark_published(const std::vector<model::MessageId>& ids) = 0;
 
     // False when the name is taken.
     virtual bool create_user(const User& user) = 0;

@@ -612,7 +612,52 @@ TYPED_TEST_P(StoreContract, EveryMethodMayBeCalledFromManyThreadsAtOnce) {
     EXPECT_EQ(this->store().list_public_rooms().size(), static_cast<std::size_t>(kThreads + 1));
 }
 
+TYPED_TEST_P(StoreContract, MessagesWithoutOriginAreNeverInTheOutbox) {
+    ASSERT_TRUE(append_and_wait(this->store(), new_message("general", "alice", "a")).ok);
+    EXPECT_TRUE(this->store().unpublished("", 10).empty());
+    EXPECT_TRUE(this->store().unpublished("node-a", 10).empty());
+}
+
+TYPED_TEST_P(StoreContract, OutboxHoldsEachNodesUnpublishedMessagesOldestFirst) {
+    std::vector<model::MessageId> ids;
+    for (const char* node : {"node-a", "node-b", "node-a", "node-a"}) {
+        auto message = new_message("general", "alice", node);
+        message.origin_node = node;
+        const auto result = append_and_wait(this->store(), message);
+        ASSERT_TRUE(result.ok);
+        ids.push_back(result.message.id);
+    }
+    const auto pending = this->store().unpublished("node-a", 10);
+    ASSERT_EQ(pending.size(), 3u);
+    EXPECT_EQ(pending[0].id, ids[0]);
+    EXPECT_EQ(pending[1].id, ids[2]);
+    EXPECT_EQ(pending[2].id, ids[3]);
+    EXPECT_EQ(pending[0].content, "node-a");
+    EXPECT_EQ(this->store().unpublished("node-a", 2).size(), 2u);
+    EXPECT_EQ(this->store().unpublished("node-b", 10).size(), 1u);
+}
+
+TYPED_TEST_P(StoreContract, MarkPublishedEmptiesTheOutboxIdempotently) {
+    std::vector<model::MessageId> ids;
+    for (int i = 0; i < 3; ++i) {
+        auto message = new_message("general", "alice", std::to_string(i));
+        message.origin_node = "node-a";
+        ids.push_back(append_and_wait(this->store(), message).message.id);
+    }
+    this->store().mark_published({ids[0], ids[2], 999999});
+    const auto pending = this->store().unpublished("node-a", 10);
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].id, ids[1]);
+    this->store().mark_published({ids[1], ids[1]});
+    this->store().mark_published({});
+    EXPECT_TRUE(this->store().unpublished("node-a", 10).empty());
+    EXPECT_EQ(this->store().history(newest("general")).size(), 3u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract,
+                            MessagesWithoutOriginAreNeverInTheOutbox,
+                            OutboxHoldsEachNodesUnpublishedMessagesOldestFirst,
+                            MarkPublishedEmptiesTheOutboxIdempotently,
                             AppendStoresTheMessageWithEveryField,
                             AppendKeepsTheMessageKindAndArbitraryText,
                             AppendAssignsIncreasingIdsWithinARoom,
