@@ -1,6 +1,7 @@
 #include "chat/validation.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace chatd::chat {
 namespace {
@@ -16,42 +17,48 @@ bool non_ascii_control_or_space(char32_t c) {
            c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
+// Decodes the code point starting at text[at] and advances `at` past it; nullopt for invalid
+// UTF-8 (bad lead or continuation byte, truncation, overlong form, surrogate, > U+10FFFF).
+std::optional<char32_t> next_code_point(std::string_view text, std::size_t& at) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const unsigned char lead = byte(at);
+    std::size_t extra = 0;
+    char32_t code_point = 0;
+    if (lead < 0x80) {
+        ++at;
+        return lead;
+    } else if ((lead & 0xE0) == 0xC0) {
+        extra = 1;
+        code_point = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+        extra = 2;
+        code_point = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+        extra = 3;
+        code_point = lead & 0x07;
+    } else {
+        return std::nullopt;
+    }
+    if (text.size() - at <= extra) return std::nullopt;
+    for (std::size_t i = 1; i <= extra; ++i) {
+        if ((byte(at + i) & 0xC0) != 0x80) return std::nullopt;
+        code_point = (code_point << 6) | (byte(at + i) & 0x3F);
+    }
+    static constexpr char32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinForLength[extra] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+        return std::nullopt;
+    }
+    at += extra + 1;
+    return code_point;
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view text) {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* end = p + text.size();
-    while (p < end) {
-        const unsigned char c = *p;
-        std::size_t extra = 0;
-        char32_t code_point = 0;
-        if (c < 0x80) {
-            ++p;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            extra = 1;
-            code_point = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            extra = 2;
-            code_point = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            extra = 3;
-            code_point = c & 0x07;
-        } else {
-            return false;
-        }
-        if (static_cast<std::size_t>(end - p) <= extra) return false;
-        for (std::size_t i = 1; i <= extra; ++i) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            code_point = (code_point << 6) | (p[i] & 0x3F);
-        }
-        // Overlong forms, surrogates and code points past U+10FFFF are invalid.
-        static constexpr char32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
-        if (code_point < kMinForLength[extra] || code_point > 0x10FFFF ||
-            (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-            return false;
-        }
-        p += extra + 1;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        if (!next_code_point(text, at)) return false;
     }
     return true;
 }
@@ -68,20 +75,12 @@ bool valid_user_name(std::string_view name) {
     if (length > kMaxUserNameChars) return false;
     // "." and ".." are dot-segments: URL clients rewrite /receive/.. to /.
     if (name == "." || name == "..") return false;
-    for (std::size_t i = 0; i < name.size();) {
-        const auto c = static_cast<unsigned char>(name[i]);
-        if (c < 0x80) {
-            if (!ascii_name_char(name[i])) return false;
-            ++i;
-            continue;
+    std::size_t at = 0;
+    while (at < name.size()) {
+        const auto c = next_code_point(name, at);
+        if (*c < 0x80 ? !ascii_name_char(static_cast<char>(*c)) : non_ascii_control_or_space(*c)) {
+            return false;
         }
-        const std::size_t bytes = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        char32_t code_point = c & (0x3F >> (bytes - 1));
-        for (std::size_t k = 1; k < bytes; ++k) {
-            code_point = (code_point << 6) | (static_cast<unsigned char>(name[i + k]) & 0x3F);
-        }
-        if (non_ascii_control_or_space(code_point)) return false;
-        i += bytes;
     }
     return true;
 }
