@@ -1,0 +1,139 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace chatd::metrics {
+class Metrics;
+}  // namespace chatd::metrics
+
+namespace chatd::store::detail {
+class PgConnection;
+}  // namespace chatd::store::detail
+
+namespace chatd::store {
+
+struct PostgresOptions {
+    // libpq connection string: "host=... port=... dbname=... user=..." or a
+    // postgresql://user@host:port/dbname URI. Settings it leaves out get chatd's defaults
+    // (connect_timeout=5, TCP keepalives, application_name chatd-writer / chatd-pool).
+    std::string conninfo;
+    std::size_t pool_size = 4;     // connections for reads and non-append writes
+    std::size_t max_batch = 1024;  // appends per group commit
+};
+
+// PostgreSQL backend. Several chatd processes ("nodes") may share one database: ids come from
+// one sequence, and every batch locks its rooms before inserting so that ids within a room
+// increase in commit order across nodes (see commit_batch in postgres_store.cpp).
+//
+// One writer connection owned by one writer thread does the appends as group commits (one
+// transaction per batch); a pool of `pool_size` connections serves reads and the other writes,
+// each connection used by one thread at a time.
+//
+// A lost connection is reopened: the writer's before its next batch (with backoff while the
+// server stays away; appends fail fast meanwhile, never wait), a pooled one before its next use.
+// Appends whose transaction was cut off get ok = false with the error. If the connection died
+// while COMMIT was in flight the batch may in fact be stored; a client retry with the same
+// client_msg_id then gets it back as a duplicate.
+class PostgresStore final : public Store {
+  public:
+    // Connects, applies pending migrations (under an advisory lock, so nodes starting together
+    // migrate once), opens the pool and starts the writer thread. Throws StoreError. `metrics`
+    // may be null; otherwise it must outlive the store.
+    explicit PostgresStore(PostgresOptions options, metrics::Metrics* metrics = nullptr);
+    // Commits every queued append and runs its callback, then stops the writer thread.
+    ~PostgresStore() override;
+
+    PostgresStore(const PostgresStore&) = delete;
+    PostgresStore& operator=(const PostgresStore&) = delete;
+
+    void append(NewMessage message, std::function<void(AppendResult)> done) override;
+    // Must not be called from an append callback (it would wait for itself): throws
+    // std::logic_error there.
+    void flush() override;
+
+    // Throws std::invalid_argument when both before and after are set.
+    std::vector<model::Message> history(const HistoryQuery& query) override;
+    std::vector<model::Message> unpublished(std::string_view origin_node,
+                                            std::size_t limit) override;
+    void mark_published(const std::vector<model::MessageId>& ids) override;
+
+    bool create_user(const User& user) override;
+    std::optional<User> find_user(std::string_view name) override;
+
+    // A token_hash that already exists is a StoreError (hashes of fresh random tokens).
+    void create_session(const Session& session) override;
+    std::optional<Session> find_session(std::string_view token_hash, std::int64_t now_ms) override;
+    void delete_session(std::string_view token_hash) override;
+
+    bool create_room(const Room& room) override;
+    std::optional<Room> find_room(std::string_view name) override;
+    std::vector<Room> list_public_rooms() override;
+    // Throws StoreError when the room does not exist.
+    void add_member(std::string_view room, std::string_view user_name) override;
+    void remove_member(std::string_view room, std::string_view user_name) override;
+    bool is_member(std::string_view room, std::string_view user_name) override;
+    std::vector<std::string> rooms_of(std::string_view user_name) override;
+    std::vector<std::string> members_of(std::string_view room) override;
+
+  private:
+    using Connection = detail::PgConnection;
+    using Clock = std::chrono::steady_clock;
+
+    struct PendingAppend {
+        NewMessage message;
+        std::function<void(AppendResult)> done;
+        std::uint64_t sequence = 0;  // position in the append order, for flush
+    };
+
+    // Whether a pooled operation may run again after its connection was lost mid-way. Only
+    // operations whose second run gives the same answer as one run are Retry.
+    enum class OnLostConnection { Retry, Fail };
+
+    void run_writer();
+    void commit_batch(std::vector<PendingAppend>& batch);
+    // The writer connection, reconnected if it was lost; null with `error` set while the server
+    // is unreachable (backoff: at most one connection attempt per interval, none in between).
+    Connection* writer_connection(std::string& error);
+    // Runs `work` on a pooled connection, which no other thread uses meanwhile.
+    template <typename Work>
+    auto pooled(OnLostConnection on_lost, Work work);
+    void count_error();
+
+    PostgresOptions options_;
+    metrics::Metrics* metrics_;
+
+    // Used by the writer thread only once it runs.
+    std::unique_ptr<Connection> writer_;
+    Clock::time_point next_reconnect_{};
+    Clock::duration reconnect_backoff_{};
+    std::string last_connect_error_;
+
+    std::vector<std::unique_ptr<Connection>> pool_;
+    std::mutex pool_mutex_;
+    std::condition_variable pool_free_;
+    std::vector<Connection*> free_connections_;  // guarded by pool_mutex_
+
+    std::mutex queue_mutex_;
+    std::condition_variable queue_ready_;
+    std::condition_variable appends_done_;
+    std::deque<PendingAppend> queue_;      // guarded by queue_mutex_
+    std::uint64_t appends_queued_ = 0;     // guarded by queue_mutex_
+    std::uint64_t appends_completed_ = 0;  // guarded by queue_mutex_; callbacks have run
+    bool stopping_ = false;                // guarded by queue_mutex_
+
+    std::thread writer_thread_;  // last: starts after everything above exists
+};
+
+}  // namespace chatd::store
