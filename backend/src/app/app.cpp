@@ -8,12 +8,13 @@
 #include <thread>
 
 #include "auth/auth.hpp"
+#include "bus/amqp_bus.hpp"
 #include "bus/local_bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
 #include "metrics/metrics.hpp"
 #include "net/server.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/open_store.hpp"
 
 namespace chatd::app {
 namespace {
@@ -25,15 +26,20 @@ auth::PasswordCost password_cost(const std::string& name) {
 }
 
 std::unique_ptr<store::Store> open_store(const Config& config, metrics::Metrics& metrics) {
-    if (config.db.starts_with("sqlite:")) {
-        store::SqliteOptions options;
-        options.path = config.db.substr(std::string_view("sqlite:").size());
-        options.synchronous_full = config.sqlite_sync == "full";
-        options.read_connections = config.blocking_threads;
-        return std::make_unique<store::SqliteStore>(options, &metrics);
-    }
-    throw std::invalid_argument("--db " + redact_url(config.db) +
-                                ": PostgreSQL support is not built yet (issue 3)");
+    store::StoreTuning tuning;
+    tuning.sqlite_synchronous_full = config.sqlite_sync == "full";
+    tuning.connections = config.blocking_threads;
+    return store::open_store(config.db, tuning, &metrics);
+}
+
+std::unique_ptr<bus::Bus> open_bus(const Config& config, metrics::Metrics& metrics) {
+    if (config.amqp_url.empty()) return std::make_unique<bus::LocalBus>();
+    bus::AmqpOptions options;
+    options.url = config.amqp_url;
+    options.topology =
+        config.amqp_topology == "per-node" ? bus::Topology::PerNode : bus::Topology::PerUser;
+    options.node_id = config.node_id;
+    return std::make_unique<bus::AmqpBus>(options, metrics);
 }
 
 std::string host_name() {
@@ -50,17 +56,13 @@ int run(const Config& input, const std::string& version) {
     if (config.threads == 0) config.threads = std::max(1u, std::thread::hardware_concurrency());
     const bool open = config.auth == "open";
     if (config.cors_origins.empty() && open) config.cors_origins = {"*"};
-    if (!config.amqp_url.empty()) {
-        throw std::invalid_argument("--amqp-url: the RabbitMQ bus is not built yet (issue 3)");
-    }
     spdlog::info("chatd {} starting: {}", version, describe(config));
 
     auth::initialize();
     metrics::Metrics metrics(version);
     auto store = open_store(config, metrics);
-    bus::LocalBus bus;
+    auto bus = open_bus(config, metrics);
     chat::Hub hub(metrics);
-    bus.start([&hub](const model::EventPtr& event) { hub.deliver(*event); });
 
     chat::ServiceOptions service_options;
     service_options.open_auth = open;
@@ -71,7 +73,12 @@ int run(const Config& input, const std::string& version) {
     service_options.password_cost = password_cost(config.password_cost);
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
-    chat::ChatService service(*store, bus, hub, metrics, service_options);
+    chat::ChatService service(*store, *bus, hub, metrics, service_options);
+    // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
+    // broker is down: /readyz says so and stored messages wait in the outbox.
+    bus->start([&service](const model::EventPtr& event, const std::string& only_user) {
+        service.on_bus_event(event, only_user);
+    });
 
     const auto colon = config.listen.rfind(':');
     net::ServerOptions server_options;
@@ -92,11 +99,11 @@ int run(const Config& input, const std::string& version) {
     server_options.ws_ping_interval_s = config.ws_ping_interval_s;
     server_options.shutdown_grace_ms = config.shutdown_grace_ms;
     {
-        net::Server server(server_options, service, hub, metrics, [&bus] { return bus.ready(); });
+        net::Server server(server_options, service, hub, metrics, [&bus] { return bus->ready(); });
         server.run();
     }
     store->flush();
-    bus.stop();
+    bus->stop();
     spdlog::info("chatd stopped");
     return 0;
 }

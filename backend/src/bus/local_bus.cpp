@@ -9,9 +9,13 @@ void LocalBus::start(Handler on_event) {
     handler_ = std::move(on_event);
 }
 
-void LocalBus::publish(model::EventPtr event) {
-    std::shared_lock lock(mutex_);
-    if (handler_) handler_(event);
+void LocalBus::publish(model::EventPtr event, Completion done) {
+    {
+        static const std::string kEveryone;
+        std::shared_lock lock(mutex_);
+        if (handler_) handler_(event, kEveryone);
+    }
+    if (done) done(true);
 }
 
 void LocalBus::stop() {

@@ -6,12 +6,12 @@
 
 namespace chatd::bus {
 
-// Single-process bus: publish hands the event straight to the handler on the caller's thread.
-// Ordering: events published by one thread are delivered in that order.
+// Single-process bus: publish hands the event straight to the handler on the caller's thread
+// and completes at once. Ordering: events published by one thread are delivered in that order.
 class LocalBus final : public Bus {
   public:
     void start(Handler on_event) override;
-    void publish(model::EventPtr event) override;
+    void publish(model::EventPtr event, Completion done = nullptr) override;
     void user_online(const std::string&) override {}
     void user_offline(const std::string&) override {}
     bool ready() const override { return true; }

@@ -86,9 +86,9 @@ Hub::SubscriberListPtr Hub::subscribers(const std::string& room) const {
     return it == rooms_.end() ? nullptr : it->second;
 }
 
-void Hub::deliver(const model::Event& event) {
+void Hub::deliver(const model::Event& event, const std::string& only_user) {
     std::visit(Overloaded{
-                   [this](const model::Message& m) { deliver_message(m); },
+                   [&](const model::Message& m) { deliver_message(m, only_user); },
                    [this](const model::Typing& t) { deliver_typing(t); },
                    [this](const model::Presence& p) { deliver_presence(p); },
                    [this](const model::Membership& m) { deliver_membership(m); },
@@ -96,12 +96,15 @@ void Hub::deliver(const model::Event& event) {
                event);
 }
 
-void Hub::deliver_message(const model::Message& message) {
+void Hub::deliver_message(const model::Message& message, const std::string& only_user) {
     const auto list = subscribers(message.room);
     if (list) {
         Frame native;
         Frame seed;
+        std::size_t delivered = 0;
         for (const auto& subscriber : *list) {
+            if (!only_user.empty() && subscriber.user_name != only_user) continue;
+            ++delivered;
             Frame& frame = subscriber.protocol == Protocol::Native ? native : seed;
             if (!frame) {
                 frame = make_frame(subscriber.protocol == Protocol::Native
@@ -110,7 +113,7 @@ void Hub::deliver_message(const model::Message& message) {
             }
             subscriber.sink->deliver(frame);
         }
-        metrics_.messages_delivered.Increment(static_cast<double>(list->size()));
+        metrics_.messages_delivered.Increment(static_cast<double>(delivered));
         metrics_.delivery_seconds.Observe(
             static_cast<double>(std::max<std::int64_t>(0, now_ms() - message.ts_ms)) / 1000.0);
     }

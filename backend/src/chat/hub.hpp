@@ -43,8 +43,9 @@ class Hub {
     // Returns true when that was the user's last connection on this node.
     bool detach(ConnectionId id);
 
-    // Routes one bus event to the local connections that should see it.
-    void deliver(const model::Event& event);
+    // Routes one bus event to the local connections that should see it; with `only_user`, to
+    // that user's connections only (a delivery from the user's own RabbitMQ queue).
+    void deliver(const model::Event& event, const std::string& only_user = {});
 
     // Whether the connection receives the room's messages (the user is a member).
     bool is_subscribed(ConnectionId id, const std::string& room) const;
@@ -73,7 +74,7 @@ class Hub {
         std::unordered_set<std::string> rooms;
     };
 
-    void deliver_message(const model::Message& message);
+    void deliver_message(const model::Message& message, const std::string& only_user);
     void deliver_typing(const model::Typing& typing);
     void deliver_presence(const model::Presence& presence);
     void deliver_membership(const model::Membership& membership);

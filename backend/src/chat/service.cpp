@@ -1,8 +1,15 @@
 #include "chat/service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
 
 #include "bus/bus.hpp"
+#include "bus/wire.hpp"
 #include "chat/codec.hpp"
 #include "chat/validation.hpp"
 #include "store/store.hpp"
@@ -41,6 +48,18 @@ json::array to_array(const std::vector<std::string>& items) {
 
 }  // namespace
 
+struct ChatService::Publication {
+    static constexpr std::size_t kSweepLimit = 1000;
+
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::vector<model::MessageId> confirmed;
+    std::unordered_set<model::MessageId> in_flight;  // published, not yet confirmed or failed
+    bool sweep = false;
+    bool stopping = false;
+    std::thread thread;
+};
+
 ChatService::ChatService(
     store::Store& store, bus::Bus& bus, Hub& hub, metrics::Metrics& metrics, ServiceOptions options)
     : store_(store),
@@ -53,6 +72,132 @@ ChatService::ChatService(
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
     }
+    if (!bus_.origin_node().empty()) {
+        publication_ = std::make_unique<Publication>();
+        bus_.on_connected([this] {
+            {
+                std::lock_guard lock(publication_->mutex);
+                publication_->sweep = true;
+            }
+            publication_->wake.notify_one();
+        });
+        publication_->thread = std::thread([this] {
+            auto& p = *publication_;
+            const std::string node(bus_.origin_node());
+            for (;;) {
+                std::vector<model::MessageId> ids;
+                bool sweep = false;
+                bool stopping = false;
+                {
+                    std::unique_lock lock(p.mutex);
+                    p.wake.wait_for(lock, std::chrono::milliseconds(200),
+                                    [&] { return p.stopping || p.sweep || !p.confirmed.empty(); });
+                    ids.swap(p.confirmed);
+                    sweep = std::exchange(p.sweep, false);
+                    stopping = p.stopping;
+                }
+                try {
+                    if (!ids.empty()) store_.mark_published(ids);
+                    if (sweep && !stopping) {
+                        auto pending = store_.unpublished(node, Publication::kSweepLimit);
+                        metrics_.broker_outbox_pending.Set(static_cast<double>(pending.size()));
+                        std::unordered_set<model::MessageId> busy;
+                        {
+                            std::lock_guard lock(p.mutex);
+                            busy = p.in_flight;
+                        }
+                        if (!pending.empty()) {
+                            spdlog::info("republishing {} stored message(s) from the outbox",
+                                         pending.size());
+                        }
+                        for (auto& m : pending) {
+                            if (!busy.contains(m.id)) publish_stored(std::move(m));
+                        }
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::warn("publication outbox: {}", e.what());
+                }
+                if (stopping && ids.empty()) return;
+            }
+        });
+    }
+}
+
+ChatService::~ChatService() {
+    if (!publication_) return;
+    {
+        std::lock_guard lock(publication_->mutex);
+        publication_->stopping = true;
+    }
+    publication_->wake.notify_one();
+    publication_->thread.join();
+}
+
+std::vector<std::string> ChatService::online_users() const {
+    auto users = hub_.online_users();
+    auto remote = bus_.remote_users();
+    if (remote.empty()) return users;
+    std::vector<std::string> merged;
+    std::set_union(users.begin(), users.end(), remote.begin(), remote.end(),
+                   std::back_inserter(merged));
+    return merged;
+}
+
+void ChatService::on_bus_event(const model::EventPtr& event, const std::string& only_user) {
+    if (const auto* m = std::get_if<model::Message>(event.get()); m && m->id == 0) {
+        store_foreign(*m, only_user);
+        return;
+    }
+    hub_.deliver(*event, only_user);
+}
+
+void ChatService::store_foreign(const model::Message& message, const std::string& only_user) {
+    if (!valid_user_name(message.user_name) || message.content.empty() ||
+        utf8_length(message.content) > options_.max_message_length) {
+        metrics_.limit_hit(Limit::BadRequest);
+        return;
+    }
+    const auto ts = now_ms();
+    // Every queue holding a copy yields the same key, so the store keeps one message.
+    store::NewMessage stored{std::string(model::kGeneralRoom),
+                             message.user_name,
+                             message.content,
+                             message.sent_at.empty() ? format_sent_at(ts) : message.sent_at,
+                             ts,
+                             bus::foreign_key(message),
+                             kind_of_content(message.content)};
+    store_.append(std::move(stored), [this, only_user](store::AppendResult result) {
+        if (!result.ok) {
+            metrics_.store_errors.Increment();
+            return;
+        }
+        if (!result.duplicate) metrics_.broker_foreign_messages.Increment();
+        hub_.deliver(model::Event(std::move(result.message)), only_user);
+    });
+}
+
+void ChatService::publish_stored(model::Message message) {
+    if (!publication_) {
+        publish(std::move(message));
+        return;
+    }
+    const auto id = message.id;
+    {
+        std::lock_guard lock(publication_->mutex);
+        publication_->in_flight.insert(id);
+    }
+    bus_.publish(std::make_shared<const model::Event>(std::move(message)), [this, id](bool ok) {
+        bool notify = false;
+        {
+            std::lock_guard lock(publication_->mutex);
+            publication_->in_flight.erase(id);
+            if (ok) {
+                notify = publication_->confirmed.empty();
+                publication_->confirmed.push_back(id);
+            }
+        }
+        if (notify) publication_->wake.notify_one();
+    });
 }
 
 std::optional<Identity> ChatService::authenticate(std::string_view token) {
@@ -264,6 +409,10 @@ ConnectionId ChatService::connect(const Identity& identity,
     return attached.id;
 }
 
+void ChatService::when_subscribed(const std::string& user_name, std::function<void()> done) {
+    bus_.when_subscribed(user_name, std::move(done));
+}
+
 void ChatService::disconnect(ConnectionId id, const std::string& user_name) {
     metrics_.ws_connections.Decrement();
     if (hub_.detach(id)) {
@@ -339,9 +488,14 @@ void ChatService::send(ConnectionId id,
         return;
     }
     const auto ts = now_ms();
-    store::NewMessage message{std::move(command.room), user_name, std::move(command.content),
-                              format_sent_at(ts),      ts,        std::move(command.client_msg_id),
-                              model::MessageKind::Text};
+    store::NewMessage message{std::move(command.room),
+                              user_name,
+                              std::move(command.content),
+                              format_sent_at(ts),
+                              ts,
+                              std::move(command.client_msg_id),
+                              model::MessageKind::Text,
+                              std::string(bus_.origin_node())};
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
     store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id)](
@@ -355,7 +509,7 @@ void ChatService::send(ConnectionId id,
         if (result.duplicate) {
             metrics_.messages_duplicate.Increment();
         } else {
-            publish(std::move(result.message));
+            publish_stored(std::move(result.message));
         }
     });
 }
@@ -377,7 +531,8 @@ void ChatService::post_seed(const std::string& user_name,
                               sent_at ? std::move(*sent_at) : format_sent_at(ts),
                               ts,
                               {},
-                              kind};
+                              kind,
+                              std::string(bus_.origin_node())};
     metrics_.messages_received.Increment();
     store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
         if (!result.ok) {
@@ -385,7 +540,7 @@ void ChatService::post_seed(const std::string& user_name,
             done(ApiError(503, "store_failed", result.error, Limit::BadRequest));
             return;
         }
-        publish(std::move(result.message));
+        publish_stored(std::move(result.message));
         done(std::nullopt);
     });
 }

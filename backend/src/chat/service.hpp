@@ -68,8 +68,16 @@ class ChatService {
                 Hub& hub,
                 metrics::Metrics& metrics,
                 ServiceOptions options);
+    ~ChatService();
+    ChatService(const ChatService&) = delete;
+    ChatService& operator=(const ChatService&) = delete;
 
     const ServiceOptions& options() const { return options_; }
+
+    // Where the bus hands every event it delivers (give it to Bus::start). A message without
+    // an id is a foreign one (the brief's format, from another AMQP client): it is stored in
+    // general first, idempotently, and the stored version is delivered. Not blocking.
+    void on_bus_event(const model::EventPtr& event, const std::string& only_user);
 
     // --- HTTP API; each throws ApiError for a refused request. Blocking. ---
     std::optional<Identity> authenticate(std::string_view token);
@@ -91,8 +99,8 @@ class ChatService {
                                 int limit);
     // Rooms the user's live connections subscribe to (general included). Blocking.
     std::vector<std::string> rooms_of(const std::string& user_name);
-    // Not blocking.
-    std::vector<std::string> online_users() const { return hub_.online_users(); }
+    // This node's users and those the bus reports on other nodes, sorted. Not blocking.
+    std::vector<std::string> online_users() const;
 
     // --- Live connections. Not blocking. ---
     ConnectionId connect(const Identity& identity,
@@ -100,6 +108,8 @@ class ChatService {
                          std::shared_ptr<Sink> sink,
                          const std::vector<std::string>& rooms);
     void disconnect(ConnectionId id, const std::string& user_name);
+    // `done` runs (any thread, maybe at once) once the user's events reach this node (Bus).
+    void when_subscribed(const std::string& user_name, std::function<void()> done);
     // One native text frame: answers on `sink` (ack, error, pong) and publishes what it must.
     void handle_frame(ConnectionId id,
                       const std::string& user_name,
@@ -125,6 +135,9 @@ class ChatService {
                 std::string_view client_msg_id = {});
     std::optional<ApiError> check_content(const std::string& user_name, std::string_view content);
     void publish(model::Event event);
+    // Publishes a stored message; with a distributed bus, marks it published once confirmed.
+    void publish_stored(model::Message message);
+    void store_foreign(const model::Message& message, const std::string& only_user);
     boost::json::object new_session(const std::string& user_name);
     void require_room(std::string_view room, bool allow_direct);
 
@@ -135,6 +148,11 @@ class ChatService {
     const ServiceOptions options_;
     RateLimiter rate_limiter_;
     std::string dummy_password_hash_;  // verified against when a login names no account
+    // The publication outbox worker (distributed bus only): marks confirmed messages published
+    // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that
+    // neither the bus thread nor the store's writer thread ever waits for the store.
+    struct Publication;
+    std::unique_ptr<Publication> publication_;
 };
 
 }  // namespace chatd::chat

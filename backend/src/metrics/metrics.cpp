@@ -119,6 +119,24 @@ Metrics::Metrics(std::string_view version)
                               "chat_ws_outbox_frames",
                               "Frames waiting in an outbox when its writer wakes",
                               {1, 2, 4, 8, 16, 64, 256, 1024, 4096})),
+      broker_connected(
+          gauge(*registry_, "chat_broker_connected", "1 while connected to RabbitMQ, else 0")),
+      broker_publish_failures(counter(*registry_,
+                                      "chat_broker_publish_failures_total",
+                                      "Publishes to RabbitMQ not confirmed (nack, lost "
+                                      "connection, full queue); the store outbox retries them")),
+      broker_publish_confirm_seconds(histogram(*registry_,
+                                               "chat_broker_publish_confirm_seconds",
+                                               "From publish to the broker's confirm",
+                                               latency_buckets())),
+      broker_outbox_pending(gauge(*registry_,
+                                  "chat_broker_outbox_pending",
+                                  "Stored messages of this node waiting to be (re)published")),
+      broker_reconnects(
+          counter(*registry_, "chat_broker_connects_total", "Successful connections to RabbitMQ")),
+      broker_foreign_messages(counter(*registry_,
+                                      "chat_broker_foreign_messages_total",
+                                      "Brief-format messages from other AMQP publishers stored")),
       limit_hits_(BuildCounter()
                       .Name("chat_limit_hits_total")
                       .Help("Requests or frames refused, by limit or error kind")

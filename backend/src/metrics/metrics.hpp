@@ -64,6 +64,13 @@ class Metrics {
     prometheus::Histogram& store_commit_seconds;  // one group commit
     prometheus::Histogram& store_batch_size;      // messages per group commit
     prometheus::Histogram& outbox_frames;         // outbox depth seen by each write batch
+    // RabbitMQ bus (zero / absent meaning with the in-process bus).
+    prometheus::Gauge& broker_connected;           // 1 while connected to RabbitMQ
+    prometheus::Counter& broker_publish_failures;  // publishes not confirmed (nack, loss, full)
+    prometheus::Histogram& broker_publish_confirm_seconds;  // publish -> broker confirm
+    prometheus::Gauge& broker_outbox_pending;      // stored messages waiting to be (re)published
+    prometheus::Counter& broker_reconnects;        // successful (re)connections
+    prometheus::Counter& broker_foreign_messages;  // brief-format messages from other publishers
 
     void limit_hit(Limit limit);
     // Counts one HTTP response; `route` is the route pattern ("/api/rooms/{room}/messages").

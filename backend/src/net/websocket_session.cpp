@@ -113,11 +113,35 @@ awaitable<void> WebSocketSession::run(Request request,
     ws_.read_message_max(context_.options.max_frame_bytes);
     ws_.auto_fragment(false);
 
-    auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
-    if (accept_ec) co_return;
-
+    // Registered before the upgrade completes: frames delivered meanwhile wait in the outbox.
+    // The 101 answer waits (bounded) until the bus routes this user's events here, so a client
+    // that is connected misses nothing (per-user RabbitMQ queues are bound asynchronously).
     auto self = shared_from_this();
     id_ = context_.service.connect(identity, protocol, self, rooms);
+    {
+        asio::steady_timer subscribed(ws_.get_executor(), std::chrono::seconds(2));
+        auto done = std::make_shared<bool>(false);
+        context_.service.when_subscribed(
+            user_name_, [self, done, timer = &subscribed, executor = ws_.get_executor()] {
+                asio::post(executor, [self, done, timer] {
+                    if (*done) return;
+                    *done = true;
+                    timer->cancel();
+                });
+            });
+        // The posted handler runs on this strand: either before this check or while waiting.
+        if (!*done) {
+            co_await subscribed.async_wait(kTuple);
+        }
+        *done = true;  // the timer is about to go away: a late callback must not touch it
+    }
+    auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
+    if (accept_ec) {
+        reader_done_ = true;
+        context_.service.disconnect(id_, user_name_);
+        outbox_.close();
+        co_return;
+    }
     if (protocol == chat::Protocol::Native) {
         deliver(chat::make_frame(
             chat::encode_welcome(user_name_, rooms, context_.service.online_users())));

@@ -1,6 +1,6 @@
 // Helpers for the chatd integration tests: start the real server binary, talk HTTP and WebSocket.
 // Every wait is event driven and bounded; nothing sleeps for a fixed time to "let things settle".
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -31,16 +31,91 @@ function chatdBin () {
   return bin
 }
 
-// Starts chatd on a free port with a fresh SQLite file (or `dbPath`, to restart on the same data).
+// --- Modes -------------------------------------------------------------------------------------
+// CHATD_TEST_MODE picks what every startChatd() runs against; CMake registers each test file
+// once per mode (tests/integration/CMakeLists.txt):
+//   local      in-process bus + SQLite (the default)
+//   per-user   RabbitMQ, the brief's per-user queues (+ PostgreSQL when CHATD_TEST_PG is set)
+//   per-node   RabbitMQ, one queue per node (+ PostgreSQL when CHATD_TEST_PG is set)
+// RabbitMQ: CHATD_TEST_AMQP_PORT and CHATD_TEST_RMQ_MGMT_PORT (the `rabbitmq` ctest fixture);
+// every server start gets a fresh vhost (0.1 s through the management API) unless it is given
+// one (a cluster shares it). PostgreSQL: CHATD_TEST_PG (conninfo URL without a database); every
+// server start gets a fresh database unless it is given `dbPath`.
+export const mode = process.env.CHATD_TEST_MODE || 'local'
+export const distributed = mode === 'per-user' || mode === 'per-node'
+const usePg = distributed && !!process.env.CHATD_TEST_PG
+let nameCounter = 0
+const uniqueName = prefix => `${prefix}_${process.pid}_${Date.now().toString(36)}_${++nameCounter}`
+
+function mgmt (method, path, body) {
+  const port = process.env.CHATD_TEST_RMQ_MGMT_PORT
+  if (!port) throw new Error('CHATD_TEST_RMQ_MGMT_PORT is not set (the rabbitmq fixture)')
+  return http(`http://127.0.0.1:${port}`, method, path, body, undefined, {
+    headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') }
+  })
+}
+
+// A fresh vhost with guest's permissions and the user-queue policy of scripts/rabbitmq.
+export async function newVhost () {
+  const vhost = uniqueName('t')
+  const v = encodeURIComponent(vhost)
+  for (const [path, body] of [
+    [`/api/vhosts/${v}`, {}],
+    [`/api/permissions/${v}/guest`, { configure: '.*', write: '.*', read: '.*' }],
+    [`/api/policies/${v}/chatd-user-queues`, {
+      pattern: '^[^:]+$', 'apply-to': 'queues', definition: { 'max-length': 10000, expires: 604800000 }
+    }]
+  ]) {
+    const res = await mgmt('PUT', path, body)
+    if (res.status >= 300) throw new Error(`PUT ${path}: ${res.status} ${res.text}`)
+  }
+  return vhost
+}
+
+export function amqpUrl (vhost) {
+  const port = process.env.CHATD_TEST_AMQP_PORT
+  if (!port) throw new Error('CHATD_TEST_AMQP_PORT is not set (the rabbitmq fixture)')
+  return `amqp://guest:guest@127.0.0.1:${port}/${encodeURIComponent(vhost)}`
+}
+
+// Queues of a vhost: [{name, messages, consumers, ...}] (the management API's view).
+export async function queues (vhost) {
+  const res = await mgmt('GET', `/api/queues/${encodeURIComponent(vhost)}`)
+  if (res.status !== 200) throw new Error(`queues: ${res.status} ${res.text}`)
+  return res.json
+}
+
+// A fresh PostgreSQL database; returns its URL.
+export function newDatabase () {
+  const base = process.env.CHATD_TEST_PG.replace(/\/$/, '')
+  const name = uniqueName('chatd')
+  const r = spawnSync('psql', [`${base}/postgres`, '-qXc', `CREATE DATABASE ${name}`], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`createdb ${name}: ${r.stderr || r.error}`)
+  return `${base}/${name}`
+}
+
+// Starts chatd on a free port with a fresh SQLite file or PostgreSQL database (or `dbPath`, a
+// file or a postgresql:// URL, to restart on the same data). In the RabbitMQ modes it gets a
+// fresh vhost unless `vhost` is given, and `nodeId` (default: unique per start).
 // Resolves once the server prints its listening line.
-export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, timeoutMs = 15000 } = {}) {
+export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, timeoutMs = 15000, vhost, nodeId } = {}) {
   let dir
   if (!dbPath) {
-    dir = mkdtempSync(join(tmpdir(), 'chatd-it-'))
-    dbPath = join(dir, 'chat.db')
+    if (usePg) {
+      dbPath = newDatabase()
+    } else {
+      dir = mkdtempSync(join(tmpdir(), 'chatd-it-'))
+      dbPath = join(dir, 'chat.db')
+    }
   }
-  const argv = ['--listen', '127.0.0.1:0', '--db', `sqlite:${dbPath}`, '--auth', auth,
-    '--password-cost', 'min', '--log-level', 'info', ...args]
+  const db = /^postgres(ql)?:\/\//.test(dbPath) ? dbPath : `sqlite:${dbPath}`
+  const modeArgs = []
+  if (distributed) {
+    vhost = vhost ?? await newVhost()
+    modeArgs.push('--amqp-url', amqpUrl(vhost), '--amqp-topology', mode, '--node-id', nodeId ?? uniqueName('n'))
+  }
+  const argv = ['--listen', '127.0.0.1:0', '--db', db, '--auth', auth,
+    '--password-cost', 'min', '--log-level', 'info', ...modeArgs, ...args]
   const proc = spawn(chatdBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   live.add(proc)
 
@@ -83,6 +158,7 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
     base: `http://127.0.0.1:${port}`,
     wsBase: `ws://127.0.0.1:${port}`,
     dbPath,
+    vhost,
     proc,
     output,
     exited,

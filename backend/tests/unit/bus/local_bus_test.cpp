@@ -11,8 +11,9 @@ using namespace chatd;
 TEST(LocalBus, DeliversEveryEventInPublishOrder) {
     bus::LocalBus bus;
     std::vector<model::MessageId> seen;
-    bus.start(
-        [&](const model::EventPtr& event) { seen.push_back(std::get<model::Message>(*event).id); });
+    bus.start([&](const model::EventPtr& event, const std::string&) {
+        seen.push_back(std::get<model::Message>(*event).id);
+    });
     for (model::MessageId id = 1; id <= 3; ++id) {
         model::Message message;
         message.id = id;
@@ -24,7 +25,7 @@ TEST(LocalBus, DeliversEveryEventInPublishOrder) {
 TEST(LocalBus, DeliversNothingAfterStop) {
     bus::LocalBus bus;
     int delivered = 0;
-    bus.start([&](const model::EventPtr&) { ++delivered; });
+    bus.start([&](const model::EventPtr&, const std::string&) { ++delivered; });
     bus.stop();
     bus.publish(std::make_shared<const model::Event>(model::Typing{"general", "a"}));
     EXPECT_EQ(delivered, 0);

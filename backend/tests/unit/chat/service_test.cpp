@@ -101,7 +101,9 @@ class ChatServiceTest : public ::testing::Test {
     }
 
     void SetUp() override {
-        bus.start([this](const model::EventPtr& event) { hub.deliver(*event); });
+        bus.start([this](const model::EventPtr& event, const std::string& only_user) {
+            hub.deliver(*event, only_user);
+        });
         use_options(default_options());
     }
 

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "bus/bus.hpp"
+
+namespace chatd::metrics {
+class Metrics;
+}
+
+namespace chatd::bus {
+
+enum class Topology {
+    PerUser,  // the brief's: one durable queue per user, named after the user, bound to `chat`
+    PerNode,  // one queue per chatd node bound to `chat`, local fan-out
+};
+
+struct AmqpOptions {
+    std::string url;  // amqp://user:pass@host:port/vhost
+    Topology topology = Topology::PerUser;
+    std::string node_id;
+    int heartbeat_s = 5;
+    std::chrono::milliseconds backoff_base{100};
+    std::chrono::milliseconds backoff_cap{5000};
+    int prefetch = 200;
+    std::size_t max_queued = 20000;  // publishes waiting for the bus thread; past it they fail
+    std::chrono::milliseconds presence_interval{2000};
+    int presence_misses = 3;                     // a node silent for this many intervals is dropped
+    std::chrono::milliseconds stop_grace{3000};  // stop(): time to get pending confirms
+};
+
+// RabbitMQ bus on rabbitmq-c (docs/architecture.md, "RabbitMQ"). One thread owns one AMQP
+// connection: channel 1 publishes with confirms, channel 2 declares the topology and consumes
+// the node's queues, and in the per-user topology each locally online user's queue is consumed
+// on a channel of its own (an exclusive consume refused by the broker closes only that channel).
+// Callers never block: publish enqueues (bounded) and the thread wakes through an eventfd.
+class AmqpBus final : public Bus {
+  public:
+    // Throws std::invalid_argument for a URL amqp_parse_url refuses.
+    AmqpBus(AmqpOptions options, metrics::Metrics& metrics);
+    ~AmqpBus() override;
+
+    void start(Handler on_event) override;
+    void publish(model::EventPtr event, Completion done = nullptr) override;
+    void user_online(const std::string& user_name) override;
+    void user_offline(const std::string& user_name) override;
+    void when_subscribed(const std::string& user_name, std::function<void()> done) override;
+    bool ready() const override;
+    void stop() override;
+    std::string_view origin_node() const override;
+    void on_connected(std::function<void()> callback) override;
+    std::vector<std::string> remote_users() const override;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatd::bus

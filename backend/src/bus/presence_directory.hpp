@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace chatd::bus {
+
+// Who is online on the other nodes, learnt from their presence events and heartbeats.
+// A node silent for longer than `timeout` is dropped with all its users (a crashed node's users
+// are shown offline after at most `timeout` plus one check interval). Pure; not thread-safe.
+class PresenceDirectory {
+  public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit PresenceDirectory(Clock::duration timeout) : timeout_(timeout) {}
+
+    // A heartbeat carries the node's complete list: it replaces what was known.
+    void heartbeat(const std::string& node, std::vector<std::string> users, Clock::time_point now);
+    void user_online(const std::string& node, const std::string& user, Clock::time_point now);
+    void user_offline(const std::string& node, const std::string& user, Clock::time_point now);
+    // Drops silent nodes; returns the users that are now online on no remaining node (sorted).
+    std::vector<std::string> expire(Clock::time_point now);
+
+    // Every remote online user, sorted, each once.
+    std::vector<std::string> users() const;
+    bool online(const std::string& user) const;
+    std::size_t node_count() const { return nodes_.size(); }
+
+  private:
+    struct Node {
+        std::set<std::string> users;
+        Clock::time_point last_seen;
+    };
+    Clock::duration timeout_;
+    std::map<std::string, Node> nodes_;
+};
+
+// Reconnect delays with "full jitter": uniform in [0, min(cap, base * 2^attempt)], so nodes that
+// lost the broker together do not reconnect together. Pure apart from its random generator.
+class Backoff {
+  public:
+    Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, unsigned seed);
+    std::chrono::milliseconds next();
+    void reset() { attempt_ = 0; }
+    // The upper bound the next call draws under.
+    std::chrono::milliseconds ceiling() const;
+
+  private:
+    std::chrono::milliseconds base_;
+    std::chrono::milliseconds cap_;
+    unsigned attempt_ = 0;
+    unsigned long long state_;
+};
+
+}  // namespace chatd::bus

@@ -1,0 +1,83 @@
+// The pure parts of the RabbitMQ bus: body codec, presence directory, reconnect backoff.
+#include <gtest/gtest.h>
+
+#include "bus/presence_directory.hpp"
+#include "bus/wire.hpp"
+
+namespace {
+
+using namespace chatd;
+using namespace std::chrono_literals;
+
+TEST(Wire, MessageRoundTripKeepsTheBriefFieldsAndChatdFields) {
+    model::Message m{
+        7, "general", "alice", "hi", "01/02/2026 03:04:05", 123, "c1", model::MessageKind::Text};
+    const auto body = bus::encode_event(m, "node-a");
+    EXPECT_NE(body.find("\"sent_at\""), std::string::npos);
+    const auto wire = bus::decode_wire(body);
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    EXPECT_EQ(wire.node, "node-a");
+    const auto& back = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(back.id, 7);
+    EXPECT_EQ(back.content, "hi");
+    EXPECT_EQ(back.client_msg_id, "c1");
+}
+
+TEST(Wire, BriefFormatFromAForeignPublisherDecodesWithoutId) {
+    const auto wire =
+        bus::decode_wire(R"({"content":"DISCONNECTION_MESSAGE","user_name":"bob","sent_at":"x"})");
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    const auto& m = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(m.id, 0);
+    EXPECT_EQ(m.room, "general");
+    EXPECT_EQ(m.kind, model::MessageKind::Leave);
+    EXPECT_EQ(bus::foreign_key(m), bus::foreign_key(m));
+    auto other = m;
+    other.content = "DISCONNECTION_MESSAGf";
+    EXPECT_NE(bus::foreign_key(m), bus::foreign_key(other));
+}
+
+TEST(Wire, HeartbeatForwardAndGarbage) {
+    auto hb = bus::decode_wire(bus::encode_heartbeat("n", {"a", "b"}));
+    EXPECT_EQ(hb.kind, bus::Wire::Kind::Heartbeat);
+    EXPECT_EQ(hb.users, (std::vector<std::string>{"a", "b"}));
+    model::Message m{1, "general", "a", "x", "", 0, "", model::MessageKind::Text};
+    auto fw = bus::decode_wire(bus::encode_forward(m, "n", "bob"));
+    EXPECT_EQ(fw.kind, bus::Wire::Kind::Forward);
+    EXPECT_EQ(fw.user, "bob");
+    EXPECT_EQ(bus::decode_wire("not json").kind, bus::Wire::Kind::Invalid);
+    EXPECT_EQ(bus::decode_wire(R"({"type":"nope"})").kind, bus::Wire::Kind::Invalid);
+}
+
+TEST(PresenceDirectory, MergesNodesAndExpiresSilentOnes) {
+    bus::PresenceDirectory dir(6s);
+    const auto t0 = bus::PresenceDirectory::Clock::time_point{};
+    dir.heartbeat("a", {"alice", "bob"}, t0);
+    dir.user_online("b", "bob", t0 + 1s);
+    dir.user_online("b", "carol", t0 + 1s);
+    EXPECT_EQ(dir.users(), (std::vector<std::string>{"alice", "bob", "carol"}));
+    dir.user_offline("b", "carol", t0 + 2s);
+    EXPECT_FALSE(dir.online("carol"));
+    EXPECT_TRUE(dir.expire(t0 + 5s).empty());
+    // Node a silent for more than 6 s: alice goes, bob stays (still on b).
+    dir.heartbeat("b", {"bob"}, t0 + 6s);
+    EXPECT_EQ(dir.expire(t0 + 7s), (std::vector<std::string>{"alice"}));
+    EXPECT_EQ(dir.users(), (std::vector<std::string>{"bob"}));
+    EXPECT_EQ(dir.node_count(), 1u);
+}
+
+TEST(Backoff, FullJitterUnderADoublingCeilingWithACap) {
+    bus::Backoff backoff(100ms, 5000ms, 42);
+    std::chrono::milliseconds expected_ceiling = 100ms;
+    for (int i = 0; i < 12; ++i) {
+        EXPECT_EQ(backoff.ceiling(), expected_ceiling);
+        const auto d = backoff.next();
+        EXPECT_GE(d.count(), 0);
+        EXPECT_LE(d, expected_ceiling);
+        expected_ceiling = std::min(expected_ceiling * 2, std::chrono::milliseconds(5000));
+    }
+    backoff.reset();
+    EXPECT_EQ(backoff.ceiling(), 100ms);
+}
+
+}  // namespace
