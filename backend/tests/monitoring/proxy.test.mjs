@@ -1,0 +1,126 @@
+// backend/deploy/nginx/chatd.conf, the compose proxy, run for real: Debian's nginx with that file
+// (only the upstream addresses, the listen port and the web root moved to local ones) in front of
+// two chatd nodes (CHATD_BIN, embedded). Checks the web client, the HTTP API and the brief's
+// WebSocket through the proxy, cookie affinity, and failover when a node stops.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { http, metrics, startChatd, waitFor, WebSocket } from '../integration/lib/chatd.mjs'
+import { repoRoot } from './lib/dashboards.mjs'
+import { freePort, removeDir, startNginx } from './lib/services.mjs'
+
+const work = mkdtempSync(join(tmpdir(), 'chatd-proxy-'))
+chmodSync(work, 0o755) // nginx workers run as nobody and read the web root
+const state = { nodes: [] }
+
+// Replaces `from` by `to` exactly `count` times, or fails: the test must notice when the config
+// it adapts changes shape.
+function replaceExactly (text, from, to, count = 1) {
+  const n = text.split(from).length - 1
+  assert.equal(n, count, `expected ${count} x "${from}" in chatd.conf, found ${n}`)
+  return text.split(from).join(to)
+}
+
+before(async () => {
+  state.nodes = [await startChatd({ args: ['--node-id', 'px-1'] }), await startChatd({ args: ['--node-id', 'px-2'] })]
+  const web = join(work, 'html')
+  mkdirSync(join(web, 'assets'), { recursive: true })
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>chatd web client</title>')
+  writeFileSync(join(web, 'assets', 'app-1234.js'), 'console.log("app")')
+  const port = await freePort(24000, 25000)
+  let conf = readFileSync(join(repoRoot, 'backend/deploy/nginx/chatd.conf'), 'utf8')
+  conf = replaceExactly(conf, 'server chatd-1:8080', `server 127.0.0.1:${state.nodes[0].port}`)
+  conf = replaceExactly(conf, 'server chatd-2:8080', `server 127.0.0.1:${state.nodes[1].port}`)
+  conf = replaceExactly(conf, 'listen 8080;', `listen 127.0.0.1:${port};`)
+  conf = replaceExactly(conf, 'listen [::]:8080;', '')
+  conf = replaceExactly(conf, 'root /usr/share/nginx/html;', `root ${web};`)
+  state.nginx = await startNginx(join(work, 'nginx'), conf, port)
+})
+
+after(async () => {
+  if (state.nginx) await state.nginx.stop()
+  await Promise.allSettled(state.nodes.map(n => n.stop()))
+  for (const n of state.nodes) n.cleanup()
+  removeDir(work)
+})
+
+const cookieOf = res => /chatd_node=([^;]+)/.exec([].concat(res.headers['set-cookie'] ?? []).join(';'))?.[1]
+
+// Responses counted by each node for `route` (from the nodes' own /metrics).
+async function perNode (route) {
+  const out = []
+  for (const node of state.nodes) {
+    if (!node.running) { out.push(0); continue }
+    let n = 0
+    for (const [series, value] of (await metrics(node.base)).series) {
+      if (series.startsWith('chat_http_responses_total{') && series.includes(`route="${route}"`)) n += value
+    }
+    out.push(n)
+  }
+  return out
+}
+
+test('serves the web client with an affinity cookie, SPA fallback and immutable assets', async () => {
+  const index = await http(state.nginx.base, 'GET', '/')
+  assert.equal(index.status, 200)
+  assert.match(index.text, /chatd web client/)
+  assert.match(cookieOf(index) ?? '', /^[0-9a-f]{32}$/, 'chatd_node cookie set on the first response')
+  const deep = await http(state.nginx.base, 'GET', '/rooms/general')
+  assert.equal(deep.status, 200)
+  assert.match(deep.text, /chatd web client/)
+  const asset = await http(state.nginx.base, 'GET', '/assets/app-1234.js')
+  assert.equal(asset.status, 200)
+  assert.match(asset.headers['cache-control'], /immutable/)
+  assert.equal((await http(state.nginx.base, 'GET', '/assets/missing.js')).status, 404)
+  const again = await http(state.nginx.base, 'GET', '/', undefined, undefined, { headers: { cookie: 'chatd_node=abc' } })
+  assert.equal(cookieOf(again), undefined, 'no new cookie when the browser has one')
+})
+
+test('proxies the API; node metrics are not exposed through the proxy', async () => {
+  const users = await http(state.nginx.base, 'GET', '/users/')
+  assert.equal(users.status, 200)
+  assert.ok(Array.isArray(users.json.users))
+  const config = await http(state.nginx.base, 'GET', '/api/config')
+  assert.equal(config.status, 200)
+  assert.equal(config.json.auth, 'open')
+  const m = await http(state.nginx.base, 'GET', '/metrics')
+  assert.doesNotMatch(m.text, /chat_build_info/)
+})
+
+test('the brief\'s WebSocket works through the proxy, and a browser stays on one node', async () => {
+  const cookie = 'chatd_node=0123456789abcdef0123456789abcdef'
+  const before = await perNode('/users')
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await http(state.nginx.base, 'GET', '/users/', undefined, undefined, { headers: { cookie } })).status, 200)
+  }
+  const delta = (await perNode('/users')).map((n, i) => n - before[i])
+  assert.deepEqual(delta.slice().sort((a, b) => a - b), [0, 10], `all 10 on one node, got ${delta}`)
+
+  const ws = new WebSocket(`${state.nginx.base.replace('http', 'ws')}/receive/alice`, { headers: { cookie } })
+  const got = []
+  ws.on('message', d => got.push(JSON.parse(String(d))))
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+  const sent = await http(state.nginx.base, 'POST', '/send/', { content: 'through nginx', user_name: 'carol' }, undefined, { headers: { cookie } })
+  assert.equal(sent.status, 200, sent.text)
+  await waitFor(() => got.some(m => m.content === 'through nginx'), { what: 'the message on the proxied WebSocket' })
+  assert.deepEqual(Object.keys(got.find(m => m.content === 'through nginx')).sort(), ['content', 'sent_at', 'user_name'])
+  ws.close()
+})
+
+test('clients without the cookie are spread over both nodes', async () => {
+  const before = await perNode('/users')
+  for (let i = 0; i < 30; i++) assert.equal((await http(state.nginx.base, 'GET', '/users/')).status, 200)
+  const delta = (await perNode('/users')).map((n, i) => n - before[i])
+  assert.ok(delta.every(n => n > 0), `both nodes served some of 30 requests: ${delta}`)
+})
+
+test('when a node stops, its users are served by the other one', async () => {
+  await state.nodes[0].stop()
+  for (let i = 0; i < 10; i++) {
+    const cookie = `chatd_node=${i}f${'0'.repeat(30)}`
+    const res = await http(state.nginx.base, 'GET', '/users/', undefined, undefined, { headers: { cookie } })
+    assert.equal(res.status, 200, `request ${i} with ${cookie}: ${res.status} ${res.text}`)
+  }
+})
