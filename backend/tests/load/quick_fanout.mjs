@@ -10,6 +10,7 @@ const clients = Number(clientsArg ?? 100)
 const messages = Number(messagesArg ?? 1000)
 const rate = Number(rateArg ?? 0)
 const wsBase = base.replace(/^http/, 'ws')
+const runId = Date.now().toString(36)
 
 async function login(name) {
   const res = await fetch(`${base}/api/login`, { method: 'POST', body: JSON.stringify({ user_name: name }) })
@@ -64,7 +65,7 @@ sender.on('message', (data) => {
   }
 })
 function sendOne() {
-  sender.send(JSON.stringify({ type: 'send', room: 'general', client_msg_id: `m${sent}`, content: `${performance.now()} load` }))
+  sender.send(JSON.stringify({ type: 'send', room: 'general', client_msg_id: `${runId}-${sent}`, content: `${performance.now()} load` }))
   sent++
 }
 function pump() {

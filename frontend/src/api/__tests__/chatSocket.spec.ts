@@ -1,0 +1,431 @@
+// @vitest-environment node
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import {
+  ChatSocket,
+  backoffDelay,
+  type ChatSocketOptions,
+  type ConnectionStatus,
+  type HistoryBatch,
+} from '../chatSocket'
+import type { MessagePage, ServerFrame } from '@/protocol/frames'
+import { msg } from '@/protocol/__tests__/factories'
+import { FakeWebSocket } from './fakeWebSocket'
+
+type Fetch = ChatSocketOptions['fetchMessages']
+
+/** A ChatSocket wired to FakeWebSocket, with everything it reports recorded. */
+function setup(overrides: Partial<ChatSocketOptions> = {}) {
+  const frames: ServerFrame[] = []
+  const history: HistoryBatch[] = []
+  const statuses: ConnectionStatus[] = []
+  const fetchMessages = vi.fn<Fetch>(async () => ({ messages: [], has_more: false }))
+  const socket = new ChatSocket({
+    url: () => 'ws://test/ws?token=t',
+    fetchMessages,
+    onFrame: (f) => frames.push(f),
+    onHistory: (b) => history.push(b),
+    onStatus: (s) => statuses.push(s),
+    WebSocket: FakeWebSocket,
+    random: () => 0.5,
+    network: null,
+    backoff: { baseMs: 1000, capMs: 8000, stableMs: 5000 },
+    heartbeat: { intervalMs: 10_000, timeoutMs: 3000 },
+    ...overrides,
+  })
+  return { socket, frames, history, statuses, fetchMessages }
+}
+
+/** Lets pending promise callbacks (the fake fetches) run. */
+const flush = () => vi.advanceTimersByTimeAsync(0)
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  FakeWebSocket.reset()
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('backoffDelay', () => {
+  const options = { baseMs: 500, capMs: 10_000, stableMs: 0 }
+
+  it('is full jitter: random × min(cap, base·2^attempt)', () => {
+    expect(backoffDelay(0, options, () => 0.5)).toBe(250)
+    expect(backoffDelay(1, options, () => 0.5)).toBe(500)
+    expect(backoffDelay(3, options, () => 0.5)).toBe(2000)
+    expect(backoffDelay(3, options, () => 0)).toBe(0)
+    expect(backoffDelay(3, options, () => 0.999)).toBe(3996)
+  })
+
+  it('is capped', () => {
+    expect(backoffDelay(10, options, () => 0.5)).toBe(5000)
+    expect(backoffDelay(1000, options, () => 0.999)).toBeLessThan(10_000)
+  })
+})
+
+describe('ChatSocket connection', () => {
+  it('connects, and is online once welcomed and caught up', async () => {
+    const { socket, statuses, frames } = setup()
+    socket.start()
+    expect(FakeWebSocket.last.url).toBe('ws://test/ws?token=t')
+    expect(socket.status).toBe('connecting')
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    expect(socket.status).toBe('syncing')
+    await flush()
+    expect(socket.status).toBe('online')
+    expect(statuses).toEqual(['connecting', 'syncing', 'online'])
+    expect(frames[0]?.type).toBe('welcome')
+  })
+
+  it('reconnects with exponential backoff and full jitter, up to the cap', async () => {
+    const { socket } = setup()
+    socket.start()
+    // random() = 0.5: delays are half of 1000, 2000, 4000, 8000, then the 8000 cap.
+    const expected = [500, 1000, 2000, 4000, 4000, 4000]
+    for (const [i, delay] of expected.entries()) {
+      FakeWebSocket.last.serverClose(1006)
+      expect(socket.status).toBe('waiting')
+      await vi.advanceTimersByTimeAsync(delay - 1)
+      expect(FakeWebSocket.instances).toHaveLength(i + 1)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(FakeWebSocket.instances).toHaveLength(i + 2)
+    }
+  })
+
+  it('uses the injected random for jitter', async () => {
+    const random = vi.fn(() => 0.1)
+    const { socket } = setup({ random })
+    socket.start()
+    FakeWebSocket.last.serverClose()
+    expect(random).toHaveBeenCalled()
+    await vi.advanceTimersByTimeAsync(100) // 0.1 × 1000
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+
+  it('resets the attempt count after a stable connection', async () => {
+    const { socket } = setup()
+    socket.start()
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(1000)
+    // Third socket: stays up past stableMs, then drops; the next delay is the first one again.
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    await vi.advanceTimersByTimeAsync(5000)
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    expect(FakeWebSocket.instances).toHaveLength(4)
+  })
+
+  it('stops for good on close 1008 (token revoked)', async () => {
+    const onAuthRevoked = vi.fn()
+    const { socket } = setup({ onAuthRevoked })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.serverClose(1008)
+    expect(socket.status).toBe('closed')
+    expect(onAuthRevoked).toHaveBeenCalledOnce()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('does not reconnect after stop()', async () => {
+    const { socket } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    socket.stop()
+    expect(FakeWebSocket.last.closedWith).toBe(1000)
+    expect(socket.status).toBe('closed')
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('ignores events from a replaced socket', async () => {
+    const { socket, frames } = setup()
+    socket.start()
+    const old = FakeWebSocket.last
+    old.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    old.receive({ type: 'presence', user_name: 'ghost', online: true })
+    old.serverClose()
+    expect(frames).toEqual([])
+    expect(socket.status).toBe('connecting')
+  })
+
+  it('reconnects at once when the browser comes back online', async () => {
+    const network = new EventTarget()
+    const { socket } = setup({ network })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    network.dispatchEvent(new Event('offline'))
+    expect(socket.status).toBe('waiting')
+    expect(FakeWebSocket.instances[0]?.closedWith).toBe(4001)
+    network.dispatchEvent(new Event('online'))
+    expect(FakeWebSocket.instances).toHaveLength(2)
+    expect(socket.status).toBe('connecting')
+  })
+})
+
+describe('ChatSocket heartbeat', () => {
+  it('pings, and keeps the socket when the pong comes', async () => {
+    const { socket } = setup()
+    socket.start()
+    const ws = FakeWebSocket.last
+    ws.open()
+    ws.welcome()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(ws.frames.filter((f) => f.type === 'ping')).toHaveLength(1)
+    ws.receive({ type: 'pong' })
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(ws.closedWith).toBeNull()
+    expect(socket.status).toBe('online')
+  })
+
+  it('drops the socket and reconnects when no pong comes in time', async () => {
+    const { socket } = setup()
+    socket.start()
+    const ws = FakeWebSocket.last
+    ws.open()
+    ws.welcome()
+    await vi.advanceTimersByTimeAsync(10_000 + 2999)
+    expect(ws.closedWith).toBeNull()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(ws.closedWith).toBe(4000)
+    expect(socket.status).toBe('waiting')
+    await vi.advanceTimersByTimeAsync(500)
+    expect(FakeWebSocket.instances).toHaveLength(2)
+  })
+
+  it('does not forward pongs to the app', async () => {
+    const { socket, frames } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.receive({ type: 'pong' })
+    expect(frames).toEqual([])
+  })
+})
+
+describe('ChatSocket send buffer', () => {
+  const send = (n: number) => ({
+    type: 'send' as const,
+    room: 'general',
+    content: `m${n}`,
+    client_msg_id: `c-${n}`,
+  })
+
+  it('sends at once when connected', async () => {
+    const { socket } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    expect(socket.send(send(1))).toBe('sent')
+    expect(FakeWebSocket.last.frames).toContainEqual(send(1))
+  })
+
+  it('queues while offline, bounded, and flushes in order after welcome', async () => {
+    const { socket } = setup({ maxPending: 3 })
+    socket.start()
+    expect(socket.send(send(1))).toBe('queued')
+    expect(socket.send(send(2))).toBe('queued')
+    expect(socket.send(send(3))).toBe('queued')
+    expect(socket.send(send(4))).toBe('full')
+    // A retry of a queued message does not take another slot.
+    expect(socket.send(send(2))).toBe('queued')
+    expect(socket.pendingCount).toBe(3)
+    const ws = FakeWebSocket.last
+    ws.open()
+    expect(ws.sent).toEqual([]) // nothing before welcome
+    ws.welcome()
+    expect(ws.frames.filter((f) => f.type === 'send').map((f) => f.client_msg_id)).toEqual([
+      'c-1',
+      'c-2',
+      'c-3',
+    ])
+  })
+
+  it('keeps a message until its ack, and sends it again (same id) after a reconnect', async () => {
+    const { socket } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    socket.send(send(1))
+    socket.send(send(2))
+    FakeWebSocket.last.receive({
+      type: 'ack',
+      client_msg_id: 'c-1',
+      id: 10,
+      room: 'general',
+      ts: 1,
+      sent_at: '',
+      duplicate: false,
+    })
+    expect(socket.pendingCount).toBe(1)
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    expect(FakeWebSocket.last.frames.filter((f) => f.type === 'send')).toEqual([send(2)])
+  })
+
+  it('drops a refused message from the outbox', async () => {
+    const { socket } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    socket.send(send(1))
+    FakeWebSocket.last.receive({
+      type: 'error',
+      code: 'rate_limited',
+      message: 'slow down',
+      client_msg_id: 'c-1',
+    })
+    expect(socket.pendingCount).toBe(0)
+  })
+
+  it('never buffers typing', () => {
+    const { socket } = setup()
+    socket.start()
+    socket.sendTyping('general')
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    expect(FakeWebSocket.last.frames.some((f) => f.type === 'typing')).toBe(false)
+    socket.sendTyping('general')
+    expect(FakeWebSocket.last.frames).toContainEqual({ type: 'typing', room: 'general' })
+  })
+})
+
+describe('ChatSocket resync', () => {
+  it('loads a baseline for new rooms, then fetches what was missed after a reconnect', async () => {
+    const pages: Record<string, MessagePage[]> = {
+      'general:latest': [{ messages: [msg(1), msg(2)], has_more: true }],
+      'dev:latest': [{ messages: [], has_more: false }],
+      'general:after:3': [{ messages: [msg(4), msg(5)], has_more: true }],
+      'general:after:5': [{ messages: [msg(6)], has_more: false }],
+      'dev:after:0': [{ messages: [msg(7, { room: 'dev' })], has_more: false }],
+    }
+    const fetchMessages = vi.fn<Fetch>(async (room, query) => {
+      const key = query.after === undefined ? `${room}:latest` : `${room}:after:${query.after}`
+      const page = pages[key]?.shift()
+      if (!page) throw new Error(`unexpected fetch ${key}`)
+      return page
+    })
+    const { socket, history } = setup({ fetchMessages })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general', 'dev'])
+    await flush()
+    expect(fetchMessages.mock.calls).toEqual([
+      ['general', { limit: 100 }],
+      ['dev', { limit: 100 }],
+    ])
+    expect(socket.lastSeenId('general')).toBe(2)
+    expect(socket.lastSeenId('dev')).toBe(0)
+    // A live message moves the mark.
+    FakeWebSocket.last.receive({ type: 'message', message: msg(3) })
+    expect(socket.lastSeenId('general')).toBe(3)
+
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general', 'dev'])
+    expect(socket.status).toBe('syncing')
+    await flush()
+    expect(fetchMessages.mock.calls.slice(2)).toEqual([
+      ['general', { after: 3, limit: 100 }],
+      ['dev', { after: 0, limit: 100 }],
+      ['general', { after: 5, limit: 100 }],
+    ])
+    expect(socket.status).toBe('online')
+    expect(socket.lastSeenId('general')).toBe(6)
+    expect(socket.lastSeenId('dev')).toBe(7)
+    expect(history.map((b) => [b.room, b.mode, b.messages.map((m) => m.id)])).toEqual([
+      ['general', 'latest', [1, 2]],
+      ['dev', 'latest', []],
+      ['general', 'after', [4, 5]],
+      ['dev', 'after', [7]],
+      ['general', 'after', [6]],
+    ])
+  })
+
+  it('does not move the mark on live frames while a room syncs; retries a failed page', async () => {
+    let fail = true
+    const fetchMessages = vi.fn<Fetch>(async (_room, query) => {
+      if (query.after === undefined) return { messages: [msg(1)], has_more: false }
+      if (query.after === 1) return { messages: [msg(2)], has_more: true }
+      if (fail) {
+        fail = false
+        throw new Error('network')
+      }
+      return { messages: [msg(3)], has_more: false }
+    })
+    const { socket } = setup({ fetchMessages })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    await flush()
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    // A live message newer than the gap arrives while the resync runs.
+    FakeWebSocket.last.receive({ type: 'message', message: msg(9) })
+    await flush()
+    // Page after=1 gave id 2; after=2 failed: the mark is 2, not 9.
+    expect(socket.lastSeenId('general')).toBe(2)
+    expect(socket.status).toBe('syncing')
+    await vi.advanceTimersByTimeAsync(8000)
+    expect(fetchMessages.mock.calls.at(-1)).toEqual(['general', { after: 2, limit: 100 }])
+    expect(socket.lastSeenId('general')).toBe(9)
+    expect(socket.status).toBe('online')
+  })
+
+  it('fetches the baseline of a room joined while connected, and forgets a room left', async () => {
+    const { socket, fetchMessages } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general'], 'alice')
+    await flush()
+    FakeWebSocket.last.receive({
+      type: 'membership',
+      room: 'dm:alice:bob',
+      user_name: 'alice',
+      joined: true,
+    })
+    await flush()
+    expect(fetchMessages).toHaveBeenLastCalledWith('dm:alice:bob', { limit: 100 })
+    expect(socket.lastSeenId('dm:alice:bob')).toBe(0)
+    // Someone else joining does not trigger a fetch.
+    FakeWebSocket.last.receive({
+      type: 'membership',
+      room: 'general',
+      user_name: 'bob',
+      joined: true,
+    })
+    expect(fetchMessages).toHaveBeenCalledTimes(2)
+    FakeWebSocket.last.receive({
+      type: 'membership',
+      room: 'dm:alice:bob',
+      user_name: 'alice',
+      joined: false,
+    })
+    expect(socket.lastSeenId('dm:alice:bob')).toBeUndefined()
+  })
+
+  it('abandons a sync when its socket is replaced', async () => {
+    let resolve: (page: MessagePage) => void = () => {}
+    const fetchMessages = vi.fn<Fetch>(() => new Promise<MessagePage>((r) => (resolve = r)))
+    const { socket, history } = setup({ fetchMessages })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    FakeWebSocket.last.serverClose()
+    resolve({ messages: [msg(1)], has_more: false })
+    await flush()
+    expect(history).toEqual([])
+    expect(socket.lastSeenId('general')).toBeUndefined()
+  })
+})

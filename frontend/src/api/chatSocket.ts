@@ -1,0 +1,491 @@
+// The one WebSocket to chatd (`/ws?token=…`), free of Vue so it can be unit-tested with a stubbed
+// WebSocket and fake timers. It keeps these promises:
+//
+// * It reconnects after any drop (except an explicit stop() or a revoked token, close 1008),
+//   waiting random(0, min(cap, base·2^attempt)) ms: exponential backoff with full jitter, so
+//   clients do not all come back in the same instant after a server restart. The attempt
+//   count resets once a connection has stayed up for `stableMs`.
+// * It pings every `intervalMs` and drops the socket when no pong comes within `timeoutMs`
+//   (a half-open TCP connection never fires onclose by itself).
+// * No message is lost: after every `welcome` it fetches, per room, every message after the
+//   last id it has seen (`GET …/messages?after=ID` until `has_more` is false). A room it has
+//   never seen gets its latest page first. While a room syncs, live frames for it do not move
+//   its "last seen" mark, so a failed sync is retried from the right place.
+// * No message is sent twice: every send carries a client_msg_id and stays in a bounded outbox
+//   until its `ack` (or a refusal) arrives. After a reconnect the whole outbox is sent again;
+//   the server stores a client_msg_id once and acks a repeat with `duplicate: true`.
+// * Events from a replaced socket are ignored (every handler checks it is still current).
+import {
+  parseServerFrame,
+  type ChatMessage,
+  type ClientFrame,
+  type MessagePage,
+  type SendFrame,
+  type ServerFrame,
+} from '@/protocol/frames'
+
+export type ConnectionStatus =
+  /** start() not called yet */
+  | 'idle'
+  /** socket opening, waiting for `welcome` */
+  | 'connecting'
+  /** welcomed; fetching what was missed */
+  | 'syncing'
+  /** welcomed and caught up */
+  | 'online'
+  /** disconnected, a reconnect is scheduled (see `retryAt`) */
+  | 'waiting'
+  /** stop() was called, or the server revoked the token */
+  | 'closed'
+
+/** The part of the browser WebSocket this client uses (so tests can stub it). */
+export interface WebSocketLike {
+  readonly readyState: number
+  onopen: ((event: Event) => void) | null
+  onmessage: ((event: MessageEvent) => void) | null
+  onclose: ((event: CloseEvent) => void) | null
+  onerror: ((event: Event) => void) | null
+  send(data: string): void
+  close(code?: number, reason?: string): void
+}
+export type WebSocketFactory = new (url: string) => WebSocketLike
+
+export type HistoryMode = 'latest' | 'after'
+
+export interface HistoryBatch {
+  room: string
+  messages: ChatMessage[]
+  /** 'latest': the newest page of a room seen for the first time; 'after': a resync page. */
+  mode: HistoryMode
+  hasMore: boolean
+}
+
+export type SendResult = 'sent' | 'queued' | 'full'
+
+export interface ChatSocketOptions {
+  /** The full `ws(s)://…/ws?token=…` URL, asked again before every attempt. */
+  url: () => string
+  /** `GET /api/rooms/{room}/messages`: the latest page, or the page after an id. */
+  fetchMessages: (room: string, query: { after?: number; limit: number }) => Promise<MessagePage>
+  /** Every server frame except `pong`, in arrival order. */
+  onFrame: (frame: ServerFrame) => void
+  /** Messages fetched over HTTP to fill a room's baseline or a gap after a reconnect. */
+  onHistory: (batch: HistoryBatch) => void
+  onStatus?: (status: ConnectionStatus, detail: StatusDetail) => void
+  /** The server closed with 1008: the token was revoked. */
+  onAuthRevoked?: () => void
+  WebSocket?: WebSocketFactory
+  /** Returns a number in [0, 1); injected by tests. */
+  random?: () => number
+  backoff?: Partial<BackoffOptions>
+  heartbeat?: Partial<HeartbeatOptions>
+  /** Unacknowledged sends kept while offline; past it send() returns 'full'. */
+  maxPending?: number
+  /** Page size for baseline and resync requests. */
+  pageSize?: number
+  /** Where to listen for `online`/`offline` (window in the browser; null to disable). */
+  network?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+}
+
+export interface BackoffOptions {
+  baseMs: number
+  capMs: number
+  /** A connection up this long resets the attempt count. */
+  stableMs: number
+}
+export interface HeartbeatOptions {
+  intervalMs: number
+  timeoutMs: number
+}
+export interface StatusDetail {
+  /** Consecutive failed attempts so far. */
+  attempt: number
+  /** When status is 'waiting': the epoch ms of the next attempt. */
+  retryAt: number | null
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 15_000, stableMs: 10_000 }
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 20_000, timeoutMs: 8_000 }
+const OPEN = 1
+
+/** Full jitter: a uniform delay in [0, min(cap, base·2^attempt)). */
+export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number) {
+  const ceiling = Math.min(options.capMs, options.baseMs * 2 ** Math.min(attempt, 30))
+  return Math.floor(random() * ceiling)
+}
+
+export class ChatSocket {
+  private readonly options: ChatSocketOptions
+  private readonly backoff: BackoffOptions
+  private readonly heartbeat: HeartbeatOptions
+  private readonly random: () => number
+  private readonly maxPending: number
+  private readonly pageSize: number
+
+  private ws: WebSocketLike | null = null
+  /** Our user name, from `welcome`; recognises our own membership changes. */
+  private me: string | null = null
+  /** Bumped for every new socket; async work started for an older one checks it. */
+  private generation = 0
+  private welcomed = false
+  private stopped = true
+  private attempt = 0
+  private currentStatus: ConnectionStatus = 'idle'
+  private retryAt: number | null = null
+
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  private pingTimer: ReturnType<typeof setInterval> | null = null
+  private pongTimer: ReturnType<typeof setTimeout> | null = null
+  private stableTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly syncRetryTimers = new Set<ReturnType<typeof setTimeout>>()
+
+  /** Highest id known per room with nothing missing below it (since the baseline). */
+  private readonly lastSeen = new Map<string, number>()
+  /** Rooms whose baseline or resync is in flight, with the highest live id seen meanwhile. */
+  private readonly syncing = new Map<string, number>()
+  /** Sends waiting for their ack, in order, keyed by client_msg_id. */
+  private readonly outbox = new Map<string, SendFrame>()
+
+  constructor(options: ChatSocketOptions) {
+    this.options = options
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
+    this.heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat }
+    this.random = options.random ?? Math.random
+    this.maxPending = options.maxPending ?? 100
+    this.pageSize = options.pageSize ?? 100
+  }
+
+  get status(): ConnectionStatus {
+    return this.currentStatus
+  }
+
+  /** Number of sends not yet acknowledged (sent or waiting for a connection). */
+  get pendingCount(): number {
+    return this.outbox.size
+  }
+
+  /** The last id seen in `room` with no gap below it, if the room has a baseline. */
+  lastSeenId(room: string): number | undefined {
+    return this.lastSeen.get(room)
+  }
+
+  start(): void {
+    if (!this.stopped) return
+    this.stopped = false
+    this.attempt = 0
+    this.options.network?.addEventListener('online', this.handleOnline)
+    this.options.network?.addEventListener('offline', this.handleOffline)
+    this.connect()
+  }
+
+  /** Closes for good (sign out). Pending sends are dropped. */
+  stop(): void {
+    this.stopped = true
+    this.options.network?.removeEventListener('online', this.handleOnline)
+    this.options.network?.removeEventListener('offline', this.handleOffline)
+    this.clearTimers()
+    this.detach(1000, 'bye')
+    this.outbox.clear()
+    this.syncing.clear()
+    this.setStatus('closed')
+  }
+
+  /** Skips the backoff wait (the browser came back online, or the user asked). */
+  reconnectNow(): void {
+    if (this.stopped || this.ws) return
+    this.attempt = 0
+    this.connect()
+  }
+
+  /**
+   * Sends a message, or keeps it for the next connection. A retry of a failed message must reuse
+   * its client_msg_id; the server then stores it at most once.
+   */
+  send(frame: SendFrame): SendResult {
+    if (!this.outbox.has(frame.client_msg_id) && this.outbox.size >= this.maxPending) return 'full'
+    this.outbox.set(frame.client_msg_id, frame)
+    if (this.welcomed && this.transmit(frame)) return 'sent'
+    return 'queued'
+  }
+
+  /** Tells the room's other members we are typing; dropped when offline (never buffered). */
+  sendTyping(room: string): void {
+    if (this.welcomed) this.transmit({ type: 'typing', room })
+  }
+
+  /** Forgets a room (after leaving it), so a later join starts from its latest page. */
+  forgetRoom(room: string): void {
+    this.lastSeen.delete(room)
+    this.syncing.delete(room)
+  }
+
+  // --- connection lifecycle ---------------------------------------------------------------------
+
+  private connect(): void {
+    this.clearReconnect()
+    this.detach(1000, 'replaced')
+    const generation = ++this.generation
+    this.welcomed = false
+    this.setStatus('connecting')
+    const Impl = this.options.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketFactory)
+    let ws: WebSocketLike
+    try {
+      ws = new Impl(this.options.url())
+    } catch {
+      this.scheduleReconnect()
+      return
+    }
+    this.ws = ws
+    const current = () => this.ws === ws && this.generation === generation
+    ws.onopen = () => {
+      if (!current()) return
+      this.startHeartbeat()
+    }
+    ws.onmessage = (event) => {
+      if (!current()) return
+      const frame = parseServerFrame(event.data)
+      if (frame) this.handleFrame(frame, generation)
+    }
+    ws.onerror = () => {
+      // onclose follows; nothing to do here.
+    }
+    ws.onclose = (event) => {
+      if (!current()) return
+      this.ws = null
+      this.afterDrop()
+      if (event.code === 1008) {
+        this.stopped = true
+        this.setStatus('closed')
+        this.options.onAuthRevoked?.()
+        return
+      }
+      this.scheduleReconnect()
+    }
+  }
+
+  /** Detaches the current socket (its late events are ignored) and closes it. */
+  private detach(code: number, reason: string): void {
+    const ws = this.ws
+    if (!ws) return
+    this.ws = null
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null
+    try {
+      ws.close(code, reason)
+    } catch {
+      // already closed
+    }
+    this.afterDrop()
+  }
+
+  private afterDrop(): void {
+    this.welcomed = false
+    this.stopHeartbeat()
+    if (this.stableTimer) clearTimeout(this.stableTimer)
+    this.stableTimer = null
+    for (const timer of this.syncRetryTimers) clearTimeout(timer)
+    this.syncRetryTimers.clear()
+    // Rooms that were syncing keep their old mark; the next welcome resyncs them from there.
+    this.syncing.clear()
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return
+    const delay = backoffDelay(this.attempt, this.backoff, this.random)
+    this.attempt += 1
+    this.retryAt = Date.now() + delay
+    this.setStatus('waiting')
+    this.clearReconnect()
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      this.connect()
+    }, delay)
+  }
+
+  private readonly handleOnline = () => this.reconnectNow()
+
+  private readonly handleOffline = () => {
+    if (this.stopped || !this.ws) return
+    this.detach(4001, 'offline')
+    this.scheduleReconnect()
+  }
+
+  // --- heartbeat ------------------------------------------------------------------------------
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat()
+    this.pingTimer = setInterval(() => {
+      if (this.pongTimer) return // still waiting for the previous one
+      this.transmit({ type: 'ping' })
+      this.pongTimer = setTimeout(() => {
+        this.pongTimer = null
+        this.detach(4000, 'heartbeat timeout')
+        this.scheduleReconnect()
+      }, this.heartbeat.timeoutMs)
+    }, this.heartbeat.intervalMs)
+  }
+
+  private stopHeartbeat(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer)
+    if (this.pongTimer) clearTimeout(this.pongTimer)
+    this.pingTimer = this.pongTimer = null
+  }
+
+  // --- frames -----------------------------------------------------------------------------------
+
+  private handleFrame(frame: ServerFrame, generation: number): void {
+    switch (frame.type) {
+      case 'pong':
+        if (this.pongTimer) clearTimeout(this.pongTimer)
+        this.pongTimer = null
+        return
+      case 'welcome':
+        this.me = frame.user_name
+        this.options.onFrame(frame)
+        this.onWelcome(frame.rooms, generation)
+        return
+      case 'message': {
+        const { room, id } = frame.message
+        if (this.syncing.has(room)) {
+          this.syncing.set(room, Math.max(this.syncing.get(room) ?? 0, id))
+        } else if (this.lastSeen.has(room)) {
+          this.lastSeen.set(room, Math.max(this.lastSeen.get(room) ?? 0, id))
+        }
+        break
+      }
+      case 'ack':
+        this.outbox.delete(frame.client_msg_id)
+        break
+      case 'error':
+        if (frame.client_msg_id) this.outbox.delete(frame.client_msg_id)
+        break
+      case 'membership':
+        // A room we were just added to (created, joined, or a DM opened to us): get its baseline.
+        if (frame.joined && this.welcomed && this.isMe(frame.user_name)) {
+          if (!this.lastSeen.has(frame.room) && !this.syncing.has(frame.room)) {
+            this.syncRoom(frame.room, generation)
+          }
+        } else if (!frame.joined && this.isMe(frame.user_name)) {
+          this.forgetRoom(frame.room)
+        }
+        break
+    }
+    this.options.onFrame(frame)
+  }
+
+  private isMe(user: string): boolean {
+    return user === this.me
+  }
+
+  private onWelcome(rooms: string[], generation: number): void {
+    this.welcomed = true
+    this.retryAt = null
+    this.stableTimer = setTimeout(() => {
+      this.attempt = 0
+    }, this.backoff.stableMs)
+    // Everything not yet acknowledged goes again, in order; the server dedupes by client_msg_id.
+    for (const frame of this.outbox.values()) {
+      if (!this.transmit(frame)) break
+    }
+    for (const room of rooms) this.syncRoom(room, generation)
+    this.updateSyncStatus()
+  }
+
+  private syncRoom(room: string, generation: number): void {
+    this.syncing.set(room, 0)
+    this.updateSyncStatus()
+    void this.runSync(room, generation, 0)
+  }
+
+  private async runSync(room: string, generation: number, failures: number): Promise<void> {
+    const alive = () => this.generation === generation && this.welcomed && this.syncing.has(room)
+    let after = this.lastSeen.get(room)
+    try {
+      if (after === undefined) {
+        const page = await this.options.fetchMessages(room, { limit: this.pageSize })
+        if (!alive()) return
+        after = maxId(page.messages, 0)
+        this.options.onHistory({
+          room,
+          messages: page.messages,
+          mode: 'latest',
+          hasMore: page.has_more,
+        })
+        this.lastSeen.set(room, after)
+      } else {
+        for (;;) {
+          const page = await this.options.fetchMessages(room, { after, limit: this.pageSize })
+          if (!alive()) return
+          after = maxId(page.messages, after)
+          this.lastSeen.set(room, after)
+          this.options.onHistory({
+            room,
+            messages: page.messages,
+            mode: 'after',
+            hasMore: page.has_more,
+          })
+          if (!page.has_more || page.messages.length === 0) break
+        }
+      }
+      const live = this.syncing.get(room) ?? 0
+      this.lastSeen.set(room, Math.max(after, live))
+      this.syncing.delete(room)
+      this.updateSyncStatus()
+    } catch {
+      if (!alive()) return
+      // lastSeen holds the end of the last page received: retry from there.
+      const delay = backoffDelay(failures + 1, this.backoff, this.random)
+      const timer = setTimeout(() => {
+        this.syncRetryTimers.delete(timer)
+        if (alive()) void this.runSync(room, generation, failures + 1)
+      }, delay)
+      this.syncRetryTimers.add(timer)
+    }
+  }
+
+  private updateSyncStatus(): void {
+    if (!this.welcomed) return
+    this.setStatus(this.syncing.size > 0 ? 'syncing' : 'online')
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  private transmit(frame: ClientFrame): boolean {
+    const ws = this.ws
+    if (!ws || ws.readyState !== OPEN) return false
+    try {
+      ws.send(JSON.stringify(frame))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    const changed = status !== this.currentStatus
+    this.currentStatus = status
+    if (status !== 'waiting') this.retryAt = null
+    if (changed || status === 'waiting') {
+      this.options.onStatus?.(status, { attempt: this.attempt, retryAt: this.retryAt })
+    }
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+  }
+
+  private clearTimers(): void {
+    this.clearReconnect()
+    this.stopHeartbeat()
+    if (this.stableTimer) clearTimeout(this.stableTimer)
+    this.stableTimer = null
+    for (const timer of this.syncRetryTimers) clearTimeout(timer)
+    this.syncRetryTimers.clear()
+  }
+}
+
+function maxId(messages: ChatMessage[], floor: number): number {
+  let max = floor
+  for (const message of messages) if (message.id > max) max = message.id
+  return max
+}

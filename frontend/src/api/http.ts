@@ -1,0 +1,122 @@
+// The native HTTP API (docs/protocol.md, "Native HTTP API"). Framework-free: the token comes
+// from a getter so that the session store stays the single owner of it.
+import { parseMessagePage, type MessagePage } from '@/protocol/frames'
+
+export type AuthMode = 'password' | 'open'
+
+export interface ServerConfig {
+  auth: AuthMode
+  version: string
+  limits: {
+    max_message_length: number
+    max_frame_bytes: number
+    rate_per_second: number
+    rate_burst: number
+  }
+}
+
+export interface SessionInfo {
+  user_name: string
+  token: string
+  expires_ms: number
+}
+
+export interface RoomInfo {
+  name: string
+  joined: boolean
+}
+
+/** An HTTP error with the server's stable `code` (or `network` when no answer came). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export interface ApiClientOptions {
+  getToken: () => string | null
+  /** Called on a 401 from an authenticated request (expired or revoked token). */
+  onUnauthorized?: () => void
+  baseUrl?: string
+  fetch?: typeof fetch
+}
+
+export type HistoryQuery = { before: number; limit?: number } | { after: number; limit?: number }
+
+export function createApiClient(options: ApiClientOptions) {
+  const base = options.baseUrl ?? ''
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {}
+    const token = options.getToken()
+    if (token) headers.authorization = `Bearer ${token}`
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    let response: Response
+    try {
+      response = await doFetch(base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+    } catch (error) {
+      throw new ApiError(0, 'network', error instanceof Error ? error.message : String(error))
+    }
+    if (response.status === 204) return undefined as T
+    let json: unknown = null
+    try {
+      json = await response.json()
+    } catch {
+      json = null
+    }
+    if (!response.ok) {
+      const error = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error
+      const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`
+      const message = typeof error?.message === 'string' ? error.message : response.statusText
+      if (response.status === 401 && token) options.onUnauthorized?.()
+      throw new ApiError(response.status, code, message)
+    }
+    return json as T
+  }
+
+  const room = (name: string) => `/api/rooms/${encodeURIComponent(name)}`
+
+  return {
+    config: () => request<ServerConfig>('GET', '/api/config'),
+    register: (user_name: string, password: string) =>
+      request<SessionInfo>('POST', '/api/register', { user_name, password }),
+    login: (user_name: string, password?: string) =>
+      request<SessionInfo>(
+        'POST',
+        '/api/login',
+        password === undefined ? { user_name } : { user_name, password },
+      ),
+    logout: () => request<void>('POST', '/api/logout'),
+    me: () => request<{ user_name: string; rooms: string[] }>('GET', '/api/me'),
+    rooms: () => request<{ rooms: RoomInfo[] }>('GET', '/api/rooms'),
+    createRoom: (name: string) => request<RoomInfo>('POST', '/api/rooms', { name }),
+    joinRoom: (name: string) => request<RoomInfo>('POST', `${room(name)}/join`),
+    leaveRoom: (name: string) => request<RoomInfo>('POST', `${room(name)}/leave`),
+    openDirect: (user: string) =>
+      request<{ name: string }>('POST', `/api/dm/${encodeURIComponent(user)}`),
+    online: () => request<{ users: string[] }>('GET', '/api/users/online'),
+    async messages(name: string, query: HistoryQuery | { limit?: number } = {}) {
+      const params = new URLSearchParams()
+      if ('before' in query) params.set('before', String(query.before))
+      if ('after' in query) params.set('after', String(query.after))
+      if (query.limit !== undefined) params.set('limit', String(query.limit))
+      const qs = params.toString()
+      const raw = await request<unknown>('GET', `${room(name)}/messages${qs ? `?${qs}` : ''}`)
+      const page = parseMessagePage(raw)
+      if (!page) throw new ApiError(200, 'bad_response', 'unexpected history page')
+      return page satisfies MessagePage
+    },
+  }
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>

@@ -1,0 +1,206 @@
+// TypeScript mirror of docs/protocol.md. Every frame the server sends goes through
+// parseServerFrame(), which checks field types, so the rest of the client can trust them.
+
+export type MessageKind = 'text' | 'join' | 'leave'
+
+/** A stored message, as in HTTP pages and `message` frames. */
+export interface ChatMessage {
+  id: number
+  room: string
+  user_name: string
+  content: string
+  sent_at: string
+  /** Milliseconds since the Unix epoch (server time at receipt). */
+  ts: number
+  /** Empty for messages that did not come from a native client. */
+  client_msg_id: string
+  kind: MessageKind
+}
+
+export interface WelcomeFrame {
+  type: 'welcome'
+  user_name: string
+  rooms: string[]
+  online: string[]
+}
+export interface AckFrame {
+  type: 'ack'
+  client_msg_id: string
+  id: number
+  room: string
+  ts: number
+  sent_at: string
+  duplicate: boolean
+}
+export interface MessageFrame {
+  type: 'message'
+  message: ChatMessage
+}
+export interface TypingFrame {
+  type: 'typing'
+  room: string
+  user_name: string
+}
+export interface PresenceFrame {
+  type: 'presence'
+  user_name: string
+  online: boolean
+}
+export interface MembershipFrame {
+  type: 'membership'
+  room: string
+  user_name: string
+  joined: boolean
+}
+export interface ErrorFrame {
+  type: 'error'
+  code: string
+  message: string
+  client_msg_id?: string
+}
+export interface PongFrame {
+  type: 'pong'
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | AckFrame
+  | MessageFrame
+  | TypingFrame
+  | PresenceFrame
+  | MembershipFrame
+  | ErrorFrame
+  | PongFrame
+
+export type ClientFrame =
+  | { type: 'send'; room: string; content: string; client_msg_id: string }
+  | { type: 'typing'; room: string }
+  | { type: 'ping' }
+
+export type SendFrame = Extract<ClientFrame, { type: 'send' }>
+
+/** `GET /api/rooms/{room}/messages` */
+export interface MessagePage {
+  messages: ChatMessage[]
+  has_more: boolean
+}
+
+// --- validation -------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+const isString = (value: unknown): value is string => typeof value === 'string'
+const isInt = (value: unknown): value is number => Number.isSafeInteger(value)
+const isBool = (value: unknown): value is boolean => typeof value === 'boolean'
+const isStringArray = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every(isString)
+
+/** Returns the message if `value` has the shape of a stored message, otherwise null. */
+export function parseMessage(value: unknown): ChatMessage | null {
+  if (!isObject(value)) return null
+  const { id, room, user_name, content, sent_at, ts, client_msg_id, kind } = value
+  if (!isInt(id) || !isString(room) || !isString(user_name) || !isString(content)) return null
+  if (!isInt(ts)) return null
+  const k: MessageKind = kind === 'join' || kind === 'leave' ? kind : 'text'
+  return {
+    id,
+    room,
+    user_name,
+    content,
+    sent_at: isString(sent_at) ? sent_at : '',
+    ts,
+    client_msg_id: isString(client_msg_id) ? client_msg_id : '',
+    kind: k,
+  }
+}
+
+export function parseMessagePage(value: unknown): MessagePage | null {
+  if (!isObject(value) || !Array.isArray(value.messages)) return null
+  const messages: ChatMessage[] = []
+  for (const raw of value.messages) {
+    const message = parseMessage(raw)
+    if (!message) return null
+    messages.push(message)
+  }
+  return { messages, has_more: value.has_more === true }
+}
+
+/**
+ * Parses one text frame from `/ws`. Returns null for anything that is not valid JSON or not a
+ * frame this client understands (unknown types are ignored, so the server can add new ones).
+ */
+export function parseServerFrame(data: unknown): ServerFrame | null {
+  let value: unknown = data
+  if (isString(data)) {
+    try {
+      value = JSON.parse(data)
+    } catch {
+      return null
+    }
+  }
+  if (!isObject(value)) return null
+  const v = value
+  switch (v.type) {
+    case 'welcome':
+      if (!isString(v.user_name) || !isStringArray(v.rooms) || !isStringArray(v.online)) break
+      return { type: 'welcome', user_name: v.user_name, rooms: v.rooms, online: v.online }
+    case 'ack':
+      if (!isString(v.client_msg_id) || !isInt(v.id) || !isString(v.room)) break
+      return {
+        type: 'ack',
+        client_msg_id: v.client_msg_id,
+        id: v.id,
+        room: v.room,
+        ts: isInt(v.ts) ? v.ts : 0,
+        sent_at: isString(v.sent_at) ? v.sent_at : '',
+        duplicate: v.duplicate === true,
+      }
+    case 'message': {
+      const message = parseMessage(v.message)
+      if (!message) break
+      return { type: 'message', message }
+    }
+    case 'typing':
+      if (!isString(v.room) || !isString(v.user_name)) break
+      return { type: 'typing', room: v.room, user_name: v.user_name }
+    case 'presence':
+      if (!isString(v.user_name) || !isBool(v.online)) break
+      return { type: 'presence', user_name: v.user_name, online: v.online }
+    case 'membership':
+      if (!isString(v.room) || !isString(v.user_name) || !isBool(v.joined)) break
+      return { type: 'membership', room: v.room, user_name: v.user_name, joined: v.joined }
+    case 'error': {
+      if (!isString(v.code)) break
+      const frame: ErrorFrame = {
+        type: 'error',
+        code: v.code,
+        message: isString(v.message) ? v.message : v.code,
+      }
+      if (isString(v.client_msg_id) && v.client_msg_id !== '') frame.client_msg_id = v.client_msg_id
+      return frame
+    }
+    case 'pong':
+      return { type: 'pong' }
+  }
+  return null
+}
+
+// --- rooms ------------------------------------------------------------------------------------
+
+export const GENERAL_ROOM = 'general'
+
+/** Direct conversations are rooms named `dm:<a>:<b>` (the two names in byte order). */
+export function isDirectRoom(room: string): boolean {
+  return room.startsWith('dm:')
+}
+
+/** The other participant of a direct room, seen from `me`; null for other rooms. */
+export function directPeer(room: string, me: string): string | null {
+  if (!isDirectRoom(room)) return null
+  const [, a = '', b = ''] = room.split(':')
+  return a === me ? b : a
+}
+
+export const ROOM_NAME_PATTERN = /^[a-z0-9_-]{1,48}$/
