@@ -17,7 +17,9 @@
 #include <utility>
 
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 #include "store/embedded_migrations.hpp"
+#include "store/schema_codes.hpp"
 
 namespace chatd::store {
 namespace {
@@ -118,45 +120,8 @@ constexpr int kMaxHistoryLimit = 1000;
 constexpr std::chrono::milliseconds kMinReconnectBackoff{100};
 constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
 
-constexpr bool versions_strictly_increase() {
-    int previous = 0;
-    for (const auto& migration : embedded::kPostgresMigrations) {
-        if (migration.version <= previous) return false;
-        previous = migration.version;
-    }
-    return true;
-}
-static_assert(versions_strictly_increase(), "migration versions must strictly increase");
-
-// The stored codes are part of the schema (CHECK in postgres/0001_init.sql): never renumber.
-std::int64_t kind_to_db(model::MessageKind kind) {
-    switch (kind) {
-        case model::MessageKind::Text:
-            return 0;
-        case model::MessageKind::Join:
-            return 1;
-        case model::MessageKind::Leave:
-            return 2;
-    }
-    return 0;
-}
-
-model::MessageKind kind_from_db(std::int64_t code) {
-    switch (code) {
-        case 1:
-            return model::MessageKind::Join;
-        case 2:
-            return model::MessageKind::Leave;
-        default:
-            return model::MessageKind::Text;
-    }
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+static_assert(detail::versions_strictly_increase(embedded::kPostgresMigrations),
+              "migration versions must strictly increase");
 
 // libpq messages end with a newline (sometimes several lines); keep them on one log line.
 std::string one_line(std::string text) {
@@ -422,7 +387,7 @@ model::Message message_from_row(const Rows& rows, int row) {
     message.sent_at = rows.text(row, 4);
     message.ts_ms = rows.integer(row, 5);
     message.client_msg_id = rows.text(row, 6);
-    message.kind = kind_from_db(rows.integer(row, 7));
+    message.kind = detail::kind_from_db(rows.integer(row, 7));
     return message;
 }
 
@@ -464,8 +429,9 @@ void migrate(PgConnection& db) {
                 }
                 if (current < migration.version) {
                     db.run(migration.sql);
-                    db.exec(kRecordMigration, {param(std::int64_t{migration.version}),
-                                               std::string(migration.name), param(now_ms())});
+                    db.exec(kRecordMigration,
+                            {param(std::int64_t{migration.version}), std::string(migration.name),
+                             param(model::now_ms())});
                 }
                 db.commit();
             } catch (const StoreError& error) {
@@ -502,10 +468,10 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message) {
     AppendResult result;
     try {
         const auto inserted =
-            db.exec(kInsertMessage,
-                    {message.room, message.user_name, message.content, message.sent_at,
-                     param(message.ts_ms), message.client_msg_id, param(kind_to_db(message.kind)),
-                     message.origin_node, param(message.origin_node.empty())});
+            db.exec(kInsertMessage, {message.room, message.user_name, message.content,
+                                     message.sent_at, param(message.ts_ms), message.client_msg_id,
+                                     param(detail::kind_to_db(message.kind)), message.origin_node,
+                                     param(message.origin_node.empty())});
         if (!inserted.empty()) {
             result.ok = true;
             result.message = model::Message{

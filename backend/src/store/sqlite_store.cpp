@@ -15,7 +15,9 @@
 #include <utility>
 
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 #include "store/embedded_migrations.hpp"
+#include "store/schema_codes.hpp"
 
 namespace chatd::store {
 namespace {
@@ -95,45 +97,8 @@ constexpr const char* kMembersOf =
 
 constexpr int kMaxHistoryLimit = 1000;
 
-constexpr bool versions_strictly_increase() {
-    int previous = 0;
-    for (const auto& migration : embedded::kMigrations) {
-        if (migration.version <= previous) return false;
-        previous = migration.version;
-    }
-    return true;
-}
-static_assert(versions_strictly_increase(), "migration versions must strictly increase");
-
-// The stored codes are part of the schema (CHECK in 0001_init.sql): never renumber them.
-std::int64_t kind_to_db(model::MessageKind kind) {
-    switch (kind) {
-        case model::MessageKind::Text:
-            return 0;
-        case model::MessageKind::Join:
-            return 1;
-        case model::MessageKind::Leave:
-            return 2;
-    }
-    return 0;
-}
-
-model::MessageKind kind_from_db(std::int64_t code) {
-    switch (code) {
-        case 1:
-            return model::MessageKind::Join;
-        case 2:
-            return model::MessageKind::Leave;
-        default:
-            return model::MessageKind::Text;
-    }
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+static_assert(detail::versions_strictly_increase(embedded::kMigrations),
+              "migration versions must strictly increase");
 
 struct TransparentHash {
     using is_transparent = void;
@@ -284,7 +249,7 @@ model::Message message_from_row(const Query& row) {
     message.sent_at = row.text(4);
     message.ts_ms = row.integer(5);
     message.client_msg_id = row.text(6);
-    message.kind = kind_from_db(row.integer(7));
+    message.kind = detail::kind_from_db(row.integer(7));
     return message;
 }
 
@@ -318,7 +283,7 @@ void migrate(SqliteConnection& db) {
                 Query(db, kRecordMigration)
                     .bind(1, std::int64_t{migration.version})
                     .bind(2, migration.name)
-                    .bind(3, now_ms())
+                    .bind(3, model::now_ms())
                     .run();
             }
             execute(db, kCommit);
@@ -351,7 +316,7 @@ AppendResult insert_message(SqliteConnection& db, const NewMessage& message) {
         .bind(4, message.sent_at)
         .bind(5, message.ts_ms)
         .bind(6, message.client_msg_id)
-        .bind(7, kind_to_db(message.kind))
+        .bind(7, detail::kind_to_db(message.kind))
         .bind(8, message.origin_node)
         .bind(9, std::int64_t{message.origin_node.empty() ? 1 : 0});
     const int rc = insert.try_step();
