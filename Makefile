@@ -15,7 +15,7 @@ CLANG_FORMAT ?= clang-format-14
 SOURCES = $(shell find $(BACKEND) -path '$(BACKEND)/build*' -prune -o \
             -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print | sort)
 
-.PHONY: help deps run build release frontend format format-check test clean
+.PHONY: help deps run build release frontend format format-check test clean run-cluster run-stack stop-stack bench
 
 help:
 	@echo "make run           install deps, build (release) and start chatd on http://$(LISTEN)"
@@ -24,6 +24,10 @@ help:
 	@echo "make build         debug build (dev preset) into build/dev"
 	@echo "make format        clang-format the backend sources in place"
 	@echo "make format-check  fail if any backend source is not formatted"
+	@echo "make bench         chat-bench scenarios, chatd vs a Node ws peer -> docs/benchmarks.md"
+	@echo "make run-cluster   RabbitMQ + PostgreSQL + two chatd nodes (:8081, :8082), from Debian packages"
+	@echo "make run-stack     run-cluster + nginx (:8080, web client) + Prometheus (:9090)"
+	@echo "make stop-stack    stop what run-cluster / run-stack started (by PID)"
 	@echo "make clean         remove build/ and frontend/dist/"
 
 deps:
@@ -55,6 +59,21 @@ format-check:
 
 test:
 	@$(ROOT)/scripts/run-tests
+
+bench:
+	@$(ROOT)/scripts/bench
+
+# The distributed shape without Docker (scripts/run-stack; README.md, docs/operations.md).
+run-cluster: release
+	@$(ROOT)/scripts/install-deps --test
+	@$(ROOT)/scripts/run-stack cluster
+
+run-stack: frontend release
+	@$(ROOT)/scripts/install-deps --test
+	@$(ROOT)/scripts/run-stack stack
+
+stop-stack:
+	@$(ROOT)/scripts/run-stack stop
 
 clean:
 	rm -rf $(BUILD) $(ROOT)/frontend/dist

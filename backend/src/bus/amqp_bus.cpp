@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <shared_mutex>
@@ -33,6 +34,11 @@ constexpr amqp_channel_t kFirstUserChannel = 10;
 constexpr amqp_channel_t kLastUserChannel = 2000;  // RabbitMQ's default channel_max is 2047
 constexpr const char* kChatExchange = "chat";
 constexpr const char* kEventsExchange = "chat.events";
+// Per-node: messages of rooms other than general (chatd only; `chat` carries general alone).
+constexpr const char* kRoomsExchange = "chat.rooms";
+// Per-user: messages of rooms other than general go to each member's queue through the
+// default exchange (routing key = queue name).
+constexpr const char* kDefaultExchange = "";
 constexpr auto kHeldElsewhereRetry = std::chrono::milliseconds(1000);
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr std::size_t kMaxFramesPerStep = 512;
@@ -118,6 +124,8 @@ struct AmqpBus::Impl {
         const char* exchange;
         bool persistent;
         Completion done;
+        // Default exchange: one copy per queue (routing key = queue name), `done` once.
+        std::vector<std::string> queues;
     };
     std::mutex mutex;  // guards outgoing, wanted, users_dirty
     std::deque<Outgoing> outgoing;
@@ -232,6 +240,9 @@ struct AmqpBus::Impl {
         amqp_exchange_declare(conn, kEventsChannel, amqp_cstring_bytes(kEventsExchange),
                               amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
         check("exchange.declare chat.events", kEventsChannel);
+        amqp_exchange_declare(conn, kEventsChannel, amqp_cstring_bytes(kRoomsExchange),
+                              amqp_cstring_bytes("fanout"), 0, 0, 0, 0, amqp_empty_table);
+        check("exchange.declare chat.rooms", kEventsChannel);
         amqp_queue_declare(conn, kEventsChannel, bytes(events_queue), 0, 0, 1, 1, amqp_empty_table);
         check("queue.declare events", kEventsChannel);
         amqp_queue_bind(conn, kEventsChannel, bytes(events_queue),
@@ -259,6 +270,9 @@ struct AmqpBus::Impl {
             amqp_queue_bind(conn, kNodeChannel, bytes(node_queue),
                             amqp_cstring_bytes(kChatExchange), amqp_empty_bytes, amqp_empty_table);
             check("queue.bind node", kNodeChannel);
+            amqp_queue_bind(conn, kNodeChannel, bytes(node_queue),
+                            amqp_cstring_bytes(kRoomsExchange), amqp_empty_bytes, amqp_empty_table);
+            check("queue.bind node rooms", kNodeChannel);
             amqp_basic_qos(conn, kNodeChannel, 0, static_cast<std::uint16_t>(options.prefetch), 0);
             check("basic.qos", kNodeChannel);
             amqp_basic_consume(conn, kNodeChannel, bytes(node_queue), amqp_empty_bytes, 0, 0, 1,
@@ -327,13 +341,14 @@ struct AmqpBus::Impl {
     void send_publish(const std::string& body,
                       const char* exchange,
                       bool persistent,
-                      Completion done) {
+                      Completion done,
+                      const std::string& routing_key = {}) {
         amqp_basic_properties_t props{};
         props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
         props.content_type = amqp_cstring_bytes("application/json");
         props.delivery_mode = persistent ? AMQP_DELIVERY_PERSISTENT : AMQP_DELIVERY_NONPERSISTENT;
         const int status = amqp_basic_publish(conn, kPublishChannel, amqp_cstring_bytes(exchange),
-                                              amqp_empty_bytes, 0, 0, &props, bytes(body));
+                                              bytes(routing_key), 0, 0, &props, bytes(body));
         // Every publish on the confirm channel takes the next delivery tag, acked or not.
         unconfirmed.push_back(Pending{next_tag++, std::move(done), Clock::now(), persistent});
         if (status != AMQP_STATUS_OK) {
@@ -598,13 +613,35 @@ struct AmqpBus::Impl {
             auto o = std::move(batch.front());
             batch.pop_front();
             try {
-                send_publish(o.body, o.exchange, o.persistent, std::move(o.done));
+                if (o.queues.empty()) {
+                    send_publish(o.body, o.exchange, o.persistent, std::move(o.done));
+                } else {
+                    publish_copies(o);
+                }
             } catch (...) {
                 for (auto& rest : batch) {
                     if (rest.persistent) fail(rest.done);
                 }
                 throw;
             }
+        }
+    }
+
+    // One copy per queue on the default exchange; the completion runs once: true when every
+    // copy is confirmed, false at the first failure. Bus thread only.
+    void publish_copies(Outgoing& o) {
+        struct Copies {
+            std::size_t left;
+            Completion done;
+        };
+        auto copies = std::make_shared<Copies>(Copies{o.queues.size(), std::move(o.done)});
+        const auto each = [copies](bool ok) {
+            if (copies->left == 0) return;  // already failed
+            copies->left = ok ? copies->left - 1 : 0;
+            if ((!ok || copies->left == 0) && copies->done) copies->done(ok);
+        };
+        for (const auto& queue : o.queues) {
+            send_publish(o.body, kDefaultExchange, o.persistent, each, queue);
         }
     }
 
@@ -758,8 +795,24 @@ void AmqpBus::start(Handler on_event) {
 }
 
 void AmqpBus::publish(model::EventPtr event, Completion done) {
+    enqueue(std::move(event), std::nullopt, std::move(done));
+}
+
+void AmqpBus::publish_to(model::EventPtr event,
+                         std::vector<std::string> recipients,
+                         Completion done) {
+    enqueue(std::move(event), std::move(recipients), std::move(done));
+}
+
+bool AmqpBus::routes_by_member() const {
+    return impl_->options.topology == Topology::PerUser;
+}
+
+void AmqpBus::enqueue(model::EventPtr event,
+                      std::optional<std::vector<std::string>> recipients,
+                      Completion done) {
     auto& impl = *impl_;
-    const bool message = std::holds_alternative<model::Message>(*event);
+    const auto* message = std::get_if<model::Message>(event.get());
     if (!message) {
         // Ephemeral events reach this node's hub at once (even without a broker) and the other
         // nodes through chat.events; receivers skip their own node's copies.
@@ -773,8 +826,30 @@ void AmqpBus::publish(model::EventPtr event, Completion done) {
         }
         return;
     }
-    Impl::Outgoing o{encode_event(*event, impl.options.node_id),
-                     message ? kChatExchange : kEventsExchange, message, std::move(done)};
+    // Only general goes on the brief's `chat` fanout: every user queue (per-user) and every
+    // plain AMQP reader bound to `chat` sees it. Other rooms reach only their members.
+    const char* exchange = kEventsExchange;
+    std::vector<std::string> queues;
+    if (message) {
+        if (message->room == model::kGeneralRoom) {
+            exchange = kChatExchange;
+        } else if (impl.options.topology == Topology::PerNode) {
+            exchange = kRoomsExchange;
+        } else if (!recipients) {
+            spdlog::error("amqp: message {} of room {} published without its members", message->id,
+                          message->room);
+            impl.fail(done);
+            return;
+        } else if (recipients->empty()) {
+            if (done) done(true);  // nobody to deliver to; the store has it
+            return;
+        } else {
+            exchange = kDefaultExchange;
+            queues = std::move(*recipients);
+        }
+    }
+    Impl::Outgoing o{encode_event(*event, impl.options.node_id), exchange, message != nullptr,
+                     std::move(done), std::move(queues)};
     bool queued = false;
     bool wake = false;
     {

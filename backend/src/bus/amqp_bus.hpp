@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bus/bus.hpp"
 
@@ -52,8 +54,17 @@ class AmqpBus final : public Bus {
     std::string_view origin_node() const override;
     void on_connected(std::function<void()> callback) override;
     std::vector<std::string> remote_users() const override;
+    bool routes_by_member() const override;
+    void publish_to(model::EventPtr event,
+                    std::vector<std::string> recipients,
+                    Completion done = nullptr) override;
 
   private:
+    // recipients: nullopt from publish(); per-user, messages outside general need them.
+    void enqueue(model::EventPtr event,
+                 std::optional<std::vector<std::string>> recipients,
+                 Completion done);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -51,6 +51,18 @@ class Bus {
     virtual void on_connected(std::function<void()> /*callback*/) {}
     // Users online on other nodes (sorted, may overlap with local ones).
     virtual std::vector<std::string> remote_users() const { return {}; }
+
+    // True when a message of a room other than general must be published with publish_to and
+    // the room's members (AmqpBus per-user: it goes to the members' queues only, never to the
+    // `chat` fanout that every user queue is bound to).
+    virtual bool routes_by_member() const { return false; }
+    // publish() for a message addressed to `recipients` (user names); `done` runs once, true
+    // only when every copy is confirmed. Buses that do not route by member ignore `recipients`.
+    virtual void publish_to(model::EventPtr event,
+                            std::vector<std::string> /*recipients*/,
+                            Completion done = nullptr) {
+        publish(std::move(event), std::move(done));
+    }
 };
 
 }  // namespace chatd::bus

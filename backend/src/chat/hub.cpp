@@ -60,30 +60,43 @@ bool Hub::detach(ConnectionId id) {
 }
 
 void Hub::subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection) {
-    auto& list = rooms_[room];
-    auto next = list ? std::make_shared<SubscriberList>(*list) : std::make_shared<SubscriberList>();
-    next->push_back(Subscriber{id, connection.protocol, connection.sink, connection.user_name});
-    list = std::move(next);
+    Room& r = rooms_[room];
+    if (r.position.contains(id)) return;
+    r.position.emplace(id, r.members.size());
+    r.members.push_back(Subscriber{id, connection.protocol, connection.sink, connection.user_name});
+    r.snapshot.reset();
 }
 
 void Hub::unsubscribe_locked(const std::string& room, ConnectionId id) {
     auto it = rooms_.find(room);
     if (it == rooms_.end()) return;
-    auto next = std::make_shared<SubscriberList>();
-    next->reserve(it->second->size());
-    std::copy_if(it->second->begin(), it->second->end(), std::back_inserter(*next),
-                 [id](const Subscriber& s) { return s.id != id; });
-    if (next->empty()) {
-        rooms_.erase(it);
-    } else {
-        it->second = std::move(next);
+    Room& r = it->second;
+    auto pos = r.position.find(id);
+    if (pos == r.position.end()) return;
+    const std::size_t index = pos->second;
+    r.position.erase(pos);
+    if (index + 1 != r.members.size()) {
+        r.members[index] = std::move(r.members.back());
+        r.position[r.members[index].id] = index;
     }
+    r.members.pop_back();
+    r.snapshot.reset();
+    if (r.members.empty()) rooms_.erase(it);
 }
 
 Hub::SubscriberListPtr Hub::subscribers(const std::string& room) const {
-    std::shared_lock lock(mutex_);
+    {
+        std::shared_lock lock(mutex_);
+        auto it = rooms_.find(room);
+        if (it == rooms_.end()) return nullptr;
+        if (it->second.snapshot) return it->second.snapshot;
+    }
+    std::unique_lock lock(mutex_);
     auto it = rooms_.find(room);
-    return it == rooms_.end() ? nullptr : it->second;
+    if (it == rooms_.end()) return nullptr;
+    auto& snapshot = it->second.snapshot;
+    if (!snapshot) snapshot = std::make_shared<const SubscriberList>(it->second.members);
+    return snapshot;
 }
 
 void Hub::deliver(const model::Event& event, const std::string& only_user) {
@@ -141,6 +154,7 @@ void Hub::deliver_typing(const model::Typing& typing) {
 }
 
 void Hub::deliver_presence(const model::Presence& presence) {
+    if (connection_count() > presence_limit_) return;
     const auto frame = make_frame(encode_presence(presence));
     for (const auto& sink :
          sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; })) {
@@ -197,12 +211,15 @@ bool Hub::is_subscribed(ConnectionId id, const std::string& room) const {
     return it != connections_.end() && it->second.rooms.contains(room);
 }
 
-std::vector<std::string> Hub::online_users() const {
+std::vector<std::string> Hub::online_users(std::size_t limit) const {
     std::vector<std::string> out;
     {
         std::shared_lock lock(mutex_);
-        out.reserve(users_.size());
-        for (const auto& [name, ids] : users_) out.push_back(name);
+        out.reserve(std::min(limit, users_.size()));
+        for (const auto& [name, ids] : users_) {
+            if (out.size() >= limit) break;
+            out.push_back(name);
+        }
     }
     std::sort(out.begin(), out.end());
     return out;

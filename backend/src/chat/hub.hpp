@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
@@ -22,12 +23,20 @@ using ConnectionId = std::uint64_t;
 // This node's routing table: which local connections belong to which user and which rooms,
 // and the fan-out of bus events to them. Decides nothing about authorisation (the service has
 // checked membership before an event reaches the bus).
-// Thread-safe. Delivery never calls a sink while holding the hub's lock: it snapshots the
-// room's subscriber list (an immutable, shared vector replaced on every membership change)
-// and then writes to each sink, so a delivery costs no allocation beyond the encoded frames.
+// Thread-safe. Delivery never calls a sink while holding the hub's lock: it takes the room's
+// subscriber snapshot (an immutable, shared vector) and then writes to each sink, so a delivery
+// costs no allocation beyond the encoded frames. Joins and leaves edit the room's member list in
+// O(1) and only drop the snapshot; the next delivery rebuilds it once (a connect storm of N
+// clients costs O(N), not O(N^2)).
+// Presence: with more than `presence_limit` connections on the node, presence frames are not
+// fanned out (each would cost one frame per connection, O(N^2) in a connect storm); clients
+// read GET /api/users/online instead (docs/protocol.md).
 class Hub {
   public:
-    explicit Hub(metrics::Metrics& metrics) : metrics_(metrics) {}
+    static constexpr std::size_t kDefaultPresenceLimit = 1000;
+
+    explicit Hub(metrics::Metrics& metrics, std::size_t presence_limit = kDefaultPresenceLimit)
+        : metrics_(metrics), presence_limit_(presence_limit) {}
 
     struct Attached {
         ConnectionId id;
@@ -49,7 +58,9 @@ class Hub {
 
     // Whether the connection receives the room's messages (the user is a member).
     bool is_subscribed(ConnectionId id, const std::string& room) const;
-    std::vector<std::string> online_users() const;
+    // Sorted; at most `limit` names (which ones, above the limit, is unspecified).
+    std::vector<std::string> online_users(std::size_t limit = SIZE_MAX) const;
+    std::size_t presence_limit() const { return presence_limit_; }
     bool is_online(const std::string& user_name) const;
     bool has_other_session(const std::string& user_name, const std::string& session) const;
     std::size_t connection_count() const;
@@ -65,6 +76,12 @@ class Hub {
     };
     using SubscriberList = std::vector<Subscriber>;
     using SubscriberListPtr = std::shared_ptr<const SubscriberList>;
+    struct Room {
+        SubscriberList members;  // unordered: leaving swaps the last member into the gap
+        std::unordered_map<ConnectionId, std::size_t> position;
+        // Null after a change; a cache rebuilt by the next delivery (under the unique lock).
+        mutable SubscriberListPtr snapshot;
+    };
 
     struct Connection {
         std::string user_name;
@@ -89,7 +106,8 @@ class Hub {
     ConnectionId next_id_ = 1;
     std::unordered_map<ConnectionId, Connection> connections_;
     std::unordered_map<std::string, std::vector<ConnectionId>> users_;
-    std::unordered_map<std::string, SubscriberListPtr> rooms_;
+    std::unordered_map<std::string, Room> rooms_;
+    const std::size_t presence_limit_;
 };
 
 }  // namespace chatd::chat

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -55,6 +56,8 @@ struct ChatService::Publication {
     std::condition_variable wake;
     std::vector<model::MessageId> confirmed;
     std::unordered_set<model::MessageId> in_flight;  // published, not yet confirmed or failed
+    // Messages outside general waiting for their room's members (Bus::routes_by_member).
+    std::vector<model::Message> routed;
     bool sweep = false;
     bool stopping = false;
     std::thread thread;
@@ -86,16 +89,20 @@ ChatService::ChatService(
             const std::string node(bus_.origin_node());
             for (;;) {
                 std::vector<model::MessageId> ids;
+                std::vector<model::Message> routed;
                 bool sweep = false;
                 bool stopping = false;
                 {
                     std::unique_lock lock(p.mutex);
-                    p.wake.wait_for(lock, std::chrono::milliseconds(200),
-                                    [&] { return p.stopping || p.sweep || !p.confirmed.empty(); });
+                    p.wake.wait_for(lock, std::chrono::milliseconds(200), [&] {
+                        return p.stopping || p.sweep || !p.confirmed.empty() || !p.routed.empty();
+                    });
                     ids.swap(p.confirmed);
+                    routed.swap(p.routed);
                     sweep = std::exchange(p.sweep, false);
                     stopping = p.stopping;
                 }
+                if (!routed.empty()) route(std::move(routed));
                 try {
                     if (!ids.empty()) store_.mark_published(ids);
                     if (sweep && !stopping) {
@@ -133,8 +140,8 @@ ChatService::~ChatService() {
     publication_->thread.join();
 }
 
-std::vector<std::string> ChatService::online_users() const {
-    auto users = hub_.online_users();
+std::vector<std::string> ChatService::online_users(std::size_t limit) const {
+    auto users = hub_.online_users(limit);
     auto remote = bus_.remote_users();
     if (remote.empty()) return users;
     std::vector<std::string> merged;
@@ -182,11 +189,52 @@ void ChatService::publish_stored(model::Message message) {
         return;
     }
     const auto id = message.id;
+    if (bus_.routes_by_member() && message.room != model::kGeneralRoom) {
+        // The members come from the store: looked up on the publication thread (this may be
+        // the store's writer thread, which must not wait for a read).
+        bool notify;
+        {
+            std::lock_guard lock(publication_->mutex);
+            publication_->in_flight.insert(id);
+            notify = publication_->routed.empty();
+            publication_->routed.push_back(std::move(message));
+        }
+        if (notify) publication_->wake.notify_one();
+        return;
+    }
     {
         std::lock_guard lock(publication_->mutex);
         publication_->in_flight.insert(id);
     }
-    bus_.publish(std::make_shared<const model::Event>(std::move(message)), [this, id](bool ok) {
+    publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, std::nullopt);
+}
+
+void ChatService::route(std::vector<model::Message> messages) {
+    // One members lookup per room per batch, read after the messages were committed: a member
+    // who joined before the message was stored gets it, one who left does not.
+    std::map<std::string, std::vector<std::string>> members;
+    for (auto& message : messages) {
+        const auto id = message.id;
+        auto it = members.find(message.room);
+        if (it == members.end()) {
+            try {
+                it = members.emplace(message.room, store_.members_of(message.room)).first;
+            } catch (const std::exception& e) {
+                // Stays in the outbox: the next sweep publishes it.
+                spdlog::warn("members of {}: {}", message.room, e.what());
+                std::lock_guard lock(publication_->mutex);
+                publication_->in_flight.erase(id);
+                continue;
+            }
+        }
+        publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, it->second);
+    }
+}
+
+void ChatService::publish_confirmed(model::EventPtr event,
+                                    model::MessageId id,
+                                    std::optional<std::vector<std::string>> recipients) {
+    auto done = [this, id](bool ok) {
         bool notify = false;
         {
             std::lock_guard lock(publication_->mutex);
@@ -197,7 +245,12 @@ void ChatService::publish_stored(model::Message message) {
             }
         }
         if (notify) publication_->wake.notify_one();
-    });
+    };
+    if (recipients) {
+        bus_.publish_to(std::move(event), std::move(*recipients), std::move(done));
+    } else {
+        bus_.publish(std::move(event), std::move(done));
+    }
 }
 
 std::optional<Identity> ChatService::authenticate(std::string_view token) {

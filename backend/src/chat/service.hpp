@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/auth.hpp"
 #include "chat/hub.hpp"
@@ -100,7 +101,8 @@ class ChatService {
     // Rooms the user's live connections subscribe to (general included). Blocking.
     std::vector<std::string> rooms_of(const std::string& user_name);
     // This node's users and those the bus reports on other nodes, sorted. Not blocking.
-    std::vector<std::string> online_users() const;
+    // With `limit`, this node's part holds at most that many names (the welcome frame's cap).
+    std::vector<std::string> online_users(std::size_t limit = SIZE_MAX) const;
 
     // --- Live connections. Not blocking. ---
     ConnectionId connect(const Identity& identity,
@@ -137,6 +139,12 @@ class ChatService {
     void publish(model::Event event);
     // Publishes a stored message; with a distributed bus, marks it published once confirmed.
     void publish_stored(model::Message message);
+    // Publication thread: publishes messages outside general to their rooms' members.
+    void route(std::vector<model::Message> messages);
+    // Publishes a stored message (to `recipients` when given); marks it published when confirmed.
+    void publish_confirmed(model::EventPtr event,
+                           model::MessageId id,
+                           std::optional<std::vector<std::string>> recipients);
     void store_foreign(const model::Message& message, const std::string& only_user);
     boost::json::object new_session(const std::string& user_name);
     void require_room(std::string_view room, bool allow_direct);

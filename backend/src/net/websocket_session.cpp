@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 #include "chat/codec.hpp"
 #include "chat/outbox.hpp"
@@ -12,6 +13,7 @@ namespace chatd::net {
 namespace {
 
 using asio::awaitable;
+
 using asio::use_awaitable;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
@@ -94,6 +96,8 @@ class WebSocketSession final : public chat::Sink,
     chat::CloseCode close_code_ = chat::CloseCode::Normal;
     std::string close_reason_;
     bool reader_done_ = false;
+    std::optional<std::chrono::steady_clock::time_point> pinged_at_;
+    std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
 };
 
 awaitable<void> WebSocketSession::run(Request request,
@@ -105,9 +109,14 @@ awaitable<void> WebSocketSession::run(Request request,
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeout{};
     timeout.handshake_timeout = std::chrono::seconds(10);
-    timeout.idle_timeout = std::chrono::seconds(2 * context_.options.ws_ping_interval_s);
-    timeout.keep_alive_pings = true;
+    // Liveness is ours, not Beast's: the writer pings an idle connection every ping interval
+    // (it already holds the timer) and drops it when nothing arrived for two intervals.
+    timeout.idle_timeout = websocket::stream_base::none();
+    timeout.keep_alive_pings = false;
     ws_.set_option(timeout);
+    ws_.control_callback([this](websocket::frame_type, beast::string_view) {
+        last_received_ = std::chrono::steady_clock::now();
+    });
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "chatd"); }));
     ws_.read_message_max(context_.options.max_frame_bytes);
@@ -143,8 +152,8 @@ awaitable<void> WebSocketSession::run(Request request,
         co_return;
     }
     if (protocol == chat::Protocol::Native) {
-        deliver(chat::make_frame(
-            chat::encode_welcome(user_name_, rooms, context_.service.online_users())));
+        deliver(chat::make_frame(chat::encode_welcome(
+            user_name_, rooms, context_.service.online_users(chat::Hub::kDefaultPresenceLimit))));
     }
     asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
     co_await read_loop();
@@ -170,6 +179,7 @@ awaitable<void> WebSocketSession::read_loop() {
             }
             co_return;
         }
+        last_received_ = std::chrono::steady_clock::now();
         context_.metrics.ws_frames_received.Increment();
         if (protocol_ == chat::Protocol::Native) {
             if (ws_.got_binary()) {
@@ -189,9 +199,12 @@ awaitable<void> WebSocketSession::read_loop() {
     }
 }
 
+// The single writer: drains the outbox batch by batch; pings an idle peer.
 awaitable<void> WebSocketSession::write_loop(
     [[maybe_unused]] std::shared_ptr<WebSocketSession> self) {
     std::vector<chat::Frame> batch;
+    const auto ping_interval =
+        std::chrono::seconds(std::max(1u, context_.options.ws_ping_interval_s));
     for (;;) {
         if (close_requested_) {
             auto [ec] = co_await ws_.async_close(
@@ -203,12 +216,27 @@ awaitable<void> WebSocketSession::write_loop(
         }
         if (!outbox_.take(batch)) {
             if (reader_done_) co_return;
-            wake_.expires_at(asio::steady_timer::time_point::max());
-            co_await wake_.async_wait(kTuple);
+            wake_.expires_after(ping_interval);
+            auto [wait_ec] = co_await wake_.async_wait(kTuple);
             if (reader_done_ && !close_requested_) co_return;
+            if (!wait_ec && !close_requested_) {
+                // Idle for a whole interval: drop a peer silent since our last ping, else ping.
+                const auto now = std::chrono::steady_clock::now();
+                if (pinged_at_ && last_received_ < *pinged_at_) {
+                    beast::error_code ignored;
+                    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both,
+                                                                   ignored);
+                    beast::get_lowest_layer(ws_).socket().close(ignored);
+                    co_return;
+                }
+                pinged_at_ = now;
+                auto [ec] = co_await ws_.async_ping({}, kTuple);
+                if (ec) co_return;
+            }
             continue;
         }
         context_.metrics.outbox_frames.Observe(static_cast<double>(batch.size()));
+        std::size_t bytes_sent = 0;
         for (const auto& frame : batch) {
             ws_.text(true);
             auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
@@ -216,9 +244,11 @@ awaitable<void> WebSocketSession::write_loop(
                 outbox_.close();
                 co_return;
             }
-            context_.metrics.ws_frames_sent.Increment();
-            context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes));
+            bytes_sent += bytes;
         }
+        context_.metrics.ws_frames_sent.Increment(static_cast<double>(batch.size()));
+        context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes_sent));
+        batch.clear();  // release the shared frames now, not at the next wake-up
     }
 }
 

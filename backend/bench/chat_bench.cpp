@@ -1,0 +1,871 @@
+// chat-bench: a load generator for chatd (and peers speaking its login shim and frames).
+// docs/benchmarks.md describes the scenarios; `chat-bench --help` the flags.
+//
+// Phases: log in (HTTP, a few keep-alive connections), create/join rooms, open the WebSocket
+// clients (bounded concurrency, from several 127.0.0.x source addresses), then M senders send
+// for --duration seconds at a fixed total rate or as fast as --inflight allows, then a drain.
+// Every delivery is checked against what was sent: per receiver and sender a bitmap of the
+// sequence numbers seen tells duplicates; lost = expected (acked messages x room members)
+// minus distinct deliveries. Latency: the send time (CLOCK_MONOTONIC ns) rides in the content.
+//
+// The client speaks WebSocket by hand (no Beast): it writes masked frames and parses the
+// server's unmasked ones straight from a per-thread buffer, so an idle client holds no buffer
+// and the client costs little CPU next to the server on a small machine.
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "bench_stats.hpp"
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace chatd::bench;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+
+struct Options {
+    std::string host = "127.0.0.1";
+    unsigned short port = 8080;
+    std::string api = "native";  // native | seed
+    std::size_t clients = 100;
+    std::size_t senders = 1;
+    double rate = 0;  // messages/s in total; 0 = as fast as --inflight allows
+    std::size_t inflight = 64;
+    double duration = 10;
+    double drain = 5;
+    std::size_t rooms = 1;  // 1: general; more: rooms created during setup
+    std::size_t source_addresses = 1;
+    std::size_t connect_concurrency = 128;
+    std::size_t http_concurrency = 8;
+    std::size_t payload = 0;
+    unsigned threads = 1;
+    int server_pid = 0;
+    bool idle = false;
+    bool check = false;
+    bool quiet = false;
+    std::string json_path;
+    std::string user_prefix = "cb";
+    std::string label;
+};
+
+// Counters of one worker thread; written by it, read by the reporter.
+struct Stats {
+    std::atomic<std::uint64_t> connected{0}, connect_failed{0}, closed{0}, sent{0}, acked{0},
+        send_errors{0}, delivered{0}, duplicated{0}, foreign{0}, expected{0}, frames{0},
+        bytes_in{0}, other_frames{0};
+    Histogram latency;      // send -> delivery, microseconds
+    Histogram ack_latency;  // send -> ack (durable commit), microseconds
+
+    static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) {
+        c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+    }
+};
+
+struct Worker {
+    asio::io_context io{1};
+    std::vector<char> buffer = std::vector<char>(256 * 1024);
+    Stats stats;
+};
+
+struct Bench;
+
+struct Client {
+    Bench* bench = nullptr;
+    Worker* worker = nullptr;
+    std::size_t index = 0;
+    std::size_t room = 0;
+    std::string user;
+    std::string token;
+    std::unique_ptr<tcp::socket> socket;
+    std::string pending;  // bytes of an incomplete frame
+    std::string message;  // a fragmented message being assembled
+    std::string out;      // frames waiting for the writer
+    bool writing = false;
+    bool open = false;
+    std::vector<SeenSet> seen;  // per sender
+    // Sender state.
+    std::int64_t sender = -1;
+    std::uint64_t next_seq = 0;
+    std::uint64_t inflight = 0;
+    std::vector<std::uint64_t> sent_at;  // ring: send time by seq
+    std::unique_ptr<asio::steady_timer> wake;
+};
+
+std::string room_name(std::uint32_t run, std::size_t room, std::size_t rooms) {
+    return rooms <= 1 ? std::string("general") : fmt::format("cb{}-{}", run, room);
+}
+
+// --- A minimal HTTP/1.1 client (keep-alive, Content-Length bodies) --------------------------
+
+struct HttpResponse {
+    int status = 0;
+    std::string body;
+};
+
+awaitable<bool> read_head(tcp::socket& socket, std::string& buf, std::size_t& head_end) {
+    for (;;) {
+        head_end = buf.find("\r\n\r\n");
+        if (head_end != std::string::npos) {
+            head_end += 4;
+            co_return true;
+        }
+        char tmp[4096];
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(tmp), kTuple);
+        if (ec) co_return false;
+        buf.append(tmp, n);
+        if (buf.size() > 1 << 20) co_return false;
+    }
+}
+
+std::size_t content_length(std::string_view head) {
+    std::string lower(head);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto pos = lower.find("\r\ncontent-length:");
+    if (pos == std::string::npos) return 0;
+    return std::stoul(lower.substr(pos + 17));
+}
+
+awaitable<std::optional<HttpResponse>> http_request(tcp::socket& socket,
+                                                    std::string& buf,
+                                                    const Options& o,
+                                                    std::string_view method,
+                                                    std::string_view path,
+                                                    std::string_view body,
+                                                    std::string_view token = {}) {
+    std::string req = fmt::format(
+        "{} {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: "
+        "{}\r\n",
+        method, path, o.host, o.port, body.size());
+    if (!token.empty()) req += fmt::format("Authorization: Bearer {}\r\n", token);
+    req += "\r\n";
+    req += body;
+    auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(req), kTuple);
+    if (wec) co_return std::nullopt;
+    std::size_t head_end = 0;
+    if (!co_await read_head(socket, buf, head_end)) co_return std::nullopt;
+    HttpResponse r;
+    if (buf.size() < 12) co_return std::nullopt;
+    r.status = std::atoi(buf.c_str() + 9);
+    const std::size_t len = content_length(std::string_view(buf).substr(0, head_end));
+    while (buf.size() < head_end + len) {
+        char tmp[4096];
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(tmp), kTuple);
+        if (ec) co_return std::nullopt;
+        buf.append(tmp, n);
+    }
+    r.body = buf.substr(head_end, len);
+    buf.erase(0, head_end + len);
+    co_return r;
+}
+
+awaitable<std::unique_ptr<tcp::socket>> connect_from(asio::any_io_executor ex,
+                                                     const Options& o,
+                                                     std::size_t source) {
+    auto socket = std::make_unique<tcp::socket>(ex);
+    boost::system::error_code ec;
+    const tcp::endpoint server(asio::ip::make_address(o.host), o.port);
+    socket->open(tcp::v4(), ec);
+    if (ec) co_return nullptr;
+    if (o.source_addresses > 1) {
+        const auto addr = asio::ip::address_v4(
+            0x7f000001u + static_cast<std::uint32_t>(source % o.source_addresses));
+        socket->bind(tcp::endpoint(addr, 0), ec);
+        if (ec) co_return nullptr;
+    }
+    auto [cec] = co_await socket->async_connect(server, kTuple);
+    if (cec) co_return nullptr;
+    socket->set_option(tcp::no_delay(true), ec);
+    co_return socket;
+}
+
+// --- The bench -------------------------------------------------------------------------------
+
+struct Bench {
+    Options o;
+    std::uint32_t run = 0;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<std::unique_ptr<Client>> clients;
+    std::vector<std::size_t> room_members;
+    std::atomic<bool> sending{false};
+    std::atomic<std::size_t> next_job{0};
+    std::atomic<std::size_t> jobs_done{0};
+    std::atomic<std::size_t> setup_failed{0};
+    std::uint64_t send_start_ns = 0;
+
+    Worker& worker_of(std::size_t i) { return *workers[i % workers.size()]; }
+
+    // Logs in (native) and creates or joins the client's room.
+    awaitable<void> setup_worker(std::size_t first, std::size_t last, std::size_t source) {
+        std::unique_ptr<tcp::socket> socket;
+        std::string buf;
+        for (;;) {
+            const std::size_t i = next_job.fetch_add(1) + first;
+            if (i >= last) break;
+            Client& c = *clients[i];
+            bool ok = false;
+            for (int attempt = 0; attempt < 3 && !ok; ++attempt) {
+                if (!socket) {
+                    buf.clear();
+                    socket = co_await connect_from(co_await asio::this_coro::executor, o, source);
+                    if (!socket) continue;
+                }
+                ok = co_await setup_one(*socket, buf, c);
+                if (!ok) socket.reset();
+            }
+            if (!ok) setup_failed.fetch_add(1);
+            jobs_done.fetch_add(1);
+        }
+    }
+
+    awaitable<bool> setup_one(tcp::socket& socket, std::string& buf, Client& c) {
+        if (o.api == "seed") co_return true;
+        auto login = co_await http_request(socket, buf, o, "POST", "/api/login",
+                                           fmt::format(R"({{"user_name":"{}"}})", c.user));
+        if (!login || login->status != 200) co_return false;
+        c.token = std::string(json_string_field(login->body, "token"));
+        if (c.token.empty()) co_return false;
+        if (o.rooms <= 1) co_return true;
+        const auto room = room_name(run, c.room, o.rooms);
+        if (c.index < o.rooms) {
+            auto r = co_await http_request(socket, buf, o, "POST", "/api/rooms",
+                                           fmt::format(R"({{"name":"{}"}})", room), c.token);
+            co_return r && (r->status == 201 || r->status == 200);
+        }
+        auto r = co_await http_request(socket, buf, o, "POST",
+                                       fmt::format("/api/rooms/{}/join", room), "", c.token);
+        co_return r && r->status == 200;
+    }
+
+    awaitable<void> connect_worker() {
+        for (;;) {
+            const std::size_t i = next_job.fetch_add(1);
+            if (i >= clients.size()) break;
+            Client& c = *clients[i];
+            // The client's own thread owns its socket.
+            co_await asio::co_spawn(c.worker->io, open_client(c), asio::use_awaitable);
+            jobs_done.fetch_add(1);
+        }
+    }
+
+    awaitable<void> open_client(Client& c) {
+        auto socket = co_await connect_from(c.worker->io.get_executor(), o, c.index);
+        if (!socket) {
+            Stats::bump(c.worker->stats.connect_failed);
+            co_return;
+        }
+        const std::string target = o.api == "seed" ? "/receive/" + c.user : "/ws?token=" + c.token;
+        const std::string req = fmt::format(
+            "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            target, o.host, o.port);
+        auto [wec, wn] = co_await asio::async_write(*socket, asio::buffer(req), kTuple);
+        std::string buf;
+        std::size_t head_end = 0;
+        if (wec || !co_await read_head(*socket, buf, head_end) || buf.compare(9, 3, "101") != 0) {
+            Stats::bump(c.worker->stats.connect_failed);
+            co_return;
+        }
+        c.pending = buf.substr(head_end);
+        c.socket = std::move(socket);
+        c.open = true;
+        Stats::bump(c.worker->stats.connected);
+        asio::co_spawn(c.worker->io, read_loop(c), asio::detached);
+        if (!c.pending.empty()) consume(c);
+    }
+
+    void write(Client& c, std::string_view frames) {
+        c.out.append(frames);
+        if (!c.writing && c.open) {
+            c.writing = true;
+            asio::co_spawn(c.worker->io, write_loop(c), asio::detached);
+        }
+    }
+
+    awaitable<void> write_loop(Client& c) {
+        std::string chunk;
+        while (!c.out.empty() && c.open) {
+            chunk.clear();
+            chunk.swap(c.out);
+            auto [ec, n] = co_await asio::async_write(*c.socket, asio::buffer(chunk), kTuple);
+            if (ec) break;
+        }
+        c.writing = false;
+    }
+
+    awaitable<void> read_loop(Client& c) {
+        Worker& w = *c.worker;
+        for (;;) {
+            auto [ec] = co_await c.socket->async_wait(tcp::socket::wait_read, kTuple);
+            if (ec) break;
+            boost::system::error_code rec;
+            c.socket->non_blocking(true);
+            bool closed = false;
+            for (;;) {
+                const std::size_t n = c.socket->read_some(asio::buffer(w.buffer), rec);
+                if (rec == asio::error::would_block) break;
+                if (rec || n == 0) {
+                    closed = true;
+                    break;
+                }
+                Stats::bump(w.stats.bytes_in, n);
+                if (c.pending.empty()) {
+                    const std::size_t used = parse(c, std::string_view(w.buffer.data(), n));
+                    if (used < n) c.pending.assign(w.buffer.data() + used, n - used);
+                } else {
+                    c.pending.append(w.buffer.data(), n);
+                    consume(c);
+                }
+                if (n < w.buffer.size()) break;
+            }
+            if (closed || !c.open) break;
+        }
+        if (c.open) {
+            c.open = false;
+            Stats::bump(w.stats.closed);
+        }
+    }
+
+    void consume(Client& c) {
+        const std::size_t used = parse(c, c.pending);
+        c.pending.erase(0, used);
+        if (c.pending.capacity() > 64 * 1024 && c.pending.size() < 1024) c.pending.shrink_to_fit();
+    }
+
+    // Handles every complete frame at the front of `data`; returns the bytes used.
+    std::size_t parse(Client& c, std::string_view data) {
+        std::size_t used = 0;
+        for (;;) {
+            const auto f = parse_frame(data.substr(used));
+            if (!f.complete) return used;
+            const auto payload = data.substr(used + f.header, f.length);
+            used += f.header + f.length;
+            switch (f.opcode) {
+                case 0x1:
+                case 0x2:
+                    if (f.fin) {
+                        on_text(c, payload);
+                    } else {
+                        c.message.assign(payload);
+                    }
+                    break;
+                case 0x0:
+                    c.message.append(payload);
+                    if (f.fin) {
+                        on_text(c, c.message);
+                        c.message.clear();
+                    }
+                    break;
+                case 0x9: {
+                    std::string pong;
+                    append_client_frame(pong, 0xA, payload);
+                    write(c, pong);
+                    break;
+                }
+                case 0x8:
+                    if (c.open) {
+                        c.open = false;
+                        Stats::bump(c.worker->stats.closed);
+                        boost::system::error_code ignored;
+                        c.socket->close(ignored);
+                    }
+                    return used;
+                default:
+                    break;
+            }
+        }
+    }
+
+    void on_text(Client& c, std::string_view text) {
+        Stats& s = c.worker->stats;
+        Stats::bump(s.frames);
+        // Native frames start {"type":"...", seed frames {"content":"...".
+        const bool seed = text.starts_with(R"({"content")");
+        if (seed || text.starts_with(R"({"type":"message")")) {
+            on_delivery(c, json_string_field(text, "content"));
+        } else if (text.starts_with(R"({"type":"ack")")) {
+            on_ack(c, json_string_field(text, "client_msg_id"), true);
+        } else if (text.starts_with(R"({"type":"error")")) {
+            const auto id = json_string_field(text, "client_msg_id");
+            if (!id.empty()) on_ack(c, id, false);
+            if (!o.quiet && s.send_errors.load() < 3) {
+                fmt::print(stderr, "error frame: {}\n", text.substr(0, 200));
+            }
+        } else {
+            Stats::bump(s.other_frames);
+        }
+    }
+
+    void on_delivery(Client& c, std::string_view content) {
+        Stats& s = c.worker->stats;
+        const auto p = parse_payload(content);
+        if (!p || p->run != run || p->sender >= c.seen.size()) {
+            Stats::bump(s.foreign);
+            return;
+        }
+        if (!c.seen[p->sender].insert(p->seq)) {
+            Stats::bump(s.duplicated);
+            return;
+        }
+        Stats::bump(s.delivered);
+        const std::uint64_t now = now_ns();
+        s.latency.record(now > p->sent_ns ? (now - p->sent_ns) / 1000 : 0);
+    }
+
+    void on_ack(Client& c, std::string_view client_msg_id, bool ok) {
+        Stats& s = c.worker->stats;
+        // "RUN-SENDER-SEQ"
+        const auto dash = client_msg_id.rfind('-');
+        if (dash == std::string_view::npos || c.sender < 0) return;
+        const std::uint64_t seq = std::stoull(std::string(client_msg_id.substr(dash + 1)));
+        if (c.inflight > 0) --c.inflight;
+        if (ok) {
+            Stats::bump(s.acked);
+            Stats::bump(s.expected, room_members[c.room]);
+            const std::uint64_t sent = c.sent_at[seq % c.sent_at.size()];
+            const std::uint64_t now = now_ns();
+            s.ack_latency.record(now > sent ? (now - sent) / 1000 : 0);
+        } else {
+            Stats::bump(s.send_errors);
+        }
+        if (c.wake) c.wake->cancel();
+    }
+
+    std::string next_frame(Client& c) {
+        const std::uint64_t seq = c.next_seq++;
+        const std::uint64_t t = now_ns();
+        c.sent_at[seq % c.sent_at.size()] = t;
+        ++c.inflight;
+        Stats::bump(c.worker->stats.sent);
+        const auto content =
+            format_payload(Payload{run, static_cast<std::uint32_t>(c.sender), seq, t}, o.payload);
+        const std::string text = fmt::format(
+            R"({{"type":"send","room":"{}","content":"{}","client_msg_id":"{}-{}-{}"}})",
+            room_name(run, c.room, o.rooms), content, run, c.sender, seq);
+        std::string frame;
+        append_client_frame(frame, 0x1, text);
+        return frame;
+    }
+
+    awaitable<void> send_loop(Client& c) {
+        c.wake = std::make_unique<asio::steady_timer>(c.worker->io);
+        const double per_sender = o.rate / static_cast<double>(o.senders);
+        const std::uint64_t start = now_ns();
+        std::string frames;
+        while (sending.load(std::memory_order_relaxed) && c.open) {
+            frames.clear();
+            std::uint64_t due = o.inflight;
+            if (per_sender > 0) {
+                const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
+                const auto target = static_cast<std::uint64_t>(elapsed * per_sender) + 1;
+                due = target > c.next_seq ? target - c.next_seq : 0;
+            }
+            while (due > 0 && c.inflight < o.inflight) {
+                frames += next_frame(c);
+                --due;
+            }
+            if (!frames.empty()) write(c, frames);
+            if (per_sender > 0) {
+                c.wake->expires_after(std::chrono::milliseconds(1));
+            } else {
+                c.wake->expires_after(std::chrono::milliseconds(100));
+            }
+            co_await c.wake->async_wait(kTuple);
+        }
+    }
+
+    // The seed API's sender: POST /send/ on one keep-alive connection, one request at a time.
+    awaitable<void> seed_send_loop(Client& c) {
+        auto socket = co_await connect_from(c.worker->io.get_executor(), o, c.index);
+        if (!socket) co_return;
+        std::string buf;
+        const double per_sender = o.rate / static_cast<double>(o.senders);
+        const std::uint64_t start = now_ns();
+        asio::steady_timer timer(c.worker->io);
+        while (sending.load(std::memory_order_relaxed)) {
+            if (per_sender > 0) {
+                const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
+                if (static_cast<double>(c.next_seq) >= elapsed * per_sender + 1) {
+                    timer.expires_after(std::chrono::milliseconds(1));
+                    co_await timer.async_wait(kTuple);
+                    continue;
+                }
+            }
+            const std::uint64_t seq = c.next_seq++;
+            const std::uint64_t t = now_ns();
+            Stats::bump(c.worker->stats.sent);
+            const auto content = format_payload(
+                Payload{run, static_cast<std::uint32_t>(c.sender), seq, t}, o.payload);
+            auto r = co_await http_request(
+                *socket, buf, o, "POST", "/send/",
+                fmt::format(R"({{"content":"{}","user_name":"{}"}})", content, c.user));
+            Stats& s = c.worker->stats;
+            if (r && r->status == 200) {
+                Stats::bump(s.acked);
+                Stats::bump(s.expected, room_members[0]);
+                s.ack_latency.record((now_ns() - t) / 1000);
+            } else {
+                Stats::bump(s.send_errors);
+                if (!r) co_return;
+            }
+        }
+    }
+
+    struct Totals {
+        std::uint64_t connected = 0, connect_failed = 0, closed = 0, sent = 0, acked = 0,
+                      send_errors = 0, delivered = 0, duplicated = 0, foreign = 0, expected = 0,
+                      frames = 0, bytes_in = 0, other_frames = 0;
+        Histogram::Snapshot latency, ack_latency;
+    };
+    Totals totals() const {
+        Totals t;
+        for (const auto& w : workers) {
+            const Stats& s = w->stats;
+            t.connected += s.connected.load();
+            t.connect_failed += s.connect_failed.load();
+            t.closed += s.closed.load();
+            t.sent += s.sent.load();
+            t.acked += s.acked.load();
+            t.send_errors += s.send_errors.load();
+            t.delivered += s.delivered.load();
+            t.duplicated += s.duplicated.load();
+            t.foreign += s.foreign.load();
+            t.expected += s.expected.load();
+            t.frames += s.frames.load();
+            t.bytes_in += s.bytes_in.load();
+            t.other_frames += s.other_frames.load();
+            t.latency.add(s.latency.snapshot());
+            t.ack_latency.add(s.ack_latency.snapshot());
+        }
+        return t;
+    }
+};
+
+double ms(double us) {
+    return us / 1000.0;
+}
+
+// Waits until `done()` or `seconds`, printing a line per second with `line()`.
+template <class Done, class Line>
+bool wait_for(double seconds, Done done, Line line, bool quiet) {
+    const auto start = std::chrono::steady_clock::now();
+    auto next_print = start + std::chrono::seconds(1);
+    while (!done()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - start > std::chrono::duration<double>(seconds)) return false;
+        if (now >= next_print) {
+            if (!quiet) line();
+            next_print += std::chrono::seconds(1);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"chat-bench: load generator for chatd (docs/benchmarks.md)"};
+    app.add_option("--host", o.host, "Server address")->capture_default_str();
+    app.add_option("--port", o.port, "Server port")->capture_default_str();
+    app.add_option("--api", o.api, "native (/api/login + /ws) or seed (/receive + POST /send/)")
+        ->check(CLI::IsMember({"native", "seed"}))
+        ->capture_default_str();
+    app.add_option("-n,--clients", o.clients, "WebSocket clients")->capture_default_str();
+    app.add_option("-m,--senders", o.senders, "Clients that also send (the first M)")
+        ->capture_default_str();
+    app.add_option("-r,--rate", o.rate, "Messages/s in total over all senders; 0 = max")
+        ->capture_default_str();
+    app.add_option("--inflight", o.inflight, "Unacked messages per sender, at most")
+        ->capture_default_str();
+    app.add_option("-d,--duration", o.duration, "Seconds of sending (or holding, --idle)")
+        ->capture_default_str();
+    app.add_option("--drain", o.drain, "Seconds to wait for late deliveries")
+        ->capture_default_str();
+    app.add_option("--rooms", o.rooms, "Rooms (1: general; more are created, client i in i%K)")
+        ->capture_default_str();
+    app.add_option("--source-addresses", o.source_addresses,
+                   "Spread clients over 127.0.0.1..127.0.0.K")
+        ->capture_default_str();
+    app.add_option("--connect-concurrency", o.connect_concurrency, "Handshakes in flight")
+        ->capture_default_str();
+    app.add_option("--http-concurrency", o.http_concurrency, "Login connections")
+        ->capture_default_str();
+    app.add_option("--payload", o.payload, "Pad message content to this many bytes")
+        ->capture_default_str();
+    app.add_option("--threads", o.threads, "Client threads (1 or 2)")->capture_default_str();
+    app.add_option("--server-pid", o.server_pid, "Sample this process's RSS and CPU (/proc)");
+    app.add_flag("--idle", o.idle, "Only connect and hold the connections (memory per connection)");
+    app.add_flag("--check", o.check, "Exit 1 when a message was lost or duplicated");
+    app.add_flag("-q,--quiet", o.quiet, "No per-second progress");
+    app.add_option("--json", o.json_path, "Write the summary as JSON to this file");
+    app.add_option("--user-prefix", o.user_prefix, "User names are PREFIX<run>-<i>")
+        ->capture_default_str();
+    app.add_option("--label", o.label, "A name for this run in the output");
+    CLI11_PARSE(app, argc, argv);
+    if (o.api == "seed") o.rooms = 1;
+    if (o.idle) o.senders = 0;
+    o.senders = std::min(o.senders, o.clients);
+    o.threads = std::clamp(o.threads, 1u, 8u);
+
+    Bench b;
+    b.o = o;
+    b.run = std::random_device{}() % 1000000;
+    for (unsigned i = 0; i < o.threads; ++i) b.workers.push_back(std::make_unique<Worker>());
+    b.room_members.assign(std::max<std::size_t>(1, o.rooms), 0);
+    for (std::size_t i = 0; i < o.clients; ++i) {
+        auto c = std::make_unique<Client>();
+        c->bench = &b;
+        c->index = i;
+        c->worker = &b.worker_of(i);
+        c->room = i % std::max<std::size_t>(1, o.rooms);
+        c->user = fmt::format("{}{}-{}", o.user_prefix, b.run, i);
+        ++b.room_members[c->room];
+        if (i < o.senders) {
+            c->sender = static_cast<std::int64_t>(i);
+            std::size_t ring = 1;
+            while (ring < o.inflight * 4) ring *= 2;
+            c->sent_at.assign(ring, 0);
+        }
+        c->seen.resize(o.senders);
+        b.clients.push_back(std::move(c));
+    }
+
+    std::vector<std::thread> threads;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    for (auto& w : b.workers) {
+        guards.push_back(asio::make_work_guard(w->io));
+        threads.emplace_back([&io = w->io] { io.run(); });
+    }
+    const auto server0 = sample_process(o.server_pid);
+    const bool quiet = o.quiet;
+    auto say = [&](const std::string& s) {
+        if (!quiet) fmt::print(stderr, "{}\n", s);
+    };
+    say(fmt::format("chat-bench {}: {} clients, {} senders, rate {}, {} room(s), {}:{} ({})",
+                    o.label, o.clients, o.senders, o.rate == 0 ? "max" : fmt::format("{}", o.rate),
+                    o.rooms, o.host, o.port, o.api));
+
+    // 1. Log in and create/join rooms: the first K clients create the rooms, then the rest.
+    const auto setup_start = std::chrono::steady_clock::now();
+    auto run_setup = [&](std::size_t first, std::size_t last) {
+        b.next_job = 0;
+        b.jobs_done = 0;
+        const std::size_t workers_n =
+            std::min(o.http_concurrency, std::max<std::size_t>(1, last - first));
+        for (std::size_t k = 0; k < workers_n; ++k) {
+            asio::co_spawn(b.worker_of(k).io, b.setup_worker(first, last, k), asio::detached);
+        }
+        wait_for(
+            600, [&] { return b.jobs_done.load() >= last - first; },
+            [&] { say(fmt::format("  setup {}/{}", b.jobs_done.load(), last - first)); }, quiet);
+    };
+    if (o.api == "native") {
+        const std::size_t creators = o.rooms > 1 ? std::min(o.rooms, o.clients) : 0;
+        if (creators > 0) run_setup(0, creators);
+        run_setup(creators, o.clients);
+    }
+    const double setup_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();
+    if (b.setup_failed > 0) say(fmt::format("  {} logins/joins failed", b.setup_failed.load()));
+
+    // 2. Open the WebSocket clients.
+    const auto server_before_connect = sample_process(o.server_pid);
+    const auto connect_start = std::chrono::steady_clock::now();
+    b.next_job = 0;
+    b.jobs_done = 0;
+    for (std::size_t k = 0; k < std::min(o.connect_concurrency, o.clients); ++k) {
+        asio::co_spawn(b.worker_of(k).io, b.connect_worker(), asio::detached);
+    }
+    wait_for(
+        600, [&] { return b.jobs_done.load() >= o.clients; },
+        [&] {
+            const auto t = b.totals();
+            say(fmt::format("  connected {}/{} (failed {})", t.connected, o.clients,
+                            t.connect_failed));
+        },
+        quiet);
+    const double connect_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_start).count();
+    // Let the welcome frames (and presence) settle before measuring.
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.idle ? 2000 : 500));
+    const auto server_connected = sample_process(o.server_pid);
+    auto t0 = b.totals();
+    say(fmt::format("  {} connected in {:.2f} s ({:.0f}/s), setup {:.2f} s", t0.connected,
+                    connect_s, static_cast<double>(t0.connected) / connect_s, setup_s));
+
+    // 3. Send (or hold) for --duration.
+    b.sending = true;
+    b.send_start_ns = now_ns();
+    if (!o.idle) {
+        for (std::size_t i = 0; i < o.senders; ++i) {
+            Client& c = *b.clients[i];
+            if (o.api == "seed") {
+                asio::co_spawn(c.worker->io, b.seed_send_loop(c), asio::detached);
+            } else if (c.open) {
+                asio::co_spawn(c.worker->io, b.send_loop(c), asio::detached);
+            }
+        }
+    }
+    auto run_start = std::chrono::steady_clock::now();
+    auto last = b.totals();
+    auto last_server = sample_process(o.server_pid);
+    double peak_rate = 0;
+    std::uint64_t server_rss_peak = server_connected.rss_kib;
+    std::vector<std::string> per_second;
+    for (int sec = 1; sec <= static_cast<int>(o.duration + 0.999); ++sec) {
+        std::this_thread::sleep_until(run_start + std::chrono::seconds(sec));
+        const auto t = b.totals();
+        const auto srv = sample_process(o.server_pid);
+        server_rss_peak = std::max(server_rss_peak, srv.rss_kib);
+        const auto lat = t.latency.minus(last.latency);
+        const double cpu =
+            srv.ok && last_server.ok ? (srv.cpu_seconds - last_server.cpu_seconds) * 100 : 0;
+        const double rate = static_cast<double>(t.delivered - last.delivered);
+        if (sec > 1) peak_rate = std::max(peak_rate, rate);
+        const auto line = fmt::format(
+            "{:3}s conns {} sent/s {} acked/s {} delivered/s {} p50 {:.2f} p99 {:.2f} ms "
+            "dup {} closed {} srv cpu {:.0f}% rss {} MiB",
+            sec, t.connected - t.closed, t.sent - last.sent, t.acked - last.acked,
+            t.delivered - last.delivered, ms(lat.quantile(0.5)), ms(lat.quantile(0.99)),
+            t.duplicated, t.closed, cpu, srv.rss_kib / 1024);
+        per_second.push_back(line);
+        say(line);
+        last = t;
+        last_server = srv;
+    }
+    b.sending = false;
+    const double send_s = static_cast<double>(now_ns() - b.send_start_ns) / 1e9;
+    const auto server_run_end = sample_process(o.server_pid);
+
+    // 4. Drain: wait until every expected delivery arrived or the drain time passed.
+    for (auto& c : b.clients) {
+        if (c->wake) asio::post(c->worker->io, [&c] { c->wake->cancel(); });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    wait_for(
+        o.drain,
+        [&] {
+            const auto t = b.totals();
+            return t.delivered >= t.expected && t.acked + t.send_errors >= t.sent;
+        },
+        [] {}, true);
+    const auto t = b.totals();
+    const auto srv_end = sample_process(o.server_pid);
+
+    // Summary.
+    const std::uint64_t lost = t.expected > t.delivered ? t.expected - t.delivered : 0;
+    const std::uint64_t unacked =
+        t.sent > t.acked + t.send_errors ? t.sent - t.acked - t.send_errors : 0;
+    const double deliveries_per_s = static_cast<double>(t.delivered - t0.delivered) / send_s;
+    const double acked_per_s = static_cast<double>(t.acked - t0.acked) / send_s;
+    const double cpu_pct =
+        server_run_end.ok && server_connected.ok
+            ? (server_run_end.cpu_seconds - server_connected.cpu_seconds) * 100 / send_s
+            : 0;
+    const double connect_rate = static_cast<double>(t0.connected) / connect_s;
+    const long per_conn =
+        server_connected.ok && t0.connected > 0
+            ? static_cast<long>((static_cast<double>(server_connected.rss_kib) -
+                                 static_cast<double>(server_before_connect.rss_kib)) *
+                                1024 / static_cast<double>(t0.connected))
+            : 0;
+    auto pct = [](const Histogram::Snapshot& h) {
+        return fmt::format("p50 {:.2f} p90 {:.2f} p99 {:.2f} p99.9 {:.2f} max {:.2f} ms",
+                           ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)),
+                           ms(h.quantile(0.999)), ms(static_cast<double>(h.max)));
+    };
+    fmt::print("\n== chat-bench {} ==\n", o.label);
+    fmt::print("clients          {} connected / {} ({} failed), {:.0f} connects/s\n", t0.connected,
+               o.clients, t.connect_failed, connect_rate);
+    if (!o.idle) {
+        fmt::print("sent             {} ({} acked, {} refused, {} unacked) in {:.1f} s\n", t.sent,
+                   t.acked, t.send_errors, unacked, send_s);
+        fmt::print("acked/s          {:.0f}\n", acked_per_s);
+        fmt::print("delivered        {} of {} expected; lost {}, duplicated {}\n", t.delivered,
+                   t.expected, lost, t.duplicated);
+        fmt::print("deliveries/s     {:.0f} (peak second {:.0f})\n", deliveries_per_s, peak_rate);
+        fmt::print("latency          {}\n", pct(t.latency));
+        fmt::print("ack latency      {}\n", pct(t.ack_latency));
+    }
+    fmt::print("closed by server {}\n", t.closed);
+    if (server0.ok) {
+        fmt::print(
+            "server           rss {} -> {} KiB connected, peak {} KiB, end {} KiB; "
+            "{} B/connection; cpu {:.0f}% while sending; {} threads\n",
+            server_before_connect.rss_kib, server_connected.rss_kib, server_rss_peak,
+            srv_end.rss_kib, per_conn, cpu_pct, srv_end.threads);
+    }
+
+    if (!o.json_path.empty()) {
+        auto h = [](const Histogram::Snapshot& s) {
+            return fmt::format(
+                R"({{"count":{},"p50_ms":{:.3f},"p90_ms":{:.3f},"p99_ms":{:.3f},"p999_ms":{:.3f},"max_ms":{:.3f}}})",
+                s.total(), ms(s.quantile(0.5)), ms(s.quantile(0.9)), ms(s.quantile(0.99)),
+                ms(s.quantile(0.999)), ms(static_cast<double>(s.max)));
+        };
+        std::ofstream out(o.json_path);
+        out << fmt::format(
+            R"({{"label":"{}","api":"{}","clients":{},"senders":{},"rate":{},"rooms":{},"duration_s":{:.2f},)"
+            R"("connected":{},"connect_failed":{},"connect_per_s":{:.1f},"setup_s":{:.2f},)"
+            R"("sent":{},"acked":{},"refused":{},"unacked":{},"acked_per_s":{:.1f},)"
+            R"("delivered":{},"expected":{},"lost":{},"duplicated":{},"closed_by_server":{},)"
+            R"("deliveries_per_s":{:.1f},"peak_deliveries_per_s":{:.1f},"latency":{},"ack_latency":{},)"
+            R"("server":{{"rss_start_kib":{},"rss_connected_kib":{},"rss_peak_kib":{},"rss_end_kib":{},)"
+            R"("bytes_per_connection":{},"cpu_percent":{:.1f},"threads":{}}}}})",
+            o.label, o.api, o.clients, o.senders, o.rate, o.rooms, send_s, t0.connected,
+            t.connect_failed, connect_rate, setup_s, t.sent, t.acked, t.send_errors, unacked,
+            acked_per_s, t.delivered, t.expected, lost, t.duplicated, t.closed, deliveries_per_s,
+            peak_rate, h(t.latency), h(t.ack_latency), server_before_connect.rss_kib,
+            server_connected.rss_kib, server_rss_peak, srv_end.rss_kib, per_conn, cpu_pct,
+            srv_end.threads);
+        out << "\n";
+    }
+
+    // Close everything and stop.
+    for (auto& w : b.workers) {
+        asio::post(w->io, [&b, w = w.get()] {
+            for (auto& c : b.clients) {
+                if (c->worker == w && c->socket) {
+                    boost::system::error_code ignored;
+                    c->open = false;
+                    c->socket->close(ignored);
+                }
+            }
+        });
+    }
+    guards.clear();
+    for (auto& w : b.workers) {
+        asio::post(w->io, [w = w.get()] { w->io.stop(); });
+    }
+    for (auto& th : threads) th.join();
+
+    const bool failed =
+        (t.connect_failed > 0 || b.setup_failed > 0 || lost > 0 || t.duplicated > 0 ||
+         t.send_errors > 0 || unacked > 0 || (!o.idle && t.acked == 0));
+    if (o.check && failed) {
+        fmt::print(stderr,
+                   "chat-bench: check failed (lost {}, duplicated {}, refused {}, "
+                   "unacked {}, connect failures {})\n",
+                   lost, t.duplicated, t.send_errors, unacked, t.connect_failed + b.setup_failed);
+        return 1;
+    }
+    return 0;
+}

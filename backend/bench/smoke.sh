@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# bench.smoke (ctest, label integration): starts chatd on a free port with a throwaway SQLite
+# database, runs chat-bench for 5 seconds with 50 clients and 5 senders, and fails unless every
+# message reached every client exactly once (chat-bench --check). Usage: smoke.sh CHATD CHAT_BENCH
+set -euo pipefail
+chatd=$1
+bench=$2
+dir=$(mktemp -d)
+log=$dir/chatd.log
+cleanup() {
+  [[ -n ${pid:-} ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+"$chatd" --listen 127.0.0.1:0 --db "sqlite:$dir/chatd.db" --auth open --sqlite-sync normal \
+  --rate-per-second 100000 --rate-burst 100000 --max-connections-per-address 10000 \
+  --log-level info >"$log" 2>&1 &
+pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(grep -oE 'listening on http://127\.0\.0\.1:[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+  [[ -n $port ]] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+[[ -n $port ]] || { echo "chatd did not start"; cat "$log"; exit 1; }
+"$bench" --port "$port" --clients 50 --senders 5 --rate 500 --duration 5 --drain 5 \
+  --server-pid "$pid" --check --label smoke
