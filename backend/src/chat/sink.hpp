@@ -19,7 +19,6 @@ enum class CloseCode : std::uint16_t {
     Normal = 1000,
     Policy = 1008,
     Restarting = 1012,
-    SlowConsumer = 1013,
 };
 
 // Which frame format a connection speaks.
