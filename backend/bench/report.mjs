@@ -40,6 +40,10 @@ for (const s of scenarios) {
     ratios.push(`| ${s} | ${ratio(a?.[key], b?.[key])} | ${ratio(a?.[la]?.p99_ms, b?.[la]?.p99_ms)} | ${ratio(a?.connect_per_s, b?.connect_per_s)} | ${ratio(a?.server?.cpu_percent, b?.server?.cpu_percent)} | ${ratio(a?.server?.rss_peak_kib, b?.server?.rss_peak_kib)} |`)
   }
 }
+const missing = order.filter((s) => !scenarios.includes(s))
+if (missing.length) {
+  lines.push('', `Not run in this pass: ${missing.join(', ')}.` + (process.env.BENCH_NOT_RUN ? ` ${process.env.BENCH_NOT_RUN}` : ''))
+}
 lines.push('', 'Latency is send → delivery (durable: send → ack, i.e. commit latency). Fan-out scenarios',
   'run chatd with `--sqlite-sync normal`; durable-100 with `full` (fsync per group commit); the peer',
   'stores nothing except in durable-100 (append + fdatasync per group).', '',

@@ -63,6 +63,17 @@ struct ChatService::Publication {
     std::thread thread;
 };
 
+struct ChatService::Dispatch {
+    static constexpr std::size_t kCapacity = 16384;  // messages queued before the writer waits
+
+    std::mutex mutex;
+    std::condition_variable wake;   // the delivery thread: work or stop
+    std::condition_variable space;  // the writer: room in the queue
+    std::vector<model::Message> queue;
+    bool stopping = false;
+    std::thread thread;
+};
+
 ChatService::ChatService(
     store::Store& store, bus::Bus& bus, Hub& hub, metrics::Metrics& metrics, ServiceOptions options)
     : store_(store),
@@ -127,10 +138,41 @@ ChatService::ChatService(
                 if (stopping && ids.empty()) return;
             }
         });
+    } else if (options_.delivery_thread) {
+        dispatch_ = std::make_unique<Dispatch>();
+        dispatch_->thread = std::thread([this] {
+            auto& d = *dispatch_;
+            std::vector<model::Message> batch;
+            for (;;) {
+                bool stopping = false;
+                {
+                    std::unique_lock lock(d.mutex);
+                    d.wake.wait(lock, [&] { return d.stopping || !d.queue.empty(); });
+                    batch.swap(d.queue);
+                    stopping = d.stopping;
+                }
+                d.space.notify_all();
+                for (auto& message : batch) publish(std::move(message));
+                batch.clear();
+                if (stopping) {
+                    std::lock_guard lock(d.mutex);
+                    if (d.queue.empty()) return;
+                }
+            }
+        });
     }
 }
 
 ChatService::~ChatService() {
+    if (dispatch_) {
+        {
+            std::lock_guard lock(dispatch_->mutex);
+            dispatch_->stopping = true;
+        }
+        dispatch_->wake.notify_one();
+        dispatch_->space.notify_all();
+        dispatch_->thread.join();
+    }
     if (!publication_) return;
     {
         std::lock_guard lock(publication_->mutex);
@@ -184,6 +226,19 @@ void ChatService::store_foreign(const model::Message& message, const std::string
 }
 
 void ChatService::publish_stored(model::Message message) {
+    if (dispatch_) {
+        auto& d = *dispatch_;
+        bool notify;
+        {
+            std::unique_lock lock(d.mutex);
+            d.space.wait(lock, [&] { return d.stopping || d.queue.size() < Dispatch::kCapacity; });
+            if (d.stopping) return;  // shutting down: the bus is stopped, nobody to deliver to
+            notify = d.queue.empty();
+            d.queue.push_back(std::move(message));
+        }
+        if (notify) d.wake.notify_one();
+        return;
+    }
     if (!publication_) {
         publish(std::move(message));
         return;

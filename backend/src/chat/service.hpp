@@ -57,6 +57,9 @@ struct ServiceOptions {
     auth::PasswordCost password_cost;
     std::chrono::seconds session_ttl = std::chrono::hours(24 * 30);
     std::string version;
+    // In-process bus: fan stored messages out on a delivery thread instead of the store's
+    // writer thread (chatd sets it; off, delivery has happened when Store::flush returns).
+    bool delivery_thread = false;
 };
 
 // The use cases: accounts, rooms, history, sending. Decides; the store, bus and hub carry.
@@ -161,6 +164,12 @@ class ChatService {
     // neither the bus thread nor the store's writer thread ever waits for the store.
     struct Publication;
     std::unique_ptr<Publication> publication_;
+    // The delivery thread (in-process bus only): the store's writer thread hands it the stored
+    // messages of each commit and returns to committing; it publishes them in the order handed
+    // (id order), so every room is delivered in id order. Bounded: a full queue makes the writer
+    // wait, which is the back-pressure the fan-out used to apply directly.
+    struct Dispatch;
+    std::unique_ptr<Dispatch> dispatch_;
 };
 
 }  // namespace chatd::chat
