@@ -15,7 +15,7 @@ CLANG_FORMAT ?= clang-format-14
 SOURCES = $(shell find $(BACKEND) -path '$(BACKEND)/build*' -prune -o \
             -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print | sort)
 
-.PHONY: help deps run build release frontend format format-check test clean run-cluster run-stack stop-stack bench
+.PHONY: help deps run build release frontend format format-check test clean run-cluster run-stack stop-stack bench fuzz
 
 help:
 	@echo "make run           install deps, build (release) and start chatd on http://$(LISTEN)"
@@ -24,6 +24,7 @@ help:
 	@echo "make build         debug build (dev preset) into build/dev"
 	@echo "make format        clang-format the backend sources in place"
 	@echo "make format-check  fail if any backend source is not formatted"
+	@echo "make fuzz          libFuzzer targets (clang 14), each for FUZZ_SECONDS (default 60) -> build/fuzz"
 	@echo "make bench         chat-bench scenarios, chatd vs a Node ws peer -> docs/benchmarks.md"
 	@echo "make run-cluster   RabbitMQ + PostgreSQL + two chatd nodes (:8081, :8082), from Debian packages"
 	@echo "make run-stack     run-cluster + nginx (:8080, web client) + Prometheus (:9090)"
@@ -62,6 +63,10 @@ test:
 
 bench:
 	@$(ROOT)/scripts/bench
+
+# docs/security.md, "Fuzzing".
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} JOBS=$(JOBS) $(ROOT)/scripts/fuzz
 
 # The distributed shape without Docker (scripts/run-stack; README.md, docs/operations.md).
 run-cluster: release

@@ -73,6 +73,7 @@ int run(const Config& input, const std::string& version) {
     service_options.password_cost = password_cost(config.password_cost);
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
+    service_options.delivery_thread = true;
     chat::ChatService service(*store, *bus, hub, metrics, service_options);
     // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
     // broker is down: /readyz says so and stored messages wait in the outbox.
@@ -98,6 +99,9 @@ int run(const Config& input, const std::string& version) {
     server_options.http_idle_timeout_s = config.http_idle_timeout_s;
     server_options.ws_ping_interval_s = config.ws_ping_interval_s;
     server_options.shutdown_grace_ms = config.shutdown_grace_ms;
+    server_options.login_max_account_failures = config.login_max_account_failures;
+    server_options.login_max_address_failures = config.login_max_address_failures;
+    server_options.login_lockout_minutes = config.login_lockout_minutes;
     {
         net::Server server(server_options, service, hub, metrics, [&bus] { return bus->ready(); });
         server.run();

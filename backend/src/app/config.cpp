@@ -68,6 +68,15 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "Seconds of WebSocket silence before a ping; a second silent period closes it");
     add(app, "shutdown-grace-ms", c.shutdown_grace_ms,
         "How long shutdown waits for sockets to close");
+    add(app, "login-max-account-failures", c.login_max_account_failures,
+        "Failed sign-ins per account within the lockout time before it is locked (429)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+    add(app, "login-max-address-failures", c.login_max_address_failures,
+        "Failed sign-ins per client address before it is locked; 0 turns it off (behind a proxy "
+        "every client has the proxy's address)");
+    add(app, "login-lockout-minutes", c.login_lockout_minutes,
+        "Window for counting failed sign-ins, and how long a lockout lasts")
+        ->check(CLI::Range(1u, 100000u));
     add(app, "password-cost", c.password_cost, "argon2id cost: interactive, moderate, min (tests)")
         ->check(CLI::IsMember({"interactive", "moderate", "min"}));
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
@@ -111,6 +120,7 @@ std::string describe(const Config& c) {
         "max_body_bytes={} max_header_bytes={} rate_per_second={} rate_burst={} "
         "max_connections={} max_connections_per_address={} outbox_max_bytes={} "
         "outbox_max_frames={} http_idle_timeout={} ws_ping_interval={} shutdown_grace_ms={} "
+        "login_max_account_failures={} login_max_address_failures={} login_lockout_minutes={} "
         "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={}",
         c.listen, redact_url(c.db), c.auth,
         c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
@@ -118,8 +128,9 @@ std::string describe(const Config& c) {
         fmt::join(c.cors_origins, ","), c.max_frame_bytes, c.max_message_length, c.max_body_bytes,
         c.max_header_bytes, c.rate_per_second, c.rate_burst, c.max_connections,
         c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
-        c.http_idle_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms, c.password_cost,
-        c.session_ttl_hours, c.sqlite_sync, c.blocking_threads);
+        c.http_idle_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
+        c.login_max_account_failures, c.login_max_address_failures, c.login_lockout_minutes,
+        c.password_cost, c.session_ttl_hours, c.sqlite_sync, c.blocking_threads);
 }
 
 }  // namespace chatd::app

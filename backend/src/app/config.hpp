@@ -36,6 +36,10 @@ struct Config {
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
 
+    std::size_t login_max_account_failures = 5;
+    std::size_t login_max_address_failures = 20;  // 0: no per-address lockout (behind a proxy)
+    unsigned login_lockout_minutes = 15;
+
     std::string password_cost = "interactive";  // interactive | moderate | min (tests only)
     unsigned session_ttl_hours = 24 * 30;
     std::string sqlite_sync = "full";  // full | normal

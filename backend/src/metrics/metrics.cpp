@@ -72,6 +72,8 @@ std::string_view to_string(Limit limit) {
             return "conflict";
         case Limit::BadRequest:
             return "bad_request";
+        case Limit::LoginRate:
+            return "login_rate";
         case Limit::kCount:
             break;
     }

@@ -34,6 +34,7 @@ enum class Limit {
     NotFound,
     Conflict,
     BadRequest,
+    LoginRate,
     kCount
 };
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "chat/hub.hpp"
+#include "chat/login_guard.hpp"
 #include "chat/service.hpp"
 #include "chat/validation.hpp"
 #include "metrics/metrics.hpp"
@@ -38,6 +39,7 @@ struct Call {
     PathParams params;
     std::unordered_map<std::string, std::string> query;
     std::string_view route;
+    std::string remote_address;  // the peer's IP address, for per-address limits
 };
 
 using Handler = std::function<awaitable<Response>(Call&)>;
@@ -149,7 +151,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           io(static_cast<int>(std::max(1u, options.threads))),
           blocking(options.blocking_threads),
           acceptor(io),
-          signals(io, SIGINT, SIGTERM) {
+          signals(io, SIGINT, SIGTERM),
+          login_guard(chat::LoginGuardOptions{
+              .max_account_failures = options.login_max_account_failures,
+              .max_address_failures = options.login_max_address_failures,
+              .window = std::chrono::minutes(options.login_lockout_minutes),
+              .lockout = std::chrono::minutes(options.login_lockout_minutes),
+          }) {
         const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
         acceptor.open(endpoint.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -168,6 +176,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     tcp::acceptor acceptor;
     asio::signal_set signals;
     Router<Handler> router;
+    chat::LoginGuard login_guard;  // failed logins per account and per address
     std::atomic<bool> stopping{false};
 
     std::mutex connections_mutex;
@@ -235,7 +244,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     void add_routes();
     awaitable<void> accept_loop();
     awaitable<void> http_session(tcp::socket socket);
-    awaitable<Response> dispatch(const Request& request, std::string_view& route);
+    awaitable<Response> dispatch(const Request& request,
+                                 std::string_view& route,
+                                 const std::string& remote_address);
     awaitable<Response> serve_static(const Request& request);
     void add_cors(const Request& request, Response& response) const;
     bool origin_allowed(std::string_view origin) const;
@@ -330,7 +341,20 @@ void Server::Impl::add_routes() {
         const auto& object = body_object(body);
         auto name = string_member(object, "user_name", true);
         auto password = string_member(object, "password", !service.options().open_auth);
-        auto job = [this, name, password] { return service.login(name, password); };
+        auto job = [this, name, password, address = c.remote_address] {
+            if (!login_guard.allow(name, address)) {
+                throw chat::ApiError(429, "rate_limited",
+                                     "too many failed sign-ins: try again later", Limit::LoginRate);
+            }
+            try {
+                auto session = service.login(name, password);
+                login_guard.record_success(name);
+                return session;
+            } catch (const chat::ApiError& error) {
+                if (error.status == 401) login_guard.record_failure(name, address);
+                throw;
+            }
+        };
         auto result = co_await offload(std::move(job));
         co_return json_response(c.request, http::status::ok, result);
     });
@@ -427,7 +451,10 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Content-Security-Policy",
             "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'");
+            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
     if (options.web_root.empty()) {
         res.set(http::field::content_type, "text/html; charset=utf-8");
         res.body() = std::string(kBuiltinPage);
@@ -461,7 +488,9 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     co_return res;
 }
 
-awaitable<Response> Server::Impl::dispatch(const Request& request, std::string_view& route) {
+awaitable<Response> Server::Impl::dispatch(const Request& request,
+                                           std::string_view& route,
+                                           const std::string& remote_address) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed) {
         route = "(invalid)";
@@ -470,7 +499,7 @@ awaitable<Response> Server::Impl::dispatch(const Request& request, std::string_v
             chat::ApiError(400, "bad_request", "invalid request target", Limit::BadRequest));
     }
     const auto segments = path_segments(*parsed);
-    Call call{request, {}, {}, {}};
+    Call call{request, {}, {}, {}, remote_address};
     for (auto param : parsed->params()) call.query[param.key] = param.value;
 
     const auto method = request.method_string();
@@ -549,7 +578,7 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
     std::string_view route;
     auto parsed = boost::urls::parse_origin_form(request.target());
     std::vector<std::string> segments;
-    Call call{request, {}, {}, {}};
+    Call call{request, {}, {}, {}, {}};
     if (parsed) {
         segments = path_segments(*parsed);
         for (auto param : parsed->params()) call.query[param.key] = param.value;
@@ -652,7 +681,11 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
             co_return;
         }
         std::string_view route;
-        Response response = co_await dispatch(request, route);
+        // A named local, not a temporary: g++ 12 mishandles temporaries passed to coroutines.
+        beast::error_code peer_ec;
+        const auto peer = stream.socket().remote_endpoint(peer_ec);
+        const std::string address = peer_ec ? std::string{} : peer.address().to_string();
+        Response response = co_await dispatch(request, route, address);
         add_cors(request, response);
         response.set(http::field::server, "chatd");
         response.keep_alive(request.keep_alive() && !stopping);

@@ -33,6 +33,9 @@ struct ServerOptions {
     unsigned http_idle_timeout_s = 60;
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
+    std::size_t login_max_account_failures = 5;
+    std::size_t login_max_address_failures = 20;  // 0: off
+    unsigned login_lockout_minutes = 15;
 };
 
 // The HTTP + WebSocket front of chatd: listener, router, static files, seed and native APIs.

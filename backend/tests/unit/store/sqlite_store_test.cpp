@@ -177,6 +177,21 @@ TEST_F(SqliteStoreTest, RejectsAnInMemoryDatabase) {
     EXPECT_THROW(SqliteStore(SqliteOptions{.path = ""}), StoreError);
 }
 
+// Token expiry is enforced by the store: a session is found strictly before its expiry only.
+// (--session-ttl-hours cannot express seconds, so this is where expiry is tested.)
+TEST_F(SqliteStoreTest, SessionsExpireAndCanBeRevoked) {
+    SqliteStore store(options());
+    ASSERT_TRUE(store.create_user({"alice", "hash", 1}));
+    store.create_session({"h1", "alice", 1000});
+    store.create_session({"h2", "alice", 1000});
+    EXPECT_TRUE(store.find_session("h1", 999).has_value());
+    EXPECT_FALSE(store.find_session("h1", 1000).has_value());
+    EXPECT_FALSE(store.find_session("h1", 5000).has_value());
+    store.delete_session("h2");
+    EXPECT_FALSE(store.find_session("h2", 0).has_value());
+    EXPECT_FALSE(store.find_session("unknown", 0).has_value());
+}
+
 TEST_F(SqliteStoreTest, EverythingSurvivesCloseAndReopen) {
     model::MessageId last_id = 0;
     {

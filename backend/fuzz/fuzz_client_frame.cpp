@@ -1,0 +1,28 @@
+// libFuzzer target: the native WebSocket client-frame decoder (docs/protocol.md).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+#include "chat/codec.hpp"
+#include "chat/validation.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    const auto result = chatd::chat::decode_client_frame(text);
+    if (const auto* command = std::get_if<chatd::chat::ClientCommand>(&result)) {
+        if (const auto* send = std::get_if<chatd::chat::SendCommand>(command)) {
+            // What the service does next with a decoded send.
+            (void)chatd::chat::valid_room_name(send->room);
+            (void)chatd::chat::is_direct_room(send->room);
+            if (chatd::chat::valid_utf8(send->content)) {
+                (void)chatd::chat::utf8_length(send->content);
+            }
+            (void)chatd::chat::encode_error("bad_request", "x", send->client_msg_id);
+        }
+    } else {
+        const auto& error = std::get<chatd::chat::DecodeError>(result);
+        (void)chatd::chat::encode_error(error.code, error.message, error.client_msg_id);
+    }
+    return 0;
+}

@@ -1,0 +1,254 @@
+// Security review, proved end to end (docs/security.md): tokens, password storage, login rate
+// limiting, authorization, static-file path traversal, web client headers, SQL injection and
+// malformed input on every endpoint. Local mode (SQLite): the database file is inspected.
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+
+import {
+  fetchAfter, http, login, metrics, nativeConnect, newCmid, register, sendMessage, sendOk,
+  startChatd, wsConnect
+} from './lib/chatd.mjs'
+
+const PASSWORD = 'correct horse battery'
+const errorCode = res => res.json?.error?.code
+
+// One request with the target sent byte for byte (node's URL class would normalize "..").
+function rawGet (port, target) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks = []
+    socket.setTimeout(5000, () => socket.destroy(new Error(`GET ${target}: no answer in 5 s`)))
+    socket.on('data', c => chunks.push(c))
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.on('error', reject)
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+  })
+}
+
+// Every byte chatd wrote for a SQLite database (the WAL holds recent writes).
+function databaseBytes (dbPath) {
+  return Buffer.concat([dbPath, `${dbPath}-wal`].filter(existsSync).map(p => readFileSync(p)))
+}
+
+describe('security (--auth password)', () => {
+  let server
+  let webRoot
+  let dir
+  const tokens = {}
+  const get = (path, token) => http(server.base, 'GET', path, undefined, token)
+  const post = (path, body, token) => http(server.base, 'POST', path, body, token)
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chatd-sec-'))
+    webRoot = join(dir, 'web')
+    mkdirSync(webRoot)
+    mkdirSync(join(dir, 'outside'))
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>WEBROOT-INDEX</title>')
+    writeFileSync(join(webRoot, 'app.js'), 'console.log("WEBROOT-APP")')
+    writeFileSync(join(dir, 'outside', 'secret.txt'), 'OUTSIDE-SECRET')
+    server = await startChatd({ auth: 'password', args: ['--web-root', webRoot, '--max-body-bytes', '4096'] })
+    for (const name of ['alice', 'bob', 'carol']) {
+      const res = await register(server.base, name, `${PASSWORD} ${name}`)
+      assert.equal(res.status, 201, res.text)
+      tokens[name] = res.token
+    }
+  })
+  after(async () => {
+    await server?.stop()
+    server?.cleanup()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('tokens are 43 base64url characters (256 bits), unique per session', async () => {
+    const again = await login(server.base, 'alice', `${PASSWORD} alice`)
+    assert.equal(again.status, 200, again.text)
+    for (const token of [...Object.values(tokens), again.token]) assert.match(token, /^[A-Za-z0-9_-]{43}$/)
+    assert.equal(new Set([...Object.values(tokens), again.token]).size, 4)
+  })
+
+  it('the database holds neither tokens nor passwords, only argon2id strings', async () => {
+    const bytes = databaseBytes(server.dbPath)
+    assert.ok(bytes.length > 0)
+    for (const [name, token] of Object.entries(tokens)) {
+      assert.equal(bytes.indexOf(token), -1, `token of ${name} stored in clear`)
+      assert.equal(bytes.indexOf(`${PASSWORD} ${name}`), -1, `password of ${name} stored in clear`)
+    }
+    assert.ok(bytes.indexOf('$argon2id$') >= 0, 'no argon2id hash in the database')
+  })
+
+  it('logout revokes the token for HTTP and WebSocket', async () => {
+    const session = await login(server.base, 'carol', `${PASSWORD} carol`)
+    assert.equal((await get('/api/me', session.token)).status, 200)
+    const ws = await nativeConnect(server, session.token)
+    assert.equal((await post('/api/logout', undefined, session.token)).status, 204)
+    const closed = await ws.closed
+    assert.equal(closed.code, 1008)
+    const me = await get('/api/me', session.token)
+    assert.equal(me.status, 401)
+    assert.equal(errorCode(me), 'unauthorized')
+    await assert.rejects(wsConnect(`${server.wsBase}/ws?token=${session.token}`), err => err.status === 401)
+    assert.equal((await get('/api/me', 'A'.repeat(43))).status, 401, 'a made-up token')
+    assert.equal((await get('/api/me', tokens.carol)).status, 200, 'other sessions stay valid')
+  })
+
+  it('no reading a room one has not joined, nor another pair\'s DM', async () => {
+    assert.equal((await post('/api/rooms', { name: 'secret' }, tokens.alice)).status, 201)
+    const dm = await post('/api/dm/carol', undefined, tokens.alice)
+    assert.equal(dm.status, 200, dm.text)
+    const alice = await nativeConnect(server, tokens.alice)
+    await sendOk(alice, 'secret', 'for members only')
+    await sendOk(alice, dm.json.name, 'for carol only')
+    const secret = await get('/api/rooms/secret/messages', tokens.bob)
+    assert.equal(secret.status, 403)
+    assert.equal(errorCode(secret), 'not_member')
+    const other = await get(`/api/rooms/${encodeURIComponent(dm.json.name)}/messages`, tokens.bob)
+    assert.ok([403, 404].includes(other.status), other.text)
+    assert.doesNotMatch(other.text, /carol only/)
+    const join = await post(`/api/rooms/${encodeURIComponent(dm.json.name)}/join`, undefined, tokens.bob)
+    assert.ok([403, 404].includes(join.status), join.text)
+    alice.close()
+  })
+
+  it('no sending to a room one has not joined, nor into another pair\'s DM, via /ws', async () => {
+    const bob = await nativeConnect(server, tokens.bob)
+    for (const room of ['secret', 'dm:alice:carol']) {
+      const f = await sendMessage(bob, room, 'intrusion')
+      assert.equal(f.type, 'error', JSON.stringify(f))
+      assert.equal(f.code, 'not_member')
+    }
+    const history = await fetchAfter(server.base, tokens.alice, 'secret')
+    assert.ok(history.every(m => m.content !== 'intrusion'))
+    bob.close()
+  })
+
+  it('no sending as another user through /send/, no reading /receive/{other}', async () => {
+    const res = await post('/send/', { user_name: 'alice', content: 'forged' }, tokens.bob)
+    assert.equal(res.status, 403)
+    assert.equal(errorCode(res), 'forbidden')
+    assert.equal((await post('/send/', { user_name: 'alice', content: 'forged' })).status, 401)
+    await assert.rejects(wsConnect(`${server.wsBase}/receive/alice?token=${tokens.bob}`), err => err.status === 403)
+    await assert.rejects(wsConnect(`${server.wsBase}/receive/alice`), err => err.status === 401)
+    const history = await fetchAfter(server.base, tokens.alice, 'general')
+    assert.ok(history.every(m => m.content !== 'forged'))
+  })
+
+  it('static files: no path, encoded or not, leaves --web-root', async () => {
+    const targets = [
+      '/../../etc/passwd', '/../outside/secret.txt', '/%2e%2e/outside/secret.txt',
+      '/%2e%2e%2foutside%2fsecret.txt', '/..%2foutside%2fsecret.txt', '/..%2f..%2f..%2fetc%2fpasswd',
+      '/%252e%252e%252foutside%252fsecret.txt', '/..\\outside\\secret.txt', '/..%5coutside%5csecret.txt',
+      '/....//outside/secret.txt', '/.%2e/outside/secret.txt', '/%2E%2E/%2E%2E/etc/passwd',
+      '/app.js/../../outside/secret.txt', '/%00../outside/secret.txt', '//etc/passwd'
+    ]
+    for (const target of targets) {
+      const text = await rawGet(server.port, target)
+      assert.doesNotMatch(text, /OUTSIDE-SECRET|root:x:0/, `${target} escaped the web root`)
+      if (text) assert.match(text, /^HTTP\/1\.1 (200|400|404)/, `${target}: ${text.slice(0, 80)}`)
+    }
+    assert.match(await rawGet(server.port, '/app.js'), /WEBROOT-APP/, 'the raw helper reaches files')
+    const app = await get('/app.js')
+    assert.equal(app.status, 200)
+    assert.match(app.text, /WEBROOT-APP/)
+  })
+
+  it('the web client is served with CSP, nosniff, no framing and no referrer', async () => {
+    for (const path of ['/', '/app.js', '/some/client/route']) {
+      const res = await get(path)
+      assert.equal(res.status, 200, path)
+      const csp = res.headers['content-security-policy'] ?? ''
+      assert.match(csp, /default-src 'self'/)
+      assert.match(csp, /frame-ancestors 'none'/)
+      assert.equal(res.headers['x-content-type-options'], 'nosniff')
+      assert.equal(res.headers['x-frame-options'], 'DENY')
+      assert.equal(res.headers['referrer-policy'], 'no-referrer')
+      assert.equal(res.headers['set-cookie'], undefined, 'no cookies: tokens travel in headers')
+    }
+  })
+
+  it('SQL is parameterized: an injection string is stored and read back verbatim', async () => {
+    const evil = "'); DROP TABLE messages; --"
+    const alice = await nativeConnect(server, tokens.alice)
+    const ack = await sendOk(alice, 'general', evil)
+    const seed = await post('/send/', { user_name: 'alice', content: `${evil} seed`, sent_at: "x'; DROP TABLE users; --" }, tokens.alice)
+    assert.equal(seed.status, 200, seed.text)
+    const history = await fetchAfter(server.base, tokens.alice, 'general', ack.id - 1)
+    assert.equal(history[0].content, evil)
+    assert.ok(history.some(m => m.content === `${evil} seed`))
+    await sendOk(alice, 'general', 'still works')
+    const injectedName = await post('/api/login', { user_name: "alice' OR '1'='1", password: "' OR '1'='1" })
+    assert.ok([400, 401].includes(injectedName.status), injectedName.text)
+    assert.equal((await get('/api/me', tokens.bob)).status, 200, 'users table intact')
+    alice.close()
+  })
+
+  it('malformed and oversize input on every endpoint gets a JSON error', async () => {
+    // Endpoints that read a JSON body get every malformed body; the others malformed paths.
+    const endpoints = [['POST', '/send/'], ['POST', '/api/register'], ['POST', '/api/login'], ['POST', '/api/rooms']]
+    const pathOnly = [
+      ['POST', '/api/dm/%00'], ['POST', '/api/dm/a%2Fb'], ['POST', '/api/dm/' + 'x'.repeat(300)],
+      ['POST', '/api/rooms/Bad%20Room/join'], ['POST', '/api/rooms/%ff%fe/leave'], ['POST', '/api/rooms/nope/join'],
+      ['GET', '/api/rooms/general/messages?limit=abc'], ['GET', '/api/rooms/general/messages?before=-1x'],
+      ['GET', '/api/rooms/%ff%fe/messages'], ['GET', '/api/nope'], ['DELETE', '/api/rooms'], ['PUT', '/send/']
+    ]
+    for (const [method, path] of pathOnly) {
+      const res = await http(server.base, method, path, undefined, tokens.carol)
+      assert.ok(res.status >= 400 && res.status < 500, `${method} ${path}: ${res.status} ${res.text}`)
+      assert.equal(typeof res.json?.error?.code, 'string', `${method} ${path}: ${res.text}`)
+    }
+    const bodies = ['not json', '[]', '{"user_name": 5, "password": [], "name": {}, "content": null}',
+      '{"user_name": "' + 'x'.repeat(3000) + '", "password": "y"}', '"\u0000"', '{"a":' + '['.repeat(2000)]
+    for (const [method, path] of endpoints) {
+      for (const body of bodies) {
+        const res = await http(server.base, method, path, body, tokens.carol)
+        assert.ok(res.status >= 400 && res.status < 500, `${method} ${path} ${String(body).slice(0, 40)}: ${res.status} ${res.text}`)
+        assert.equal(typeof res.json?.error?.code, 'string', `${method} ${path}: ${res.text}`)
+      }
+      const big = await http(server.base, method, path, '{"content":"' + 'x'.repeat(10000) + '"}', tokens.carol)
+      assert.equal(big.status, 413, `${path}: ${big.text}`)
+      assert.equal(errorCode(big), 'body_too_large')
+    }
+  })
+})
+
+describe('login rate limiting', () => {
+  let server
+  before(async () => {
+    server = await startChatd({ auth: 'password' })
+  })
+  after(async () => {
+    await server?.stop()
+    server?.cleanup()
+  })
+
+  it('locks an account after 5 failures, even for the right password', async () => {
+    assert.equal((await register(server.base, 'victim', PASSWORD)).status, 201)
+    for (let i = 0; i < 5; i++) {
+      const res = await login(server.base, 'victim', `guess ${i}`)
+      assert.equal(res.status, 401, res.text)
+      assert.equal(errorCode(res), 'invalid_credentials')
+    }
+    const locked = await login(server.base, 'victim', PASSWORD)
+    assert.equal(locked.status, 429, locked.text)
+    assert.equal(errorCode(locked), 'rate_limited')
+    assert.ok((await metrics(server.base)).value('chat_limit_hits_total{kind="login_rate"}') >= 1)
+  })
+
+  it('locks an address after 20 failures across accounts (including unknown ones)', async () => {
+    assert.equal((await register(server.base, 'bystander', PASSWORD)).status, 201)
+    // 5 failures from this address so far; 15 more on names that do not exist.
+    for (let i = 0; i < 15; i++) {
+      const res = await login(server.base, `ghost${i}`, 'nope nope nope')
+      assert.equal(res.status, 401, res.text)
+    }
+    const res = await login(server.base, 'bystander', PASSWORD)
+    assert.equal(res.status, 429, res.text)
+    const token = (await register(server.base, 'newcomer', PASSWORD)).token
+    assert.ok(token, 'registration is not a login: it still works')
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, token)).status, 200)
+  })
+})
