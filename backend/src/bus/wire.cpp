@@ -7,26 +7,9 @@ namespace chatd::bus {
 namespace json = boost::json;
 namespace {
 
-std::string_view kind_name(model::MessageKind kind) {
-    switch (kind) {
-        case model::MessageKind::Join:
-            return "join";
-        case model::MessageKind::Leave:
-            return "leave";
-        case model::MessageKind::Text:
-            break;
-    }
-    return "text";
-}
-
 model::MessageKind kind_from(std::string_view name, std::string_view content) {
-    if (name == "join") return model::MessageKind::Join;
-    if (name == "leave") return model::MessageKind::Leave;
-    if (name == "text") return model::MessageKind::Text;
-    // Foreign: the brief's notices are recognised by content.
-    if (content == "CONNECTION_MESSAGE") return model::MessageKind::Join;
-    if (content == "DISCONNECTION_MESSAGE") return model::MessageKind::Leave;
-    return model::MessageKind::Text;
+    // Foreign bodies (the brief's format) have no kind: their notices are recognised by content.
+    return model::kind_from_name(name).value_or(model::kind_of_content(content));
 }
 
 json::object message_object(const model::Message& m) {
@@ -39,7 +22,7 @@ json::object message_object(const model::Message& m) {
         {"room", m.room},
         {"ts", m.ts_ms},
         {"client_msg_id", m.client_msg_id},
-        {"kind", kind_name(m.kind)},
+        {"kind", model::kind_name(m.kind)},
     };
 }
 

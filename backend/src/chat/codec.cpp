@@ -142,15 +142,7 @@ std::string encode_pong() {
 }
 
 std::string_view to_string(model::MessageKind kind) {
-    switch (kind) {
-        case model::MessageKind::Text:
-            return "text";
-        case model::MessageKind::Join:
-            return "join";
-        case model::MessageKind::Leave:
-            return "leave";
-    }
-    return "text";
+    return model::kind_name(kind);
 }
 
 std::string format_sent_at(std::int64_t ts_ms) {
@@ -159,12 +151,6 @@ std::string format_sent_at(std::int64_t ts_ms) {
     gmtime_r(&seconds, &utc);
     return fmt::format("{:02}/{:02}/{:04} {:02}:{:02}:{:02}", utc.tm_mday, utc.tm_mon + 1,
                        utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
-}
-
-model::MessageKind kind_of_content(std::string_view content) {
-    if (content == kConnectionMessage) return model::MessageKind::Join;
-    if (content == kDisconnectionMessage) return model::MessageKind::Leave;
-    return model::MessageKind::Text;
 }
 
 }  // namespace chatd::chat

@@ -57,9 +57,8 @@ std::string_view to_string(model::MessageKind kind);
 // The brief's "DD/MM/YYYY HH:MM:SS" in UTC.
 std::string format_sent_at(std::int64_t ts_ms);
 
-// Content of the brief's join / leave notices.
-inline constexpr std::string_view kConnectionMessage = "CONNECTION_MESSAGE";
-inline constexpr std::string_view kDisconnectionMessage = "DISCONNECTION_MESSAGE";
-model::MessageKind kind_of_content(std::string_view content);
+using model::kConnectionMessage;
+using model::kDisconnectionMessage;
+using model::kind_of_content;
 
 }  // namespace chatd::chat

@@ -6,6 +6,7 @@
 
 #include "chat/codec.hpp"
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 
 namespace chatd::chat {
 namespace {
@@ -16,12 +17,6 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace
 
@@ -128,7 +123,8 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
         }
         metrics_.messages_delivered.Increment(static_cast<double>(delivered));
         metrics_.delivery_seconds.Observe(
-            static_cast<double>(std::max<std::int64_t>(0, now_ms() - message.ts_ms)) / 1000.0);
+            static_cast<double>(std::max<std::int64_t>(0, model::now_ms() - message.ts_ms)) /
+            1000.0);
     }
     // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams.
     if (message.kind == model::MessageKind::Leave) {

@@ -13,6 +13,7 @@
 #include "bus/wire.hpp"
 #include "chat/codec.hpp"
 #include "chat/validation.hpp"
+#include "model/clock.hpp"
 #include "store/store.hpp"
 
 namespace chatd::chat {
@@ -20,12 +21,6 @@ namespace json = boost::json;
 using metrics::Limit;
 
 namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 ApiError invalid_name() {
     return ApiError(400, "invalid_name", "a user name is 1 to 32 letters, digits, '_', '-' or '.'",
@@ -206,7 +201,7 @@ void ChatService::store_foreign(const model::Message& message, const std::string
         metrics_.limit_hit(Limit::BadRequest);
         return;
     }
-    const auto ts = now_ms();
+    const auto ts = model::now_ms();
     // Every queue holding a copy yields the same key, so the store keeps one message.
     store::NewMessage stored{std::string(model::kGeneralRoom),
                              message.user_name,
@@ -311,7 +306,7 @@ void ChatService::publish_confirmed(model::EventPtr event,
 std::optional<Identity> ChatService::authenticate(std::string_view token) {
     if (token.empty() || token.size() > 128) return std::nullopt;
     auto hash = auth::token_hash(token);
-    auto session = store_.find_session(hash, now_ms());
+    auto session = store_.find_session(hash, model::now_ms());
     if (!session) return std::nullopt;
     return Identity{session->user_name, std::move(hash)};
 }
@@ -333,7 +328,7 @@ json::object ChatService::config() const {
 json::object ChatService::new_session(const std::string& user_name) {
     const auto token = auth::new_token();
     const auto expires =
-        now_ms() +
+        model::now_ms() +
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
     return json::object{{"user_name", user_name}, {"token", token}, {"expires_ms", expires}};
@@ -350,7 +345,7 @@ json::object ChatService::register_user(std::string_view user_name, std::string_
                        Limit::BadRequest);
     }
     store::User user{std::string(user_name), auth::hash_password(password, options_.password_cost),
-                     now_ms()};
+                     model::now_ms()};
     if (!store_.create_user(user)) {
         throw ApiError(409, "name_taken", "that name is taken", Limit::Conflict);
     }
@@ -417,7 +412,8 @@ void ChatService::require_room(std::string_view room, bool allow_direct) {
 
 json::object ChatService::create_room(const Identity& identity, std::string_view room) {
     if (!valid_room_name(room)) throw invalid_room();
-    if (!store_.create_room(store::Room{std::string(room), false, identity.user_name, now_ms()})) {
+    if (!store_.create_room(
+            store::Room{std::string(room), false, identity.user_name, model::now_ms()})) {
         throw ApiError(409, "room_exists", "a room with that name exists", Limit::Conflict);
     }
     store_.add_member(room, identity.user_name);
@@ -457,7 +453,7 @@ json::object ChatService::open_direct(const Identity& identity, std::string_view
     }
     const auto room = direct_room_name(identity.user_name, other_user);
     if (!store_.find_room(room)) {
-        store_.create_room(store::Room{room, true, identity.user_name, now_ms()});
+        store_.create_room(store::Room{room, true, identity.user_name, model::now_ms()});
     }
     for (const auto& user : {identity.user_name, std::string(other_user)}) {
         if (!store_.is_member(room, user)) {
@@ -595,7 +591,7 @@ void ChatService::send(ConnectionId id,
         refuse(sink, error->limit, error->code, error->what(), command.client_msg_id);
         return;
     }
-    const auto ts = now_ms();
+    const auto ts = model::now_ms();
     store::NewMessage message{std::move(command.room),
                               user_name,
                               std::move(command.content),
@@ -631,7 +627,7 @@ void ChatService::post_seed(const std::string& user_name,
         done(std::move(error));
         return;
     }
-    const auto ts = now_ms();
+    const auto ts = model::now_ms();
     const auto kind = kind_of_content(content);
     store::NewMessage message{std::string(model::kGeneralRoom),
                               user_name,

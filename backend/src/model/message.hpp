@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace chatd::model {
@@ -18,6 +20,37 @@ enum class MessageKind {
     Join,   // seed API CONNECTION_MESSAGE
     Leave,  // seed API DISCONNECTION_MESSAGE
 };
+
+// Content of the brief's join / leave notices.
+inline constexpr std::string_view kConnectionMessage = "CONNECTION_MESSAGE";
+inline constexpr std::string_view kDisconnectionMessage = "DISCONNECTION_MESSAGE";
+
+// The kind a message in the brief's format has: its notices are recognised by content.
+inline MessageKind kind_of_content(std::string_view content) {
+    if (content == kConnectionMessage) return MessageKind::Join;
+    if (content == kDisconnectionMessage) return MessageKind::Leave;
+    return MessageKind::Text;
+}
+
+// The `kind` field of native frames and of chatd's AMQP bodies.
+inline std::string_view kind_name(MessageKind kind) {
+    switch (kind) {
+        case MessageKind::Join:
+            return "join";
+        case MessageKind::Leave:
+            return "leave";
+        case MessageKind::Text:
+            break;
+    }
+    return "text";
+}
+
+inline std::optional<MessageKind> kind_from_name(std::string_view name) {
+    if (name == "text") return MessageKind::Text;
+    if (name == "join") return MessageKind::Join;
+    if (name == "leave") return MessageKind::Leave;
+    return std::nullopt;
+}
 
 // A message as stored and as carried between nodes.
 struct Message {
