@@ -41,7 +41,7 @@ frontend:
 	fi
 
 release:
-	cd $(BACKEND) && cmake --preset release && cmake --build --preset release -j$(JOBS)
+	cd $(BACKEND) && cmake --preset release && cmake --build --preset release -j$(JOBS) --target chatd
 
 run: deps frontend release
 	@mkdir -p $(ROOT)/data
