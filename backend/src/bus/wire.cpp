@@ -65,18 +65,11 @@ Wire invalid(std::string why) {
     return w;
 }
 
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 }  // namespace
 
 std::string encode_event(const model::Event& event, std::string_view node) {
     json::object o = std::visit(
-        Overloaded{
+        model::Overloaded{
             [](const model::Message& m) { return message_object(m); },
             [](const model::Typing& t) {
                 return json::object{

@@ -9,17 +9,6 @@
 #include "model/clock.hpp"
 
 namespace chatd::chat {
-namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-}  // namespace
-
 Hub::Attached Hub::attach(const std::string& user_name,
                           Protocol protocol,
                           std::shared_ptr<Sink> sink,
@@ -95,7 +84,7 @@ Hub::SubscriberListPtr Hub::subscribers(const std::string& room) const {
 }
 
 void Hub::deliver(const model::Event& event, const std::string& only_user) {
-    std::visit(Overloaded{
+    std::visit(model::Overloaded{
                    [&](const model::Message& m) { deliver_message(m, only_user); },
                    [this](const model::Typing& t) { deliver_typing(t); },
                    [this](const model::Presence& p) { deliver_presence(p); },

@@ -89,4 +89,12 @@ struct Membership {
 using Event = std::variant<Message, Typing, Presence, Membership>;
 using EventPtr = std::shared_ptr<const Event>;
 
+// std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
 }  // namespace chatd::model
