@@ -507,6 +507,7 @@ struct Bench {
     }
 
     // The seed API's sender: POST /send/ on one keep-alive connection, one request at a time.
+    // A sender runs --inflight of these (the seq counter is shared: same thread).
     awaitable<void> seed_send_loop(Client& c) {
         auto socket = co_await connect_from(c.worker->io.get_executor(), o, c.index);
         if (!socket) co_return;
@@ -609,7 +610,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("-r,--rate", o.rate, "Messages/s in total over all senders; 0 = max")
         ->capture_default_str();
-    app.add_option("--inflight", o.inflight, "Unacked messages per sender, at most")
+    app.add_option("--inflight", o.inflight,
+                   "Unacked messages per sender, at most (seed API: parallel POST connections)")
         ->capture_default_str();
     app.add_option("-d,--duration", o.duration, "Seconds of sending (or holding, --idle)")
         ->capture_default_str();
@@ -746,7 +748,9 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < o.senders; ++i) {
             Client& c = *b.clients[i];
             if (o.api == "seed") {
-                asio::co_spawn(c.worker->io, b.seed_send_loop(c), asio::detached);
+                for (std::size_t k = 0; k < std::max<std::size_t>(1, o.inflight); ++k) {
+                    asio::co_spawn(c.worker->io, b.seed_send_loop(c), asio::detached);
+                }
             } else if (c.open) {
                 asio::co_spawn(c.worker->io, b.send_loop(c), asio::detached);
             }
