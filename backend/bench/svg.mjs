@@ -2,7 +2,7 @@
 // log axes and a grouped bar chart. Each returns the SVG text.
 const W = 720
 const H = 400
-const M = { left: 80, right: 170, top: 40, bottom: 60 }
+const M = { left: 80, right: 170, top: 40, bottom: 70 }
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
@@ -94,7 +94,7 @@ export function barChart ({ title, yLabel, groups, names, yLog = false }) {
   const vals = groups.flatMap((g) => g.values).filter((v) => Number.isFinite(v) && v > 0)
   if (vals.length === 0) return frame(title, '', yLabel, '<text x="300" y="200">no data</text>')
   let y0 = 0; let y1 = Math.max(...vals) * 1.1
-  if (yLog) { y0 = 10 ** Math.floor(Math.log10(Math.min(...vals))); y1 = 10 ** Math.ceil(Math.log10(Math.max(...vals))) }
+  if (yLog) { y0 = 10 ** Math.floor(Math.log10(Math.min(...vals) / 2)); y1 = 10 ** Math.ceil(Math.log10(Math.max(...vals))) }
   const Y = scale(y0, y1, yLog, H - M.bottom - 30, M.top)
   const base = H - M.bottom - 30
   const gw = (W - M.left - M.right) / groups.length
