@@ -25,7 +25,8 @@ help:
 	@echo "make format        clang-format the backend sources in place"
 	@echo "make format-check  fail if any backend source is not formatted"
 	@echo "make fuzz          libFuzzer targets (clang 14), each for FUZZ_SECONDS (default 60) -> build/fuzz"
-	@echo "make bench         chat-bench scenarios, chatd vs a Node ws peer -> docs/benchmarks.md"
+	@echo "make bench         chat-bench scenarios, chatd vs its peers -> docs/benchmarks.md + docs/bench/*.svg"
+	@echo "                   (about 13 min; make bench BENCH_ARGS=--quick: about 9 min)"
 	@echo "make run-cluster   RabbitMQ + PostgreSQL + two chatd nodes (:8081, :8082), from Debian packages"
 	@echo "make run-stack     run-cluster + nginx (:8080, web client) + Prometheus (:9090)"
 	@echo "make stop-stack    stop what run-cluster / run-stack started (by PID)"
@@ -62,7 +63,7 @@ test:
 	@$(ROOT)/scripts/run-tests
 
 bench:
-	@$(ROOT)/scripts/bench
+	@$(ROOT)/scripts/bench $(BENCH_ARGS)
 
 # docs/security.md, "Fuzzing".
 fuzz:

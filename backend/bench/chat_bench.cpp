@@ -50,6 +50,7 @@ struct Options {
     std::size_t inflight = 64;
     double duration = 10;
     double drain = 5;
+    double phase_timeout = 300;
     std::size_t rooms = 1;  // 1: general; more: rooms created during setup
     std::size_t source_addresses = 1;
     std::size_t connect_concurrency = 128;
@@ -204,21 +205,36 @@ struct Bench {
     std::vector<std::unique_ptr<Client>> clients;
     std::vector<std::size_t> room_members;
     std::atomic<bool> sending{false};
-    std::atomic<std::size_t> next_job{0};
-    std::atomic<std::size_t> jobs_done{0};
+    // One phase of setup or connecting: clients [first, last) handed out to a few worker
+    // coroutines. Each phase has its own counters and the main thread waits until every worker
+    // of a phase has returned (not only until the jobs are done), so no worker of an earlier
+    // phase can take a job of a later one. (A shared counter reset between phases did exactly
+    // that with --rooms == --clients: the empty second setup phase's worker ran after the reset
+    // for the connect phase, took one connect job and dropped it, and chat-bench waited for
+    // that client forever.)
+    struct Phase {
+        std::size_t first = 0, last = 0;
+        std::atomic<std::size_t> next{0}, done{0}, running{0};
+        Phase(std::size_t f, std::size_t l) : first(f), last(l) {}
+        std::size_t size() const { return last - first; }
+        // The next client index, or nullopt when the phase has none left.
+        std::optional<std::size_t> take() {
+            const std::size_t i = first + next.fetch_add(1);
+            return i < last ? std::optional<std::size_t>(i) : std::nullopt;
+        }
+        bool finished() const { return running.load() == 0; }
+    };
     std::atomic<std::size_t> setup_failed{0};
     std::uint64_t send_start_ns = 0;
 
     Worker& worker_of(std::size_t i) { return *workers[i % workers.size()]; }
 
     // Logs in (native) and creates or joins the client's room.
-    awaitable<void> setup_worker(std::size_t first, std::size_t last, std::size_t source) {
+    awaitable<void> setup_worker(std::shared_ptr<Phase> phase, std::size_t source) {
         std::unique_ptr<tcp::socket> socket;
         std::string buf;
-        for (;;) {
-            const std::size_t i = next_job.fetch_add(1) + first;
-            if (i >= last) break;
-            Client& c = *clients[i];
+        while (const auto i = phase->take()) {
+            Client& c = *clients[*i];
             bool ok = false;
             for (int attempt = 0; attempt < 3 && !ok; ++attempt) {
                 if (!socket) {
@@ -230,8 +246,9 @@ struct Bench {
                 if (!ok) socket.reset();
             }
             if (!ok) setup_failed.fetch_add(1);
-            jobs_done.fetch_add(1);
+            phase->done.fetch_add(1);
         }
+        phase->running.fetch_sub(1);
     }
 
     awaitable<bool> setup_one(tcp::socket& socket, std::string& buf, Client& c) {
@@ -253,15 +270,14 @@ struct Bench {
         co_return r && r->status == 200;
     }
 
-    awaitable<void> connect_worker() {
-        for (;;) {
-            const std::size_t i = next_job.fetch_add(1);
-            if (i >= clients.size()) break;
-            Client& c = *clients[i];
+    awaitable<void> connect_worker(std::shared_ptr<Phase> phase) {
+        while (const auto i = phase->take()) {
+            Client& c = *clients[*i];
             // The client's own thread owns its socket.
             co_await asio::co_spawn(c.worker->io, open_client(c), asio::use_awaitable);
-            jobs_done.fetch_add(1);
+            phase->done.fetch_add(1);
         }
+        phase->running.fetch_sub(1);
     }
 
     awaitable<void> open_client(Client& c) {
@@ -491,6 +507,7 @@ struct Bench {
     }
 
     // The seed API's sender: POST /send/ on one keep-alive connection, one request at a time.
+    // A sender runs --inflight of these (the seq counter is shared: same thread).
     awaitable<void> seed_send_loop(Client& c) {
         auto socket = co_await connect_from(c.worker->io.get_executor(), o, c.index);
         if (!socket) co_return;
@@ -593,11 +610,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("-r,--rate", o.rate, "Messages/s in total over all senders; 0 = max")
         ->capture_default_str();
-    app.add_option("--inflight", o.inflight, "Unacked messages per sender, at most")
+    app.add_option("--inflight", o.inflight,
+                   "Unacked messages per sender, at most (seed API: parallel POST connections)")
         ->capture_default_str();
     app.add_option("-d,--duration", o.duration, "Seconds of sending (or holding, --idle)")
         ->capture_default_str();
     app.add_option("--drain", o.drain, "Seconds to wait for late deliveries")
+        ->capture_default_str();
+    app.add_option("--phase-timeout", o.phase_timeout,
+                   "Seconds the login/join and the connect phase may take, each")
         ->capture_default_str();
     app.add_option("--rooms", o.rooms, "Rooms (1: general; more are created, client i in i%K)")
         ->capture_default_str();
@@ -665,17 +686,21 @@ int main(int argc, char** argv) {
 
     // 1. Log in and create/join rooms: the first K clients create the rooms, then the rest.
     const auto setup_start = std::chrono::steady_clock::now();
+    bool timed_out = false;
     auto run_setup = [&](std::size_t first, std::size_t last) {
-        b.next_job = 0;
-        b.jobs_done = 0;
-        const std::size_t workers_n =
-            std::min(o.http_concurrency, std::max<std::size_t>(1, last - first));
+        auto phase = std::make_shared<Bench::Phase>(first, last);
+        const std::size_t workers_n = std::min(o.http_concurrency, phase->size());
+        phase->running = workers_n;
         for (std::size_t k = 0; k < workers_n; ++k) {
-            asio::co_spawn(b.worker_of(k).io, b.setup_worker(first, last, k), asio::detached);
+            asio::co_spawn(b.worker_of(k).io, b.setup_worker(phase, k), asio::detached);
         }
-        wait_for(
-            600, [&] { return b.jobs_done.load() >= last - first; },
-            [&] { say(fmt::format("  setup {}/{}", b.jobs_done.load(), last - first)); }, quiet);
+        if (!wait_for(
+                o.phase_timeout, [&] { return phase->finished(); },
+                [&] { say(fmt::format("  setup {}/{}", phase->done.load(), phase->size())); },
+                quiet)) {
+            timed_out = true;
+            say(fmt::format("  setup timed out: {}/{} done", phase->done.load(), phase->size()));
+        }
     };
     if (o.api == "native") {
         const std::size_t creators = o.rooms > 1 ? std::min(o.rooms, o.clients) : 0;
@@ -689,19 +714,24 @@ int main(int argc, char** argv) {
     // 2. Open the WebSocket clients.
     const auto server_before_connect = sample_process(o.server_pid);
     const auto connect_start = std::chrono::steady_clock::now();
-    b.next_job = 0;
-    b.jobs_done = 0;
-    for (std::size_t k = 0; k < std::min(o.connect_concurrency, o.clients); ++k) {
-        asio::co_spawn(b.worker_of(k).io, b.connect_worker(), asio::detached);
+    auto connect_phase = std::make_shared<Bench::Phase>(0, o.clients);
+    const std::size_t connectors = std::min(o.connect_concurrency, o.clients);
+    connect_phase->running = connectors;
+    for (std::size_t k = 0; k < connectors; ++k) {
+        asio::co_spawn(b.worker_of(k).io, b.connect_worker(connect_phase), asio::detached);
     }
-    wait_for(
-        600, [&] { return b.jobs_done.load() >= o.clients; },
-        [&] {
-            const auto t = b.totals();
-            say(fmt::format("  connected {}/{} (failed {})", t.connected, o.clients,
-                            t.connect_failed));
-        },
-        quiet);
+    if (!wait_for(
+            o.phase_timeout, [&] { return connect_phase->finished(); },
+            [&] {
+                const auto t = b.totals();
+                say(fmt::format("  connected {}/{} (failed {})", t.connected, o.clients,
+                                t.connect_failed));
+            },
+            quiet)) {
+        timed_out = true;
+        say(fmt::format("  connecting timed out: {}/{} done", connect_phase->done.load(),
+                        o.clients));
+    }
     const double connect_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - connect_start).count();
     // Let the welcome frames (and presence) settle before measuring.
@@ -718,7 +748,9 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < o.senders; ++i) {
             Client& c = *b.clients[i];
             if (o.api == "seed") {
-                asio::co_spawn(c.worker->io, b.seed_send_loop(c), asio::detached);
+                for (std::size_t k = 0; k < std::max<std::size_t>(1, o.inflight); ++k) {
+                    asio::co_spawn(c.worker->io, b.seed_send_loop(c), asio::detached);
+                }
             } else if (c.open) {
                 asio::co_spawn(c.worker->io, b.send_loop(c), asio::detached);
             }
@@ -769,12 +801,15 @@ int main(int argc, char** argv) {
         [] {}, true);
     const auto t = b.totals();
     const auto srv_end = sample_process(o.server_pid);
+    // Deliveries that arrived during the drain count, over the time they took: a saturated
+    // server's backlog is not credited to the send window alone.
+    const double deliver_s = static_cast<double>(now_ns() - b.send_start_ns) / 1e9;
 
     // Summary.
     const std::uint64_t lost = t.expected > t.delivered ? t.expected - t.delivered : 0;
     const std::uint64_t unacked =
         t.sent > t.acked + t.send_errors ? t.sent - t.acked - t.send_errors : 0;
-    const double deliveries_per_s = static_cast<double>(t.delivered - t0.delivered) / send_s;
+    const double deliveries_per_s = static_cast<double>(t.delivered - t0.delivered) / deliver_s;
     const double acked_per_s = static_cast<double>(t.acked - t0.acked) / send_s;
     const double cpu_pct =
         server_run_end.ok && server_connected.ok
@@ -857,14 +892,15 @@ int main(int argc, char** argv) {
     }
     for (auto& th : threads) th.join();
 
-    const bool failed =
-        (t.connect_failed > 0 || b.setup_failed > 0 || lost > 0 || t.duplicated > 0 ||
-         t.send_errors > 0 || unacked > 0 || (!o.idle && t.acked == 0));
+    const bool failed = (timed_out || t0.connected < o.clients || t.connect_failed > 0 ||
+                         b.setup_failed > 0 || lost > 0 || t.duplicated > 0 || t.send_errors > 0 ||
+                         unacked > 0 || (!o.idle && t.acked == 0));
     if (o.check && failed) {
         fmt::print(stderr,
                    "chat-bench: check failed (lost {}, duplicated {}, refused {}, "
-                   "unacked {}, connect failures {})\n",
-                   lost, t.duplicated, t.send_errors, unacked, t.connect_failed + b.setup_failed);
+                   "unacked {}, connect failures {}, connected {} of {}{})\n",
+                   lost, t.duplicated, t.send_errors, unacked, t.connect_failed + b.setup_failed,
+                   t0.connected, o.clients, timed_out ? ", a phase timed out" : "");
         return 1;
     }
     return 0;

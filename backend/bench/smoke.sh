@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench.smoke (ctest, label integration): starts chatd on a free port with a throwaway SQLite
-# database, runs chat-bench for 5 seconds with 50 clients and 5 senders, and fails unless every
+# database, runs chat-bench for 5 seconds with 50 clients and 5 senders, then 2 seconds with 20
+# clients each in its own room (20 rooms, 20 senders), and fails unless every
 # message reached every client exactly once (chat-bench --check). Usage: smoke.sh CHATD CHAT_BENCH
 set -euo pipefail
 chatd=$1
@@ -26,3 +27,7 @@ done
 [[ -n $port ]] || { echo "chatd did not start"; cat "$log"; exit 1; }
 "$bench" --port "$port" --clients 50 --senders 5 --rate 500 --duration 5 --drain 5 \
   --server-pid "$pid" --check --label smoke
+# Regression: as many rooms as clients (every client creates its room, so the join phase is
+# empty). chat-bench used to lose one connect job to the empty phase's worker and wait forever.
+timeout 60 "$bench" --port "$port" --clients 20 --senders 20 --rooms 20 --inflight 16 \
+  --duration 2 --drain 5 --phase-timeout 20 --check --label smoke-rooms

@@ -1,4 +1,5 @@
-// Google Benchmark micro-benchmarks of the chat core: codec, hub fan-out, outbox.
+// Google Benchmark micro-benchmarks of the chat core: codecs (client frames, seed frames, the
+// AMQP wire bodies), hub fan-out, outbox.
 // Run: build/<dir>/bench/chatd-micro (docs/benchmarks.md lists the figures).
 #include <benchmark/benchmark.h>
 
@@ -6,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bus/wire.hpp"
 #include "chat/codec.hpp"
 #include "chat/hub.hpp"
 #include "chat/outbox.hpp"
@@ -58,6 +60,31 @@ void BM_DecodeSend(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(chat::decode_client_frame(text));
 }
 BENCHMARK(BM_DecodeSend);
+
+void BM_EncodeSeedMessage(benchmark::State& state) {
+    const auto m = sample_message();
+    for (auto _ : state) benchmark::DoNotOptimize(chat::encode_seed_message(m));
+}
+BENCHMARK(BM_EncodeSeedMessage);
+
+void BM_EncodeAck(benchmark::State& state) {
+    const auto m = sample_message();
+    for (auto _ : state) benchmark::DoNotOptimize(chat::encode_ack(m, false));
+}
+BENCHMARK(BM_EncodeAck);
+
+// The body published to RabbitMQ for every message, and its decoding on the consuming node.
+void BM_WireEncodeEvent(benchmark::State& state) {
+    const model::Event event(sample_message());
+    for (auto _ : state) benchmark::DoNotOptimize(bus::encode_event(event, "node-1"));
+}
+BENCHMARK(BM_WireEncodeEvent);
+
+void BM_WireDecode(benchmark::State& state) {
+    const std::string body = bus::encode_event(model::Event(sample_message()), "node-1");
+    for (auto _ : state) benchmark::DoNotOptimize(bus::decode_wire(body));
+}
+BENCHMARK(BM_WireDecode);
 
 void BM_HubFanOut(benchmark::State& state) {
     metrics::Metrics metrics("bench");
