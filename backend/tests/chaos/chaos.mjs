@@ -31,7 +31,7 @@ const SECONDS = Number(env.CHAOS_SECONDS ?? 300)
 const USERS = Number(env.CHAOS_USERS ?? 40)
 const RATE = Number(env.CHAOS_RATE ?? 30)
 const TOPOLOGY = env.CHAOS_TOPOLOGY ?? 'per-user'
-const FAULTS = (env.CHAOS_FAULTS ?? 'kill,rabbitmq,postgres,drop').split(',').filter(Boolean)
+const FAULTS = (env.CHAOS_FAULTS ?? 'kill,drop,postgres,rabbitmq').split(',').filter(Boolean)
 const BASE = Number(env.CHAOS_PORT_BASE ?? 24000)
 const PG_PORT = BASE + 1800
 const NODE_PORTS = [BASE + 1801, BASE + 1802]
@@ -266,16 +266,17 @@ async function run () {
     }
   }, 100)
 
-  // Faults in turn, each followed by a quiet spell, until 10 s before the end of the load.
+  // Faults in turn, each followed by a quiet spell, until 10 s before the end of the load; every
+  // kind at least once (the load goes on until then).
   const gapMs = Math.max(3000, Math.min(15000, SECONDS * 1000 / 25))
   await sleep(Math.min(5000, gapMs))
   let i = 0
-  while (FAULTS.length && clock() < loadEnd - 10000) {
+  while (FAULTS.length && (clock() < loadEnd - 10000 || i < FAULTS.length)) {
     await injectors[FAULTS[i % FAULTS.length]]()
     i += 1
     await sleep(gapMs * (0.5 + Math.random()))
   }
-  while (clock() < loadEnd) await sleep(200)
+  await sleep(Math.max(0, loadEnd - clock()))
   clearInterval(loadTimer)
   log(`load stopped; ${faults.length} faults; waiting for every send to be acked`)
 
