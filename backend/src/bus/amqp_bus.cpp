@@ -118,6 +118,7 @@ struct AmqpBus::Impl {
     std::shared_mutex handler_mutex;
     Handler handler;
     std::function<void()> connected_callback;
+    std::function<void()> resubscribed_callback;
 
     struct Outgoing {
         std::string body;
@@ -275,6 +276,9 @@ struct AmqpBus::Impl {
             check("queue.bind node rooms", kNodeChannel);
             amqp_basic_qos(conn, kNodeChannel, 0, static_cast<std::uint16_t>(options.prefetch), 0);
             check("basic.qos", kNodeChannel);
+            // Bound again, not consuming yet: clients that reconnect from now on resync past
+            // anything that missed this queue, and nothing consumed reaches the old sockets.
+            if (resubscribed_callback) resubscribed_callback();
             amqp_basic_consume(conn, kNodeChannel, bytes(node_queue), amqp_empty_bytes, 0, 0, 1,
                                amqp_empty_table);
             check("basic.consume node", kNodeChannel);
@@ -284,6 +288,11 @@ struct AmqpBus::Impl {
         {
             std::lock_guard lock(mutex);
             users_dirty = true;
+        }
+        // Per-user: no user queue is consumed yet (reconcile_users does it next); a client that
+        // reconnects waits in when_subscribed until its queue is bound, then resyncs.
+        if (options.topology == Topology::PerUser && resubscribed_callback) {
+            resubscribed_callback();
         }
         connected = true;
         metrics.broker_connected.Set(1);
@@ -916,6 +925,10 @@ std::string_view AmqpBus::origin_node() const {
 
 void AmqpBus::on_connected(std::function<void()> callback) {
     impl_->connected_callback = std::move(callback);
+}
+
+void AmqpBus::on_resubscribed(std::function<void()> callback) {
+    impl_->resubscribed_callback = std::move(callback);
 }
 
 std::vector<std::string> AmqpBus::remote_users() const {
