@@ -119,6 +119,10 @@ struct AmqpBus::Impl {
     Handler handler;
     std::function<void()> connected_callback;
     std::function<void()> resubscribed_callback;
+    // A connection attempt failed or the connection was lost since the last connect: the next
+    // connect is a recovery, after which local clients must resync (on_resubscribed). Not at
+    // a first connect that succeeds at once: no client can have missed anything yet.
+    bool recovering = false;
 
     struct Outgoing {
         std::string body;
@@ -278,7 +282,7 @@ struct AmqpBus::Impl {
             check("basic.qos", kNodeChannel);
             // Bound again, not consuming yet: clients that reconnect from now on resync past
             // anything that missed this queue, and nothing consumed reaches the old sockets.
-            if (resubscribed_callback) resubscribed_callback();
+            if (recovering && resubscribed_callback) resubscribed_callback();
             amqp_basic_consume(conn, kNodeChannel, bytes(node_queue), amqp_empty_bytes, 0, 0, 1,
                                amqp_empty_table);
             check("basic.consume node", kNodeChannel);
@@ -291,9 +295,10 @@ struct AmqpBus::Impl {
         }
         // Per-user: no user queue is consumed yet (reconcile_users does it next); a client that
         // reconnects waits in when_subscribed until its queue is bound, then resyncs.
-        if (options.topology == Topology::PerUser && resubscribed_callback) {
+        if (recovering && options.topology == Topology::PerUser && resubscribed_callback) {
             resubscribed_callback();
         }
+        recovering = false;
         connected = true;
         metrics.broker_connected.Set(1);
         metrics.broker_reconnects.Increment();
@@ -314,6 +319,7 @@ struct AmqpBus::Impl {
     }
 
     void teardown(const std::string& why) {
+        if (why != "stopped") recovering = true;
         if (conn) {
             if (!logged_down && why != "stopped") spdlog::warn("amqp: disconnected: {}", why);
             logged_down = true;
