@@ -530,6 +530,18 @@ struct AmqpBus::Impl {
             auto it = channel_user.find(ch);
             if (it == channel_user.end()) return;  // closed meanwhile: the broker requeues it
             only_user = it->second;
+            bool here;
+            {
+                std::lock_guard lock(mutex);
+                here = wanted.contains(only_user);
+            }
+            if (!here) {
+                // The user's last connection here is gone (maybe to the other node, whose
+                // consume waits for ours to end): acking would drop the message for them. Closing
+                // the channel unacked gives the queue, this message included, to the next holder.
+                release_user(users[only_user]);
+                return;
+            }
         }
         bool delete_queue = false;
         if (wire.kind == Wire::Kind::Event) {
