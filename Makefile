@@ -15,7 +15,7 @@ CLANG_FORMAT ?= clang-format-14
 SOURCES = $(shell find $(BACKEND) -path '$(BACKEND)/build*' -prune -o \
             -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' -o -name '*.cc' \) -print | sort)
 
-.PHONY: help deps run build release frontend format format-check test clean run-cluster run-stack stop-stack bench fuzz
+.PHONY: help deps run build release frontend format format-check test clean run-cluster run-stack stop-stack bench fuzz chaos
 
 help:
 	@echo "make run           install deps, build (release) and start chatd on http://$(LISTEN)"
@@ -25,6 +25,7 @@ help:
 	@echo "make format        clang-format the backend sources in place"
 	@echo "make format-check  fail if any backend source is not formatted"
 	@echo "make fuzz          libFuzzer targets (clang 14), each for FUZZ_SECONDS (default 60) -> build/fuzz"
+	@echo "make chaos         two chatd nodes, RabbitMQ, PostgreSQL under load and faults; loss checker (CHAOS_SECONDS=300)"
 	@echo "make bench         chat-bench scenarios, chatd vs its peers -> docs/benchmarks.md + docs/bench/*.svg"
 	@echo "                   (about 13 min; make bench BENCH_ARGS=--quick: about 9 min)"
 	@echo "make run-cluster   RabbitMQ + PostgreSQL + two chatd nodes (:8081, :8082), from Debian packages"
@@ -68,6 +69,11 @@ bench:
 # docs/security.md, "Fuzzing".
 fuzz:
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} JOBS=$(JOBS) $(ROOT)/scripts/fuzz
+
+# docs/reliability.md: kill -9 of a node, RabbitMQ restart, PostgreSQL paused, client drops,
+# under load; fails on any lost, duplicated, reordered or unexpected message.
+chaos:
+	@JOBS=$(JOBS) $(ROOT)/scripts/chaos
 
 # The distributed shape without Docker (scripts/run-stack; README.md, docs/operations.md).
 run-cluster: release

@@ -118,6 +118,11 @@ struct AmqpBus::Impl {
     std::shared_mutex handler_mutex;
     Handler handler;
     std::function<void()> connected_callback;
+    std::function<void()> resubscribed_callback;
+    // A connection attempt failed or the connection was lost since the last connect: the next
+    // connect is a recovery, after which local clients must resync (on_resubscribed). Not at
+    // a first connect that succeeds at once: no client can have missed anything yet.
+    bool recovering = false;
 
     struct Outgoing {
         std::string body;
@@ -275,6 +280,9 @@ struct AmqpBus::Impl {
             check("queue.bind node rooms", kNodeChannel);
             amqp_basic_qos(conn, kNodeChannel, 0, static_cast<std::uint16_t>(options.prefetch), 0);
             check("basic.qos", kNodeChannel);
+            // Bound again, not consuming yet: clients that reconnect from now on resync past
+            // anything that missed this queue, and nothing consumed reaches the old sockets.
+            if (recovering && resubscribed_callback) resubscribed_callback();
             amqp_basic_consume(conn, kNodeChannel, bytes(node_queue), amqp_empty_bytes, 0, 0, 1,
                                amqp_empty_table);
             check("basic.consume node", kNodeChannel);
@@ -285,6 +293,12 @@ struct AmqpBus::Impl {
             std::lock_guard lock(mutex);
             users_dirty = true;
         }
+        // Per-user: no user queue is consumed yet (reconcile_users does it next); a client that
+        // reconnects waits in when_subscribed until its queue is bound, then resyncs.
+        if (recovering && options.topology == Topology::PerUser && resubscribed_callback) {
+            resubscribed_callback();
+        }
+        recovering = false;
         connected = true;
         metrics.broker_connected.Set(1);
         metrics.broker_reconnects.Increment();
@@ -305,6 +319,7 @@ struct AmqpBus::Impl {
     }
 
     void teardown(const std::string& why) {
+        if (why != "stopped") recovering = true;
         if (conn) {
             if (!logged_down && why != "stopped") spdlog::warn("amqp: disconnected: {}", why);
             logged_down = true;
@@ -515,6 +530,18 @@ struct AmqpBus::Impl {
             auto it = channel_user.find(ch);
             if (it == channel_user.end()) return;  // closed meanwhile: the broker requeues it
             only_user = it->second;
+            bool here;
+            {
+                std::lock_guard lock(mutex);
+                here = wanted.contains(only_user);
+            }
+            if (!here) {
+                // The user's last connection here is gone (maybe to the other node, whose
+                // consume waits for ours to end): acking would drop the message for them. Closing
+                // the channel unacked gives the queue, this message included, to the next holder.
+                release_user(users[only_user]);
+                return;
+            }
         }
         bool delete_queue = false;
         if (wire.kind == Wire::Kind::Event) {
@@ -916,6 +943,10 @@ std::string_view AmqpBus::origin_node() const {
 
 void AmqpBus::on_connected(std::function<void()> callback) {
     impl_->connected_callback = std::move(callback);
+}
+
+void AmqpBus::on_resubscribed(std::function<void()> callback) {
+    impl_->resubscribed_callback = std::move(callback);
 }
 
 std::vector<std::string> AmqpBus::remote_users() const {

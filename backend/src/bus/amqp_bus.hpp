@@ -53,6 +53,7 @@ class AmqpBus final : public Bus {
     void stop() override;
     std::string_view origin_node() const override;
     void on_connected(std::function<void()> callback) override;
+    void on_resubscribed(std::function<void()> callback) override;
     std::vector<std::string> remote_users() const override;
     bool routes_by_member() const override;
     void publish_to(model::EventPtr event,

@@ -49,6 +49,15 @@ class Bus {
     // Runs (on a bus thread) after every (re)connection to the broker, and whenever a publish
     // failed since: the time to republish the outbox. Set before start.
     virtual void on_connected(std::function<void()> /*callback*/) {}
+    // Runs on a bus thread when the broker connection is back after an outage (a lost
+    // connection, or a first attempt that failed), once this node's queues are bound again and
+    // before anything consumed from them is delivered. While the bindings
+    // were gone, events may have been routed past this node: a broker restart drops the `chat`
+    // exchange (the brief declares it non-durable) and every binding to it, and whatever a node
+    // publishes before the bindings are back reaches no queue. A client still connected would
+    // never ask for those messages (its resync mark moves on with the next live frame), so the
+    // node makes its native clients reconnect and resync from the store. Set before start.
+    virtual void on_resubscribed(std::function<void()> /*callback*/) {}
     // Users online on other nodes (sorted, may overlap with local ones).
     virtual std::vector<std::string> remote_users() const { return {}; }
 

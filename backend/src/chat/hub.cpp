@@ -237,6 +237,13 @@ void Hub::close_session(const std::string& session, CloseCode code, std::string_
     }
 }
 
+void Hub::close_native(CloseCode code, std::string_view reason) {
+    for (const auto& sink :
+         sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; })) {
+        sink->close(code, reason);
+    }
+}
+
 void Hub::close_all(CloseCode code, std::string_view reason) {
     for (const auto& sink : sinks_where([](const Connection&) { return true; })) {
         sink->close(code, reason);

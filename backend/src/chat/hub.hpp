@@ -66,6 +66,8 @@ class Hub {
     std::size_t connection_count() const;
     void close_session(const std::string& session, CloseCode code, std::string_view reason);
     void close_all(CloseCode code, std::string_view reason);
+    // Native (/ws) connections only: they reconnect and resync by id; seed ones cannot.
+    void close_native(CloseCode code, std::string_view reason);
 
   private:
     struct Subscriber {

@@ -83,6 +83,14 @@ ChatService::ChatService(
     }
     if (!bus_.origin_node().empty()) {
         publication_ = std::make_unique<Publication>();
+        // docs/reliability.md: after a broker outage, connected clients may have missed
+        // messages that no resync of theirs would fetch; reconnecting makes them resync.
+        bus_.on_resubscribed([this] {
+            spdlog::info(
+                "broker (re)connected: native clients reconnect and resync ({} connections)",
+                hub_.connection_count());
+            hub_.close_native(CloseCode::Restarting, "broker reconnected: resync");
+        });
         bus_.on_connected([this] {
             {
                 std::lock_guard lock(publication_->mutex);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -54,6 +55,9 @@ class WebSocketSession final : public chat::Sink,
     }
 
     void close(chat::CloseCode code, std::string_view reason) override {
+        // Nothing delivered after close() returns is sent: a client told to resync must not get
+        // a newer id first (its resync would start past what it missed).
+        outbox_.close();
         asio::post(ws_.get_executor(),
                    [self = shared_from_this(), code, reason = std::string(reason)]() mutable {
                        if (self->close_requested_) return;
@@ -126,6 +130,16 @@ awaitable<void> WebSocketSession::run(Request request,
     // The 101 answer waits (bounded) until the bus routes this user's events here, so a client
     // that is connected misses nothing (per-user RabbitMQ queues are bound asynchronously).
     auto self = shared_from_this();
+    // The welcome is the first frame (docs/protocol.md), queued before the connection is
+    // registered so that nothing the bus delivers meanwhile overtakes it: a client resyncs
+    // after each welcome from the last id it saw, and a message seen first would move that
+    // mark past what it missed (found by the chaos checker, docs/reliability.md).
+    if (protocol == chat::Protocol::Native) {
+        auto online = context_.service.online_users(chat::Hub::kDefaultPresenceLimit);
+        const auto at = std::lower_bound(online.begin(), online.end(), user_name_);
+        if (at == online.end() || *at != user_name_) online.insert(at, user_name_);
+        deliver(chat::make_frame(chat::encode_welcome(user_name_, rooms, online)));
+    }
     id_ = context_.service.connect(identity, protocol, self, rooms);
     {
         asio::steady_timer subscribed(ws_.get_executor(), std::chrono::seconds(2));
@@ -150,10 +164,6 @@ awaitable<void> WebSocketSession::run(Request request,
         context_.service.disconnect(id_, user_name_);
         outbox_.close();
         co_return;
-    }
-    if (protocol == chat::Protocol::Native) {
-        deliver(chat::make_frame(chat::encode_welcome(
-            user_name_, rooms, context_.service.online_users(chat::Hub::kDefaultPresenceLimit))));
     }
     asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
     co_await read_loop();

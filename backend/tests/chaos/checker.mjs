@@ -1,0 +1,196 @@
+// The loss checker: a pure function from what the run recorded to a verdict. Definitions (also in
+// docs/reliability.md, "What the checker counts"):
+//
+// lost        a message that was acked to its sender, or is in the room's stored history at the
+//             end, and that a member of the room (every client is online and resynced at the
+//             end) did not display. One count per (member, message).
+//             Also counted: an acked id that is not in the stored history ("acked but not stored").
+// duplicated  one client displayed the same sent message (sender, client_msg_id) under two ids,
+//             or displayed one id twice; or one client_msg_id was acked with two different ids;
+//             or the stored history holds one (sender, client_msg_id) twice.
+// reordered   a room's stored history is not in ascending id order; or an acked message's id is
+//             not above every id its sender had displayed in that room when it first sent it (a
+//             reply sorting before what it answers); or two sends of one client in one room
+//             that were never refused got ids in the other order than they were sent.
+// unexpected  a client displayed a text message that no client sent (unknown sender and
+//             client_msg_id), or whose room or content differ from what was sent.
+//
+// Information only: raw redeliveries (live frames repeating an id the client already had: the
+// protocol allows them, the client drops them), live inversions (a live frame brought a new id
+// below one already displayed: displayed in id order anyway), messages the clients had only after
+// the final resync, refusals by code.
+
+export function check ({ clients, stored, members, faults = [], beforeFinalSync = {} }) {
+  const violations = { lost: [], duplicated: [], reordered: [], unexpected: [] }
+  const sent = new Map() // `${user}\u0000${cmid}` -> { user, cmid, room, content, ack }
+  let sends = 0
+  let acked = 0
+  let duplicateAcks = 0
+  let retransmissions = 0
+  const refusals = {}
+  for (const c of clients) {
+    for (const [cmid, s] of Object.entries(c.sends)) {
+      sends += 1
+      retransmissions += Math.max(0, s.attempts - 1)
+      sent.set(`${c.user}\u0000${cmid}`, { user: c.user, cmid, ...s, ack: c.acks[cmid] })
+    }
+    for (const [cmid, a] of Object.entries(c.acks)) {
+      acked += 1
+      if (a.duplicate) duplicateAcks += 1
+      if (a.conflict !== undefined) {
+        violations.duplicated.push({ what: 'one client_msg_id acked with two ids', user: c.user, cmid, ids: [a.id, a.conflict] })
+      }
+    }
+    for (const e of c.errors) refusals[e.code] = (refusals[e.code] ?? 0) + 1
+  }
+
+  // The stored history: ascending ids, one row per (sender, client_msg_id).
+  const storedIds = new Map() // room -> Set(id)
+  for (const [room, messages] of Object.entries(stored)) {
+    const ids = new Set()
+    const keys = new Map()
+    let prev = 0
+    for (const m of messages) {
+      if (m.id <= prev) violations.reordered.push({ what: 'history not in ascending id order', room, id: m.id, after: prev })
+      prev = m.id
+      ids.add(m.id)
+      if (m.client_msg_id) {
+        const key = `${m.user_name}\u0000${m.client_msg_id}`
+        if (keys.has(key)) {
+          violations.duplicated.push({ what: 'stored twice', room, user: m.user_name, cmid: m.client_msg_id, ids: [keys.get(key), m.id] })
+        }
+        keys.set(key, m.id)
+      }
+    }
+    storedIds.set(room, ids)
+  }
+
+  // Per sender: acked ids against what was stored and against the order of sending.
+  const refusedCmids = new Set()
+  for (const c of clients) for (const e of c.errors) if (e.cmid) refusedCmids.add(`${c.user}\u0000${e.cmid}`)
+  for (const c of clients) {
+    const byRoom = new Map()
+    for (const [cmid, s] of Object.entries(c.sends)) {
+      const a = c.acks[cmid]
+      if (!a) continue
+      if (!storedIds.get(s.room)?.has(a.id)) {
+        violations.lost.push({ what: 'acked but not stored', user: c.user, cmid, room: s.room, id: a.id })
+      }
+      if (a.id <= s.maxDisplayedAtSend) {
+        violations.reordered.push({ what: 'id not above what its sender had displayed', user: c.user, cmid, room: s.room, id: a.id, displayedBefore: s.maxDisplayedAtSend })
+      }
+      if (!refusedCmids.has(`${c.user}\u0000${cmid}`)) {
+        if (!byRoom.has(s.room)) byRoom.set(s.room, [])
+        byRoom.get(s.room).push({ seq: s.seq, id: a.id, cmid })
+      }
+    }
+    for (const [room, list] of byRoom) {
+      list.sort((x, y) => x.seq - y.seq)
+      for (let i = 1; i < list.length; i++) {
+        if (list[i].id < list[i - 1].id) {
+          violations.reordered.push({ what: 'sender order', user: c.user, room, earlier: list[i - 1], later: list[i] })
+        }
+      }
+    }
+  }
+
+  // Per member: what it displayed against what it should have.
+  let displayedTotal = 0
+  let redeliveries = 0
+  let liveInversions = 0
+  let onlyAfterFinalSync = 0
+  let notices = 0
+  for (const c of clients) {
+    redeliveries += c.redeliveries
+    liveInversions += c.liveInversions
+    for (const [room, view] of Object.entries(c.rooms)) {
+      const shown = view.messages
+      const seenIds = new Set()
+      for (const id of view.order) {
+        if (seenIds.has(id)) violations.duplicated.push({ what: 'one id displayed twice', user: c.user, room, id })
+        seenIds.add(id)
+      }
+      displayedTotal += seenIds.size
+      const byKey = new Map()
+      for (const [idText, m] of Object.entries(shown)) {
+        const id = Number(idText)
+        if (m.kind && m.kind !== 'text') { notices += 1; continue }
+        const key = `${m.user_name}\u0000${m.client_msg_id}`
+        if (byKey.has(key)) {
+          violations.duplicated.push({ what: 'one sent message displayed under two ids', user: c.user, room, sender: m.user_name, cmid: m.client_msg_id, ids: [byKey.get(key), id] })
+        }
+        byKey.set(key, id)
+        const s = sent.get(key)
+        if (!s) {
+          violations.unexpected.push({ what: 'never sent', user: c.user, room, id, sender: m.user_name, cmid: m.client_msg_id })
+        } else if (s.room !== room || s.content !== m.content) {
+          violations.unexpected.push({ what: 'differs from what was sent', user: c.user, room, id, sentRoom: s.room, sentContent: s.content, content: m.content })
+        } else if (s.ack && s.ack.id !== id) {
+          violations.duplicated.push({ what: 'displayed under another id than acked', user: c.user, room, id, acked: s.ack.id })
+        }
+      }
+      const expected = new Set(storedIds.get(room) ?? [])
+      for (const s of sent.values()) if (s.room === room && s.ack) expected.add(s.ack.id)
+      const before = new Set(beforeFinalSync[c.user]?.[room] ?? [])
+      for (const id of expected) {
+        if (!seenIds.has(id)) {
+          violations.lost.push({ what: 'not displayed by a member', user: c.user, room, id })
+        } else if (beforeFinalSync[c.user] && !before.has(id)) {
+          onlyAfterFinalSync += 1
+        }
+      }
+    }
+  }
+  for (const [room, users] of Object.entries(members)) {
+    for (const user of users) {
+      const c = clients.find(x => x.user === user)
+      if (c && !c.rooms[room]) violations.lost.push({ what: 'member has no view of the room', user, room })
+    }
+  }
+
+  const counts = Object.fromEntries(Object.entries(violations).map(([k, v]) => [k, v.length]))
+  const storedTotal = [...storedIds.values()].reduce((n, s) => n + s.size, 0)
+  return {
+    ok: Object.values(counts).every(n => n === 0),
+    counts,
+    figures: {
+      clients: clients.length,
+      sends,
+      acked,
+      unacked: clients.reduce((n, c) => n + c.unacked.length, 0),
+      duplicateAcks,
+      retransmissions,
+      refusals,
+      stored: storedTotal,
+      displayed: displayedTotal,
+      notices,
+      redeliveries,
+      liveInversions,
+      onlyAfterFinalSync,
+      connects: clients.reduce((n, c) => n + c.connects, 0),
+      drops: clients.reduce((n, c) => n + c.drops, 0),
+      faults: faults.length
+    },
+    faults,
+    violations: Object.fromEntries(Object.entries(violations).map(([k, v]) => [k, v.slice(0, 50)]))
+  }
+}
+
+export function summary (result) {
+  const f = result.figures
+  const lines = []
+  lines.push(`chaos: ${result.ok ? 'PASS' : 'FAIL'}  lost ${result.counts.lost}  duplicated ${result.counts.duplicated}  ` +
+    `reordered ${result.counts.reordered}  unexpected ${result.counts.unexpected}`)
+  lines.push(`  clients ${f.clients}, sends ${f.sends}, acked ${f.acked} (duplicate acks ${f.duplicateAcks}), unacked at end ${f.unacked}, ` +
+    `retransmissions ${f.retransmissions}, refusals ${JSON.stringify(f.refusals)}`)
+  lines.push(`  stored ${f.stored}, displayed ${f.displayed} (notices ${f.notices}), raw redeliveries ${f.redeliveries}, ` +
+    `live inversions ${f.liveInversions}, only after the final resync ${f.onlyAfterFinalSync}, connects ${f.connects}, drops ${f.drops}`)
+  lines.push(`  faults ${f.faults}:`)
+  for (const x of result.faults) {
+    lines.push(`    ${(x.start / 1000).toFixed(1)}s-${(x.end / 1000).toFixed(1)}s ${x.kind}${x.target ? ' ' + x.target : ''}${x.note ? ' (' + x.note + ')' : ''}`)
+  }
+  for (const [kind, list] of Object.entries(result.violations)) {
+    for (const v of list.slice(0, 5)) lines.push(`  ${kind}: ${JSON.stringify(v)}`)
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,271 @@
+// One chaos client: behaves like the web client's ChatSocket (frontend/src/api/chatSocket.ts) and
+// records everything the checker needs.
+//
+// Like the web client it
+// * reconnects after every drop with full-jitter exponential backoff (to either node: the
+//   harness hands it the node list, as a load balancer would);
+// * keeps every send in an outbox until its ack, and sends the whole outbox again (same
+//   client_msg_id) after each welcome; a refused send (store_failed, rate_limited) is retried
+//   later with the same client_msg_id, as a user pressing "retry" would;
+// * after each welcome, resyncs every room with GET /api/rooms/{room}/messages?after=<last id>
+//   until has_more is false; while a room syncs, live frames do not move its mark;
+// * displays a message at most once per id (sorted by id, as messagesReducer does).
+//
+// It records: every send attempt (first send time, the highest id it displayed in the room at
+// that time), every ack (id, duplicate), every message displayed (first time, live or page,
+// connection number) and every raw live frame that repeated an id already displayed.
+import { http, WebSocket } from '../integration/lib/chatd.mjs'
+
+const BACKOFF = { baseMs: 100, capMs: 2000 }
+const PAGE = 200
+
+export class ChaosClient {
+  constructor ({ user, token, nodes, rooms, clock, log }) {
+    this.user = user
+    this.token = token
+    this.nodes = nodes // [{ base, wsBase }] — looked up on each connect (a node may restart)
+    this.rooms = rooms // the rooms this user is a member of (set up before the run)
+    this.clock = clock
+    this.log = log
+    this.ws = null
+    this.generation = 0
+    this.welcomed = false
+    this.stopped = false
+    this.attempt = 0
+    this.node = null
+    this.outbox = new Map() // cmid -> { room, content }
+    this.retryTimers = new Set()
+    this.lastSeen = new Map() // room -> last id (after the baseline)
+    this.syncing = new Map() // room -> highest live id seen while syncing
+    // Records for the checker.
+    this.sends = new Map() // cmid -> { room, content, t, seq, maxDisplayedAtSend, attempts }
+    this.acks = new Map() // cmid -> { id, duplicate, t }
+    this.errors = [] // { t, code, cmid }
+    this.displayed = new Map() // room -> Map(id -> { t, via, conn, user_name, client_msg_id, content, kind })
+    this.displayOrder = new Map() // room -> [id] in the order first displayed
+    this.liveInversions = 0 // a live frame brought a new id below one already displayed
+    this.redeliveries = 0 // live frames repeating an id already displayed
+    this.connects = 0
+    this.drops = 0
+    this.sendSeq = 0
+    this.maxId = new Map() // room -> highest id displayed
+    for (const room of rooms) {
+      this.displayed.set(room, new Map())
+      this.displayOrder.set(room, [])
+    }
+  }
+
+  maxDisplayed (room) { return this.maxId.get(room) ?? 0 }
+
+  get online () { return this.welcomed && this.syncing.size === 0 }
+
+  start () { this.connect() }
+
+  stop () {
+    this.stopped = true
+    for (const t of this.retryTimers) clearTimeout(t)
+    this.retryTimers.clear()
+    clearTimeout(this.reconnectTimer)
+    const ws = this.ws
+    this.ws = null
+    this.welcomed = false
+    if (ws) ws.terminate()
+  }
+
+  // --- sending ---------------------------------------------------------------------------------
+
+  // A new message from the user (the load generator). Returns false when the outbox is full.
+  send (room) {
+    if (this.outbox.size >= 50) return false
+    const seq = ++this.sendSeq
+    const cmid = `${this.user}-${seq}`
+    const content = `m ${this.user} ${seq} ${room}`
+    this.sends.set(cmid, { room, content, t: this.clock(), seq, maxDisplayedAtSend: this.maxDisplayed(room), attempts: 0 })
+    this.outbox.set(cmid, { room, content })
+    if (this.welcomed) this.transmit(cmid)
+    return true
+  }
+
+  // Sends a message and drops the connection right after it left (the "drop mid-send" fault).
+  sendAndDrop (room) {
+    if (!this.send(room)) return false
+    if (this.ws) this.ws.terminate()
+    return true
+  }
+
+  transmit (cmid) {
+    const entry = this.outbox.get(cmid)
+    const ws = this.ws
+    if (!entry || !ws || ws.readyState !== WebSocket.OPEN) return false
+    this.sends.get(cmid).attempts += 1
+    ws.send(JSON.stringify({ type: 'send', room: entry.room, content: entry.content, client_msg_id: cmid }))
+    return true
+  }
+
+  // --- connection ------------------------------------------------------------------------------
+
+  connect () {
+    if (this.stopped) return
+    const generation = ++this.generation
+    this.welcomed = false
+    // The first connection goes to the home node; reconnects go to either, as through a
+    // balancer.
+    const index = this.connects === 0 ? this.homeIndex ?? 0 : Math.floor(Math.random() * this.nodes.length)
+    const node = this.nodes[index]
+    this.node = node
+    this.connects += 1
+    const ws = new WebSocket(`${node.wsBase}/ws?token=${encodeURIComponent(this.token)}`,
+      { perMessageDeflate: false, handshakeTimeout: 5000 })
+    this.ws = ws
+    const current = () => this.ws === ws && this.generation === generation
+    ws.on('message', data => {
+      if (!current()) return
+      let frame
+      try { frame = JSON.parse(data.toString('utf8')) } catch { return }
+      this.onFrame(frame, generation)
+    })
+    ws.on('error', () => {})
+    ws.on('close', () => {
+      if (!current()) return
+      this.ws = null
+      this.welcomed = false
+      this.syncing.clear()
+      this.drops += 1
+      this.scheduleReconnect()
+    })
+  }
+
+  scheduleReconnect () {
+    if (this.stopped) return
+    const cap = Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** this.attempt)
+    this.attempt = Math.min(this.attempt + 1, 10)
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = setTimeout(() => this.connect(), Math.random() * cap)
+  }
+
+  onFrame (frame, generation) {
+    switch (frame.type) {
+      case 'welcome':
+        this.welcomed = true
+        this.attempt = 0
+        for (const cmid of [...this.outbox.keys()]) if (!this.transmit(cmid)) break
+        for (const room of frame.rooms) if (this.displayed.has(room)) this.syncRoom(room, generation)
+        return
+      case 'message':
+        this.onLive(frame.message, generation)
+        return
+      case 'ack':
+        if (!this.acks.has(frame.client_msg_id)) {
+          this.acks.set(frame.client_msg_id, { id: frame.id, duplicate: !!frame.duplicate, t: this.clock() })
+        } else if (this.acks.get(frame.client_msg_id).id !== frame.id) {
+          // Two acks with different ids for one client_msg_id: the checker reports it.
+          this.acks.get(frame.client_msg_id).conflict = frame.id
+        }
+        this.outbox.delete(frame.client_msg_id)
+        return
+      case 'error':
+        this.errors.push({ t: this.clock(), code: frame.code, cmid: frame.client_msg_id })
+        if (frame.client_msg_id && this.outbox.has(frame.client_msg_id)) {
+          // Retried later with the same client_msg_id (the user presses "retry").
+          const cmid = frame.client_msg_id
+          const timer = setTimeout(() => {
+            this.retryTimers.delete(timer)
+            if (this.welcomed) this.transmit(cmid)
+          }, 500 + Math.random() * 1000)
+          this.retryTimers.add(timer)
+        }
+    }
+  }
+
+  onLive (message, generation) {
+    const { room, id } = message
+    if (!this.displayed.has(room)) return
+    if (this.syncing.has(room)) {
+      this.syncing.set(room, Math.max(this.syncing.get(room), id))
+    } else if (this.lastSeen.has(room)) {
+      this.lastSeen.set(room, Math.max(this.lastSeen.get(room), id))
+    }
+    if (this.displayed.get(room).has(id)) {
+      this.redeliveries += 1
+      return
+    }
+    if (id < this.maxDisplayed(room)) this.liveInversions += 1
+    this.display(message, 'live', generation)
+  }
+
+  display (message, via, generation) {
+    const shown = this.displayed.get(message.room)
+    if (shown.has(message.id)) return
+    shown.set(message.id, {
+      t: this.clock(),
+      via,
+      conn: generation,
+      user_name: message.user_name,
+      client_msg_id: message.client_msg_id,
+      content: message.content,
+      kind: message.kind
+    })
+    this.displayOrder.get(message.room).push(message.id)
+    if (message.id > this.maxDisplayed(message.room)) this.maxId.set(message.room, message.id)
+  }
+
+  syncRoom (room, generation) {
+    this.syncing.set(room, 0)
+    this.runSync(room, generation, 0)
+  }
+
+  async runSync (room, generation, failures) {
+    const alive = () => this.generation === generation && this.welcomed && this.syncing.has(room)
+    const node = this.node
+    try {
+      let after = this.lastSeen.get(room) ?? 0
+      for (;;) {
+        const res = await http(node.base, 'GET', `/api/rooms/${encodeURIComponent(room)}/messages?after=${after}&limit=${PAGE}`,
+          undefined, this.token, { timeoutMs: 5000 })
+        if (!alive()) return
+        if (res.status !== 200) throw new Error(`history ${room}: ${res.status}`)
+        for (const m of res.json.messages) {
+          this.display(m, 'page', generation)
+          if (m.id > after) after = m.id
+        }
+        this.lastSeen.set(room, after)
+        if (!res.json.has_more || res.json.messages.length === 0) break
+      }
+      this.lastSeen.set(room, Math.max(after, this.syncing.get(room) ?? 0))
+      this.syncing.delete(room)
+    } catch {
+      if (!alive()) return
+      const cap = Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** (failures + 1))
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer)
+        if (alive()) this.runSync(room, generation, failures + 1)
+      }, Math.random() * cap)
+      this.retryTimers.add(timer)
+    }
+  }
+
+  // --- end of the run --------------------------------------------------------------------------
+
+  // Everything the checker needs, as plain JSON.
+  record () {
+    const rooms = {}
+    for (const [room, shown] of this.displayed) {
+      rooms[room] = {
+        order: this.displayOrder.get(room),
+        messages: Object.fromEntries([...shown].map(([id, m]) => [id, m]))
+      }
+    }
+    return {
+      user: this.user,
+      rooms,
+      sends: Object.fromEntries(this.sends),
+      acks: Object.fromEntries(this.acks),
+      unacked: [...this.outbox.keys()],
+      errors: this.errors,
+      redeliveries: this.redeliveries,
+      liveInversions: this.liveInversions,
+      connects: this.connects,
+      drops: this.drops
+    }
+  }
+}
