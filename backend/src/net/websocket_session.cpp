@@ -172,6 +172,8 @@ awaitable<void> WebSocketSession::read_loop() {
                 context_.metrics.limit_hit(metrics::Limit::FrameSize);
             } else if (ec == websocket::error::bad_frame_payload) {
                 context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
+            } else if (ec == websocket::condition::protocol_violation) {
+                context_.metrics.limit_hit(metrics::Limit::WsProtocol);
             } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
                        ec != asio::error::eof && ec != beast::error::timeout &&
                        ec != asio::error::connection_reset) {
