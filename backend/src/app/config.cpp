@@ -67,7 +67,7 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "Reverse proxies (CIDR list) whose X-Forwarded-For names the client address, used for "
         "per-address limits and logs (empty: the TCP peer is the client)")
         ->delimiter(',')
-        ->check(CLI::Validator(check_cidr, "CIDR"));
+        ->transform(CLI::Validator(check_cidr, "CIDR"));
     add(app, "max-frame-bytes", c.max_frame_bytes,
         "Largest WebSocket message accepted (close 1009)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
