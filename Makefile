@@ -20,7 +20,7 @@ SOURCES = $(shell find $(BACKEND) -path '$(BACKEND)/build*' -prune -o \
 help:
 	@echo "make run           install deps, build (release) and start chatd on http://$(LISTEN)"
 	@echo "                   (override: make run ARGS='--auth open' LISTEN=127.0.0.1:9090)"
-	@echo "make test          deps, format check, ci + asan builds, all ctest suites"
+	@echo "make test          deps, format check, ci + asan + tsan builds, all ctest suites"
 	@echo "make build         debug build (dev preset) into build/dev"
 	@echo "make format        clang-format the backend sources in place"
 	@echo "make format-check  fail if any backend source is not formatted"

@@ -97,6 +97,8 @@ int run(const Config& input, const std::string& version) {
     server_options.outbox_max_bytes = config.outbox_max_bytes;
     server_options.outbox_max_frames = config.outbox_max_frames;
     server_options.http_idle_timeout_s = config.http_idle_timeout_s;
+    server_options.http_request_timeout_s = config.http_request_timeout_s;
+    server_options.trusted_proxies = config.trusted_proxies;
     server_options.ws_ping_interval_s = config.ws_ping_interval_s;
     server_options.shutdown_grace_ms = config.shutdown_grace_ms;
     server_options.login_max_account_failures = config.login_max_account_failures;

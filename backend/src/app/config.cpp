@@ -4,6 +4,9 @@
 #include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <iostream>
 #include <stdexcept>
 
@@ -15,6 +18,25 @@ CLI::Option* add(CLI::App& app, const std::string& name, T& value, const std::st
     std::string env = "CHATD_";
     for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
     return app.add_option("--" + name, value, help)->envname(env)->capture_default_str();
+}
+
+// "10.0.0.0/8", "fd00::/8" or a single address, spaces around it trimmed ("a, b" lists);
+// empty string when valid, else the reason.
+std::string check_cidr(std::string& text) {
+    const auto first = text.find_first_not_of(" \t");
+    const auto last = text.find_last_not_of(" \t");
+    text = first == std::string::npos ? std::string{} : text.substr(first, last - first + 1);
+    boost::system::error_code ec;
+    if (text.find('/') == std::string::npos) {
+        boost::asio::ip::make_address(text, ec);
+    } else if (text.find(':') == std::string::npos) {
+        const auto network = boost::asio::ip::make_network_v4(text, ec);
+        if (!ec && network != network.canonical()) return "host bits set in " + text;
+    } else {
+        const auto network = boost::asio::ip::make_network_v6(text, ec);
+        if (!ec && network != network.canonical()) return "host bits set in " + text;
+    }
+    return ec ? "not an address or CIDR network: " + text : std::string{};
 }
 
 }  // namespace
@@ -41,6 +63,11 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     add(app, "cors-origins", c.cors_origins, "Allowed browser origins (empty: * in open mode)")
         ->delimiter(',');
+    add(app, "trusted-proxies", c.trusted_proxies,
+        "Reverse proxies (CIDR list) whose X-Forwarded-For names the client address, used for "
+        "per-address limits and logs (empty: the TCP peer is the client)")
+        ->delimiter(',')
+        ->transform(CLI::Validator(check_cidr, "CIDR"));
     add(app, "max-frame-bytes", c.max_frame_bytes,
         "Largest WebSocket message accepted (close 1009)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
@@ -64,6 +91,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 24));
     add(app, "http-idle-timeout", c.http_idle_timeout_s,
         "Seconds an idle HTTP connection stays open");
+    add(app, "http-request-timeout", c.http_request_timeout_s,
+        "Seconds to receive a whole HTTP request once its first byte arrived, else it is closed")
+        ->check(CLI::Range(1u, 3600u));
     add(app, "ws-ping-interval", c.ws_ping_interval_s,
         "Seconds of WebSocket silence before a ping; a second silent period closes it");
     add(app, "shutdown-grace-ms", c.shutdown_grace_ms,
@@ -116,19 +146,21 @@ std::string redact_url(const std::string& url) {
 std::string describe(const Config& c) {
     return fmt::format(
         "listen={} db={} auth={} amqp_url={} amqp_topology={} web_root={} node_id={} threads={} "
-        "log_level={} cors_origins=[{}] max_frame_bytes={} max_message_length={} "
+        "log_level={} cors_origins=[{}] trusted_proxies=[{}] max_frame_bytes={} "
+        "max_message_length={} "
         "max_body_bytes={} max_header_bytes={} rate_per_second={} rate_burst={} "
         "max_connections={} max_connections_per_address={} outbox_max_bytes={} "
-        "outbox_max_frames={} http_idle_timeout={} ws_ping_interval={} shutdown_grace_ms={} "
+        "outbox_max_frames={} http_idle_timeout={} http_request_timeout={} ws_ping_interval={} "
+        "shutdown_grace_ms={} "
         "login_max_account_failures={} login_max_address_failures={} login_lockout_minutes={} "
         "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={}",
         c.listen, redact_url(c.db), c.auth,
         c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
         c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads, c.log_level,
-        fmt::join(c.cors_origins, ","), c.max_frame_bytes, c.max_message_length, c.max_body_bytes,
-        c.max_header_bytes, c.rate_per_second, c.rate_burst, c.max_connections,
-        c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
-        c.http_idle_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
+        fmt::join(c.cors_origins, ","), fmt::join(c.trusted_proxies, ","), c.max_frame_bytes,
+        c.max_message_length, c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst,
+        c.max_connections, c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
+        c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_account_failures, c.login_max_address_failures, c.login_lockout_minutes,
         c.password_cost, c.session_ttl_hours, c.sqlite_sync, c.blocking_threads);
 }

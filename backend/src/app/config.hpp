@@ -21,6 +21,8 @@ struct Config {
     unsigned threads = 0;  // 0: one per core
     std::string log_level = "info";
     std::vector<std::string> cors_origins;  // empty: "*" in open mode, none in password mode
+    // Peers (CIDR) whose X-Forwarded-For names the client; empty: the peer is the client.
+    std::vector<std::string> trusted_proxies;
 
     std::size_t max_frame_bytes = 64 * 1024;
     std::size_t max_message_length = 4000;
@@ -33,6 +35,7 @@ struct Config {
     std::size_t outbox_max_bytes = 4 * 1024 * 1024;
     std::size_t outbox_max_frames = 16384;
     unsigned http_idle_timeout_s = 60;
+    unsigned http_request_timeout_s = 10;  // a request's bytes, once its first one arrived
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
 

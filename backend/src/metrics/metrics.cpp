@@ -74,6 +74,12 @@ std::string_view to_string(Limit limit) {
             return "bad_request";
         case Limit::LoginRate:
             return "login_rate";
+        case Limit::Connections:
+            return "connections";
+        case Limit::RequestTimeout:
+            return "request_timeout";
+        case Limit::WsProtocol:
+            return "ws_protocol";
         case Limit::kCount:
             break;
     }

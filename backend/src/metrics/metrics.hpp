@@ -35,6 +35,9 @@ enum class Limit {
     Conflict,
     BadRequest,
     LoginRate,
+    Connections,     // the process-wide connection cap (--max-connections)
+    RequestTimeout,  // an HTTP request not received within --http-request-timeout (slowloris)
+    WsProtocol,      // a WebSocket protocol violation (reserved bits, bad opcode, ...): close 1002
     kCount
 };
 

@@ -104,6 +104,85 @@ struct CompletionOf<void> {
     using type = void(std::exception_ptr);
 };
 
+// The reverse proxies whose X-Forwarded-For is believed (--trusted-proxies).
+class TrustedProxies {
+  public:
+    explicit TrustedProxies(const std::vector<std::string>& cidrs) {
+        for (const auto& text : cidrs) {
+            boost::system::error_code ec;
+            if (text.find('/') == std::string::npos) {
+                const auto address = asio::ip::make_address(text, ec);
+                if (!ec && address.is_v4())
+                    v4_.push_back(asio::ip::network_v4(address.to_v4(), 32));
+                if (!ec && address.is_v6())
+                    v6_.push_back(asio::ip::network_v6(address.to_v6(), 128));
+            } else if (text.find(':') == std::string::npos) {
+                v4_.push_back(asio::ip::make_network_v4(text, ec));
+            } else {
+                v6_.push_back(asio::ip::make_network_v6(text, ec));
+            }
+            if (ec) throw std::invalid_argument("--trusted-proxies: not a CIDR network: " + text);
+        }
+    }
+
+    bool empty() const { return v4_.empty() && v6_.empty(); }
+
+    bool contains(asio::ip::address address) const {
+        if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+            address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+        }
+        if (address.is_v4()) {
+            const auto host = asio::ip::network_v4(address.to_v4(), 32);
+            for (const auto& net : v4_) {
+                if (host == net || host.is_subnet_of(net)) return true;
+            }
+        } else {
+            const auto host = asio::ip::network_v6(address.to_v6(), 128);
+            for (const auto& net : v6_) {
+                if (host == net || host.is_subnet_of(net)) return true;
+            }
+        }
+        return false;
+    }
+
+    // The client's address: the peer's, unless the peer is a trusted proxy; then the rightmost
+    // X-Forwarded-For hop that is not itself a trusted proxy (hops to its left are whatever the
+    // client sent, so they are never believed). A malformed hop ends the walk at the last
+    // trusted address, which is the proxy that passed the malformed value on.
+    std::string client_address(const asio::ip::address& peer, const Request& request) const {
+        if (empty() || !contains(peer)) return peer.to_string();
+        std::vector<std::string_view> hops;
+        const auto [first, last] = request.equal_range("X-Forwarded-For");
+        for (auto field = first; field != last; ++field) {
+            std::string_view value = field->value();
+            while (!value.empty()) {
+                const auto comma = value.find(',');
+                auto hop = value.substr(0, comma);
+                while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t'))
+                    hop.remove_prefix(1);
+                while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t'))
+                    hop.remove_suffix(1);
+                hops.push_back(hop);
+                if (comma == std::string_view::npos) break;
+                value.remove_prefix(comma + 1);
+            }
+        }
+        auto client = peer;
+        for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
+            boost::system::error_code ec;
+            const auto address = asio::ip::make_address(*hop, ec);
+            if (ec) break;
+            client = address;
+            if (!contains(address)) break;
+        }
+        return client.to_string();
+    }
+
+  private:
+    std::vector<asio::ip::network_v4> v4_;
+    std::vector<asio::ip::network_v6> v6_;
+};
+
 chat::ApiError unauthorized() {
     return chat::ApiError(401, "unauthorized", "sign in first: a valid bearer token is required",
                           Limit::Unauthorized);
@@ -152,6 +231,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           blocking(options.blocking_threads),
           acceptor(io),
           signals(io, SIGINT, SIGTERM),
+          trusted_proxies(options.trusted_proxies),
           login_guard(chat::LoginGuardOptions{
               .max_account_failures = options.login_max_account_failures,
               .max_address_failures = options.login_max_address_failures,
@@ -176,6 +256,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     tcp::acceptor acceptor;
     asio::signal_set signals;
     Router<Handler> router;
+    TrustedProxies trusted_proxies;
     chat::LoginGuard login_guard;  // failed logins per account and per address
     std::atomic<bool> stopping{false};
 
@@ -250,7 +331,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<Response> serve_static(const Request& request);
     void add_cors(const Request& request, Response& response) const;
     bool origin_allowed(std::string_view origin) const;
-    awaitable<void> upgrade(beast::tcp_stream& stream, Request request, bool& handed_off);
+    awaitable<void> upgrade(beast::tcp_stream& stream,
+                            Request request,
+                            const std::string& address,
+                            bool& handed_off);
     bool reserve_websocket(const std::string& address, Response& refusal, const Request& request);
     void release_websocket(const std::string& address);
     void begin_shutdown();
@@ -533,8 +617,8 @@ awaitable<Response> Server::Impl::dispatch(const Request& request,
         metrics.limit_hit(error.limit);
         co_return error_response(request, error);
     } catch (const std::exception& error) {
-        spdlog::error("{} {}: {}", std::string(method), std::string(request.target()),
-                      error.what());
+        spdlog::error("{} {} from {}: {}", std::string(method), std::string(request.target()),
+                      remote_address, error.what());
         metrics.store_errors.Increment();
         co_return error_response(
             request,
@@ -547,13 +631,15 @@ bool Server::Impl::reserve_websocket(const std::string& address,
                                      const Request& request) {
     std::lock_guard lock(connections_mutex);
     if (websockets_total >= options.max_connections) {
+        metrics.limit_hit(Limit::Connections);
         refusal = error_response(request, chat::ApiError(503, "server_full", "too many connections",
-                                                         Limit::ConnectionsPerAddress));
+                                                         Limit::Connections));
         return false;
     }
     auto& count = websockets_per_address[address];
     if (count >= options.max_connections_per_address) {
         if (count == 0) websockets_per_address.erase(address);
+        metrics.limit_hit(Limit::ConnectionsPerAddress);
         refusal = error_response(request, chat::ApiError(429, "too_many_connections",
                                                          "too many connections from your address",
                                                          Limit::ConnectionsPerAddress));
@@ -574,6 +660,7 @@ void Server::Impl::release_websocket(const std::string& address) {
 // Authenticates an upgrade and runs the WebSocket; on refusal writes an HTTP error instead.
 awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
                                       Request request,
+                                      const std::string& address,
                                       bool& handed_off) {
     std::string_view route;
     auto parsed = boost::urls::parse_origin_form(request.target());
@@ -611,9 +698,8 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
         } else {
             identity = co_await require_identity(call);
         }
-        const auto address = stream.socket().remote_endpoint().address().to_string();
         if (!reserve_websocket(address, refusal, request)) {
-            metrics.limit_hit(Limit::ConnectionsPerAddress);
+            // reserve_websocket counted the limit it hit.
         } else {
             std::vector<std::string> rooms;
             if (native) {
@@ -646,13 +732,36 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
 awaitable<void> Server::Impl::http_session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    // Keyed by IP address only; an unknown peer (already reset) is "" and gets no exemption.
+    beast::error_code peer_ec;
+    const auto peer_endpoint = stream.socket().remote_endpoint(peer_ec);
+    const auto peer = peer_ec ? asio::ip::address{} : peer_endpoint.address();
     const auto idle = std::chrono::seconds(options.http_idle_timeout_s);
+    const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(options.max_body_bytes);
         parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-        stream.expires_after(idle);
+        // Waiting for a request may take the idle timeout; once its first byte is here, the
+        // whole request (headers and body) must arrive within the request timeout, so a client
+        // trickling bytes (slowloris) holds a connection for seconds, not indefinitely.
+        if (buffer.size() == 0) {
+            stream.expires_after(idle);
+            auto [first_ec, first_bytes] =
+                co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+            if (first_ec) break;  // end of stream, idle timeout, reset: nothing to answer
+            buffer.commit(first_bytes);
+        }
+        stream.expires_after(request_timeout);
         auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
+        if (ec == beast::error::timeout) {
+            // The stream closed the socket at the deadline: nothing can be answered (like nginx's
+            // client_header_timeout); counted, and the connection is gone.
+            metrics.limit_hit(Limit::RequestTimeout);
+            spdlog::debug("request from {} not received within {} s: closed", peer.to_string(),
+                          options.http_request_timeout_s);
+            co_return;
+        }
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
             const bool body = ec == http::error::body_limit;
             metrics.limit_hit(body ? Limit::BodySize : Limit::HeaderSize);
@@ -670,27 +779,27 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
             res.keep_alive(false);
             res.prepare_payload();
             metrics.http_response(body ? "(body_limit)" : "(header_limit)", res.result_int());
+            stream.expires_after(std::chrono::seconds(5));
             co_await http::async_write(stream, res, kTuple);
             break;
         }
-        if (ec) break;  // end of stream, timeout, reset: nothing to answer
+        if (ec) break;  // end of stream, reset, malformed: nothing to answer
         Request request = parser.release();
+        const std::string address =
+            peer_ec ? std::string{} : trusted_proxies.client_address(peer, request);
         if (websocket::is_upgrade(request)) {
             bool handed_off = false;
-            co_await upgrade(stream, std::move(request), handed_off);
+            co_await upgrade(stream, std::move(request), address, handed_off);
             co_return;
         }
         std::string_view route;
-        // A named local, not a temporary: g++ 12 mishandles temporaries passed to coroutines.
-        beast::error_code peer_ec;
-        const auto peer = stream.socket().remote_endpoint(peer_ec);
-        const std::string address = peer_ec ? std::string{} : peer.address().to_string();
         Response response = co_await dispatch(request, route, address);
         add_cors(request, response);
         response.set(http::field::server, "chatd");
         response.keep_alive(request.keep_alive() && !stopping);
         response.prepare_payload();
         metrics.http_response(route, response.result_int());
+        stream.expires_after(idle);
         auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
         if (write_ec || !response.keep_alive()) break;
     }

@@ -31,6 +31,9 @@ struct ServerOptions {
     std::size_t outbox_max_bytes = 4 * 1024 * 1024;
     std::size_t outbox_max_frames = 16384;
     unsigned http_idle_timeout_s = 60;
+    unsigned http_request_timeout_s = 10;
+    // Peers (CIDR or single addresses) whose X-Forwarded-For is believed; invalid ones throw.
+    std::vector<std::string> trusted_proxies;
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
     std::size_t login_max_account_failures = 5;

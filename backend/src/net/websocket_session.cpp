@@ -182,6 +182,13 @@ awaitable<void> WebSocketSession::read_loop() {
                 context_.metrics.limit_hit(metrics::Limit::FrameSize);
             } else if (ec == websocket::error::bad_frame_payload) {
                 context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
+            } else if (ec != websocket::error::closed &&
+                       ec.category() ==
+                           websocket::make_error_code(websocket::error::closed).category()) {
+                // Beast's own errors: protocol violations (reserved bits, bad opcode, ...).
+                // Compared by category: condition::protocol_violation did not match them in
+                // the tsan build (the condition's category was a different instance there).
+                context_.metrics.limit_hit(metrics::Limit::WsProtocol);
             } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
                        ec != asio::error::eof && ec != beast::error::timeout &&
                        ec != asio::error::connection_reset) {

@@ -252,3 +252,86 @@ describe('login rate limiting', () => {
     assert.equal((await http(server.base, 'GET', '/api/me', undefined, token)).status, 200)
   })
 })
+
+// --trusted-proxies: the per-address login lockout (and the per-address connection cap) key on
+// the client address. Every request here comes from 127.0.0.1; X-Forwarded-For is believed only
+// when 127.0.0.1 is a trusted proxy, and then only its rightmost untrusted hop.
+describe('client address behind a reverse proxy (--trusted-proxies)', () => {
+  const servers = []
+  const start = async args => {
+    const s = await startChatd({
+      auth: 'password',
+      args: ['--login-max-address-failures', '3', '--login-max-account-failures', '1000', ...args]
+    })
+    servers.push(s)
+    return s
+  }
+  const loginFrom = (server, name, password, forwardedFor) =>
+    http(server.base, 'POST', '/api/login', { user_name: name, password },
+      undefined, { headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } })
+  const failThrice = async (server, forwardedFor) => {
+    for (let i = 0; i < 3; i++) {
+      const res = await loginFrom(server, `ghost${i}`, 'wrong wrong', forwardedFor)
+      assert.equal(res.status, 401, res.text)
+    }
+  }
+  after(async () => {
+    for (const s of servers) {
+      await s.stop({ expectCode: 0 })
+      s.cleanup()
+    }
+  })
+
+  it('without the flag, X-Forwarded-For is ignored: the spoofing client is locked out by its own address', async () => {
+    const server = await start([])
+    assert.equal((await register(server.base, 'carla', PASSWORD)).status, 201)
+    // Three failures, each claiming another origin: all count against 127.0.0.1.
+    for (const [i, spoof] of ['198.51.100.1', '198.51.100.2', '198.51.100.3'].entries()) {
+      assert.equal((await loginFrom(server, `ghost${i}`, 'wrong wrong', spoof)).status, 401)
+    }
+    const res = await loginFrom(server, 'carla', PASSWORD, '198.51.100.99')
+    assert.equal(res.status, 429, `a fresh X-Forwarded-For must not escape the lockout: ${res.text}`)
+  })
+
+  it('from an untrusted peer, X-Forwarded-For is ignored even with the flag set', async () => {
+    const server = await start(['--trusted-proxies', '10.0.0.0/8,192.168.0.1'])
+    assert.equal((await register(server.base, 'dora', PASSWORD)).status, 201)
+    await failThrice(server, '203.0.113.7')
+    const res = await loginFrom(server, 'dora', PASSWORD, '203.0.113.8')
+    assert.equal(res.status, 429, res.text)
+  })
+
+  it('from a trusted proxy, the rightmost untrusted hop is the client; prepended hops do not help', async () => {
+    const server = await start(['--trusted-proxies', '127.0.0.1/32, ::1'])
+    assert.equal((await register(server.base, 'erin', PASSWORD)).status, 201)
+    await failThrice(server, '203.0.113.7')
+    // The locked client cannot escape by prepending a made-up hop: its proxy appends its address.
+    const escaped = await loginFrom(server, 'erin', PASSWORD, '192.0.2.55, 203.0.113.7')
+    assert.equal(escaped.status, 429, escaped.text)
+    // Trusted hops to the right are skipped (a second proxy in front of the first).
+    const chained = await loginFrom(server, 'erin', PASSWORD, '203.0.113.7, 127.0.0.1')
+    assert.equal(chained.status, 429, chained.text)
+    // Everyone else behind the same proxy still signs in: the proxy's own address is not locked.
+    const other = await loginFrom(server, 'erin', PASSWORD, '203.0.113.8')
+    assert.equal(other.status, 200, other.text)
+    const direct = await loginFrom(server, 'erin', PASSWORD)
+    assert.equal(direct.status, 200, `no header: the proxy itself is the client: ${direct.text}`)
+  })
+
+  it('from a trusted proxy, the per-address connection cap applies to each client', async () => {
+    const server = await start(['--trusted-proxies', '127.0.0.0/8', '--max-connections-per-address', '1'])
+    const token = (await register(server.base, 'fay', PASSWORD)).token
+    const url = `${server.wsBase}/ws?token=${token}`
+    const a = await wsConnect(url, { headers: { 'x-forwarded-for': '203.0.113.1' } })
+    const b = await wsConnect(url, { headers: { 'x-forwarded-for': '203.0.113.2' } })
+    await assert.rejects(wsConnect(url, { headers: { 'x-forwarded-for': '203.0.113.1' } }),
+      err => err.status === 429)
+    await a.close()
+    await b.close()
+  })
+
+  it('an invalid --trusted-proxies entry is refused at start', async () => {
+    await assert.rejects(startChatd({ args: ['--trusted-proxies', '10.0.0.0/33'] }),
+      err => /trusted-proxies|CIDR/.test(err.message))
+  })
+})

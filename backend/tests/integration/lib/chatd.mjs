@@ -19,9 +19,21 @@ const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)/
 const OUTPUT_KEEP = 256 * 1024
 const live = new Set()
 
-// A test run that dies must not leave servers behind.
+// A sanitizer build (asan, tsan presets) reports on stderr: ASan/LSan errors (leaks at exit),
+// UBSan "runtime error:", TSan warnings. Any of them fails the test that started that chatd,
+// whatever its exit status, even when the report scrolled out of the kept output.
+const SANITIZER_REPORT = /^(==\d+==ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer|.*: runtime error: )/m
+const SANITIZER_KEEP = 64 * 1024
+const unreportedSanitizerFindings = new Set()
+
+// A test run that dies must not leave servers behind. A sanitizer report of a server the test
+// never stopped (so nothing threw) still fails the run.
 process.on('exit', () => {
   for (const proc of live) proc.kill('SIGKILL')
+  for (const finding of unreportedSanitizerFindings) {
+    process.stderr.write(`chatd sanitizer report (server not stopped by the test):\n${finding.text}\n`)
+    process.exitCode = 1
+  }
 })
 
 function chatdBin () {
@@ -120,11 +132,20 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
   live.add(proc)
 
   let out = ''
+  const sanitizer = { text: '' } // the first sanitizer report and what followed (SANITIZER_KEEP)
   let killedByTest = false
   let termSent = false
   const exited = new Promise(resolve => {
     proc.on('exit', (code, signal) => { live.delete(proc); resolve({ code, signal }) })
   })
+  // Every byte of output read (a sanitizer prints its exit report last).
+  const outputClosed = new Promise(resolve => proc.on('close', resolve))
+  const throwOnSanitizerReport = async () => {
+    await outputClosed
+    if (!sanitizer.text) return
+    unreportedSanitizerFindings.delete(sanitizer)
+    throw new Error(`chatd printed a sanitizer report\n--- report ---\n${sanitizer.text}\n--- end ---`)
+  }
   const output = () => out
   const describe = () => `chatd ${argv.join(' ')}\n--- output ---\n${out}--- end ---`
 
@@ -137,7 +158,18 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
       fn(value)
     }
     const onData = chunk => {
-      out += chunk.toString()
+      const text = chunk.toString()
+      out += text
+      if (sanitizer.text) {
+        sanitizer.text += text.slice(0, Math.max(0, SANITIZER_KEEP - sanitizer.text.length))
+      } else {
+        const recent = out.slice(-(text.length + 200)) // a report line may straddle two chunks
+        const hit = SANITIZER_REPORT.exec(recent)
+        if (hit) {
+          sanitizer.text = recent.slice(hit.index, hit.index + SANITIZER_KEEP)
+          unreportedSanitizerFindings.add(sanitizer)
+        }
+      }
       if (out.length > OUTPUT_KEEP) out = out.slice(-OUTPUT_KEEP)
       const m = LISTENING.exec(out)
       if (m) finish(resolve, Number(m[1]))
@@ -185,6 +217,7 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
         await exited
         throw new Error(`chatd did not exit within ${stopTimeout} ms of SIGTERM\n${describe()}`)
       }
+      await throwOnSanitizerReport()
       if (expectCode !== undefined && !killedByTest && result.code !== expectCode) {
         throw new Error(`chatd exited with code ${result.code} (signal ${result.signal}), expected ${expectCode}\n${describe()}`)
       }
@@ -193,7 +226,9 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
     async kill9 () {
       killedByTest = true
       if (server.running) proc.kill('SIGKILL')
-      return exited
+      const result = await exited
+      await throwOnSanitizerReport()
+      return result
     },
     // Removes the temporary directory this server created (not a dbPath passed in).
     cleanup () {

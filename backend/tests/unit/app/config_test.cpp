@@ -100,3 +100,24 @@ TEST(Config, RedactUrlLeavesUrlsWithoutPasswordsAlone) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Config, TrustedProxiesFromFlagAndEnvironment) {
+    EXPECT_TRUE(parse({})->trusted_proxies.empty());
+    const auto config = parse({"--trusted-proxies", "10.0.0.0/8,127.0.0.1,fd00::/8"});
+    ASSERT_TRUE(config);
+    EXPECT_EQ(config->trusted_proxies,
+              (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1", "fd00::/8"}));
+    ScopedEnv env("CHATD_TRUSTED_PROXIES", "192.168.0.0/16");
+    EXPECT_EQ(parse({})->trusted_proxies, std::vector<std::string>{"192.168.0.0/16"});
+}
+
+TEST(Config, TrustedProxiesMustBeAddressesOrNetworks) {
+    EXPECT_THROW(parse({"--trusted-proxies", "10.0.0.0/33"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--trusted-proxies", "nginx"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--trusted-proxies", "10.0.0.1/8"}), std::invalid_argument);  // host bits
+    EXPECT_THROW(parse({"--http-request-timeout", "0"}), std::invalid_argument);
+}
+
+}  // namespace
