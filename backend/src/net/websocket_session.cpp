@@ -8,6 +8,7 @@
 #include "chat/codec.hpp"
 #include "chat/outbox.hpp"
 #include "metrics/metrics.hpp"
+#include "net/coalescing_stream.hpp"
 
 namespace chatd::net {
 namespace {
@@ -84,7 +85,7 @@ class WebSocketSession final : public chat::Sink,
     // `self` keeps the session alive until the writer has finished, whatever run() does.
     awaitable<void> write_loop(std::shared_ptr<WebSocketSession> self);
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<CoalescingStream> ws_;
     WebSocketContext context_;
     chat::Outbox outbox_;
     asio::steady_timer wake_;
@@ -237,15 +238,19 @@ awaitable<void> WebSocketSession::write_loop(
         }
         context_.metrics.outbox_frames.Observe(static_cast<double>(batch.size()));
         std::size_t bytes_sent = 0;
+        // The whole batch leaves in one socket write (or one per max-pending bytes).
+        ws_.next_layer().cork();
         for (const auto& frame : batch) {
             ws_.text(true);
             auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
             if (ec) {
+                ws_.next_layer().uncork();
                 outbox_.close();
                 co_return;
             }
             bytes_sent += bytes;
         }
+        ws_.next_layer().uncork();
         context_.metrics.ws_frames_sent.Increment(static_cast<double>(batch.size()));
         context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes_sent));
         batch.clear();  // release the shared frames now, not at the next wake-up
