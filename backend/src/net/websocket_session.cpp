@@ -146,6 +146,7 @@ awaitable<void> WebSocketSession::run(Request request,
         *done = true;  // the timer is about to go away: a late callback must not touch it
     }
     auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
+    request = Request{};  // this frame lives as long as the connection: keep no upgrade headers
     if (accept_ec) {
         reader_done_ = true;
         context_.service.disconnect(id_, user_name_);
@@ -167,7 +168,13 @@ awaitable<void> WebSocketSession::run(Request request,
 awaitable<void> WebSocketSession::read_loop() {
     beast::flat_buffer buffer;
     for (;;) {
-        auto [ec, bytes] = co_await ws_.async_read(buffer, kTuple);
+        // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an
+        // idle connection would hold that much: the first read of each message asks for at
+        // most kFirstReadBytes, the rest of the message follows in later reads.
+        constexpr std::size_t kFirstReadBytes = 64;
+        const std::size_t limit = buffer.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
+        auto [ec, bytes] = co_await ws_.async_read_some(buffer, limit, kTuple);
+        if (!ec && !ws_.is_message_done()) continue;
         if (ec) {
             if (ec == websocket::error::message_too_big) {
                 context_.metrics.limit_hit(metrics::Limit::FrameSize);
@@ -196,7 +203,7 @@ awaitable<void> WebSocketSession::read_loop() {
         }
         buffer.consume(buffer.size());
         // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
-        if (buffer.capacity() > 16 * 1024) buffer.shrink_to_fit();
+        buffer.shrink_to_fit();
     }
 }
 
