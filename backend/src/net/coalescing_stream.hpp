@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "net/asio.hpp"
@@ -65,6 +67,40 @@ class CoalescingStream {
     }
 
     void cork() noexcept { state_->corked = true; }
+
+    // The writer's fast path: appends one whole unmasked server text frame (header + payload)
+    // synchronously, without a Beast operation, a post and a coroutine resumption per frame.
+    // Only between whole frames (never inside a Beast write that was partly accepted) and only
+    // while it fits under the bound; returns false otherwise, and the caller writes the frame
+    // through Beast, which waits for room. The caller must not use it once the WebSocket is
+    // closing (no data frame after a close frame).
+    bool try_append_text_frame(std::string_view payload) {
+        State& s = *state_;
+        if (s.error || s.split_write) return false;
+        unsigned char header[10];
+        std::size_t header_size = 2;
+        header[0] = 0x81;  // FIN + text
+        if (payload.size() < 126) {
+            header[1] = static_cast<unsigned char>(payload.size());
+        } else if (payload.size() <= 0xFFFF) {
+            header[1] = 126;
+            header[2] = static_cast<unsigned char>(payload.size() >> 8);
+            header[3] = static_cast<unsigned char>(payload.size());
+            header_size = 4;
+        } else {
+            header[1] = 127;
+            const auto size = static_cast<std::uint64_t>(payload.size());
+            for (int i = 0; i < 8; ++i) {
+                header[2 + i] = static_cast<unsigned char>(size >> (8 * (7 - i)));
+            }
+            header_size = 10;
+        }
+        if (s.pending.size() + header_size + payload.size() > s.max_pending_bytes) return false;
+        s.pending.append(reinterpret_cast<const char*>(header), header_size);
+        s.pending.append(payload);
+        if (!s.corked) State::start_flush(state_);
+        return true;
+    }
     void uncork() {
         state_->corked = false;
         State::start_flush(state_);
@@ -119,7 +155,8 @@ class CoalescingStream {
         std::string flushing;  // the bytes of the socket write in flight
         bool flush_in_flight = false;
         bool corked = false;
-        beast::error_code error;  // the first socket write error: later writes fail with it
+        bool split_write = false;  // the pending bytes end part-way through a Beast write
+        beast::error_code error;   // the first socket write error: later writes fail with it
         // The one operation (a write past the bound, or the teardown) waiting for the write in
         // flight to finish. Beast never has two writes outstanding on its next layer.
         asio::any_completion_handler<void()> waiter;
@@ -186,6 +223,9 @@ class CoalescingStream {
             const std::size_t offset = s.pending.size();
             s.pending.resize(offset + n);
             asio::buffer_copy(asio::buffer(s.pending.data() + offset, n), buffers, n);
+            // Beast's async_write offers the rest of a partly accepted write next: until then
+            // the pending bytes end inside one of its frames.
+            s.split_write = n < size;
             if (!s.corked || s.pending.size() >= s.max_pending_bytes) State::start_flush(state);
             finish(self, {}, n);
         }

@@ -248,6 +248,12 @@ awaitable<void> WebSocketSession::write_loop(
         // The whole batch leaves in one socket write (or one per max-pending bytes).
         ws_.next_layer().cork();
         for (const auto& frame : batch) {
+            // Fast path (whole frame appended in place); Beast when it does not fit or the
+            // connection is closing (Beast then answers with an error).
+            if (ws_.is_open() && ws_.next_layer().try_append_text_frame(*frame)) {
+                bytes_sent += frame->size();
+                continue;
+            }
             ws_.text(true);
             auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
             if (ec) {

@@ -164,6 +164,55 @@ TEST(CoalescingStream, PongsWrittenByBeastNeverSplitAFrame) {
     EXPECT_EQ(pongs, kPings);
 }
 
+// The writer's fast path: whole frames appended in place, falling back to Beast (which waits for
+// room) when a frame does not fit; Beast's pongs in between; sizes covering the three header
+// lengths.
+TEST(CoalescingStream, AppendedFramesMixWithBeastWritesAndPongsInOrder) {
+    Connection c(70 * 1024);
+    beast::flat_buffer server_buffer;
+    c.server->async_read(server_buffer, [](beast::error_code, std::size_t) {});
+    std::size_t pongs = 0;
+    c.client->control_callback([&](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::pong) ++pongs;
+    });
+    constexpr std::size_t kCount = 600;
+    const auto size_of = [](std::size_t i) -> std::size_t {
+        return i % 3 == 0 ? 20 : i % 3 == 1 ? 300 : 66000;
+    };
+    std::size_t appended = 0;
+    std::size_t written = 0;
+    auto writer = [&]() -> asio::awaitable<void> {
+        for (std::size_t i = 0; i < kCount; ++i) {
+            const std::string text = message(i, size_of(i));
+            if (c.layer().try_append_text_frame(text)) {
+                ++appended;
+            } else {
+                auto [ec, n] = co_await c.server->async_write(asio::buffer(text), kTuple);
+                if (ec) co_return;
+            }
+            ++written;
+        }
+    };
+    asio::co_spawn(c.io, writer(), asio::detached);
+    constexpr std::size_t kPings = 30;
+    std::size_t pinged = 0;
+    std::function<void()> ping = [&] {
+        c.client->async_ping({}, [&](beast::error_code ec) {
+            ASSERT_FALSE(ec) << ec.message();
+            if (++pinged < kPings) ping();
+        });
+    };
+    ping();
+    const auto received = c.client_reads(kCount);
+    ASSERT_EQ(received.size(), kCount);
+    for (std::size_t i = 0; i < kCount; ++i) EXPECT_EQ(received[i], message(i, size_of(i)));
+    EXPECT_GT(appended, 0u);
+    EXPECT_LT(appended, kCount) << "66,000-byte frames never fit beside others: Beast writes them";
+    beast::flat_buffer buffer;
+    c.client->async_read(buffer, [](beast::error_code, std::size_t) {});
+    c.run_until([&] { return pongs == kPings; });
+}
+
 TEST(CoalescingStream, AReaderThatStopsReadingStopsTheWriterAtTheBound) {
     constexpr std::size_t kBound = 4096;
     Connection c(kBound, /*small_socket_buffers=*/true);
