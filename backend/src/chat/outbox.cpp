@@ -7,7 +7,7 @@ Outbox::PushResult Outbox::push(Frame frame) {
     if (closed_) return PushResult::Closed;
     if (bytes_ + frame->size() > limits_.max_bytes || frames_.size() >= limits_.max_frames) {
         closed_ = true;
-        frames_.clear();
+        std::vector<Frame>().swap(frames_);
         bytes_ = 0;
         return PushResult::Overflow;
     }
@@ -22,21 +22,24 @@ Outbox::PushResult Outbox::push(Frame frame) {
 
 bool Outbox::take(std::vector<Frame>& out) {
     out.clear();
-    std::lock_guard lock(mutex_);
-    if (frames_.empty()) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!frames_.empty()) {
+            out.swap(frames_);
+            bytes_ = 0;
+            return true;
+        }
         writer_idle_ = true;
-        return false;
+        std::vector<Frame>().swap(frames_);
     }
-    out.assign(std::make_move_iterator(frames_.begin()), std::make_move_iterator(frames_.end()));
-    frames_.clear();
-    bytes_ = 0;
-    return true;
+    std::vector<Frame>().swap(out);
+    return false;
 }
 
 void Outbox::close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    frames_.clear();
+    std::vector<Frame>().swap(frames_);
     bytes_ = 0;
 }
 

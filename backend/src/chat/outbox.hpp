@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -28,8 +27,9 @@ class Outbox {
     explicit Outbox(Limits limits) : limits_(limits) {}
 
     PushResult push(Frame frame);
-    // Moves every queued frame into `out` (cleared first). Returns false when nothing was queued,
-    // after which the next push answers QueuedWakeUp.
+    // Moves every queued frame into `out` (cleared first; O(1): the two vectors swap). Returns
+    // false when nothing was queued, after which the next push answers QueuedWakeUp; both
+    // vectors are then released, so an idle connection holds no queue memory.
     bool take(std::vector<Frame>& out);
     // Later pushes answer Closed; queued frames are discarded.
     void close();
@@ -38,7 +38,8 @@ class Outbox {
   private:
     const Limits limits_;
     mutable std::mutex mutex_;
-    std::deque<Frame> frames_;
+    // A vector, not a deque: an empty std::deque still holds a 512-byte block (per connection).
+    std::vector<Frame> frames_;
     std::size_t bytes_ = 0;
     bool writer_idle_ = true;
     bool closed_ = false;

@@ -9,6 +9,7 @@
 #include "chat/codec.hpp"
 #include "chat/outbox.hpp"
 #include "metrics/metrics.hpp"
+#include "net/coalescing_stream.hpp"
 
 namespace chatd::net {
 namespace {
@@ -88,7 +89,7 @@ class WebSocketSession final : public chat::Sink,
     // `self` keeps the session alive until the writer has finished, whatever run() does.
     awaitable<void> write_loop(std::shared_ptr<WebSocketSession> self);
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<CoalescingStream> ws_;
     WebSocketContext context_;
     chat::Outbox outbox_;
     asio::steady_timer wake_;
@@ -159,6 +160,7 @@ awaitable<void> WebSocketSession::run(Request request,
         *done = true;  // the timer is about to go away: a late callback must not touch it
     }
     auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
+    request = Request{};  // this frame lives as long as the connection: keep no upgrade headers
     if (accept_ec) {
         reader_done_ = true;
         context_.service.disconnect(id_, user_name_);
@@ -176,7 +178,13 @@ awaitable<void> WebSocketSession::run(Request request,
 awaitable<void> WebSocketSession::read_loop() {
     beast::flat_buffer buffer;
     for (;;) {
-        auto [ec, bytes] = co_await ws_.async_read(buffer, kTuple);
+        // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an
+        // idle connection would hold that much: the first read of each message asks for at
+        // most kFirstReadBytes, the rest of the message follows in later reads.
+        constexpr std::size_t kFirstReadBytes = 64;
+        const std::size_t limit = buffer.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
+        auto [ec, bytes] = co_await ws_.async_read_some(buffer, limit, kTuple);
+        if (!ec && !ws_.is_message_done()) continue;
         if (ec) {
             if (ec == websocket::error::message_too_big) {
                 context_.metrics.limit_hit(metrics::Limit::FrameSize);
@@ -212,7 +220,7 @@ awaitable<void> WebSocketSession::read_loop() {
         }
         buffer.consume(buffer.size());
         // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
-        if (buffer.capacity() > 16 * 1024) buffer.shrink_to_fit();
+        buffer.shrink_to_fit();
     }
 }
 
@@ -254,15 +262,25 @@ awaitable<void> WebSocketSession::write_loop(
         }
         context_.metrics.outbox_frames.Observe(static_cast<double>(batch.size()));
         std::size_t bytes_sent = 0;
+        // The whole batch leaves in one socket write (or one per max-pending bytes).
+        ws_.next_layer().cork();
         for (const auto& frame : batch) {
+            // Fast path (whole frame appended in place); Beast when it does not fit or the
+            // connection is closing (Beast then answers with an error).
+            if (ws_.is_open() && ws_.next_layer().try_append_text_frame(*frame)) {
+                bytes_sent += frame->size();
+                continue;
+            }
             ws_.text(true);
             auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
             if (ec) {
+                ws_.next_layer().uncork();
                 outbox_.close();
                 co_return;
             }
             bytes_sent += bytes;
         }
+        ws_.next_layer().uncork();
         context_.metrics.ws_frames_sent.Increment(static_cast<double>(batch.size()));
         context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes_sent));
         batch.clear();  // release the shared frames now, not at the next wake-up

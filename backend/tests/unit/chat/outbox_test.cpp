@@ -71,6 +71,18 @@ TEST(Outbox, TakeHandsOverTheSameFrameObjects) {
     EXPECT_EQ(batch[0].get(), frame.get());
 }
 
+TEST(Outbox, TakeFromAnEmptyQueueReleasesTheWritersBatchMemory) {
+    Outbox outbox(Outbox::Limits{});
+    for (int i = 0; i < 100; ++i) outbox.push(make_frame("x"));
+    std::vector<Frame> batch;
+    ASSERT_TRUE(outbox.take(batch));
+    EXPECT_EQ(batch.size(), 100u);
+    // Idle: nothing queued, and the writer's batch keeps no capacity (memory per connection).
+    EXPECT_FALSE(outbox.take(batch));
+    EXPECT_TRUE(batch.empty());
+    EXPECT_EQ(batch.capacity(), 0u);
+}
+
 TEST(Outbox, QueuedBytesCountsWhatIsWaitingAndDropsToZeroOnTake) {
     Outbox outbox(Outbox::Limits{});
     EXPECT_EQ(outbox.queued_bytes(), 0u);
