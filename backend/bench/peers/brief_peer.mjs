@@ -10,6 +10,7 @@
 import { createServer } from 'node:http'
 import amqp from 'amqplib'
 import { WebSocketServer } from 'ws'
+import { json, sentAt } from './http_util.mjs'
 
 const args = process.argv.slice(2)
 const arg = (name, fallback) => {
@@ -23,17 +24,6 @@ const connection = await amqp.connect(url)
 const publisher = await connection.createConfirmChannel()
 await publisher.assertExchange('chat', 'fanout', { durable: false })
 
-const pad = (n) => String(n).padStart(2, '0')
-function sentAt (d = new Date()) {
-  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
-}
-
-function json (res, status, body) {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
-  res.end(text)
-}
 
 const server = createServer((req, res) => {
   let body = ''

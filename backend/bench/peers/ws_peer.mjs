@@ -9,6 +9,7 @@ import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { openSync, writev, fdatasync } from 'node:fs'
 import { WebSocketServer } from 'ws'
+import { json, sentAt } from './http_util.mjs'
 
 const args = process.argv.slice(2)
 const arg = (name, fallback) => {
@@ -24,18 +25,6 @@ const memberships = new Map() // user -> Set<room>
 rooms.set('general', new Set())
 let nextId = 1
 
-const pad = (n) => String(n).padStart(2, '0')
-function sentAt (ts) {
-  const d = new Date(ts)
-  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
-}
-
-function json (res, status, body) {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
-  res.end(text)
-}
 
 function userOf (req) {
   const auth = req.headers.authorization || ''
@@ -137,7 +126,7 @@ function onFrame (ws, data, isBinary) {
   const ts = Date.now()
   const message = {
     id: nextId++, room: frame.room, user_name: ws.user, content: frame.content,
-    sent_at: sentAt(ts), ts, client_msg_id: frame.client_msg_id, kind: 'text'
+    sent_at: sentAt(new Date(ts)), ts, client_msg_id: frame.client_msg_id, kind: 'text'
   }
   durable(message, () => {
     ws.send(JSON.stringify({ type: 'ack', client_msg_id: message.client_msg_id, id: message.id,

@@ -56,6 +56,15 @@ struct Connection {
         run_until([&] { return accepted && handshaken; });
     }
 
+    // The client sends `count` pings, each once the previous one is written.
+    void ping_repeatedly(std::size_t count) {
+        if (count == 0) return;
+        client->async_ping({}, [this, count](beast::error_code ec) {
+            ASSERT_FALSE(ec) << ec.message();
+            ping_repeatedly(count - 1);
+        });
+    }
+
     CoalescingStream& layer() { return server->next_layer(); }
 
     // Runs handlers until `done`; fails (instead of hanging) when nothing happens for 10 s.
@@ -145,14 +154,7 @@ TEST(CoalescingStream, PongsWrittenByBeastNeverSplitAFrame) {
     asio::co_spawn(c.io, write_messages(*c.server, 2000, 100, written, max_pending, true),
                    asio::detached);
     constexpr std::size_t kPings = 50;
-    std::size_t pinged = 0;
-    std::function<void()> ping = [&] {
-        c.client->async_ping({}, [&](beast::error_code ec) {
-            ASSERT_FALSE(ec) << ec.message();
-            if (++pinged < kPings) ping();
-        });
-    };
-    ping();
+    c.ping_repeatedly(kPings);
     const auto received = c.client_reads(2000);
     ASSERT_EQ(received.size(), 2000u);
     for (std::size_t i = 0; i < received.size(); ++i) EXPECT_EQ(received[i], message(i, 100));
@@ -195,14 +197,7 @@ TEST(CoalescingStream, AppendedFramesMixWithBeastWritesAndPongsInOrder) {
     };
     asio::co_spawn(c.io, writer(), asio::detached);
     constexpr std::size_t kPings = 30;
-    std::size_t pinged = 0;
-    std::function<void()> ping = [&] {
-        c.client->async_ping({}, [&](beast::error_code ec) {
-            ASSERT_FALSE(ec) << ec.message();
-            if (++pinged < kPings) ping();
-        });
-    };
-    ping();
+    c.ping_repeatedly(kPings);
     const auto received = c.client_reads(kCount);
     ASSERT_EQ(received.size(), kCount);
     for (std::size_t i = 0; i < kCount; ++i) EXPECT_EQ(received[i], message(i, size_of(i)));
