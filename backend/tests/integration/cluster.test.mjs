@@ -136,24 +136,42 @@ describe(`two chatd nodes (${mode})`, () => {
     assert.deepEqual(gina.drain(f => f.content?.startsWith('queued ')), [], 'none twice')
   })
 
-  // A client that behaves like the web client: it remembers the last id it displayed and, when
-  // its socket closes, connects again and fetches ?after=<that id>; a send whose ack did not come
-  // goes again with the same client_msg_id.
+  // A client that behaves like the web client (frontend/src/api/chatSocket.ts): it remembers the
+  // last id it displayed with nothing missing below it (its mark) and, when its socket closes,
+  // connects again and fetches ?after=<mark>; a send whose ack did not come goes again with the
+  // same client_msg_id. Live frames that arrive between a welcome and the end of its resync are
+  // displayed but do not move the mark: after a broker restart they may be newer than messages
+  // that reached no queue (published before this node bound the user's queue again), and a
+  // resync from past them would skip those for good.
   async function resyncingClient (server, name) {
     const token = await openLogin(server.base, name)
     const c = { shown: new Set(), last: 0, reconnects: 0, stopped: false }
+    let generation = 0
+    let liveDuringSync = null // highest live id since the welcome while the resync runs
     const show = f => {
       if (f.type === 'message' && f.message.room === 'general') {
         c.shown.add(f.message.id)
-        c.last = Math.max(c.last, f.message.id)
+        if (liveDuringSync !== null) {
+          liveDuringSync = Math.max(liveDuringSync, f.message.id)
+        } else {
+          c.last = Math.max(c.last, f.message.id)
+        }
       }
     }
     const attach = async () => {
+      const mine = ++generation
+      liveDuringSync = 0
       const socket = track(await nativeConnect(server, token))
-      socket.all.forEach(show)
+      socket.all.forEach(show) // the welcome comes first: everything after it is live
       socket.onFrame(show)
       c.socket = socket
-      for (const m of await fetchAfter(server.base, token, 'general', c.last)) show({ type: 'message', message: m })
+      const history = await fetchAfter(server.base, token, 'general', c.last)
+      for (const m of history) c.shown.add(m.id)
+      if (mine === generation && !socket.isClosed) {
+        // Complete: nothing is missing up to the last page nor below the live frames since.
+        c.last = Math.max(c.last, liveDuringSync, ...history.map(m => m.id))
+        liveDuringSync = null
+      } // else interrupted: the mark stays, the next welcome resyncs from it
       socket.closed.then(() => {
         if (c.stopped) return
         c.reconnects += 1
