@@ -229,7 +229,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           ready(std::move(ready_fn)),
           io(static_cast<int>(std::max(1u, options.threads))),
           blocking(options.blocking_threads),
-          acceptor(io),
+          acceptor(asio::make_strand(io)),
           signals(io, SIGINT, SIGTERM),
           trusted_proxies(options.trusted_proxies),
           login_guard(chat::LoginGuardOptions{
@@ -834,8 +834,13 @@ awaitable<void> Server::Impl::accept_loop() {
 void Server::Impl::begin_shutdown() {
     if (stopping.exchange(true)) return;
     spdlog::info("shutting down: closing {} connections", hub.connection_count());
+    // The accept loop runs on the acceptor's strand; the acceptor is closed there too, never
+    // from the thread that happens to run this (a signal handler or Server::stop()).
+    asio::post(acceptor.get_executor(), [self = shared_from_this()] {
+        beast::error_code ignored;
+        self->acceptor.close(ignored);
+    });
     beast::error_code ignored;
-    acceptor.close(ignored);
     signals.cancel(ignored);
     hub.close_all(chat::CloseCode::Restarting, "server restarting");
     // Poll until every socket has closed or the grace period ends, then stop the I/O threads.
@@ -877,7 +882,7 @@ void Server::run() {
         spdlog::info("received signal {}", signal);
         impl->begin_shutdown();
     });
-    asio::co_spawn(impl->io, impl->accept_loop(), asio::detached);
+    asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), asio::detached);
     spdlog::info("listening on http://{}:{}", impl->options.address, port());
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < std::max(1u, impl->options.threads); ++i) {
