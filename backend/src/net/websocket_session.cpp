@@ -77,12 +77,16 @@ class WebSocketSession final : public chat::Sink,
     // The client stopped reading: no close frame could get through, so drop the TCP connection.
     void abort_connection() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] {
-            beast::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both,
-                                                                 ignored);
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            self->drop_tcp();
             self->wake_.cancel();
         });
+    }
+
+    // Ends the TCP connection without a close handshake. On the strand only.
+    void drop_tcp() {
+        beast::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(ws_).socket().close(ignored);
     }
 
     awaitable<void> read_loop();
@@ -248,10 +252,7 @@ awaitable<void> WebSocketSession::write_loop(
                 // Idle for a whole interval: drop a peer silent since our last ping, else ping.
                 const auto now = std::chrono::steady_clock::now();
                 if (pinged_at_ && last_received_ < *pinged_at_) {
-                    beast::error_code ignored;
-                    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both,
-                                                                   ignored);
-                    beast::get_lowest_layer(ws_).socket().close(ignored);
+                    drop_tcp();
                     co_return;
                 }
                 pinged_at_ = now;
