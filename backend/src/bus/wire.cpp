@@ -23,6 +23,7 @@ json::object message_object(const model::Message& m) {
         {"ts", m.ts_ms},
         {"client_msg_id", m.client_msg_id},
         {"kind", model::kind_name(m.kind)},
+        {"prev_id", m.prev_id},
     };
 }
 
@@ -56,6 +57,7 @@ model::Message message_from(const json::object& o) {
     m.ts_ms = num(o, "ts");
     m.client_msg_id = str(o, "client_msg_id");
     m.kind = kind_from(str(o, "kind"), m.content);
+    m.prev_id = num(o, "prev_id");  // absent from foreign bodies: they get it when stored
     return m;
 }
 

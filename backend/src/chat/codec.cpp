@@ -31,6 +31,7 @@ json::object message_object(const model::Message& message) {
         {"ts", message.ts_ms},
         {"client_msg_id", message.client_msg_id},
         {"kind", to_string(message.kind)},
+        {"prev_id", message.prev_id},
     };
 }
 

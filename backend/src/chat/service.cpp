@@ -122,10 +122,14 @@ ChatService::ChatService(
                     if (sweep && !stopping) {
                         auto pending = store_.unpublished(node, Publication::kSweepLimit);
                         metrics_.broker_outbox_pending.Set(static_cast<double>(pending.size()));
+                        // Taken after the read: a message published meanwhile is either still
+                        // in flight or confirmed and not yet marked (marked on this thread, next
+                        // round); republishing either would deliver it twice.
                         std::unordered_set<model::MessageId> busy;
                         {
                             std::lock_guard lock(p.mutex);
                             busy = p.in_flight;
+                            busy.insert(p.confirmed.begin(), p.confirmed.end());
                         }
                         if (!pending.empty()) {
                             spdlog::info("republishing {} stored message(s) from the outbox",

@@ -14,6 +14,8 @@ inline constexpr std::string_view kGeneralRoom = "general";
 
 // Store-assigned message id. Ids increase with commit order, hence within every room.
 using MessageId = std::int64_t;
+// prev_id of a room's first message: ids start at 1.
+inline constexpr MessageId kNoPreviousMessage = 0;
 
 enum class MessageKind {
     Text,   // an ordinary message
@@ -63,6 +65,11 @@ struct Message {
     std::int64_t ts_ms = 0;  // server receive time, milliseconds since the Unix epoch
     std::string client_msg_id;
     MessageKind kind = MessageKind::Text;
+    // The id of the room's message stored just before this one (kNoPreviousMessage for its
+    // first). Ids of a room are taken and committed one transaction at a time under the room's
+    // lock, so the messages of a room form one chain that never changes once committed: a client
+    // holding ids up to X and then a message whose prev_id is above X knows it has a hole.
+    MessageId prev_id = kNoPreviousMessage;
 };
 
 // Ephemeral: "user is typing in room". Never stored.

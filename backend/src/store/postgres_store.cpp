@@ -61,24 +61,35 @@ constexpr const char* kInsertMessage =
     " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::smallint, $8, $9::boolean)"
     " ON CONFLICT (user_name, client_msg_id) WHERE client_msg_id <> '' DO NOTHING"
     " RETURNING id";
+// The columns message_from_row reads, from `messages m`. prev_id is not stored: it is the
+// room's previous id, one seek in messages_by_room, and never changes once committed because
+// ids of a room are taken and committed under the room's lock (insert_in_one_transaction);
+// docs/architecture.md "prev_id".
+#define MESSAGE_COLUMNS                                                                  \
+    "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
+    " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
+    " ORDER BY p.id DESC LIMIT 1), 0)"
+// The room's newest id, read once per room per transaction under the room's lock.
+constexpr const char* kLastIdOfRoom =
+    "SELECT COALESCE((SELECT id FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1), 0)";
 // `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
 constexpr const char* kFindMessageByClientMsgId =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE user_name = $1 AND client_msg_id = $2 AND client_msg_id <> ''";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE user_name = $1 AND client_msg_id = $2 AND client_msg_id <> ''";
 constexpr const char* kUnpublished =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE origin_node = $1 AND NOT published ORDER BY id ASC LIMIT $2::bigint";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE origin_node = $1 AND NOT published ORDER BY id ASC LIMIT $2::bigint";
 constexpr const char* kMarkPublished =
     "UPDATE messages SET published = TRUE WHERE id = ANY ($1::bigint[]) AND NOT published";
 constexpr const char* kHistoryNewest =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE room = $1 ORDER BY id DESC LIMIT $2::bigint";
+    "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE room = $1 ORDER BY id DESC LIMIT $2::bigint";
 constexpr const char* kHistoryBefore =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE room = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE room = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint";
 constexpr const char* kHistoryAfter =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE room = $1 AND id > $2::bigint ORDER BY id ASC LIMIT $3::bigint";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE room = $1 AND id > $2::bigint ORDER BY id ASC LIMIT $3::bigint";
+#undef MESSAGE_COLUMNS
 
 constexpr const char* kInsertUser =
     "INSERT INTO users (name, password_hash, created_ms) VALUES ($1, $2, $3::bigint)"
@@ -388,6 +399,7 @@ model::Message message_from_row(const Rows& rows, int row) {
     message.ts_ms = rows.integer(row, 5);
     message.client_msg_id = rows.text(row, 6);
     message.kind = detail::kind_from_db(rows.integer(row, 7));
+    message.prev_id = rows.integer(row, 8);
     return message;
 }
 
@@ -462,9 +474,23 @@ void lock_rooms(PgConnection& db, const std::vector<const NewMessage*>& messages
     for (const auto key : keys) db.exec(kLockRoom, {param(key)});
 }
 
+// Newest id of each room the open transaction has written to or looked up. Read under the
+// room's lock, so no other node adds to the room until this transaction ends; scoped to one
+// transaction, so a rollback simply drops it.
+using LastIdOfRoom = std::unordered_map<std::string, model::MessageId>;
+
+model::MessageId& last_id_of_room(PgConnection& db,
+                                  LastIdOfRoom& last_ids,
+                                  const std::string& room) {
+    if (auto it = last_ids.find(room); it != last_ids.end()) return it->second;
+    const model::MessageId id = db.exec(kLastIdOfRoom, {room}).integer(0, 0);
+    return last_ids.emplace(room, id).first->second;
+}
+
 // Stores one message inside the open transaction (whose room locks are held). Throws PgError:
 // in PostgreSQL any failed statement aborts the whole transaction.
-AppendResult insert_message(PgConnection& db, const NewMessage& message) {
+AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdOfRoom& last_ids) {
+    model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
     AppendResult result;
     try {
         const auto inserted =
@@ -474,9 +500,11 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message) {
                                      param(message.origin_node.empty())});
         if (!inserted.empty()) {
             result.ok = true;
-            result.message = model::Message{
-                inserted.integer(0, 0), message.room,  message.user_name,     message.content,
-                message.sent_at,        message.ts_ms, message.client_msg_id, message.kind};
+            result.message =
+                model::Message{inserted.integer(0, 0), message.room,    message.user_name,
+                               message.content,        message.sent_at, message.ts_ms,
+                               message.client_msg_id,  message.kind,    room_last_id};
+            room_last_id = result.message.id;
             return result;
         }
     } catch (const PgError& error) {
@@ -517,7 +545,10 @@ std::vector<AppendResult> insert_in_one_transaction(
         lock_rooms(db, messages);
         std::vector<AppendResult> results;
         results.reserve(messages.size());
-        for (const auto* message : messages) results.push_back(insert_message(db, *message));
+        LastIdOfRoom last_ids;
+        for (const auto* message : messages) {
+            results.push_back(insert_message(db, *message, last_ids));
+        }
         db.commit();
         return results;
     } catch (...) {

@@ -47,27 +47,37 @@ constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 
+// The columns message_from_row reads, from `messages m`. prev_id is not stored: it is the
+// room's previous id, one seek in messages_by_room, and never changes once committed because
+// ids of a room are committed in order (single writer); docs/architecture.md "prev_id".
+#define MESSAGE_COLUMNS                                                                  \
+    "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
+    " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
+    " ORDER BY p.id DESC LIMIT 1), 0)"
+// The room's newest id, read once per room per transaction under the write lock.
+constexpr const char* kLastIdOfRoom =
+    "SELECT COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
 // `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
 constexpr const char* kFindMessageByClientMsgId =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE user_name = ?1 AND client_msg_id = ?2 AND client_msg_id <> ''";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE user_name = ?1 AND client_msg_id = ?2 AND client_msg_id <> ''";
 constexpr const char* kInsertMessage =
     "INSERT INTO messages"
     " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 constexpr const char* kUnpublished =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
 constexpr const char* kMarkPublished = "UPDATE messages SET published = 1 WHERE id = ?1";
 constexpr const char* kHistoryNewest =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
+    "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
 constexpr const char* kHistoryBefore =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 constexpr const char* kHistoryAfter =
-    "SELECT id, room, user_name, content, sent_at, ts_ms, client_msg_id, kind"
-    " FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
+    "SELECT " MESSAGE_COLUMNS
+    " FROM messages m WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
+#undef MESSAGE_COLUMNS
 
 constexpr const char* kInsertUser =
     "INSERT INTO users (name, password_hash, created_ms) VALUES (?1, ?2, ?3)"
@@ -254,6 +264,7 @@ model::Message message_from_row(const Query& row) {
     message.ts_ms = row.integer(5);
     message.client_msg_id = row.text(6);
     message.kind = detail::kind_from_db(row.integer(7));
+    message.prev_id = row.integer(8);
     return message;
 }
 
@@ -298,10 +309,28 @@ void migrate(SqliteConnection& db) {
     }
 }
 
+// Newest id of each room the open transaction has written to or looked up. Scoped to one
+// transaction: a rollback simply drops it, and a write by another connection between two
+// transactions cannot leave it stale.
+using LastIdOfRoom =
+    std::unordered_map<std::string, model::MessageId, TransparentHash, std::equal_to<>>;
+
+model::MessageId& last_id_of_room(SqliteConnection& db,
+                                  LastIdOfRoom& last_ids,
+                                  const std::string& room) {
+    if (auto it = last_ids.find(room); it != last_ids.end()) return it->second;
+    Query last(db, kLastIdOfRoom);
+    last.bind(1, room);
+    const model::MessageId id = last.step() ? last.integer(0) : model::kNoPreviousMessage;
+    return last_ids.emplace(room, id).first->second;
+}
+
 // Stores one message inside the open transaction. A statement error that leaves the
 // transaction open only concerns this message (SQLite undid just that statement) and becomes
 // a failed result; one that ended the transaction throws StoreError.
-AppendResult insert_message(SqliteConnection& db, const NewMessage& message) {
+AppendResult insert_message(SqliteConnection& db,
+                            const NewMessage& message,
+                            LastIdOfRoom& last_ids) {
     AppendResult result;
     if (!message.client_msg_id.empty()) {
         Query existing(db, kFindMessageByClientMsgId);
@@ -313,6 +342,7 @@ AppendResult insert_message(SqliteConnection& db, const NewMessage& message) {
             return result;
         }
     }
+    model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
     Query insert(db, kInsertMessage);
     insert.bind(1, message.room)
         .bind(2, message.user_name)
@@ -339,7 +369,9 @@ AppendResult insert_message(SqliteConnection& db, const NewMessage& message) {
                                     message.sent_at,
                                     message.ts_ms,
                                     message.client_msg_id,
-                                    message.kind};
+                                    message.kind,
+                                    room_last_id};
+    room_last_id = result.message.id;
     return result;
 }
 
@@ -361,7 +393,10 @@ std::vector<AppendResult> insert_in_one_transaction(
     try {
         std::vector<AppendResult> results;
         results.reserve(messages.size());
-        for (const auto* message : messages) results.push_back(insert_message(db, *message));
+        LastIdOfRoom last_ids;
+        for (const auto* message : messages) {
+            results.push_back(insert_message(db, *message, last_ids));
+        }
         execute(db, kCommit);
         return results;
     } catch (...) {

@@ -291,7 +291,7 @@ async function run () {
     return quiet
   }, { timeoutMs: 60000, intervalMs: 3000, what: 'no new frames for 3 s' }).catch(e => log(e.message))
   const beforeFinalSync = Object.fromEntries(clients.map(c => [c.user, Object.fromEntries([...c.displayed].map(([room, s]) => [room, [...s.keys()]]))]))
-  // The final resync, as after a reconnect: every room after its last id.
+  // The final resync, as after a reconnect: every room after its mark.
   for (const c of clients) if (c.welcomed) for (const room of c.rooms) c.syncRoom(room, c.generation)
   await waitFor(() => clients.every(c => c.online), { timeoutMs: 60000, intervalMs: 100, what: 'final resync' })
     .catch(e => log(e.message))

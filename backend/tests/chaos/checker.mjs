@@ -17,8 +17,9 @@
 //
 // Information only: raw redeliveries (live frames repeating an id the client already had: the
 // protocol allows them, the client drops them), live inversions (a live frame brought a new id
-// below one already displayed: displayed in id order anyway), messages the clients had only after
-// the final resync, refusals by code.
+// below one already displayed: displayed in id order anyway), holes in a room's prev_id chain that
+// a client fetched by itself without a reconnect (and how many of those fetches brought a message
+// it lacked), messages the clients had only after the final resync, refusals by code.
 
 export function check ({ clients, stored, members, faults = [], beforeFinalSync = {} }) {
   const violations = { lost: [], duplicated: [], reordered: [], unexpected: [] }
@@ -98,11 +99,15 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
   let displayedTotal = 0
   let redeliveries = 0
   let liveInversions = 0
+  let holeRepairs = 0
+  let holesRepaired = 0
   let onlyAfterFinalSync = 0
   let notices = 0
   for (const c of clients) {
     redeliveries += c.redeliveries
     liveInversions += c.liveInversions
+    holeRepairs += c.holeRepairs ?? 0
+    holesRepaired += c.holesRepaired ?? 0
     for (const [room, view] of Object.entries(c.rooms)) {
       const shown = view.messages
       const seenIds = new Set()
@@ -166,6 +171,8 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
       notices,
       redeliveries,
       liveInversions,
+      holeRepairs,
+      holesRepaired,
       onlyAfterFinalSync,
       connects: clients.reduce((n, c) => n + c.connects, 0),
       drops: clients.reduce((n, c) => n + c.drops, 0),
@@ -185,6 +192,7 @@ export function summary (result) {
     `retransmissions ${f.retransmissions}, refusals ${JSON.stringify(f.refusals)}`)
   lines.push(`  stored ${f.stored}, displayed ${f.displayed} (notices ${f.notices}), raw redeliveries ${f.redeliveries}, ` +
     `live inversions ${f.liveInversions}, only after the final resync ${f.onlyAfterFinalSync}, connects ${f.connects}, drops ${f.drops}`)
+  lines.push(`  holes fetched without a reconnect ${f.holeRepairs} (bringing a missing message: ${f.holesRepaired})`)
   lines.push(`  faults ${f.faults}:`)
   for (const x of result.faults) {
     lines.push(`    ${(x.start / 1000).toFixed(1)}s-${(x.end / 1000).toFixed(1)}s ${x.kind}${x.target ? ' ' + x.target : ''}${x.note ? ' (' + x.note + ')' : ''}`)

@@ -7,14 +7,20 @@
 // * keeps every send in an outbox until its ack, and sends the whole outbox again (same
 //   client_msg_id) after each welcome; a refused send (store_failed, rate_limited) is retried
 //   later with the same client_msg_id, as a user pressing "retry" would;
-// * after each welcome, resyncs every room with GET /api/rooms/{room}/messages?after=<last id>
-//   until has_more is false; while a room syncs, live frames do not move its mark;
+// * keeps per room as its mark the highest id up to which the room's chain of prev_ids has no
+//   hole (../integration/lib/room_chain.mjs), not the highest id seen: two nodes publish
+//   independently, so a newer id can arrive live before an older one;
+// * after each welcome, resyncs every room with GET /api/rooms/{room}/messages?after=<mark>
+//   until has_more is false; a hole still open after HOLE_REPAIR_DELAY_MS is fetched the same
+//   way without waiting for a reconnect;
 // * displays a message at most once per id (sorted by id, as messagesReducer does).
 //
 // It records: every send attempt (first send time, the highest id it displayed in the room at
 // that time), every ack (id, duplicate), every message displayed (first time, live or page,
-// connection number) and every raw live frame that repeated an id already displayed.
+// connection number), every raw live frame that repeated an id already displayed, and the holes
+// it repaired by itself.
 import { http, WebSocket } from '../integration/lib/chatd.mjs'
+import { HOLE_REPAIR_DELAY_MS, RoomChain } from '../integration/lib/room_chain.mjs'
 
 const BACKOFF = { baseMs: 100, capMs: 2000 }
 const PAGE = 200
@@ -35,8 +41,9 @@ export class ChaosClient {
     this.node = null
     this.outbox = new Map() // cmid -> { room, content }
     this.retryTimers = new Set()
-    this.lastSeen = new Map() // room -> last id (after the baseline)
-    this.syncing = new Map() // room -> highest live id seen while syncing
+    this.chains = new Map() // room -> RoomChain (its mark: the resync point)
+    this.syncing = new Set() // rooms whose resync is in flight
+    this.holeTimers = new Map() // room -> timer that fetches a hole still open
     // Records for the checker.
     this.sends = new Map() // cmid -> { room, content, t, seq, maxDisplayedAtSend, attempts }
     this.acks = new Map() // cmid -> { id, duplicate, t }
@@ -45,6 +52,8 @@ export class ChaosClient {
     this.displayOrder = new Map() // room -> [id] in the order first displayed
     this.liveInversions = 0 // a live frame brought a new id below one already displayed
     this.redeliveries = 0 // live frames repeating an id already displayed
+    this.holeRepairs = 0 // holes still open after HOLE_REPAIR_DELAY_MS, fetched without a reconnect
+    this.holesRepaired = 0 // of those, fetches that displayed a message the client did not have
     this.connects = 0
     this.drops = 0
     this.sendSeq = 0
@@ -52,6 +61,9 @@ export class ChaosClient {
     for (const room of rooms) {
       this.displayed.set(room, new Map())
       this.displayOrder.set(room, [])
+      const chain = new RoomChain()
+      chain.page(0) // the rooms are empty or new to the run: everything is fetched from 0
+      this.chains.set(room, chain)
     }
   }
 
@@ -65,6 +77,7 @@ export class ChaosClient {
     this.stopped = true
     for (const t of this.retryTimers) clearTimeout(t)
     this.retryTimers.clear()
+    this.clearHoleTimers()
     clearTimeout(this.reconnectTimer)
     const ws = this.ws
     this.ws = null
@@ -130,6 +143,7 @@ export class ChaosClient {
       this.ws = null
       this.welcomed = false
       this.syncing.clear()
+      this.clearHoleTimers()
       this.drops += 1
       this.scheduleReconnect()
     })
@@ -180,10 +194,11 @@ export class ChaosClient {
   onLive (message, generation) {
     const { room, id } = message
     if (!this.displayed.has(room)) return
-    if (this.syncing.has(room)) {
-      this.syncing.set(room, Math.max(this.syncing.get(room), id))
-    } else if (this.lastSeen.has(room)) {
-      this.lastSeen.set(room, Math.max(this.lastSeen.get(room), id))
+    const chain = this.chains.get(room)
+    chain.live(id, message.prev_id)
+    if (!this.syncing.has(room)) {
+      chain.settle()
+      this.watchHole(room, generation)
     }
     if (this.displayed.get(room).has(id)) {
       this.redeliveries += 1
@@ -209,36 +224,70 @@ export class ChaosClient {
     if (message.id > this.maxDisplayed(message.room)) this.maxId.set(message.room, message.id)
   }
 
-  syncRoom (room, generation) {
-    this.syncing.set(room, 0)
-    this.runSync(room, generation, 0)
+  syncRoom (room, generation, repair = null) {
+    this.syncing.add(room)
+    this.clearHoleTimer(room)
+    this.runSync(room, generation, 0, repair)
   }
 
-  async runSync (room, generation, failures) {
+  // A hole in a room's chain still open after HOLE_REPAIR_DELAY_MS (with the same mark) is
+  // fetched, as the web client does; one that closes meanwhile costs nothing.
+  watchHole (room, generation) {
+    const chain = this.chains.get(room)
+    if (!chain.hasHole || this.holeTimers.has(room) || this.syncing.has(room)) return
+    const markAtStart = chain.mark
+    const timer = setTimeout(() => {
+      this.holeTimers.delete(room)
+      if (this.generation !== generation || !this.welcomed || this.syncing.has(room) || !chain.hasHole) return
+      if (chain.mark !== markAtStart) {
+        this.watchHole(room, generation)
+        return
+      }
+      this.holeRepairs += 1
+      this.syncRoom(room, generation, { found: false })
+    }, HOLE_REPAIR_DELAY_MS)
+    this.holeTimers.set(room, timer)
+  }
+
+  clearHoleTimer (room) {
+    clearTimeout(this.holeTimers.get(room))
+    this.holeTimers.delete(room)
+  }
+
+  clearHoleTimers () {
+    for (const t of this.holeTimers.values()) clearTimeout(t)
+    this.holeTimers.clear()
+  }
+
+  async runSync (room, generation, failures, repair) {
     const alive = () => this.generation === generation && this.welcomed && this.syncing.has(room)
     const node = this.node
+    const chain = this.chains.get(room)
     try {
-      let after = this.lastSeen.get(room) ?? 0
+      let after = chain.mark
       for (;;) {
         const res = await http(node.base, 'GET', `/api/rooms/${encodeURIComponent(room)}/messages?after=${after}&limit=${PAGE}`,
           undefined, this.token, { timeoutMs: 5000 })
         if (!alive()) return
         if (res.status !== 200) throw new Error(`history ${room}: ${res.status}`)
         for (const m of res.json.messages) {
+          if (repair && !this.displayed.get(room).has(m.id)) repair.found = true
           this.display(m, 'page', generation)
           if (m.id > after) after = m.id
         }
-        this.lastSeen.set(room, after)
+        chain.page(after)
         if (!res.json.has_more || res.json.messages.length === 0) break
       }
-      this.lastSeen.set(room, Math.max(after, this.syncing.get(room) ?? 0))
+      chain.settle()
       this.syncing.delete(room)
+      if (repair?.found) this.holesRepaired += 1
+      this.watchHole(room, generation)
     } catch {
       if (!alive()) return
       const cap = Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** (failures + 1))
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer)
-        if (alive()) this.runSync(room, generation, failures + 1)
+        if (alive()) this.runSync(room, generation, failures + 1, repair)
       }, Math.random() * cap)
       this.retryTimers.add(timer)
     }
@@ -263,6 +312,8 @@ export class ChaosClient {
       unacked: [...this.outbox.keys()],
       errors: this.errors,
       redeliveries: this.redeliveries,
+      holeRepairs: this.holeRepairs,
+      holesRepaired: this.holesRepaired,
       liveInversions: this.liveInversions,
       connects: this.connects,
       drops: this.drops

@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 
 import {
-  distributed, fetchAfter, http, isMessage, mode, nativeConnect, newCmid, newDatabase, newVhost, openLogin,
-  sendMessage, sendOk, startChatd, waitFor, within, wsConnect
+  cutAmqpUser, distributed, fetchAfter, http, isMessage, mode, nativeConnect, newAmqpUser, newCmid, newDatabase,
+  newVhost, openLogin, restoreAmqpUser, sendMessage, sendOk, startChatd, waitFor, within, wsConnect
 } from './lib/chatd.mjs'
+import { RoomChain } from './lib/room_chain.mjs'
 
 const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000']
 
@@ -136,41 +137,41 @@ describe(`two chatd nodes (${mode})`, () => {
     assert.deepEqual(gina.drain(f => f.content?.startsWith('queued ')), [], 'none twice')
   })
 
-  // A client that behaves like the web client (frontend/src/api/chatSocket.ts): it remembers the
-  // last id it displayed with nothing missing below it (its mark) and, when its socket closes,
-  // connects again and fetches ?after=<mark>; a send whose ack did not come goes again with the
-  // same client_msg_id. Live frames that arrive between a welcome and the end of its resync are
-  // displayed but do not move the mark: after a broker restart they may be newer than messages
-  // that reached no queue (published before this node bound the user's queue again), and a
-  // resync from past them would skip those for good.
+  // A client that behaves like the web client (frontend/src/api/chatSocket.ts): it keeps as its
+  // mark the highest id up to which the room's chain of prev_ids has no hole (lib/room_chain.mjs)
+  // and, when its socket closes, connects again and fetches ?after=<mark>; a send whose ack did
+  // not come goes again with the same client_msg_id. A live frame moves the mark only when it
+  // continues the chain: after a broker restart a live message may be newer than messages that
+  // reached no queue (published before this node bound the user's queue again), and two nodes
+  // publish independently; a resync from past the hole would skip those for good.
   async function resyncingClient (server, name) {
     const token = await openLogin(server.base, name)
-    const c = { shown: new Set(), last: 0, reconnects: 0, stopped: false }
+    const chain = new RoomChain()
+    chain.page(0)
+    const c = { shown: new Set(), chain, reconnects: 0, stopped: false }
     let generation = 0
-    let liveDuringSync = null // highest live id since the welcome while the resync runs
+    let syncing = false
     const show = f => {
       if (f.type === 'message' && f.message.room === 'general') {
         c.shown.add(f.message.id)
-        if (liveDuringSync !== null) {
-          liveDuringSync = Math.max(liveDuringSync, f.message.id)
-        } else {
-          c.last = Math.max(c.last, f.message.id)
-        }
+        chain.live(f.message.id, f.message.prev_id)
+        if (!syncing) chain.settle()
       }
     }
     const attach = async () => {
       const mine = ++generation
-      liveDuringSync = 0
+      syncing = true
       const socket = track(await nativeConnect(server, token))
       socket.all.forEach(show) // the welcome comes first: everything after it is live
       socket.onFrame(show)
       c.socket = socket
-      const history = await fetchAfter(server.base, token, 'general', c.last)
+      const history = await fetchAfter(server.base, token, 'general', chain.mark)
       for (const m of history) c.shown.add(m.id)
       if (mine === generation && !socket.isClosed) {
-        // Complete: nothing is missing up to the last page nor below the live frames since.
-        c.last = Math.max(c.last, liveDuringSync, ...history.map(m => m.id))
-        liveDuringSync = null
+        // fetchAfter read every page: nothing is missing up to its last id.
+        chain.page(Math.max(chain.mark, ...history.map(m => m.id)))
+        chain.settle()
+        syncing = false
       } // else interrupted: the mark stays, the next welcome resyncs from it
       socket.closed.then(() => {
         if (c.stopped) return
@@ -195,6 +196,36 @@ describe(`two chatd nodes (${mode})`, () => {
     }
     return c
   }
+
+  it('prev_id chains each room across both nodes, in live frames and in history', async () => {
+    const sara = track(await nativeConnect(a, await openLogin(a.base, 'sara')))
+    const tomToken = await openLogin(b.base, 'tom')
+    const tom = track(await nativeConnect(b, tomToken))
+    // Both nodes append to general at once, so their transactions interleave.
+    const sends = []
+    for (let i = 0; i < 20; i++) {
+      sends.push(sendOk(sara, 'general', `chain A ${i}`), sendOk(tom, 'general', `chain B ${i}`))
+    }
+    const acked = (await Promise.all(sends)).map(f => f.id).sort((x, y) => x - y)
+    const history = await fetchAfter(b.base, tomToken, 'general', acked[0] - 1)
+    const stored = history.map(m => m.id)
+    for (let i = 1; i < history.length; i++) {
+      assert.equal(history[i].prev_id, history[i - 1].id, `history: prev_id of ${history[i].id}`)
+    }
+    const prevOf = new Map(history.map(m => [m.id, m.prev_id]))
+    for (const [name, client] of [['sara on A', sara], ['tom on B', tom]]) {
+      for (const id of acked) {
+        const frame = await client.next(isMessage(m => m.id === id), 10000, `${name}: message ${id}`)
+        assert.equal(frame.message.prev_id, prevOf.get(id), `${name}: live prev_id of ${id}`)
+      }
+      // Fed to a client's chain in whatever order they came, the live frames leave no hole.
+      const chain = new RoomChain()
+      chain.page(prevOf.get(stored[0]))
+      for (const f of client.all.filter(isMessage(m => stored.includes(m.id)))) chain.live(f.message.id, f.message.prev_id)
+      assert.equal(chain.mark, stored.at(-1), `${name}: the chain reaches the last message`)
+      assert.equal(chain.hasHole, false)
+    }
+  })
 
   it('RabbitMQ down during a send load: /readyz is 503, then every acked message reaches every client once', async t => {
     // A broker restart drops the non-durable `chat` exchange and its bindings: what a node
@@ -246,6 +277,42 @@ describe(`two chatd nodes (${mode})`, () => {
     const token = await openLogin(a.base, 'ivan-audit')
     const history = (await fetchAfter(a.base, token, 'general', 0)).map(m => m.id)
     assert.equal(new Set(history).size, history.length, 'history holds each id once')
+  })
+
+  // The loss window of docs/reliability.md ("What the chain guarantees"), made deterministic: a
+  // third node C, with a RabbitMQ user of its own, loses its broker and cannot get it back, so
+  // what it stores stays in its outbox. A client on B receives a newer message from B live while
+  // the older one from C has not arrived, then drops. Resyncing from the highest id it saw would
+  // skip the older one for good (C republishes it only once its broker is back, and a client
+  // that is gone by then never gets it live); resyncing from the chain's mark brings it.
+  it('a live inversion then a drop: the resync from the chain mark brings the older message', async () => {
+    const amqpUser = await newAmqpUser(vhost)
+    const c = await startChatd({ auth: 'open', args: ARGS, vhost, dbPath: db, nodeId: 'node-c', amqpUser })
+    try {
+      await waitFor(async () => (await http(c.base, 'GET', '/readyz')).status === 200, { what: 'readyz on C' })
+      const onC = track(await nativeConnect(c, await openLogin(c.base, 'uma')))
+      const onB = track(await nativeConnect(b, await openLogin(b.base, 'vic')))
+      const reader = await resyncingClient(b, 'wes')
+      await cutAmqpUser(amqpUser)
+      await waitFor(async () => (await http(c.base, 'GET', '/readyz')).status === 503, { what: 'C without its broker' })
+      const older = await sendOk(onC, 'general', 'older: stored by C, held in its outbox')
+      const newer = await sendOk(onB, 'general', 'newer: stored by B and published at once')
+      assert.ok(newer.id > older.id)
+      await waitFor(() => reader.shown.has(newer.id), { what: 'the newer message live on B' })
+      assert.equal(reader.shown.has(older.id), false, 'the older one has not arrived: an inversion')
+
+      const reconnects = reader.reconnects
+      reader.socket.terminate()
+      await waitFor(() => reader.reconnects > reconnects, { what: 'wes reconnects' })
+      await reader.ready
+      assert.ok(reader.shown.has(older.id), 'the resync after the drop brought the older message')
+      assert.equal(reader.chain.hasHole, false)
+      assert.equal((await http(c.base, 'GET', '/readyz')).status, 503, 'C was still cut off: it came from the resync')
+      reader.stopped = true
+    } finally {
+      await restoreAmqpUser(amqpUser)
+      await c.kill9()
+    }
   })
 
   it('kill -9 of node A: its clients reconnect to B and recover from history', async () => {

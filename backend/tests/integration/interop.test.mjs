@@ -98,15 +98,22 @@ describe(`a plain AMQP client (pika) and chatd (${mode})`, () => {
   it('a message a chatd user sends through /ws is read by pika from a queue the brief\'s way', async () => {
     // The brief's receive script: declare a durable queue named after a user, bind it to chat.
     await pika('declare', url, 'pikareader')
-    const sender = track(await nativeConnect(a, await openLogin(a.base, 'pablo')))
+    const pabloToken = await openLogin(a.base, 'pablo')
+    const sender = track(await nativeConnect(a, pabloToken))
     const content = `for the brief's scripts ${Date.now()}`
-    await sendOk(sender, 'general', content)
+    const { id } = await sendOk(sender, 'general', content)
     await waitFor(async () => (await depth('pikareader')) >= 1, { what: 'the message in pikareader' })
     const got = (await drainQueue('pikareader')).filter(m => m.content === content)
     assert.equal(got.length, 1)
     assert.equal(got[0].user_name, 'pablo')
     assert.match(got[0].sent_at, SENT_AT)
     assert.equal(got[0].room, 'general')
+    // chatd's added fields: the body carries the room's chain (prev_id: the room's previous id).
+    const history = await fetchAfter(a.base, pabloToken, 'general', 0)
+    const index = history.findIndex(m => m.id === id)
+    assert.ok(index > 0, 'the message and one before it are stored')
+    assert.equal(got[0].id, id)
+    assert.equal(got[0].prev_id, history[index - 1].id)
   })
 
   it('per-user: the message waits in an offline user\'s queue and pika reads it there', async t => {

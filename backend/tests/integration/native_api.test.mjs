@@ -169,9 +169,13 @@ describe('native API (--auth password)', () => {
       }
       const seen = []
       for (let i = 0; i < 50; i++) {
-        seen.push((await sockets.bob.next(isMessage(m => m.content === `seq ${i}`))).message.id)
+        seen.push((await sockets.bob.next(isMessage(m => m.content === `seq ${i}`))).message)
       }
-      for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `bob saw ids ${seen}`)
+      for (let i = 1; i < seen.length; i++) {
+        assert.ok(seen[i].id > seen[i - 1].id, `bob saw ids ${seen.map(m => m.id)}`)
+        // Nothing else was sent to general meanwhile: each names the one before as its prev_id.
+        assert.equal(seen[i].prev_id, seen[i - 1].id, `prev_id of ${seen[i].id}`)
+      }
     })
 
     it('a send without client_msg_id is refused with bad_request and the socket stays open', async () => {

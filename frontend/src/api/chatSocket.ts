@@ -7,10 +7,12 @@
 //   count resets once a connection has stayed up for `stableMs`.
 // * It pings every `intervalMs` and drops the socket when no pong comes within `timeoutMs`
 //   (a half-open TCP connection never fires onclose by itself).
-// * No message is lost: after every `welcome` it fetches, per room, every message after the
-//   last id it has seen (`GET …/messages?after=ID` until `has_more` is false). A room it has
-//   never seen gets its latest page first. While a room syncs, live frames for it do not move
-//   its "last seen" mark, so a failed sync is retried from the right place.
+// * No message is lost: after every `welcome` it fetches, per room, every message after its
+//   mark (`GET …/messages?after=ID` until `has_more` is false). A room it has never seen gets
+//   its latest page first. The mark is the highest id up to which the room's chain of
+//   `prev_id`s has no hole (roomChain.ts), not the highest id seen: a newer message can arrive
+//   live before an older one from another node. A hole still open after HOLE_REPAIR_DELAY_MS
+//   is fetched (`?after=<mark>`) without waiting for a reconnect.
 // * No message is sent twice: every send carries a client_msg_id and stays in a bounded outbox
 //   until its `ack` (or a refusal) arrives. After a reconnect the whole outbox is sent again;
 //   the server stores a client_msg_id once and acks a repeat with `duplicate: true`.
@@ -23,6 +25,7 @@ import {
   type SendFrame,
   type ServerFrame,
 } from '@/protocol/frames'
+import { HOLE_REPAIR_DELAY_MS, RoomChain } from './roomChain'
 
 export type ConnectionStatus =
   /** start() not called yet */
@@ -85,6 +88,10 @@ export interface ChatSocketOptions {
   pageSize?: number
   /** Where to listen for `online`/`offline` (window in the browser; null to disable). */
   network?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+  /** A hole in a room's chain stayed open this long: fetched then (default HOLE_REPAIR_DELAY_MS). */
+  holeRepairMs?: number
+  /** A hole is being repaired by fetching `?after=mark` (for diagnostics). */
+  onHoleRepair?: (room: string, mark: number) => void
 }
 
 export interface BackoffOptions {
@@ -121,6 +128,7 @@ export class ChatSocket {
   private readonly random: () => number
   private readonly maxPending: number
   private readonly pageSize: number
+  private readonly holeRepairMs: number
 
   private ws: WebSocketLike | null = null
   /** Our user name, from `welcome`; recognises our own membership changes. */
@@ -138,11 +146,13 @@ export class ChatSocket {
   private pongTimer: ReturnType<typeof setTimeout> | null = null
   private stableTimer: ReturnType<typeof setTimeout> | null = null
   private readonly syncRetryTimers = new Set<ReturnType<typeof setTimeout>>()
+  /** Rooms with a hole in their chain, and the timer that will fetch it. */
+  private readonly holeTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
-  /** Highest id known per room with nothing missing below it (since the baseline). */
-  private readonly lastSeen = new Map<string, number>()
-  /** Rooms whose baseline or resync is in flight, with the highest live id seen meanwhile. */
-  private readonly syncing = new Map<string, number>()
+  /** Per room: the mark (highest id with nothing missing below it) and what arrived above it. */
+  private readonly chains = new Map<string, RoomChain>()
+  /** Rooms whose baseline or resync is in flight. */
+  private readonly syncing = new Set<string>()
   /** Sends waiting for their ack, in order, keyed by client_msg_id. */
   private readonly outbox = new Map<string, SendFrame>()
 
@@ -153,6 +163,7 @@ export class ChatSocket {
     this.random = options.random ?? Math.random
     this.maxPending = options.maxPending ?? 100
     this.pageSize = options.pageSize ?? 100
+    this.holeRepairMs = options.holeRepairMs ?? HOLE_REPAIR_DELAY_MS
   }
 
   get status(): ConnectionStatus {
@@ -166,7 +177,8 @@ export class ChatSocket {
 
   /** The last id seen in `room` with no gap below it, if the room has a baseline. */
   lastSeenId(room: string): number | undefined {
-    return this.lastSeen.get(room)
+    const chain = this.chains.get(room)
+    return chain?.based ? chain.mark : undefined
   }
 
   start(): void {
@@ -215,8 +227,9 @@ export class ChatSocket {
 
   /** Forgets a room (after leaving it), so a later join starts from its latest page. */
   forgetRoom(room: string): void {
-    this.lastSeen.delete(room)
+    this.chains.delete(room)
     this.syncing.delete(room)
+    this.clearHoleTimer(room)
   }
 
   // --- connection lifecycle ---------------------------------------------------------------------
@@ -284,7 +297,8 @@ export class ChatSocket {
     this.stableTimer = null
     for (const timer of this.syncRetryTimers) clearTimeout(timer)
     this.syncRetryTimers.clear()
-    // Rooms that were syncing keep their old mark; the next welcome resyncs them from there.
+    this.clearHoleTimers()
+    // Rooms keep their mark; the next welcome resyncs them from there.
     this.syncing.clear()
   }
 
@@ -344,11 +358,14 @@ export class ChatSocket {
         this.onWelcome(frame.rooms, generation)
         return
       case 'message': {
-        const { room, id } = frame.message
-        if (this.syncing.has(room)) {
-          this.syncing.set(room, Math.max(this.syncing.get(room) ?? 0, id))
-        } else if (this.lastSeen.has(room)) {
-          this.lastSeen.set(room, Math.max(this.lastSeen.get(room) ?? 0, id))
+        const { room, id, prev_id } = frame.message
+        const chain = this.chains.get(room)
+        if (chain) {
+          chain.live(id, prev_id)
+          if (!this.syncing.has(room)) {
+            chain.settle()
+            this.watchHole(room, generation)
+          }
         }
         break
       }
@@ -361,7 +378,7 @@ export class ChatSocket {
       case 'membership':
         // A room we were just added to (created, joined, or a DM opened to us): get its baseline.
         if (frame.joined && this.welcomed && this.isMe(frame.user_name)) {
-          if (!this.lastSeen.has(frame.room) && !this.syncing.has(frame.room)) {
+          if (!this.chains.has(frame.room) && !this.syncing.has(frame.room)) {
             this.syncRoom(frame.room, generation)
           }
         } else if (!frame.joined && this.isMe(frame.user_name)) {
@@ -391,32 +408,39 @@ export class ChatSocket {
   }
 
   private syncRoom(room: string, generation: number): void {
-    this.syncing.set(room, 0)
+    this.syncing.add(room)
+    this.clearHoleTimer(room)
+    if (!this.chains.has(room)) this.chains.set(room, new RoomChain())
     this.updateSyncStatus()
     void this.runSync(room, generation, 0)
   }
 
   private async runSync(room: string, generation: number, failures: number): Promise<void> {
-    const alive = () => this.generation === generation && this.welcomed && this.syncing.has(room)
-    let after = this.lastSeen.get(room)
+    const chain = this.chains.get(room)
+    const alive = () =>
+      this.generation === generation &&
+      this.welcomed &&
+      this.syncing.has(room) &&
+      this.chains.get(room) === chain
+    if (!chain) return
+    let after = chain.mark
     try {
-      if (after === undefined) {
+      if (!chain.based) {
         const page = await this.options.fetchMessages(room, { limit: this.pageSize })
         if (!alive()) return
-        after = maxId(page.messages, 0)
+        chain.page(maxId(page.messages, 0))
         this.options.onHistory({
           room,
           messages: page.messages,
           mode: 'latest',
           hasMore: page.has_more,
         })
-        this.lastSeen.set(room, after)
       } else {
         for (;;) {
           const page = await this.options.fetchMessages(room, { after, limit: this.pageSize })
           if (!alive()) return
           after = maxId(page.messages, after)
-          this.lastSeen.set(room, after)
+          chain.page(after)
           this.options.onHistory({
             room,
             messages: page.messages,
@@ -426,13 +450,13 @@ export class ChatSocket {
           if (!page.has_more || page.messages.length === 0) break
         }
       }
-      const live = this.syncing.get(room) ?? 0
-      this.lastSeen.set(room, Math.max(after, live))
+      chain.settle()
       this.syncing.delete(room)
       this.updateSyncStatus()
+      this.watchHole(room, generation)
     } catch {
       if (!alive()) return
-      // lastSeen holds the end of the last page received: retry from there.
+      // The mark holds the end of the last page received: retry from there.
       const delay = backoffDelay(failures + 1, this.backoff, this.random)
       const timer = setTimeout(() => {
         this.syncRetryTimers.delete(timer)
@@ -440,6 +464,40 @@ export class ChatSocket {
       }, delay)
       this.syncRetryTimers.add(timer)
     }
+  }
+
+  /**
+   * Fetches a hole in a room's chain that stays open for holeRepairMs. A hole that closes (its
+   * message arrived live) costs nothing; one whose mark moved meanwhile gets its own delay.
+   */
+  private watchHole(room: string, generation: number): void {
+    const chain = this.chains.get(room)
+    if (!chain?.hasHole || this.holeTimers.has(room) || this.syncing.has(room)) return
+    const markAtStart = chain.mark
+    const timer = setTimeout(() => {
+      this.holeTimers.delete(room)
+      const alive = this.generation === generation && this.welcomed
+      if (!alive || this.chains.get(room) !== chain || this.syncing.has(room)) return
+      if (!chain.hasHole) return
+      if (chain.mark !== markAtStart) {
+        this.watchHole(room, generation)
+        return
+      }
+      this.options.onHoleRepair?.(room, chain.mark)
+      this.syncRoom(room, generation)
+    }, this.holeRepairMs)
+    this.holeTimers.set(room, timer)
+  }
+
+  private clearHoleTimer(room: string): void {
+    const timer = this.holeTimers.get(room)
+    if (timer !== undefined) clearTimeout(timer)
+    this.holeTimers.delete(room)
+  }
+
+  private clearHoleTimers(): void {
+    for (const timer of this.holeTimers.values()) clearTimeout(timer)
+    this.holeTimers.clear()
   }
 
   private updateSyncStatus(): void {
@@ -481,6 +539,7 @@ export class ChatSocket {
     this.stableTimer = null
     for (const timer of this.syncRetryTimers) clearTimeout(timer)
     this.syncRetryTimers.clear()
+    this.clearHoleTimers()
   }
 }
 

@@ -15,6 +15,8 @@ export interface ChatMessage {
   /** Empty for messages that did not come from a native client. */
   client_msg_id: string
   kind: MessageKind
+  /** The id of the room's previous message (0 for its first); absent from older servers. */
+  prev_id?: number
 }
 
 export interface WelcomeFrame {
@@ -100,11 +102,11 @@ const isStringArray = (value: unknown): value is string[] =>
 /** Returns the message if `value` has the shape of a stored message, otherwise null. */
 export function parseMessage(value: unknown): ChatMessage | null {
   if (!isObject(value)) return null
-  const { id, room, user_name, content, sent_at, ts, client_msg_id, kind } = value
+  const { id, room, user_name, content, sent_at, ts, client_msg_id, kind, prev_id } = value
   if (!isInt(id) || !isString(room) || !isString(user_name) || !isString(content)) return null
   if (!isInt(ts)) return null
   const k: MessageKind = kind === 'join' || kind === 'leave' ? kind : 'text'
-  return {
+  const message: ChatMessage = {
     id,
     room,
     user_name,
@@ -114,6 +116,8 @@ export function parseMessage(value: unknown): ChatMessage | null {
     client_msg_id: isString(client_msg_id) ? client_msg_id : '',
     kind: k,
   }
+  if (isInt(prev_id) && prev_id >= 0 && prev_id < id) message.prev_id = prev_id
+  return message
 }
 
 export function parseMessagePage(value: unknown): MessagePage | null {

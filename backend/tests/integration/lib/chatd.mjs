@@ -84,10 +84,43 @@ export async function newVhost () {
   return vhost
 }
 
-export function amqpUrl (vhost) {
+export function amqpUrl (vhost, user = 'guest') {
   const port = process.env.CHATD_TEST_AMQP_PORT
   if (!port) throw new Error('CHATD_TEST_AMQP_PORT is not set (the rabbitmq fixture)')
-  return `amqp://guest:guest@127.0.0.1:${port}/${encodeURIComponent(vhost)}`
+  // Users made by newAmqpUser have their name as password.
+  return `amqp://${user}:${user}@127.0.0.1:${port}/${encodeURIComponent(vhost)}`
+}
+
+async function mgmtOk (method, path, body) {
+  const res = await mgmt(method, path, body)
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text}`)
+  return res
+}
+
+// A RabbitMQ user of its own for one chatd node (startChatd's amqpUser), with every permission
+// on `vhost`, so that node's broker connection alone can be cut (cutAmqpUser).
+export async function newAmqpUser (vhost) {
+  const user = uniqueName('u')
+  await mgmtOk('PUT', `/api/users/${user}`, { password: user, tags: '' })
+  await mgmtOk('PUT', `/api/permissions/${encodeURIComponent(vhost)}/${user}`, { configure: '.*', write: '.*', read: '.*' })
+  return user
+}
+
+// Closes every connection of `user` and refuses new ones (a user limit of 0 connections) until
+// restoreAmqpUser: that node's broker stays away while the others keep theirs.
+// The management API lists a connection only after its first statistics (up to 5 s).
+export async function cutAmqpUser (user) {
+  await mgmtOk('PUT', `/api/user-limits/${user}/max-connections`, { value: 0 })
+  let connections = []
+  await waitFor(async () => {
+    connections = (await mgmtOk('GET', '/api/connections')).json.filter(c => c.user === user)
+    return connections.length > 0
+  }, { timeoutMs: 20000, intervalMs: 250, what: `connections of ${user} in the management API` })
+  for (const c of connections) await mgmtOk('DELETE', `/api/connections/${encodeURIComponent(c.name)}`)
+}
+
+export async function restoreAmqpUser (user) {
+  await mgmtOk('DELETE', `/api/user-limits/${user}/max-connections`)
 }
 
 // Queues of a vhost: [{name, messages, consumers, ...}] (the management API's view).
@@ -110,7 +143,7 @@ export function newDatabase () {
 // file or a postgresql:// URL, to restart on the same data). In the RabbitMQ modes it gets a
 // fresh vhost unless `vhost` is given, and `nodeId` (default: unique per start).
 // Resolves once the server prints its listening line.
-export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, timeoutMs = 15000, vhost, nodeId } = {}) {
+export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, timeoutMs = 15000, vhost, nodeId, amqpUser } = {}) {
   let dir
   if (!dbPath) {
     if (usePg) {
@@ -124,7 +157,7 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
   const modeArgs = []
   if (distributed) {
     vhost = vhost ?? await newVhost()
-    modeArgs.push('--amqp-url', amqpUrl(vhost), '--amqp-topology', mode, '--node-id', nodeId ?? uniqueName('n'))
+    modeArgs.push('--amqp-url', amqpUrl(vhost, amqpUser), '--amqp-topology', mode, '--node-id', nodeId ?? uniqueName('n'))
   }
   const argv = ['--listen', '127.0.0.1:0', '--db', db, '--auth', auth,
     '--password-cost', 'min', '--log-level', 'info', ...modeArgs, ...args]

@@ -1,6 +1,8 @@
 // The pure parts of the RabbitMQ bus: body codec, presence directory, reconnect backoff.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "bus/presence_directory.hpp"
 #include "bus/wire.hpp"
 
@@ -11,7 +13,7 @@ using namespace std::chrono_literals;
 
 TEST(Wire, MessageRoundTripKeepsTheBriefFieldsAndChatdFields) {
     model::Message m{
-        7, "general", "alice", "hi", "01/02/2026 03:04:05", 123, "c1", model::MessageKind::Text};
+        7, "general", "alice", "hi", "01/02/2026 03:04:05", 123, "c1", model::MessageKind::Text, 5};
     const auto body = bus::encode_event(m, "node-a");
     EXPECT_NE(body.find("\"sent_at\""), std::string::npos);
     const auto wire = bus::decode_wire(body);
@@ -21,6 +23,19 @@ TEST(Wire, MessageRoundTripKeepsTheBriefFieldsAndChatdFields) {
     EXPECT_EQ(back.id, 7);
     EXPECT_EQ(back.content, "hi");
     EXPECT_EQ(back.client_msg_id, "c1");
+    EXPECT_EQ(back.prev_id, 5);
+}
+
+TEST(Wire, MessageBodyIsTheBriefFormatPlusChatdFields) {
+    // Consumers of the brief's format read content, user_name and sent_at and ignore the rest;
+    // prev_id is one more added field.
+    model::Message m{
+        7, "general", "alice", "hi", "01/02/2026 03:04:05", 123, "c1", model::MessageKind::Text, 5};
+    const auto body = boost::json::parse(bus::encode_event(m, "node-a")).as_object();
+    EXPECT_EQ(body.at("content"), "hi");
+    EXPECT_EQ(body.at("user_name"), "alice");
+    EXPECT_EQ(body.at("sent_at"), "01/02/2026 03:04:05");
+    EXPECT_EQ(body.at("prev_id"), 5);
 }
 
 TEST(Wire, BriefFormatFromAForeignPublisherDecodesWithoutId) {
@@ -29,6 +44,7 @@ TEST(Wire, BriefFormatFromAForeignPublisherDecodesWithoutId) {
     ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
     const auto& m = std::get<model::Message>(*wire.event);
     EXPECT_EQ(m.id, 0);
+    EXPECT_EQ(m.prev_id, 0);
     EXPECT_EQ(m.room, "general");
     EXPECT_EQ(m.kind, model::MessageKind::Leave);
     EXPECT_EQ(bus::foreign_key(m), bus::foreign_key(m));

@@ -102,7 +102,8 @@ model::Message golden_text_message() {
                           "27/11/2026 21:51:18",
                           1795816278000,
                           "c-1f3a9",
-                          model::MessageKind::Text};
+                          model::MessageKind::Text,
+                          41};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,7 +306,8 @@ TEST(CodecEncode, JoinMessageHasTheGoldenShapeAndKindJoin) {
                         "27/11/2026 21:52:03",
                         1795816323000,
                         "",
-                        model::MessageKind::Join};
+                        model::MessageKind::Join,
+                        42};
     const auto encoded = chat::encode_message(join);
     expect_matches_golden(encoded, "server_message_join.json");
     EXPECT_EQ(json::parse(encoded), example("server_message_join.json"));

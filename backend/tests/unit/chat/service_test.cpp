@@ -790,10 +790,12 @@ TEST_F(ChatServiceHistoryTest, AfterPagesTowardsNewerMessages) {
 TEST_F(ChatServiceHistoryTest, HistoryMessagesHaveTheMessageObjectKeys) {
     const auto page = service->history(alice.identity, "general", {}, {}, 1);
     const auto& message = page.at("messages").as_array().at(0);
-    EXPECT_EQ(keys_of(message), (std::set<std::string>{"id", "room", "user_name", "content",
-                                                       "sent_at", "ts", "client_msg_id", "kind"}));
+    EXPECT_EQ(keys_of(message),
+              (std::set<std::string>{"id", "room", "user_name", "content", "sent_at", "ts",
+                                     "client_msg_id", "kind", "prev_id"}));
     EXPECT_EQ(message.at("content"), "m5");
     EXPECT_EQ(message.at("client_msg_id"), "c-5");
+    EXPECT_EQ(message.at("prev_id"), ids[3]);  // m4
 }
 
 TEST_F(ChatServiceHistoryTest, LimitMustBeOneToFiveHundred) {

@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -40,6 +41,7 @@ using store::PostgresStore;
 using store::StoreError;
 using store::contract::append_and_wait;
 using store::contract::contents_of;
+using store::contract::expect_one_chain;
 using store::contract::new_message;
 using store::contract::newest;
 using store::contract::page_after;
@@ -348,7 +350,8 @@ TEST_F(PostgresStoreTest, EverythingSurvivesCloseAndReopen) {
 // Two stores ("nodes") append to the same rooms at once, in many small transactions, while a
 // reader pages each room with after=<last id seen>, as a reconnecting client does. If an id
 // could become visible below one already read, the reader would skip it for good: it must end
-// up with exactly the rows the room holds.
+// up with exactly the rows the room holds. The prev_id each node returned (what it publishes)
+// must chain each room exactly, although the two nodes interleave their transactions.
 TEST_F(PostgresStoreTest, TwoNodesKeepIdsInCommitOrderWithinEachRoom) {
     constexpr int kRooms = 3;
     constexpr int kThreadsPerNode = 2;
@@ -379,6 +382,8 @@ TEST_F(PostgresStoreTest, TwoNodesKeepIdsInCommitOrderWithinEachRoom) {
     });
 
     std::atomic<int> failures = 0;
+    std::mutex appended_mutex;
+    std::map<model::MessageId, model::MessageId> prev_of_appended;
     std::vector<std::thread> writers;
     for (auto* node : {&node_a, &node_b}) {
         for (int t = 0; t < kThreadsPerNode; ++t) {
@@ -386,8 +391,13 @@ TEST_F(PostgresStoreTest, TwoNodesKeepIdsInCommitOrderWithinEachRoom) {
                 for (int i = 0; i < kPerThread; ++i) {
                     const auto& room = rooms[static_cast<std::size_t>((i + t) % kRooms)];
                     node->append(new_message(room, "user" + std::to_string(t), std::to_string(i)),
-                                 [&failures](AppendResult result) {
-                                     if (!result.ok) failures.fetch_add(1);
+                                 [&](AppendResult result) {
+                                     if (!result.ok) {
+                                         failures.fetch_add(1);
+                                         return;
+                                     }
+                                     std::lock_guard lock(appended_mutex);
+                                     prev_of_appended[result.message.id] = result.message.prev_id;
                                  });
                     if (i % 50 == 0) std::this_thread::yield();
                 }
@@ -415,6 +425,14 @@ TEST_F(PostgresStoreTest, TwoNodesKeepIdsInCommitOrderWithinEachRoom) {
         EXPECT_TRUE(std::is_sorted(read.begin(), read.end()));
         EXPECT_EQ(read.size(), stored.size()) << room << ": ids the paging reader never saw";
         EXPECT_EQ(read, stored) << room;
+        model::MessageId previous = model::kNoPreviousMessage;
+        int broken_links = 0;
+        for (const auto id : stored) {
+            if (prev_of_appended.at(id) != previous) ++broken_links;
+            previous = id;
+        }
+        EXPECT_EQ(broken_links, 0) << room << ": prev_id returned by append off the chain";
+        expect_one_chain(reader_store.history(newest(room, 1000)));
     }
     EXPECT_EQ(total, static_cast<std::size_t>(2 * kThreadsPerNode * kPerThread));
 }

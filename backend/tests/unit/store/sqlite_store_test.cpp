@@ -179,6 +179,26 @@ TEST_F(SqliteStoreTest, RejectsAnInMemoryDatabase) {
 
 // Token expiry is enforced by the store: a session is found strictly before its expiry only.
 // (--session-ttl-hours cannot express seconds, so this is where expiry is tested.)
+// prev_id reads the room's last id from the file in each transaction, so a reopened store, or a
+// second store on the same file, continues the chain instead of restarting it.
+TEST_F(SqliteStoreTest, TheChainContinuesAcrossReopeningAndASecondStoreOnTheFile) {
+    model::MessageId last = 0;
+    {
+        SqliteStore store(options());
+        last = append_and_wait(store, new_message("general", "alice", "a")).message.id;
+    }
+    SqliteStore first(options());
+    SqliteStore second(options());
+    for (int i = 0; i < 6; ++i) {
+        auto& store = i % 2 == 0 ? first : second;
+        const auto result = append_and_wait(store, new_message("general", "alice", "b"));
+        ASSERT_TRUE(result.ok) << result.error;
+        EXPECT_EQ(result.message.prev_id, last);
+        last = result.message.id;
+    }
+    store::contract::expect_one_chain(first.history(newest("general")));
+}
+
 TEST_F(SqliteStoreTest, SessionsExpireAndCanBeRevoked) {
     SqliteStore store(options());
     ASSERT_TRUE(store.create_user({"alice", "hash", 1}));

@@ -578,6 +578,136 @@ TYPED_TEST_P(StoreContract, MembersOfListsTheMembersByName) {
     EXPECT_THAT(this->store().members_of("nowhere"), IsEmpty());
 }
 
+// --- prev_id: the per-room chain -----------------------------------------------------------------
+
+// Every stored message names its room's previous id; a room's messages in id order form one
+// chain from kNoPreviousMessage. `messages` is one room's full history in id order.
+inline void expect_one_chain(const std::vector<model::Message>& messages) {
+    model::MessageId previous = model::kNoPreviousMessage;
+    for (const auto& message : messages) {
+        EXPECT_EQ(message.prev_id, previous) << "message " << message.id;
+        previous = message.id;
+    }
+}
+
+TYPED_TEST_P(StoreContract, EachMessageNamesThePreviousMessageOfItsRoom) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    Recorder recorder;
+    for (std::size_t i = 0; i < 9; ++i) {
+        this->store().append(new_message(i % 3 == 0 ? "second" : "general", "alice", "x"),
+                             recorder.callback(i));
+    }
+    this->store().flush();
+    // Appended one by one or in batches, the callbacks carry the chain the history shows.
+    EXPECT_EQ(recorder.of(0).message.prev_id, model::kNoPreviousMessage);
+    EXPECT_EQ(recorder.of(1).message.prev_id, model::kNoPreviousMessage);
+    EXPECT_EQ(recorder.of(2).message.prev_id, recorder.of(1).message.id);
+    EXPECT_EQ(recorder.of(3).message.prev_id, recorder.of(0).message.id);
+    EXPECT_EQ(recorder.of(4).message.prev_id, recorder.of(2).message.id);
+    EXPECT_EQ(recorder.of(6).message.prev_id, recorder.of(3).message.id);
+    for (const char* room : {"general", "second"}) {
+        const auto stored = this->store().history(newest(room));
+        expect_one_chain(stored);
+        for (const auto& message : stored) {
+            bool found = false;
+            for (const auto& [tag, result] : recorder.results()) {
+                if (result.message.id != message.id) continue;
+                found = true;
+                EXPECT_EQ(result.message.prev_id, message.prev_id) << message.id;
+            }
+            EXPECT_TRUE(found) << message.id;
+        }
+    }
+}
+
+TYPED_TEST_P(StoreContract, OneBatchChainsItsMessagesAcrossRooms) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());  // its own message is general's first
+        for (std::size_t i = 0; i < 30; ++i) {
+            this->store().append(new_message(i % 4 == 0 ? "second" : "general", "alice", "x"),
+                                 recorder.callback(i));
+        }
+    }
+    this->store().flush();
+    for (const char* room : {"general", "second"}) {
+        const auto stored = this->store().history(newest(room));
+        expect_one_chain(stored);
+        model::MessageId previous = stored.front().id;
+        for (const auto& [tag, result] : recorder.results()) {
+            if (result.message.room != room || result.message.id == stored.front().id) continue;
+            EXPECT_EQ(result.message.prev_id, previous) << "message " << result.message.id;
+            previous = result.message.id;
+        }
+    }
+}
+
+TYPED_TEST_P(StoreContract, HistoryPagesCarryThePrevIdOfTheirFirstMessage) {
+    const auto results = this->fill("general", 10);
+    const auto after = this->store().history(page_after("general", results[3].message.id, 3));
+    ASSERT_EQ(after.size(), 3u);
+    EXPECT_EQ(after[0].prev_id, results[3].message.id);
+    const auto before = this->store().history(page_before("general", results[8].message.id, 2));
+    ASSERT_EQ(before.size(), 2u);
+    EXPECT_EQ(before[0].prev_id, results[5].message.id);
+    expect_one_chain(this->store().history(newest("general")));
+}
+
+TYPED_TEST_P(StoreContract, ADuplicateAndTheOutboxReturnTheStoredPrevId) {
+    const auto before = append_and_wait(this->store(), new_message("general", "bob", "b"));
+    auto keyed = new_message("general", "alice", "a", "k");
+    keyed.origin_node = "node-a";
+    const auto first = append_and_wait(this->store(), keyed);
+    ASSERT_TRUE(append_and_wait(this->store(), new_message("general", "bob", "c")).ok);
+    const auto again = append_and_wait(this->store(), keyed);
+
+    ASSERT_TRUE(again.duplicate);
+    EXPECT_EQ(first.message.prev_id, before.message.id);
+    EXPECT_EQ(again.message.prev_id, before.message.id);
+    const auto pending = this->store().unpublished("node-a", 10);
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].prev_id, before.message.id);
+}
+
+TYPED_TEST_P(StoreContract, AFailedAppendLeavesNoLinkInTheChain) {
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        this->store().append(new_message("general", "alice", "before"), recorder.callback(0));
+        this->store().append(new_message("nowhere", "alice", "lost"), recorder.callback(1));
+        this->store().append(new_message("general", "alice", "after"), recorder.callback(2));
+    }
+    this->store().flush();
+    ASSERT_FALSE(recorder.of(1).ok);
+    EXPECT_EQ(recorder.of(2).message.prev_id, recorder.of(0).message.id);
+    expect_one_chain(this->store().history(newest("general")));
+}
+
+TYPED_TEST_P(StoreContract, ChainsStayExactUnderConcurrentAppends) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 100;
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+        writers.emplace_back([this, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                this->store().append(
+                    new_message((i + t) % 2 == 0 ? "general" : "second", "alice", "x"), {});
+            }
+        });
+    }
+    for (auto& writer : writers) writer.join();
+    this->store().flush();
+    std::size_t total = 0;
+    for (const char* room : {"general", "second"}) {
+        const auto stored = this->store().history(newest(room, 1000));
+        total += stored.size();
+        expect_one_chain(stored);
+    }
+    EXPECT_EQ(total, static_cast<std::size_t>(kThreads * kPerThread));
+}
+
 // --- concurrency -------------------------------------------------------------------------------
 
 TYPED_TEST_P(StoreContract, EveryMethodMayBeCalledFromManyThreadsAtOnce) {
@@ -655,6 +785,12 @@ TYPED_TEST_P(StoreContract, MarkPublishedEmptiesTheOutboxIdempotently) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(StoreContract,
+                            EachMessageNamesThePreviousMessageOfItsRoom,
+                            OneBatchChainsItsMessagesAcrossRooms,
+                            HistoryPagesCarryThePrevIdOfTheirFirstMessage,
+                            ADuplicateAndTheOutboxReturnTheStoredPrevId,
+                            AFailedAppendLeavesNoLinkInTheChain,
+                            ChainsStayExactUnderConcurrentAppends,
                             MessagesWithoutOriginAreNeverInTheOutbox,
                             OutboxHoldsEachNodesUnpublishedMessagesOldestFirst,
                             MarkPublishedEmptiesTheOutboxIdempotently,

@@ -429,3 +429,107 @@ describe('ChatSocket resync', () => {
     expect(socket.lastSeenId('general')).toBeUndefined()
   })
 })
+
+describe('ChatSocket per-room chain', () => {
+  /** Connected and welcomed to `general`, whose baseline page ended at id 10. */
+  async function connectedAt10(fetch?: Fetch, extra: Partial<ChatSocketOptions> = {}) {
+    const fetchMessages =
+      fetch ??
+      vi.fn<Fetch>(async (_room, query) =>
+        query.after === undefined
+          ? { messages: [msg(9, { prev_id: 8 }), msg(10, { prev_id: 9 })], has_more: true }
+          : { messages: [], has_more: false },
+      )
+    const repairs: Array<[string, number]> = []
+    const ctx = setup({
+      fetchMessages,
+      holeRepairMs: 1500,
+      onHoleRepair: (room, mark) => repairs.push([room, mark]),
+      ...extra,
+    })
+    ctx.socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    await flush()
+    expect(ctx.socket.lastSeenId('general')).toBe(10)
+    return { ...ctx, fetchMessages, repairs }
+  }
+  const live = (id: number, prev_id: number) =>
+    FakeWebSocket.last.receive({ type: 'message', message: msg(id, { prev_id }) })
+
+  it('moves the mark along messages that arrive in chain order', async () => {
+    const { socket, fetchMessages, repairs } = await connectedAt10()
+    live(11, 10)
+    live(13, 11)
+    expect(socket.lastSeenId('general')).toBe(13)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(fetchMessages).toHaveBeenCalledTimes(1)
+    expect(repairs).toEqual([])
+  })
+
+  it('keeps the mark below a live inversion and moves it when the older message comes', async () => {
+    const { socket, frames, fetchMessages, repairs } = await connectedAt10()
+    live(12, 11) // 11 comes from the other node, later
+    expect(socket.lastSeenId('general')).toBe(10)
+    // The newer message is still shown at once.
+    expect(frames.at(-1)).toMatchObject({ type: 'message', message: { id: 12 } })
+    await vi.advanceTimersByTimeAsync(1000)
+    live(11, 10)
+    expect(socket.lastSeenId('general')).toBe(12)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(fetchMessages).toHaveBeenCalledTimes(1)
+    expect(repairs).toEqual([])
+  })
+
+  it('fetches a hole that stays open, without a reconnect', async () => {
+    const fetchMessages = vi.fn<Fetch>(async (_room, query) => {
+      if (query.after === undefined) return { messages: [msg(10, { prev_id: 9 })], has_more: true }
+      if (query.after === 10) {
+        return { messages: [msg(11, { prev_id: 10 }), msg(12, { prev_id: 11 })], has_more: false }
+      }
+      throw new Error(`unexpected after=${query.after}`)
+    })
+    const { socket, history, repairs } = await connectedAt10(fetchMessages)
+    live(12, 11)
+    await vi.advanceTimersByTimeAsync(1499)
+    expect(fetchMessages).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(repairs).toEqual([['general', 10]])
+    expect(fetchMessages).toHaveBeenLastCalledWith('general', { after: 10, limit: 100 })
+    expect(history.at(-1)).toMatchObject({ mode: 'after', messages: [{ id: 11 }, { id: 12 }] })
+    expect(socket.lastSeenId('general')).toBe(12)
+    expect(socket.status).toBe('online')
+    expect(FakeWebSocket.instances).toHaveLength(1)
+  })
+
+  it('resyncs from the mark, not from the highest id seen, after a drop', async () => {
+    const { socket, fetchMessages } = await connectedAt10()
+    live(14, 13)
+    FakeWebSocket.last.serverClose() // before the hole's timer
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    await flush()
+    expect(fetchMessages).toHaveBeenLastCalledWith('general', { after: 10, limit: 100 })
+    // The resync page (empty in this stub) ends the sync; 14 stays above the hole.
+    expect(socket.lastSeenId('general')).toBe(10)
+  })
+
+  it('a live message during a resync that continues the page closes the hole', async () => {
+    let release: (page: MessagePage) => void = () => {}
+    const fetchMessages = vi.fn<Fetch>(async (_room, query) => {
+      if (query.after === undefined) return { messages: [msg(10, { prev_id: 9 })], has_more: true }
+      return new Promise<MessagePage>((r) => (release = r))
+    })
+    const { socket } = await connectedAt10(fetchMessages)
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    live(13, 12) // arrives while the page after=10 is in flight
+    release({ messages: [msg(11, { prev_id: 10 }), msg(12, { prev_id: 11 })], has_more: false })
+    await flush()
+    expect(socket.lastSeenId('general')).toBe(13)
+    expect(socket.status).toBe('online')
+  })
+})
