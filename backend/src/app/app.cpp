@@ -29,6 +29,7 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Metrics&
     store::StoreTuning tuning;
     tuning.sqlite_synchronous_full = config.sqlite_sync == "full";
     tuning.connections = config.blocking_threads;
+    tuning.max_batch = config.store_max_batch;
     return store::open_store(config.db, tuning, &metrics);
 }
 

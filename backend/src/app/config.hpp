@@ -47,6 +47,8 @@ struct Config {
     unsigned session_ttl_hours = 24 * 30;
     std::string sqlite_sync = "full";  // full | normal
     std::size_t blocking_threads = 4;
+    // Appends per group commit, at most (one transaction, one fsync with --sqlite-sync full).
+    std::size_t store_max_batch = 4096;
 };
 
 // Parses flags, file and environment. Returns nullopt after printing --help or --version;

@@ -20,6 +20,7 @@ class Metrics;
 
 namespace chatd::store::detail {
 class SqliteConnection;
+class WalCheckpointer;
 }  // namespace chatd::store::detail
 
 namespace chatd::store {
@@ -106,6 +107,9 @@ class SqliteStore final : public Store {
     SqliteOptions options_;
     metrics::Metrics* metrics_;
 
+    // Copies the WAL back into the database on its own connection and thread, so that group
+    // commits never wait for a checkpoint. Declared before writer_: the writer's WAL hook uses it.
+    std::unique_ptr<detail::WalCheckpointer> checkpointer_;
     std::unique_ptr<Connection> writer_;  // used by the writer thread only once it runs
     std::vector<std::unique_ptr<Connection>> readers_;
 

@@ -120,4 +120,12 @@ TEST(Config, TrustedProxiesMustBeAddressesOrNetworks) {
     EXPECT_THROW(parse({"--http-request-timeout", "0"}), std::invalid_argument);
 }
 
+TEST(Config, StoreMaxBatchIsBetweenOneAnd65536) {
+    EXPECT_EQ(parse({})->store_max_batch, 4096u);
+    EXPECT_EQ(parse({"--store-max-batch", "1"})->store_max_batch, 1u);
+    EXPECT_EQ(parse({"--store-max-batch", "65536"})->store_max_batch, 65536u);
+    EXPECT_THROW(parse({"--store-max-batch", "0"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--store-max-batch", "65537"}), std::invalid_argument);
+}
+
 }  // namespace

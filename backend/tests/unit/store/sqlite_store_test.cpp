@@ -149,6 +149,41 @@ TEST_F(SqliteStoreTest, ReopeningAnExistingDatabaseAppliesNoMigrationAgain) {
               (std::vector<std::vector<std::string>>{{"1"}}));
 }
 
+// Migration 0003 copies messages into a rebuilt table: rows, ids and the AUTOINCREMENT sequence
+// (ids are never reused, even after the newest message was deleted) must come through, and the
+// rewritten CHECK must still refuse an unknown kind. Run here on a store with data by forgetting
+// that 0003 was applied.
+TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
+    model::MessageId deleted = 0;
+    {
+        SqliteStore store(options());
+        append_and_wait(store, new_message("general", "alice", "one", "k1"));
+        append_and_wait(store, new_message("general", "alice", "two"));
+        deleted = append_and_wait(store, new_message("general", "alice", "three")).message.id;
+    }
+    {
+        RawDatabase raw(db_path());
+        raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
+        raw.execute("DELETE FROM schema_version WHERE version = 3");
+    }
+    SqliteStore store(options());
+    EXPECT_EQ(contents_of(store.history(newest("general"))),
+              (std::vector<std::string>{"one", "two"}));
+    EXPECT_TRUE(append_and_wait(store, new_message("general", "alice", "again", "k1")).duplicate);
+    EXPECT_GT(append_and_wait(store, new_message("general", "alice", "four")).message.id, deleted);
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM schema_version WHERE version = 3"),
+              (std::vector<std::vector<std::string>>{{"1"}}));
+    EXPECT_THROW(raw.execute("INSERT INTO messages (room, user_name, content, sent_at, ts_ms, kind)"
+                             " VALUES ('general', 'alice', 'x', '', 0, 3)"),
+                 std::runtime_error);
+    EXPECT_EQ(raw.rows("SELECT name FROM sqlite_schema WHERE tbl_name = 'messages' ORDER BY name"),
+              (std::vector<std::vector<std::string>>{{"messages"},
+                                                     {"messages_by_room"},
+                                                     {"messages_client_msg_id"},
+                                                     {"messages_unpublished"}}));
+}
+
 TEST_F(SqliteStoreTest, RefusesADatabaseWithANewerSchemaThanItKnows) {
     { SqliteStore store(options()); }
     RawDatabase(db_path()).execute(
