@@ -204,10 +204,13 @@ class SqliteConnection {
 // COMMIT, was up to 15% of the writer thread's time). Durability does not depend on it: a
 // commit is durable once its WAL frames are synced. A PASSIVE checkpoint takes no lock the
 // writer needs; the writer restarts the WAL from its start once a checkpoint has copied all of
-// it.
+// it. Under sustained writes a checkpoint running beside the writer may never catch up with it,
+// so past kWriterCheckpointPages the writer checkpoints itself between two transactions, as
+// SQLite's own autocheckpoint would: that bounds the WAL file.
 class WalCheckpointer {
   public:
     static constexpr int kThresholdPages = 1000;
+    static constexpr int kWriterCheckpointPages = 20000;
 
     WalCheckpointer(const std::string& path, bool synchronous_full, int busy_timeout_ms)
         : db_(path, SQLITE_OPEN_READWRITE, busy_timeout_ms) {
@@ -236,8 +239,12 @@ class WalCheckpointer {
     void attach(sqlite3* writer) { sqlite3_wal_hook(writer, &WalCheckpointer::on_commit, this); }
 
   private:
-    static int on_commit(void* self, sqlite3*, const char*, int wal_pages) {
-        if (wal_pages >= kThresholdPages) static_cast<WalCheckpointer*>(self)->request();
+    static int on_commit(void* self, sqlite3* writer, const char* schema, int wal_pages) {
+        if (wal_pages >= kWriterCheckpointPages) {
+            sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        } else if (wal_pages >= kThresholdPages) {
+            static_cast<WalCheckpointer*>(self)->request();
+        }
         return SQLITE_OK;
     }
 
