@@ -788,8 +788,11 @@ int main(int argc, char** argv) {
     const auto server_run_end = sample_process(o.server_pid);
 
     // 4. Drain: wait until every expected delivery arrived or the drain time passed.
+    // `wake` is set by send_loop on the client's worker thread: read it there too.
     for (auto& c : b.clients) {
-        if (c->wake) asio::post(c->worker->io, [&c] { c->wake->cancel(); });
+        asio::post(c->worker->io, [&c] {
+            if (c->wake) c->wake->cancel();
+        });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     wait_for(

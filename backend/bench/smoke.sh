@@ -31,3 +31,12 @@ done
 # empty). chat-bench used to lose one connect job to the empty phase's worker and wait forever.
 timeout 60 "$bench" --port "$port" --clients 20 --senders 20 --rooms 20 --inflight 16 \
   --duration 2 --drain 5 --phase-timeout 20 --check --label smoke-rooms
+# A sanitizer build (asan, tsan presets) reports in chatd's log, as it runs and at exit.
+kill "$pid"
+wait "$pid" || true
+pid=
+if grep -qE '^(==[0-9]+==ERROR: [A-Za-z]+Sanitizer|WARNING: ThreadSanitizer|SUMMARY: [A-Za-z]+Sanitizer)|: runtime error: ' "$log"; then
+  echo "chatd sanitizer report:"
+  cat "$log"
+  exit 1
+fi

@@ -1,37 +1,107 @@
 // libFuzzer target: the HTTP request path as far as it runs without a socket. The first line
-// of the input is a request target, the rest a body: the target is parsed like
-// Server::dispatch does (boost::urls::parse_origin_form, decoded non-empty segments, query
-// params), matched against chatd's route table with net::Router, its path parameters are
-// validated like the handlers do; the body is parsed with boost::json like parse_body.
+// of the input is "METHOD target" or just a target (then GET and POST are both tried), the
+// rest is the body. The target is parsed like Server::dispatch does
+// (boost::urls::parse_origin_form, decoded non-empty segments, query params into a map),
+// matched against chatd's route table with net::Router; the matched endpoint's path
+// parameters are validated like its handler does, and its query and JSON body are read with
+// the same functions the handler calls (chat/api_request.hpp). Every endpoint is reached: the
+// seed corpus (backend/fuzz/corpus/http_request) has a request for each, and http_request.dict
+// holds the route segments and body keys.
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "chat/api_request.hpp"
+#include "chat/service.hpp"
 #include "chat/validation.hpp"
 #include "net/router.hpp"
 
 namespace {
 
-using Router = chatd::net::Router<int>;
+namespace chat = chatd::chat;
+
+// What a handler reads besides the path (net/server.cpp, Server::Impl::add_routes).
+enum class Reads { Nothing, SeedSend, Credentials, LoginCredentials, RoomName, HistoryQuery };
+
+struct Endpoint {
+    const char* route;
+    Reads reads;
+};
+
+// chatd's route table, in the order add_routes() adds it.
+constexpr Endpoint kEndpoints[] = {
+    {"GET /healthz", Reads::Nothing},
+    {"GET /readyz", Reads::Nothing},
+    {"GET /metrics", Reads::Nothing},
+    {"POST /send", Reads::SeedSend},
+    {"GET /users", Reads::Nothing},
+    {"GET /api/config", Reads::Nothing},
+    {"POST /api/register", Reads::Credentials},
+    {"POST /api/login", Reads::LoginCredentials},
+    {"POST /api/logout", Reads::Nothing},
+    {"GET /api/me", Reads::Nothing},
+    {"GET /api/rooms", Reads::Nothing},
+    {"POST /api/rooms", Reads::RoomName},
+    {"POST /api/rooms/{room}/join", Reads::Nothing},
+    {"POST /api/rooms/{room}/leave", Reads::Nothing},
+    {"POST /api/dm/{user_name}", Reads::Nothing},
+    {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
+    {"GET /api/users/online", Reads::Nothing},
+};
+
+using Router = chatd::net::Router<Reads>;
 
 Router make_router() {
     Router router;
-    int id = 0;
-    for (const auto* route :
-         {"GET /healthz", "GET /readyz", "GET /metrics", "POST /send", "GET /users",
-          "GET /api/config", "POST /api/register", "POST /api/login", "POST /api/logout",
-          "GET /api/me", "GET /api/rooms", "POST /api/rooms", "POST /api/rooms/{room}/join",
-          "POST /api/rooms/{room}/leave", "POST /api/dm/{user_name}",
-          "GET /api/rooms/{room}/messages", "GET /api/users/online"}) {
-        const std::string_view text(route);
+    for (const auto& endpoint : kEndpoints) {
+        const std::string_view text(endpoint.route);
         const auto space = text.find(' ');
-        router.add(std::string(text.substr(0, space)), std::string(text.substr(space + 1)), ++id);
+        router.add(std::string(text.substr(0, space)), std::string(text.substr(space + 1)),
+                   endpoint.reads);
     }
     return router;
+}
+
+void read_request(Reads reads,
+                  const std::unordered_map<std::string, std::string>& query,
+                  std::string_view body) {
+    switch (reads) {
+        case Reads::Nothing:
+            return;
+        case Reads::SeedSend: {
+            const auto send = chat::parse_seed_send(body);
+            if (!chat::valid_user_name(send.user_name)) std::abort();
+            return;
+        }
+        case Reads::Credentials:
+        case Reads::LoginCredentials: {
+            const auto value = chat::parse_json_body(body);
+            const auto& object = chat::body_object(value);
+            (void)chat::valid_user_name(chat::string_member(object, "user_name", true));
+            (void)chat::string_member(object, "password", reads == Reads::Credentials);
+            return;
+        }
+        case Reads::RoomName: {
+            const auto value = chat::parse_json_body(body);
+            const auto name = chat::string_member(chat::body_object(value), "name", true);
+            (void)chat::valid_room_name(name);
+            return;
+        }
+        case Reads::HistoryQuery: {
+            const auto history = chat::parse_history_query(query);
+            if ((history.before && *history.before < 0) || (history.after && *history.after < 0) ||
+                history.limit < 0) {
+                std::abort();
+            }
+            return;
+        }
+    }
 }
 
 }  // namespace
@@ -40,37 +110,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const Router router = make_router();
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto newline = input.find('\n');
-    const auto target = input.substr(0, newline);
+    auto target = input.substr(0, newline);
     const auto body =
         newline == std::string_view::npos ? std::string_view{} : input.substr(newline + 1);
+    std::vector<std::string_view> methods{"GET", "POST"};
+    if (const auto space = target.find(' '); space != std::string_view::npos) {
+        methods = {target.substr(0, space)};
+        target.remove_prefix(space + 1);
+    }
 
-    if (auto parsed = boost::urls::parse_origin_form(target)) {
-        std::vector<std::string> segments;
-        for (auto segment : parsed->segments()) {
-            if (!segment.empty()) segments.emplace_back(std::move(segment));
-        }
-        for (auto param : parsed->params()) {
-            (void)param.key.size();
-            (void)param.value.size();
-        }
-        for (const auto* method : {"GET", "POST"}) {
-            if (auto match = router.match(method, segments)) {
-                for (const auto& [key, value] : match->params) {
-                    if (key == "room") {
-                        (void)chatd::chat::valid_room_name(value);
-                        (void)chatd::chat::is_direct_room(value);
-                    } else {
-                        (void)chatd::chat::valid_user_name(value);
-                    }
-                }
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return 0;
+    std::vector<std::string> segments;
+    for (auto segment : parsed->segments()) {
+        if (!segment.empty()) segments.emplace_back(std::move(segment));
+    }
+    std::unordered_map<std::string, std::string> query;
+    for (auto param : parsed->params()) query[param.key] = param.value;
+    for (const auto method : methods) {
+        auto match = router.match(method, segments);
+        if (!match || !match->handler) continue;
+        for (const auto& [key, value] : match->params) {
+            if (key == "room") {
+                (void)chat::valid_room_name(value);
+                (void)chat::is_direct_room(value);
+            } else {
+                (void)chat::valid_user_name(value);
             }
         }
-    }
-    boost::system::error_code ec;
-    const auto value = boost::json::parse(body, ec);
-    if (!ec && value.is_object()) {
-        for (const auto& [key, member] : value.get_object()) {
-            if (member.is_string()) (void)chatd::chat::valid_user_name(member.get_string());
+        try {
+            read_request(*match->handler, query, body);
+        } catch (const chat::ApiError& error) {
+            if (error.status != 400) std::abort();
         }
     }
     return 0;

@@ -139,11 +139,17 @@ void Hub::deliver_typing(const model::Typing& typing) {
 }
 
 void Hub::deliver_presence(const model::Presence& presence) {
-    if (connection_count() > presence_limit_) return;
-    const auto frame = make_frame(encode_presence(presence));
+    deliver_presence(std::vector<model::Presence>{presence});
+}
+
+void Hub::deliver_presence(const std::vector<model::Presence>& batch) {
+    if (batch.empty() || connection_count() > presence_limit_) return;
+    std::vector<Frame> frames;
+    frames.reserve(batch.size());
+    for (const auto& presence : batch) frames.push_back(make_frame(encode_presence(presence)));
     for (const auto& sink :
          sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; })) {
-        sink->deliver(frame);
+        for (const auto& frame : frames) sink->deliver(frame);
     }
 }
 

@@ -55,6 +55,9 @@ class Hub {
     // Routes one bus event to the local connections that should see it; with `only_user`, to
     // that user's connections only (a delivery from the user's own RabbitMQ queue).
     void deliver(const model::Event& event, const std::string& only_user = {});
+    // Presence events in order, all of them to each connection in turn, so that a connection's
+    // writer finds them queued together and sends them in one write (a connect burst).
+    void deliver_presence(const std::vector<model::Presence>& batch);
 
     // Whether the connection receives the room's messages (the user is a member).
     bool is_subscribed(ConnectionId id, const std::string& room) const;

@@ -69,6 +69,14 @@ struct ChatService::Dispatch {
     std::thread thread;
 };
 
+struct ChatService::PresenceBatch {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::vector<model::Presence> queue;
+    bool stopping = false;
+    std::thread thread;
+};
+
 ChatService::ChatService(
     store::Store& store, bus::Bus& bus, Hub& hub, metrics::Metrics& metrics, ServiceOptions options)
     : store_(store),
@@ -145,7 +153,26 @@ ChatService::ChatService(
                 if (stopping && ids.empty()) return;
             }
         });
-    } else if (options_.delivery_thread) {
+    }
+    if (options_.presence_window.count() > 0) {
+        presence_batch_ = std::make_unique<PresenceBatch>();
+        presence_batch_->thread = std::thread([this] {
+            auto& p = *presence_batch_;
+            for (;;) {
+                std::vector<model::Presence> batch;
+                {
+                    std::unique_lock lock(p.mutex);
+                    p.wake.wait(lock, [&] { return p.stopping || !p.queue.empty(); });
+                    // The window: what arrives meanwhile joins this batch.
+                    p.wake.wait_for(lock, options_.presence_window, [&] { return p.stopping; });
+                    if (p.stopping) return;
+                    batch.swap(p.queue);
+                }
+                hub_.deliver_presence(batch);
+            }
+        });
+    }
+    if (!publication_ && options_.delivery_thread) {
         dispatch_ = std::make_unique<Dispatch>();
         dispatch_->thread = std::thread([this] {
             auto& d = *dispatch_;
@@ -171,6 +198,14 @@ ChatService::ChatService(
 }
 
 ChatService::~ChatService() {
+    if (presence_batch_) {
+        {
+            std::lock_guard lock(presence_batch_->mutex);
+            presence_batch_->stopping = true;
+        }
+        presence_batch_->wake.notify_one();
+        presence_batch_->thread.join();
+    }
     if (dispatch_) {
         {
             std::lock_guard lock(dispatch_->mutex);
@@ -202,6 +237,17 @@ std::vector<std::string> ChatService::online_users(std::size_t limit) const {
 void ChatService::on_bus_event(const model::EventPtr& event, const std::string& only_user) {
     if (const auto* m = std::get_if<model::Message>(event.get()); m && m->id == 0) {
         store_foreign(*m, only_user);
+        return;
+    }
+    if (const auto* presence = std::get_if<model::Presence>(event.get());
+        presence && presence_batch_) {
+        bool notify;
+        {
+            std::lock_guard lock(presence_batch_->mutex);
+            notify = presence_batch_->queue.empty();
+            presence_batch_->queue.push_back(*presence);
+        }
+        if (notify) presence_batch_->wake.notify_one();
         return;
     }
     hub_.deliver(*event, only_user);

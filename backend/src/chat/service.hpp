@@ -60,6 +60,11 @@ struct ServiceOptions {
     // In-process bus: fan stored messages out on a delivery thread instead of the store's
     // writer thread (chatd sets it; off, delivery has happened when Store::flush returns).
     bool delivery_thread = false;
+    // Above zero: presence events are gathered for this long after the first one and delivered
+    // together (Hub::deliver_presence), on a thread of their own. A burst of N connects then
+    // costs each connection one write per window instead of one per connect (N^2 writes in
+    // all). Zero: each is delivered at once, on the bus's thread.
+    std::chrono::milliseconds presence_window{0};
 };
 
 // The use cases: accounts, rooms, history, sending. Decides; the store, bus and hub carry.
@@ -170,6 +175,9 @@ class ChatService {
     // wait, which is the back-pressure the fan-out used to apply directly.
     struct Dispatch;
     std::unique_ptr<Dispatch> dispatch_;
+    // The presence thread (options_.presence_window above zero).
+    struct PresenceBatch;
+    std::unique_ptr<PresenceBatch> presence_batch_;
 };
 
 }  // namespace chatd::chat

@@ -4,7 +4,6 @@
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "chat/api_request.hpp"
 #include "chat/hub.hpp"
 #include "chat/login_guard.hpp"
 #include "chat/service.hpp"
@@ -30,6 +30,8 @@ namespace {
 namespace json = boost::json;
 using asio::awaitable;
 using asio::use_awaitable;
+using chat::body_object;
+using chat::string_member;
 using metrics::Limit;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
@@ -70,13 +72,6 @@ std::string_view mime_type(std::string_view path) {
     if (ext == ".woff2") return "font/woff2";
     if (ext == ".txt") return "text/plain; charset=utf-8";
     return "application/octet-stream";
-}
-
-std::optional<std::int64_t> parse_int(std::string_view text) {
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
 }
 
 std::string bearer_token(const Call& call) {
@@ -188,32 +183,6 @@ chat::ApiError unauthorized() {
                           Limit::Unauthorized);
 }
 
-const json::object& body_object(const json::value& body) {
-    if (!body.is_object()) {
-        throw chat::ApiError(400, "bad_request", "the body must be a JSON object",
-                             Limit::BadRequest);
-    }
-    return body.get_object();
-}
-
-std::string string_member(const json::object& object, std::string_view key, bool required) {
-    const auto* value = object.if_contains(key);
-    if (!value || value->is_null()) {
-        if (required) {
-            throw chat::ApiError(400, "bad_request",
-                                 "missing string field \"" + std::string(key) + "\"",
-                                 Limit::BadRequest);
-        }
-        return {};
-    }
-    if (!value->is_string()) {
-        throw chat::ApiError(400, "bad_request",
-                             "field \"" + std::string(key) + "\" must be a string",
-                             Limit::BadRequest);
-    }
-    return std::string(value->get_string());
-}
-
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -312,14 +281,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return std::move(*identity);
     }
 
-    json::value parse_body(const Call& call) {
-        boost::system::error_code ec;
-        auto value = json::parse(call.request.body(), ec);
-        if (ec) {
-            throw chat::ApiError(400, "invalid_json", "the body is not valid JSON",
-                                 Limit::InvalidJson);
-        }
-        return value;
+    static json::value parse_body(const Call& call) {
+        return chat::parse_json_body(call.request.body());
     }
 
     void add_routes();
@@ -363,17 +326,8 @@ void Server::Impl::add_routes() {
 
     // --- Seed API (the brief's) ---
     router.add("POST", "/send", [this](Call& c) -> awaitable<Response> {
-        const auto body = parse_body(c);
-        const auto& object = body_object(body);
-        auto content = string_member(object, "content", true);
-        auto user_name = string_member(object, "user_name", true);
-        std::optional<std::string> sent_at;
-        if (object.contains("sent_at") && !object.at("sent_at").is_null()) {
-            sent_at = string_member(object, "sent_at", true);
-        }
-        if (!chat::valid_user_name(user_name)) {
-            throw chat::ApiError(400, "invalid_name", "invalid user_name", Limit::InvalidName);
-        }
+        auto seed = chat::parse_seed_send(c.request.body());
+        const auto& user_name = seed.user_name;
         if (!service.options().open_auth) {
             const auto identity = co_await require_identity(c);
             if (identity.user_name != user_name) {
@@ -387,7 +341,7 @@ void Server::Impl::add_routes() {
                                                      void(std::optional<chat::ApiError>)>(
             [&](auto handler) {
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-                service.post_seed(user_name, std::move(content), std::move(sent_at),
+                service.post_seed(user_name, std::move(seed.content), std::move(seed.sent_at),
                                   [shared, executor](std::optional<chat::ApiError> error) {
                                       asio::post(executor,
                                                  [shared, error = std::move(error)]() mutable {
@@ -487,23 +441,10 @@ void Server::Impl::add_routes() {
     router.add("GET", "/api/rooms/{room}/messages", [this](Call& c) -> awaitable<Response> {
         auto identity = co_await require_identity(c);
         auto room = c.params.at("room");
-        auto number = [&](const char* key) -> std::optional<std::int64_t> {
-            auto it = c.query.find(key);
-            if (it == c.query.end()) return std::nullopt;
-            auto value = parse_int(it->second);
-            if (!value || *value < 0) {
-                throw chat::ApiError(400, "bad_request",
-                                     std::string(key) + " must be a non-negative integer",
-                                     Limit::BadRequest);
-            }
-            return value;
-        };
-        const auto before = number("before");
-        const auto after = number("after");
-        const auto limit = number("limit").value_or(50);
+        const auto query = chat::parse_history_query(c.query);
         auto job = [=, this] {
-            return service.history(identity, room, before, after,
-                                   static_cast<int>(std::min<std::int64_t>(limit, 100000)));
+            return service.history(identity, room, query.before, query.after,
+                                   static_cast<int>(std::min<std::int64_t>(query.limit, 100000)));
         };
         co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
     });

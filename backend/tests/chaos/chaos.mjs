@@ -17,10 +17,10 @@
 //   CHAOS_DIR            data, logs and result.json (default build/chaos/<topology>-<time>)
 // Everything it starts is stopped by PID at the end, also on failure or SIGINT/SIGTERM.
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { http, openLogin, fetchAfter, waitFor } from '../integration/lib/chatd.mjs'
+import { http, openLogin, fetchAfter, waitFor, SANITIZER_REPORT } from '../integration/lib/chatd.mjs'
 import { ChaosClient } from './client.mjs'
 import { check, summary } from './checker.mjs'
 
@@ -313,6 +313,14 @@ async function run () {
   if (offline.length) {
     result.ok = false
     result.counts.offlineAtEnd = offline.length
+  }
+  // A sanitizer build (tsan, asan presets) reports in the node's log; any report fails the run.
+  const reported = readdirSync(DIR).filter(f => /^chaos-.*\.log$/.test(f) &&
+    SANITIZER_REPORT.test(readFileSync(join(DIR, f), 'utf8')))
+  if (reported.length) {
+    result.ok = false
+    result.counts.sanitizerReports = reported.length
+    log(`sanitizer report in ${reported.join(', ')}`)
   }
   writeFileSync(join(DIR, 'result.json'), JSON.stringify(result, null, 1))
   if (!result.ok || env.CHAOS_KEEP_HISTORY === '1') writeFileSync(join(DIR, 'history.json'), JSON.stringify({ clients: records, stored, members: roomMembers, faults, beforeFinalSync }))

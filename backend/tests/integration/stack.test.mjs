@@ -4,11 +4,11 @@
 // Env (CMakeLists.txt): CHATD_BIN, CHATD_RUN_STACK (the script), STACK_PORT_BASE, STACK_DIR.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { http, openLogin, waitFor, wsConnect } from './lib/chatd.mjs'
+import { http, openLogin, SANITIZER_REPORT, waitFor, wsConnect } from './lib/chatd.mjs'
 
 const script = process.env.CHATD_RUN_STACK
 const base = Number(process.env.STACK_PORT_BASE)
@@ -113,5 +113,10 @@ describe('scripts/run-stack stack', () => {
       await assert.rejects(http(b, 'GET', '/healthz', undefined, undefined, { timeoutMs: 2000 }), `${b} closed`)
     }
     assert.ok(!existsSync(join(dir, 'stack.env')))
+    // A sanitizer build (tsan, asan presets) reports in chatd's log as it runs and at exit.
+    for (const log of readdirSync(dir).filter(f => /^chatd-\d+\.log$/.test(f))) {
+      const text = readFileSync(join(dir, log), 'utf8')
+      assert.doesNotMatch(text, SANITIZER_REPORT, `${log}: ${text.slice(text.search(SANITIZER_REPORT), 4000)}`)
+    }
   })
 })

@@ -22,7 +22,7 @@ const live = new Set()
 // A sanitizer build (asan, tsan presets) reports on stderr: ASan/LSan errors (leaks at exit),
 // UBSan "runtime error:", TSan warnings. Any of them fails the test that started that chatd,
 // whatever its exit status, even when the report scrolled out of the kept output.
-const SANITIZER_REPORT = /^(==\d+==ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer|.*: runtime error: )/m
+export const SANITIZER_REPORT = /^(==\d+==ERROR: \w+Sanitizer|WARNING: ThreadSanitizer|SUMMARY: \w+Sanitizer|.*: runtime error: )/m
 const SANITIZER_KEEP = 64 * 1024
 const unreportedSanitizerFindings = new Set()
 

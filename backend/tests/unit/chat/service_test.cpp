@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auth/auth.hpp"
@@ -377,6 +378,29 @@ TEST_F(ChatServiceTest, AUsersFirstConnectionIsAnnouncedToOthersAndTheLastOneLea
               json::parse(R"({"type":"presence","user_name":"alice","online":false})"));
     EXPECT_EQ(service->online_users(), (std::vector<std::string>{"bob"}));
     EXPECT_TRUE(metric_has("chat_users_online 1")) << metrics.serialize();
+}
+
+TEST_F(ChatServiceTest, WithAPresenceWindowPresenceArrivesInOrderFromTheWindowsThread) {
+    auto options = default_options();
+    options.presence_window = std::chrono::milliseconds(20);
+    use_options(options);
+    const auto bob = connect_new("bob");
+    const auto alice = connect_new("alice");
+    service->disconnect(alice.id, "alice");
+    connect_new("carol");
+    // Delivered by the presence thread after its window: wait for it (bounded).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (frames_of_type(*bob.sink, "presence").size() < 4 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const auto presence = frames_of_type(*bob.sink, "presence");
+    ASSERT_EQ(presence.size(), 4u);
+    EXPECT_EQ(presence[0], json::parse(R"({"type":"presence","user_name":"bob","online":true})"));
+    EXPECT_EQ(presence[1], json::parse(R"({"type":"presence","user_name":"alice","online":true})"));
+    EXPECT_EQ(presence[2],
+              json::parse(R"({"type":"presence","user_name":"alice","online":false})"));
+    EXPECT_EQ(presence[3], json::parse(R"({"type":"presence","user_name":"carol","online":true})"));
 }
 
 // ---------------------------------------------------------------------------------------------

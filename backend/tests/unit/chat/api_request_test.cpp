@@ -1,0 +1,74 @@
+// The HTTP API's body and query readers (chat/api_request.hpp), which net/server.cpp's handlers
+// and the fuzz targets fuzz_seed_api and fuzz_http_request call.
+#include "chat/api_request.hpp"
+
+#include <gtest/gtest.h>
+
+#include "chat/service.hpp"
+
+namespace chatd::chat {
+namespace {
+
+// The error code a refused body gets, or "" when it is accepted.
+template <class Read>
+std::string refusal(Read read) {
+    try {
+        read();
+    } catch (const ApiError& error) {
+        EXPECT_EQ(error.status, 400u);
+        return error.code;
+    }
+    return "";
+}
+
+TEST(SeedSendBody, TheBriefsThreeFieldsAreReadAsSent) {
+    const auto send = parse_seed_send(
+        R"({"content":"hi \u00e9","user_name":"alice","sent_at":"27/11/2026 21:51:18"})");
+    EXPECT_EQ(send.content, "hi \xc3\xa9");
+    EXPECT_EQ(send.user_name, "alice");
+    EXPECT_EQ(send.sent_at, "27/11/2026 21:51:18");
+}
+
+TEST(SeedSendBody, AMissingOrNullSentAtMeansNow) {
+    EXPECT_FALSE(parse_seed_send(R"({"content":"a","user_name":"bob"})").sent_at);
+    EXPECT_FALSE(parse_seed_send(R"({"content":"a","user_name":"bob","sent_at":null})").sent_at);
+}
+
+TEST(SeedSendBody, RefusesWhatIsNotAnObjectWithStringFieldsAndAValidName) {
+    EXPECT_EQ(refusal([] { parse_seed_send(R"({"content": "oops", )"); }), "invalid_json");
+    EXPECT_EQ(refusal([] { parse_seed_send(R"(["content"])"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_seed_send(R"({"user_name":"alice"})"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_seed_send(R"({"content":1,"user_name":"alice"})"); }),
+              "bad_request");
+    EXPECT_EQ(refusal([] { parse_seed_send(R"({"content":"a","user_name":"al","sent_at":7})"); }),
+              "bad_request");
+    EXPECT_EQ(refusal([] { parse_seed_send(R"({"content":"a","user_name":"bad name!"})"); }),
+              "invalid_name");
+    // Boost.JSON refuses invalid UTF-8 inside strings: nothing invalid is stored or relayed.
+    EXPECT_EQ(refusal([] { parse_seed_send("{\"content\":\"\xff\",\"user_name\":\"alice\"}"); }),
+              "invalid_json");
+}
+
+TEST(HistoryQuery, DefaultsAndNonNegativeIntegers) {
+    const auto none = parse_history_query({});
+    EXPECT_FALSE(none.before);
+    EXPECT_FALSE(none.after);
+    EXPECT_EQ(none.limit, 50);
+    const auto some = parse_history_query({{"before", "10"}, {"after", "0"}, {"limit", "500"}});
+    EXPECT_EQ(some.before, 10);
+    EXPECT_EQ(some.after, 0);
+    EXPECT_EQ(some.limit, 500);
+    for (const auto* bad : {"-1", "", "1x", " 1", "99999999999999999999"}) {
+        EXPECT_EQ(refusal([&] { parse_history_query({{"limit", bad}}); }), "bad_request") << bad;
+    }
+}
+
+TEST(StringMember, OptionalMembersMayBeMissingOrNull) {
+    const auto value = parse_json_body(R"({"password":null})");
+    EXPECT_EQ(string_member(body_object(value), "password", false), "");
+    EXPECT_EQ(string_member(body_object(value), "user_name", false), "");
+    EXPECT_EQ(refusal([&] { string_member(body_object(value), "password", true); }), "bad_request");
+}
+
+}  // namespace
+}  // namespace chatd::chat
