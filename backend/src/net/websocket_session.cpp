@@ -25,14 +25,20 @@ constexpr auto kTuple = asio::as_tuple(use_awaitable);
 class WebSocketSession final : public chat::Sink,
                                public std::enable_shared_from_this<WebSocketSession> {
   public:
-    WebSocketSession(beast::tcp_stream stream, const WebSocketContext& context)
+    WebSocketSession(beast::tcp_stream stream,
+                     ConnectionLimits::Slot slot,
+                     const WebSocketContext& context)
         : ws_(std::move(stream)),
+          slot_(std::move(slot)),
           context_(context),
           outbox_(chat::Outbox::Limits{context.options.outbox_max_bytes,
                                        context.options.outbox_max_frames}),
           wake_(ws_.get_executor()) {}
 
-    awaitable<void> run(Request request,
+    // The whole connection: the upgrade, then the reader. `self` keeps the session alive
+    // until it returns (it is spawned detached).
+    awaitable<void> run(std::shared_ptr<WebSocketSession> self,
+                        Request request,
                         chat::Identity identity,
                         chat::Protocol protocol,
                         std::vector<std::string> rooms);
@@ -89,11 +95,11 @@ class WebSocketSession final : public chat::Sink,
         beast::get_lowest_layer(ws_).socket().close(ignored);
     }
 
-    awaitable<void> read_loop();
     // `self` keeps the session alive until the writer has finished, whatever run() does.
     awaitable<void> write_loop(std::shared_ptr<WebSocketSession> self);
 
     websocket::stream<CoalescingStream> ws_;
+    ConnectionLimits::Slot slot_;  // counted against the connection limits until destroyed
     WebSocketContext context_;
     chat::Outbox outbox_;
     asio::steady_timer wake_;
@@ -109,7 +115,8 @@ class WebSocketSession final : public chat::Sink,
     std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
 };
 
-awaitable<void> WebSocketSession::run(Request request,
+awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
+                                      Request request,
                                       chat::Identity identity,
                                       chat::Protocol protocol,
                                       std::vector<std::string> rooms) {
@@ -134,7 +141,6 @@ awaitable<void> WebSocketSession::run(Request request,
     // Registered before the upgrade completes: frames delivered meanwhile wait in the outbox.
     // The 101 answer waits (bounded) until the bus routes this user's events here, so a client
     // that is connected misses nothing (per-user RabbitMQ queues are bound asynchronously).
-    auto self = shared_from_this();
     // The welcome is the first frame (docs/protocol.md), queued before the connection is
     // registered so that nothing the bus delivers meanwhile overtakes it: a client resyncs
     // after each welcome from the last id it saw, and a message seen first would move that
@@ -146,6 +152,9 @@ awaitable<void> WebSocketSession::run(Request request,
         deliver(chat::make_frame(chat::encode_welcome(user_name_, rooms, online)));
     }
     id_ = context_.service.connect(identity, protocol, self, rooms);
+    // This frame lives as long as the connection: it keeps nothing of the upgrade but `self`.
+    identity = chat::Identity{};
+    std::vector<std::string>().swap(rooms);
     {
         asio::steady_timer subscribed(ws_.get_executor(), std::chrono::seconds(2));
         auto done = std::make_shared<bool>(false);
@@ -172,14 +181,7 @@ awaitable<void> WebSocketSession::run(Request request,
         co_return;
     }
     asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
-    co_await read_loop();
-    reader_done_ = true;
-    context_.service.disconnect(id_, user_name_);
-    outbox_.close();
-    wake_.cancel();
-}
-
-awaitable<void> WebSocketSession::read_loop() {
+    // The reader, in this frame (one coroutine frame less per connection).
     beast::flat_buffer buffer;
     for (;;) {
         // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an
@@ -206,7 +208,7 @@ awaitable<void> WebSocketSession::read_loop() {
                        ec != asio::error::connection_reset) {
                 spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
             }
-            co_return;
+            break;
         }
         last_received_ = std::chrono::steady_clock::now();
         context_.metrics.ws_frames_received.Increment();
@@ -226,6 +228,10 @@ awaitable<void> WebSocketSession::read_loop() {
         // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
         buffer.shrink_to_fit();
     }
+    reader_done_ = true;
+    context_.service.disconnect(id_, user_name_);
+    outbox_.close();
+    wake_.cancel();
 }
 
 // The single writer: drains the outbox batch by batch; pings an idle peer.
@@ -290,14 +296,20 @@ awaitable<void> WebSocketSession::write_loop(
 
 }  // namespace
 
-asio::awaitable<void> run_websocket(beast::tcp_stream stream,
-                                    Request request,
-                                    chat::Identity identity,
-                                    chat::Protocol protocol,
-                                    std::vector<std::string> rooms,
-                                    WebSocketContext context) {
-    auto session = std::make_shared<WebSocketSession>(std::move(stream), context);
-    co_await session->run(std::move(request), std::move(identity), protocol, std::move(rooms));
+void start_websocket(beast::tcp_stream stream,
+                     Request request,
+                     chat::Identity identity,
+                     chat::Protocol protocol,
+                     std::vector<std::string> rooms,
+                     ConnectionLimits::Slot slot,
+                     WebSocketContext context) {
+    auto executor = stream.get_executor();
+    auto session = std::make_shared<WebSocketSession>(std::move(stream), std::move(slot), context);
+    auto* raw = session.get();
+    asio::co_spawn(executor,
+                   raw->run(std::move(session), std::move(request), std::move(identity), protocol,
+                            std::move(rooms)),
+                   asio::detached);
 }
 
 }  // namespace chatd::net
