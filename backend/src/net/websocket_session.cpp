@@ -35,8 +35,9 @@ class WebSocketSession final : public chat::Sink,
                                        context.options.outbox_max_frames}),
           wake_(ws_.get_executor()) {}
 
-    // The whole connection: the upgrade, then the reader. `self` keeps the session alive
-    // until it returns (it is spawned detached).
+    // The upgrade; then spawns the reader and the writer and returns, so that its frame (the
+    // request, the parameters, the subscription timer) does not stay allocated for the
+    // connection's life. `self` keeps the session alive until it returns.
     awaitable<void> run(std::shared_ptr<WebSocketSession> self,
                         Request request,
                         chat::Identity identity,
@@ -76,6 +77,9 @@ class WebSocketSession final : public chat::Sink,
     }
 
   private:
+    // `self` keeps the session alive until the reader has finished.
+    awaitable<void> read_loop(std::shared_ptr<WebSocketSession> self);
+
     void wake() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
     }
@@ -152,9 +156,6 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         deliver(chat::make_frame(chat::encode_welcome(user_name_, rooms, online)));
     }
     id_ = context_.service.connect(identity, protocol, self, rooms);
-    // This frame lives as long as the connection: it keeps nothing of the upgrade but `self`.
-    identity = chat::Identity{};
-    std::vector<std::string>().swap(rooms);
     {
         asio::steady_timer subscribed(ws_.get_executor(), std::chrono::seconds(2));
         auto done = std::make_shared<bool>(false);
@@ -173,7 +174,6 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         *done = true;  // the timer is about to go away: a late callback must not touch it
     }
     auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
-    request = Request{};  // this frame lives as long as the connection: keep no upgrade headers
     if (accept_ec) {
         reader_done_ = true;
         context_.service.disconnect(id_, user_name_);
@@ -181,7 +181,11 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         co_return;
     }
     asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
-    // The reader, in this frame (one coroutine frame less per connection).
+    asio::co_spawn(ws_.get_executor(), read_loop(std::move(self)), asio::detached);
+}
+
+awaitable<void> WebSocketSession::read_loop(
+    [[maybe_unused]] std::shared_ptr<WebSocketSession> self) {
     beast::flat_buffer buffer;
     for (;;) {
         // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an
