@@ -140,6 +140,7 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "chatd"); }));
     ws_.read_message_max(context_.options.max_frame_bytes);
+    ws_.next_layer().set_max_message_frames(context_.options.ws_max_message_frames);
     ws_.auto_fragment(false);
 
     // Registered before the upgrade completes: frames delivered meanwhile wait in the outbox.
@@ -198,6 +199,11 @@ awaitable<void> WebSocketSession::read_loop(
         if (ec) {
             if (ec == websocket::error::message_too_big) {
                 context_.metrics.limit_hit(metrics::Limit::FrameSize);
+            } else if (ws_.next_layer().message_frame_limit_hit()) {
+                // Dropped, without a close frame: Beast's stream failed with the read.
+                context_.metrics.limit_hit(metrics::Limit::WsProtocol);
+                spdlog::debug("dropping {}: a message of more than {} frames", user_name_,
+                              context_.options.ws_max_message_frames);
             } else if (ec == websocket::error::bad_frame_payload) {
                 context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
             } else if (ec != websocket::error::closed &&
