@@ -77,8 +77,13 @@ class WebSocketSession final : public chat::Sink,
     }
 
   private:
-    // `self` keeps the session alive until the reader has finished.
-    awaitable<void> read_loop(std::shared_ptr<WebSocketSession> self);
+    // The reader, driven by completion handlers rather than a coroutine: an idle connection
+    // then holds only Beast's pending read, not a coroutine frame, its awaitable state and a
+    // co_spawn entry (~1 KiB). Each handler holds `self`, so the session lives while it reads.
+    void read_next(std::shared_ptr<WebSocketSession> self);
+    // Handles one completed read; false when the connection's reading is over.
+    bool on_read(beast::error_code ec);
+    void reader_finished();
 
     void wake() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
@@ -115,6 +120,7 @@ class WebSocketSession final : public chat::Sink,
     chat::CloseCode close_code_ = chat::CloseCode::Normal;
     std::string close_reason_;
     bool reader_done_ = false;
+    beast::flat_buffer read_buffer_;  // empty (no heap) between messages
     std::optional<std::chrono::steady_clock::time_point> pinged_at_;
     std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
 };
@@ -182,62 +188,73 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         co_return;
     }
     asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
-    asio::co_spawn(ws_.get_executor(), read_loop(std::move(self)), asio::detached);
+    read_next(std::move(self));
 }
 
-awaitable<void> WebSocketSession::read_loop(
-    [[maybe_unused]] std::shared_ptr<WebSocketSession> self) {
-    beast::flat_buffer buffer;
-    for (;;) {
-        // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an
-        // idle connection would hold that much: the first read of each message asks for at
-        // most kFirstReadBytes, the rest of the message follows in later reads.
-        constexpr std::size_t kFirstReadBytes = 64;
-        const std::size_t limit = buffer.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
-        auto [ec, bytes] = co_await ws_.async_read_some(buffer, limit, kTuple);
-        if (!ec && !ws_.is_message_done()) continue;
-        if (ec) {
-            if (ec == websocket::error::message_too_big) {
-                context_.metrics.limit_hit(metrics::Limit::FrameSize);
-            } else if (ws_.next_layer().message_frame_limit_hit()) {
-                // Dropped, without a close frame: Beast's stream failed with the read.
-                context_.metrics.limit_hit(metrics::Limit::WsProtocol);
-                spdlog::debug("dropping {}: a message of more than {} frames", user_name_,
-                              context_.options.ws_max_message_frames);
-            } else if (ec == websocket::error::bad_frame_payload) {
-                context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
-            } else if (ec != websocket::error::closed &&
-                       ec.category() ==
-                           websocket::make_error_code(websocket::error::closed).category()) {
-                // Beast's own errors: protocol violations (reserved bits, bad opcode, ...).
-                // Compared by category: condition::protocol_violation did not match them in
-                // the tsan build (the condition's category was a different instance there).
-                context_.metrics.limit_hit(metrics::Limit::WsProtocol);
-            } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
-                       ec != asio::error::eof && ec != beast::error::timeout &&
-                       ec != asio::error::connection_reset) {
-                spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
-            }
-            break;
+void WebSocketSession::read_next(std::shared_ptr<WebSocketSession> self) {
+    // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an idle
+    // connection would hold that much: the first read of each message asks for at most
+    // kFirstReadBytes, the rest of the message follows in later reads.
+    constexpr std::size_t kFirstReadBytes = 64;
+    const std::size_t limit = read_buffer_.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
+    ws_.async_read_some(read_buffer_, limit,
+                        [self = std::move(self)](beast::error_code ec, std::size_t) mutable {
+                            auto* session = self.get();
+                            if (session->on_read(ec)) {
+                                session->read_next(std::move(self));
+                            } else {
+                                session->reader_finished();
+                            }
+                        });
+}
+
+bool WebSocketSession::on_read(beast::error_code ec) {
+    if (!ec && !ws_.is_message_done()) return true;
+    if (ec) {
+        if (ec == websocket::error::message_too_big) {
+            context_.metrics.limit_hit(metrics::Limit::FrameSize);
+        } else if (ws_.next_layer().message_frame_limit_hit()) {
+            // Dropped, without a close frame: Beast's stream failed with the read.
+            context_.metrics.limit_hit(metrics::Limit::WsProtocol);
+            spdlog::debug("dropping {}: a message of more than {} frames", user_name_,
+                          context_.options.ws_max_message_frames);
+        } else if (ec == websocket::error::bad_frame_payload) {
+            context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
+        } else if (ec != websocket::error::closed &&
+                   ec.category() ==
+                       websocket::make_error_code(websocket::error::closed).category()) {
+            // Beast's own errors: protocol violations (reserved bits, bad opcode, ...).
+            // Compared by category: condition::protocol_violation did not match them in
+            // the tsan build (the condition's category was a different instance there).
+            context_.metrics.limit_hit(metrics::Limit::WsProtocol);
+        } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
+                   ec != asio::error::eof && ec != beast::error::timeout &&
+                   ec != asio::error::connection_reset) {
+            spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
         }
-        last_received_ = std::chrono::steady_clock::now();
-        context_.metrics.ws_frames_received.Increment();
-        if (protocol_ == chat::Protocol::Native) {
-            if (ws_.got_binary()) {
-                context_.metrics.limit_hit(metrics::Limit::BadRequest);
-                deliver(chat::make_frame(
-                    chat::encode_error("bad_request", "frames are JSON text, not binary")));
-            } else {
-                const auto data = buffer.cdata();
-                context_.service.handle_frame(
-                    id_, user_name_, shared_from_this(),
-                    std::string_view(static_cast<const char*>(data.data()), data.size()));
-            }
-        }
-        buffer.consume(buffer.size());
-        // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
-        buffer.shrink_to_fit();
+        return false;
     }
+    last_received_ = std::chrono::steady_clock::now();
+    context_.metrics.ws_frames_received.Increment();
+    if (protocol_ == chat::Protocol::Native) {
+        if (ws_.got_binary()) {
+            context_.metrics.limit_hit(metrics::Limit::BadRequest);
+            deliver(chat::make_frame(
+                chat::encode_error("bad_request", "frames are JSON text, not binary")));
+        } else {
+            const auto data = read_buffer_.cdata();
+            context_.service.handle_frame(
+                id_, user_name_, shared_from_this(),
+                std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+    }
+    read_buffer_.consume(read_buffer_.size());
+    // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
+    read_buffer_.shrink_to_fit();
+    return true;
+}
+
+void WebSocketSession::reader_finished() {
     reader_done_ = true;
     context_.service.disconnect(id_, user_name_);
     outbox_.close();
