@@ -80,18 +80,19 @@ for (const s of scenarios.filter(isDurable)) {
     `${fmt(m.chat_store_commit_seconds_sum / commits * 1000, 2)} ms per commit (fsync included) on average.`)
 }
 
-// Idle connections.
+// Idle connections (connections-idle.*; connections-19000.* from runs before 100,000 were held).
 const conn = {}
-for (const kind of ['chatd', 'peer']) {
-  const total = load(`connections-19000.${kind}.json`)
-  const parts = [0, 1].map((p) => load(`connections-19000.${kind}.part${p}.json`)).filter(Boolean)
+const connName = ['connections-idle', 'connections-19000'].find((n) => files.includes(`${n}.chatd.json`) || files.includes(`${n}.peer.json`))
+for (const kind of connName ? ['chatd', 'peer'] : []) {
+  const total = load(`${connName}.${kind}.json`)
+  const parts = [...Array(total?.parts ?? 2).keys()].map((p) => load(`${connName}.${kind}.part${p}.json`)).filter(Boolean)
   if (!total || parts.length === 0) continue
   const connected = parts.reduce((n, p) => n + p.connected, 0)
   const before = total.rss_before_kib ?? Math.min(...parts.map((p) => p.server.rss_start_kib))
   conn[kind] = { connected, rss: total.rss_kib, fds: total.fds, perConn: (total.rss_kib - before) * 1024 / connected, rate: parts.reduce((n, p) => n + p.connect_per_s, 0) }
 }
 if (conn.chatd || conn.peer) {
-  lines.push('', '**Idle connections** (two chat-bench processes over 127.0.0.1-16; RSS sampled while all are held; per',
+  lines.push('', '**Idle connections** (chat-bench processes over 127.0.0.1-16; RSS sampled while all are held; per',
     'connection = (RSS connected − RSS before) / connections):', '',
     '| server | connected | connects/s | server open files | server RSS MiB | bytes / connection |', '| --- | ---: | ---: | ---: | ---: | ---: |')
   for (const [kind, c] of Object.entries(conn)) {
@@ -157,7 +158,7 @@ writeFileSync(join(plots, 'distributed.svg'), lineChart({
   series: distKinds.map(([k, label]) => ({ name: label.replace(' (Node + amqplib)', ''), points: distUsers.map((u) => [u, dist[`${u}.${k}`]?.deliveries_per_s]).filter(([, y]) => y != null) }))
 }))
 writeFileSync(join(plots, 'connections.svg'), barChart({
-  title: 'Server memory per idle connection (~19,000 held)',
+  title: `Server memory per idle connection (${fmt(Math.max(conn.chatd?.connected ?? 0, conn.peer?.connected ?? 0))} held)`,
   yLabel: 'bytes / connection',
   names: ['chatd', 'node ws peer'],
   groups: [{ label: 'idle connection', values: [conn.chatd?.perConn, conn.peer?.perConn] }]

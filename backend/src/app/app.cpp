@@ -94,6 +94,7 @@ int run(const Config& input, const std::string& version) {
     server_options.max_body_bytes = config.max_body_bytes;
     server_options.max_header_bytes = config.max_header_bytes;
     server_options.max_frame_bytes = config.max_frame_bytes;
+    server_options.ws_max_message_frames = config.ws_max_message_frames;
     server_options.max_connections = config.max_connections;
     server_options.max_connections_per_address = config.max_connections_per_address;
     server_options.outbox_max_bytes = config.outbox_max_bytes;

@@ -71,6 +71,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "max-frame-bytes", c.max_frame_bytes,
         "Largest WebSocket message accepted (close 1009)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
+    add(app, "ws-max-message-frames", c.ws_max_message_frames,
+        "Most frames in one fragmented WebSocket message; past it the connection is dropped "
+        "(0: no limit)");
     add(app, "max-message-length", c.max_message_length, "Longest message content, in characters")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
     add(app, "max-body-bytes", c.max_body_bytes, "Largest HTTP request body (413)")

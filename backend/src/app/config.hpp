@@ -25,6 +25,7 @@ struct Config {
     std::vector<std::string> trusted_proxies;
 
     std::size_t max_frame_bytes = 64 * 1024;
+    unsigned ws_max_message_frames = 1024;  // 0: no limit
     std::size_t max_message_length = 4000;
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;

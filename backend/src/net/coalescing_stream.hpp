@@ -29,6 +29,12 @@ namespace chatd::net {
 // cork() holds the bytes back until uncork() (or until the bound is reached), so the writer's
 // whole batch of frames leaves in one socket write.
 //
+// Reads pass through with one check: the frame headers of the incoming bytes are followed (no
+// payload is looked at), and a message fragmented into more than `max_message_frames` frames
+// fails the read (message_frame_limit_hit() tells this error from others). Beast skips empty
+// continuation frames inside its read, so without this a client could keep one read busy forever
+// with an endless message of empty frames, unseen by the session.
+//
 // All members run on the stream's strand. The state is shared with the socket write in flight,
 // which may end after this object is gone (the destructor closes the socket to end it).
 class CoalescingStream {
@@ -67,6 +73,16 @@ class CoalescingStream {
     }
 
     void cork() noexcept { state_->corked = true; }
+
+    // 0: no limit. Frames of one message: its first frame and its continuation frames; control
+    // frames in between do not count. Only frames may be read from the moment it is set on (so
+    // after an HTTP handshake read through this stream; chatd accepts with the request already
+    // parsed, so it sets it before async_accept).
+    void set_max_message_frames(std::uint32_t max_frames) noexcept {
+        state_->incoming.max_message_frames = max_frames;
+    }
+    // True once a read failed at the limit; every later read fails too.
+    bool message_frame_limit_hit() const noexcept { return state_->incoming_failed; }
 
     // The writer's fast path: appends one whole unmasked server text frame (header + payload)
     // synchronously, without a Beast operation, a post and a coroutine resumption per frame.
@@ -108,7 +124,8 @@ class CoalescingStream {
 
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-        return state_->next.async_read_some(buffers, std::forward<ReadToken>(token));
+        return asio::async_compose<ReadToken, void(beast::error_code, std::size_t)>(
+            ReadSomeOp<MutableBufferSequence>{state_, buffers}, token, state_->next);
     }
 
     template <class ConstBufferSequence, class WriteToken>
@@ -141,9 +158,64 @@ class CoalescingStream {
     }
 
   private:
+    static beast::error_code too_many_fragments_error() {
+        return make_error_code(boost::system::errc::message_size);
+    }
+
     static std::size_t heap_capacity(const std::string& s) noexcept {
         return s.capacity() > std::string().capacity() ? s.capacity() : 0;
     }
+
+    // Follows the frame headers of the bytes read (RFC 6455 section 5.2), skipping payloads.
+    struct FrameCounter {
+        std::uint32_t max_message_frames = 0;  // 0: no limit
+        std::uint32_t message_frames = 0;      // frames of the data message in progress
+        std::uint64_t payload_left = 0;        // payload bytes of the current frame to skip
+        std::uint8_t header[14] = {};          // the current frame's header, as far as read
+        std::uint8_t header_size = 0;
+
+        // False when the bytes exceed the limit.
+        bool scan(const std::uint8_t* data, std::size_t size) {
+            while (size > 0) {
+                if (payload_left > 0) {
+                    const auto skip = static_cast<std::size_t>(
+                        std::min<std::uint64_t>(payload_left, static_cast<std::uint64_t>(size)));
+                    payload_left -= skip;
+                    data += skip;
+                    size -= skip;
+                    continue;
+                }
+                if (header_size == 0 && !count_frame(data[0])) return false;
+                header[header_size++] = *data++;
+                --size;
+                if (header_size < 2) continue;
+                const std::uint8_t length7 = header[1] & 0x7f;
+                const std::size_t length_bytes = length7 == 126 ? 2 : length7 == 127 ? 8 : 0;
+                const std::size_t full = 2 + length_bytes + ((header[1] & 0x80) ? 4 : 0);
+                if (header_size < full) continue;
+                std::uint64_t length = length7;
+                if (length_bytes > 0) {
+                    length = 0;
+                    for (std::size_t i = 0; i < length_bytes; ++i)
+                        length = (length << 8) | header[2 + i];
+                }
+                payload_left = length;
+                header_size = 0;
+            }
+            return true;
+        }
+
+        // On a frame's first byte (FIN and opcode).
+        bool count_frame(std::uint8_t first) {
+            const std::uint8_t opcode = first & 0x0f;
+            const bool fin = (first & 0x80) != 0;
+            if (opcode >= 0x8) return true;  // control frames may come between fragments
+            message_frames = opcode == 0x0 ? message_frames + 1 : 1;
+            const bool within = max_message_frames == 0 || message_frames <= max_message_frames;
+            if (fin) message_frames = 0;
+            return within;
+        }
+    };
 
     struct State {
         State(next_layer_type&& stream, std::size_t max_pending)
@@ -160,6 +232,8 @@ class CoalescingStream {
         // The one operation (a write past the bound, or the teardown) waiting for the write in
         // flight to finish. Beast never has two writes outstanding on its next layer.
         asio::any_completion_handler<void()> waiter;
+        FrameCounter incoming;
+        bool incoming_failed = false;  // the limit was exceeded: every later read fails
 
         void release_buffers() {
             std::string().swap(pending);
@@ -240,6 +314,41 @@ class CoalescingStream {
         void finish(Self& self, beast::error_code ec, std::size_t n) {
             auto executor = state->next.get_executor();
             asio::post(executor, asio::append(std::move(self), Done{}, ec, n));
+        }
+    };
+
+    template <class MutableBufferSequence>
+    struct ReadSomeOp {
+        std::shared_ptr<State> state;
+        MutableBufferSequence buffers;
+        bool started = false;
+
+        template <class Self>
+        void operator()(Self& self, beast::error_code ec = {}, std::size_t n = 0) {
+            if (!started) {
+                started = true;
+                if (state->incoming_failed) {
+                    return asio::post(
+                        state->next.get_executor(),
+                        asio::append(std::move(self), too_many_fragments_error(), std::size_t{0}));
+                }
+                return state->next.async_read_some(buffers, std::move(self));
+            }
+            if (ec || state->incoming_failed || state->incoming.max_message_frames == 0) {
+                return self.complete(ec, n);
+            }
+            std::size_t left = n;
+            for (auto it = asio::buffer_sequence_begin(buffers);
+                 left > 0 && it != asio::buffer_sequence_end(buffers); ++it) {
+                const asio::mutable_buffer b = *it;
+                const std::size_t take = std::min(left, b.size());
+                if (!state->incoming.scan(static_cast<const std::uint8_t*>(b.data()), take)) {
+                    state->incoming_failed = true;
+                    return self.complete(too_many_fragments_error(), 0);
+                }
+                left -= take;
+            }
+            self.complete(ec, n);
         }
     };
 

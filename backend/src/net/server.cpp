@@ -21,6 +21,7 @@
 #include "metrics/metrics.hpp"
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
+#include "net/connection_limits.hpp"
 #include "net/router.hpp"
 #include "net/websocket_session.hpp"
 
@@ -206,7 +207,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
               .max_address_failures = options.login_max_address_failures,
               .window = std::chrono::minutes(options.login_lockout_minutes),
               .lockout = std::chrono::minutes(options.login_lockout_minutes),
-          }) {
+          }),
+          connection_limits(std::make_shared<ConnectionLimits>(
+              options.max_connections, options.max_connections_per_address)) {
         const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
         acceptor.open(endpoint.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -227,11 +230,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Router<Handler> router;
     TrustedProxies trusted_proxies;
     chat::LoginGuard login_guard;  // failed logins per account and per address
+    std::shared_ptr<ConnectionLimits> connection_limits;
     std::atomic<bool> stopping{false};
-
-    std::mutex connections_mutex;
-    std::unordered_map<std::string, std::size_t> websockets_per_address;
-    std::size_t websockets_total = 0;
 
     // Runs `work` on the blocking pool, then resumes the awaiting coroutine on its own executor
     // with the result, or rethrows what `work` threw. Deliberately not a coroutine itself:
@@ -297,9 +297,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<void> upgrade(beast::tcp_stream& stream,
                             Request request,
                             const std::string& address,
-                            bool& handed_off);
-    bool reserve_websocket(const std::string& address, Response& refusal, const Request& request);
-    void release_websocket(const std::string& address);
+                            ConnectionLimits::Slot& slot);
     void begin_shutdown();
 };
 
@@ -567,42 +565,13 @@ awaitable<Response> Server::Impl::dispatch(const Request& request,
     }
 }
 
-bool Server::Impl::reserve_websocket(const std::string& address,
-                                     Response& refusal,
-                                     const Request& request) {
-    std::lock_guard lock(connections_mutex);
-    if (websockets_total >= options.max_connections) {
-        metrics.limit_hit(Limit::Connections);
-        refusal = error_response(request, chat::ApiError(503, "server_full", "too many connections",
-                                                         Limit::Connections));
-        return false;
-    }
-    auto& count = websockets_per_address[address];
-    if (count >= options.max_connections_per_address) {
-        if (count == 0) websockets_per_address.erase(address);
-        metrics.limit_hit(Limit::ConnectionsPerAddress);
-        refusal = error_response(request, chat::ApiError(429, "too_many_connections",
-                                                         "too many connections from your address",
-                                                         Limit::ConnectionsPerAddress));
-        return false;
-    }
-    ++count;
-    ++websockets_total;
-    return true;
-}
-
-void Server::Impl::release_websocket(const std::string& address) {
-    std::lock_guard lock(connections_mutex);
-    --websockets_total;
-    auto it = websockets_per_address.find(address);
-    if (it != websockets_per_address.end() && --it->second == 0) websockets_per_address.erase(it);
-}
-
-// Authenticates an upgrade and runs the WebSocket; on refusal writes an HTTP error instead.
+// Authenticates an upgrade and hands the stream, the request and the connection's slot to a
+// WebSocket session of its own, then returns (so this coroutine and the HTTP session's end and
+// free their frames); on refusal writes an HTTP error instead and keeps the stream.
 awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
                                       Request request,
                                       const std::string& address,
-                                      bool& handed_off) {
+                                      ConnectionLimits::Slot& slot) {
     std::string_view route;
     auto parsed = boost::urls::parse_origin_form(request.target());
     std::vector<std::string> segments;
@@ -639,26 +608,21 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
         } else {
             identity = co_await require_identity(call);
         }
-        if (!reserve_websocket(address, refusal, request)) {
-            // reserve_websocket counted the limit it hit.
-        } else {
-            std::vector<std::string> rooms;
-            if (native) {
-                auto job = [this, name = identity.user_name] { return service.rooms_of(name); };
-                rooms = co_await offload(std::move(job));
-            }
-            handed_off = true;
-            metrics.http_response(route, 101);
-            struct Release {
-                Impl* impl;
-                std::string address;
-                ~Release() { impl->release_websocket(address); }
-            } release{this, address};
-            co_await run_websocket(std::move(stream), std::move(request), std::move(identity),
-                                   native ? chat::Protocol::Native : chat::Protocol::Seed,
-                                   std::move(rooms), WebSocketContext{service, metrics, options});
-            co_return;
+        if (!connection_limits->try_add_address(slot, address)) {
+            throw chat::ApiError(429, "too_many_connections",
+                                 "too many connections from your address",
+                                 Limit::ConnectionsPerAddress);
         }
+        std::vector<std::string> rooms;
+        if (native) {
+            auto job = [this, name = identity.user_name] { return service.rooms_of(name); };
+            rooms = co_await offload(std::move(job));
+        }
+        metrics.http_response(route, 101);
+        start_websocket(std::move(stream), std::move(request), std::move(identity),
+                        native ? chat::Protocol::Native : chat::Protocol::Seed, std::move(rooms),
+                        std::move(slot), WebSocketContext{service, metrics, options});
+        co_return;
     } catch (const chat::ApiError& error) {
         metrics.limit_hit(error.limit);
         refusal = error_response(request, error);
@@ -671,14 +635,19 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
 }
 
 awaitable<void> Server::Impl::http_session(tcp::socket socket) {
+    // Every accepted connection counts against --max-connections until it ends (or, once
+    // upgraded, until its WebSocket session ends). Past the limit the connection still gets an
+    // answer: its request (within the request timeout) is answered 503 and the socket closed.
+    auto slot = connection_limits->try_accept();
+    if (!slot) metrics.limit_hit(Limit::Connections);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     // Keyed by IP address only; an unknown peer (already reset) is "" and gets no exemption.
     beast::error_code peer_ec;
     const auto peer_endpoint = stream.socket().remote_endpoint(peer_ec);
     const auto peer = peer_ec ? asio::ip::address{} : peer_endpoint.address();
-    const auto idle = std::chrono::seconds(options.http_idle_timeout_s);
     const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
+    const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(options.max_body_bytes);
@@ -726,11 +695,22 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
         }
         if (ec) break;  // end of stream, reset, malformed: nothing to answer
         Request request = parser.release();
+        if (!slot) {
+            auto refusal = error_response(
+                request,
+                chat::ApiError(503, "server_full", "too many connections", Limit::Connections));
+            add_cors(request, refusal);
+            refusal.keep_alive(false);
+            refusal.prepare_payload();
+            metrics.http_response("(server_full)", refusal.result_int());
+            stream.expires_after(request_timeout);
+            co_await http::async_write(stream, refusal, kTuple);
+            break;
+        }
         const std::string address =
             peer_ec ? std::string{} : trusted_proxies.client_address(peer, request);
         if (websocket::is_upgrade(request)) {
-            bool handed_off = false;
-            co_await upgrade(stream, std::move(request), address, handed_off);
+            co_await upgrade(stream, std::move(request), address, slot);
             co_return;
         }
         std::string_view route;

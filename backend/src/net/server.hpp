@@ -26,6 +26,7 @@ struct ServerOptions {
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     std::size_t max_frame_bytes = 64 * 1024;
+    unsigned ws_max_message_frames = 1024;  // frames of one fragmented message; 0: no limit
     std::size_t max_connections = 19000;
     std::size_t max_connections_per_address = 256;
     std::size_t outbox_max_bytes = 4 * 1024 * 1024;

@@ -25,14 +25,21 @@ constexpr auto kTuple = asio::as_tuple(use_awaitable);
 class WebSocketSession final : public chat::Sink,
                                public std::enable_shared_from_this<WebSocketSession> {
   public:
-    WebSocketSession(beast::tcp_stream stream, const WebSocketContext& context)
+    WebSocketSession(beast::tcp_stream stream,
+                     ConnectionLimits::Slot slot,
+                     const WebSocketContext& context)
         : ws_(std::move(stream)),
+          slot_(std::move(slot)),
           context_(context),
           outbox_(chat::Outbox::Limits{context.options.outbox_max_bytes,
                                        context.options.outbox_max_frames}),
           wake_(ws_.get_executor()) {}
 
-    awaitable<void> run(Request request,
+    // The upgrade; then spawns the reader and the writer and returns, so that its frame (the
+    // request, the parameters, the subscription timer) does not stay allocated for the
+    // connection's life. `self` keeps the session alive until it returns.
+    awaitable<void> run(std::shared_ptr<WebSocketSession> self,
+                        Request request,
                         chat::Identity identity,
                         chat::Protocol protocol,
                         std::vector<std::string> rooms);
@@ -70,6 +77,14 @@ class WebSocketSession final : public chat::Sink,
     }
 
   private:
+    // The reader, driven by completion handlers rather than a coroutine: an idle connection
+    // then holds only Beast's pending read, not a coroutine frame, its awaitable state and a
+    // co_spawn entry (~1 KiB). Each handler holds `self`, so the session lives while it reads.
+    void read_next(std::shared_ptr<WebSocketSession> self);
+    // Handles one completed read; false when the connection's reading is over.
+    bool on_read(beast::error_code ec);
+    void reader_finished();
+
     void wake() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
     }
@@ -89,11 +104,11 @@ class WebSocketSession final : public chat::Sink,
         beast::get_lowest_layer(ws_).socket().close(ignored);
     }
 
-    awaitable<void> read_loop();
     // `self` keeps the session alive until the writer has finished, whatever run() does.
     awaitable<void> write_loop(std::shared_ptr<WebSocketSession> self);
 
     websocket::stream<CoalescingStream> ws_;
+    ConnectionLimits::Slot slot_;  // counted against the connection limits until destroyed
     WebSocketContext context_;
     chat::Outbox outbox_;
     asio::steady_timer wake_;
@@ -105,11 +120,13 @@ class WebSocketSession final : public chat::Sink,
     chat::CloseCode close_code_ = chat::CloseCode::Normal;
     std::string close_reason_;
     bool reader_done_ = false;
+    beast::flat_buffer read_buffer_;  // empty (no heap) between messages
     std::optional<std::chrono::steady_clock::time_point> pinged_at_;
     std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
 };
 
-awaitable<void> WebSocketSession::run(Request request,
+awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
+                                      Request request,
                                       chat::Identity identity,
                                       chat::Protocol protocol,
                                       std::vector<std::string> rooms) {
@@ -129,12 +146,12 @@ awaitable<void> WebSocketSession::run(Request request,
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "chatd"); }));
     ws_.read_message_max(context_.options.max_frame_bytes);
+    ws_.next_layer().set_max_message_frames(context_.options.ws_max_message_frames);
     ws_.auto_fragment(false);
 
     // Registered before the upgrade completes: frames delivered meanwhile wait in the outbox.
     // The 101 answer waits (bounded) until the bus routes this user's events here, so a client
     // that is connected misses nothing (per-user RabbitMQ queues are bound asynchronously).
-    auto self = shared_from_this();
     // The welcome is the first frame (docs/protocol.md), queued before the connection is
     // registered so that nothing the bus delivers meanwhile overtakes it: a client resyncs
     // after each welcome from the last id it saw, and a message seen first would move that
@@ -164,7 +181,6 @@ awaitable<void> WebSocketSession::run(Request request,
         *done = true;  // the timer is about to go away: a late callback must not touch it
     }
     auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
-    request = Request{};  // this frame lives as long as the connection: keep no upgrade headers
     if (accept_ec) {
         reader_done_ = true;
         context_.service.disconnect(id_, user_name_);
@@ -172,60 +188,77 @@ awaitable<void> WebSocketSession::run(Request request,
         co_return;
     }
     asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
-    co_await read_loop();
+    read_next(std::move(self));
+}
+
+void WebSocketSession::read_next(std::shared_ptr<WebSocketSession> self) {
+    // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an idle
+    // connection would hold that much: the first read of each message asks for at most
+    // kFirstReadBytes, the rest of the message follows in later reads.
+    constexpr std::size_t kFirstReadBytes = 64;
+    const std::size_t limit = read_buffer_.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
+    ws_.async_read_some(read_buffer_, limit,
+                        [self = std::move(self)](beast::error_code ec, std::size_t) mutable {
+                            auto* session = self.get();
+                            if (session->on_read(ec)) {
+                                session->read_next(std::move(self));
+                            } else {
+                                session->reader_finished();
+                            }
+                        });
+}
+
+bool WebSocketSession::on_read(beast::error_code ec) {
+    if (!ec && !ws_.is_message_done()) return true;
+    if (ec) {
+        if (ec == websocket::error::message_too_big) {
+            context_.metrics.limit_hit(metrics::Limit::FrameSize);
+        } else if (ws_.next_layer().message_frame_limit_hit()) {
+            // Dropped, without a close frame: Beast's stream failed with the read.
+            context_.metrics.limit_hit(metrics::Limit::WsProtocol);
+            spdlog::debug("dropping {}: a message of more than {} frames", user_name_,
+                          context_.options.ws_max_message_frames);
+        } else if (ec == websocket::error::bad_frame_payload) {
+            context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
+        } else if (ec != websocket::error::closed &&
+                   ec.category() ==
+                       websocket::make_error_code(websocket::error::closed).category()) {
+            // Beast's own errors: protocol violations (reserved bits, bad opcode, ...).
+            // Compared by category: condition::protocol_violation did not match them in
+            // the tsan build (the condition's category was a different instance there).
+            context_.metrics.limit_hit(metrics::Limit::WsProtocol);
+        } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
+                   ec != asio::error::eof && ec != beast::error::timeout &&
+                   ec != asio::error::connection_reset) {
+            spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
+        }
+        return false;
+    }
+    last_received_ = std::chrono::steady_clock::now();
+    context_.metrics.ws_frames_received.Increment();
+    if (protocol_ == chat::Protocol::Native) {
+        if (ws_.got_binary()) {
+            context_.metrics.limit_hit(metrics::Limit::BadRequest);
+            deliver(chat::make_frame(
+                chat::encode_error("bad_request", "frames are JSON text, not binary")));
+        } else {
+            const auto data = read_buffer_.cdata();
+            context_.service.handle_frame(
+                id_, user_name_, shared_from_this(),
+                std::string_view(static_cast<const char*>(data.data()), data.size()));
+        }
+    }
+    read_buffer_.consume(read_buffer_.size());
+    // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
+    read_buffer_.shrink_to_fit();
+    return true;
+}
+
+void WebSocketSession::reader_finished() {
     reader_done_ = true;
     context_.service.disconnect(id_, user_name_);
     outbox_.close();
     wake_.cancel();
-}
-
-awaitable<void> WebSocketSession::read_loop() {
-    beast::flat_buffer buffer;
-    for (;;) {
-        // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an
-        // idle connection would hold that much: the first read of each message asks for at
-        // most kFirstReadBytes, the rest of the message follows in later reads.
-        constexpr std::size_t kFirstReadBytes = 64;
-        const std::size_t limit = buffer.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
-        auto [ec, bytes] = co_await ws_.async_read_some(buffer, limit, kTuple);
-        if (!ec && !ws_.is_message_done()) continue;
-        if (ec) {
-            if (ec == websocket::error::message_too_big) {
-                context_.metrics.limit_hit(metrics::Limit::FrameSize);
-            } else if (ec == websocket::error::bad_frame_payload) {
-                context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
-            } else if (ec != websocket::error::closed &&
-                       ec.category() ==
-                           websocket::make_error_code(websocket::error::closed).category()) {
-                // Beast's own errors: protocol violations (reserved bits, bad opcode, ...).
-                // Compared by category: condition::protocol_violation did not match them in
-                // the tsan build (the condition's category was a different instance there).
-                context_.metrics.limit_hit(metrics::Limit::WsProtocol);
-            } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
-                       ec != asio::error::eof && ec != beast::error::timeout &&
-                       ec != asio::error::connection_reset) {
-                spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
-            }
-            co_return;
-        }
-        last_received_ = std::chrono::steady_clock::now();
-        context_.metrics.ws_frames_received.Increment();
-        if (protocol_ == chat::Protocol::Native) {
-            if (ws_.got_binary()) {
-                context_.metrics.limit_hit(metrics::Limit::BadRequest);
-                deliver(chat::make_frame(
-                    chat::encode_error("bad_request", "frames are JSON text, not binary")));
-            } else {
-                const auto data = buffer.cdata();
-                context_.service.handle_frame(
-                    id_, user_name_, shared_from_this(),
-                    std::string_view(static_cast<const char*>(data.data()), data.size()));
-            }
-        }
-        buffer.consume(buffer.size());
-        // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
-        buffer.shrink_to_fit();
-    }
 }
 
 // The single writer: drains the outbox batch by batch; pings an idle peer.
@@ -290,14 +323,20 @@ awaitable<void> WebSocketSession::write_loop(
 
 }  // namespace
 
-asio::awaitable<void> run_websocket(beast::tcp_stream stream,
-                                    Request request,
-                                    chat::Identity identity,
-                                    chat::Protocol protocol,
-                                    std::vector<std::string> rooms,
-                                    WebSocketContext context) {
-    auto session = std::make_shared<WebSocketSession>(std::move(stream), context);
-    co_await session->run(std::move(request), std::move(identity), protocol, std::move(rooms));
+void start_websocket(beast::tcp_stream stream,
+                     Request request,
+                     chat::Identity identity,
+                     chat::Protocol protocol,
+                     std::vector<std::string> rooms,
+                     ConnectionLimits::Slot slot,
+                     WebSocketContext context) {
+    auto executor = stream.get_executor();
+    auto session = std::make_shared<WebSocketSession>(std::move(stream), std::move(slot), context);
+    auto* raw = session.get();
+    asio::co_spawn(executor,
+                   raw->run(std::move(session), std::move(request), std::move(identity), protocol,
+                            std::move(rooms)),
+                   asio::detached);
 }
 
 }  // namespace chatd::net

@@ -6,6 +6,7 @@
 
 #include "chat/service.hpp"
 #include "net/asio.hpp"
+#include "net/connection_limits.hpp"
 #include "net/server.hpp"
 
 namespace chatd::net {
@@ -16,14 +17,18 @@ struct WebSocketContext {
     const ServerOptions& options;
 };
 
-// Runs one upgraded connection until it closes: accepts the upgrade, registers with the
-// service, reads frames, and writes the outbox through a single writer.
-// Runs on the stream's strand. `rooms` are the native user's rooms.
-asio::awaitable<void> run_websocket(beast::tcp_stream stream,
-                                    Request request,
-                                    chat::Identity identity,
-                                    chat::Protocol protocol,
-                                    std::vector<std::string> rooms,
-                                    WebSocketContext context);
+// Starts one upgraded connection and returns at once: the session, detached from the HTTP
+// session that upgraded it, owns the stream, the upgrade request and the connection's `slot`
+// (released when the connection ends), so no frame of the HTTP session stays allocated for the
+// connection's life. It accepts the upgrade, registers with the service, reads frames, and
+// writes the outbox through a single writer, on the stream's strand. `rooms` are the native
+// user's rooms.
+void start_websocket(beast::tcp_stream stream,
+                     Request request,
+                     chat::Identity identity,
+                     chat::Protocol protocol,
+                     std::vector<std::string> rooms,
+                     ConnectionLimits::Slot slot,
+                     WebSocketContext context);
 
 }  // namespace chatd::net

@@ -14,7 +14,8 @@ const LIMITS = {
   '--rate-per-second': 5,
   '--rate-burst': 5,
   '--max-connections-per-address': 8,
-  '--max-body-bytes': 2048
+  '--max-body-bytes': 2048,
+  '--ws-max-message-frames': 16
 }
 
 describe('limits', () => {
@@ -114,6 +115,24 @@ describe('limits', () => {
     assert.equal(code, 1007)
   })
 
+  it('a message of --ws-max-message-frames frames is read; one frame more drops the connection and is counted', async () => {
+    const c = await connectFresh()
+    const ping = JSON.stringify({ type: 'ping' })
+    // 16 frames: the text, 14 empty continuation frames, an empty final one.
+    c.sendRaw(ping, { fin: false })
+    for (let i = 0; i < 14; i++) c.sendRaw('', { fin: false })
+    c.sendRaw('', { fin: true })
+    await c.next(f => f.type === 'pong')
+    const hitsBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="ws_protocol"}') ?? 0
+    // 17 frames of a message that never ends: dropped at the 17th, without a close frame.
+    c.sendRaw(ping, { fin: false })
+    for (let i = 0; i < 16; i++) c.sendRaw('', { fin: false })
+    const { code } = await closedWithin(c, 'drop at the 17th frame of one message')
+    assert.equal(code, 1006)
+    await waitFor(async () => (await metrics(server.base)).value('chat_limit_hits_total{kind="ws_protocol"}') === hitsBefore + 1,
+      { what: 'chat_limit_hits_total{kind="ws_protocol"} to count the drop' })
+  })
+
   it('a burst of 20 sends gets the burst acked and the rest rate_limited, each answered once', async () => {
     const c = await connectFresh()
     const cmids = Array.from({ length: 20 }, (_, i) => `burst-${i}`)
@@ -183,7 +202,7 @@ describe('limits', () => {
   it('/metrics counts a hit for every limit exercised above', async () => {
     const m = await metrics(server.base)
     const kinds = ['message_length', 'frame_size', 'invalid_json', 'unknown_type', 'invalid_utf8', 'rate',
-      'connections_per_address', 'body_size', 'invalid_name', 'invalid_room']
+      'connections_per_address', 'body_size', 'invalid_name', 'invalid_room', 'ws_protocol']
     const missing = kinds.filter(k => !(m.value(`chat_limit_hits_total{kind="${k}"}`) > 0))
     assert.deepEqual(missing, [], `zero or absent chat_limit_hits_total for: ${missing.join(', ')}`)
   })

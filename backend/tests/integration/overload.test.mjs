@@ -5,12 +5,15 @@
 // shared machine. The figures are printed as test diagnostics (docs/security.md quotes them).
 import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
+import { createConnection } from 'node:net'
 import { once } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { WebSocket, http, isMessage, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor } from './lib/chatd.mjs'
+import {
+  WebSocket, http, isMessage, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor, wsConnect
+} from './lib/chatd.mjs'
 
 const ATTACKER = fileURLToPath(new URL('./lib/attacker.mjs', import.meta.url))
 
@@ -150,6 +153,25 @@ describe('overload', () => {
       { what: 'the crowd to disconnect' })
   })
 
+  // One HTTP/1.1 request on a raw socket that stays open (keep-alive) unless the server closes
+  // it; resolves with the socket and the answer's status code.
+  function keepAliveRequest (path = '/api/config') {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection(server.port, '127.0.0.1')
+      let head = ''
+      socket.setEncoding('latin1')
+      socket.on('error', () => {})
+      socket.once('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`))
+      const onData = chunk => {
+        head += chunk
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(head)
+        if (status) { socket.off('data', onData); resolve({ socket, status: Number(status[1]) }) }
+      }
+      socket.on('data', onData)
+      socket.once('close', () => reject(new Error(`closed without an answer: ${JSON.stringify(head)}`)))
+    })
+  }
+
   it('a flood from one user is refused message by message (rate_limited) and counted', async t => {
     const hitsBefore = limitHits(await metrics(server.base), 'rate')
     const token = await openLogin(server.base, 'flooder')
@@ -230,13 +252,13 @@ describe('overload', () => {
     ws.terminate()
   })
 
-  it('WebSocket frame bombs (huge declared length, endless fragments, compressed frames) are closed and counted', async t => {
+  it('WebSocket frame bombs (huge declared length, endless fragments, endless empty fragments, compressed frames) are closed and counted', async t => {
     const before = await metrics(server.base)
     const frameBefore = limitHits(before, 'frame_size')
     const protocolBefore = limitHits(before, 'ws_protocol')
     const results = await underAttack(t, 'WebSocket frame bombs', 'frameBombs', {}, {
       note: r => Object.entries(r).map(([k, v]) =>
-        `${k}: ${v.length} closed with ${[...new Set(v.map(x => x.code))].join('/')}, slowest ${maxMs(v)} ms`).join('; ')
+        `${k}: ${v.length} closed with ${[...new Set(v.map(x => x.code ?? 'no close frame'))].join('/')}, slowest ${maxMs(v)} ms`).join('; ')
     })
     // The server sends close 1009 and closes; an attacker still writing gets a reset, which can
     // discard the close frame before it is read (code null). Each is counted either way.
@@ -246,6 +268,12 @@ describe('overload', () => {
     }
     assert.ok(results.huge.some(r => r.code === 1009) && results.fragments.some(r => r.code === 1009),
       'close frames with 1009 were read back')
+    // Endless empty fragments never reach --max-frame-bytes: dropped at --ws-max-message-frames
+    // (1024 by default), without a close frame.
+    for (const r of results.emptyFragments) {
+      assert.equal(r.code, null, `dropped without a close frame (${JSON.stringify(r)})`)
+      assert.ok(r.ms < CUT_OFF_MS, JSON.stringify(r))
+    }
     for (const r of results.compressed) {
       assert.equal(r.code, 1002, `compressed frame without the extension: close 1002 (${JSON.stringify(r)})`)
       assert.ok(r.ms < CUT_OFF_MS)
@@ -254,8 +282,60 @@ describe('overload', () => {
     await waitFor(async () => {
       const m = await metrics(server.base)
       return limitHits(m, 'frame_size') - frameBefore >= results.huge.length + results.fragments.length &&
-        limitHits(m, 'ws_protocol') - protocolBefore >= results.compressed.length
+        limitHits(m, 'ws_protocol') - protocolBefore >= results.compressed.length + results.emptyFragments.length
     }, { what: 'frame_size and ws_protocol hits for every bomb' })
+    assert.ok(results.emptyFragments.length > 0)
+  })
+
+  it('plain HTTP connections count against --max-connections: at the limit requests and upgrades are answered 503 and counted', async () => {
+    const OBSERVERS = 2 // the only WebSockets left open by the tests above
+    await waitFor(async () => (await metrics(server.base)).value('chat_ws_connections') === OBSERVERS,
+      { what: 'the earlier attacks\' WebSockets to close' })
+    const hitsBefore = limitHits(await metrics(server.base), 'connections')
+    const held = [] // keep-alive connections, each answered once and then left open (idle)
+    let refusals = 0
+    const refused = async ({ socket, status }) => {
+      socket.destroy()
+      assert.equal(status, 503)
+      refusals++
+    }
+    try {
+      // Up to the limit: a connection an earlier test just closed may still be counted for a
+      // moment, so a refusal below the expected edge is followed by another try.
+      await waitFor(async () => {
+        const answer = await keepAliveRequest()
+        if (answer.status !== 503) {
+          assert.equal(answer.status, 200)
+          held.push(answer.socket)
+          assert.ok(held.length + OBSERVERS <= MAX_CONNECTIONS, `${held.length} idle HTTP connections held`)
+          return false
+        }
+        await refused(answer)
+        return held.length + OBSERVERS === MAX_CONNECTIONS
+      }, { timeoutMs: 20000, intervalMs: 1, what: `${MAX_CONNECTIONS - OBSERVERS} idle HTTP connections to fill the limit` })
+      // Past it: a request on a new connection and an upgrade are refused.
+      const login = await http(server.base, 'POST', '/api/login', { user_name: 'late_crowd' })
+      assert.equal(login.status, 503, login.text)
+      assert.equal(login.json.error.code, 'server_full')
+      refusals++
+      await assert.rejects(wsConnect(`${server.wsBase}/receive/late_crowd`), e => e.status === 503)
+      refusals++
+      // One connection closed frees one slot, and only one.
+      held.pop().destroy()
+      await waitFor(async () => {
+        const answer = await keepAliveRequest()
+        if (answer.status === 503) { await refused(answer); return false }
+        held.push(answer.socket)
+        return true
+      }, { what: 'the closed connection to free its slot' })
+      await refused(await keepAliveRequest())
+    } finally {
+      for (const socket of held) socket.destroy()
+    }
+    await waitFor(async () => {
+      const m = await metrics(server.base).catch(() => null) // refused (503) until a slot is free
+      return m && limitHits(m, 'connections') - hitsBefore >= refusals
+    }, { what: 'chat_limit_hits_total{kind="connections"} to count every refusal' })
   })
 
   it('afterwards the observers still talk', async () => {

@@ -230,7 +230,7 @@ const attacks = {
 
   // WebSocket frames no well-behaved client sends, again and again until stopped.
   async frameBombs () {
-    const results = { huge: [], fragments: [], compressed: [] }
+    const results = { huge: [], fragments: [], emptyFragments: [], compressed: [] }
     let counter = 0
     const bomb = async which => {
       const socket = await rawWebSocket(`/receive/bomb${++counter}`)
@@ -240,6 +240,15 @@ const attacks = {
       } else if (which === 'compressed') {
         // RSV1 ("compressed") with a deflate stream; no extension was negotiated.
         socket.write(clientFrame({ rsv1: true, payload: Buffer.from([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]) }))
+      } else if (which === 'emptyFragments') {
+        // A text frame without FIN, then empty continuation frames without end (64 a write).
+        socket.write(clientFrame({ opcode: 1, fin: false, payload: Buffer.from('{') }))
+        const more = () => {
+          if (socket.destroyed) return
+          const burst = Buffer.concat(Array.from({ length: 64 }, () => clientFrame({ opcode: 0, fin: false })))
+          socket.write(burst, () => setImmediate(more))
+        }
+        more()
       } else {
         // A text frame without FIN, then 1 KiB continuation frames without end.
         socket.write(clientFrame({ opcode: 1, fin: false, payload: Buffer.alloc(1024, 0x62) }))
@@ -254,7 +263,7 @@ const attacks = {
     }
     let first = true
     while (!stopped) {
-      await Promise.all([bomb('huge'), bomb('fragments'), bomb('compressed')])
+      await Promise.all([bomb('huge'), bomb('fragments'), bomb('emptyFragments'), bomb('compressed')])
       if (first) { first = false; engaged() }
     }
     return results

@@ -256,4 +256,53 @@ TEST(CoalescingStream, CloseSendsThePendingFramesFirst) {
     EXPECT_EQ(c.client->reason().code, websocket::close_code::going_away);
 }
 
+// The client writes one message as `frames` frames: the text, then empty continuation frames,
+// the last one final unless `final` is false.
+void write_fragmented(Connection& c, std::size_t frames, bool final) {
+    c.client->text(true);
+    c.client->write_some(frames == 1 && final, asio::buffer(std::string_view("{}")));
+    for (std::size_t i = 1; i < frames; ++i) {
+        c.client->write_some(i + 1 == frames && final, asio::const_buffer());
+    }
+}
+
+TEST(CoalescingStream, AMessageOfMaxFramesIsReadAndOneFrameMoreFailsTheRead) {
+    Connection c(64 * 1024);
+    c.layer().set_max_message_frames(4);
+    // Control frames between the fragments do not count.
+    write_fragmented(c, 2, false);
+    c.client->ping({});
+    c.client->write_some(false, asio::const_buffer());
+    c.client->write_some(true, asio::const_buffer());
+    beast::flat_buffer buffer;
+    std::optional<beast::error_code> read_ec;
+    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
+    c.run_until([&] { return read_ec.has_value(); });
+    ASSERT_FALSE(*read_ec) << read_ec->message();
+    EXPECT_EQ(beast::buffers_to_string(buffer.data()), "{}");
+    EXPECT_FALSE(c.layer().message_frame_limit_hit());
+
+    // A message that never ends: its fifth frame fails the read (Beast itself skips empty
+    // continuation frames inside its read and would wait forever).
+    buffer.consume(buffer.size());
+    read_ec.reset();
+    write_fragmented(c, 5, false);
+    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
+    c.run_until([&] { return read_ec.has_value(); });
+    EXPECT_TRUE(*read_ec);
+    EXPECT_TRUE(c.layer().message_frame_limit_hit());
+}
+
+TEST(CoalescingStream, NoFrameLimitByDefault) {
+    Connection c(64 * 1024);
+    write_fragmented(c, 3000, true);
+    beast::flat_buffer buffer;
+    std::optional<beast::error_code> read_ec;
+    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
+    c.run_until([&] { return read_ec.has_value(); });
+    ASSERT_FALSE(*read_ec) << read_ec->message();
+    EXPECT_EQ(beast::buffers_to_string(buffer.data()), "{}");
+    EXPECT_FALSE(c.layer().message_frame_limit_hit());
+}
+
 }  // namespace
