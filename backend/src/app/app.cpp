@@ -75,7 +75,7 @@ int run(const Config& input, const std::string& version) {
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
     service_options.delivery_thread = true;
-    service_options.presence_window = std::chrono::milliseconds(20);
+    service_options.presence_window = std::chrono::milliseconds(config.presence_window_ms);
     chat::ChatService service(*store, *bus, hub, metrics, service_options);
     // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
     // broker is down: /readyz says so and stored messages wait in the outbox.

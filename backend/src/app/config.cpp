@@ -120,6 +120,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "store-max-batch", c.store_max_batch,
         "Messages per group commit, at most (each batch is one transaction and one sync)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+    add(app, "presence-window-ms", c.presence_window_ms,
+        "Presence changes gathered this long, then sent in one write per connection (0: at once)")
+        ->check(CLI::Range(0u, 1000u));
 
     try {
         app.parse(argc, argv);
@@ -160,7 +163,7 @@ std::string describe(const Config& c) {
         "shutdown_grace_ms={} "
         "login_max_account_failures={} login_max_address_failures={} login_lockout_minutes={} "
         "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={} "
-        "store_max_batch={}",
+        "store_max_batch={} presence_window_ms={}",
         c.listen, redact_url(c.db), c.auth,
         c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
         c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads, c.log_level,
@@ -169,7 +172,8 @@ std::string describe(const Config& c) {
         c.max_connections, c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_account_failures, c.login_max_address_failures, c.login_lockout_minutes,
-        c.password_cost, c.session_ttl_hours, c.sqlite_sync, c.blocking_threads, c.store_max_batch);
+        c.password_cost, c.session_ttl_hours, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
+        c.presence_window_ms);
 }
 
 }  // namespace chatd::app

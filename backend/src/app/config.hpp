@@ -50,6 +50,9 @@ struct Config {
     std::size_t blocking_threads = 4;
     // Appends per group commit, at most (one transaction, one fsync with --sqlite-sync full).
     std::size_t store_max_batch = 4096;
+    // Presence changes are gathered this long, then sent to each connection in one write (a
+    // connect burst costs one write per connection per window, not one per connect); 0: at once.
+    unsigned presence_window_ms = 20;
 };
 
 // Parses flags, file and environment. Returns nullopt after printing --help or --version;

@@ -128,4 +128,11 @@ TEST(Config, StoreMaxBatchIsBetweenOneAnd65536) {
     EXPECT_THROW(parse({"--store-max-batch", "65537"}), std::invalid_argument);
 }
 
+TEST(Config, PresenceWindowIsAtMostOneSecond) {
+    EXPECT_EQ(parse({})->presence_window_ms, 20u);
+    EXPECT_EQ(parse({"--presence-window-ms", "0"})->presence_window_ms, 0u);
+    EXPECT_EQ(parse({"--presence-window-ms", "1000"})->presence_window_ms, 1000u);
+    EXPECT_THROW(parse({"--presence-window-ms", "1001"}), std::invalid_argument);
+}
+
 }  // namespace
