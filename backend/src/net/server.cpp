@@ -294,6 +294,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<Response> serve_static(const Request& request);
     void add_cors(const Request& request, Response& response) const;
     bool origin_allowed(std::string_view origin) const;
+    awaitable<void> write_last_response(beast::tcp_stream& stream,
+                                        Response& response,
+                                        std::string_view route);
     awaitable<void> upgrade(beast::tcp_stream& stream,
                             Request request,
                             const std::string& address,
@@ -628,10 +631,17 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
         refusal = error_response(request, error);
     }
     add_cors(request, refusal);
-    refusal.keep_alive(false);
-    refusal.prepare_payload();
-    metrics.http_response(route, refusal.result_int());
-    co_await http::async_write(stream, refusal, kTuple);
+    co_await write_last_response(stream, refusal, route);
+}
+
+// Writes a refusal after which the connection closes; the caller has set the stream's deadline.
+awaitable<void> Server::Impl::write_last_response(beast::tcp_stream& stream,
+                                                  Response& response,
+                                                  std::string_view route) {
+    response.keep_alive(false);
+    response.prepare_payload();
+    metrics.http_response(route, response.result_int());
+    co_await http::async_write(stream, response, kTuple);
 }
 
 awaitable<void> Server::Impl::http_session(tcp::socket socket) {
@@ -686,11 +696,8 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
                           : chat::ApiError(431, "headers_too_large",
                                            "the request headers are too large", Limit::HeaderSize));
             if (parser.is_header_done()) add_cors(parser.get(), res);
-            res.keep_alive(false);
-            res.prepare_payload();
-            metrics.http_response(body ? "(body_limit)" : "(header_limit)", res.result_int());
             stream.expires_after(std::chrono::seconds(5));
-            co_await http::async_write(stream, res, kTuple);
+            co_await write_last_response(stream, res, body ? "(body_limit)" : "(header_limit)");
             break;
         }
         if (ec) break;  // end of stream, reset, malformed: nothing to answer
@@ -700,11 +707,8 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
                 request,
                 chat::ApiError(503, "server_full", "too many connections", Limit::Connections));
             add_cors(request, refusal);
-            refusal.keep_alive(false);
-            refusal.prepare_payload();
-            metrics.http_response("(server_full)", refusal.result_int());
             stream.expires_after(request_timeout);
-            co_await http::async_write(stream, refusal, kTuple);
+            co_await write_last_response(stream, refusal, "(server_full)");
             break;
         }
         const std::string address =
