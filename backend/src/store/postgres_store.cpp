@@ -61,35 +61,27 @@ constexpr const char* kInsertMessage =
     " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::smallint, $8, $9::boolean)"
     " ON CONFLICT (user_name, client_msg_id) WHERE client_msg_id <> '' DO NOTHING"
     " RETURNING id";
-// The columns message_from_row reads, from `messages m`. prev_id is not stored: it is the
-// room's previous id, one seek in messages_by_room, and never changes once committed because
-// ids of a room are taken and committed under the room's lock (insert_in_one_transaction);
-// docs/architecture.md "prev_id".
-#define MESSAGE_COLUMNS                                                                  \
-    "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
-    " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
-    " ORDER BY p.id DESC LIMIT 1), 0)"
 // The room's newest id, read once per room per transaction under the room's lock.
 constexpr const char* kLastIdOfRoom =
     "SELECT COALESCE((SELECT id FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1), 0)";
 // `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
 constexpr const char* kFindMessageByClientMsgId =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE user_name = $1 AND client_msg_id = $2 AND client_msg_id <> ''";
 constexpr const char* kUnpublished =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE origin_node = $1 AND NOT published ORDER BY id ASC LIMIT $2::bigint";
 constexpr const char* kMarkPublished =
     "UPDATE messages SET published = TRUE WHERE id = ANY ($1::bigint[]) AND NOT published";
 constexpr const char* kHistoryNewest =
-    "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE room = $1 ORDER BY id DESC LIMIT $2::bigint";
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE room = $1 ORDER BY id DESC LIMIT $2::bigint";
 constexpr const char* kHistoryBefore =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE room = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint";
 constexpr const char* kHistoryAfter =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE room = $1 AND id > $2::bigint ORDER BY id ASC LIMIT $3::bigint";
-#undef MESSAGE_COLUMNS
 
 constexpr const char* kInsertUser =
     "INSERT INTO users (name, password_hash, created_ms) VALUES ($1, $2, $3::bigint)"

@@ -4,6 +4,16 @@
 
 #include "model/message.hpp"
 
+// The columns both stores' message_from_row read, from `messages m`, in that order. prev_id is
+// not stored: it is the room's previous id, one seek in messages_by_room, and never changes once
+// committed because a room's ids are committed in id order (SQLite's single writer, PostgreSQL's
+// room lock taken before any insert) and messages are never deleted; docs/architecture.md
+// "prev_id". A macro so that each store's statements stay string literals.
+#define CHATD_MESSAGE_COLUMNS                                                            \
+    "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
+    " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
+    " ORDER BY p.id DESC LIMIT 1), 0)"
+
 // Encodings shared by the SQLite and PostgreSQL schemas.
 namespace chatd::store::detail {
 

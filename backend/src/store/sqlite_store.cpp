@@ -51,19 +51,12 @@ constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 
-// The columns message_from_row reads, from `messages m`. prev_id is not stored: it is the
-// room's previous id, one seek in messages_by_room, and never changes once committed because
-// ids of a room are committed in order (single writer); docs/architecture.md "prev_id".
-#define MESSAGE_COLUMNS                                                                  \
-    "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
-    " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
-    " ORDER BY p.id DESC LIMIT 1), 0)"
 // The room's newest id, read once per room per transaction under the write lock.
 constexpr const char* kLastIdOfRoom =
     "SELECT COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
 // `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
 constexpr const char* kFindMessageByClientMsgId =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE user_name = ?1 AND client_msg_id = ?2 AND client_msg_id <> ''";
 // DO NOTHING without a target covers uniqueness only (the client_msg_id index), never the room
 // foreign key or a CHECK: a duplicate changes no row, then kFindMessageByClientMsgId fetches the
@@ -75,18 +68,17 @@ constexpr const char* kInsertMessage =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     " ON CONFLICT DO NOTHING";
 constexpr const char* kUnpublished =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
 constexpr const char* kMarkPublished = "UPDATE messages SET published = 1 WHERE id = ?1";
 constexpr const char* kHistoryNewest =
-    "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
+    "SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
 constexpr const char* kHistoryBefore =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
 constexpr const char* kHistoryAfter =
-    "SELECT " MESSAGE_COLUMNS
+    "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
-#undef MESSAGE_COLUMNS
 
 constexpr const char* kInsertUser =
     "INSERT INTO users (name, password_hash, created_ms) VALUES (?1, ?2, ?3)"
