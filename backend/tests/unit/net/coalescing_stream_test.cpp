@@ -266,6 +266,14 @@ void write_fragmented(Connection& c, std::size_t frames, bool final) {
     }
 }
 
+// The server reads one message into `buffer`; returns how the read ended.
+beast::error_code read_message(Connection& c, beast::flat_buffer& buffer) {
+    std::optional<beast::error_code> read_ec;
+    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
+    c.run_until([&] { return read_ec.has_value(); });
+    return *read_ec;
+}
+
 TEST(CoalescingStream, AMessageOfMaxFramesIsReadAndOneFrameMoreFailsTheRead) {
     Connection c(64 * 1024);
     c.layer().set_max_message_frames(4);
@@ -275,21 +283,16 @@ TEST(CoalescingStream, AMessageOfMaxFramesIsReadAndOneFrameMoreFailsTheRead) {
     c.client->write_some(false, asio::const_buffer());
     c.client->write_some(true, asio::const_buffer());
     beast::flat_buffer buffer;
-    std::optional<beast::error_code> read_ec;
-    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
-    c.run_until([&] { return read_ec.has_value(); });
-    ASSERT_FALSE(*read_ec) << read_ec->message();
+    const auto read_ec = read_message(c, buffer);
+    ASSERT_FALSE(read_ec) << read_ec.message();
     EXPECT_EQ(beast::buffers_to_string(buffer.data()), "{}");
     EXPECT_FALSE(c.layer().message_frame_limit_hit());
 
     // A message that never ends: its fifth frame fails the read (Beast itself skips empty
     // continuation frames inside its read and would wait forever).
     buffer.consume(buffer.size());
-    read_ec.reset();
     write_fragmented(c, 5, false);
-    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
-    c.run_until([&] { return read_ec.has_value(); });
-    EXPECT_TRUE(*read_ec);
+    EXPECT_TRUE(read_message(c, buffer));
     EXPECT_TRUE(c.layer().message_frame_limit_hit());
 }
 
@@ -297,10 +300,8 @@ TEST(CoalescingStream, NoFrameLimitByDefault) {
     Connection c(64 * 1024);
     write_fragmented(c, 3000, true);
     beast::flat_buffer buffer;
-    std::optional<beast::error_code> read_ec;
-    c.server->async_read(buffer, [&](beast::error_code ec, std::size_t) { read_ec = ec; });
-    c.run_until([&] { return read_ec.has_value(); });
-    ASSERT_FALSE(*read_ec) << read_ec->message();
+    const auto read_ec = read_message(c, buffer);
+    ASSERT_FALSE(read_ec) << read_ec.message();
     EXPECT_EQ(beast::buffers_to_string(buffer.data()), "{}");
     EXPECT_FALSE(c.layer().message_frame_limit_hit());
 }
