@@ -177,4 +177,12 @@ ProcSample sample_process(int pid) {
     return s;
 }
 
+std::uint64_t sends_due(double elapsed_s, double rate, std::size_t senders, std::size_t sender) {
+    if (rate <= 0 || senders == 0) return 0;
+    const double first_due = static_cast<double>(sender) / rate;
+    if (elapsed_s < first_due) return 0;
+    const double per_sender = rate / static_cast<double>(senders);
+    return static_cast<std::uint64_t>((elapsed_s - first_due) * per_sender) + 1;
+}
+
 }  // namespace chatd::bench

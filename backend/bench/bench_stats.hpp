@@ -74,6 +74,13 @@ class SeenSet {
     std::vector<std::uint64_t> bits_;
 };
 
+// Fixed-rate pacing: `rate` messages/s in total, spread evenly over `senders`. The n-th message
+// of the whole run (n = 0, 1, ...) is due at n / rate seconds, and sender `sender` sends messages
+// sender, sender + senders, ... So senders take turns instead of all sending at the same instant
+// (which turned a rate of 100/s from 4 senders into a burst of 4 every 40 ms). Returns how many
+// messages sender `sender` should have sent `elapsed_s` seconds after the start.
+std::uint64_t sends_due(double elapsed_s, double rate, std::size_t senders, std::size_t sender);
+
 // The payload chat-bench sends: "cb RUN SENDER SEQ T_NS" (no JSON escapes needed).
 struct Payload {
     std::uint32_t run = 0;

@@ -481,15 +481,15 @@ struct Bench {
 
     awaitable<void> send_loop(Client& c) {
         c.wake = std::make_unique<asio::steady_timer>(c.worker->io);
-        const double per_sender = o.rate / static_cast<double>(o.senders);
         const std::uint64_t start = now_ns();
         std::string frames;
         while (sending.load(std::memory_order_relaxed) && c.open) {
             frames.clear();
             std::uint64_t due = o.inflight;
-            if (per_sender > 0) {
+            if (o.rate > 0) {
                 const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
-                const auto target = static_cast<std::uint64_t>(elapsed * per_sender) + 1;
+                const auto target =
+                    sends_due(elapsed, o.rate, o.senders, static_cast<std::size_t>(c.sender));
                 due = target > c.next_seq ? target - c.next_seq : 0;
             }
             while (due > 0 && c.inflight < o.inflight) {
@@ -497,7 +497,7 @@ struct Bench {
                 --due;
             }
             if (!frames.empty()) write(c, frames);
-            if (per_sender > 0) {
+            if (o.rate > 0) {
                 c.wake->expires_after(std::chrono::milliseconds(1));
             } else {
                 c.wake->expires_after(std::chrono::milliseconds(100));
@@ -512,13 +512,13 @@ struct Bench {
         auto socket = co_await connect_from(c.worker->io.get_executor(), o, c.index);
         if (!socket) co_return;
         std::string buf;
-        const double per_sender = o.rate / static_cast<double>(o.senders);
         const std::uint64_t start = now_ns();
         asio::steady_timer timer(c.worker->io);
         while (sending.load(std::memory_order_relaxed)) {
-            if (per_sender > 0) {
+            if (o.rate > 0) {
                 const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
-                if (static_cast<double>(c.next_seq) >= elapsed * per_sender + 1) {
+                if (c.next_seq >=
+                    sends_due(elapsed, o.rate, o.senders, static_cast<std::size_t>(c.sender))) {
                     timer.expires_after(std::chrono::milliseconds(1));
                     co_await timer.async_wait(kTuple);
                     continue;
