@@ -80,6 +80,8 @@ std::string_view to_string(Limit limit) {
             return "request_timeout";
         case Limit::WsProtocol:
             return "ws_protocol";
+        case Limit::PingTimeout:
+            return "ping_timeout";
         case Limit::kCount:
             break;
     }

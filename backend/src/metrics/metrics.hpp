@@ -38,6 +38,7 @@ enum class Limit {
     Connections,     // the process-wide connection cap (--max-connections)
     RequestTimeout,  // an HTTP request not received within --http-request-timeout (slowloris)
     WsProtocol,      // a WebSocket protocol violation (reserved bits, bad opcode, ...): close 1002
+    PingTimeout,     // a WebSocket peer silent for a ping interval after a ping: dropped
     kCount
 };
 

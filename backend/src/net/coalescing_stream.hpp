@@ -1,6 +1,9 @@
 #pragma once
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,10 +19,11 @@ namespace chatd::net {
 // few socket writes (DESIGN.md §4: one sendmsg per frame per recipient was 58% of the CPU).
 //
 // async_write_some copies the bytes into a pending buffer and completes at once (posted, never
-// inline); at most one socket write, of everything pending, is in flight, and the bytes written
-// meanwhile go out together in the next one. Every byte Beast writes (the 101 answer, frames,
-// pongs, close replies) passes through here in call order, and Beast writes each frame under
-// its own write lock, so frames cannot interleave on the wire.
+// inline). Pending bytes leave by a non-blocking send when the socket takes them all, else by
+// one asynchronous socket write of everything pending, at most one in flight, and the bytes
+// written meanwhile go out together in the next one. Every byte Beast writes (the 101 answer,
+// frames, pongs, close replies) passes through here in call order, and Beast writes each frame
+// under its own write lock, so frames cannot interleave on the wire.
 //
 // Bounds: at most `max_pending_bytes` wait beside the write in flight; a write past the bound
 // takes what fits and waits for the write in flight to finish (so a reader that stops reading
@@ -240,9 +244,27 @@ class CoalescingStream {
             std::string().swap(flushing);
         }
 
+        // Writes what is pending: a non-blocking send first, which takes all of it whenever
+        // the socket buffer has room (the usual case), so most flushes need no asynchronous
+        // operation and no posted completion; what it leaves goes out asynchronously.
+        // Afterwards either a write is in flight or nothing is pending (or the stream failed).
         static void start_flush(const std::shared_ptr<State>& self) {
             State& s = *self;
             if (s.flush_in_flight || s.pending.empty() || s.error) return;
+            const ssize_t sent = ::send(s.next.socket().native_handle(), s.pending.data(),
+                                        s.pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                s.error = beast::error_code(errno, boost::system::system_category());
+                s.release_buffers();
+                return;
+            }
+            if (sent > 0) {
+                if (static_cast<std::size_t>(sent) == s.pending.size()) {
+                    s.release_buffers();
+                    return;
+                }
+                s.pending.erase(0, static_cast<std::size_t>(sent));
+            }
             s.flushing.swap(s.pending);
             s.flush_in_flight = true;
             asio::async_write(s.next, asio::buffer(s.flushing),
@@ -290,8 +312,8 @@ class CoalescingStream {
                 s.max_pending_bytes > s.pending.size() ? s.max_pending_bytes - s.pending.size() : 0;
             if (room == 0) {
                 State::start_flush(state);  // even when corked: the bound is reached
-                wait_for_flush(s, std::move(self));
-                return;
+                if (s.flush_in_flight) return wait_for_flush(s, std::move(self));
+                return (*this)(self);  // the send took it all, or failed
             }
             const std::size_t n = std::min(size, room);
             const std::size_t offset = s.pending.size();
@@ -359,12 +381,11 @@ class CoalescingStream {
         template <class Self>
         void operator()(Self& self) {
             State& s = *state;
-            if (!s.error && (s.flush_in_flight || !s.pending.empty())) {
+            if (!s.error && !s.pending.empty()) {
                 s.corked = false;
                 State::start_flush(state);
-                wait_for_flush(s, std::move(self));
-                return;
             }
+            if (!s.error && s.flush_in_flight) return wait_for_flush(s, std::move(self));
             using beast::websocket::async_teardown;
             async_teardown(role, s.next, std::move(self));
         }

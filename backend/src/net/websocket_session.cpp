@@ -19,9 +19,15 @@ using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
-// One client connection. Only write_loop() writes to the stream; deliver() and close() only
-// queue and wake it, from any thread. The hub holds a reference while the connection is
-// registered, so the session lives until it is both detached and its coroutines ended.
+// One client connection. Only write_pending() writes frames to the stream, on the strand;
+// deliver() and close() only queue and post it, from any thread. The hub holds a reference while
+// the connection is registered, so the session lives until it is both detached and its last
+// handler ended.
+//
+// The writer is driven by completion handlers, not a coroutine: a delivery to an idle
+// connection is one post that writes the queued frames at once (on a 1,000-recipient fan-out the
+// coroutine's wake-up, a timer cancellation and a resumption per recipient, was a third of
+// chatd's own CPU), and an idle connection holds no coroutine frame.
 class WebSocketSession final : public chat::Sink,
                                public std::enable_shared_from_this<WebSocketSession> {
   public:
@@ -33,7 +39,8 @@ class WebSocketSession final : public chat::Sink,
           context_(context),
           outbox_(chat::Outbox::Limits{context.options.outbox_max_bytes,
                                        context.options.outbox_max_frames}),
-          wake_(ws_.get_executor()) {}
+          ping_timer_(ws_.get_executor()),
+          ping_interval_(std::chrono::seconds(std::max(1u, context.options.ws_ping_interval_s))) {}
 
     // The upgrade; then spawns the reader and the writer and returns, so that its frame (the
     // request, the parameters, the subscription timer) does not stay allocated for the
@@ -47,7 +54,8 @@ class WebSocketSession final : public chat::Sink,
     void deliver(const chat::Frame& frame) override {
         switch (outbox_.push(frame)) {
             case chat::Outbox::PushResult::QueuedWakeUp:
-                wake();
+                asio::post(ws_.get_executor(),
+                           [self = shared_from_this()] { self->write_pending(); });
                 break;
             case chat::Outbox::PushResult::Overflow:
                 context_.metrics.slow_consumer_disconnects.Increment();
@@ -72,7 +80,7 @@ class WebSocketSession final : public chat::Sink,
                        self->close_requested_ = true;
                        self->close_code_ = code;
                        self->close_reason_ = std::move(reason);
-                       self->wake_.cancel();
+                       self->write_pending();
                    });
     }
 
@@ -85,15 +93,12 @@ class WebSocketSession final : public chat::Sink,
     bool on_read(beast::error_code ec);
     void reader_finished();
 
-    void wake() {
-        asio::post(ws_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
-    }
-
     // The client stopped reading: no close frame could get through, so drop the TCP connection.
     void abort_connection() {
         asio::post(ws_.get_executor(), [self = shared_from_this()] {
             self->drop_tcp();
-            self->wake_.cancel();
+            self->outbox_.close();
+            self->ping_timer_.cancel();
         });
     }
 
@@ -104,14 +109,23 @@ class WebSocketSession final : public chat::Sink,
         beast::get_lowest_layer(ws_).socket().close(ignored);
     }
 
-    // `self` keeps the session alive until the writer has finished, whatever run() does.
-    awaitable<void> write_loop(std::shared_ptr<WebSocketSession> self);
+    // Writes what the outbox holds: whole frames appended in place, each batch in one socket
+    // write; a frame that does not fit goes through Beast, and its completion calls back here.
+    // Starts the close handshake once the batch in hand is written. On the strand only.
+    void write_pending();
+    void on_frame_written(beast::error_code ec, std::size_t bytes);
+    void start_close();
+    // Pings a connection idle for a whole interval (nothing written); drops a peer silent since
+    // the last ping. The timer is the only handler an idle connection has pending for writing.
+    void arm_ping_timer();
+    void on_ping_timer();
 
     websocket::stream<CoalescingStream> ws_;
     ConnectionLimits::Slot slot_;  // counted against the connection limits until destroyed
     WebSocketContext context_;
     chat::Outbox outbox_;
-    asio::steady_timer wake_;
+    asio::steady_timer ping_timer_;
+    const std::chrono::steady_clock::duration ping_interval_;
     chat::ConnectionId id_ = 0;
     std::string user_name_;
     chat::Protocol protocol_ = chat::Protocol::Native;
@@ -120,6 +134,14 @@ class WebSocketSession final : public chat::Sink,
     chat::CloseCode close_code_ = chat::CloseCode::Normal;
     std::string close_reason_;
     bool reader_done_ = false;
+    // A Beast write (a frame past the fast path, a ping, the close) or the handshake is in
+    // flight: write_pending() waits for its completion.
+    bool writing_ = true;
+    bool closing_ = false;
+    bool sent_since_ping_timer_ = false;
+    std::vector<chat::Frame> batch_;  // taken from the outbox, written up to batch_next_
+    std::size_t batch_next_ = 0;
+    std::size_t batch_bytes_ = 0;
     beast::flat_buffer read_buffer_;  // empty (no heap) between messages
     std::optional<std::chrono::steady_clock::time_point> pinged_at_;
     std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
@@ -187,7 +209,9 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         outbox_.close();
         co_return;
     }
-    asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
+    writing_ = false;
+    arm_ping_timer();
+    write_pending();
     read_next(std::move(self));
 }
 
@@ -258,67 +282,101 @@ void WebSocketSession::reader_finished() {
     reader_done_ = true;
     context_.service.disconnect(id_, user_name_);
     outbox_.close();
-    wake_.cancel();
+    ping_timer_.cancel();
 }
 
-// The single writer: drains the outbox batch by batch; pings an idle peer.
-awaitable<void> WebSocketSession::write_loop(
-    [[maybe_unused]] std::shared_ptr<WebSocketSession> self) {
-    std::vector<chat::Frame> batch;
-    const auto ping_interval =
-        std::chrono::seconds(std::max(1u, context_.options.ws_ping_interval_s));
+void WebSocketSession::write_pending() {
+    if (writing_ || closing_) return;
     for (;;) {
-        if (close_requested_) {
-            auto [ec] = co_await ws_.async_close(
-                websocket::close_reason(static_cast<websocket::close_code>(close_code_),
-                                        close_reason_),
-                kTuple);
-            (void)ec;
-            co_return;
-        }
-        if (!outbox_.take(batch)) {
-            if (reader_done_) co_return;
-            wake_.expires_after(ping_interval);
-            auto [wait_ec] = co_await wake_.async_wait(kTuple);
-            if (reader_done_ && !close_requested_) co_return;
-            if (!wait_ec && !close_requested_) {
-                // Idle for a whole interval: drop a peer silent since our last ping, else ping.
-                const auto now = std::chrono::steady_clock::now();
-                if (pinged_at_ && last_received_ < *pinged_at_) {
-                    drop_tcp();
-                    co_return;
-                }
-                pinged_at_ = now;
-                auto [ec] = co_await ws_.async_ping({}, kTuple);
-                if (ec) co_return;
+        if (batch_next_ == batch_.size()) {
+            if (close_requested_) return start_close();
+            if (!outbox_.take(batch_)) {
+                batch_next_ = 0;
+                return;
             }
-            continue;
+            batch_next_ = 0;
+            batch_bytes_ = 0;
+            context_.metrics.outbox_frames.Observe(static_cast<double>(batch_.size()));
+            // The whole batch leaves in one socket write (or one per max-pending bytes).
+            ws_.next_layer().cork();
         }
-        context_.metrics.outbox_frames.Observe(static_cast<double>(batch.size()));
-        std::size_t bytes_sent = 0;
-        // The whole batch leaves in one socket write (or one per max-pending bytes).
-        ws_.next_layer().cork();
-        for (const auto& frame : batch) {
-            // Fast path (whole frame appended in place); Beast when it does not fit or the
-            // connection is closing (Beast then answers with an error).
+        for (; batch_next_ < batch_.size(); ++batch_next_) {
+            const chat::Frame& frame = batch_[batch_next_];
+            // Beast takes a frame that does not fit, and the frames of a closing connection
+            // (it then fails the write).
             if (ws_.is_open() && ws_.next_layer().try_append_text_frame(*frame)) {
-                bytes_sent += frame->size();
+                batch_bytes_ += frame->size();
                 continue;
             }
+            writing_ = true;
             ws_.text(true);
-            auto [ec, bytes] = co_await ws_.async_write(asio::buffer(*frame), kTuple);
-            if (ec) {
-                ws_.next_layer().uncork();
-                outbox_.close();
-                co_return;
-            }
-            bytes_sent += bytes;
+            ws_.async_write(asio::buffer(*frame),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                                self->on_frame_written(ec, bytes);
+                            });
+            return;
         }
         ws_.next_layer().uncork();
-        context_.metrics.ws_frames_sent.Increment(static_cast<double>(batch.size()));
-        context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes_sent));
-        batch.clear();  // release the shared frames now, not at the next wake-up
+        sent_since_ping_timer_ = true;
+        context_.metrics.ws_frames_sent.Increment(static_cast<double>(batch_.size()));
+        context_.metrics.ws_bytes_sent.Increment(static_cast<double>(batch_bytes_));
+        batch_.clear();  // release the shared frames now
+        batch_next_ = 0;
     }
+}
+
+void WebSocketSession::on_frame_written(beast::error_code ec, std::size_t bytes) {
+    writing_ = false;
+    if (ec) {
+        ws_.next_layer().uncork();
+        outbox_.close();
+        std::vector<chat::Frame>().swap(batch_);
+        batch_next_ = 0;
+        return;
+    }
+    batch_bytes_ += bytes;
+    ++batch_next_;
+    write_pending();
+}
+
+void WebSocketSession::start_close() {
+    closing_ = true;
+    writing_ = true;
+    ws_.async_close(
+        websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
+        [self = shared_from_this()](beast::error_code) { self->ping_timer_.cancel(); });
+}
+
+void WebSocketSession::arm_ping_timer() {
+    ping_timer_.expires_after(ping_interval_);
+    ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->on_ping_timer();
+    });
+}
+
+void WebSocketSession::on_ping_timer() {
+    if (reader_done_ || closing_) return;
+    if (sent_since_ping_timer_ || writing_) {
+        sent_since_ping_timer_ = false;
+        return arm_ping_timer();
+    }
+    if (pinged_at_ && last_received_ < *pinged_at_) {
+        context_.metrics.limit_hit(metrics::Limit::PingTimeout);
+        drop_tcp();
+        outbox_.close();
+        return;
+    }
+    pinged_at_ = std::chrono::steady_clock::now();
+    writing_ = true;
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+        self->writing_ = false;
+        if (ec) {
+            self->outbox_.close();
+            return;
+        }
+        self->write_pending();
+    });
+    arm_ping_timer();
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
-import { fetchAfter, metrics, nativeConnect, openLogin, startChatd, waitFor, within } from './lib/chatd.mjs'
+import { fetchAfter, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor, within } from './lib/chatd.mjs'
 
 // The healthy reader must never come near the limit, even when this shared machine deschedules
 // the test process for a moment (with 64 KiB it was cut off about one run in six under load), and
@@ -129,5 +129,59 @@ describe('slow consumer', () => {
     assert.deepEqual(missing.slice(0, 20), [], `${missing.length} message(s) not recovered after id ${last}`)
     t.diagnostic(`sent ${sent}; slow client got ${slowIds.length} live, closed with ${code}, recovered ${recovered.length} after id ${last}`)
     await again.close()
+  })
+})
+
+// A peer that went away without closing (no FIN: a dead host, a dropped NAT mapping) is found by
+// pings: an idle connection is pinged every --ws-ping-interval, and one from which nothing, not
+// even the pong, arrived in the interval after a ping is dropped and counted.
+describe('liveness pings', () => {
+  const PING_INTERVAL_S = 1
+  const TIMEOUTS = 'chat_limit_hits_total{kind="ping_timeout"}'
+  let server
+  const sockets = []
+
+  before(async () => {
+    server = await startChatd({ auth: 'open', args: ['--ws-ping-interval', String(PING_INTERVAL_S)] })
+  })
+
+  after(async () => {
+    for (const s of sockets) s.terminate()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
+  })
+
+  const pings = c => {
+    let count = 0
+    let waiter = null
+    c.ws.on('ping', () => {
+      count += 1
+      if (waiter && count >= waiter.n) waiter.resolve()
+    })
+    return n => count >= n ? Promise.resolve() : new Promise(resolve => { waiter = { n, resolve } })
+  }
+
+  it('an idle client that answers pings is pinged every interval and stays connected', async () => {
+    const c = await nativeConnect(server, await openLogin(server.base, 'alive'))
+    sockets.push(c)
+    const pinged = pings(c)
+    await within(pinged(3), 10000 * PING_INTERVAL_S, 'three pings')
+    assert.equal(c.isClosed, false)
+    // Still served: a message goes both ways.
+    await sendOk(c, 'general', 'still here')
+    assert.equal(((await metrics(server.base)).value(TIMEOUTS) ?? 0), 0)
+  })
+
+  it('a client that stops answering is dropped after the interval that follows a ping, and counted', async () => {
+    const c = await nativeConnect(server, await openLogin(server.base, 'gone'), { autoPong: false })
+    sockets.push(c)
+    const pinged = pings(c)
+    await within(pinged(1), 5000 * PING_INTERVAL_S, 'the first ping')
+    const { code } = await within(c.closed, 5000 * PING_INTERVAL_S, 'the server to drop the silent client')
+    assert.equal(code, 1006, 'dropped without a close frame: the peer is presumed gone')
+    await waitFor(async () => (await metrics(server.base)).value(TIMEOUTS) === 1, { what: `${TIMEOUTS} = 1` })
   })
 })

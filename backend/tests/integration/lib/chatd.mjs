@@ -367,8 +367,9 @@ export async function fetchAfter (base, token, room, after = 0, limit = 500) {
 
 // Opens a WebSocket; resolves once open. An HTTP answer instead of an upgrade rejects with an
 // error carrying `status` (and `body`).
-export function wsConnect (url, { timeoutMs = 10000, headers } = {}) {
-  const ws = new WebSocket(url, { perMessageDeflate: false, headers, handshakeTimeout: timeoutMs })
+// autoPong false: the client does not answer pings (a peer that went away without closing).
+export function wsConnect (url, { timeoutMs = 10000, headers, autoPong = true } = {}) {
+  const ws = new WebSocket(url, { perMessageDeflate: false, headers, handshakeTimeout: timeoutMs, autoPong })
   const frames = [] // received, not yet consumed by next()
   const all = [] // every frame received, in order
   const waiters = []
@@ -468,8 +469,8 @@ export function wsConnect (url, { timeoutMs = 10000, headers } = {}) {
 }
 
 // Native /ws for a token; waits for and attaches the welcome frame.
-export async function nativeConnect (server, token) {
-  const c = await wsConnect(`${server.wsBase}/ws?token=${encodeURIComponent(token)}`)
+export async function nativeConnect (server, token, options = {}) {
+  const c = await wsConnect(`${server.wsBase}/ws?token=${encodeURIComponent(token)}`, options)
   c.welcome = await c.next(f => f.type === 'welcome', 5000, 'welcome')
   return c
 }
