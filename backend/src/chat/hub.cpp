@@ -47,7 +47,8 @@ void Hub::subscribe_locked(const std::string& room, ConnectionId id, const Conne
     Room& r = rooms_[room];
     if (r.position.contains(id)) return;
     r.position.emplace(id, r.members.size());
-    r.members.push_back(Subscriber{id, connection.protocol, connection.sink, connection.user_name});
+    r.members.push_back(Subscriber{id, connection.protocol, connection.sink, connection.user_name,
+                                   connection.sink->shard()});
     r.snapshot.reset();
 }
 
@@ -79,8 +80,38 @@ Hub::SubscriberListPtr Hub::subscribers(const std::string& room) const {
     auto it = rooms_.find(room);
     if (it == rooms_.end()) return nullptr;
     auto& snapshot = it->second.snapshot;
-    if (!snapshot) snapshot = std::make_shared<const SubscriberList>(it->second.members);
+    if (!snapshot) snapshot = make_snapshot(it->second.members);
     return snapshot;
+}
+
+Hub::SubscriberListPtr Hub::make_snapshot(const std::vector<Subscriber>& members) const {
+    auto list = std::make_shared<SubscriberList>();
+    list->runner = shard_runner_;
+    const std::size_t shards =
+        shard_runner_ ? std::max<std::size_t>(1, shard_runner_->shard_count()) : 1;
+    const auto shard_of = [&](const Subscriber& s) { return std::min(s.shard, shards - 1); };
+    // Counting sort by shard.
+    list->shard_end.assign(shards, 0);
+    for (const auto& s : members) ++list->shard_end[shard_of(s)];
+    std::vector<std::size_t> next(shards, 0);
+    for (std::size_t shard = 1; shard < shards; ++shard) {
+        next[shard] = next[shard - 1] + list->shard_end[shard - 1];
+    }
+    for (std::size_t shard = 0; shard < shards; ++shard) {
+        list->shard_end[shard] += next[shard];
+    }
+    list->members.resize(members.size());
+    for (const auto& s : members) {
+        list->members[next[shard_of(s)]++] = s;
+        (s.protocol == Protocol::Native ? list->has_native : list->has_seed) = true;
+    }
+    return list;
+}
+
+void Hub::set_shard_runner(std::shared_ptr<ShardRunner> runner) {
+    std::unique_lock lock(mutex_);
+    shard_runner_ = std::move(runner);
+    for (auto& [name, room] : rooms_) room.snapshot.reset();
 }
 
 void Hub::deliver(const model::Event& event, const std::string& only_user) {
@@ -93,13 +124,38 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
                event);
 }
 
+void Hub::deliver_by_shard(const model::Message& message, const SubscriberListPtr& list) {
+    const Frame native = list->has_native ? make_frame(encode_message(message)) : nullptr;
+    const Frame seed = list->has_seed ? make_frame(encode_seed_message(message)) : nullptr;
+    std::size_t begin = 0;
+    for (std::size_t shard = 0; shard < list->shard_end.size(); ++shard) {
+        const std::size_t end = list->shard_end[shard];
+        if (begin == end) continue;
+        // The work holds the snapshot: its members stay alive until their shard is done.
+        list->runner->run_on(shard, [list, begin, end, native, seed] {
+            for (std::size_t i = begin; i < end; ++i) {
+                const Subscriber& s = list->members[i];
+                s.sink->deliver_on_shard(s.protocol == Protocol::Native ? native : seed);
+            }
+        });
+        begin = end;
+    }
+}
+
 void Hub::deliver_message(const model::Message& message, const std::string& only_user) {
     const auto list = subscribers(message.room);
-    if (list) {
+    // A leave closes its sender's /receive streams right below, so it is queued to them here
+    // first, not later on their shard.
+    const bool by_shard =
+        list && list->runner && only_user.empty() && message.kind != model::MessageKind::Leave;
+    std::size_t delivered = 0;
+    if (by_shard) {
+        deliver_by_shard(message, list);
+        delivered = list->members.size();
+    } else if (list) {
         Frame native;
         Frame seed;
-        std::size_t delivered = 0;
-        for (const auto& subscriber : *list) {
+        for (const auto& subscriber : list->members) {
             if (!only_user.empty() && subscriber.user_name != only_user) continue;
             ++delivered;
             Frame& frame = subscriber.protocol == Protocol::Native ? native : seed;
@@ -110,6 +166,9 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
             }
             subscriber.sink->deliver(frame);
         }
+    }
+    if (list) {
+        // By shard, the time until the deliveries were handed to the shards.
         metrics_.messages_delivered.Increment(static_cast<double>(delivered));
         metrics_.delivery_seconds.Observe(
             static_cast<double>(std::max<std::int64_t>(0, model::now_ms() - message.ts_ms)) /
@@ -129,7 +188,7 @@ void Hub::deliver_typing(const model::Typing& typing) {
     const auto list = subscribers(typing.room);
     if (!list) return;
     Frame frame;
-    for (const auto& subscriber : *list) {
+    for (const auto& subscriber : list->members) {
         if (subscriber.protocol != Protocol::Native || subscriber.user_name == typing.user_name) {
             continue;
         }
@@ -158,7 +217,7 @@ void Hub::deliver_membership(const model::Membership& membership) {
     if (!membership.joined) {
         // Tell the room, the leaver included, before the leaver stops receiving it.
         if (const auto list = subscribers(membership.room)) {
-            for (const auto& s : *list) {
+            for (const auto& s : list->members) {
                 if (s.protocol == Protocol::Native) s.sink->deliver(frame);
             }
         }
@@ -180,7 +239,7 @@ void Hub::deliver_membership(const model::Membership& membership) {
     }
     if (membership.joined) {
         if (const auto list = subscribers(membership.room)) {
-            for (const auto& s : *list) {
+            for (const auto& s : list->members) {
                 if (s.protocol == Protocol::Native) s.sink->deliver(frame);
             }
         }

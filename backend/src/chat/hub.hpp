@@ -25,12 +25,14 @@ using ConnectionId = std::uint64_t;
 // checked membership before an event reaches the bus).
 // Thread-safe. Delivery never calls a sink while holding the hub's lock: it takes the room's
 // subscriber snapshot (an immutable, shared vector) and then writes to each sink, so a delivery
-// costs no allocation beyond the encoded frames. Joins and leaves edit the room's member list in
-// O(1) and only drop the snapshot; the next delivery rebuilds it once (a connect storm of N
-// clients costs O(N), not O(N^2)).
-// Presence: with more than `presence_limit` connections on the node, presence frames are not
-// fanned out (each would cost one frame per connection, O(N^2) in a connect storm); clients
-// read GET /api/users/online instead (docs/protocol.md).
+// costs no allocation beyond the encoded frames. With a ShardRunner (the network layer's I/O
+// threads), the snapshot is grouped by shard and a message costs one run_on per shard, whose
+// thread hands the frame to each of its connections (Sink::deliver_on_shard); one shard's
+// deliveries keep the order in which the messages were delivered. Joins and leaves edit the room's
+// member list in O(1) and only drop the snapshot; the next delivery rebuilds it once (a connect
+// storm of N clients costs O(N), not O(N^2)). Presence: with more than `presence_limit` connections
+// on the node, presence frames are not fanned out (each would cost one frame per connection, O(N^2)
+// in a connect storm); clients read GET /api/users/online instead (docs/protocol.md).
 class Hub {
   public:
     static constexpr std::size_t kDefaultPresenceLimit = 1000;
@@ -59,6 +61,10 @@ class Hub {
     // writer finds them queued together and sends them in one write (a connect burst).
     void deliver_presence(const std::vector<model::Presence>& batch);
 
+    // From now on, room messages go to each connection through its shard's thread; null: each
+    // sink's deliver() from the delivering thread.
+    void set_shard_runner(std::shared_ptr<ShardRunner> runner);
+
     // Whether the connection receives the room's messages (the user is a member).
     bool is_subscribed(ConnectionId id, const std::string& room) const;
     // Sorted; at most `limit` names (which ones, above the limit, is unspecified).
@@ -78,11 +84,20 @@ class Hub {
         Protocol protocol;
         std::shared_ptr<Sink> sink;
         std::string user_name;
+        std::size_t shard;
     };
-    using SubscriberList = std::vector<Subscriber>;
+    // A room's members at one moment, grouped by shard for the runner of that moment.
+    struct SubscriberList {
+        std::vector<Subscriber> members;  // shard 0's first, then shard 1's, ...
+        std::vector<std::size_t>
+            shard_end;  // shard s: [shard_end[s - 1] (0 for s = 0), shard_end[s])
+        std::shared_ptr<ShardRunner> runner;
+        bool has_native = false;
+        bool has_seed = false;
+    };
     using SubscriberListPtr = std::shared_ptr<const SubscriberList>;
     struct Room {
-        SubscriberList members;  // unordered: leaving swaps the last member into the gap
+        std::vector<Subscriber> members;  // unordered: leaving swaps the last member into the gap
         std::unordered_map<ConnectionId, std::size_t> position;
         // Null after a change; a cache rebuilt by the next delivery (under the unique lock).
         mutable SubscriberListPtr snapshot;
@@ -104,6 +119,9 @@ class Hub {
     void subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection);
     void unsubscribe_locked(const std::string& room, ConnectionId id);
     SubscriberListPtr subscribers(const std::string& room) const;
+    // Requires the unique lock.
+    SubscriberListPtr make_snapshot(const std::vector<Subscriber>& members) const;
+    void deliver_by_shard(const model::Message& message, const SubscriberListPtr& list);
     std::vector<std::shared_ptr<Sink>> sinks_where(auto predicate) const;
 
     metrics::Metrics& metrics_;
@@ -112,6 +130,7 @@ class Hub {
     std::unordered_map<ConnectionId, Connection> connections_;
     std::unordered_map<std::string, std::vector<ConnectionId>> users_;
     std::unordered_map<std::string, Room> rooms_;
+    std::shared_ptr<ShardRunner> shard_runner_;
     const std::size_t presence_limit_;
 };
 

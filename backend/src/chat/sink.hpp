@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +36,21 @@ class Sink {
     virtual ~Sink() = default;
     virtual void deliver(const Frame& frame) = 0;
     virtual void close(CloseCode code, std::string_view reason) = 0;
+    // The I/O shard whose thread runs this connection (ShardRunner); 0 without shards.
+    virtual std::size_t shard() const { return 0; }
+    // deliver(), called on the thread of the connection's own shard (from ShardRunner::run_on),
+    // where the connection may write at once instead of posting its writer.
+    virtual void deliver_on_shard(const Frame& frame) { deliver(frame); }
+};
+
+// The I/O threads of the network layer, one per shard: the hub hands each shard the deliveries
+// to its own connections in one call instead of posting once per connection.
+class ShardRunner {
+  public:
+    virtual ~ShardRunner() = default;
+    virtual std::size_t shard_count() const = 0;
+    // Runs `work` on the shard's thread, after the work handed to it earlier.
+    virtual void run_on(std::size_t shard, std::function<void()> work) = 0;
 };
 
 }  // namespace chatd::chat

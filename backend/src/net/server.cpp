@@ -22,6 +22,7 @@
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
 #include "net/connection_limits.hpp"
+#include "net/io_shards.hpp"
 #include "net/router.hpp"
 #include "net/websocket_session.hpp"
 
@@ -197,9 +198,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           hub(h),
           metrics(m),
           ready(std::move(ready_fn)),
-          io(static_cast<int>(std::max(1u, options.threads))),
+          shards(std::make_shared<IoShards>(std::max(1u, options.threads))),
+          io(shards->context(0)),
           blocking(options.blocking_threads),
-          acceptor(asio::make_strand(io)),
+          acceptor(io),
           signals(io, SIGINT, SIGTERM),
           trusted_proxies(options.trusted_proxies),
           login_guard(chat::LoginGuardOptions{
@@ -223,7 +225,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     chat::Hub& hub;
     metrics::Metrics& metrics;
     std::function<bool()> ready;
-    asio::io_context io;
+    std::shared_ptr<IoShards> shards;
+    asio::io_context& io;  // shard 0: the acceptor, signals, shutdown
     asio::thread_pool blocking;
     tcp::acceptor acceptor;
     asio::signal_set signals;
@@ -624,7 +627,8 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
         metrics.http_response(route, 101);
         start_websocket(std::move(stream), std::move(request), std::move(identity),
                         native ? chat::Protocol::Native : chat::Protocol::Seed, std::move(rooms),
-                        std::move(slot), WebSocketContext{service, metrics, options});
+                        std::move(slot), WebSocketContext{service, metrics, options},
+                        shards->shard_of(stream.get_executor()));
         co_return;
     } catch (const chat::ApiError& error) {
         metrics.limit_hit(error.limit);
@@ -734,7 +738,8 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
 
 awaitable<void> Server::Impl::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kTuple);
+        auto& shard = shards->context(shards->next_shard());
+        auto [ec, socket] = co_await acceptor.async_accept(shard, kTuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || stopping) co_return;
             // EMFILE and friends: back off briefly instead of spinning.
@@ -780,7 +785,7 @@ void Server::Impl::begin_shutdown() {
                 timer.expires_after(std::chrono::milliseconds(10));
                 co_await timer.async_wait(kTuple);
             }
-            self->io.stop();
+            self->shards->stop();
         },
         asio::detached);
 }
@@ -790,9 +795,13 @@ Server::Server(ServerOptions options,
                chat::Hub& hub,
                metrics::Metrics& metrics,
                std::function<bool()> ready)
-    : impl_(std::make_shared<Impl>(std::move(options), service, hub, metrics, std::move(ready))) {}
+    : impl_(std::make_shared<Impl>(std::move(options), service, hub, metrics, std::move(ready))) {
+    hub.set_shard_runner(impl_->shards);
+}
 
 Server::~Server() {
+    // The delivery thread may still deliver (a store flush at exit): directly from now on.
+    impl_->hub.set_shard_runner(nullptr);
     impl_->blocking.join();
 }
 
@@ -809,12 +818,7 @@ void Server::run() {
     });
     asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), asio::detached);
     spdlog::info("listening on http://{}:{}", impl->options.address, port());
-    std::vector<std::thread> threads;
-    for (unsigned i = 1; i < std::max(1u, impl->options.threads); ++i) {
-        threads.emplace_back([impl] { impl->io.run(); });
-    }
-    impl->io.run();
-    for (auto& thread : threads) thread.join();
+    impl->shards->run();
 }
 
 void Server::stop() {

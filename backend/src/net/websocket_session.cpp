@@ -33,8 +33,10 @@ class WebSocketSession final : public chat::Sink,
   public:
     WebSocketSession(beast::tcp_stream stream,
                      ConnectionLimits::Slot slot,
-                     const WebSocketContext& context)
-        : ws_(std::move(stream)),
+                     const WebSocketContext& context,
+                     std::size_t shard)
+        : shard_(shard),
+          ws_(std::move(stream)),
           slot_(std::move(slot)),
           context_(context),
           outbox_(chat::Outbox::Limits{context.options.outbox_max_bytes,
@@ -51,24 +53,9 @@ class WebSocketSession final : public chat::Sink,
                         chat::Protocol protocol,
                         std::vector<std::string> rooms);
 
-    void deliver(const chat::Frame& frame) override {
-        switch (outbox_.push(frame)) {
-            case chat::Outbox::PushResult::QueuedWakeUp:
-                asio::post(ws_.get_executor(),
-                           [self = shared_from_this()] { self->write_pending(); });
-                break;
-            case chat::Outbox::PushResult::Overflow:
-                context_.metrics.slow_consumer_disconnects.Increment();
-                context_.metrics.limit_hit(metrics::Limit::OutboxOverflow);
-                spdlog::info("closing slow consumer {} (outbox over {} bytes)", user_name_,
-                             context_.options.outbox_max_bytes);
-                abort_connection();
-                break;
-            case chat::Outbox::PushResult::Queued:
-            case chat::Outbox::PushResult::Closed:
-                break;
-        }
-    }
+    void deliver(const chat::Frame& frame) override { push(frame, false); }
+    std::size_t shard() const override { return shard_; }
+    void deliver_on_shard(const chat::Frame& frame) override { push(frame, true); }
 
     void close(chat::CloseCode code, std::string_view reason) override {
         // Nothing delivered after close() returns is sent: a client told to resync must not get
@@ -85,6 +72,30 @@ class WebSocketSession final : public chat::Sink,
     }
 
   private:
+    // `on_own_thread`: the caller runs on this connection's shard, so the writer may run now.
+    void push(const chat::Frame& frame, bool on_own_thread) {
+        switch (outbox_.push(frame)) {
+            case chat::Outbox::PushResult::QueuedWakeUp:
+                if (on_own_thread) {
+                    write_pending();
+                } else {
+                    asio::post(ws_.get_executor(),
+                               [self = shared_from_this()] { self->write_pending(); });
+                }
+                break;
+            case chat::Outbox::PushResult::Overflow:
+                context_.metrics.slow_consumer_disconnects.Increment();
+                context_.metrics.limit_hit(metrics::Limit::OutboxOverflow);
+                spdlog::info("closing slow consumer {} (outbox over {} bytes)", user_name_,
+                             context_.options.outbox_max_bytes);
+                abort_connection();
+                break;
+            case chat::Outbox::PushResult::Queued:
+            case chat::Outbox::PushResult::Closed:
+                break;
+        }
+    }
+
     // The reader, driven by completion handlers rather than a coroutine: an idle connection
     // then holds only Beast's pending read, not a coroutine frame, its awaitable state and a
     // co_spawn entry (~1 KiB). Each handler holds `self`, so the session lives while it reads.
@@ -120,6 +131,7 @@ class WebSocketSession final : public chat::Sink,
     void arm_ping_timer();
     void on_ping_timer();
 
+    const std::size_t shard_;
     websocket::stream<CoalescingStream> ws_;
     ConnectionLimits::Slot slot_;  // counted against the connection limits until destroyed
     WebSocketContext context_;
@@ -387,9 +399,11 @@ void start_websocket(beast::tcp_stream stream,
                      chat::Protocol protocol,
                      std::vector<std::string> rooms,
                      ConnectionLimits::Slot slot,
-                     WebSocketContext context) {
+                     WebSocketContext context,
+                     std::size_t shard) {
     auto executor = stream.get_executor();
-    auto session = std::make_shared<WebSocketSession>(std::move(stream), std::move(slot), context);
+    auto session =
+        std::make_shared<WebSocketSession>(std::move(stream), std::move(slot), context, shard);
     auto* raw = session.get();
     asio::co_spawn(executor,
                    raw->run(std::move(session), std::move(request), std::move(identity), protocol,

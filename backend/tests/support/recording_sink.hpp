@@ -31,6 +31,20 @@ class RecordingSink final : public chat::Sink {
         closes_.push_back(Close{code, std::string(reason)});
     }
 
+    // Set before the sink is attached to a hub.
+    void set_shard(std::size_t shard) { shard_ = shard; }
+    std::size_t shard() const override { return shard_; }
+    void deliver_on_shard(const chat::Frame& frame) override {
+        std::lock_guard lock(mutex_);
+        frames_.push_back(frame);
+        ++delivered_on_shard_;
+    }
+    // How many of the frames came through deliver_on_shard().
+    std::size_t delivered_on_shard() const {
+        std::lock_guard lock(mutex_);
+        return delivered_on_shard_;
+    }
+
     // The delivered frames' texts, in delivery order.
     std::vector<std::string> texts() const {
         std::lock_guard lock(mutex_);
@@ -72,6 +86,8 @@ class RecordingSink final : public chat::Sink {
     mutable std::mutex mutex_;
     std::vector<chat::Frame> frames_;
     std::vector<Close> closes_;
+    std::size_t shard_ = 0;
+    std::size_t delivered_on_shard_ = 0;
 };
 
 }  // namespace chatd::test_support

@@ -489,3 +489,114 @@ TEST_F(HubTest, AConnectionGetsEveryMessageOnceWhileOthersAttachAndDetachConcurr
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Delivery by shard (the network layer's I/O threads)
+
+namespace {
+
+// Queues each shard's work until run() (a real runner runs it on the shard's thread).
+class QueueingShardRunner final : public chat::ShardRunner {
+  public:
+    explicit QueueingShardRunner(std::size_t shards) : queues_(shards) {}
+    std::size_t shard_count() const override { return queues_.size(); }
+    void run_on(std::size_t shard, std::function<void()> work) override {
+        queues_.at(shard).push_back(std::move(work));
+    }
+    std::size_t queued(std::size_t shard) const { return queues_.at(shard).size(); }
+    void run() {
+        for (auto& queue : queues_) {
+            for (auto& work : queue) work();
+            queue.clear();
+        }
+    }
+
+  private:
+    std::vector<std::vector<std::function<void()>>> queues_;
+};
+
+}  // namespace
+
+class ShardedHubTest : public HubTest {
+  protected:
+    Client attach_on(std::size_t shard,
+                     const std::string& user,
+                     Protocol protocol = Protocol::Native) {
+        auto sink = std::make_shared<RecordingSink>();
+        sink->set_shard(shard);
+        const auto attached = hub.attach(user, protocol, sink, {});
+        return Client{attached.id, sink};
+    }
+    void SetUp() override { hub.set_shard_runner(runner); }
+
+    std::shared_ptr<QueueingShardRunner> runner = std::make_shared<QueueingShardRunner>(3);
+};
+
+TEST_F(ShardedHubTest, AMessageIsOneRunPerShardThatDeliversToEachOfItsConnections) {
+    const std::vector<Client> clients{attach_on(0, "a"), attach_on(1, "b"), attach_on(1, "c"),
+                                      attach_on(2, "d"), attach_on(0, "e", Protocol::Seed)};
+    hub.deliver(message_in("general"));
+    EXPECT_EQ(runner->queued(0), 1u);
+    EXPECT_EQ(runner->queued(1), 1u);
+    EXPECT_EQ(runner->queued(2), 1u);
+    for (const auto& c : clients) EXPECT_EQ(c.sink->frame_count(), 0u) << "nothing before the run";
+
+    runner->run();
+    for (const auto& c : clients) EXPECT_EQ(c.sink->delivered_on_shard(), 1u);
+    EXPECT_EQ(clients[1].sink->frames().at(0).get(), clients[0].sink->frames().at(0).get());
+    EXPECT_EQ(parsed(*clients[4].sink).at(0).as_object().count("type"), 0u) << "the seed format";
+    EXPECT_EQ(metrics.messages_delivered.Value(), 5.0);
+}
+
+TEST_F(ShardedHubTest, AShardWithoutMembersInTheRoomGetsNoWork) {
+    attach_on(1, "b");
+    hub.deliver(message_in("general"));
+    EXPECT_EQ(runner->queued(0), 0u);
+    EXPECT_EQ(runner->queued(1), 1u);
+    EXPECT_EQ(runner->queued(2), 0u);
+}
+
+TEST_F(ShardedHubTest, EachConnectionGetsTheMessagesInDeliveryOrder) {
+    const auto a = attach_on(2, "a");
+    std::vector<model::MessageId> sent;
+    for (int i = 0; i < 5; ++i) {
+        const auto message = message_in("general");
+        sent.push_back(message.id);
+        hub.deliver(message);
+    }
+    runner->run();
+    std::vector<model::MessageId> received;
+    for (const auto& frame : parsed(*a.sink)) {
+        received.push_back(frame.at("message").at("id").as_int64());
+    }
+    EXPECT_EQ(received, sent);
+}
+
+TEST_F(ShardedHubTest, ASnapshotTakenBeforeAJoinIsRebuiltWithTheNewMember) {
+    attach_on(0, "a");
+    hub.deliver(message_in("general"));
+    const auto late = attach_on(2, "late");
+    hub.deliver(message_in("general"));
+    runner->run();
+    EXPECT_EQ(late.sink->frame_count(), 1u);
+}
+
+TEST_F(ShardedHubTest, LeavesAndDeliveriesToOneUserStayDirect) {
+    const auto seed = attach_on(1, "alice", Protocol::Seed);
+    hub.deliver(message_in("general"), "alice");
+    EXPECT_EQ(seed.sink->frame_count(), 1u) << "a delivery from the user's own queue";
+    // The leave is queued before the close it causes.
+    hub.deliver(message_in("general", "alice", std::string(chat::kDisconnectionMessage)));
+    EXPECT_EQ(seed.sink->frame_count(), 2u);
+    EXPECT_TRUE(seed.sink->closed());
+    EXPECT_EQ(seed.sink->delivered_on_shard(), 0u);
+    EXPECT_EQ(runner->queued(1), 0u);
+}
+
+TEST_F(ShardedHubTest, WithoutARunnerDeliveriesAreDirectAgain) {
+    const auto a = attach_on(1, "a");
+    hub.set_shard_runner(nullptr);
+    hub.deliver(message_in("general"));
+    EXPECT_EQ(a.sink->frame_count(), 1u);
+    EXPECT_EQ(a.sink->delivered_on_shard(), 0u);
+}
