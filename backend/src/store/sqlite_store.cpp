@@ -67,6 +67,48 @@ constexpr const char* kInsertMessage =
     " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     " ON CONFLICT DO NOTHING";
+// Up to kMaxRowsPerInsert messages per INSERT statement (rows of ?1..?9, ?10..?18, ...): one
+// statement start, one set of cursors on the table and its three indexes, one statement journal
+// and one sqlite_sequence update for all of them, instead of one each per message (together
+// about a quarter of the writer's instructions per append). A plain INSERT (ABORT on conflict):
+// a duplicate client_msg_id or a missing room fails the whole statement, which SQLite undoes
+// alone, and those rows are then inserted one per statement with kInsertMessage, whose
+// DO NOTHING tells the duplicate apart. Without a conflict SQLite gives the rows consecutive
+// ids in VALUES order: AUTOINCREMENT takes max(sequence, largest id) + 1 for each new row.
+constexpr std::size_t kMaxRowsPerInsert = 32;
+constexpr int kColumnsPerRow = 9;
+static_assert(kMaxRowsPerInsert * kColumnsPerRow <= 32766, "SQLITE_MAX_VARIABLE_NUMBER");
+
+std::string multi_row_insert_sql(std::size_t rows) {
+    std::string sql =
+        "INSERT INTO messages"
+        " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
+        " VALUES ";
+    for (std::size_t row = 0; row < rows; ++row) {
+        sql += row == 0 ? "(" : ", (";
+        for (int column = 1; column <= kColumnsPerRow; ++column) {
+            if (column > 1) sql += ", ";
+            sql += '?';
+            sql += std::to_string(row * kColumnsPerRow + static_cast<std::size_t>(column));
+        }
+        sql += ')';
+    }
+    return sql;
+}
+
+// The statements for 2, 4, 8, ... kMaxRowsPerInsert rows: a batch is cut into at most one of
+// each below the largest, so a few cached statements cover every batch size.
+const std::vector<std::string>& multi_row_inserts() {
+    static const std::vector<std::string> statements = [] {
+        std::vector<std::string> all;
+        for (std::size_t rows = 2; rows <= kMaxRowsPerInsert; rows *= 2) {
+            all.push_back(multi_row_insert_sql(rows));
+        }
+        return all;
+    }();
+    return statements;
+}
+
 constexpr const char* kUnpublished =
     "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
@@ -283,6 +325,8 @@ using detail::SqliteConnection;
 class Query {
   public:
     Query(SqliteConnection& db, const char* sql) : db_(db), statement_(db.prepared(sql)) {}
+    // `statement` must be one of db's cached statements.
+    Query(SqliteConnection& db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
     ~Query() {
         sqlite3_reset(statement_);
         sqlite3_clear_bindings(statement_);
@@ -399,11 +443,50 @@ void migrate(SqliteConnection& db) {
     }
 }
 
-// Newest id of each room the open transaction has written to or looked up. Scoped to one
-// transaction: a rollback simply drops it, and a write by another connection between two
-// transactions cannot leave it stale.
-using LastIdOfRoom =
-    std::unordered_map<std::string, model::MessageId, TransparentHash, std::equal_to<>>;
+}  // namespace
+
+namespace detail {
+
+// Newest id of each room the writer has written to or looked up, kept from one group commit
+// to the next so that a commit does not re-read the newest id of every room it writes to. Valid
+// only while no other connection changed the file: SQLite's data version (which counts every
+// commit to the file, this connection's included, and every change it sees from outside) must
+// be the one recorded after the writer's last commit. A rollback forgets everything.
+class RoomChains {
+  public:
+    using LastIdOfRoom =
+        std::unordered_map<std::string, model::MessageId, TransparentHash, std::equal_to<>>;
+
+    // Call inside the transaction, after BEGIN IMMEDIATE (which read the newest snapshot).
+    LastIdOfRoom& begin(SqliteConnection& db) {
+        if (data_version(db) != committed_version_) last_ids_.clear();
+        return last_ids_;
+    }
+    void committed(SqliteConnection& db) { committed_version_ = data_version(db); }
+    void rolled_back() {
+        last_ids_.clear();
+        committed_version_.reset();
+    }
+
+  private:
+    static unsigned data_version(SqliteConnection& db) {
+        unsigned version = 0;
+        if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_DATA_VERSION, &version) !=
+            SQLITE_OK) {
+            db.fail("data version");
+        }
+        return version;
+    }
+
+    LastIdOfRoom last_ids_;
+    std::optional<unsigned> committed_version_;
+};
+
+}  // namespace detail
+
+namespace {
+
+using LastIdOfRoom = detail::RoomChains::LastIdOfRoom;
 
 model::MessageId& last_id_of_room(SqliteConnection& db,
                                   LastIdOfRoom& last_ids,
@@ -422,6 +505,28 @@ std::optional<model::Message> find_by_client_msg_id(SqliteConnection& db,
     existing.bind_borrowed(1, message.user_name).bind_borrowed(2, message.client_msg_id);
     if (!existing.step()) return std::nullopt;
     return message_from_row(existing);
+}
+
+// The stored form of a freshly inserted `message`, its strings still empty: they are moved
+// from the NewMessage once its transaction committed (take_text), rather than copied per
+// append while a failed transaction may still retry with them.
+model::Message stored_without_text(model::MessageId id,
+                                   const NewMessage& message,
+                                   model::MessageId prev_id) {
+    model::Message stored;
+    stored.id = id;
+    stored.ts_ms = message.ts_ms;
+    stored.kind = message.kind;
+    stored.prev_id = prev_id;
+    return stored;
+}
+
+void take_text(model::Message& stored, NewMessage& message) {
+    stored.room = std::move(message.room);
+    stored.user_name = std::move(message.user_name);
+    stored.content = std::move(message.content);
+    stored.sent_at = std::move(message.sent_at);
+    stored.client_msg_id = std::move(message.client_msg_id);
 }
 
 // Stores one message inside the open transaction. A statement error that leaves the
@@ -467,17 +572,62 @@ AppendResult insert_message(SqliteConnection& db,
         return result;
     }
     result.ok = true;
-    result.message = model::Message{sqlite3_last_insert_rowid(db.handle()),
-                                    message.room,
-                                    message.user_name,
-                                    message.content,
-                                    message.sent_at,
-                                    message.ts_ms,
-                                    message.client_msg_id,
-                                    message.kind,
-                                    room_last_id};
+    result.message =
+        stored_without_text(sqlite3_last_insert_rowid(db.handle()), message, room_last_id);
     room_last_id = result.message.id;
     return result;
+}
+
+// Stores messages[first, first + count) with one multi-row INSERT inside the open transaction,
+// appending their results. False when the statement failed and SQLite undid it (a duplicate
+// client_msg_id, a missing room, a CHECK): nothing of these rows is stored, the caller inserts
+// them one by one. Throws StoreError when the failure ended the transaction.
+bool insert_rows(SqliteConnection& db,
+                 sqlite3_stmt* statement,
+                 const std::vector<const NewMessage*>& messages,
+                 std::size_t first,
+                 std::size_t count,
+                 LastIdOfRoom& last_ids,
+                 std::vector<AppendResult>& results) {
+    // Every room's newest id before the insert: afterwards it is one of the new rows.
+    std::vector<model::MessageId*> room_last_ids;
+    room_last_ids.reserve(count);
+    for (std::size_t i = first; i < first + count; ++i) {
+        room_last_ids.push_back(&last_id_of_room(db, last_ids, messages[i]->room));
+    }
+    {
+        Query insert(db, statement);
+        for (std::size_t row = 0; row < count; ++row) {
+            const NewMessage& message = *messages[first + row];
+            const int base = static_cast<int>(row) * kColumnsPerRow;
+            insert.bind_borrowed(base + 1, message.room)
+                .bind_borrowed(base + 2, message.user_name)
+                .bind_borrowed(base + 3, message.content)
+                .bind_borrowed(base + 4, message.sent_at)
+                .bind(base + 5, message.ts_ms)
+                .bind_borrowed(base + 6, message.client_msg_id)
+                .bind(base + 7, detail::kind_to_db(message.kind))
+                .bind_borrowed(base + 8, message.origin_node)
+                .bind(base + 9, std::int64_t{message.origin_node.empty() ? 1 : 0});
+        }
+        if (insert.try_step() != SQLITE_DONE) {
+            if (!db.in_transaction()) db.fail("append");
+            return false;
+        }
+    }
+    if (sqlite3_changes64(db.handle()) != static_cast<sqlite3_int64>(count)) {
+        throw StoreError("sqlite: a multi-row append stored fewer rows than it was given");
+    }
+    model::MessageId id = sqlite3_last_insert_rowid(db.handle()) - static_cast<std::int64_t>(count);
+    for (std::size_t row = 0; row < count; ++row) {
+        const NewMessage& message = *messages[first + row];
+        model::MessageId& room_last_id = *room_last_ids[row];
+        AppendResult& result = results.emplace_back();
+        result.ok = true;
+        result.message = stored_without_text(++id, message, room_last_id);
+        room_last_id = id;
+    }
+    return true;
 }
 
 // A transaction could not even start (lock timeout, I/O error): no message is to blame.
@@ -489,7 +639,9 @@ class BeginFailed : public StoreError {
 // Stores `messages` in one transaction. Throws StoreError (BeginFailed when it could not start)
 // when the transaction failed as a whole; nothing of it is stored then.
 std::vector<AppendResult> insert_in_one_transaction(
-    SqliteConnection& db, const std::vector<const NewMessage*>& messages) {
+    SqliteConnection& db,
+    detail::RoomChains& chains,
+    const std::vector<const NewMessage*>& messages) {
     try {
         execute(db, kBeginImmediate);
     } catch (const StoreError& error) {
@@ -498,14 +650,34 @@ std::vector<AppendResult> insert_in_one_transaction(
     try {
         std::vector<AppendResult> results;
         results.reserve(messages.size());
-        LastIdOfRoom last_ids;
-        for (const auto* message : messages) {
-            results.push_back(insert_message(db, *message, last_ids));
+        LastIdOfRoom& last_ids = chains.begin(db);
+        const auto& multi_row_sql = multi_row_inserts();
+        std::vector<sqlite3_stmt*> multi_row_statements(multi_row_sql.size(), nullptr);
+        for (std::size_t first = 0; first < messages.size();) {
+            const std::size_t left = messages.size() - first;
+            if (left == 1) {
+                results.push_back(insert_message(db, *messages[first], last_ids));
+                break;
+            }
+            // The largest statement that fits: 2^(size_index + 1) rows.
+            std::size_t size_index = multi_row_sql.size() - 1;
+            while ((std::size_t{2} << size_index) > left) --size_index;
+            const std::size_t count = std::size_t{2} << size_index;
+            auto& statement = multi_row_statements[size_index];
+            if (statement == nullptr) statement = db.prepared(multi_row_sql[size_index].c_str());
+            if (!insert_rows(db, statement, messages, first, count, last_ids, results)) {
+                for (std::size_t i = first; i < first + count; ++i) {
+                    results.push_back(insert_message(db, *messages[i], last_ids));
+                }
+            }
+            first += count;
         }
         execute(db, kCommit);
+        chains.committed(db);
         return results;
     } catch (...) {
         db.rollback_quietly();
+        chains.rolled_back();
         throw;
     }
 }
@@ -555,6 +727,7 @@ SqliteStore::SqliteStore(SqliteOptions options, metrics::Metrics* metrics)
     execute(*writer_, kForeignKeysOn);
     execute(*writer_, kWriterCacheSize);
     migrate(*writer_);
+    room_chains_ = std::make_unique<detail::RoomChains>();
     checkpointer_ = std::make_unique<detail::WalCheckpointer>(
         options_.path, options_.synchronous_full, options_.busy_timeout_ms);
     checkpointer_->attach(writer_->handle());
@@ -644,7 +817,7 @@ void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
 
     std::vector<AppendResult> results;
     try {
-        results = insert_in_one_transaction(*writer_, messages);
+        results = insert_in_one_transaction(*writer_, *room_chains_, messages);
     } catch (const BeginFailed& error) {
         results.assign(messages.size(), failed(error.what()));
     } catch (const std::exception& batch_error) {
@@ -658,7 +831,8 @@ void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
                 continue;
             }
             try {
-                results.push_back(insert_in_one_transaction(*writer_, {message}).front());
+                results.push_back(
+                    insert_in_one_transaction(*writer_, *room_chains_, {message}).front());
             } catch (const BeginFailed& error) {
                 give_up = error.what();
                 results.push_back(failed(*give_up));
@@ -666,6 +840,11 @@ void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
                 results.push_back(failed(error.what()));
             }
         }
+    }
+
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        // A duplicate's message is the stored first copy, complete already.
+        if (results[i].ok && !results[i].duplicate) take_text(results[i].message, batch[i].message);
     }
 
     if (metrics_ != nullptr) {
