@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -45,6 +46,12 @@ constexpr const char* kForeignKeysOn = "PRAGMA foreign_keys = ON";
 // is smaller than the client_msg_id index after a few hundred thousand messages, so every
 // insert re-read pages); pages are allocated as used, so an idle store stays small.
 constexpr const char* kWriterCacheSize = "PRAGMA cache_size = -65536";
+// After the migrations, the writer does not let SQLite check the foreign keys to rooms: an
+// immediate foreign key makes every multi-row INSERT keep a statement journal (each page it
+// changes copied once more, or written to a temp file past 64 KiB), which cost more than the
+// multi-row INSERT saved. Rooms are never deleted, so the store checks instead that the room
+// exists when it first meets it in a transaction (kRoomState), and in add_member.
+constexpr const char* kForeignKeysOff = "PRAGMA foreign_keys = OFF";
 
 // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock upgrade.
 constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
@@ -52,8 +59,14 @@ constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 
 // The room's newest id, read once per room per transaction under the write lock.
-constexpr const char* kLastIdOfRoom =
-    "SELECT COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
+constexpr const char* kRoomState =
+    "SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?1),"
+    " COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
+constexpr const char* kRoomExists = "SELECT 1 FROM rooms WHERE name = ?1";
+// The newest `count` messages, newest first: those one multi-row INSERT just stored, when it
+// skipped a duplicate.
+constexpr const char* kNewestMessages =
+    "SELECT id, user_name, client_msg_id FROM messages ORDER BY id DESC LIMIT ?1";
 // `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
 constexpr const char* kFindMessageByClientMsgId =
     "SELECT " CHATD_MESSAGE_COLUMNS
@@ -70,18 +83,19 @@ constexpr const char* kInsertMessage =
 // Up to kMaxRowsPerInsert messages per INSERT statement (rows of ?1..?9, ?10..?18, ...): one
 // statement start, one set of cursors on the table and its three indexes, one statement journal
 // and one sqlite_sequence update for all of them, instead of one each per message (together
-// about a quarter of the writer's instructions per append). A plain INSERT (ABORT on conflict):
-// a duplicate client_msg_id or a missing room fails the whole statement, which SQLite undoes
-// alone, and those rows are then inserted one per statement with kInsertMessage, whose
-// DO NOTHING tells the duplicate apart. Without a conflict SQLite gives the rows consecutive
-// ids in VALUES order: AUTOINCREMENT takes max(sequence, largest id) + 1 for each new row.
+// about a quarter of the writer's instructions per append). OR IGNORE, and no foreign key
+// checked by SQLite (kForeignKeysOff): no row can abort the statement, so SQLite keeps no
+// statement journal for it. The only row it may skip is a duplicate client_msg_id (the values
+// always pass the CHECKs and NOT NULLs); insert_rows then tells the stored rows from the
+// skipped ones. Without a skipped row SQLite gives the rows consecutive ids in VALUES order:
+// AUTOINCREMENT takes max(sequence, largest id) + 1 for each new row.
 constexpr std::size_t kMaxRowsPerInsert = 32;
 constexpr int kColumnsPerRow = 9;
 static_assert(kMaxRowsPerInsert * kColumnsPerRow <= 32766, "SQLITE_MAX_VARIABLE_NUMBER");
 
 std::string multi_row_insert_sql(std::size_t rows) {
     std::string sql =
-        "INSERT INTO messages"
+        "INSERT OR IGNORE INTO messages"
         " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
         " VALUES ";
     for (std::size_t row = 0; row < rows; ++row) {
@@ -487,14 +501,18 @@ class RoomChains {
 namespace {
 
 using LastIdOfRoom = detail::RoomChains::LastIdOfRoom;
+// In LastIdOfRoom: the room does not exist (ids are positive).
+constexpr model::MessageId kNoSuchRoom = -1;
 
+// The newest id of `room`, or kNoSuchRoom.
 model::MessageId& last_id_of_room(SqliteConnection& db,
                                   LastIdOfRoom& last_ids,
                                   const std::string& room) {
     if (auto it = last_ids.find(room); it != last_ids.end()) return it->second;
-    Query last(db, kLastIdOfRoom);
-    last.bind(1, room);
-    const model::MessageId id = last.step() ? last.integer(0) : model::kNoPreviousMessage;
+    Query state(db, kRoomState);
+    state.bind(1, room);
+    model::MessageId id = kNoSuchRoom;
+    if (state.step() && state.integer(0) != 0) id = state.integer(1);
     return last_ids.emplace(room, id).first->second;
 }
 
@@ -538,6 +556,10 @@ AppendResult insert_message(SqliteConnection& db,
     AppendResult result;
     // Read before the insert: afterwards the room's newest id is the new message's own.
     model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
+    if (room_last_id == kNoSuchRoom) {
+        result.error = "no such room: " + message.room;
+        return result;
+    }
     {
         Query insert(db, kInsertMessage);
         insert.bind_borrowed(1, message.room)
@@ -552,9 +574,7 @@ AppendResult insert_message(SqliteConnection& db,
         const int rc = insert.try_step();
         if (rc != SQLITE_DONE) {
             if (!db.in_transaction()) db.fail("append");
-            result.error = rc == SQLITE_CONSTRAINT_FOREIGNKEY
-                               ? "no such room: " + message.room
-                               : std::string("sqlite: ") + sqlite3_errmsg(db.handle());
+            result.error = std::string("sqlite: ") + sqlite3_errmsg(db.handle());
             return result;
         }
     }
@@ -578,27 +598,21 @@ AppendResult insert_message(SqliteConnection& db,
     return result;
 }
 
-// Stores messages[first, first + count) with one multi-row INSERT inside the open transaction,
-// appending their results. False when the statement failed and SQLite undid it (a duplicate
-// client_msg_id, a missing room, a CHECK): nothing of these rows is stored, the caller inserts
-// them one by one. Throws StoreError when the failure ended the transaction.
-bool insert_rows(SqliteConnection& db,
+// Stores the messages at `rows` (indexes into `messages`, rooms known to exist) with one
+// multi-row INSERT inside the open transaction, setting their results. Throws StoreError when
+// the statement failed: without a statement journal SQLite cannot undo it alone, so the whole
+// transaction is retried one message at a time.
+void insert_rows(SqliteConnection& db,
                  sqlite3_stmt* statement,
                  const std::vector<const NewMessage*>& messages,
-                 std::size_t first,
+                 const std::size_t* rows,
                  std::size_t count,
                  LastIdOfRoom& last_ids,
                  std::vector<AppendResult>& results) {
-    // Every room's newest id before the insert: afterwards it is one of the new rows.
-    std::vector<model::MessageId*> room_last_ids;
-    room_last_ids.reserve(count);
-    for (std::size_t i = first; i < first + count; ++i) {
-        room_last_ids.push_back(&last_id_of_room(db, last_ids, messages[i]->room));
-    }
     {
         Query insert(db, statement);
         for (std::size_t row = 0; row < count; ++row) {
-            const NewMessage& message = *messages[first + row];
+            const NewMessage& message = *messages[rows[row]];
             const int base = static_cast<int>(row) * kColumnsPerRow;
             insert.bind_borrowed(base + 1, message.room)
                 .bind_borrowed(base + 2, message.user_name)
@@ -610,24 +624,66 @@ bool insert_rows(SqliteConnection& db,
                 .bind_borrowed(base + 8, message.origin_node)
                 .bind(base + 9, std::int64_t{message.origin_node.empty() ? 1 : 0});
         }
-        if (insert.try_step() != SQLITE_DONE) {
-            if (!db.in_transaction()) db.fail("append");
-            return false;
+        insert.run();
+    }
+    const auto stored = static_cast<std::size_t>(sqlite3_changes64(db.handle()));
+    // The ids of the stored rows, in VALUES order.
+    std::vector<model::MessageId> ids;
+    ids.reserve(count);
+    if (stored == count) {
+        const model::MessageId last = sqlite3_last_insert_rowid(db.handle());
+        for (std::size_t row = 0; row < count; ++row) {
+            ids.push_back(last - static_cast<model::MessageId>(count - 1 - row));
+        }
+    } else {
+        // Some rows were duplicates. The stored ones are the newest `stored` messages, in VALUES
+        // order, and each has its own message's (user_name, client_msg_id); a skipped row has a
+        // non-empty key (only that index can skip a row) that no later stored row repeats.
+        std::vector<std::tuple<model::MessageId, std::string, std::string>> newest;
+        {
+            Query rows_stored(db, kNewestMessages);
+            rows_stored.bind(1, static_cast<std::int64_t>(stored));
+            while (rows_stored.step()) {
+                newest.emplace_back(rows_stored.integer(0), rows_stored.text(1),
+                                    rows_stored.text(2));
+            }
+        }
+        std::reverse(newest.begin(), newest.end());
+        std::size_t next = 0;
+        for (std::size_t row = 0; row < count; ++row) {
+            const NewMessage& message = *messages[rows[row]];
+            if (next < newest.size() && std::get<1>(newest[next]) == message.user_name &&
+                std::get<2>(newest[next]) == message.client_msg_id) {
+                ids.push_back(std::get<0>(newest[next++]));
+            } else if (message.client_msg_id.empty()) {
+                throw StoreError("sqlite: a multi-row append skipped a message without a key");
+            } else {
+                ids.push_back(0);  // a duplicate
+            }
+        }
+        if (next != newest.size()) {
+            throw StoreError("sqlite: a multi-row append stored rows it was not given");
         }
     }
-    if (sqlite3_changes64(db.handle()) != static_cast<sqlite3_int64>(count)) {
-        throw StoreError("sqlite: a multi-row append stored fewer rows than it was given");
-    }
-    model::MessageId id = sqlite3_last_insert_rowid(db.handle()) - static_cast<std::int64_t>(count);
     for (std::size_t row = 0; row < count; ++row) {
-        const NewMessage& message = *messages[first + row];
-        model::MessageId& room_last_id = *room_last_ids[row];
-        AppendResult& result = results.emplace_back();
+        const NewMessage& message = *messages[rows[row]];
+        AppendResult& result = results[rows[row]];
+        if (ids[row] == 0) {
+            auto existing = find_by_client_msg_id(db, message);
+            if (!existing) {
+                result.error = "sqlite: append of " + message.client_msg_id + " stored nothing";
+                continue;
+            }
+            result.ok = true;
+            result.duplicate = true;
+            result.message = std::move(*existing);
+            continue;
+        }
+        model::MessageId& room_last_id = last_ids.find(message.room)->second;
         result.ok = true;
-        result.message = stored_without_text(++id, message, room_last_id);
-        room_last_id = id;
+        result.message = stored_without_text(ids[row], message, room_last_id);
+        room_last_id = ids[row];
     }
-    return true;
 }
 
 // A transaction could not even start (lock timeout, I/O error): no message is to blame.
@@ -648,15 +704,32 @@ std::vector<AppendResult> insert_in_one_transaction(
         throw BeginFailed(error.what());
     }
     try {
-        std::vector<AppendResult> results;
-        results.reserve(messages.size());
         LastIdOfRoom& last_ids = chains.begin(db);
+        if (messages.size() == 1) {
+            std::vector<AppendResult> results;
+            results.push_back(insert_message(db, *messages.front(), last_ids));
+            execute(db, kCommit);
+            chains.committed(db);
+            return results;
+        }
+        std::vector<AppendResult> results(messages.size());
+        // Every room's newest id (and whether it exists) before the first insert: afterwards
+        // it would be one of the new rows.
+        std::vector<std::size_t> rows;
+        rows.reserve(messages.size());
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            if (last_id_of_room(db, last_ids, messages[i]->room) == kNoSuchRoom) {
+                results[i].error = "no such room: " + messages[i]->room;
+            } else {
+                rows.push_back(i);
+            }
+        }
         const auto& multi_row_sql = multi_row_inserts();
         std::vector<sqlite3_stmt*> multi_row_statements(multi_row_sql.size(), nullptr);
-        for (std::size_t first = 0; first < messages.size();) {
-            const std::size_t left = messages.size() - first;
+        for (std::size_t first = 0; first < rows.size();) {
+            const std::size_t left = rows.size() - first;
             if (left == 1) {
-                results.push_back(insert_message(db, *messages[first], last_ids));
+                results[rows[first]] = insert_message(db, *messages[rows[first]], last_ids);
                 break;
             }
             // The largest statement that fits: 2^(size_index + 1) rows.
@@ -665,11 +738,7 @@ std::vector<AppendResult> insert_in_one_transaction(
             const std::size_t count = std::size_t{2} << size_index;
             auto& statement = multi_row_statements[size_index];
             if (statement == nullptr) statement = db.prepared(multi_row_sql[size_index].c_str());
-            if (!insert_rows(db, statement, messages, first, count, last_ids, results)) {
-                for (std::size_t i = first; i < first + count; ++i) {
-                    results.push_back(insert_message(db, *messages[i], last_ids));
-                }
-            }
+            insert_rows(db, statement, messages, rows.data() + first, count, last_ids, results);
             first += count;
         }
         execute(db, kCommit);
@@ -727,6 +796,7 @@ SqliteStore::SqliteStore(SqliteOptions options, metrics::Metrics* metrics)
     execute(*writer_, kForeignKeysOn);
     execute(*writer_, kWriterCacheSize);
     migrate(*writer_);
+    execute(*writer_, kForeignKeysOff);
     room_chains_ = std::make_unique<detail::RoomChains>();
     checkpointer_ = std::make_unique<detail::WalCheckpointer>(
         options_.path, options_.synchronous_full, options_.busy_timeout_ms);
@@ -1065,6 +1135,11 @@ std::vector<Room> SqliteStore::list_public_rooms() {
 
 void SqliteStore::add_member(std::string_view room, std::string_view user_name) {
     write([room, user_name](Connection& db) {
+        {
+            Query exists(db, kRoomExists);  // the writer checks no foreign key (kForeignKeysOff)
+            exists.bind(1, room);
+            if (!exists.step()) throw StoreError("sqlite: no such room: " + std::string(room));
+        }
         Query(db, kInsertMember).bind(1, room).bind(2, user_name).run();
     });
 }

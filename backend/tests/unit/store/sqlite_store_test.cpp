@@ -429,6 +429,22 @@ TEST_F(SqliteStoreTest, AMessageThatAbortsTheWholeTransactionFailsAloneOnRetry) 
     EXPECT_EQ(recorder.of(3).message.prev_id, stored[2].id);
 }
 
+// The writer leaves the foreign keys to rooms to the store (multi-row appends without a
+// statement journal): a missing room still refuses a membership and a message.
+TEST_F(SqliteStoreTest, AMissingRoomRefusesAMembershipAndAMessageWithoutForeignKeyChecks) {
+    SqliteStore store(options());
+    EXPECT_THROW(store.add_member("nowhere", "alice"), StoreError);
+    EXPECT_FALSE(store.is_member("nowhere", "alice"));
+    const auto result = append_and_wait(store, new_message("nowhere", "alice", "x"));
+    EXPECT_FALSE(result.ok);
+    EXPECT_THAT(result.error, ::testing::HasSubstr("no such room: nowhere"));
+    // Created later, the room takes both (the writer's cache of rooms follows the commit).
+    ASSERT_TRUE(store.create_room({"nowhere", false, "alice", 0}));
+    store.add_member("nowhere", "alice");
+    EXPECT_TRUE(store.is_member("nowhere", "alice"));
+    EXPECT_TRUE(append_and_wait(store, new_message("nowhere", "alice", "x")).ok);
+}
+
 TEST_F(SqliteStoreTest, FlushFromAnAppendCallbackThrowsInsteadOfDeadlocking) {
     SqliteStore store(options());
     std::promise<bool> threw;
