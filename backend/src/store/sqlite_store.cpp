@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -45,6 +46,12 @@ constexpr const char* kForeignKeysOn = "PRAGMA foreign_keys = ON";
 // is smaller than the client_msg_id index after a few hundred thousand messages, so every
 // insert re-read pages); pages are allocated as used, so an idle store stays small.
 constexpr const char* kWriterCacheSize = "PRAGMA cache_size = -65536";
+// After the migrations, the writer does not let SQLite check the foreign keys to rooms: an
+// immediate foreign key makes every multi-row INSERT keep a statement journal (each page it
+// changes copied once more, or written to a temp file past 64 KiB), which cost more than the
+// multi-row INSERT saved. Rooms are never deleted, so the store checks instead that the room
+// exists when it first meets it in a transaction (kRoomState), and in add_member.
+constexpr const char* kForeignKeysOff = "PRAGMA foreign_keys = OFF";
 
 // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock upgrade.
 constexpr const char* kBeginImmediate = "BEGIN IMMEDIATE";
@@ -52,8 +59,14 @@ constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 
 // The room's newest id, read once per room per transaction under the write lock.
-constexpr const char* kLastIdOfRoom =
-    "SELECT COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
+constexpr const char* kRoomState =
+    "SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?1),"
+    " COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
+constexpr const char* kRoomExists = "SELECT 1 FROM rooms WHERE name = ?1";
+// The newest `count` messages, newest first: those one multi-row INSERT just stored, when it
+// skipped a duplicate.
+constexpr const char* kNewestMessages =
+    "SELECT id, user_name, client_msg_id FROM messages ORDER BY id DESC LIMIT ?1";
 // `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
 constexpr const char* kFindMessageByClientMsgId =
     "SELECT " CHATD_MESSAGE_COLUMNS
@@ -67,6 +80,49 @@ constexpr const char* kInsertMessage =
     " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     " ON CONFLICT DO NOTHING";
+// Up to kMaxRowsPerInsert messages per INSERT statement (rows of ?1..?9, ?10..?18, ...): one
+// statement start, one set of cursors on the table and its three indexes, one statement journal
+// and one sqlite_sequence update for all of them, instead of one each per message (together
+// about a quarter of the writer's instructions per append). OR IGNORE, and no foreign key
+// checked by SQLite (kForeignKeysOff): no row can abort the statement, so SQLite keeps no
+// statement journal for it. The only row it may skip is a duplicate client_msg_id (the values
+// always pass the CHECKs and NOT NULLs); insert_rows then tells the stored rows from the
+// skipped ones. Without a skipped row SQLite gives the rows consecutive ids in VALUES order:
+// AUTOINCREMENT takes max(sequence, largest id) + 1 for each new row.
+constexpr std::size_t kMaxRowsPerInsert = 32;
+constexpr int kColumnsPerRow = 9;
+static_assert(kMaxRowsPerInsert * kColumnsPerRow <= 32766, "SQLITE_MAX_VARIABLE_NUMBER");
+
+std::string multi_row_insert_sql(std::size_t rows) {
+    std::string sql =
+        "INSERT OR IGNORE INTO messages"
+        " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
+        " VALUES ";
+    for (std::size_t row = 0; row < rows; ++row) {
+        sql += row == 0 ? "(" : ", (";
+        for (int column = 1; column <= kColumnsPerRow; ++column) {
+            if (column > 1) sql += ", ";
+            sql += '?';
+            sql += std::to_string(row * kColumnsPerRow + static_cast<std::size_t>(column));
+        }
+        sql += ')';
+    }
+    return sql;
+}
+
+// The statements for 2, 4, 8, ... kMaxRowsPerInsert rows: a batch is cut into at most one of
+// each below the largest, so a few cached statements cover every batch size.
+const std::vector<std::string>& multi_row_inserts() {
+    static const std::vector<std::string> statements = [] {
+        std::vector<std::string> all;
+        for (std::size_t rows = 2; rows <= kMaxRowsPerInsert; rows *= 2) {
+            all.push_back(multi_row_insert_sql(rows));
+        }
+        return all;
+    }();
+    return statements;
+}
+
 constexpr const char* kUnpublished =
     "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
@@ -283,6 +339,8 @@ using detail::SqliteConnection;
 class Query {
   public:
     Query(SqliteConnection& db, const char* sql) : db_(db), statement_(db.prepared(sql)) {}
+    // `statement` must be one of db's cached statements.
+    Query(SqliteConnection& db, sqlite3_stmt* statement) : db_(db), statement_(statement) {}
     ~Query() {
         sqlite3_reset(statement_);
         sqlite3_clear_bindings(statement_);
@@ -399,19 +457,62 @@ void migrate(SqliteConnection& db) {
     }
 }
 
-// Newest id of each room the open transaction has written to or looked up. Scoped to one
-// transaction: a rollback simply drops it, and a write by another connection between two
-// transactions cannot leave it stale.
-using LastIdOfRoom =
-    std::unordered_map<std::string, model::MessageId, TransparentHash, std::equal_to<>>;
+}  // namespace
 
+namespace detail {
+
+// Newest id of each room the writer has written to or looked up, kept from one group commit
+// to the next so that a commit does not re-read the newest id of every room it writes to. Valid
+// only while no other connection changed the file: SQLite's data version (which counts every
+// commit to the file, this connection's included, and every change it sees from outside) must
+// be the one recorded after the writer's last commit. A rollback forgets everything.
+class RoomChains {
+  public:
+    using LastIdOfRoom =
+        std::unordered_map<std::string, model::MessageId, TransparentHash, std::equal_to<>>;
+
+    // Call inside the transaction, after BEGIN IMMEDIATE (which read the newest snapshot).
+    LastIdOfRoom& begin(SqliteConnection& db) {
+        if (data_version(db) != committed_version_) last_ids_.clear();
+        return last_ids_;
+    }
+    void committed(SqliteConnection& db) { committed_version_ = data_version(db); }
+    void rolled_back() {
+        last_ids_.clear();
+        committed_version_.reset();
+    }
+
+  private:
+    static unsigned data_version(SqliteConnection& db) {
+        unsigned version = 0;
+        if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_DATA_VERSION, &version) !=
+            SQLITE_OK) {
+            db.fail("data version");
+        }
+        return version;
+    }
+
+    LastIdOfRoom last_ids_;
+    std::optional<unsigned> committed_version_;
+};
+
+}  // namespace detail
+
+namespace {
+
+using LastIdOfRoom = detail::RoomChains::LastIdOfRoom;
+// In LastIdOfRoom: the room does not exist (ids are positive).
+constexpr model::MessageId kNoSuchRoom = -1;
+
+// The newest id of `room`, or kNoSuchRoom.
 model::MessageId& last_id_of_room(SqliteConnection& db,
                                   LastIdOfRoom& last_ids,
                                   const std::string& room) {
     if (auto it = last_ids.find(room); it != last_ids.end()) return it->second;
-    Query last(db, kLastIdOfRoom);
-    last.bind(1, room);
-    const model::MessageId id = last.step() ? last.integer(0) : model::kNoPreviousMessage;
+    Query state(db, kRoomState);
+    state.bind(1, room);
+    model::MessageId id = kNoSuchRoom;
+    if (state.step() && state.integer(0) != 0) id = state.integer(1);
     return last_ids.emplace(room, id).first->second;
 }
 
@@ -424,6 +525,28 @@ std::optional<model::Message> find_by_client_msg_id(SqliteConnection& db,
     return message_from_row(existing);
 }
 
+// The stored form of a freshly inserted `message`, its strings still empty: they are moved
+// from the NewMessage once its transaction committed (take_text), rather than copied per
+// append while a failed transaction may still retry with them.
+model::Message stored_without_text(model::MessageId id,
+                                   const NewMessage& message,
+                                   model::MessageId prev_id) {
+    model::Message stored;
+    stored.id = id;
+    stored.ts_ms = message.ts_ms;
+    stored.kind = message.kind;
+    stored.prev_id = prev_id;
+    return stored;
+}
+
+void take_text(model::Message& stored, NewMessage& message) {
+    stored.room = std::move(message.room);
+    stored.user_name = std::move(message.user_name);
+    stored.content = std::move(message.content);
+    stored.sent_at = std::move(message.sent_at);
+    stored.client_msg_id = std::move(message.client_msg_id);
+}
+
 // Stores one message inside the open transaction. A statement error that leaves the
 // transaction open only concerns this message (SQLite undid just that statement) and becomes
 // a failed result; one that ended the transaction throws StoreError.
@@ -433,6 +556,10 @@ AppendResult insert_message(SqliteConnection& db,
     AppendResult result;
     // Read before the insert: afterwards the room's newest id is the new message's own.
     model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
+    if (room_last_id == kNoSuchRoom) {
+        result.error = "no such room: " + message.room;
+        return result;
+    }
     {
         Query insert(db, kInsertMessage);
         insert.bind_borrowed(1, message.room)
@@ -447,9 +574,7 @@ AppendResult insert_message(SqliteConnection& db,
         const int rc = insert.try_step();
         if (rc != SQLITE_DONE) {
             if (!db.in_transaction()) db.fail("append");
-            result.error = rc == SQLITE_CONSTRAINT_FOREIGNKEY
-                               ? "no such room: " + message.room
-                               : std::string("sqlite: ") + sqlite3_errmsg(db.handle());
+            result.error = std::string("sqlite: ") + sqlite3_errmsg(db.handle());
             return result;
         }
     }
@@ -467,17 +592,98 @@ AppendResult insert_message(SqliteConnection& db,
         return result;
     }
     result.ok = true;
-    result.message = model::Message{sqlite3_last_insert_rowid(db.handle()),
-                                    message.room,
-                                    message.user_name,
-                                    message.content,
-                                    message.sent_at,
-                                    message.ts_ms,
-                                    message.client_msg_id,
-                                    message.kind,
-                                    room_last_id};
+    result.message =
+        stored_without_text(sqlite3_last_insert_rowid(db.handle()), message, room_last_id);
     room_last_id = result.message.id;
     return result;
+}
+
+// Stores the messages at `rows` (indexes into `messages`, rooms known to exist) with one
+// multi-row INSERT inside the open transaction, setting their results. Throws StoreError when
+// the statement failed: without a statement journal SQLite cannot undo it alone, so the whole
+// transaction is retried one message at a time.
+void insert_rows(SqliteConnection& db,
+                 sqlite3_stmt* statement,
+                 const std::vector<const NewMessage*>& messages,
+                 const std::size_t* rows,
+                 std::size_t count,
+                 LastIdOfRoom& last_ids,
+                 std::vector<AppendResult>& results) {
+    {
+        Query insert(db, statement);
+        for (std::size_t row = 0; row < count; ++row) {
+            const NewMessage& message = *messages[rows[row]];
+            const int base = static_cast<int>(row) * kColumnsPerRow;
+            insert.bind_borrowed(base + 1, message.room)
+                .bind_borrowed(base + 2, message.user_name)
+                .bind_borrowed(base + 3, message.content)
+                .bind_borrowed(base + 4, message.sent_at)
+                .bind(base + 5, message.ts_ms)
+                .bind_borrowed(base + 6, message.client_msg_id)
+                .bind(base + 7, detail::kind_to_db(message.kind))
+                .bind_borrowed(base + 8, message.origin_node)
+                .bind(base + 9, std::int64_t{message.origin_node.empty() ? 1 : 0});
+        }
+        insert.run();
+    }
+    const auto stored = static_cast<std::size_t>(sqlite3_changes64(db.handle()));
+    // The ids of the stored rows, in VALUES order.
+    std::vector<model::MessageId> ids;
+    ids.reserve(count);
+    if (stored == count) {
+        const model::MessageId last = sqlite3_last_insert_rowid(db.handle());
+        for (std::size_t row = 0; row < count; ++row) {
+            ids.push_back(last - static_cast<model::MessageId>(count - 1 - row));
+        }
+    } else {
+        // Some rows were duplicates. The stored ones are the newest `stored` messages, in VALUES
+        // order, and each has its own message's (user_name, client_msg_id); a skipped row has a
+        // non-empty key (only that index can skip a row) that no later stored row repeats.
+        std::vector<std::tuple<model::MessageId, std::string, std::string>> newest;
+        {
+            Query rows_stored(db, kNewestMessages);
+            rows_stored.bind(1, static_cast<std::int64_t>(stored));
+            while (rows_stored.step()) {
+                newest.emplace_back(rows_stored.integer(0), rows_stored.text(1),
+                                    rows_stored.text(2));
+            }
+        }
+        std::reverse(newest.begin(), newest.end());
+        std::size_t next = 0;
+        for (std::size_t row = 0; row < count; ++row) {
+            const NewMessage& message = *messages[rows[row]];
+            if (next < newest.size() && std::get<1>(newest[next]) == message.user_name &&
+                std::get<2>(newest[next]) == message.client_msg_id) {
+                ids.push_back(std::get<0>(newest[next++]));
+            } else if (message.client_msg_id.empty()) {
+                throw StoreError("sqlite: a multi-row append skipped a message without a key");
+            } else {
+                ids.push_back(0);  // a duplicate
+            }
+        }
+        if (next != newest.size()) {
+            throw StoreError("sqlite: a multi-row append stored rows it was not given");
+        }
+    }
+    for (std::size_t row = 0; row < count; ++row) {
+        const NewMessage& message = *messages[rows[row]];
+        AppendResult& result = results[rows[row]];
+        if (ids[row] == 0) {
+            auto existing = find_by_client_msg_id(db, message);
+            if (!existing) {
+                result.error = "sqlite: append of " + message.client_msg_id + " stored nothing";
+                continue;
+            }
+            result.ok = true;
+            result.duplicate = true;
+            result.message = std::move(*existing);
+            continue;
+        }
+        model::MessageId& room_last_id = last_ids.find(message.room)->second;
+        result.ok = true;
+        result.message = stored_without_text(ids[row], message, room_last_id);
+        room_last_id = ids[row];
+    }
 }
 
 // A transaction could not even start (lock timeout, I/O error): no message is to blame.
@@ -489,23 +695,58 @@ class BeginFailed : public StoreError {
 // Stores `messages` in one transaction. Throws StoreError (BeginFailed when it could not start)
 // when the transaction failed as a whole; nothing of it is stored then.
 std::vector<AppendResult> insert_in_one_transaction(
-    SqliteConnection& db, const std::vector<const NewMessage*>& messages) {
+    SqliteConnection& db,
+    detail::RoomChains& chains,
+    const std::vector<const NewMessage*>& messages) {
     try {
         execute(db, kBeginImmediate);
     } catch (const StoreError& error) {
         throw BeginFailed(error.what());
     }
     try {
-        std::vector<AppendResult> results;
-        results.reserve(messages.size());
-        LastIdOfRoom last_ids;
-        for (const auto* message : messages) {
-            results.push_back(insert_message(db, *message, last_ids));
+        LastIdOfRoom& last_ids = chains.begin(db);
+        if (messages.size() == 1) {
+            std::vector<AppendResult> results;
+            results.push_back(insert_message(db, *messages.front(), last_ids));
+            execute(db, kCommit);
+            chains.committed(db);
+            return results;
+        }
+        std::vector<AppendResult> results(messages.size());
+        // Every room's newest id (and whether it exists) before the first insert: afterwards
+        // it would be one of the new rows.
+        std::vector<std::size_t> rows;
+        rows.reserve(messages.size());
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            if (last_id_of_room(db, last_ids, messages[i]->room) == kNoSuchRoom) {
+                results[i].error = "no such room: " + messages[i]->room;
+            } else {
+                rows.push_back(i);
+            }
+        }
+        const auto& multi_row_sql = multi_row_inserts();
+        std::vector<sqlite3_stmt*> multi_row_statements(multi_row_sql.size(), nullptr);
+        for (std::size_t first = 0; first < rows.size();) {
+            const std::size_t left = rows.size() - first;
+            if (left == 1) {
+                results[rows[first]] = insert_message(db, *messages[rows[first]], last_ids);
+                break;
+            }
+            // The largest statement that fits: 2^(size_index + 1) rows.
+            std::size_t size_index = multi_row_sql.size() - 1;
+            while ((std::size_t{2} << size_index) > left) --size_index;
+            const std::size_t count = std::size_t{2} << size_index;
+            auto& statement = multi_row_statements[size_index];
+            if (statement == nullptr) statement = db.prepared(multi_row_sql[size_index].c_str());
+            insert_rows(db, statement, messages, rows.data() + first, count, last_ids, results);
+            first += count;
         }
         execute(db, kCommit);
+        chains.committed(db);
         return results;
     } catch (...) {
         db.rollback_quietly();
+        chains.rolled_back();
         throw;
     }
 }
@@ -555,6 +796,8 @@ SqliteStore::SqliteStore(SqliteOptions options, metrics::Metrics* metrics)
     execute(*writer_, kForeignKeysOn);
     execute(*writer_, kWriterCacheSize);
     migrate(*writer_);
+    execute(*writer_, kForeignKeysOff);
+    room_chains_ = std::make_unique<detail::RoomChains>();
     checkpointer_ = std::make_unique<detail::WalCheckpointer>(
         options_.path, options_.synchronous_full, options_.busy_timeout_ms);
     checkpointer_->attach(writer_->handle());
@@ -644,7 +887,7 @@ void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
 
     std::vector<AppendResult> results;
     try {
-        results = insert_in_one_transaction(*writer_, messages);
+        results = insert_in_one_transaction(*writer_, *room_chains_, messages);
     } catch (const BeginFailed& error) {
         results.assign(messages.size(), failed(error.what()));
     } catch (const std::exception& batch_error) {
@@ -658,7 +901,8 @@ void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
                 continue;
             }
             try {
-                results.push_back(insert_in_one_transaction(*writer_, {message}).front());
+                results.push_back(
+                    insert_in_one_transaction(*writer_, *room_chains_, {message}).front());
             } catch (const BeginFailed& error) {
                 give_up = error.what();
                 results.push_back(failed(*give_up));
@@ -666,6 +910,11 @@ void SqliteStore::commit_batch(std::vector<PendingAppend>& batch) {
                 results.push_back(failed(error.what()));
             }
         }
+    }
+
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        // A duplicate's message is the stored first copy, complete already.
+        if (results[i].ok && !results[i].duplicate) take_text(results[i].message, batch[i].message);
     }
 
     if (metrics_ != nullptr) {
@@ -886,6 +1135,11 @@ std::vector<Room> SqliteStore::list_public_rooms() {
 
 void SqliteStore::add_member(std::string_view room, std::string_view user_name) {
     write([room, user_name](Connection& db) {
+        {
+            Query exists(db, kRoomExists);  // the writer checks no foreign key (kForeignKeysOff)
+            exists.bind(1, room);
+            if (!exists.step()) throw StoreError("sqlite: no such room: " + std::string(room));
+        }
         Query(db, kInsertMember).bind(1, room).bind(2, user_name).run();
     });
 }

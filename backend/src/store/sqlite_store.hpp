@@ -20,6 +20,7 @@ class Metrics;
 
 namespace chatd::store::detail {
 class SqliteConnection;
+class RoomChains;
 class WalCheckpointer;
 }  // namespace chatd::store::detail
 
@@ -111,6 +112,7 @@ class SqliteStore final : public Store {
     // commits never wait for a checkpoint. Declared before writer_: the writer's WAL hook uses it.
     std::unique_ptr<detail::WalCheckpointer> checkpointer_;
     std::unique_ptr<Connection> writer_;  // used by the writer thread only once it runs
+    std::unique_ptr<detail::RoomChains> room_chains_;  // the writer thread's, like writer_
     std::vector<std::unique_ptr<Connection>> readers_;
 
     std::mutex readers_mutex_;

@@ -405,19 +405,44 @@ TEST_F(SqliteStoreTest, AMessageThatAbortsTheWholeTransactionFailsAloneOnRetry) 
     Recorder recorder;
     {
         WriterGate gate(store);
+        // "a" and "a2" are inserted before the poison rolls the transaction back.
         store.append(new_message("general", "alice", "a"), recorder.callback(0));
-        store.append(new_message("general", "alice", "poison"), recorder.callback(1));
-        store.append(new_message("general", "alice", "b"), recorder.callback(2));
+        store.append(new_message("general", "alice", "a2"), recorder.callback(1));
+        store.append(new_message("general", "alice", "poison"), recorder.callback(2));
+        store.append(new_message("general", "alice", "b"), recorder.callback(3));
     }
     store.flush();
 
     EXPECT_TRUE(recorder.of(0).ok);
-    EXPECT_FALSE(recorder.of(1).ok);
-    EXPECT_THAT(recorder.of(1).error, ::testing::HasSubstr("poisoned message"));
-    EXPECT_TRUE(recorder.of(2).ok);
-    EXPECT_LT(recorder.of(0).message.id, recorder.of(2).message.id);
-    EXPECT_EQ(contents_of(store.history(newest("general"))),
-              (std::vector<std::string>{"gate", "a", "b"}));
+    EXPECT_TRUE(recorder.of(1).ok);
+    EXPECT_FALSE(recorder.of(2).ok);
+    EXPECT_THAT(recorder.of(2).error, ::testing::HasSubstr("poisoned message"));
+    EXPECT_TRUE(recorder.of(3).ok);
+    EXPECT_LT(recorder.of(0).message.id, recorder.of(3).message.id);
+    const auto stored = store.history(newest("general"));
+    EXPECT_EQ(contents_of(stored), (std::vector<std::string>{"gate", "a", "a2", "b"}));
+    // The rolled-back attempt left nothing behind in the prev_id chain either.
+    store::contract::expect_one_chain(stored);
+    ASSERT_EQ(stored.size(), 4u);
+    EXPECT_EQ(recorder.of(0).message.prev_id, stored[0].id);
+    EXPECT_EQ(recorder.of(1).message.prev_id, stored[1].id);
+    EXPECT_EQ(recorder.of(3).message.prev_id, stored[2].id);
+}
+
+// The writer leaves the foreign keys to rooms to the store (multi-row appends without a
+// statement journal): a missing room still refuses a membership and a message.
+TEST_F(SqliteStoreTest, AMissingRoomRefusesAMembershipAndAMessageWithoutForeignKeyChecks) {
+    SqliteStore store(options());
+    EXPECT_THROW(store.add_member("nowhere", "alice"), StoreError);
+    EXPECT_FALSE(store.is_member("nowhere", "alice"));
+    const auto result = append_and_wait(store, new_message("nowhere", "alice", "x"));
+    EXPECT_FALSE(result.ok);
+    EXPECT_THAT(result.error, ::testing::HasSubstr("no such room: nowhere"));
+    // Created later, the room takes both (the writer's cache of rooms follows the commit).
+    ASSERT_TRUE(store.create_room({"nowhere", false, "alice", 0}));
+    store.add_member("nowhere", "alice");
+    EXPECT_TRUE(store.is_member("nowhere", "alice"));
+    EXPECT_TRUE(append_and_wait(store, new_message("nowhere", "alice", "x")).ok);
 }
 
 TEST_F(SqliteStoreTest, FlushFromAnAppendCallbackThrowsInsteadOfDeadlocking) {

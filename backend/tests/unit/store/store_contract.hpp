@@ -643,6 +643,66 @@ TYPED_TEST_P(StoreContract, OneBatchChainsItsMessagesAcrossRooms) {
     }
 }
 
+// A large batch with a duplicate (of a message of the same batch and of an earlier one) and a
+// message to a missing room among its fresh messages: those fail or deduplicate alone, every
+// other message is stored once, with its callback's id and prev_id, and the chains continue
+// into the next batch.
+TYPED_TEST_P(StoreContract, DuplicatesAndFailuresInsideALargeBatchLeaveTheRestAndTheChainsExact) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    const auto earlier =
+        append_and_wait(this->store(), new_message("second", "alice", "earlier", "old"));
+    ASSERT_TRUE(earlier.ok);
+    auto room_of = [](std::size_t i) { return i % 3 == 0 ? "second" : "general"; };
+    Recorder recorder;
+    constexpr std::size_t kBatch = 100;
+    {
+        WriterGate gate(this->store());
+        for (std::size_t i = 0; i < kBatch; ++i) {
+            auto message =
+                new_message(room_of(i), "alice", "m" + std::to_string(i), "k" + std::to_string(i));
+            if (i == 40) message.client_msg_id = "k7";   // a duplicate within the batch
+            if (i == 41) message.client_msg_id = "old";  // a duplicate of an earlier batch
+            if (i == 70) message.room = "nowhere";
+            this->store().append(std::move(message), recorder.callback(i));
+        }
+    }
+    const auto next = append_and_wait(this->store(), new_message("general", "alice", "next"));
+    ASSERT_TRUE(next.ok);
+
+    EXPECT_TRUE(recorder.of(40).duplicate);
+    EXPECT_EQ(recorder.of(40).message.id, recorder.of(7).message.id);
+    EXPECT_EQ(recorder.of(40).message.content, "m7");
+    EXPECT_TRUE(recorder.of(41).duplicate);
+    EXPECT_EQ(recorder.of(41).message.id, earlier.message.id);
+    EXPECT_FALSE(recorder.of(70).ok);
+    model::MessageId previous_id = 0;
+    for (const auto& [tag, result] : recorder.results()) {
+        if (tag == 40 || tag == 41 || tag == 70) continue;
+        ASSERT_TRUE(result.ok) << tag << ": " << result.error;
+        EXPECT_FALSE(result.duplicate) << tag;
+        EXPECT_GT(result.message.id, previous_id) << tag;
+        previous_id = result.message.id;
+        EXPECT_EQ(result.message.room, room_of(tag));
+        EXPECT_EQ(result.message.content, "m" + std::to_string(tag));
+        EXPECT_EQ(result.message.client_msg_id, "k" + std::to_string(tag));
+    }
+    for (const char* room : {"general", "second"}) {
+        const auto stored = this->store().history(newest(room, 1000));
+        expect_one_chain(stored);
+        for (const auto& message : stored) {
+            for (const auto& [tag, result] : recorder.results()) {
+                if (tag != 40 && tag != 41 && result.message.id == message.id) {
+                    EXPECT_EQ(result.message.prev_id, message.prev_id) << message.id;
+                    EXPECT_EQ(result.message.content, message.content);
+                }
+            }
+        }
+    }
+    // gate + 63 of the batch + next in general; earlier + 34 of the batch in second.
+    EXPECT_EQ(this->store().history(newest("general", 1000)).size(), 65u);
+    EXPECT_EQ(this->store().history(newest("second", 1000)).size(), 35u);
+}
+
 TYPED_TEST_P(StoreContract, HistoryPagesCarryThePrevIdOfTheirFirstMessage) {
     const auto results = this->fill("general", 10);
     const auto after = this->store().history(page_after("general", results[3].message.id, 3));
@@ -787,6 +847,7 @@ TYPED_TEST_P(StoreContract, MarkPublishedEmptiesTheOutboxIdempotently) {
 REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             EachMessageNamesThePreviousMessageOfItsRoom,
                             OneBatchChainsItsMessagesAcrossRooms,
+                            DuplicatesAndFailuresInsideALargeBatchLeaveTheRestAndTheChainsExact,
                             HistoryPagesCarryThePrevIdOfTheirFirstMessage,
                             ADuplicateAndTheOutboxReturnTheStoredPrevId,
                             AFailedAppendLeavesNoLinkInTheChain,
