@@ -3,6 +3,7 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -771,6 +772,9 @@ struct AmqpBus::Impl {
     }
 
     void run() {
+        // Named so that its CPU time can be read apart (/proc/<pid>/task/*/comm): the AMQP
+        // client's work and chatd's consume path all run here (scripts/amqp-overhead).
+        pthread_setname_np(pthread_self(), "chatd-amqp");
         while (running) {
             try {
                 if (!conn) connect();
