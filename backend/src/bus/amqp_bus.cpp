@@ -3,10 +3,12 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -164,6 +166,21 @@ struct AmqpBus::Impl {
     };
     std::map<std::string, UserQueue> users;
     std::map<amqp_channel_t, std::string> channel_user;
+    // Highest delivery tag per consuming channel handed to the hub and not acked yet: acked with
+    // multiple=true once per read batch (flush_acks), and before anything that would give the
+    // channel's unacked messages back to the broker (closing it, deleting its queue, stopping).
+    std::vector<std::pair<amqp_channel_t, std::uint64_t>> pending_acks;
+    // Per-user: the same body arrives once per user queue, the queues' deliveries interleaved;
+    // the last bodies decoded from user queues and their results (decode_wire is pure and
+    // events are immutable, so a hit is exactly a decode). Round-robin replacement.
+    struct Decoded {
+        std::string body;
+        Wire wire;
+    };
+    static constexpr std::size_t kDecodeCacheSize = 16;
+    std::array<Decoded, kDecodeCacheSize> decode_cache;
+    std::size_t decode_cache_next = 0;
+    Wire node_wire;  // the node's and the events queue's delivery being handled
     amqp_channel_t next_channel = kFirstUserChannel;
     Clock::time_point next_heartbeat{};
     Clock::time_point last_sweep{};
@@ -332,6 +349,7 @@ struct AmqpBus::Impl {
             if (p.message) fail(p.done);
         }
         unconfirmed.clear();
+        pending_acks.clear();
         users.clear();
         channel_user.clear();
         {
@@ -447,10 +465,46 @@ struct AmqpBus::Impl {
         }
     }
 
+    void ack_later(amqp_channel_t ch, std::uint64_t tag) {
+        for (auto& [channel, last] : pending_acks) {
+            if (channel == ch) {
+                last = tag;  // tags grow per channel: one multiple=true ack covers the earlier
+                return;
+            }
+        }
+        pending_acks.emplace_back(ch, tag);
+    }
+
+    void send_ack(amqp_channel_t ch, std::uint64_t tag) {
+        if (amqp_basic_ack(conn, ch, tag, 1) != AMQP_STATUS_OK) throw ConnectionLost("basic.ack");
+    }
+
+    void flush_acks() {
+        for (const auto& [ch, tag] : pending_acks) send_ack(ch, tag);
+        pending_acks.clear();
+    }
+
+    void flush_ack(amqp_channel_t ch) {
+        for (auto it = pending_acks.begin(); it != pending_acks.end(); ++it) {
+            if (it->first == ch) {
+                send_ack(it->first, it->second);
+                pending_acks.erase(it);
+                return;
+            }
+        }
+    }
+
+    // The broker closed `ch`: its unacked messages are back in the queue, acks would fail.
+    void forget_acks(amqp_channel_t ch) {
+        std::erase_if(pending_acks, [ch](const auto& p) { return p.first == ch; });
+    }
+
     void release_user(UserQueue& state) {
         if (state.channel == 0) return;
         const auto ch = state.channel;
         state.channel = 0;
+        // What was handed to the user's connections stays acked; the rest goes back.
+        flush_ack(ch);
         const auto reply = amqp_channel_close(conn, ch, AMQP_REPLY_SUCCESS);
         channel_user.erase(ch);
         if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -519,8 +573,23 @@ struct AmqpBus::Impl {
         return it != users.end() && it->second.channel != 0;
     }
 
-    void on_delivery(amqp_channel_t ch, std::uint64_t tag, const std::string& body) {
-        auto wire = decode_wire(body);
+    const Wire& decode_cached(amqp_channel_t ch, std::string_view body) {
+        if (ch < kFirstUserChannel) {
+            node_wire = decode_wire(body);  // every body arrives once: nothing to reuse
+            return node_wire;
+        }
+        for (const auto& entry : decode_cache) {
+            if (entry.body == body) return entry.wire;
+        }
+        auto& entry = decode_cache[decode_cache_next];
+        decode_cache_next = (decode_cache_next + 1) % kDecodeCacheSize;
+        entry.wire = decode_wire(body);
+        entry.body.assign(body);
+        return entry.wire;
+    }
+
+    void on_delivery(amqp_channel_t ch, std::uint64_t tag, std::string_view body) {
+        const Wire& wire = decode_cached(ch, body);
         if (ch == kEventsChannel) {
             on_event(wire);
             return;
@@ -565,8 +634,9 @@ struct AmqpBus::Impl {
         } else {
             spdlog::debug("amqp: dropped a body on channel {}: {}", ch, wire.error);
         }
-        if (amqp_basic_ack(conn, ch, tag, 0) != AMQP_STATUS_OK) throw ConnectionLost("basic.ack");
+        ack_later(ch, tag);
         if (delete_queue) {
+            flush_ack(ch);
             amqp_queue_delete(conn, ch, bytes(only_user), 0, 0);
             if (check("queue.delete", ch)) {
                 auto& state = users[only_user];
@@ -688,6 +758,7 @@ struct AmqpBus::Impl {
             }
             handle_frame(frame);
         }
+        flush_acks();
         amqp_maybe_release_buffers(conn);
     }
 
@@ -713,9 +784,15 @@ struct AmqpBus::Impl {
                 if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
                     throw ConnectionLost("read message: " + describe(reply));
                 }
-                std::string body(static_cast<const char*>(message.body.bytes), message.body.len);
-                amqp_destroy_message(&message);
-                on_delivery(ch, tag, body);
+                // The body is the message's own allocation, not the connection's buffers: it stays
+                // valid while on_delivery talks to the broker.
+                struct Destroy {
+                    amqp_message_t& m;
+                    ~Destroy() { amqp_destroy_message(&m); }
+                } destroy{message};
+                on_delivery(ch, tag,
+                            std::string_view(static_cast<const char*>(message.body.bytes),
+                                             message.body.len));
                 break;
             }
             case AMQP_BASIC_RETURN_METHOD: {
@@ -738,6 +815,7 @@ struct AmqpBus::Impl {
             case AMQP_CHANNEL_CLOSE_METHOD: {
                 amqp_channel_close_ok_t close_ok{};
                 amqp_send_method(conn, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+                forget_acks(ch);
                 auto it = channel_user.find(ch);
                 if (it == channel_user.end()) throw ConnectionLost("channel closed by the broker");
                 auto& state = users[it->second];
@@ -771,6 +849,9 @@ struct AmqpBus::Impl {
     }
 
     void run() {
+        // Named so that its CPU time can be read apart (/proc/<pid>/task/*/comm): the AMQP
+        // client's work and chatd's consume path all run here (scripts/amqp-overhead).
+        pthread_setname_np(pthread_self(), "chatd-amqp");
         while (running) {
             try {
                 if (!conn) connect();
@@ -793,6 +874,7 @@ struct AmqpBus::Impl {
                 while (!unconfirmed.empty() && Clock::now() < deadline) {
                     read_frames(std::chrono::milliseconds(50));
                 }
+                flush_acks();
                 amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
             } catch (const std::exception& e) {
                 spdlog::warn("amqp: at stop: {}", e.what());

@@ -38,6 +38,25 @@ TEST(Wire, MessageBodyIsTheBriefFormatPlusChatdFields) {
     EXPECT_EQ(body.at("prev_id"), 5);
 }
 
+TEST(Wire, BodiesPastTheDecodeArenaDecodeWhole) {
+    // decode_wire parses into a 2 KiB stack arena first; a bigger body must spill to the heap,
+    // not be cut. 64 KiB of multi-byte content, escapes included.
+    std::string content;
+    while (content.size() < 64 * 1024) content += "\u00e9t\u00e9 \"quoted\" \\ ";
+    model::Message m{
+        9, "general", "alice", content, "01/02/2026 03:04:05", 1, "c9", model::MessageKind::Text,
+        8};
+    const auto wire = bus::decode_wire(bus::encode_event(m, "node-a"));
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    const auto& back = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(back.content, content);
+    EXPECT_EQ(back.id, 9);
+    EXPECT_EQ(back.prev_id, 8);
+    // The event outlives the parse: nothing in it points into the arena.
+    const auto copy = wire.event;
+    EXPECT_EQ(std::get<model::Message>(*copy).user_name, "alice");
+}
+
 TEST(Wire, BriefFormatFromAForeignPublisherDecodesWithoutId) {
     const auto wire =
         bus::decode_wire(R"({"content":"DISCONNECTION_MESSAGE","user_name":"bob","sent_at":"x"})");
