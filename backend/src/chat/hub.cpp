@@ -132,10 +132,13 @@ void Hub::deliver_by_shard(const model::Message& message, const SubscriberListPt
         const std::size_t end = list->shard_end[shard];
         if (begin == end) continue;
         // The work holds the snapshot: its members stay alive until their shard is done.
-        list->runner->run_on(shard, [list, begin, end, native, seed] {
+        list->runner->run_on(shard, [list, shard, begin, end, native, seed] {
+            // Under load, the next messages' work is already queued: the connections then write
+            // once after it (one send for several messages) instead of once per message.
+            const bool write_now = !list->runner->has_queued_work(shard);
             for (std::size_t i = begin; i < end; ++i) {
                 const Subscriber& s = list->members[i];
-                s.sink->deliver_on_shard(s.protocol == Protocol::Native ? native : seed);
+                s.sink->deliver_on_shard(s.protocol == Protocol::Native ? native : seed, write_now);
             }
         });
         begin = end;

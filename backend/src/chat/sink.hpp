@@ -38,9 +38,10 @@ class Sink {
     virtual void close(CloseCode code, std::string_view reason) = 0;
     // The I/O shard whose thread runs this connection (ShardRunner); 0 without shards.
     virtual std::size_t shard() const { return 0; }
-    // deliver(), called on the thread of the connection's own shard (from ShardRunner::run_on),
-    // where the connection may write at once instead of posting its writer.
-    virtual void deliver_on_shard(const Frame& frame) { deliver(frame); }
+    // deliver(), called on the thread of the connection's own shard (from ShardRunner::run_on).
+    // `write_now`: nothing else waits on the shard, so the connection may write at once; else it
+    // posts its writer behind the waiting work, and the frames of those messages join the write.
+    virtual void deliver_on_shard(const Frame& frame, bool /*write_now*/) { deliver(frame); }
 };
 
 // The I/O threads of the network layer, one per shard: the hub hands each shard the deliveries
@@ -51,6 +52,8 @@ class ShardRunner {
     virtual std::size_t shard_count() const = 0;
     // Runs `work` on the shard's thread, after the work handed to it earlier.
     virtual void run_on(std::size_t shard, std::function<void()> work) = 0;
+    // From inside a shard's work: whether more run_on work for that shard waits behind it.
+    virtual bool has_queued_work(std::size_t shard) const = 0;
 };
 
 }  // namespace chatd::chat

@@ -17,7 +17,8 @@ namespace chatd::net {
 // a shard all the deliveries to its connections in one run_on (chat::ShardRunner).
 class IoShards final : public chat::ShardRunner {
   public:
-    explicit IoShards(std::size_t count) {
+    explicit IoShards(std::size_t count)
+        : queued_(std::make_unique<std::atomic<std::size_t>[]>(std::max<std::size_t>(1, count))) {
         for (std::size_t i = 0; i < std::max<std::size_t>(1, count); ++i) {
             // Not the concurrency hint 1: with it, fan-outs written from run_on work stalled
             // connections' reads for up to seconds at 100 messages/s (docs/benchmarks.md,
@@ -29,7 +30,14 @@ class IoShards final : public chat::ShardRunner {
 
     std::size_t shard_count() const override { return contexts_.size(); }
     void run_on(std::size_t shard, std::function<void()> work) override {
-        asio::post(*contexts_[shard], std::move(work));
+        queued_[shard].fetch_add(1, std::memory_order_relaxed);
+        asio::post(*contexts_[shard], [this, shard, work = std::move(work)] {
+            queued_[shard].fetch_sub(1, std::memory_order_relaxed);
+            work();
+        });
+    }
+    bool has_queued_work(std::size_t shard) const override {
+        return queued_[shard].load(std::memory_order_relaxed) > 0;
     }
 
     asio::io_context& context(std::size_t shard) { return *contexts_[shard]; }
@@ -62,6 +70,8 @@ class IoShards final : public chat::ShardRunner {
   private:
     std::vector<std::unique_ptr<asio::io_context>> contexts_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+    // run_on work posted to each shard and not started yet.
+    std::unique_ptr<std::atomic<std::size_t>[]> queued_;
     std::atomic<std::size_t> next_{0};
 };
 

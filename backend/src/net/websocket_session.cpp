@@ -55,7 +55,9 @@ class WebSocketSession final : public chat::Sink,
 
     void deliver(const chat::Frame& frame) override { push(frame, false); }
     std::size_t shard() const override { return shard_; }
-    void deliver_on_shard(const chat::Frame& frame) override { push(frame, true); }
+    void deliver_on_shard(const chat::Frame& frame, bool write_now) override {
+        push(frame, write_now);
+    }
 
     void close(chat::CloseCode code, std::string_view reason) override {
         // Nothing delivered after close() returns is sent: a client told to resync must not get
@@ -72,11 +74,11 @@ class WebSocketSession final : public chat::Sink,
     }
 
   private:
-    // `on_own_thread`: the caller runs on this connection's shard, so the writer may run now.
-    void push(const chat::Frame& frame, bool on_own_thread) {
+    // `write_now`: the caller runs on this connection's shard and the writer should run now.
+    void push(const chat::Frame& frame, bool write_now) {
         switch (outbox_.push(frame)) {
             case chat::Outbox::PushResult::QueuedWakeUp:
-                if (on_own_thread) {
+                if (write_now) {
                     write_pending();
                 } else {
                     asio::post(ws_.get_executor(),

@@ -18,6 +18,15 @@ const MAX_MESSAGES = 10000
 const WINDOW = 32 // sends in flight; keeps the healthy reader's outbox far below the limit
 const DISCONNECTS = 'chat_ws_slow_consumer_disconnects_total'
 
+async function stopAll (server, sockets) {
+  for (const s of sockets) s.terminate()
+  try {
+    await server?.stop({ expectCode: 0 })
+  } finally {
+    server?.cleanup()
+  }
+}
+
 describe('slow consumer', () => {
   let server
   const sockets = []
@@ -30,14 +39,7 @@ describe('slow consumer', () => {
     })
   })
 
-  after(async () => {
-    for (const s of sockets) s.terminate()
-    try {
-      await server?.stop({ expectCode: 0 })
-    } finally {
-      server?.cleanup()
-    }
-  })
+  after(() => stopAll(server, sockets))
 
   it('a paused reader is cut off, the healthy reader gets every message, and the slow one recovers from history', async t => {
     const tokens = {}
@@ -145,14 +147,7 @@ describe('liveness pings', () => {
     server = await startChatd({ auth: 'open', args: ['--ws-ping-interval', String(PING_INTERVAL_S)] })
   })
 
-  after(async () => {
-    for (const s of sockets) s.terminate()
-    try {
-      await server?.stop({ expectCode: 0 })
-    } finally {
-      server?.cleanup()
-    }
-  })
+  after(() => stopAll(server, sockets))
 
   const pings = c => {
     let count = 0

@@ -34,7 +34,7 @@ class RecordingSink final : public chat::Sink {
     // Set before the sink is attached to a hub.
     void set_shard(std::size_t shard) { shard_ = shard; }
     std::size_t shard() const override { return shard_; }
-    void deliver_on_shard(const chat::Frame& frame) override {
+    void deliver_on_shard(const chat::Frame& frame, bool /*write_now*/) override {
         std::lock_guard lock(mutex_);
         frames_.push_back(frame);
         ++delivered_on_shard_;

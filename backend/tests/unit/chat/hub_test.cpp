@@ -503,11 +503,15 @@ class QueueingShardRunner final : public chat::ShardRunner {
     void run_on(std::size_t shard, std::function<void()> work) override {
         queues_.at(shard).push_back(std::move(work));
     }
+    bool has_queued_work(std::size_t shard) const override { return !queues_.at(shard).empty(); }
     std::size_t queued(std::size_t shard) const { return queues_.at(shard).size(); }
     void run() {
         for (auto& queue : queues_) {
-            for (auto& work : queue) work();
-            queue.clear();
+            while (!queue.empty()) {
+                auto work = std::move(queue.front());
+                queue.erase(queue.begin());
+                work();
+            }
         }
     }
 
