@@ -124,7 +124,9 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
                event);
 }
 
-void Hub::deliver_by_shard(const model::Message& message, const SubscriberListPtr& list) {
+void Hub::deliver_by_shard(const model::Message& message,
+                           const SubscriberListPtr& list,
+                           ShardRunner& runner) {
     const Frame native = list->has_native ? make_frame(encode_message(message)) : nullptr;
     const Frame seed = list->has_seed ? make_frame(encode_seed_message(message)) : nullptr;
     std::size_t begin = 0;
@@ -132,10 +134,11 @@ void Hub::deliver_by_shard(const model::Message& message, const SubscriberListPt
         const std::size_t end = list->shard_end[shard];
         if (begin == end) continue;
         // The work holds the snapshot: its members stay alive until their shard is done.
-        list->runner->run_on(shard, [list, shard, begin, end, native, seed] {
+        // The runner outlives the work it runs.
+        runner.run_on(shard, [list, runner = &runner, shard, begin, end, native, seed] {
             // Under load, the next messages' work is already queued: the connections then write
             // once after it (one send for several messages) instead of once per message.
-            const bool write_now = !list->runner->has_queued_work(shard);
+            const bool write_now = !runner->has_queued_work(shard);
             for (std::size_t i = begin; i < end; ++i) {
                 const Subscriber& s = list->members[i];
                 s.sink->deliver_on_shard(s.protocol == Protocol::Native ? native : seed, write_now);
@@ -149,11 +152,11 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
     const auto list = subscribers(message.room);
     // A leave closes its sender's /receive streams right below, so it is queued to them here
     // first, not later on their shard.
-    const bool by_shard =
-        list && list->runner && only_user.empty() && message.kind != model::MessageKind::Leave;
+    const auto runner = list ? list->runner.lock() : nullptr;
+    const bool by_shard = runner && only_user.empty() && message.kind != model::MessageKind::Leave;
     std::size_t delivered = 0;
     if (by_shard) {
-        deliver_by_shard(message, list);
+        deliver_by_shard(message, list, *runner);
         delivered = list->members.size();
     } else if (list) {
         Frame native;

@@ -91,7 +91,8 @@ class Hub {
         std::vector<Subscriber> members;  // shard 0's first, then shard 1's, ...
         std::vector<std::size_t>
             shard_end;  // shard s: [shard_end[s - 1] (0 for s = 0), shard_end[s])
-        std::shared_ptr<ShardRunner> runner;
+        // Weak: the runner holds the work that holds this snapshot.
+        std::weak_ptr<ShardRunner> runner;
         bool has_native = false;
         bool has_seed = false;
     };
@@ -121,7 +122,9 @@ class Hub {
     SubscriberListPtr subscribers(const std::string& room) const;
     // Requires the unique lock.
     SubscriberListPtr make_snapshot(const std::vector<Subscriber>& members) const;
-    void deliver_by_shard(const model::Message& message, const SubscriberListPtr& list);
+    void deliver_by_shard(const model::Message& message,
+                          const SubscriberListPtr& list,
+                          ShardRunner& runner);
     std::vector<std::shared_ptr<Sink>> sinks_where(auto predicate) const;
 
     metrics::Metrics& metrics_;
