@@ -237,7 +237,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::atomic<bool> stopping{false};
 
     // Runs `work` on the blocking pool, then resumes the awaiting coroutine on its own executor
-    // with the result, or rethrows what `work` threw. Deliberately not a coroutine itself:
+    // with the result, or rethrows what `work` threw. The exception moves to the I/O thread: the
+    // pool thread keeps no reference, so the exception (and its message, a reference-counted
+    // string in libstdc++) is freed on the thread that used it (TSan cannot see the
+    // synchronisation of uninstrumented libstdc++'s reference counts, and a pool thread dropping
+    // the last reference after the I/O thread read the message was reported as a race).
+    // Deliberately not a coroutine itself:
     // g++ 12 destroys a coroutine's by-value class parameters twice when the argument is a
     // temporary in a co_await expression.
     template <class F>
@@ -245,32 +250,33 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         using R = std::invoke_result_t<F>;
         return asio::async_initiate<decltype(use_awaitable), typename CompletionOf<R>::type>(
             [this](auto handler, F job) {
-                asio::post(
-                    blocking, [job = std::move(job), handler = std::move(handler)]() mutable {
-                        auto home = asio::get_associated_executor(handler);
-                        std::exception_ptr error;
-                        if constexpr (std::is_void_v<R>) {
-                            try {
-                                job();
-                            } catch (...) {
-                                error = std::current_exception();
-                            }
-                            asio::post(home, [handler = std::move(handler), error]() mutable {
-                                std::move(handler)(error);
-                            });
-                        } else {
-                            R result{};
-                            try {
-                                result = job();
-                            } catch (...) {
-                                error = std::current_exception();
-                            }
-                            asio::post(home, [handler = std::move(handler), error,
-                                              result = std::move(result)]() mutable {
-                                std::move(handler)(error, std::move(result));
-                            });
+                asio::post(blocking, [job = std::move(job),
+                                      handler = std::move(handler)]() mutable {
+                    auto home = asio::get_associated_executor(handler);
+                    std::exception_ptr error;
+                    if constexpr (std::is_void_v<R>) {
+                        try {
+                            job();
+                        } catch (...) {
+                            error = std::current_exception();
                         }
-                    });
+                        asio::post(home, [handler = std::move(handler),
+                                          error = std::move(error)]() mutable {
+                            std::move(handler)(error);
+                        });
+                    } else {
+                        R result{};
+                        try {
+                            result = job();
+                        } catch (...) {
+                            error = std::current_exception();
+                        }
+                        asio::post(home, [handler = std::move(handler), error = std::move(error),
+                                          result = std::move(result)]() mutable {
+                            std::move(handler)(error, std::move(result));
+                        });
+                    }
+                });
             },
             use_awaitable, std::move(work));
     }
