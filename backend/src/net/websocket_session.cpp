@@ -1,15 +1,19 @@
 #include "net/websocket_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <optional>
+#include <span>
 
 #include "chat/codec.hpp"
 #include "chat/outbox.hpp"
 #include "metrics/metrics.hpp"
-#include "net/coalescing_stream.hpp"
+#include "net/ws_frames.hpp"
 
 namespace chatd::net {
 namespace {
@@ -19,34 +23,54 @@ using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
-// One client connection. Only write_pending() writes frames to the stream, on the strand;
-// deliver() and close() only queue and post it, from any thread. The hub holds a reference while
-// the connection is registered, so the session lives until it is both detached and its last
-// handler ended.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// Bytes of frames the writer queues beside the socket write in flight; past it, the writer waits
+// for that write (a reader that stops reading stops the writer, and the outbox bound cuts it).
+constexpr std::size_t kMaxPendingBytes = 64 * 1024;
+// Full reads in a row before the connection lets the shard's other connections run.
+constexpr int kReadsPerTurn = 4;
+
+// The I/O thread's read buffer: every connection of a shard reads into it, so a connection holds
+// no read buffer of its own (only a message that spans reads, until it is whole).
+std::span<std::uint8_t> thread_read_buffer() {
+    thread_local std::vector<std::uint8_t> buffer;
+    if (buffer.empty()) buffer.resize(64 * 1024);  // on the I/O threads only
+    return buffer;
+}
+
+// One client connection, after Beast accepted the upgrade: chatd's own framing (net/ws_frames)
+// on the socket (why: docs/architecture.md, "WebSocket framing"). All members run on the
+// connection's shard thread, except deliver() and close(), which only queue and post. The hub
+// holds a reference while the connection is registered; every pending handler holds one too, so
+// the session lives until it is detached and its last handler ended.
 //
-// The writer is driven by completion handlers, not a coroutine: a delivery to an idle
-// connection is one post that writes the queued frames at once (on a 1,000-recipient fan-out the
-// coroutine's wake-up, a timer cancellation and a resumption per recipient, was a third of
-// chatd's own CPU), and an idle connection holds no coroutine frame.
+// Reading: a readiness wait, then non-blocking reads into the shard's buffer until the socket
+// has nothing more (an idle connection holds only the wait). Writing: the outbox's frames are
+// appended to `pending_` and leave by a non-blocking send, what the socket does not take by one
+// asynchronous write (`flushing_`), at most one in flight; a delivery to an idle connection is
+// one post and one send, and a batch of frames leaves in one send.
 class WebSocketSession final : public chat::Sink,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession>,
+                               private WsFrameReader::Events {
   public:
-    WebSocketSession(beast::tcp_stream stream,
+    WebSocketSession(tcp::socket socket,
                      ConnectionLimits::Slot slot,
                      const WebSocketContext& context,
                      std::size_t shard)
         : shard_(shard),
-          ws_(std::move(stream)),
+          socket_(std::move(socket)),
           slot_(std::move(slot)),
           context_(context),
           outbox_(chat::Outbox::Limits{context.options.outbox_max_bytes,
                                        context.options.outbox_max_frames}),
-          ping_timer_(ws_.get_executor()),
+          reader_(WsFrameReader::Limits{context.options.max_frame_bytes,
+                                        context.options.ws_max_message_frames}),
+          timer_(socket_.get_executor()),
           ping_interval_(std::chrono::seconds(std::max(1u, context.options.ws_ping_interval_s))) {}
 
-    // The upgrade; then spawns the reader and the writer and returns, so that its frame (the
-    // request, the parameters, the subscription timer) does not stay allocated for the
-    // connection's life. `self` keeps the session alive until it returns.
+    // The upgrade; then starts reading and writing and returns, so that its frame (the request,
+    // the parameters, the subscription timer) does not stay allocated for the connection's life.
+    // `self` keeps the session alive until it returns.
     awaitable<void> run(std::shared_ptr<WebSocketSession> self,
                         Request request,
                         chat::Identity identity,
@@ -63,11 +87,11 @@ class WebSocketSession final : public chat::Sink,
         // Nothing delivered after close() returns is sent: a client told to resync must not get
         // a newer id first (its resync would start past what it missed).
         outbox_.close();
-        asio::post(ws_.get_executor(),
+        asio::post(socket_.get_executor(),
                    [self = shared_from_this(), code, reason = std::string(reason)]() mutable {
                        if (self->close_requested_) return;
                        self->close_requested_ = true;
-                       self->close_code_ = code;
+                       self->close_code_ = static_cast<std::uint16_t>(code);
                        self->close_reason_ = std::move(reason);
                        self->write_pending();
                    });
@@ -81,7 +105,7 @@ class WebSocketSession final : public chat::Sink,
                 if (write_now) {
                     write_pending();
                 } else {
-                    asio::post(ws_.get_executor(),
+                    asio::post(socket_.get_executor(),
                                [self = shared_from_this()] { self->write_pending(); });
                 }
                 break;
@@ -90,7 +114,8 @@ class WebSocketSession final : public chat::Sink,
                 context_.metrics.limit_hit(metrics::Limit::OutboxOverflow);
                 spdlog::info("closing slow consumer {} (outbox over {} bytes)", user_name_,
                              context_.options.outbox_max_bytes);
-                abort_connection();
+                // The client stopped reading: no close frame could get through.
+                asio::post(socket_.get_executor(), [self = shared_from_this()] { self->drop(); });
                 break;
             case chat::Outbox::PushResult::Queued:
             case chat::Outbox::PushResult::Closed:
@@ -98,67 +123,69 @@ class WebSocketSession final : public chat::Sink,
         }
     }
 
-    // The reader, driven by completion handlers rather than a coroutine: an idle connection
-    // then holds only Beast's pending read, not a coroutine frame, its awaitable state and a
-    // co_spawn entry (~1 KiB). Each handler holds `self`, so the session lives while it reads.
-    void read_next(std::shared_ptr<WebSocketSession> self);
-    // Handles one completed read; false when the connection's reading is over.
-    bool on_read(beast::error_code ec);
-    void reader_finished();
+    // Reads until the socket has nothing more, then waits for readiness (only then: the
+    // reactor reports readiness by edge, so a wait with bytes already there would not end).
+    void read_available();
+    void wait_readable();
+    // Parses what was read.
+    void consume(std::uint8_t* data, std::size_t size);
+    void on_message(bool text, std::string_view payload) override;
+    void on_ping(std::string_view payload) override;
+    void on_pong() override {}
+    void on_close(std::optional<std::uint16_t> code, std::string_view reason) override;
+    // The connection takes no more messages: it leaves the service (once).
+    void stop_reading();
 
-    // The client stopped reading: no close frame could get through, so drop the TCP connection.
-    void abort_connection() {
-        asio::post(ws_.get_executor(), [self = shared_from_this()] {
-            self->drop_tcp();
-            self->outbox_.close();
-            self->ping_timer_.cancel();
-        });
-    }
-
-    // Ends the TCP connection without a close handshake. On the strand only.
-    void drop_tcp() {
-        beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-        beast::get_lowest_layer(ws_).socket().close(ignored);
-    }
-
-    // Writes what the outbox holds: whole frames appended in place, each batch in one socket
-    // write; a frame that does not fit goes through Beast, and its completion calls back here.
-    // Starts the close handshake once the batch in hand is written. On the strand only.
+    // Writes what the outbox holds, then the close frame once one is due. Never more than
+    // kMaxPendingBytes queued beside the write in flight, except one frame larger than that.
     void write_pending();
-    void on_frame_written(beast::error_code ec, std::size_t bytes);
-    void start_close();
+    void append_frame(WsOpcode opcode, std::string_view payload) {
+        append_server_frame(pending_, opcode, payload);
+    }
+    void flush();
+    void on_flushed(beast::error_code ec);
+    // Queues the close frame; nothing is written after it.
+    void send_close(std::uint16_t code, std::string_view reason);
+    // After both close frames (or a failure's close frame) are through: the TCP teardown. The
+    // server ends its sending side first and reads what the client still sends until it closes
+    // (closing with unread bytes would reset the connection and could lose the close frame).
+    void maybe_shut_down();
+    // Ends the TCP connection at once, without a close handshake.
+    void drop();
+
     // Pings a connection idle for a whole interval (nothing written); drops a peer silent since
-    // the last ping. The timer is the only handler an idle connection has pending for writing.
-    void arm_ping_timer();
-    void on_ping_timer();
+    // the last ping. While closing, the same timer bounds the close handshake.
+    void arm_timer(std::chrono::steady_clock::duration after);
+    void on_timer();
 
     const std::size_t shard_;
-    websocket::stream<CoalescingStream> ws_;
+    tcp::socket socket_;
     ConnectionLimits::Slot slot_;  // counted against the connection limits until destroyed
     WebSocketContext context_;
     chat::Outbox outbox_;
-    asio::steady_timer ping_timer_;
+    WsFrameReader reader_;
+    asio::steady_timer timer_;
     const std::chrono::steady_clock::duration ping_interval_;
     chat::ConnectionId id_ = 0;
     std::string user_name_;
     chat::Protocol protocol_ = chat::Protocol::Native;
-    // Touched on the strand only.
-    bool close_requested_ = false;
-    chat::CloseCode close_code_ = chat::CloseCode::Normal;
-    std::string close_reason_;
-    bool reader_done_ = false;
-    // A Beast write (a frame past the fast path, a ping, the close) or the handshake is in
-    // flight: write_pending() waits for its completion.
-    bool writing_ = true;
-    bool closing_ = false;
-    bool sent_since_ping_timer_ = false;
-    std::vector<chat::Frame> batch_;  // taken from the outbox, written up to batch_next_
+    std::vector<chat::Frame> batch_;  // taken from the outbox, appended up to batch_next_
     std::size_t batch_next_ = 0;
-    std::size_t batch_bytes_ = 0;
-    beast::flat_buffer read_buffer_;  // empty (no heap) between messages
+    std::string pending_;   // whole frames waiting for the next socket write
+    std::string flushing_;  // the bytes of the socket write in flight
+    std::string close_reason_;
     std::optional<std::chrono::steady_clock::time_point> pinged_at_;
     std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
+    std::uint16_t close_code_ = 0;
+    bool open_ = false;  // the upgrade is through
+    bool flush_in_flight_ = false;
+    bool close_requested_ = false;  // by the service: the close frame follows the batch in hand
+    bool close_sent_ = false;       // the close frame is queued: nothing more is written
+    bool close_received_ = false;   // the client's close frame came, or none is awaited
+    bool shut_down_ = false;        // our sending side is shut down
+    bool dropped_ = false;
+    bool reading_stopped_ = false;
+    bool sent_since_timer_ = false;
 };
 
 awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
@@ -168,22 +195,6 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
                                       std::vector<std::string> rooms) {
     protocol_ = protocol;
     user_name_ = identity.user_name;
-    beast::get_lowest_layer(ws_).expires_never();
-    websocket::stream_base::timeout timeout{};
-    timeout.handshake_timeout = std::chrono::seconds(10);
-    // Liveness is ours, not Beast's: the writer pings an idle connection every ping interval
-    // (it already holds the timer) and drops it when nothing arrived for two intervals.
-    timeout.idle_timeout = websocket::stream_base::none();
-    timeout.keep_alive_pings = false;
-    ws_.set_option(timeout);
-    ws_.control_callback([this](websocket::frame_type, beast::string_view) {
-        last_received_ = std::chrono::steady_clock::now();
-    });
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "chatd"); }));
-    ws_.read_message_max(context_.options.max_frame_bytes);
-    ws_.next_layer().set_max_message_frames(context_.options.ws_max_message_frames);
-    ws_.auto_fragment(false);
 
     // Registered before the upgrade completes: frames delivered meanwhile wait in the outbox.
     // The 101 answer waits (bounded) until the bus routes this user's events here, so a client
@@ -200,10 +211,10 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
     }
     id_ = context_.service.connect(identity, protocol, self, rooms);
     {
-        asio::steady_timer subscribed(ws_.get_executor(), std::chrono::seconds(2));
+        asio::steady_timer subscribed(socket_.get_executor(), std::chrono::seconds(2));
         auto done = std::make_shared<bool>(false);
         context_.service.when_subscribed(
-            user_name_, [self, done, timer = &subscribed, executor = ws_.get_executor()] {
+            user_name_, [self, done, timer = &subscribed, executor = socket_.get_executor()] {
                 asio::post(executor, [self, done, timer] {
                     if (*done) return;
                     *done = true;
@@ -216,181 +227,256 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         }
         *done = true;  // the timer is about to go away: a late callback must not touch it
     }
-    auto [accept_ec] = co_await ws_.async_accept(request, kTuple);
-    if (accept_ec) {
-        reader_done_ = true;
-        context_.service.disconnect(id_, user_name_);
-        outbox_.close();
+    // Beast checks the upgrade request and writes the 101 answer (or the refusal); the frames
+    // are ours from then on. No extension is offered, so none is negotiated.
+    beast::error_code accept_ec;
+    {
+        websocket::stream<tcp::socket&> handshake(socket_);
+        websocket::stream_base::timeout timeout{};
+        timeout.handshake_timeout = kHandshakeTimeout;
+        timeout.idle_timeout = websocket::stream_base::none();
+        timeout.keep_alive_pings = false;
+        handshake.set_option(timeout);
+        handshake.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(http::field::server, "chatd"); }));
+        auto [ec] = co_await handshake.async_accept(request, kTuple);
+        accept_ec = ec;
+    }
+    beast::error_code blocking_ec;
+    if (!accept_ec) socket_.non_blocking(true, blocking_ec);
+    if (accept_ec || blocking_ec) {
+        drop();
         co_return;
     }
-    writing_ = false;
-    arm_ping_timer();
+    open_ = true;
+    arm_timer(ping_interval_);
     write_pending();
-    read_next(std::move(self));
+    read_available();
 }
 
-void WebSocketSession::read_next(std::shared_ptr<WebSocketSession> self) {
-    // Beast sizes the buffer before any byte arrives (1,536 bytes for async_read), so an idle
-    // connection would hold that much: the first read of each message asks for at most
-    // kFirstReadBytes, the rest of the message follows in later reads.
-    constexpr std::size_t kFirstReadBytes = 64;
-    const std::size_t limit = read_buffer_.size() == 0 ? kFirstReadBytes : 0;  // 0: no limit
-    ws_.async_read_some(read_buffer_, limit,
-                        [self = std::move(self)](beast::error_code ec, std::size_t) mutable {
-                            auto* session = self.get();
-                            if (session->on_read(ec)) {
-                                session->read_next(std::move(self));
-                            } else {
-                                session->reader_finished();
-                            }
-                        });
+void WebSocketSession::read_available() {
+    const auto buffer = thread_read_buffer();
+    for (int turn = 0; turn < kReadsPerTurn; ++turn) {
+        beast::error_code ec;
+        const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+        if (ec == asio::error::would_block) return wait_readable();
+        if (ec) {
+            if (ec != asio::error::eof && ec != asio::error::connection_reset &&
+                ec != asio::error::bad_descriptor && ec != asio::error::operation_aborted) {
+                spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
+            }
+            return drop();
+        }
+        // During the teardown the client's last bytes are read and dropped.
+        if (!reading_stopped_) consume(buffer.data(), n);
+        if (dropped_) return;
+        // A short read took everything the socket held, so the next bytes raise a new edge.
+        if (n < buffer.size()) return wait_readable();
+    }
+    // More may wait: continue after the shard's other work (a readiness wait would not fire for
+    // bytes already there).
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read_available(); });
 }
 
-bool WebSocketSession::on_read(beast::error_code ec) {
-    if (!ec && !ws_.is_message_done()) return true;
-    if (ec) {
-        if (ec == websocket::error::message_too_big) {
-            context_.metrics.limit_hit(metrics::Limit::FrameSize);
-        } else if (ws_.next_layer().message_frame_limit_hit()) {
-            // Dropped, without a close frame: Beast's stream failed with the read.
+void WebSocketSession::wait_readable() {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+        if (ec) return self->drop();
+        self->read_available();
+    });
+}
+
+void WebSocketSession::consume(std::uint8_t* data, std::size_t size) {
+    last_received_ = std::chrono::steady_clock::now();
+    const auto failure = reader_.feed(data, size, *this);
+    if (failure == WsFrameReader::Failure::None) return;
+    stop_reading();
+    switch (failure) {
+        case WsFrameReader::Failure::TooManyFrames:
+            // An endless message of empty frames is an attack: dropped without a close frame.
             context_.metrics.limit_hit(metrics::Limit::WsProtocol);
             spdlog::debug("dropping {}: a message of more than {} frames", user_name_,
                           context_.options.ws_max_message_frames);
-        } else if (ec == websocket::error::bad_frame_payload) {
+            return drop();
+        case WsFrameReader::Failure::MessageTooBig:
+            context_.metrics.limit_hit(metrics::Limit::FrameSize);
+            break;
+        case WsFrameReader::Failure::InvalidUtf8:
             context_.metrics.limit_hit(metrics::Limit::InvalidUtf8);
-        } else if (ec != websocket::error::closed &&
-                   ec.category() ==
-                       websocket::make_error_code(websocket::error::closed).category()) {
-            // Beast's own errors: protocol violations (reserved bits, bad opcode, ...).
-            // Compared by category: condition::protocol_violation did not match them in
-            // the tsan build (the condition's category was a different instance there).
+            break;
+        case WsFrameReader::Failure::ProtocolError:
+        case WsFrameReader::Failure::None:
             context_.metrics.limit_hit(metrics::Limit::WsProtocol);
-        } else if (ec != websocket::error::closed && ec != asio::error::operation_aborted &&
-                   ec != asio::error::eof && ec != beast::error::timeout &&
-                   ec != asio::error::connection_reset) {
-            spdlog::debug("websocket read from {} ended: {}", user_name_, ec.message());
-        }
-        return false;
+            break;
     }
-    last_received_ = std::chrono::steady_clock::now();
-    context_.metrics.ws_frames_received.Increment();
-    if (protocol_ == chat::Protocol::Native) {
-        if (ws_.got_binary()) {
-            context_.metrics.limit_hit(metrics::Limit::BadRequest);
-            deliver(chat::make_frame(
-                chat::encode_error("bad_request", "frames are JSON text, not binary")));
-        } else {
-            const auto data = read_buffer_.cdata();
-            context_.service.handle_frame(
-                id_, user_name_, shared_from_this(),
-                std::string_view(static_cast<const char*>(data.data()), data.size()));
-        }
-    }
-    read_buffer_.consume(read_buffer_.size());
-    // An idle connection keeps no read buffer (memory per connection, docs/architecture.md).
-    read_buffer_.shrink_to_fit();
-    return true;
+    // The connection failed (RFC 6455 section 7.1.7): our close frame, then the teardown
+    // without waiting for the client's.
+    close_received_ = true;
+    send_close(WsFrameReader::close_code(failure), {});
+    maybe_shut_down();  // when our close frame was already out
 }
 
-void WebSocketSession::reader_finished() {
-    reader_done_ = true;
+void WebSocketSession::on_message(bool text, std::string_view payload) {
+    context_.metrics.ws_frames_received.Increment();
+    if (close_sent_ || protocol_ != chat::Protocol::Native) return;
+    if (!text) {
+        context_.metrics.limit_hit(metrics::Limit::BadRequest);
+        deliver(chat::make_frame(
+            chat::encode_error("bad_request", "frames are JSON text, not binary")));
+        return;
+    }
+    context_.service.handle_frame(id_, user_name_, shared_from_this(), payload);
+}
+
+void WebSocketSession::on_ping(std::string_view payload) {
+    if (close_sent_) return;
+    append_frame(WsOpcode::Pong, payload);
+    flush();
+}
+
+void WebSocketSession::on_close(std::optional<std::uint16_t> code, std::string_view) {
+    stop_reading();
+    close_received_ = true;
+    if (!close_sent_) {
+        // The reply echoes the client's code (none when it gave none).
+        close_sent_ = true;
+        outbox_.close();
+        batch_.clear();
+        if (code) {
+            append_frame(WsOpcode::Close, close_payload(*code, {}));
+        } else {
+            append_frame(WsOpcode::Close, {});
+        }
+        arm_timer(kHandshakeTimeout);
+        flush();
+    }
+    maybe_shut_down();
+}
+
+void WebSocketSession::stop_reading() {
+    if (reading_stopped_) return;
+    reading_stopped_ = true;
     context_.service.disconnect(id_, user_name_);
     outbox_.close();
-    ping_timer_.cancel();
 }
 
 void WebSocketSession::write_pending() {
-    if (writing_ || closing_) return;
+    if (!open_ || close_sent_ || dropped_) return;
     for (;;) {
         if (batch_next_ == batch_.size()) {
-            if (close_requested_) return start_close();
-            if (!outbox_.take(batch_)) {
-                batch_next_ = 0;
-                return;
-            }
+            batch_.clear();  // release the shared frames now
             batch_next_ = 0;
-            batch_bytes_ = 0;
+            if (close_requested_) return send_close(close_code_, close_reason_);
+            if (!outbox_.take(batch_)) return;
             context_.metrics.outbox_frames.Observe(static_cast<double>(batch_.size()));
-            // The whole batch leaves in one socket write (or one per max-pending bytes).
-            ws_.next_layer().cork();
         }
+        std::size_t frames = 0;
+        std::size_t bytes = 0;
         for (; batch_next_ < batch_.size(); ++batch_next_) {
-            const chat::Frame& frame = batch_[batch_next_];
-            // Beast takes a frame that does not fit, and the frames of a closing connection
-            // (it then fails the write).
-            if (ws_.is_open() && ws_.next_layer().try_append_text_frame(*frame)) {
-                batch_bytes_ += frame->size();
-                continue;
-            }
-            writing_ = true;
-            ws_.text(true);
-            ws_.async_write(asio::buffer(*frame),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                                self->on_frame_written(ec, bytes);
-                            });
-            return;
+            const std::string& frame = *batch_[batch_next_];
+            if (!pending_.empty() && pending_.size() + frame.size() + 10 > kMaxPendingBytes) break;
+            append_frame(WsOpcode::Text, frame);
+            ++frames;
+            bytes += frame.size();
         }
-        ws_.next_layer().uncork();
-        sent_since_ping_timer_ = true;
-        context_.metrics.ws_frames_sent.Increment(static_cast<double>(batch_.size()));
-        context_.metrics.ws_bytes_sent.Increment(static_cast<double>(batch_bytes_));
-        batch_.clear();  // release the shared frames now
-        batch_next_ = 0;
+        sent_since_timer_ = true;
+        context_.metrics.ws_frames_sent.Increment(static_cast<double>(frames));
+        context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes));
+        flush();
+        // The bound is reached and the socket did not take it all: on_flushed() continues.
+        if (flush_in_flight_ || dropped_) return;
     }
 }
 
-void WebSocketSession::on_frame_written(beast::error_code ec, std::size_t bytes) {
-    writing_ = false;
-    if (ec) {
-        ws_.next_layer().uncork();
-        outbox_.close();
-        std::vector<chat::Frame>().swap(batch_);
-        batch_next_ = 0;
+void WebSocketSession::flush() {
+    if (flush_in_flight_ || pending_.empty() || dropped_) return;
+    const ssize_t sent = ::send(socket_.native_handle(), pending_.data(), pending_.size(),
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return drop();
+    if (sent > 0) {
+        if (static_cast<std::size_t>(sent) == pending_.size()) {
+            std::string().swap(pending_);  // an idle connection holds no write buffer
+            return maybe_shut_down();
+        }
+        pending_.erase(0, static_cast<std::size_t>(sent));
+    }
+    flushing_.swap(pending_);
+    flush_in_flight_ = true;
+    asio::async_write(
+        socket_, asio::buffer(flushing_),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_flushed(ec); });
+}
+
+void WebSocketSession::on_flushed(beast::error_code ec) {
+    flush_in_flight_ = false;
+    std::string().swap(flushing_);
+    if (ec) return drop();
+    if (!pending_.empty()) {
+        flush();
+    } else {
+        std::string().swap(pending_);
+    }
+    if (!flush_in_flight_) {
+        write_pending();
+        maybe_shut_down();
+    }
+}
+
+void WebSocketSession::send_close(std::uint16_t code, std::string_view reason) {
+    if (close_sent_ || dropped_) return;
+    close_sent_ = true;
+    outbox_.close();
+    batch_.clear();
+    append_frame(WsOpcode::Close, close_payload(code, reason));
+    arm_timer(kHandshakeTimeout);
+    flush();
+    maybe_shut_down();
+}
+
+void WebSocketSession::maybe_shut_down() {
+    if (!close_sent_ || !close_received_ || shut_down_ || dropped_ || flush_in_flight_ ||
+        !pending_.empty()) {
         return;
     }
-    batch_bytes_ += bytes;
-    ++batch_next_;
-    write_pending();
+    shut_down_ = true;
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    // The reader goes on (dropping what it reads) until the client closes: then drop().
 }
 
-void WebSocketSession::start_close() {
-    closing_ = true;
-    writing_ = true;
-    ws_.async_close(
-        websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
-        [self = shared_from_this()](beast::error_code) { self->ping_timer_.cancel(); });
+void WebSocketSession::drop() {
+    if (dropped_) return;
+    dropped_ = true;
+    stop_reading();
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);  // ends the pending wait and write: their handlers release `self`
+    timer_.cancel();
+    batch_.clear();
+    std::string().swap(pending_);
 }
 
-void WebSocketSession::arm_ping_timer() {
-    ping_timer_.expires_after(ping_interval_);
-    ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-        if (!ec) self->on_ping_timer();
+void WebSocketSession::arm_timer(std::chrono::steady_clock::duration after) {
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->on_timer();
     });
 }
 
-void WebSocketSession::on_ping_timer() {
-    if (reader_done_ || closing_) return;
-    if (sent_since_ping_timer_ || writing_) {
-        sent_since_ping_timer_ = false;
-        return arm_ping_timer();
+void WebSocketSession::on_timer() {
+    if (dropped_) return;
+    if (close_sent_) return drop();  // the close handshake took too long
+    if (sent_since_timer_ || flush_in_flight_) {
+        sent_since_timer_ = false;
+        return arm_timer(ping_interval_);
     }
     if (pinged_at_ && last_received_ < *pinged_at_) {
         context_.metrics.limit_hit(metrics::Limit::PingTimeout);
-        drop_tcp();
-        outbox_.close();
-        return;
+        return drop();
     }
     pinged_at_ = std::chrono::steady_clock::now();
-    writing_ = true;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
-        self->writing_ = false;
-        if (ec) {
-            self->outbox_.close();
-            return;
-        }
-        self->write_pending();
-    });
-    arm_ping_timer();
+    append_frame(WsOpcode::Ping, {});
+    flush();
+    arm_timer(ping_interval_);
 }
 
 }  // namespace
@@ -404,8 +490,9 @@ void start_websocket(beast::tcp_stream stream,
                      WebSocketContext context,
                      std::size_t shard) {
     auto executor = stream.get_executor();
-    auto session =
-        std::make_shared<WebSocketSession>(std::move(stream), std::move(slot), context, shard);
+    // The TCP stream's own state (timers for deadlines chatd does not use here) is not kept.
+    auto session = std::make_shared<WebSocketSession>(stream.release_socket(), std::move(slot),
+                                                      context, shard);
     auto* raw = session.get();
     asio::co_spawn(executor,
                    raw->run(std::move(session), std::move(request), std::move(identity), protocol,
