@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bus/amqp_bus.hpp"
 #include "bus/wire.hpp"
 
 namespace {
@@ -105,16 +106,19 @@ int consume(const Options& o) {
         if (i == 0) declare_exchanges(conn, ch);
         const std::string queue =
             per_node ? o.queue_prefix + ":node" : fmt::format("{}-{}", o.queue_prefix, i);
-        // Declared as chatd declares its own: per-node bounded and expiring, per-user as the brief
-        // (durable, no arguments). Auto-delete is not used: chatd's are not either.
-        amqp_table_entry_t entries[2];
-        entries[0].key = amqp_cstring_bytes("x-expires");
-        entries[0].value.kind = AMQP_FIELD_KIND_I32;
-        entries[0].value.value.i32 = 3600 * 1000;
-        entries[1].key = amqp_cstring_bytes("x-max-length");
-        entries[1].value.kind = AMQP_FIELD_KIND_I32;
-        entries[1].value.value.i32 = 100000;
-        const amqp_table_t arguments = per_node ? amqp_table_t{2, entries} : amqp_empty_table;
+        // Declared as chatd declares its own: per-node with chatd's node queue arguments, per-user
+        // as the brief (durable, no arguments). Auto-delete is not used: chatd's are not either.
+        std::vector<amqp_table_entry_t> entries;
+        for (const auto& argument : chatd::bus::node_queue_arguments()) {
+            amqp_table_entry_t entry{};
+            entry.key = amqp_bytes_t{argument.name.size(), const_cast<char*>(argument.name.data())};
+            entry.value.kind = AMQP_FIELD_KIND_I32;
+            entry.value.value.i32 = argument.value;
+            entries.push_back(entry);
+        }
+        const amqp_table_t arguments =
+            per_node ? amqp_table_t{static_cast<int>(entries.size()), entries.data()}
+                     : amqp_empty_table;
         amqp_queue_declare(conn, ch, bytes(queue), 0, 1, 0, 0, arguments);
         check(conn, "queue.declare");
         amqp_queue_purge(conn, ch, bytes(queue));

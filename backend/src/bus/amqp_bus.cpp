@@ -82,6 +82,35 @@ std::string describe(const amqp_rpc_reply_t& reply) {
 
 }  // namespace
 
+std::span<const QueueArgument> node_queue_arguments() {
+    static constexpr QueueArgument kArguments[] = {
+        {"x-expires", 3600 * 1000},
+        {"x-max-length", 100000},
+    };
+    return kArguments;
+}
+
+namespace {
+
+// node_queue_arguments() as a rabbitmq-c table (static storage, read only).
+amqp_table_t node_queue_table() {
+    static const std::vector<amqp_table_entry_t> entries = [] {
+        std::vector<amqp_table_entry_t> out;
+        for (const auto& argument : node_queue_arguments()) {
+            amqp_table_entry_t entry{};
+            entry.key = amqp_bytes_t{argument.name.size(), const_cast<char*>(argument.name.data())};
+            entry.value.kind = AMQP_FIELD_KIND_I32;
+            entry.value.value.i32 = argument.value;
+            out.push_back(entry);
+        }
+        return out;
+    }();
+    return amqp_table_t{static_cast<int>(entries.size()),
+                        const_cast<amqp_table_entry_t*>(entries.data())};
+}
+
+}  // namespace
+
 struct AmqpBus::Impl {
     Impl(AmqpOptions o, metrics::Metrics& m)
         : options(std::move(o)),
@@ -275,19 +304,10 @@ struct AmqpBus::Impl {
         check("basic.consume events", kEventsChannel);
 
         if (options.topology == Topology::PerNode) {
-            // chatd's own queue, so arguments are fine here: bounded, and gone an hour after
-            // its node stopped consuming it.
-            amqp_table_entry_t entries[2];
-            entries[0].key = amqp_cstring_bytes("x-expires");
-            entries[0].value.kind = AMQP_FIELD_KIND_I32;
-            entries[0].value.value.i32 = 3600 * 1000;
-            entries[1].key = amqp_cstring_bytes("x-max-length");
-            entries[1].value.kind = AMQP_FIELD_KIND_I32;
-            entries[1].value.value.i32 = 100000;
-            const amqp_table_t arguments{2, entries};
             amqp_channel_open(conn, kNodeChannel);
             check("channel.open", kNodeChannel);
-            amqp_queue_declare(conn, kNodeChannel, bytes(node_queue), 0, 1, 0, 0, arguments);
+            amqp_queue_declare(conn, kNodeChannel, bytes(node_queue), 0, 1, 0, 0,
+                               node_queue_table());
             check("queue.declare node", kNodeChannel);
             amqp_queue_bind(conn, kNodeChannel, bytes(node_queue),
                             amqp_cstring_bytes(kChatExchange), amqp_empty_bytes, amqp_empty_table);

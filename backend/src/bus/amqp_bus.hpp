@@ -1,9 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bus/bus.hpp"
@@ -32,6 +35,18 @@ struct AmqpOptions {
     int presence_misses = 3;                     // a node silent for this many intervals is dropped
     std::chrono::milliseconds stop_grace{3000};  // stop(): time to get pending confirms
 };
+
+// One argument of a queue declaration (x-...), an AMQP signed 32-bit integer.
+struct QueueArgument {
+    std::string_view name;
+    std::int32_t value;
+};
+// The arguments of the per-node queue (`chatd:node:<node id>`, Topology::PerNode): chatd's own
+// queue, so arguments are fine there (the brief's user queues take none): bounded (x-max-length
+// 100000) and gone an hour after its node stopped consuming it (x-expires 1 h). A queue
+// redeclared with other arguments fails (PRECONDITION_FAILED), so whatever declares a queue
+// like chatd's (amqp-baseline) takes them from here.
+std::span<const QueueArgument> node_queue_arguments();
 
 // RabbitMQ bus on rabbitmq-c (docs/architecture.md, "RabbitMQ"). One thread owns one AMQP
 // connection: channel 1 publishes with confirms, channel 2 declares the topology and consumes

@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
+#include <string>
 
+#include "bus/amqp_bus.hpp"
 #include "bus/presence_directory.hpp"
 #include "bus/wire.hpp"
 
@@ -113,6 +116,16 @@ TEST(Backoff, FullJitterUnderADoublingCeilingWithACap) {
     }
     backoff.reset();
     EXPECT_EQ(backoff.ceiling(), 100ms);
+}
+
+TEST(NodeQueueArguments, BoundTheQueueAndExpireItAnHourAfterItsLastConsumer) {
+    std::map<std::string, std::int32_t> arguments;
+    for (const auto& argument : bus::node_queue_arguments()) {
+        arguments.emplace(std::string(argument.name), argument.value);
+    }
+    const std::map<std::string, std::int32_t> expected{{"x-expires", 3600 * 1000},
+                                                       {"x-max-length", 100000}};
+    EXPECT_EQ(arguments, expected);
 }
 
 }  // namespace
