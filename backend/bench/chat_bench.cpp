@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
@@ -325,36 +326,48 @@ struct Bench {
         c.writing = false;
     }
 
+    // One asynchronous read per wake-up into a small buffer in the coroutine frame, the rest at
+    // once without blocking into the worker's buffer. Not async_wait + read: Asio re-arms the
+    // descriptor with an epoll_ctl for every wait, and that, with the mode switch, was two of the
+    // three system calls per delivery (docs/benchmarks.md, "chat-bench's own cost").
     awaitable<void> read_loop(Client& c) {
         Worker& w = *c.worker;
-        for (;;) {
-            auto [ec] = co_await c.socket->async_wait(tcp::socket::wait_read, kTuple);
+        boost::system::error_code rec;
+        c.socket->non_blocking(true, rec);
+        std::array<char, 2048> first;
+        bool closed = false;
+        while (!closed) {
+            auto [ec, n] = co_await c.socket->async_read_some(asio::buffer(first), kTuple);
             if (ec) break;
-            boost::system::error_code rec;
-            c.socket->non_blocking(true);
-            bool closed = false;
-            for (;;) {
-                const std::size_t n = c.socket->read_some(asio::buffer(w.buffer), rec);
+            take(c, first.data(), n);
+            // A short read emptied the socket.
+            for (std::size_t last = n; last == first.size() && c.open;) {
+                last = c.socket->read_some(asio::buffer(w.buffer), rec);
                 if (rec == asio::error::would_block) break;
-                if (rec || n == 0) {
+                if (rec || last == 0) {
                     closed = true;
                     break;
                 }
-                Stats::bump(w.stats.bytes_in, n);
-                if (c.pending.empty()) {
-                    const std::size_t used = parse(c, std::string_view(w.buffer.data(), n));
-                    if (used < n) c.pending.assign(w.buffer.data() + used, n - used);
-                } else {
-                    c.pending.append(w.buffer.data(), n);
-                    consume(c);
-                }
-                if (n < w.buffer.size()) break;
+                take(c, w.buffer.data(), last);
+                if (last < w.buffer.size()) break;
             }
-            if (closed || !c.open) break;
+            if (!c.open) break;
         }
         if (c.open) {
             c.open = false;
             Stats::bump(w.stats.closed);
+        }
+    }
+
+    // Bytes read from the client's socket, in order.
+    void take(Client& c, const char* data, std::size_t n) {
+        Stats::bump(c.worker->stats.bytes_in, n);
+        if (c.pending.empty()) {
+            const std::size_t used = parse(c, std::string_view(data, n));
+            if (used < n) c.pending.assign(data + used, n - used);
+        } else {
+            c.pending.append(data, n);
+            consume(c);
         }
     }
 
