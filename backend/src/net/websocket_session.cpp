@@ -123,8 +123,8 @@ class WebSocketSession final : public chat::Sink,
         }
     }
 
-    // Reads until the socket has nothing more, then waits for readiness (only then: the
-    // reactor reports readiness by edge, so a wait with bytes already there would not end).
+    // Reads until the socket has nothing more, then waits for readiness. (Asio re-arms the
+    // descriptor with an epoll_ctl for each wait, which also reports bytes already there.)
     void read_available();
     void wait_readable();
     // Parses what was read.
@@ -270,11 +270,10 @@ void WebSocketSession::read_available() {
         // During the teardown the client's last bytes are read and dropped.
         if (!reading_stopped_) consume(buffer.data(), n);
         if (dropped_) return;
-        // A short read took everything the socket held, so the next bytes raise a new edge.
+        // A short read took everything the socket held: nothing is gained by reading again.
         if (n < buffer.size()) return wait_readable();
     }
-    // More may wait: continue after the shard's other work (a readiness wait would not fire for
-    // bytes already there).
+    // More may wait: continue after the shard's other work.
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read_available(); });
 }
 
