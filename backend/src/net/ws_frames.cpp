@@ -79,7 +79,7 @@ WsFrameReader::Failure WsFrameReader::feed(std::uint8_t* data, std::size_t size,
             if (header_size_ < 2) continue;
             const std::uint8_t length7 = header_[1] & 0x7F;
             const std::size_t needed = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + 4;
-            if (header_size_ == 2 && (failure_ = start_frame()) != Failure::None) break;
+            if (header_size_ == 2 && (failure_ = check_frame_start()) != Failure::None) break;
             if (header_size_ < needed) continue;
             if ((failure_ = start_frame()) != Failure::None) break;
             if (payload_left_ == 0) {
@@ -110,39 +110,41 @@ WsFrameReader::Failure WsFrameReader::feed(std::uint8_t* data, std::size_t size,
     return failure_;
 }
 
-WsFrameReader::Failure WsFrameReader::start_frame() {
+WsFrameReader::Failure WsFrameReader::check_frame_start() {
     const std::uint8_t first = header_[0];
     const std::uint8_t second = header_[1];
     const std::uint8_t length7 = second & 0x7F;
     const std::uint8_t opcode = first & 0x0F;
     const bool fin = (first & 0x80) != 0;
-    if (header_size_ == 2) {
-        // What the first two bytes decide: checked before the rest of the header arrives.
-        if ((first & 0x70) != 0) return Failure::ProtocolError;   // no extension negotiated
-        if ((second & 0x80) == 0) return Failure::ProtocolError;  // clients must mask
-        switch (opcode) {
-            case 0x0:
-                if (message_opcode_ == 0) return Failure::ProtocolError;
-                break;
-            case 0x1:
-            case 0x2:
-                if (message_opcode_ != 0) return Failure::ProtocolError;
-                break;
-            case 0x8:
-            case 0x9:
-            case 0xA:
-                if (!fin || length7 > kMaxControlPayload) return Failure::ProtocolError;
-                break;
-            default:
-                return Failure::ProtocolError;
-        }
-        if (opcode < 0x8) {
-            message_frames_ = opcode == 0x0 ? message_frames_ + 1 : 1;
-            if (limits_.max_message_frames != 0 && message_frames_ > limits_.max_message_frames)
-                return Failure::TooManyFrames;
-        }
-        return Failure::None;
+    if ((first & 0x70) != 0) return Failure::ProtocolError;   // no extension negotiated
+    if ((second & 0x80) == 0) return Failure::ProtocolError;  // clients must mask
+    switch (opcode) {
+        case 0x0:
+            if (message_opcode_ == 0) return Failure::ProtocolError;
+            break;
+        case 0x1:
+        case 0x2:
+            if (message_opcode_ != 0) return Failure::ProtocolError;
+            break;
+        case 0x8:
+        case 0x9:
+        case 0xA:
+            if (!fin || length7 > kMaxControlPayload) return Failure::ProtocolError;
+            break;
+        default:
+            return Failure::ProtocolError;
     }
+    if (opcode < 0x8) {
+        message_frames_ = opcode == 0x0 ? message_frames_ + 1 : 1;
+        if (limits_.max_message_frames != 0 && message_frames_ > limits_.max_message_frames)
+            return Failure::TooManyFrames;
+    }
+    return Failure::None;
+}
+
+WsFrameReader::Failure WsFrameReader::start_frame() {
+    const std::uint8_t length7 = header_[1] & 0x7F;
+    const std::uint8_t opcode = header_[0] & 0x0F;
     std::uint64_t length = length7;
     std::size_t at = 2;
     if (length7 == 126) {
@@ -158,7 +160,7 @@ WsFrameReader::Failure WsFrameReader::start_frame() {
     std::copy_n(header_ + at, 4, mask_);
     mask_at_ = 0;
     frame_opcode_ = opcode;
-    frame_fin_ = fin;
+    frame_fin_ = (header_[0] & 0x80) != 0;
     if (opcode < 0x8) {
         if (opcode != 0x0) message_opcode_ = opcode;
         const std::uint64_t so_far = message_.size();

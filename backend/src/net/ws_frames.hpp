@@ -78,7 +78,10 @@ class WsFrameReader {
     static std::uint16_t close_code(Failure failure) noexcept;
 
   private:
-    // The frame header is complete in header_: checks it and starts its payload.
+    // The first two header bytes are in header_: checks what they decide, before the rest of
+    // the header arrives.
+    Failure check_frame_start();
+    // The frame header is complete in header_: checks its length and starts its payload.
     Failure start_frame();
     // The payload of the current frame is complete (in `payload`, or accumulated).
     Failure end_frame(std::string_view payload, Events& events);
