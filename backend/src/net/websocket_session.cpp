@@ -144,8 +144,8 @@ class WebSocketSession final : public chat::Sink,
     }
     void flush();
     void on_flushed(beast::error_code ec);
-    // Queues the close frame; nothing is written after it.
-    void send_close(std::uint16_t code, std::string_view reason);
+    // Queues the close frame (without a code: an empty one); nothing is written after it.
+    void send_close(std::optional<std::uint16_t> code, std::string_view reason);
     // After both close frames (or a failure's close frame) are through: the TCP teardown. The
     // server ends its sending side first and reads what the client still sends until it closes
     // (closing with unread bytes would reset the connection and could lose the close frame).
@@ -335,20 +335,8 @@ void WebSocketSession::on_ping(std::string_view payload) {
 void WebSocketSession::on_close(std::optional<std::uint16_t> code, std::string_view) {
     stop_reading();
     close_received_ = true;
-    if (!close_sent_) {
-        // The reply echoes the client's code (none when it gave none).
-        close_sent_ = true;
-        outbox_.close();
-        batch_.clear();
-        if (code) {
-            append_frame(WsOpcode::Close, close_payload(*code, {}));
-        } else {
-            append_frame(WsOpcode::Close, {});
-        }
-        arm_timer(kHandshakeTimeout);
-        flush();
-    }
-    maybe_shut_down();
+    send_close(code, {});  // the reply echoes the client's code (none when it gave none)
+    maybe_shut_down();     // when our close frame was already out
 }
 
 void WebSocketSession::stop_reading() {
@@ -420,12 +408,12 @@ void WebSocketSession::on_flushed(beast::error_code ec) {
     }
 }
 
-void WebSocketSession::send_close(std::uint16_t code, std::string_view reason) {
+void WebSocketSession::send_close(std::optional<std::uint16_t> code, std::string_view reason) {
     if (close_sent_ || dropped_) return;
     close_sent_ = true;
     outbox_.close();
     batch_.clear();
-    append_frame(WsOpcode::Close, close_payload(code, reason));
+    append_frame(WsOpcode::Close, code ? close_payload(*code, reason) : std::string());
     arm_timer(kHandshakeTimeout);
     flush();
     maybe_shut_down();
