@@ -43,7 +43,8 @@ struct Call {
     PathParams params;
     std::unordered_map<std::string, std::string> query;
     std::string_view route;
-    std::string remote_address;  // the peer's IP address, for per-address limits
+    std::string remote_address;      // the peer's IP address, for per-address limits
+    bool websocket_upgrade = false;  // /ws, /receive/{user}: ?token= is read (bearer_token)
 };
 
 using Handler = std::function<awaitable<Response>(Call&)>;
@@ -76,9 +77,13 @@ std::string_view mime_type(std::string_view path) {
     return "application/octet-stream";
 }
 
+// The session token: `Authorization: Bearer` on every request; `?token=` only on WebSocket
+// upgrades, where browsers cannot set headers. On any other request a query token is refused
+// before routing (dispatch): a token in a URL ends up in access logs, proxies and history.
 std::string bearer_token(const Call& call) {
     const auto header = call.request[http::field::authorization];
     if (header.starts_with("Bearer ")) return std::string(header.substr(7));
+    if (!call.websocket_upgrade) return {};
     if (auto it = call.query.find("token"); it != call.query.end()) return it->second;
     return {};
 }
@@ -182,6 +187,13 @@ class TrustedProxies {
 
 chat::ApiError unauthorized() {
     return chat::ApiError(401, "unauthorized", "sign in first: a valid bearer token is required",
+                          Limit::Unauthorized);
+}
+
+chat::ApiError token_in_query() {
+    return chat::ApiError(401, "token_in_query",
+                          "a token in the URL is accepted only on WebSocket upgrades (/ws, "
+                          "/receive/{user_name}); send it as Authorization: Bearer <token>",
                           Limit::Unauthorized);
 }
 
@@ -553,10 +565,10 @@ awaitable<Response> Server::Impl::dispatch(const Request& request,
                 route = "(static)";
                 co_return co_await serve_static(request);
             }
-            route = "(unmatched)";
-            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
         }
-        route = match->pattern;
+        route = match ? std::string_view(match->pattern) : std::string_view("(unmatched)");
+        if (call.query.contains("token")) throw token_in_query();
+        if (!match) throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
         if (!match->method_allowed) {
             throw chat::ApiError(405, "method_not_allowed", "method not allowed here",
                                  Limit::BadRequest);
@@ -587,7 +599,7 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
     std::string_view route;
     auto parsed = boost::urls::parse_origin_form(request.target());
     std::vector<std::string> segments;
-    Call call{request, {}, {}, {}, {}};
+    Call call{request, {}, {}, {}, {}, true};
     if (parsed) {
         segments = path_segments(*parsed);
         for (auto param : parsed->params()) call.query[param.key] = param.value;

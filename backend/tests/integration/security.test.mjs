@@ -170,6 +170,38 @@ describe('security (--auth password)', () => {
     }
   })
 
+  it('on HTTP a token is taken from Authorization only: ?token= is refused with 401, on WebSocket upgrades it works', async () => {
+    const session = await login(server.base, 'bob', `${PASSWORD} bob`)
+    const token = session.token
+    const unauthorizedBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="unauthorized"}') ?? 0
+    const refused = [
+      ['GET', `/api/me?token=${token}`, undefined, undefined],
+      ['GET', `/api/rooms/general/messages?limit=5&token=${token}`, undefined, undefined],
+      ['GET', `/api/users/online?token=${token}`, undefined, undefined],
+      ['POST', `/send/?token=${token}`, { user_name: 'bob', content: 'query token seed' }, undefined],
+      // Even beside a valid header: the token in the URL has leaked into logs and history.
+      ['GET', `/api/me?token=${token}`, undefined, token],
+      ['POST', `/api/logout?token=${token}`, undefined, undefined]
+    ]
+    for (const [method, path, body, header] of refused) {
+      const res = await http(server.base, method, path, body, header)
+      assert.equal(res.status, 401, `${method} ${path.replace(token, 'T')}: ${res.status} ${res.text}`)
+      assert.equal(errorCode(res), 'token_in_query', res.text)
+      assert.match(res.json.error.message, /Authorization: Bearer/)
+      assert.match(res.json.error.message, /WebSocket/)
+    }
+    const unauthorizedAfter = (await metrics(server.base)).value('chat_limit_hits_total{kind="unauthorized"}')
+    assert.ok(unauthorizedAfter >= unauthorizedBefore + refused.length, `counted: ${unauthorizedBefore} -> ${unauthorizedAfter}`)
+    assert.equal((await get('/api/me', token)).status, 200, 'the refused calls did not sign the session out')
+    const history = await fetchAfter(server.base, token, 'general')
+    assert.ok(history.every(m => m.content !== 'query token seed'), 'the refused /send/ stored nothing')
+    // The upgrades, where browsers cannot set headers, still take ?token=.
+    const ws = await nativeConnect(server, token)
+    ws.close()
+    const seed = await wsConnect(`${server.wsBase}/receive/bob?token=${encodeURIComponent(token)}`)
+    seed.terminate()
+  })
+
   it('SQL is parameterized: an injection string is stored and read back verbatim', async () => {
     const evil = "'); DROP TABLE messages; --"
     const alice = await nativeConnect(server, tokens.alice)
@@ -335,3 +367,4 @@ describe('client address behind a reverse proxy (--trusted-proxies)', () => {
       err => /trusted-proxies|CIDR/.test(err.message))
   })
 })
+
