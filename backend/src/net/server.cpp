@@ -49,8 +49,20 @@ struct Call {
 
 using Handler = std::function<awaitable<Response>(Call&)>;
 
+// Every answer that is not the web client's files (JSON, errors, refusals, /metrics): never
+// sniffed as another type, never cached (they carry tokens and user data), never framed, and no
+// Referer from them. The web client's files get their own policy (serve_static).
+void add_api_headers(Response& res) {
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set(http::field::cache_control, "no-store");
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
+}
+
 Response json_response(const Request& request, http::status status, const json::value& body) {
     Response res{status, request.version()};
+    add_api_headers(res);
     res.set(http::field::content_type, "application/json");
     res.body() = json::serialize(body);
     return res;
@@ -312,6 +324,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<Response> dispatch(const Request& request,
                                  std::string_view& route,
                                  const std::string& remote_address);
+    awaitable<Response> route_request(const Request& request,
+                                      std::string_view& route,
+                                      const std::string& remote_address);
     awaitable<Response> serve_static(const Request& request);
     void add_cors(const Request& request, Response& response) const;
     bool origin_allowed(std::string_view origin) const;
@@ -538,6 +553,14 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
 awaitable<Response> Server::Impl::dispatch(const Request& request,
                                            std::string_view& route,
                                            const std::string& remote_address) {
+    auto response = co_await route_request(request, route, remote_address);
+    if (route != "(static)") add_api_headers(response);
+    co_return response;
+}
+
+awaitable<Response> Server::Impl::route_request(const Request& request,
+                                                std::string_view& route,
+                                                const std::string& remote_address) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed) {
         route = "(invalid)";

@@ -30,6 +30,20 @@ function rawGet (port, target) {
   })
 }
 
+// A WebSocket upgrade without a token, the answer as raw text.
+function rawUpgrade (port, target) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks = []
+    socket.setTimeout(5000, () => socket.destroy(new Error(`upgrade ${target}: no answer in 5 s`)))
+    socket.on('data', c => chunks.push(c))
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.on('error', reject)
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+  })
+}
+
 // Every byte chatd wrote for a SQLite database (the WAL holds recent writes).
 function databaseBytes (dbPath) {
   return Buffer.concat([dbPath, `${dbPath}-wal`].filter(existsSync).map(p => readFileSync(p)))
@@ -200,6 +214,36 @@ describe('security (--auth password)', () => {
     ws.close()
     const seed = await wsConnect(`${server.wsBase}/receive/bob?token=${encodeURIComponent(token)}`)
     seed.terminate()
+  })
+
+  it('API responses, errors and refusals carry nosniff, no-store, no framing and no referrer', async () => {
+    const fresh = await login(server.base, 'carol', `${PASSWORD} carol`)
+    const checks = [
+      ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/api/config'],
+      ['GET', '/users/'], ['GET', '/api/me', undefined, tokens.alice], ['GET', '/api/me'],
+      ['GET', '/api/rooms/general/messages?limit=1', undefined, tokens.alice], ['GET', '/api/nope'],
+      ['POST', '/api/login', 'not json'], ['POST', '/api/login', { user_name: 'alice', password: 'wrong wrong' }],
+      ['POST', '/send/', '{"content":"' + 'x'.repeat(10000) + '"}'], ['DELETE', '/api/rooms'],
+      ['OPTIONS', '/api/me'], ['POST', '/api/logout', undefined, fresh.token],
+      ['GET', '/api/me?token=x']
+    ]
+    for (const [method, path, body, token] of checks) {
+      const res = await http(server.base, method, path, body, token)
+      const what = `${method} ${path}: ${res.status}`
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', what)
+      assert.equal(res.headers['cache-control'], 'no-store', what)
+      assert.equal(res.headers['x-frame-options'], 'DENY', what)
+      assert.match(res.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, what)
+      assert.equal(res.headers['referrer-policy'], 'no-referrer', what)
+    }
+    // A refused WebSocket upgrade (an HTTP answer) too.
+    const refusal = await rawUpgrade(server.port, '/ws')
+    assert.match(refusal, /^HTTP\/1\.1 401/)
+    for (const header of [/^x-content-type-options: nosniff\r$/mi, /^cache-control: no-store\r$/mi, /^x-frame-options: DENY\r$/mi, /^referrer-policy: no-referrer\r$/mi]) {
+      assert.match(refusal, header, refusal)
+    }
+    // The web client keeps its own policy (checked above) and stays cacheable.
+    assert.notEqual((await get('/app.js')).headers['cache-control'], 'no-store')
   })
 
   it('SQL is parameterized: an injection string is stored and read back verbatim', async () => {
