@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 
 import {
   fetchAfter, http, login, metrics, nativeConnect, newCmid, register, sendMessage, sendOk,
-  startChatd, wsConnect
+  startChatd, waitFor, wsConnect
 } from './lib/chatd.mjs'
 
 const PASSWORD = 'correct horse battery'
@@ -412,3 +412,72 @@ describe('client address behind a reverse proxy (--trusted-proxies)', () => {
   })
 })
 
+// --metrics-listen: /metrics on an address of its own (an internal interface), off the public
+// listener. The second listener answers only GET /metrics and GET /healthz.
+describe('metrics on a separate listener (--metrics-listen)', () => {
+  const servers = []
+  const METRICS_AT = /metrics on http:\/\/127\.0\.0\.1:(\d+)/
+  const start = async options => {
+    const s = await startChatd({ auth: 'password', ...options })
+    servers.push(s)
+    await waitFor(() => METRICS_AT.test(s.output()), { what: 'the metrics listener\'s address in the log' })
+    return { server: s, metricsBase: `http://127.0.0.1:${METRICS_AT.exec(s.output())[1]}` }
+  }
+  after(async () => {
+    for (const s of servers) {
+      await s.stop({ expectCode: 0 })
+      s.cleanup()
+    }
+  })
+
+  const checkSplit = async ({ server, metricsBase }) => {
+    assert.notEqual(metricsBase, server.base)
+    const scraped = await http(metricsBase, 'GET', '/metrics')
+    assert.equal(scraped.status, 200, scraped.text)
+    assert.match(scraped.headers['content-type'], /^text\/plain; version=0\.0\.4/)
+    assert.match(scraped.text, /^chat_build_info\{/m)
+    assert.equal(scraped.headers['x-content-type-options'], 'nosniff')
+    assert.equal(scraped.headers['cache-control'], 'no-store')
+    const health = await http(metricsBase, 'GET', '/healthz')
+    assert.equal(health.status, 200)
+    assert.deepEqual(health.json, { status: 'ok' })
+    for (const [method, path] of [['GET', '/api/config'], ['GET', '/users/'], ['POST', '/metrics'], ['GET', '/'], ['GET', '/metrics/x']]) {
+      const res = await http(metricsBase, method, path)
+      assert.equal(res.status, 404, `${method} ${path} on the metrics listener: ${res.status} ${res.text}`)
+      assert.equal(errorCode(res), 'not_found')
+    }
+    // The main listener serves everything else, but no longer /metrics.
+    const hidden = await http(server.base, 'GET', '/metrics')
+    assert.equal(hidden.status, 404, hidden.text)
+    assert.doesNotMatch(hidden.text, /chat_build_info/)
+    assert.equal((await http(server.base, 'GET', '/api/config')).status, 200)
+    assert.equal((await http(server.base, 'GET', '/healthz')).status, 200)
+    // The scrape counts what the main listener did.
+    const after = await metrics(metricsBase)
+    const configServed = [...after.series].some(([series, value]) =>
+      series.startsWith('chat_http_responses_total{') && series.includes('route="/api/config"') && value >= 1)
+    assert.ok(configServed, after.text.slice(0, 2000))
+  }
+
+  it('--metrics-listen ADDR:0 serves /metrics and /healthz there only; the main listener answers /metrics 404', async () => {
+    await checkSplit(await start({ args: ['--metrics-listen', '127.0.0.1:0'] }))
+  })
+
+  it('CHATD_METRICS_LISTEN does the same', async () => {
+    await checkSplit(await start({ env: { CHATD_METRICS_LISTEN: '127.0.0.1:0' } }))
+  })
+
+  it('without it, /metrics stays on the main listener', async () => {
+    const s = await startChatd({ auth: 'password' })
+    servers.push(s)
+    const res = await http(s.base, 'GET', '/metrics')
+    assert.equal(res.status, 200)
+    assert.match(res.text, /^chat_build_info\{/m)
+    assert.doesNotMatch(s.output(), METRICS_AT)
+  })
+
+  it('a malformed --metrics-listen is refused at start', async () => {
+    await assert.rejects(startChatd({ args: ['--metrics-listen', 'nowhere'] }),
+      err => /metrics-listen/.test(err.message))
+  })
+})
