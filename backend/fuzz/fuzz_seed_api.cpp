@@ -3,7 +3,8 @@
 // handler in net/server.cpp does (JSON, object, string members, user name); what it accepts is
 // checked like ChatService::post_seed checks content, then encoded as the /receive/{user} frame
 // (the brief's {content, user_name, sent_at}), the native message frame and the AMQP body. The
-// round trips must give back the fields that were sent.
+// round trips must give back the fields that were sent; an accepted sent_at is within the bound
+// chat::valid_sent_at sets (64 bytes, no control characters) and comes back verbatim.
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +41,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     if (!chatd::chat::valid_user_name(send.user_name)) std::abort();
+    // A supplied sent_at is bounded display text: at most 64 bytes, no control characters.
+    if (send.sent_at) {
+        if (send.sent_at->size() > chatd::chat::kMaxSentAtBytes) std::abort();
+        if (!chatd::chat::valid_sent_at(*send.sent_at)) std::abort();
+        for (const char c : *send.sent_at) {
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) std::abort();
+        }
+    }
     // Boost.JSON refuses invalid UTF-8 in strings, so what is stored and relayed is valid.
     if (!chatd::chat::valid_utf8(send.content)) std::abort();
     if (send.content.empty()) return 0;  // refused by check_content

@@ -87,6 +87,12 @@ int run(const Config& input, const std::string& version) {
     net::ServerOptions server_options;
     server_options.address = config.listen.substr(0, colon);
     server_options.port = static_cast<unsigned short>(std::stoul(config.listen.substr(colon + 1)));
+    if (!config.metrics_listen.empty()) {
+        const auto metrics_colon = config.metrics_listen.rfind(':');
+        server_options.metrics_address = config.metrics_listen.substr(0, metrics_colon);
+        server_options.metrics_port = static_cast<unsigned short>(
+            std::stoul(config.metrics_listen.substr(metrics_colon + 1)));
+    }
     server_options.threads = config.threads;
     server_options.blocking_threads = config.blocking_threads;
     server_options.web_root = config.web_root;

@@ -49,6 +49,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->envname("CHATD_CONFIG");
 
     add(app, "listen", c.listen, "Address and port of the HTTP/WebSocket listener (port 0: any)");
+    add(app, "metrics-listen", c.metrics_listen,
+        "ADDRESS:PORT of a listener serving only GET /metrics and /healthz; the main listener "
+        "then answers /metrics 404 (empty: /metrics on the main listener; port 0: any)");
     add(app, "db", c.db, "Store URL: sqlite:PATH or postgresql://...");
     add(app, "auth", c.auth, "password: accounts; open: the brief's name-only sign-in")
         ->check(CLI::IsMember({"password", "open"}));
@@ -139,6 +142,22 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     if (c.listen.rfind(':') == std::string::npos) {
         throw std::invalid_argument("--listen: expected ADDRESS:PORT");
     }
+    if (!c.metrics_listen.empty()) {
+        const auto colon = c.metrics_listen.rfind(':');
+        boost::system::error_code ec;
+        if (colon != std::string::npos) {
+            boost::asio::ip::make_address(c.metrics_listen.substr(0, colon), ec);
+        }
+        const auto port =
+            colon == std::string::npos ? std::string{} : c.metrics_listen.substr(colon + 1);
+        const bool port_ok = !port.empty() && port.size() <= 5 &&
+                             port.find_first_not_of("0123456789") == std::string::npos &&
+                             std::stoul(port) <= 65535;
+        if (colon == std::string::npos || ec || !port_ok) {
+            throw std::invalid_argument("--metrics-listen: expected IP-ADDRESS:PORT, got " +
+                                        c.metrics_listen);
+        }
+    }
     return c;
 }
 
@@ -154,7 +173,8 @@ std::string redact_url(const std::string& url) {
 
 std::string describe(const Config& c) {
     return fmt::format(
-        "listen={} db={} auth={} amqp_url={} amqp_topology={} web_root={} node_id={} threads={} "
+        "listen={} metrics_listen={} db={} auth={} amqp_url={} amqp_topology={} web_root={} "
+        "node_id={} threads={} "
         "log_level={} cors_origins=[{}] trusted_proxies=[{}] max_frame_bytes={} "
         "max_message_length={} "
         "max_body_bytes={} max_header_bytes={} rate_per_second={} rate_burst={} "
@@ -164,8 +184,8 @@ std::string describe(const Config& c) {
         "login_max_account_failures={} login_max_address_failures={} login_lockout_minutes={} "
         "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={} "
         "store_max_batch={} presence_window_ms={}",
-        c.listen, redact_url(c.db), c.auth,
-        c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
+        c.listen, c.metrics_listen.empty() ? "(main listener)" : c.metrics_listen, redact_url(c.db),
+        c.auth, c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
         c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads, c.log_level,
         fmt::join(c.cors_origins, ","), fmt::join(c.trusted_proxies, ","), c.max_frame_bytes,
         c.max_message_length, c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst,

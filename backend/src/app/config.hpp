@@ -12,6 +12,9 @@ namespace chatd::app {
 // docs/operations.md and backend/chatd.example.toml describe each key.
 struct Config {
     std::string listen = "127.0.0.1:8080";
+    // A second listener for GET /metrics and /healthz only; the main one then answers /metrics
+    // 404. Empty: /metrics is on the main listener.
+    std::string metrics_listen;
     std::string db = "sqlite:data/chatd.db";
     std::string auth = "password";  // password | open
     std::string amqp_url;           // empty: in-process bus

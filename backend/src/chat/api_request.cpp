@@ -60,6 +60,13 @@ SeedSend parse_seed_send(std::string_view body) {
                   std::nullopt};
     if (object.contains("sent_at") && !object.at("sent_at").is_null()) {
         send.sent_at = string_member(object, "sent_at", true);
+        if (!valid_sent_at(*send.sent_at)) {
+            throw ApiError(400, "invalid_sent_at",
+                           "sent_at must be at most " + std::to_string(kMaxSentAtBytes) +
+                               " bytes of text without control or bidirectional control "
+                               "characters (for example DD/MM/YYYY HH:MM:SS or ISO 8601)",
+                           Limit::InvalidSentAt);
+        }
     }
     if (!valid_user_name(send.user_name)) {
         throw ApiError(400, "invalid_name", "invalid user_name", Limit::InvalidName);

@@ -25,7 +25,8 @@ const boost::json::object& body_object(const boost::json::value& body);
 std::string string_member(const boost::json::object& object, std::string_view key, bool required);
 
 // POST /send (the brief's seed API): {"content", "user_name", "sent_at"?}. sent_at is kept as
-// sent (the brief's clients format it themselves); a null or missing one means "now".
+// sent (the brief's clients format it themselves) when valid_sent_at (chat/validation.hpp)
+// accepts it, else invalid_sent_at (400); a null or missing one means "now".
 struct SeedSend {
     std::string content;
     std::string user_name;

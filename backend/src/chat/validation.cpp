@@ -92,6 +92,19 @@ bool valid_room_name(std::string_view name) {
     });
 }
 
+bool valid_sent_at(std::string_view text) {
+    if (text.size() > kMaxSentAtBytes) return false;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto c = next_code_point(text, at);
+        if (!c || *c < 0x20 || (*c >= 0x7F && *c <= 0x9F) || *c == 0x200E || *c == 0x200F ||
+            (*c >= 0x202A && *c <= 0x202E) || (*c >= 0x2066 && *c <= 0x2069)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string direct_room_name(std::string_view a, std::string_view b) {
     if (b < a) std::swap(a, b);
     std::string room = "dm:";

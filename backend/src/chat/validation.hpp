@@ -20,6 +20,15 @@ bool valid_utf8(std::string_view text);
 // Number of Unicode code points in valid UTF-8 text.
 std::size_t utf8_length(std::string_view text);
 
+// The seed API's `sent_at` as a client supplies it (POST /send): display text, stored and relayed
+// verbatim, so bounded like a name is. At most 64 bytes of valid UTF-8 (the brief's
+// "DD/MM/YYYY HH:MM:SS" is 19, ISO 8601 with nanoseconds and an offset 35) without control
+// characters (U+0000-U+001F, U+007F-U+009F) or bidirectional controls (U+200E, U+200F,
+// U+202A-U+202E, U+2066-U+2069), which would reorder the text shown around it. The empty string
+// is allowed (kept as sent).
+inline constexpr std::size_t kMaxSentAtBytes = 64;
+bool valid_sent_at(std::string_view text);
+
 // "dm:<a>:<b>" with the two names in byte order.
 std::string direct_room_name(std::string_view a, std::string_view b);
 bool is_direct_room(std::string_view room);

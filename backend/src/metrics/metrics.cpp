@@ -56,6 +56,8 @@ std::string_view to_string(Limit limit) {
             return "invalid_name";
         case Limit::InvalidRoom:
             return "invalid_room";
+        case Limit::InvalidSentAt:
+            return "invalid_sent_at";
         case Limit::BodySize:
             return "body_size";
         case Limit::HeaderSize:

@@ -26,6 +26,7 @@ enum class Limit {
     InvalidUtf8,
     InvalidName,
     InvalidRoom,
+    InvalidSentAt,  // a seed POST /send whose sent_at chat::valid_sent_at refuses
     BodySize,
     HeaderSize,
     OutboxOverflow,

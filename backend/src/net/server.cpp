@@ -43,13 +43,26 @@ struct Call {
     PathParams params;
     std::unordered_map<std::string, std::string> query;
     std::string_view route;
-    std::string remote_address;  // the peer's IP address, for per-address limits
+    std::string remote_address;      // the peer's IP address, for per-address limits
+    bool websocket_upgrade = false;  // /ws, /receive/{user}: ?token= is read (bearer_token)
 };
 
 using Handler = std::function<awaitable<Response>(Call&)>;
 
+// Every answer that is not the web client's files (JSON, errors, refusals, /metrics): never
+// sniffed as another type, never cached (they carry tokens and user data), never framed, and no
+// Referer from them. The web client's files get their own policy (serve_static).
+void add_api_headers(Response& res) {
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set(http::field::cache_control, "no-store");
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
+}
+
 Response json_response(const Request& request, http::status status, const json::value& body) {
     Response res{status, request.version()};
+    add_api_headers(res);
     res.set(http::field::content_type, "application/json");
     res.body() = json::serialize(body);
     return res;
@@ -76,9 +89,13 @@ std::string_view mime_type(std::string_view path) {
     return "application/octet-stream";
 }
 
+// The session token: `Authorization: Bearer` on every request; `?token=` only on WebSocket
+// upgrades, where browsers cannot set headers. On any other request a query token is refused
+// before routing (dispatch): a token in a URL ends up in access logs, proxies and history.
 std::string bearer_token(const Call& call) {
     const auto header = call.request[http::field::authorization];
     if (header.starts_with("Bearer ")) return std::string(header.substr(7));
+    if (!call.websocket_upgrade) return {};
     if (auto it = call.query.find("token"); it != call.query.end()) return it->second;
     return {};
 }
@@ -185,6 +202,13 @@ chat::ApiError unauthorized() {
                           Limit::Unauthorized);
 }
 
+chat::ApiError token_in_query() {
+    return chat::ApiError(401, "token_in_query",
+                          "a token in the URL is accepted only on WebSocket upgrades (/ws, "
+                          "/receive/{user_name}); send it as Authorization: Bearer <token>",
+                          Limit::Unauthorized);
+}
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -217,6 +241,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         acceptor.set_option(asio::socket_base::reuse_address(true));
         acceptor.bind(endpoint);
         acceptor.listen(asio::socket_base::max_listen_connections);
+        if (!options.metrics_address.empty()) {
+            const auto at = tcp::endpoint(asio::ip::make_address(options.metrics_address),
+                                          options.metrics_port);
+            metrics_acceptor.emplace(io);
+            metrics_acceptor->open(at.protocol());
+            metrics_acceptor->set_option(asio::socket_base::reuse_address(true));
+            metrics_acceptor->bind(at);
+            metrics_acceptor->listen();
+        }
         add_routes();
     }
 
@@ -229,6 +262,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::io_context& io;  // shard 0: the acceptor, signals, shutdown
     asio::thread_pool blocking;
     tcp::acceptor acceptor;
+    // --metrics-listen: GET /metrics and /healthz only; the main listener then answers /metrics
+    // 404. Empty: /metrics is on the main listener.
+    std::optional<tcp::acceptor> metrics_acceptor;
     asio::signal_set signals;
     Router<Handler> router;
     TrustedProxies trusted_proxies;
@@ -300,6 +336,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<Response> dispatch(const Request& request,
                                  std::string_view& route,
                                  const std::string& remote_address);
+    awaitable<Response> route_request(const Request& request,
+                                      std::string_view& route,
+                                      const std::string& remote_address);
+    awaitable<void> metrics_accept_loop();
+    awaitable<void> metrics_session(tcp::socket socket);
+    Response metrics_listener_response(const Request& request, std::string_view& route);
     awaitable<Response> serve_static(const Request& request);
     void add_cors(const Request& request, Response& response) const;
     bool origin_allowed(std::string_view origin) const;
@@ -328,6 +370,9 @@ void Server::Impl::add_routes() {
                                 json::object{{"status", is_ready ? "ready" : "unavailable"}});
     });
     router.add("GET", "/metrics", [this](Call& c) -> awaitable<Response> {
+        if (metrics_acceptor) {
+            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
+        }
         Response res{http::status::ok, c.request.version()};
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
         res.body() = metrics.serialize();
@@ -526,6 +571,14 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
 awaitable<Response> Server::Impl::dispatch(const Request& request,
                                            std::string_view& route,
                                            const std::string& remote_address) {
+    auto response = co_await route_request(request, route, remote_address);
+    if (route != "(static)") add_api_headers(response);
+    co_return response;
+}
+
+awaitable<Response> Server::Impl::route_request(const Request& request,
+                                                std::string_view& route,
+                                                const std::string& remote_address) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed) {
         route = "(invalid)";
@@ -553,10 +606,10 @@ awaitable<Response> Server::Impl::dispatch(const Request& request,
                 route = "(static)";
                 co_return co_await serve_static(request);
             }
-            route = "(unmatched)";
-            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
         }
-        route = match->pattern;
+        route = match ? std::string_view(match->pattern) : std::string_view("(unmatched)");
+        if (call.query.contains("token")) throw token_in_query();
+        if (!match) throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
         if (!match->method_allowed) {
             throw chat::ApiError(405, "method_not_allowed", "method not allowed here",
                                  Limit::BadRequest);
@@ -587,7 +640,7 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
     std::string_view route;
     auto parsed = boost::urls::parse_origin_form(request.target());
     std::vector<std::string> segments;
-    Call call{request, {}, {}, {}, {}};
+    Call call{request, {}, {}, {}, {}, true};
     if (parsed) {
         segments = path_segments(*parsed);
         for (auto param : parsed->params()) call.query[param.key] = param.value;
@@ -767,6 +820,98 @@ awaitable<void> Server::Impl::accept_loop() {
     }
 }
 
+// The --metrics-listen listener: GET /metrics and GET /healthz, 404 for anything else. Its
+// connections count against --max-connections like any other and have the same timeouts.
+Response Server::Impl::metrics_listener_response(const Request& request, std::string_view& route) {
+    auto parsed = boost::urls::parse_origin_form(request.target());
+    const auto segments = parsed ? path_segments(*parsed) : std::vector<std::string>{};
+    const bool get = request.method() == http::verb::get;
+    if (get && segments.size() == 1 && segments[0] == "metrics") {
+        route = "/metrics";
+        Response res{http::status::ok, request.version()};
+        add_api_headers(res);
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = metrics.serialize();
+        return res;
+    }
+    if (get && segments.size() == 1 && segments[0] == "healthz") {
+        route = "/healthz";
+        return json_response(request, http::status::ok, json::object{{"status", "ok"}});
+    }
+    route = "(unmatched)";
+    metrics.limit_hit(Limit::NotFound);
+    return error_response(request, chat::ApiError(404, "not_found",
+                                                  "this listener serves only GET /metrics and "
+                                                  "GET /healthz",
+                                                  Limit::NotFound));
+}
+
+awaitable<void> Server::Impl::metrics_session(tcp::socket socket) {
+    auto slot = connection_limits->try_accept();
+    if (!slot) metrics.limit_hit(Limit::Connections);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
+    const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(options.max_body_bytes);
+        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        if (buffer.size() == 0) {
+            stream.expires_after(idle);
+            auto [first_ec, first_bytes] =
+                co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+            if (first_ec) break;
+            buffer.commit(first_bytes);
+        }
+        stream.expires_after(request_timeout);
+        auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
+        if (ec == beast::error::timeout) {
+            metrics.limit_hit(Limit::RequestTimeout);
+            co_return;
+        }
+        if (ec) break;  // over a size limit, malformed, closed: nothing worth answering here
+        const auto& request = parser.get();
+        std::string_view route = "(server_full)";
+        auto response =
+            slot
+                ? metrics_listener_response(request, route)
+                : error_response(request, chat::ApiError(503, "server_full", "too many connections",
+                                                         Limit::Connections));
+        response.set(http::field::server, "chatd");
+        response.keep_alive(slot && request.keep_alive() && !stopping);
+        response.prepare_payload();
+        metrics.http_response(route, response.result_int());
+        stream.expires_after(request_timeout);
+        auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
+        if (write_ec || !response.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> Server::Impl::metrics_accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await metrics_acceptor->async_accept(kTuple);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || stopping) co_return;
+            spdlog::warn("metrics listener: accept failed: {}", ec.message());
+            asio::steady_timer pause(io, std::chrono::milliseconds(50));
+            co_await pause.async_wait(kTuple);
+            continue;
+        }
+        auto executor = socket.get_executor();
+        asio::co_spawn(executor, metrics_session(std::move(socket)), [](std::exception_ptr error) {
+            if (!error) return;
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                spdlog::error("metrics connection failed: {}", e.what());
+            }
+        });
+    }
+}
+
 void Server::Impl::begin_shutdown() {
     if (stopping.exchange(true)) return;
     spdlog::info("shutting down: closing {} connections", hub.connection_count());
@@ -775,6 +920,7 @@ void Server::Impl::begin_shutdown() {
     asio::post(acceptor.get_executor(), [self = shared_from_this()] {
         beast::error_code ignored;
         self->acceptor.close(ignored);
+        if (self->metrics_acceptor) self->metrics_acceptor->close(ignored);
     });
     beast::error_code ignored;
     signals.cancel(ignored);
@@ -815,6 +961,10 @@ unsigned short Server::port() const {
     return impl_->acceptor.local_endpoint().port();
 }
 
+unsigned short Server::metrics_port() const {
+    return impl_->metrics_acceptor ? impl_->metrics_acceptor->local_endpoint().port() : 0;
+}
+
 void Server::run() {
     auto impl = impl_;
     impl->signals.async_wait([impl](const beast::error_code& ec, int signal) {
@@ -824,6 +974,11 @@ void Server::run() {
     });
     asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), asio::detached);
     spdlog::info("listening on http://{}:{}", impl->options.address, port());
+    if (impl->metrics_acceptor) {
+        asio::co_spawn(impl->io, impl->metrics_accept_loop(), asio::detached);
+        spdlog::info("metrics on http://{}:{} (GET /metrics and /healthz only)",
+                     impl->options.metrics_address, metrics_port());
+    }
     impl->shards->run();
 }
 

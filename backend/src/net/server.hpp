@@ -19,6 +19,10 @@ namespace chatd::net {
 struct ServerOptions {
     std::string address = "127.0.0.1";
     unsigned short port = 8080;  // 0: any free port; see Server::port()
+    // A second listener serving only GET /metrics and /healthz (--metrics-listen); the main one
+    // then answers /metrics 404. Empty address: none, /metrics is on the main listener.
+    std::string metrics_address;
+    unsigned short metrics_port = 0;  // 0: any free port; see Server::metrics_port()
     unsigned threads = 1;
     std::size_t blocking_threads = 4;
     std::string web_root;                   // empty: the built-in page
@@ -58,6 +62,8 @@ class Server {
     Server& operator=(const Server&) = delete;
 
     unsigned short port() const;
+    // The metrics listener's port; 0 when there is none.
+    unsigned short metrics_port() const;
     // Serves until SIGTERM/SIGINT or stop(), then shuts down gracefully: stops accepting, closes
     // every WebSocket with 1012, waits up to the grace period, and returns.
     void run();

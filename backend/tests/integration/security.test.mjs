@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 
 import {
   fetchAfter, http, login, metrics, nativeConnect, newCmid, register, sendMessage, sendOk,
-  startChatd, wsConnect
+  startChatd, waitFor, wsConnect
 } from './lib/chatd.mjs'
 
 const PASSWORD = 'correct horse battery'
@@ -27,6 +27,20 @@ function rawGet (port, target) {
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
     socket.on('error', reject)
     socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+  })
+}
+
+// A WebSocket upgrade without a token, the answer as raw text.
+function rawUpgrade (port, target) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks = []
+    socket.setTimeout(5000, () => socket.destroy(new Error(`upgrade ${target}: no answer in 5 s`)))
+    socket.on('data', c => chunks.push(c))
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.on('error', reject)
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
   })
 }
 
@@ -168,6 +182,68 @@ describe('security (--auth password)', () => {
       assert.equal(res.headers['referrer-policy'], 'no-referrer')
       assert.equal(res.headers['set-cookie'], undefined, 'no cookies: tokens travel in headers')
     }
+  })
+
+  it('on HTTP a token is taken from Authorization only: ?token= is refused with 401, on WebSocket upgrades it works', async () => {
+    const session = await login(server.base, 'bob', `${PASSWORD} bob`)
+    const token = session.token
+    const unauthorizedBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="unauthorized"}') ?? 0
+    const refused = [
+      ['GET', `/api/me?token=${token}`, undefined, undefined],
+      ['GET', `/api/rooms/general/messages?limit=5&token=${token}`, undefined, undefined],
+      ['GET', `/api/users/online?token=${token}`, undefined, undefined],
+      ['POST', `/send/?token=${token}`, { user_name: 'bob', content: 'query token seed' }, undefined],
+      // Even beside a valid header: the token in the URL has leaked into logs and history.
+      ['GET', `/api/me?token=${token}`, undefined, token],
+      ['POST', `/api/logout?token=${token}`, undefined, undefined]
+    ]
+    for (const [method, path, body, header] of refused) {
+      const res = await http(server.base, method, path, body, header)
+      assert.equal(res.status, 401, `${method} ${path.replace(token, 'T')}: ${res.status} ${res.text}`)
+      assert.equal(errorCode(res), 'token_in_query', res.text)
+      assert.match(res.json.error.message, /Authorization: Bearer/)
+      assert.match(res.json.error.message, /WebSocket/)
+    }
+    const unauthorizedAfter = (await metrics(server.base)).value('chat_limit_hits_total{kind="unauthorized"}')
+    assert.ok(unauthorizedAfter >= unauthorizedBefore + refused.length, `counted: ${unauthorizedBefore} -> ${unauthorizedAfter}`)
+    assert.equal((await get('/api/me', token)).status, 200, 'the refused calls did not sign the session out')
+    const history = await fetchAfter(server.base, token, 'general')
+    assert.ok(history.every(m => m.content !== 'query token seed'), 'the refused /send/ stored nothing')
+    // The upgrades, where browsers cannot set headers, still take ?token=.
+    const ws = await nativeConnect(server, token)
+    ws.close()
+    const seed = await wsConnect(`${server.wsBase}/receive/bob?token=${encodeURIComponent(token)}`)
+    seed.terminate()
+  })
+
+  it('API responses, errors and refusals carry nosniff, no-store, no framing and no referrer', async () => {
+    const fresh = await login(server.base, 'carol', `${PASSWORD} carol`)
+    const checks = [
+      ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/api/config'],
+      ['GET', '/users/'], ['GET', '/api/me', undefined, tokens.alice], ['GET', '/api/me'],
+      ['GET', '/api/rooms/general/messages?limit=1', undefined, tokens.alice], ['GET', '/api/nope'],
+      ['POST', '/api/login', 'not json'], ['POST', '/api/login', { user_name: 'alice', password: 'wrong wrong' }],
+      ['POST', '/send/', '{"content":"' + 'x'.repeat(10000) + '"}'], ['DELETE', '/api/rooms'],
+      ['OPTIONS', '/api/me'], ['POST', '/api/logout', undefined, fresh.token],
+      ['GET', '/api/me?token=x']
+    ]
+    for (const [method, path, body, token] of checks) {
+      const res = await http(server.base, method, path, body, token)
+      const what = `${method} ${path}: ${res.status}`
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', what)
+      assert.equal(res.headers['cache-control'], 'no-store', what)
+      assert.equal(res.headers['x-frame-options'], 'DENY', what)
+      assert.match(res.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, what)
+      assert.equal(res.headers['referrer-policy'], 'no-referrer', what)
+    }
+    // A refused WebSocket upgrade (an HTTP answer) too.
+    const refusal = await rawUpgrade(server.port, '/ws')
+    assert.match(refusal, /^HTTP\/1\.1 401/)
+    for (const header of [/^x-content-type-options: nosniff\r$/mi, /^cache-control: no-store\r$/mi, /^x-frame-options: DENY\r$/mi, /^referrer-policy: no-referrer\r$/mi]) {
+      assert.match(refusal, header, refusal)
+    }
+    // The web client keeps its own policy (checked above) and stays cacheable.
+    assert.notEqual((await get('/app.js')).headers['cache-control'], 'no-store')
   })
 
   it('SQL is parameterized: an injection string is stored and read back verbatim', async () => {
@@ -333,5 +409,75 @@ describe('client address behind a reverse proxy (--trusted-proxies)', () => {
   it('an invalid --trusted-proxies entry is refused at start', async () => {
     await assert.rejects(startChatd({ args: ['--trusted-proxies', '10.0.0.0/33'] }),
       err => /trusted-proxies|CIDR/.test(err.message))
+  })
+})
+
+// --metrics-listen: /metrics on an address of its own (an internal interface), off the public
+// listener. The second listener answers only GET /metrics and GET /healthz.
+describe('metrics on a separate listener (--metrics-listen)', () => {
+  const servers = []
+  const METRICS_AT = /metrics on http:\/\/127\.0\.0\.1:(\d+)/
+  const start = async options => {
+    const s = await startChatd({ auth: 'password', ...options })
+    servers.push(s)
+    await waitFor(() => METRICS_AT.test(s.output()), { what: 'the metrics listener\'s address in the log' })
+    return { server: s, metricsBase: `http://127.0.0.1:${METRICS_AT.exec(s.output())[1]}` }
+  }
+  after(async () => {
+    for (const s of servers) {
+      await s.stop({ expectCode: 0 })
+      s.cleanup()
+    }
+  })
+
+  const checkSplit = async ({ server, metricsBase }) => {
+    assert.notEqual(metricsBase, server.base)
+    const scraped = await http(metricsBase, 'GET', '/metrics')
+    assert.equal(scraped.status, 200, scraped.text)
+    assert.match(scraped.headers['content-type'], /^text\/plain; version=0\.0\.4/)
+    assert.match(scraped.text, /^chat_build_info\{/m)
+    assert.equal(scraped.headers['x-content-type-options'], 'nosniff')
+    assert.equal(scraped.headers['cache-control'], 'no-store')
+    const health = await http(metricsBase, 'GET', '/healthz')
+    assert.equal(health.status, 200)
+    assert.deepEqual(health.json, { status: 'ok' })
+    for (const [method, path] of [['GET', '/api/config'], ['GET', '/users/'], ['POST', '/metrics'], ['GET', '/'], ['GET', '/metrics/x']]) {
+      const res = await http(metricsBase, method, path)
+      assert.equal(res.status, 404, `${method} ${path} on the metrics listener: ${res.status} ${res.text}`)
+      assert.equal(errorCode(res), 'not_found')
+    }
+    // The main listener serves everything else, but no longer /metrics.
+    const hidden = await http(server.base, 'GET', '/metrics')
+    assert.equal(hidden.status, 404, hidden.text)
+    assert.doesNotMatch(hidden.text, /chat_build_info/)
+    assert.equal((await http(server.base, 'GET', '/api/config')).status, 200)
+    assert.equal((await http(server.base, 'GET', '/healthz')).status, 200)
+    // The scrape counts what the main listener did.
+    const after = await metrics(metricsBase)
+    const configServed = [...after.series].some(([series, value]) =>
+      series.startsWith('chat_http_responses_total{') && series.includes('route="/api/config"') && value >= 1)
+    assert.ok(configServed, after.text.slice(0, 2000))
+  }
+
+  it('--metrics-listen ADDR:0 serves /metrics and /healthz there only; the main listener answers /metrics 404', async () => {
+    await checkSplit(await start({ args: ['--metrics-listen', '127.0.0.1:0'] }))
+  })
+
+  it('CHATD_METRICS_LISTEN does the same', async () => {
+    await checkSplit(await start({ env: { CHATD_METRICS_LISTEN: '127.0.0.1:0' } }))
+  })
+
+  it('without it, /metrics stays on the main listener', async () => {
+    const s = await startChatd({ auth: 'password' })
+    servers.push(s)
+    const res = await http(s.base, 'GET', '/metrics')
+    assert.equal(res.status, 200)
+    assert.match(res.text, /^chat_build_info\{/m)
+    assert.doesNotMatch(s.output(), METRICS_AT)
+  })
+
+  it('a malformed --metrics-listen is refused at start', async () => {
+    await assert.rejects(startChatd({ args: ['--metrics-listen', 'nowhere'] }),
+      err => /metrics-listen/.test(err.message))
   })
 })

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
-import { http, startChatd, waitFor, within, wsConnect } from './lib/chatd.mjs'
+import { http, metrics, startChatd, waitFor, within, wsConnect } from './lib/chatd.mjs'
 
 const SENT_AT = /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/
 
@@ -69,6 +69,44 @@ describe('seed API (--auth open)', () => {
       const frame = await sock.next(fromSeed('with my time'))
       assert.equal(frame.sent_at, sentAt)
     }
+  })
+
+  it('sent_at: the brief\'s format, ISO 8601 and any text up to 64 bytes are kept verbatim', async () => {
+    const accepted = [
+      '27/11/2026 21:51:18', '2026-11-27T21:51:18Z', '2026-11-27T21:51:18.123456789+05:30',
+      '2026-11-27 21:51:18', 'x'.repeat(64), 'é'.repeat(32), '', "x'; DROP TABLE users; --"
+    ]
+    for (const [i, sentAt] of accepted.entries()) {
+      const content = `sent_at ok ${i}`
+      const res = await send({ content, user_name: 'alice', sent_at: sentAt })
+      assert.equal(res.status, 200, `${JSON.stringify(sentAt)}: ${res.text}`)
+      assert.equal((await bob.next(fromSeed(content))).sent_at, sentAt)
+      await alice.next(fromSeed(content))
+    }
+  })
+
+  it('sent_at: past 64 bytes, or with a control or bidi character, is refused with 400 invalid_sent_at and counted', async () => {
+    const counted = async () => (await metrics(server.base)).value('chat_limit_hits_total{kind="invalid_sent_at"}') ?? 0
+    const before = await counted()
+    const refused = ['x'.repeat(65), 'é'.repeat(32) + 'x', 'x'.repeat(60 * 1024), '27/11/2026\n21:51:18',
+      '27/11/2026 21:51:18\u0000', '\t27/11/2026', '27/11/2026 \u007f', '\u0085', '\u202e81:15:12 6202/11/72']
+    for (const [i, sentAt] of refused.entries()) {
+      const res = await send({ content: `refused sent_at ${i}`, user_name: 'alice', sent_at: sentAt })
+      assert.equal(res.status, 400, `${JSON.stringify(sentAt.slice(0, 80))}: ${res.status} ${res.text}`)
+      assert.equal(res.json?.error?.code, 'invalid_sent_at', res.text)
+      assert.match(res.json.error.message, /sent_at/)
+      assert.match(res.json.error.message, /64 bytes/)
+    }
+    assert.equal(await counted(), before + refused.length)
+    // Nothing refused was stored or delivered: the next frame is the one sent after them.
+    assert.equal((await send({ content: 'after the refusals', user_name: 'alice' })).status, 200)
+    const next = await bob.next(f => f.content.startsWith('refused sent_at') || f.content === 'after the refusals')
+    assert.equal(next.content, 'after the refusals')
+    await alice.next(fromSeed('after the refusals'))
+    // Not a string: refused as before, naming the field.
+    const typed = await send({ content: 'typed', user_name: 'alice', sent_at: 7 })
+    assert.equal(typed.status, 400, typed.text)
+    assert.match(typed.json.error.message, /sent_at/)
   })
 
   it('POST /send without the trailing slash works too', async () => {

@@ -65,6 +65,17 @@ describe('scripts/run-stack stack', () => {
     const index = await http(nginx, 'GET', '/')
     assert.equal(index.status, 200)
     assert.match(index.text, /<!doctype html>/i)
+    // nginx's security headers (backend/deploy/nginx/chatd.conf), each once: the web client's
+    // policy on its page, the API's on the proxied health check.
+    assert.match(index.headers['content-security-policy'], /^default-src 'self'; connect-src 'self' ws: wss:;[^,]*$/)
+    const health = await http(nginx, 'GET', '/healthz')
+    assert.equal(health.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'")
+    for (const res of [index, health]) {
+      assert.equal(res.headers['x-content-type-options'], 'nosniff')
+      assert.equal(res.headers['x-frame-options'], 'DENY')
+      assert.equal(res.headers['referrer-policy'], 'no-referrer')
+    }
+    assert.equal(health.headers['cache-control'], 'no-store')
   })
 
   it('a message sent through node 1 is live on node 2 and in node 2\'s history', async () => {

@@ -89,6 +89,40 @@ test('proxies the API; node metrics are not exposed through the proxy', async ()
   assert.doesNotMatch(m.text, /chat_build_info/)
 })
 
+test('security headers: on the web client, the API, chatd\'s errors and nginx\'s own answers, each once', async () => {
+  const common = res => {
+    const what = `${res.path}: ${res.status}`
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', what)
+    assert.equal(res.headers['x-frame-options'], 'DENY', what)
+    assert.equal(res.headers['referrer-policy'], 'no-referrer', what)
+    assert.match(res.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, what)
+    assert.ok(!/,/.test(res.headers['content-security-policy']), `${what}: one policy, not two`)
+  }
+  const get = async path => ({ path, ...await http(state.nginx.base, 'GET', path) })
+  // The web client: its policy (scripts and sockets from this origin only), cacheable assets.
+  for (const path of ['/', '/rooms/general', '/assets/app-1234.js']) {
+    const res = await get(path)
+    assert.equal(res.status, 200, path)
+    common(res)
+    assert.match(res.headers['content-security-policy'], /default-src 'self'/, path)
+    assert.match(res.headers['content-security-policy'], /connect-src 'self' ws: wss:/, path)
+  }
+  assert.match(cookieOf(await get('/')) ?? '', /^[0-9a-f]{32}$/, 'the affinity cookie is still set beside the headers')
+  assert.match((await get('/assets/app-1234.js')).headers['cache-control'], /immutable/)
+  // The API through the proxy (chatd's answers, success and error) and nginx's own 404.
+  for (const [path, status] of [['/api/config', 200], ['/users/', 200], ['/api/me', 401], ['/api/nope', 404], ['/assets/missing.js', 404]]) {
+    const res = await get(path)
+    assert.equal(res.status, status, `${path}: ${res.text}`)
+    common(res)
+    if (path.startsWith('/api') || path.startsWith('/users')) {
+      assert.equal(res.headers['cache-control'], 'no-store', path)
+      assert.match(res.headers['content-security-policy'], /default-src 'none'/, path)
+    }
+  }
+  // Plain HTTP here: HSTS belongs to the server block that terminates TLS, not this one.
+  assert.equal((await get('/api/config')).headers['strict-transport-security'], undefined)
+})
+
 test('the brief\'s WebSocket works through the proxy, and a browser stays on one node', async () => {
   const cookie = 'chatd_node=0123456789abcdef0123456789abcdef'
   const before = await perNode('/users')

@@ -136,3 +136,25 @@ TEST(Config, PresenceWindowIsAtMostOneSecond) {
 }
 
 }  // namespace
+
+TEST(Config, MetricsListenFromFlagEnvironmentAndFile) {
+    EXPECT_EQ(parse({})->metrics_listen, "");
+    EXPECT_EQ(parse({"--metrics-listen", "10.0.0.5:9100"})->metrics_listen, "10.0.0.5:9100");
+    {
+        ScopedEnv env("CHATD_METRICS_LISTEN", "127.0.0.1:0");
+        EXPECT_EQ(parse({})->metrics_listen, "127.0.0.1:0");
+    }
+    const auto path = std::filesystem::temp_directory_path() / "chatd_metrics_listen_test.toml";
+    std::ofstream(path) << "metrics-listen = \"::1:9100\"\n";
+    const auto config = parse({"--config", path.string()});
+    std::filesystem::remove(path);
+    ASSERT_TRUE(config);
+    EXPECT_EQ(config->metrics_listen, "::1:9100");
+}
+
+TEST(Config, MetricsListenMustBeAnAddressAndAPort) {
+    for (const char* bad : {"nowhere", "localhost:9100", "127.0.0.1:", "127.0.0.1:x", ":9100",
+                            "127.0.0.1:65536", "127.0.0.1:9100000"}) {
+        EXPECT_THROW(parse({"--metrics-listen", bad}), std::invalid_argument) << bad;
+    }
+}

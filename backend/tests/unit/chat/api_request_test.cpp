@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "chat/service.hpp"
 
 namespace chatd::chat {
@@ -32,6 +35,53 @@ TEST(SeedSendBody, TheBriefsThreeFieldsAreReadAsSent) {
 TEST(SeedSendBody, AMissingOrNullSentAtMeansNow) {
     EXPECT_FALSE(parse_seed_send(R"({"content":"a","user_name":"bob"})").sent_at);
     EXPECT_FALSE(parse_seed_send(R"({"content":"a","user_name":"bob","sent_at":null})").sent_at);
+}
+
+std::string seed_with_sent_at(const std::string& sent_at_json) {
+    return R"({"content":"a","user_name":"alice","sent_at":)" + sent_at_json + "}";
+}
+
+// 32 two-byte characters (U+00E9) as JSON escapes: 64 bytes once decoded.
+std::string accents_json() {
+    std::string out;
+    for (int i = 0; i < 32; ++i) out += "\\u00e9";
+    return out;
+}
+
+TEST(SeedSendBody, SentAtUpTo64BytesOfTextIsKeptVerbatim) {
+    const std::vector<std::string> accepted{
+        "27/11/2026 21:51:18", "2026-11-27T21:51:18Z",    "2026-11-27T21:51:18.123456789+05:30", "",
+        std::string(64, 'x'),  "x'; DROP TABLE users; --"};
+    for (const auto& sent_at : accepted) {
+        EXPECT_EQ(parse_seed_send(seed_with_sent_at('"' + sent_at + '"')).sent_at, sent_at);
+    }
+    EXPECT_EQ(parse_seed_send(seed_with_sent_at('"' + accents_json() + '"')).sent_at->size(), 64u);
+}
+
+TEST(SeedSendBody, SentAtPast64BytesOrWithControlCharactersIsRefused) {
+    const std::vector<std::string> refused{
+        '"' + std::string(65, 'x') + '"',
+        '"' + accents_json() + "x\"",
+        R"("a\nb")",
+        R"("\u0000")",
+        R"("\t1")",
+        R"("\u007f")",
+        R"("\u0085")",
+        R"("\u202e1")",
+        R"("\u2066")",
+        R"("\u200f")",
+    };
+    for (const auto& json : refused) {
+        EXPECT_EQ(refusal([&] { parse_seed_send(seed_with_sent_at(json)); }), "invalid_sent_at")
+            << json;
+    }
+    try {
+        parse_seed_send(seed_with_sent_at('"' + std::string(65, 'x') + '"'));
+        FAIL() << "accepted";
+    } catch (const ApiError& error) {
+        EXPECT_EQ(error.limit, metrics::Limit::InvalidSentAt);
+        EXPECT_NE(std::string(error.what()).find("sent_at"), std::string::npos);
+    }
 }
 
 TEST(SeedSendBody, RefusesWhatIsNotAnObjectWithStringFieldsAndAValidName) {
