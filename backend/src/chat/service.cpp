@@ -66,12 +66,18 @@ struct ChatService::Publication {
     // republish it after them and a connection would get a later id before an earlier one. So
     // after a failure, and at start (the outbox may hold messages of a previous run), the node
     // is `behind`: newly stored messages are left in the outbox too, and the sweep publishes
-    // the outbox oldest first until nothing stored is left behind, then direct publishing
+    // the outbox oldest first, then what was stored while it read, and direct publishing
     // resumes.
     std::mutex order;
-    bool behind = true;               // guarded by `order`
-    model::MessageId held_since = 0;  // guarded by `order`: newest id left to the sweep
+    bool behind = true;  // guarded by `order`
+    // Guarded by `order`: a sweep's pass is between its read and its last publish; messages
+    // stored meanwhile wait in `held` (in id order) and are published right after the pass.
+    bool sweeping = false;
+    std::vector<model::Message> held;
     std::atomic<bool> failed{false};  // a publish failed since `order` last looked (any thread)
+
+    // Under `order`: hands a stored message to the bus, or to route() (members first).
+    void publish_in_order(ChatService& service, model::Message message);
 };
 
 struct ChatService::Dispatch {
@@ -304,15 +310,20 @@ void ChatService::publish_stored(model::Message message) {
         return;
     }
     auto& p = *publication_;
-    const auto id = message.id;
     std::lock_guard order(p.order);
     if (p.failed.exchange(false)) p.behind = true;
     if (p.behind) {
         // Left in the outbox: the sweep publishes it after everything older.
-        p.held_since = std::max(p.held_since, id);
+        if (p.sweeping) p.held.push_back(std::move(message));
         return;
     }
-    if (bus_.routes_by_member() && message.room != model::kGeneralRoom) {
+    p.publish_in_order(*this, std::move(message));
+}
+
+void ChatService::Publication::publish_in_order(ChatService& service, model::Message message) {
+    auto& p = *this;
+    const auto id = message.id;
+    if (service.bus_.routes_by_member() && message.room != model::kGeneralRoom) {
         // The members come from the store: looked up on the publication thread (this may be
         // the store's writer thread, which must not wait for a read); route() keeps the order.
         bool notify;
@@ -329,7 +340,8 @@ void ChatService::publish_stored(model::Message message) {
         std::lock_guard lock(p.mutex);
         p.in_flight.insert(id);
     }
-    publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, std::nullopt);
+    service.publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id,
+                              std::nullopt);
 }
 
 void ChatService::route(std::vector<model::Message> messages) {
@@ -355,7 +367,6 @@ void ChatService::route(std::vector<model::Message> messages) {
         if (p.failed.exchange(false)) p.behind = true;
         if (p.behind) {
             // Stays in the outbox, and so does everything after it.
-            p.held_since = std::max(p.held_since, id);
             std::lock_guard lock(p.mutex);
             p.in_flight.erase(id);
             continue;
@@ -375,11 +386,12 @@ bool ChatService::sweep_outbox() {
         std::size_t limit = Publication::kSweepLimit;
         {
             // From here on nothing is published directly: whatever is stored meanwhile waits
-            // for this sweep (held_since), so nothing overtakes what it republishes.
+            // for this pass (`held`), so nothing overtakes what it republishes.
             std::lock_guard order(p.order);
             p.behind = true;
             p.failed = false;  // what failed so far is in the outbox: this pass republishes it
-            p.held_since = 0;
+            p.sweeping = true;
+            p.held.clear();
             // Queued for route() but not published: in the outbox, so in this pass.
             std::lock_guard lock(p.mutex);
             for (const auto& m : p.routed) p.in_flight.erase(m.id);
@@ -441,12 +453,20 @@ bool ChatService::sweep_outbox() {
             publish_confirmed(std::make_shared<const model::Event>(std::move(m)), id,
                               std::move(recipients));
             // Failed (the broker went away, the bus queue is full): nothing after it goes.
-            if (p.failed) return false;
+            if (p.failed) break;
         }
-        if (usable < pending.size()) return false;  // still behind: retried
-        if (pending.size() == limit) continue;      // the next page
-        // Stored after the read and left to this sweep: read again.
-        if (p.held_since > (pending.empty() ? 0 : pending.back().id)) continue;
+        auto held = std::exchange(p.held, {});
+        p.sweeping = false;
+        if (p.failed || usable < pending.size()) return false;  // still behind: retried
+        if (pending.size() == limit) continue;  // the next page (it has what was held)
+        // Stored after the read: newer than the page (one writer, ids in commit order), older
+        // than anything stored from now on. A message stored before the read is in the page.
+        const auto last = pending.empty() ? model::MessageId{0} : pending.back().id;
+        for (auto& m : held) {
+            if (m.id <= last) continue;
+            p.publish_in_order(*this, std::move(m));
+            if (p.failed) return false;  // the rest stays in the outbox, behind it
+        }
         p.behind = false;
         return true;
     }
