@@ -56,6 +56,8 @@ class ScriptedBus final : public bus::Bus {
     }
     void user_online(const std::string&) override {}
     void user_offline(const std::string&) override {}
+    bool routes_by_member() const override { return by_member_; }
+    void set_routes_by_member(bool by_member) { by_member_ = by_member; }
     bool ready() const override {
         std::lock_guard lock(mutex_);
         return connected_;
@@ -84,6 +86,7 @@ class ScriptedBus final : public bus::Bus {
   private:
     mutable std::mutex mutex_;
     bool connected_ = false;
+    bool by_member_ = false;
     int fail_next_ = 0;
     std::vector<model::MessageId> published_;
     std::function<void()> connected_cb_;
@@ -111,9 +114,9 @@ class PublicationOrderTest : public ::testing::Test {
         service.reset();
     }
 
-    // Sends one message to general and waits until it is stored (and its callback has run).
-    void send(int n) {
-        const auto text = std::string(R"({"type":"send","room":"general","content":"m)") +
+    // Sends one message and waits until it is stored (and its callback has run).
+    void send(int n, const std::string& room = "general") {
+        const auto text = R"({"type":"send","room":")" + room + R"(","content":"m)" +
                           std::to_string(n) + R"(","client_msg_id":"c)" + std::to_string(n) +
                           R"("})";
         service->handle_frame(connection, identity.user_name, sink, text);
@@ -189,6 +192,31 @@ TEST_F(PublicationOrderTest, DirectPublishingResumesAfterTheSweepCaughtUp) {
     const auto ids = wait_published(3);
     ASSERT_EQ(ids.size(), 3u);
     EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
+}
+
+// Per-user topology: a room other than general goes to its members' queues, looked up on the
+// publication thread (route()); the sweep looks them up itself. Same order rule.
+TEST_F(PublicationOrderTest, RoomsRoutedByMemberKeepTheirOrderAroundAFailedPublish) {
+    bus.set_routes_by_member(true);
+    service->create_room(identity, "dev");
+    // This bus carries no membership events: a connection opened now is in the room.
+    connection = service->connect(identity, chat::Protocol::Native, sink,
+                                  service->rooms_of(identity.user_name));
+    bus.set_connected(true);
+    bus.ask_for_outbox();
+    send(1, "dev");
+    ASSERT_EQ(wait_published(1).size(), 1u);
+
+    bus.fail_next(1);
+    send(2, "dev");  // fails in route(): stays in the outbox
+    send(3, "dev");
+    send(4, "dev");
+    bus.ask_for_outbox();
+    const auto ids = wait_published(4);
+    ASSERT_EQ(ids.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end())
+        << "published twice: " << ::testing::PrintToString(ids);
 }
 
 }  // namespace
