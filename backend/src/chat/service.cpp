@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <map>
@@ -47,7 +46,6 @@ json::array to_array(const std::vector<std::string>& items) {
 
 struct ChatService::Publication {
     static constexpr std::size_t kSweepLimit = 1000;
-    static constexpr auto kRetry = std::chrono::seconds(1);
 
     std::mutex mutex;
     std::condition_variable wake;
@@ -58,26 +56,6 @@ struct ChatService::Publication {
     bool sweep = false;
     bool stopping = false;
     std::thread thread;
-
-    // Publication order (docs/reliability.md, "Publication order"). Every publish of a stored
-    // message is handed to the bus under `order`, in id order, so the bus (one confirm channel,
-    // FIFO) puts a room's messages on the broker in id order. A message whose publish failed
-    // stays in the store's outbox; if the next ones were published directly, the sweep would
-    // republish it after them and a connection would get a later id before an earlier one. So
-    // after a failure, and at start (the outbox may hold messages of a previous run), the node
-    // is `behind`: newly stored messages are left in the outbox too, and the sweep publishes
-    // the outbox oldest first, then what was stored while it read, and direct publishing
-    // resumes.
-    std::mutex order;
-    bool behind = true;  // guarded by `order`
-    // Guarded by `order`: a sweep's pass is between its read and its last publish; messages
-    // stored meanwhile wait in `held` (in id order) and are published right after the pass.
-    bool sweeping = false;
-    std::vector<model::Message> held;
-    std::atomic<bool> failed{false};  // a publish failed since `order` last looked (any thread)
-
-    // Under `order`: hands a stored message to the bus, or to route() (members first).
-    void publish_in_order(ChatService& service, model::Message message);
 };
 
 struct ChatService::Dispatch {
@@ -130,7 +108,7 @@ ChatService::ChatService(
         });
         publication_->thread = std::thread([this] {
             auto& p = *publication_;
-            auto next_retry = std::chrono::steady_clock::time_point{};
+            const std::string node(bus_.origin_node());
             for (;;) {
                 std::vector<model::MessageId> ids;
                 std::vector<model::Message> routed;
@@ -149,19 +127,28 @@ ChatService::ChatService(
                 if (!routed.empty()) route(std::move(routed));
                 try {
                     if (!ids.empty()) store_.mark_published(ids);
+                    if (sweep && !stopping) {
+                        auto pending = store_.unpublished(node, Publication::kSweepLimit);
+                        metrics_.broker_outbox_pending.Set(static_cast<double>(pending.size()));
+                        // Taken after the read: a message published meanwhile is either still
+                        // in flight or confirmed and not yet marked (marked on this thread, next
+                        // round); republishing either would deliver it twice.
+                        std::unordered_set<model::MessageId> busy;
+                        {
+                            std::lock_guard lock(p.mutex);
+                            busy = p.in_flight;
+                            busy.insert(p.confirmed.begin(), p.confirmed.end());
+                        }
+                        if (!pending.empty()) {
+                            spdlog::info("republishing {} stored message(s) from the outbox",
+                                         pending.size());
+                        }
+                        for (auto& m : pending) {
+                            if (!busy.contains(m.id)) publish_stored(std::move(m));
+                        }
+                    }
                 } catch (const std::exception& e) {
                     spdlog::warn("publication outbox: {}", e.what());
-                }
-                if (!stopping) {
-                    bool behind;
-                    {
-                        std::lock_guard order(p.order);
-                        behind = p.behind || p.failed;
-                    }
-                    // Behind and nobody asked: retry every second while the broker is there.
-                    const auto now = std::chrono::steady_clock::now();
-                    if (behind && now >= next_retry && bus_.ready()) sweep = true;
-                    if (sweep && !sweep_outbox()) next_retry = now + Publication::kRetry;
                 }
                 if (stopping && ids.empty()) return;
             }
@@ -309,166 +296,46 @@ void ChatService::publish_stored(model::Message message) {
         publish(std::move(message));
         return;
     }
-    auto& p = *publication_;
-    std::lock_guard order(p.order);
-    if (p.failed.exchange(false)) p.behind = true;
-    if (p.behind) {
-        // Left in the outbox: the sweep publishes it after everything older.
-        if (p.sweeping) p.held.push_back(std::move(message));
-        return;
-    }
-    p.publish_in_order(*this, std::move(message));
-}
-
-void ChatService::Publication::publish_in_order(ChatService& service, model::Message message) {
-    auto& p = *this;
     const auto id = message.id;
-    if (service.bus_.routes_by_member() && message.room != model::kGeneralRoom) {
+    if (bus_.routes_by_member() && message.room != model::kGeneralRoom) {
         // The members come from the store: looked up on the publication thread (this may be
-        // the store's writer thread, which must not wait for a read); route() keeps the order.
+        // the store's writer thread, which must not wait for a read).
         bool notify;
         {
-            std::lock_guard lock(p.mutex);
-            p.in_flight.insert(id);
-            notify = p.routed.empty();
-            p.routed.push_back(std::move(message));
+            std::lock_guard lock(publication_->mutex);
+            publication_->in_flight.insert(id);
+            notify = publication_->routed.empty();
+            publication_->routed.push_back(std::move(message));
         }
-        if (notify) p.wake.notify_one();
+        if (notify) publication_->wake.notify_one();
         return;
     }
     {
-        std::lock_guard lock(p.mutex);
-        p.in_flight.insert(id);
+        std::lock_guard lock(publication_->mutex);
+        publication_->in_flight.insert(id);
     }
-    service.publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id,
-                              std::nullopt);
+    publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, std::nullopt);
 }
 
 void ChatService::route(std::vector<model::Message> messages) {
-    auto& p = *publication_;
     // One members lookup per room per batch, read after the messages were committed: a member
-    // who joined before the message was stored gets it, one who left does not. Read before
-    // taking `order`, which the store's writer thread takes for every stored message.
-    std::map<std::string, std::optional<std::vector<std::string>>> members;
-    for (const auto& message : messages) {
-        if (members.contains(message.room)) continue;
-        try {
-            members.emplace(message.room, store_.members_of(message.room));
-        } catch (const std::exception& e) {
-            spdlog::warn("members of {}: {}", message.room, e.what());
-            members.emplace(message.room, std::nullopt);
-        }
-    }
-    std::lock_guard order(p.order);
+    // who joined before the message was stored gets it, one who left does not.
+    std::map<std::string, std::vector<std::string>> members;
     for (auto& message : messages) {
         const auto id = message.id;
-        const auto& recipients = members.at(message.room);
-        if (!recipients) p.behind = true;  // no members: the sweep publishes it later
-        if (p.failed.exchange(false)) p.behind = true;
-        if (p.behind) {
-            // Stays in the outbox, and so does everything after it.
-            std::lock_guard lock(p.mutex);
-            p.in_flight.erase(id);
-            continue;
-        }
-        publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id,
-                          *recipients);
-    }
-}
-
-bool ChatService::sweep_outbox() {
-    auto& p = *publication_;
-    const std::string node(bus_.origin_node());
-    for (;;) {
-        // Published but not marked yet (in flight, or confirmed and marked on this thread after
-        // the sweep): the oldest unpublished rows, read past them. Nothing goes in flight
-        // meanwhile but by this sweep, so a full page has kSweepLimit messages to publish.
-        std::size_t limit = Publication::kSweepLimit;
-        {
-            // From here on nothing is published directly: whatever is stored meanwhile waits
-            // for this pass (`held`), so nothing overtakes what it republishes.
-            std::lock_guard order(p.order);
-            p.behind = true;
-            p.failed = false;  // what failed so far is in the outbox: this pass republishes it
-            p.sweeping = true;
-            p.held.clear();
-            // Queued for route() but not published: in the outbox, so in this pass.
-            std::lock_guard lock(p.mutex);
-            for (const auto& m : p.routed) p.in_flight.erase(m.id);
-            p.routed.clear();
-            limit += p.in_flight.size() + p.confirmed.size();
-        }
-        std::vector<model::Message> pending;
-        try {
-            pending = store_.unpublished(node, limit);
-        } catch (const std::exception& e) {
-            spdlog::warn("publication outbox: {}", e.what());
-            return false;
-        }
-        metrics_.broker_outbox_pending.Set(static_cast<double>(pending.size()));
-        // Taken after the read: a message published before this sweep is either still in
-        // flight or confirmed and not yet marked (marked on this thread, next round);
-        // republishing either would deliver it twice.
-        std::unordered_set<model::MessageId> busy;
-        {
-            std::lock_guard lock(p.mutex);
-            busy = p.in_flight;
-            busy.insert(p.confirmed.begin(), p.confirmed.end());
-        }
-        // Members of rooms routed by member, read before taking `order`. A room whose members
-        // cannot be read stops the pass there: nothing after it may go first.
-        std::map<std::string, std::vector<std::string>> members;
-        std::size_t usable = 0;
-        std::size_t republish = 0;
-        for (; usable < pending.size(); ++usable) {
-            const auto& m = pending[usable];
-            if (busy.contains(m.id)) continue;
-            if (bus_.routes_by_member() && m.room != model::kGeneralRoom &&
-                !members.contains(m.room)) {
-                try {
-                    members.emplace(m.room, store_.members_of(m.room));
-                } catch (const std::exception& e) {
-                    spdlog::warn("members of {}: {}", m.room, e.what());
-                    break;
-                }
+        auto it = members.find(message.room);
+        if (it == members.end()) {
+            try {
+                it = members.emplace(message.room, store_.members_of(message.room)).first;
+            } catch (const std::exception& e) {
+                // Stays in the outbox: the next sweep publishes it.
+                spdlog::warn("members of {}: {}", message.room, e.what());
+                std::lock_guard lock(publication_->mutex);
+                publication_->in_flight.erase(id);
+                continue;
             }
-            ++republish;
         }
-        if (republish > 0) {
-            spdlog::info("republishing {} stored message(s) from the outbox", republish);
-        }
-        std::lock_guard order(p.order);
-        for (std::size_t i = 0; i < usable; ++i) {
-            auto& m = pending[i];
-            const auto id = m.id;
-            if (busy.contains(id)) continue;
-            std::optional<std::vector<std::string>> recipients;
-            if (bus_.routes_by_member() && m.room != model::kGeneralRoom) {
-                recipients = members.at(m.room);
-            }
-            {
-                std::lock_guard lock(p.mutex);
-                p.in_flight.insert(id);
-            }
-            publish_confirmed(std::make_shared<const model::Event>(std::move(m)), id,
-                              std::move(recipients));
-            // Failed (the broker went away, the bus queue is full): nothing after it goes.
-            if (p.failed) break;
-        }
-        auto held = std::exchange(p.held, {});
-        p.sweeping = false;
-        if (p.failed || usable < pending.size()) return false;  // still behind: retried
-        if (pending.size() == limit) continue;  // the next page (it has what was held)
-        // Stored after the read: newer than the page (one writer, ids in commit order), older
-        // than anything stored from now on. A message stored before the read is in the page.
-        const auto last = pending.empty() ? model::MessageId{0} : pending.back().id;
-        for (auto& m : held) {
-            if (m.id <= last) continue;
-            p.publish_in_order(*this, std::move(m));
-            if (p.failed) return false;  // the rest stays in the outbox, behind it
-        }
-        p.behind = false;
-        return true;
+        publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, it->second);
     }
 }
 
@@ -480,8 +347,6 @@ void ChatService::publish_confirmed(model::EventPtr event,
         {
             std::lock_guard lock(publication_->mutex);
             publication_->in_flight.erase(id);
-            // Stays in the outbox; later messages wait for the sweep (Publication::order).
-            if (!ok) publication_->failed = true;
             if (ok) {
                 notify = publication_->confirmed.empty();
                 publication_->confirmed.push_back(id);

@@ -149,9 +149,6 @@ class ChatService {
     void publish_stored(model::Message message);
     // Publication thread: publishes messages outside general to their rooms' members.
     void route(std::vector<model::Message> messages);
-    // Publication thread: publishes the store's outbox, oldest first, holding back newly stored
-    // messages meanwhile. True once nothing stored is left behind (direct publishing resumes).
-    bool sweep_outbox();
     // Publishes a stored message (to `recipients` when given); marks it published when confirmed.
     void publish_confirmed(model::EventPtr event,
                            model::MessageId id,
