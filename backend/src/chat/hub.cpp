@@ -150,10 +150,11 @@ void Hub::deliver_by_shard(const model::Message& message,
 
 void Hub::deliver_message(const model::Message& message, const std::string& only_user) {
     const auto list = subscribers(message.room);
-    // A leave closes its sender's /receive streams right below, so it is queued to them here
-    // first, not later on their shard.
+    // Every room message not addressed to one user goes by shard, leaves included: a leave
+    // written directly would reach a connection before the messages still queued for it on its
+    // shard (a later id before an earlier one).
     const auto runner = list ? list->runner.lock() : nullptr;
-    const bool by_shard = runner && only_user.empty() && message.kind != model::MessageKind::Leave;
+    const bool by_shard = runner && only_user.empty();
     std::size_t delivered = 0;
     if (by_shard) {
         deliver_by_shard(message, list, *runner);
@@ -180,12 +181,18 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
             static_cast<double>(std::max<std::int64_t>(0, model::now_ms() - message.ts_ms)) /
             1000.0);
     }
-    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams.
+    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams, after the notice
+    // itself: by shard, the close runs on the stream's shard behind the delivery queued there.
     if (message.kind == model::MessageKind::Leave) {
         for (const auto& sink : sinks_where([&](const Connection& c) {
                  return c.protocol == Protocol::Seed && c.user_name == message.user_name;
              })) {
-            sink->close(CloseCode::Normal, "disconnected");
+            if (by_shard) {
+                const auto shard = std::min(sink->shard(), runner->shard_count() - 1);
+                runner->run_on(shard, [sink] { sink->close(CloseCode::Normal, "disconnected"); });
+            } else {
+                sink->close(CloseCode::Normal, "disconnected");
+            }
         }
     }
 }

@@ -15,7 +15,13 @@ const MIN_MESSAGES = 2000
 // Loopback kernel buffers absorb about 4 MB towards a reader that has stopped (measured on these
 // machines), so the sender keeps going until the server reports the disconnect, up to this cap.
 const MAX_MESSAGES = 10000
-const WINDOW = 32 // sends in flight; keeps the healthy reader's outbox far below the limit
+const WINDOW = 32 // sends in flight (not yet acked)
+// Messages sent that the healthy reader has not received yet. The ack window alone does not
+// bound the reader's outbox: with RabbitMQ the ack comes before delivery, and on a loaded machine
+// the broker fell seconds behind and then handed over thousands of messages at once; the reader
+// and the sender (both members of general) were cut off as slow consumers (3 runs in 80 at load
+// average 9-15). 256 messages of 1 KB keep their outboxes far below the limit.
+const READER_WINDOW = 256
 const DISCONNECTS = 'chat_ws_slow_consumer_disconnects_total'
 
 async function stopAll (server, sockets) {
@@ -52,10 +58,12 @@ describe('slow consumer', () => {
 
     const readerIds = new Set()
     let readerWaiter = null
+    let sendNext = () => {}
     reader.onFrame(f => {
       if (f.type !== 'message') return
       readerIds.add(f.message.id)
       if (readerWaiter && readerWaiter.ids.every(id => readerIds.has(id))) readerWaiter.resolve()
+      sendNext()
     })
     const slowIds = []
     slow.onFrame(f => { if (f.type === 'message') slowIds.push(f.message.id) })
@@ -67,14 +75,14 @@ describe('slow consumer', () => {
     let inFlight = 0
     let allAcked
     const done = new Promise(resolve => { allAcked = resolve })
-    const sendNext = () => {
-      while (inFlight < WINDOW && sent < stopAt) {
+    sendNext = () => {
+      while (inFlight < WINDOW && sent - readerIds.size < READER_WINDOW && sent < stopAt) {
         const cmid = `slow-${sent}`
         sender.send({ type: 'send', room: 'general', content: `${sent} ${CONTENT}`, client_msg_id: cmid })
         sent += 1
         inFlight += 1
       }
-      if (inFlight === 0) allAcked()
+      if (inFlight === 0 && sent >= stopAt) allAcked()
     }
     const failures = []
     sender.onFrame(f => {
@@ -91,6 +99,7 @@ describe('slow consumer', () => {
         if (m.value(DISCONNECTS) >= 1) {
           disconnectSeen = true
           stopAt = Math.min(MAX_MESSAGES, Math.max(MIN_MESSAGES, sent + 200))
+          sendNext()
           return
         }
         await new Promise(resolve => setTimeout(resolve, 50))

@@ -585,16 +585,34 @@ TEST_F(ShardedHubTest, ASnapshotTakenBeforeAJoinIsRebuiltWithTheNewMember) {
     EXPECT_EQ(late.sink->frame_count(), 1u);
 }
 
-TEST_F(ShardedHubTest, LeavesAndDeliveriesToOneUserStayDirect) {
+TEST_F(ShardedHubTest, DeliveriesToOneUserStayDirect) {
     const auto seed = attach_on(1, "alice", Protocol::Seed);
     hub.deliver(message_in("general"), "alice");
     EXPECT_EQ(seed.sink->frame_count(), 1u) << "a delivery from the user's own queue";
-    // The leave is queued before the close it causes.
-    hub.deliver(message_in("general", "alice", std::string(chat::kDisconnectionMessage)));
-    EXPECT_EQ(seed.sink->frame_count(), 2u);
-    EXPECT_TRUE(seed.sink->closed());
     EXPECT_EQ(seed.sink->delivered_on_shard(), 0u);
     EXPECT_EQ(runner->queued(1), 0u);
+}
+
+// A leave used to be written directly while the messages before it still waited on the shard:
+// a connection got the leave's id before theirs.
+TEST_F(ShardedHubTest, ALeaveReachesEveryConnectionAfterTheMessagesBeforeIt) {
+    const auto seed = attach_on(1, "alice", Protocol::Seed);
+    const auto native = attach_on(2, "bob");
+    const auto before = message_in("general", "bob", "before");
+    hub.deliver(before);
+    const auto leave = message_in("general", "alice", std::string(chat::kDisconnectionMessage));
+    hub.deliver(leave);
+    EXPECT_FALSE(seed.sink->closed()) << "closed before its notice was queued";
+    runner->run();
+    std::vector<model::MessageId> ids;
+    for (const auto& frame : parsed(*native.sink)) {
+        ids.push_back(frame.at("message").at("id").as_int64());
+    }
+    EXPECT_EQ(ids, (std::vector<model::MessageId>{before.id, leave.id}));
+    ASSERT_EQ(seed.sink->frame_count(), 2u);
+    EXPECT_EQ(parsed(*seed.sink).at(0).at("content"), "before");
+    EXPECT_EQ(parsed(*seed.sink).at(1).at("content"), "DISCONNECTION_MESSAGE");
+    EXPECT_TRUE(seed.sink->closed()) << "the leaver's /receive stream ends after the notice";
 }
 
 TEST_F(ShardedHubTest, WithoutARunnerDeliveriesAreDirectAgain) {

@@ -1,0 +1,224 @@
+// The publication outbox should keep each room's id order on the bus (docs/reliability.md,
+// "Publication order"): a message whose publish failed is republished by the sweep, and nothing
+// stored after it should reach the bus before it. Today it does: these tests reproduce the
+// inversion and are disabled until a fix that keeps the broker-outage cluster test passing
+// lands (run them with --gtest_also_run_disabled_tests). A scripted bus stands in for RabbitMQ: it
+// can be disconnected, fail the next publishes, and records the order in which messages reached it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth/auth.hpp"
+#include "bus/bus.hpp"
+#include "chat/hub.hpp"
+#include "chat/service.hpp"
+#include "metrics/metrics.hpp"
+#include "store/sqlite_store.hpp"
+#include "support/recording_sink.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace chatd;
+using namespace std::chrono_literals;
+
+// A distributed bus (it has an origin node, so the service keeps an outbox) whose publishes
+// complete at once: confirmed while connected, failed while disconnected or while told to fail.
+// It calls the on_connected callback only when the test says so, as AmqpBus does after a
+// (re)connect and within a second after a failed publish.
+class ScriptedBus final : public bus::Bus {
+  public:
+    void start(Handler /*on_event*/) override {}
+    void publish(model::EventPtr event, Completion done) override {
+        publish_to(std::move(event), {}, std::move(done));
+    }
+    void publish_to(model::EventPtr event,
+                    std::vector<std::string> /*recipients*/,
+                    Completion done) override {
+        const auto* message = std::get_if<model::Message>(event.get());
+        bool ok = true;
+        {
+            std::lock_guard lock(mutex_);
+            if (message) {
+                if (!connected_ || fail_next_ > 0) {
+                    if (fail_next_ > 0) --fail_next_;
+                    ok = false;
+                } else {
+                    published_.push_back(message->id);
+                }
+            }
+        }
+        if (done) done(ok);
+    }
+    void user_online(const std::string&) override {}
+    void user_offline(const std::string&) override {}
+    bool routes_by_member() const override { return by_member_; }
+    void set_routes_by_member(bool by_member) { by_member_ = by_member; }
+    bool ready() const override {
+        std::lock_guard lock(mutex_);
+        return connected_;
+    }
+    void stop() override {}
+    std::string_view origin_node() const override { return "node-a"; }
+    void on_connected(std::function<void()> callback) override { connected_cb_ = callback; }
+
+    void set_connected(bool connected) {
+        std::lock_guard lock(mutex_);
+        connected_ = connected;
+    }
+    void fail_next(int n) {
+        std::lock_guard lock(mutex_);
+        fail_next_ = n;
+    }
+    // What AmqpBus does after a connect or a failed publish: ask for the outbox.
+    void ask_for_outbox() {
+        if (connected_cb_) connected_cb_();
+    }
+    std::vector<model::MessageId> published() const {
+        std::lock_guard lock(mutex_);
+        return published_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    bool connected_ = false;
+    bool by_member_ = false;
+    int fail_next_ = 0;
+    std::vector<model::MessageId> published_;
+    std::function<void()> connected_cb_;
+};
+
+class PublicationOrderTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { auth::initialize(); }
+
+    void SetUp() override {
+        chat::ServiceOptions options;
+        options.open_auth = true;
+        options.version = "test";
+        options.delivery_thread = false;
+        service = std::make_unique<chat::ChatService>(store, bus, hub, metrics, options);
+        const auto session = service->login("alice", "");
+        identity = *service->authenticate(session.at("token").as_string());
+        sink = std::make_shared<test_support::RecordingSink>();
+        connection = service->connect(identity, chat::Protocol::Native, sink,
+                                      service->rooms_of(identity.user_name));
+    }
+
+    void TearDown() override {
+        store.flush();
+        service.reset();
+    }
+
+    // Sends one message and waits until it is stored (and its callback has run).
+    void send(int n, const std::string& room = "general") {
+        const auto text = R"({"type":"send","room":")" + room + R"(","content":"m)" +
+                          std::to_string(n) + R"(","client_msg_id":"c)" + std::to_string(n) +
+                          R"("})";
+        service->handle_frame(connection, identity.user_name, sink, text);
+        store.flush();
+    }
+
+    // Waits (bounded) until the bus has seen `count` messages.
+    std::vector<model::MessageId> wait_published(std::size_t count) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (bus.published().size() < count && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(5ms);
+        }
+        return bus.published();
+    }
+
+    test_support::TempDir dir{"chatd-publication"};
+    metrics::Metrics metrics{"test"};
+    ScriptedBus bus;
+    chat::Hub hub{metrics};
+    store::SqliteStore store{
+        store::SqliteOptions{.path = (dir.path() / "chat.db").string(), .synchronous_full = false},
+        &metrics};
+    std::unique_ptr<chat::ChatService> service;
+    chat::Identity identity;
+    std::shared_ptr<test_support::RecordingSink> sink;
+    chat::ConnectionId connection = 0;
+};
+
+// The slow_consumer integration failure: one publish fails, the next messages are published
+// at once, and the sweep a second later republishes the failed one after them.
+TEST_F(PublicationOrderTest, DISABLED_AMessageWhosePublishFailedReachesTheBusBeforeLaterOnes) {
+    bus.set_connected(true);
+    bus.ask_for_outbox();
+    send(1);
+    ASSERT_EQ(wait_published(1).size(), 1u);
+
+    bus.fail_next(1);
+    send(2);  // fails: stays in the outbox
+    send(3);
+    send(4);
+    bus.ask_for_outbox();
+    const auto ids = wait_published(4);
+    ASSERT_EQ(ids.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end())
+        << "published twice: " << ::testing::PrintToString(ids);
+}
+
+// At start the broker connection comes up (publishes succeed) a moment before the sweep of
+// what was stored while it was down: a message stored in that moment must wait for the sweep.
+TEST_F(PublicationOrderTest, DISABLED_MessagesStoredBeforeTheBrokerCameUpGoFirst) {
+    send(1);  // no broker yet: stays in the outbox
+    send(2);
+    bus.set_connected(true);
+    send(3);  // connected, the sweep not run yet
+    bus.ask_for_outbox();
+    const auto ids = wait_published(3);
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end())
+        << "published twice: " << ::testing::PrintToString(ids);
+}
+
+// Held back while behind, and published directly again once the sweep caught up.
+TEST_F(PublicationOrderTest, DISABLED_DirectPublishingResumesAfterTheSweepCaughtUp) {
+    bus.set_connected(true);
+    bus.fail_next(1);
+    send(1);
+    send(2);
+    bus.ask_for_outbox();
+    ASSERT_EQ(wait_published(2).size(), 2u);
+    send(3);  // no sweep asked for: published directly
+    const auto ids = wait_published(3);
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
+}
+
+// Per-user topology: a room other than general goes to its members' queues, looked up on the
+// publication thread (route()); the sweep looks them up itself. Same order rule.
+TEST_F(PublicationOrderTest, DISABLED_RoomsRoutedByMemberKeepTheirOrderAroundAFailedPublish) {
+    bus.set_routes_by_member(true);
+    service->create_room(identity, "dev");
+    // This bus carries no membership events: a connection opened now is in the room.
+    connection = service->connect(identity, chat::Protocol::Native, sink,
+                                  service->rooms_of(identity.user_name));
+    bus.set_connected(true);
+    bus.ask_for_outbox();
+    send(1, "dev");
+    ASSERT_EQ(wait_published(1).size(), 1u);
+
+    bus.fail_next(1);
+    send(2, "dev");  // fails in route(): stays in the outbox
+    send(3, "dev");
+    send(4, "dev");
+    bus.ask_for_outbox();
+    const auto ids = wait_published(4);
+    ASSERT_EQ(ids.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
+    EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end())
+        << "published twice: " << ::testing::PrintToString(ids);
+}
+
+}  // namespace
