@@ -180,12 +180,15 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
             static_cast<double>(std::max<std::int64_t>(0, model::now_ms() - message.ts_ms)) /
             1000.0);
     }
-    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams.
-    if (message.kind == model::MessageKind::Leave) {
+    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams, after their own
+    // notice (queued to them above). A copy delivered for another user (a per-user queue) does
+    // not close them: the sender's own copy, which carries their notice, does.
+    if (message.kind == model::MessageKind::Leave &&
+        (only_user.empty() || only_user == message.user_name)) {
         for (const auto& sink : sinks_where([&](const Connection& c) {
                  return c.protocol == Protocol::Seed && c.user_name == message.user_name;
              })) {
-            sink->close(CloseCode::Normal, "disconnected");
+            sink->close_after_queued(CloseCode::Normal, "disconnected");
         }
     }
 }

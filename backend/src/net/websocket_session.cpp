@@ -87,6 +87,17 @@ class WebSocketSession final : public chat::Sink,
         // Nothing delivered after close() returns is sent: a client told to resync must not get
         // a newer id first (its resync would start past what it missed).
         outbox_.close();
+        request_close(code, reason);
+    }
+
+    void close_after_queued(chat::CloseCode code, std::string_view reason) override {
+        // The writer sends what the outbox holds, then the close frame (write_pending).
+        outbox_.seal();
+        request_close(code, reason);
+    }
+
+  private:
+    void request_close(chat::CloseCode code, std::string_view reason) {
         asio::post(socket_.get_executor(),
                    [self = shared_from_this(), code, reason = std::string(reason)]() mutable {
                        if (self->close_requested_) return;
@@ -97,7 +108,6 @@ class WebSocketSession final : public chat::Sink,
                    });
     }
 
-  private:
     // `write_now`: the caller runs on this connection's shard and the writer should run now.
     void push(const chat::Frame& frame, bool write_now) {
         switch (outbox_.push(frame)) {
@@ -352,8 +362,12 @@ void WebSocketSession::write_pending() {
         if (batch_next_ == batch_.size()) {
             batch_.clear();  // release the shared frames now
             batch_next_ = 0;
-            if (close_requested_) return send_close(close_code_, close_reason_);
-            if (!outbox_.take(batch_)) return;
+            // A requested close follows what the outbox still holds: nothing after close(),
+            // the frames delivered before close_after_queued().
+            if (!outbox_.take(batch_)) {
+                if (close_requested_) send_close(close_code_, close_reason_);
+                return;
+            }
             context_.metrics.outbox_frames.Observe(static_cast<double>(batch_.size()));
         }
         std::size_t frames = 0;

@@ -19,6 +19,7 @@ class RecordingSink final : public chat::Sink {
     struct Close {
         chat::CloseCode code;
         std::string reason;
+        bool after_queued = false;  // close_after_queued(): the frames before it are sent
     };
 
     void deliver(const chat::Frame& frame) override {
@@ -29,6 +30,11 @@ class RecordingSink final : public chat::Sink {
     void close(chat::CloseCode code, std::string_view reason) override {
         std::lock_guard lock(mutex_);
         closes_.push_back(Close{code, std::string(reason)});
+    }
+
+    void close_after_queued(chat::CloseCode code, std::string_view reason) override {
+        std::lock_guard lock(mutex_);
+        closes_.push_back(Close{code, std::string(reason), true});
     }
 
     // Set before the sink is attached to a hub.
