@@ -201,6 +201,10 @@ void Hub::deliver_typing(const model::Typing& typing) {
         if (subscriber.protocol != Protocol::Native || subscriber.user_name == typing.user_name) {
             continue;
         }
+        if (subscriber.sink->queued_bytes() > ephemeral_queue_limit_) {
+            metrics_.limit_hit(metrics::Limit::EphemeralDropped);
+            continue;
+        }
         if (!frame) frame = make_frame(encode_typing(typing));
         subscriber.sink->deliver(frame);
     }
@@ -217,6 +221,10 @@ void Hub::deliver_presence(const std::vector<model::Presence>& batch) {
     for (const auto& presence : batch) frames.push_back(make_frame(encode_presence(presence)));
     for (const auto& sink :
          sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; })) {
+        if (sink->queued_bytes() > ephemeral_queue_limit_) {
+            metrics_.limit_hit(metrics::Limit::EphemeralDropped);
+            continue;
+        }
         for (const auto& frame : frames) sink->deliver(frame);
     }
 }

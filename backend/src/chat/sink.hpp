@@ -42,6 +42,9 @@ class Sink {
     virtual void close_after_queued(CloseCode code, std::string_view reason) {
         close(code, reason);
     }
+    // Bytes delivered and not yet handed to the connection's writer: ephemeral frames (typing,
+    // presence) are not delivered to a connection that holds more than a threshold.
+    virtual std::size_t queued_bytes() const { return 0; }
     // The I/O shard whose thread runs this connection (ShardRunner); 0 without shards.
     virtual std::size_t shard() const { return 0; }
     // deliver(), called on the thread of the connection's own shard (from ShardRunner::run_on).

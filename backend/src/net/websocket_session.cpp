@@ -78,6 +78,7 @@ class WebSocketSession final : public chat::Sink,
                         std::vector<std::string> rooms);
 
     void deliver(const chat::Frame& frame) override { push(frame, false); }
+    std::size_t queued_bytes() const override { return outbox_.queued_bytes(); }
     std::size_t shard() const override { return shard_; }
     void deliver_on_shard(const chat::Frame& frame, bool write_now) override {
         push(frame, write_now);

@@ -37,6 +37,16 @@ class RecordingSink final : public chat::Sink {
         closes_.push_back(Close{code, std::string(reason), true});
     }
 
+    // What queued_bytes() reports (a backed-up connection).
+    void set_queued_bytes(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        queued_bytes_ = bytes;
+    }
+    std::size_t queued_bytes() const override {
+        std::lock_guard lock(mutex_);
+        return queued_bytes_;
+    }
+
     // Set before the sink is attached to a hub.
     void set_shard(std::size_t shard) { shard_ = shard; }
     std::size_t shard() const override { return shard_; }
@@ -94,6 +104,7 @@ class RecordingSink final : public chat::Sink {
     std::vector<Close> closes_;
     std::size_t shard_ = 0;
     std::size_t delivered_on_shard_ = 0;
+    std::size_t queued_bytes_ = 0;
 };
 
 }  // namespace chatd::test_support

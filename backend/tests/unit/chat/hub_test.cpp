@@ -350,6 +350,28 @@ TEST_F(HubTest, TypingInGeneralSkipsSeedConnections) {
     EXPECT_EQ(seed.sink->frame_count(), 0u);
 }
 
+TEST_F(HubTest, TypingAndPresenceSkipAConnectionPastTheEphemeralQueueLimitButMessagesDoNot) {
+    hub.set_ephemeral_queue_limit(1000);
+    const auto typist = attach("alice");
+    const auto at_limit = attach("bob");
+    const auto past_limit = attach("carol");
+    at_limit.sink->set_queued_bytes(1000);
+    past_limit.sink->set_queued_bytes(1001);
+
+    hub.deliver(model::Typing{"general", "alice"});
+    hub.deliver(model::Presence{"dave", true});
+    EXPECT_EQ(types(*at_limit.sink), (std::vector<std::string>{"typing", "presence"}));
+    EXPECT_EQ(past_limit.sink->frame_count(), 0u);
+    const auto text = metrics.serialize();
+    EXPECT_NE(text.find(R"(chat_limit_hits_total{kind="ephemeral_dropped"} 2)"), std::string::npos)
+        << text;
+
+    // A message is never dropped here: the outbox limit decides about the connection.
+    hub.deliver(message_in("general", "alice", "hello"));
+    EXPECT_EQ(types(*past_limit.sink), (std::vector<std::string>{"message"}));
+    EXPECT_EQ(typist.sink->frame_count(), 2u);  // presence and the message, not its own typing
+}
+
 TEST_F(HubTest, PresenceReachesEveryNativeConnectionButNoSeedConnection) {
     const auto alice = attach("alice");
     const auto bob = attach("bob", {"rust"});
