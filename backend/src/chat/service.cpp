@@ -686,11 +686,20 @@ void ChatService::send(ConnectionId id,
                               std::string(bus_.origin_node())};
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
-    store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id)](
-                                          store::AppendResult result) {
+    std::string room = message.room;
+    store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id),
+                                       room = std::move(room)](store::AppendResult result) {
         if (!result.ok) {
             metrics_.store_errors.Increment();
             sink->deliver(make_frame(encode_error("store_failed", result.error, client_msg_id)));
+            return;
+        }
+        // The key names the user's message in another room: acking it would tell the client that
+        // this message, which was not stored, was (docs/protocol.md, "Idempotency").
+        if (result.duplicate && result.message.room != room) {
+            refuse(sink, Limit::ClientMsgIdReused, "client_msg_id_reused",
+                   "this client_msg_id names your message in another room: use a new one",
+                   client_msg_id);
             return;
         }
         sink->deliver(make_frame(encode_ack(result.message, result.duplicate)));

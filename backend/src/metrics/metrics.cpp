@@ -90,6 +90,8 @@ std::string_view to_string(Limit limit) {
             return "typing_coalesced";
         case Limit::EphemeralDropped:
             return "ephemeral_dropped";
+        case Limit::ClientMsgIdReused:
+            return "client_msg_id_reused";
         case Limit::kCount:
             break;
     }

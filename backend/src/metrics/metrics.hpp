@@ -43,6 +43,7 @@ enum class Limit {
     FrameFlood,       // refused frames past --frame-flood-close within a second: close 1008
     TypingCoalesced,  // a typing notice within --typing-interval-ms of the last one: dropped
     EphemeralDropped,   // a typing or presence frame not queued to a backed-up connection
+    ClientMsgIdReused,  // a send whose client_msg_id names the user's message in another room
     kCount
 };
 

@@ -469,6 +469,32 @@ TEST_F(ChatServiceTest, TheSameClientMsgIdFromAnotherUserIsANewMessage) {
     EXPECT_NE(a.at("id"), b.at("id"));
 }
 
+TEST_F(ChatServiceTest, AClientMsgIdReusedInAnotherRoomIsRefusedNotAckedAsTheOtherMessage) {
+    const auto alice = connect_new("alice");
+    const auto bob = connect_new("bob");
+    service->create_room(alice.identity, "rust");
+    service->join_room(bob.identity, "rust");
+    const auto first = send_and_ack(alice, "general", "in general", "x-1");
+    alice.sink->clear();
+    bob.sink->clear();
+
+    send(alice, "rust", "in rust", "x-1");
+    store.flush();
+
+    EXPECT_TRUE(frames_of_type(*alice.sink, "ack").empty());
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].at("code"), "client_msg_id_reused");
+    EXPECT_EQ(errors[0].at("client_msg_id"), "x-1");
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="client_msg_id_reused"} 1)"));
+
+    // A retry in the same room is still the idempotent duplicate.
+    const auto retry = send_and_ack(alice, "general", "in general", "x-1");
+    EXPECT_EQ(retry.at("duplicate"), json::value(true));
+    EXPECT_EQ(retry.at("id"), first.at("id"));
+}
+
 TEST_F(ChatServiceTest, SendingToARoomTheConnectionIsNotInIsNotMember) {
     const auto alice = connect_new("alice");
     const auto bob = connect_new("bob");
