@@ -64,6 +64,7 @@ int run(const Config& input, const std::string& version) {
     auto store = open_store(config, metrics);
     auto bus = open_bus(config, metrics);
     chat::Hub hub(metrics);
+    hub.set_ephemeral_queue_limit(config.ephemeral_queue_bytes);
 
     chat::ServiceOptions service_options;
     service_options.open_auth = open;
@@ -71,6 +72,11 @@ int run(const Config& input, const std::string& version) {
     service_options.max_frame_bytes = config.max_frame_bytes;
     service_options.rate_per_second = config.rate_per_second;
     service_options.rate_burst = config.rate_burst;
+    const auto frames = frame_limits(config);
+    service_options.frame_limits =
+        chat::FrameGuard::Limits{frames.connection_rate, frames.connection_burst, frames.user_rate,
+                                 frames.user_burst, config.frame_flood_close};
+    service_options.typing_interval = std::chrono::milliseconds(config.typing_interval_ms);
     service_options.password_cost = password_cost(config.password_cost);
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;

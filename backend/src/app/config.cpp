@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
@@ -87,6 +88,28 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::PositiveNumber);
     add(app, "rate-burst", c.rate_burst, "Messages per user allowed in a burst")
         ->check(CLI::Range(1.0, 1e9));
+    add(app, "frame-rate-per-second", c.frame_rate_per_second,
+        "WebSocket client frames (any type) per second per connection, sustained (0: the larger "
+        "of 50 and 2x --rate-per-second)")
+        ->check(CLI::NonNegativeNumber);
+    add(app, "frame-rate-burst", c.frame_rate_burst,
+        "WebSocket client frames per connection in a burst (0: the larger of 200 and 2x "
+        "--rate-burst)")
+        ->check(CLI::Range(0.0, 1e9));
+    add(app, "user-frame-rate-per-second", c.user_frame_rate_per_second,
+        "WebSocket client frames per second per user (all connections), sustained (0: the larger "
+        "of 100 and 4x --rate-per-second)")
+        ->check(CLI::NonNegativeNumber);
+    add(app, "user-frame-rate-burst", c.user_frame_rate_burst,
+        "WebSocket client frames per user in a burst (0: the larger of 400 and 4x --rate-burst)")
+        ->check(CLI::Range(0.0, 1e9));
+    add(app, "frame-flood-close", c.frame_flood_close,
+        "Refused frames within one second after which the connection is closed (1008; 0: never)");
+    add(app, "typing-interval-ms", c.typing_interval_ms,
+        "At most one typing notice per user per room within this time (0: every one)")
+        ->check(CLI::Range(0u, 60000u));
+    add(app, "ephemeral-queue-bytes", c.ephemeral_queue_bytes,
+        "Typing and presence frames are dropped for a connection with more bytes queued");
     add(app, "max-connections", c.max_connections, "Open connections per process (503 beyond)");
     add(app, "max-connections-per-address", c.max_connections_per_address,
         "Open connections per client IP address (429 beyond)");
@@ -161,6 +184,16 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     return c;
 }
 
+FrameLimits frame_limits(const Config& c) {
+    const auto pick = [](double flag, double floor, double derived) {
+        return flag > 0 ? flag : std::max(floor, derived);
+    };
+    return FrameLimits{pick(c.frame_rate_per_second, 50, 2 * c.rate_per_second),
+                       pick(c.frame_rate_burst, 200, 2 * c.rate_burst),
+                       pick(c.user_frame_rate_per_second, 100, 4 * c.rate_per_second),
+                       pick(c.user_frame_rate_burst, 400, 4 * c.rate_burst)};
+}
+
 std::string redact_url(const std::string& url) {
     const auto scheme = url.find("://");
     if (scheme == std::string::npos) return url;
@@ -178,6 +211,9 @@ std::string describe(const Config& c) {
         "log_level={} cors_origins=[{}] trusted_proxies=[{}] max_frame_bytes={} "
         "max_message_length={} "
         "max_body_bytes={} max_header_bytes={} rate_per_second={} rate_burst={} "
+        "frame_rate_per_second={} frame_rate_burst={} user_frame_rate_per_second={} "
+        "user_frame_rate_burst={} frame_flood_close={} typing_interval_ms={} "
+        "ephemeral_queue_bytes={} "
         "max_connections={} max_connections_per_address={} outbox_max_bytes={} "
         "outbox_max_frames={} http_idle_timeout={} http_request_timeout={} ws_ping_interval={} "
         "shutdown_grace_ms={} "
@@ -189,6 +225,8 @@ std::string describe(const Config& c) {
         c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads, c.log_level,
         fmt::join(c.cors_origins, ","), fmt::join(c.trusted_proxies, ","), c.max_frame_bytes,
         c.max_message_length, c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst,
+        c.frame_rate_per_second, c.frame_rate_burst, c.user_frame_rate_per_second,
+        c.user_frame_rate_burst, c.frame_flood_close, c.typing_interval_ms, c.ephemeral_queue_bytes,
         c.max_connections, c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_account_failures, c.login_max_address_failures, c.login_lockout_minutes,

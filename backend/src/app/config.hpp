@@ -34,6 +34,16 @@ struct Config {
     std::size_t max_header_bytes = 8 * 1024;
     double rate_per_second = 20;
     double rate_burst = 40;
+    // Every /ws client frame (send, typing, ping, anything): per connection and per user.
+    // 0: derived from the message limit (frame_limits()), so that raising --rate-per-second
+    // for a load test raises these with it.
+    double frame_rate_per_second = 0;
+    double frame_rate_burst = 0;
+    double user_frame_rate_per_second = 0;
+    double user_frame_rate_burst = 0;
+    std::size_t frame_flood_close = 1000;  // refused frames within a second: close 1008; 0: never
+    unsigned typing_interval_ms = 1000;    // one typing notice per user per room per interval
+    std::size_t ephemeral_queue_bytes = 64 * 1024;  // typing/presence not queued beyond it
     std::size_t max_connections = 19000;
     std::size_t max_connections_per_address = 256;
     std::size_t outbox_max_bytes = 4 * 1024 * 1024;
@@ -57,6 +67,17 @@ struct Config {
     // connect burst costs one write per connection per window, not one per connect); 0: at once.
     unsigned presence_window_ms = 20;
 };
+
+// The frame limits in effect: each flag, or when it is 0, the larger of a floor and a multiple
+// of the message limit (per connection: 50/s or 2x --rate-per-second, burst 200 or 2x
+// --rate-burst; per user: 100/s or 4x, burst 400 or 4x).
+struct FrameLimits {
+    double connection_rate;
+    double connection_burst;
+    double user_rate;
+    double user_burst;
+};
+FrameLimits frame_limits(const Config& config);
 
 // Parses flags, file and environment. Returns nullopt after printing --help or --version;
 // throws std::invalid_argument with a readable message for bad input.

@@ -181,17 +181,21 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
             static_cast<double>(std::max<std::int64_t>(0, model::now_ms() - message.ts_ms)) /
             1000.0);
     }
-    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams, after the notice
-    // itself: by shard, the close runs on the stream's shard behind the delivery queued there.
-    if (message.kind == model::MessageKind::Leave) {
+    // The brief: a DISCONNECTION_MESSAGE ends the sender's /receive streams, after their own
+    // notice: by shard, the close runs on the stream's shard behind the delivery queued there,
+    // and close_after_queued() sends what is queued before the close frame. A copy delivered
+    // for another user (a per-user queue) does not close them: the sender's own copy does.
+    if (message.kind == model::MessageKind::Leave &&
+        (only_user.empty() || only_user == message.user_name)) {
         for (const auto& sink : sinks_where([&](const Connection& c) {
                  return c.protocol == Protocol::Seed && c.user_name == message.user_name;
              })) {
             if (by_shard) {
                 const auto shard = std::min(sink->shard(), runner->shard_count() - 1);
-                runner->run_on(shard, [sink] { sink->close(CloseCode::Normal, "disconnected"); });
+                runner->run_on(
+                    shard, [sink] { sink->close_after_queued(CloseCode::Normal, "disconnected"); });
             } else {
-                sink->close(CloseCode::Normal, "disconnected");
+                sink->close_after_queued(CloseCode::Normal, "disconnected");
             }
         }
     }
@@ -203,6 +207,10 @@ void Hub::deliver_typing(const model::Typing& typing) {
     Frame frame;
     for (const auto& subscriber : list->members) {
         if (subscriber.protocol != Protocol::Native || subscriber.user_name == typing.user_name) {
+            continue;
+        }
+        if (subscriber.sink->queued_bytes() > ephemeral_queue_limit_) {
+            metrics_.limit_hit(metrics::Limit::EphemeralDropped);
             continue;
         }
         if (!frame) frame = make_frame(encode_typing(typing));
@@ -221,6 +229,10 @@ void Hub::deliver_presence(const std::vector<model::Presence>& batch) {
     for (const auto& presence : batch) frames.push_back(make_frame(encode_presence(presence)));
     for (const auto& sink :
          sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; })) {
+        if (sink->queued_bytes() > ephemeral_queue_limit_) {
+            metrics_.limit_hit(metrics::Limit::EphemeralDropped);
+            continue;
+        }
         for (const auto& frame : frames) sink->deliver(frame);
     }
 }

@@ -65,6 +65,11 @@ class Hub {
     // sink's deliver() from the delivering thread.
     void set_shard_runner(std::shared_ptr<ShardRunner> runner);
 
+    // Typing and presence frames are dropped (counted), never queued, for a connection whose
+    // outbox holds more than `bytes` (Sink::queued_bytes): a flood of ephemeral events must not
+    // push a slow reader into the outbox limit, which would cost it its connection.
+    void set_ephemeral_queue_limit(std::size_t bytes) { ephemeral_queue_limit_ = bytes; }
+
     // Whether the connection receives the room's messages (the user is a member).
     bool is_subscribed(ConnectionId id, const std::string& room) const;
     // Sorted; at most `limit` names (which ones, above the limit, is unspecified).
@@ -135,6 +140,7 @@ class Hub {
     std::unordered_map<std::string, Room> rooms_;
     std::shared_ptr<ShardRunner> shard_runner_;
     const std::size_t presence_limit_;
+    std::size_t ephemeral_queue_limit_ = 64 * 1024;  // set before deliveries start
 };
 
 }  // namespace chatd::chat

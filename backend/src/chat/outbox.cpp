@@ -43,6 +43,11 @@ void Outbox::close() {
     bytes_ = 0;
 }
 
+void Outbox::seal() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+}
+
 std::size_t Outbox::queued_bytes() const {
     std::lock_guard lock(mutex_);
     return bytes_;

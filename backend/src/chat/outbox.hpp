@@ -33,6 +33,8 @@ class Outbox {
     bool take(std::vector<Frame>& out);
     // Later pushes answer Closed; queued frames are discarded.
     void close();
+    // Later pushes answer Closed; queued frames stay for take().
+    void seal();
     std::size_t queued_bytes() const;
 
   private:

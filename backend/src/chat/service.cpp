@@ -84,7 +84,9 @@ ChatService::ChatService(
       hub_(hub),
       metrics_(metrics),
       options_(std::move(options)),
-      rate_limiter_(options_.rate_per_second, options_.rate_burst) {
+      rate_limiter_(options_.rate_per_second, options_.rate_burst),
+      frame_guard_(options_.frame_limits),
+      typing_(options_.typing_interval) {
     if (!options_.open_auth) {
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
@@ -577,6 +579,7 @@ void ChatService::when_subscribed(const std::string& user_name, std::function<vo
 
 void ChatService::disconnect(ConnectionId id, const std::string& user_name) {
     metrics_.ws_connections.Decrement();
+    frame_guard_.forget(id);
     if (hub_.detach(id)) {
         metrics_.users_online.Decrement();
         bus_.user_offline(user_name);
@@ -597,6 +600,22 @@ void ChatService::handle_frame(ConnectionId id,
                                const std::string& user_name,
                                const std::shared_ptr<Sink>& sink,
                                std::string_view text) {
+    // Before decoding: every frame counts, whatever it holds, and a refused one costs no parse.
+    switch (frame_guard_.check(id, user_name)) {
+        case FrameGuard::Verdict::Accept:
+            break;
+        case FrameGuard::Verdict::RefuseAndTell:
+            refuse(sink, Limit::FrameRate, "rate_limited", "too many frames: slow down");
+            return;
+        case FrameGuard::Verdict::Refuse:
+            metrics_.limit_hit(Limit::FrameRate);
+            return;
+        case FrameGuard::Verdict::Close:
+            metrics_.limit_hit(Limit::FrameRate);
+            metrics_.limit_hit(Limit::FrameFlood);
+            sink->close(CloseCode::Policy, "too many frames");
+            return;
+    }
     auto decoded = decode_client_frame(text);
     if (auto* error = std::get_if<DecodeError>(&decoded)) {
         const Limit limit = error->code == "invalid_json"   ? Limit::InvalidJson
@@ -611,6 +630,11 @@ void ChatService::handle_frame(ConnectionId id,
     } else if (auto* typing = std::get_if<TypingCommand>(&command)) {
         if (!hub_.is_subscribed(id, typing->room)) {
             refuse(sink, Limit::Forbidden, "not_member", "join the room first");
+            return;
+        }
+        // Ephemeral: one notice per user per room per interval, the others dropped (counted).
+        if (!typing_.admit(user_name, typing->room)) {
+            metrics_.limit_hit(Limit::TypingCoalesced);
             return;
         }
         publish(model::Typing{std::move(typing->room), user_name});
@@ -649,6 +673,8 @@ void ChatService::send(ConnectionId id,
         refuse(sink, error->limit, error->code, error->what(), command.client_msg_id);
         return;
     }
+    // The web client announces typing again right after a message: that notice is news.
+    typing_.reset(user_name, command.room);
     const auto ts = model::now_ms();
     store::NewMessage message{std::move(command.room),
                               user_name,
@@ -660,11 +686,20 @@ void ChatService::send(ConnectionId id,
                               std::string(bus_.origin_node())};
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
-    store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id)](
-                                          store::AppendResult result) {
+    std::string room = message.room;
+    store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id),
+                                       room = std::move(room)](store::AppendResult result) {
         if (!result.ok) {
             metrics_.store_errors.Increment();
             sink->deliver(make_frame(encode_error("store_failed", result.error, client_msg_id)));
+            return;
+        }
+        // The key names the user's message in another room: acking it would tell the client that
+        // this message, which was not stored, was (docs/protocol.md, "Idempotency").
+        if (result.duplicate && result.message.room != room) {
+            refuse(sink, Limit::ClientMsgIdReused, "client_msg_id_reused",
+                   "this client_msg_id names your message in another room: use a new one",
+                   client_msg_id);
             return;
         }
         sink->deliver(make_frame(encode_ack(result.message, result.duplicate)));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "auth/auth.hpp"
+#include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
 #include "chat/rate_limiter.hpp"
 #include "chat/sink.hpp"
@@ -54,6 +55,11 @@ struct ServiceOptions {
     std::size_t max_frame_bytes = 64 * 1024;
     double rate_per_second = 20;
     double rate_burst = 40;
+    // Every /ws client frame, whatever its type (FrameGuard): per connection, per user, and the
+    // refusals within a second past which the connection is closed (1008).
+    FrameGuard::Limits frame_limits;
+    // At most one typing notice per user per room per interval (0: each goes out).
+    std::chrono::milliseconds typing_interval{1000};
     auth::PasswordCost password_cost;
     std::chrono::seconds session_ttl = std::chrono::hours(24 * 30);
     std::string version;
@@ -163,6 +169,8 @@ class ChatService {
     metrics::Metrics& metrics_;
     const ServiceOptions options_;
     RateLimiter rate_limiter_;
+    FrameGuard frame_guard_;
+    Coalescer typing_;
     std::string dummy_password_hash_;  // verified against when a login names no account
     // The publication outbox worker (distributed bus only): marks confirmed messages published
     // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that

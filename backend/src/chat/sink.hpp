@@ -36,6 +36,15 @@ class Sink {
     virtual ~Sink() = default;
     virtual void deliver(const Frame& frame) = 0;
     virtual void close(CloseCode code, std::string_view reason) = 0;
+    // close(), except that the frames already delivered are sent before the close frame (the
+    // brief's DISCONNECTION_MESSAGE: the leaver's own notice, then the close). Frames delivered
+    // after it returns are not sent.
+    virtual void close_after_queued(CloseCode code, std::string_view reason) {
+        close(code, reason);
+    }
+    // Bytes delivered and not yet handed to the connection's writer: ephemeral frames (typing,
+    // presence) are not delivered to a connection that holds more than a threshold.
+    virtual std::size_t queued_bytes() const { return 0; }
     // The I/O shard whose thread runs this connection (ShardRunner); 0 without shards.
     virtual std::size_t shard() const { return 0; }
     // deliver(), called on the thread of the connection's own shard (from ShardRunner::run_on).

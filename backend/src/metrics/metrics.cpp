@@ -84,6 +84,16 @@ std::string_view to_string(Limit limit) {
             return "ws_protocol";
         case Limit::PingTimeout:
             return "ping_timeout";
+        case Limit::FrameRate:
+            return "frame_rate";
+        case Limit::FrameFlood:
+            return "frame_flood";
+        case Limit::TypingCoalesced:
+            return "typing_coalesced";
+        case Limit::EphemeralDropped:
+            return "ephemeral_dropped";
+        case Limit::ClientMsgIdReused:
+            return "client_msg_id_reused";
         case Limit::kCount:
             break;
     }

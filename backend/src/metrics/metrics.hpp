@@ -36,10 +36,15 @@ enum class Limit {
     Conflict,
     BadRequest,
     LoginRate,
-    Connections,     // the process-wide connection cap (--max-connections)
-    RequestTimeout,  // an HTTP request not received within --http-request-timeout (slowloris)
-    WsProtocol,      // a WebSocket protocol violation (reserved bits, bad opcode, ...): close 1002
-    PingTimeout,     // a WebSocket peer silent for a ping interval after a ping: dropped
+    Connections,      // the process-wide connection cap (--max-connections)
+    RequestTimeout,   // an HTTP request not received within --http-request-timeout (slowloris)
+    WsProtocol,       // a WebSocket protocol violation (reserved bits, bad opcode, ...): close 1002
+    PingTimeout,      // a WebSocket peer silent for a ping interval after a ping: dropped
+    FrameRate,        // a /ws client frame over its connection's or user's frame rate: refused
+    FrameFlood,       // refused frames past --frame-flood-close within a second: close 1008
+    TypingCoalesced,  // a typing notice within --typing-interval-ms of the last one: dropped
+    EphemeralDropped,   // a typing or presence frame not queued to a backed-up connection
+    ClientMsgIdReused,  // a send whose client_msg_id names the user's message in another room
     kCount
 };
 

@@ -78,6 +78,7 @@ class WebSocketSession final : public chat::Sink,
                         std::vector<std::string> rooms);
 
     void deliver(const chat::Frame& frame) override { push(frame, false); }
+    std::size_t queued_bytes() const override { return outbox_.queued_bytes(); }
     std::size_t shard() const override { return shard_; }
     void deliver_on_shard(const chat::Frame& frame, bool write_now) override {
         push(frame, write_now);
@@ -87,17 +88,28 @@ class WebSocketSession final : public chat::Sink,
         // Nothing delivered after close() returns is sent: a client told to resync must not get
         // a newer id first (its resync would start past what it missed).
         outbox_.close();
-        asio::post(socket_.get_executor(),
-                   [self = shared_from_this(), code, reason = std::string(reason)]() mutable {
-                       if (self->close_requested_) return;
-                       self->close_requested_ = true;
-                       self->close_code_ = static_cast<std::uint16_t>(code);
-                       self->close_reason_ = std::move(reason);
-                       self->write_pending();
-                   });
+        request_close(code, reason, false);
+    }
+
+    void close_after_queued(chat::CloseCode code, std::string_view reason) override {
+        // The writer sends what the outbox holds, then the close frame (write_pending).
+        outbox_.seal();
+        request_close(code, reason, true);
     }
 
   private:
+    void request_close(chat::CloseCode code, std::string_view reason, bool after_queued) {
+        asio::post(socket_.get_executor(), [self = shared_from_this(), code, after_queued,
+                                            reason = std::string(reason)]() mutable {
+            if (self->close_requested_) return;
+            self->close_requested_ = true;
+            self->close_after_queued_ = after_queued;
+            self->close_code_ = static_cast<std::uint16_t>(code);
+            self->close_reason_ = std::move(reason);
+            self->write_pending();
+        });
+    }
+
     // `write_now`: the caller runs on this connection's shard and the writer should run now.
     void push(const chat::Frame& frame, bool write_now) {
         switch (outbox_.push(frame)) {
@@ -179,10 +191,11 @@ class WebSocketSession final : public chat::Sink,
     std::uint16_t close_code_ = 0;
     bool open_ = false;  // the upgrade is through
     bool flush_in_flight_ = false;
-    bool close_requested_ = false;  // by the service: the close frame follows the batch in hand
-    bool close_sent_ = false;       // the close frame is queued: nothing more is written
-    bool close_received_ = false;   // the client's close frame came, or none is awaited
-    bool shut_down_ = false;        // our sending side is shut down
+    bool close_after_queued_ = false;  // the close frame waits until the outbox is empty
+    bool close_requested_ = false;     // by the service: the close frame follows the batch in hand
+    bool close_sent_ = false;          // the close frame is queued: nothing more is written
+    bool close_received_ = false;      // the client's close frame came, or none is awaited
+    bool shut_down_ = false;           // our sending side is shut down
     bool dropped_ = false;
     bool reading_stopped_ = false;
     bool sent_since_timer_ = false;
@@ -352,8 +365,14 @@ void WebSocketSession::write_pending() {
         if (batch_next_ == batch_.size()) {
             batch_.clear();  // release the shared frames now
             batch_next_ = 0;
-            if (close_requested_) return send_close(close_code_, close_reason_);
-            if (!outbox_.take(batch_)) return;
+            // close_after_queued(): the sealed outbox's frames go first, then the close frame.
+            if (close_requested_ && !close_after_queued_) {
+                return send_close(close_code_, close_reason_);
+            }
+            if (!outbox_.take(batch_)) {
+                if (close_requested_) send_close(close_code_, close_reason_);
+                return;
+            }
             context_.metrics.outbox_frames.Observe(static_cast<double>(batch_.size()));
         }
         std::size_t frames = 0;

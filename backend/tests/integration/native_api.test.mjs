@@ -231,6 +231,21 @@ describe('native API (--auth password)', () => {
       assert.equal(hist.status, 403, hist.text)
     })
 
+    it('a client_msg_id reused in another room is refused with client_msg_id_reused, not acked as the first room\'s message', async () => {
+      const first = await sendOk(sockets.alice, 'general', 'keyed in general', 'reused-1')
+      const reused = await sendMessage(sockets.alice, 'devs', 'keyed in devs', 'reused-1')
+      assert.equal(reused.type, 'error', `the second send was answered ${JSON.stringify(reused)} (the first was ${JSON.stringify(first)})`)
+      assert.equal(reused.code, 'client_msg_id_reused')
+      assert.equal(reused.client_msg_id, 'reused-1')
+      const hist = await get('/api/rooms/devs/messages', tokens.alice)
+      assert.ok(!hist.json.messages.some(m => m.content === 'keyed in devs'), JSON.stringify(hist.json))
+      // The same key in its own room is still an idempotent retry.
+      const retry = await sendMessage(sockets.alice, 'general', 'keyed in general', 'reused-1')
+      assert.equal(retry.type, 'ack', JSON.stringify(retry))
+      assert.equal(retry.id, first.id)
+      assert.equal(retry.duplicate, true)
+    })
+
     it('nobody can leave general (400 cannot_leave_general)', async () => {
       const res = await post('/api/rooms/general/leave', undefined, tokens.bob)
       assert.equal(res.status, 400, res.text)

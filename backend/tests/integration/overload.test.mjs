@@ -173,17 +173,58 @@ describe('overload', () => {
   }
 
   it('a flood from one user is refused message by message (rate_limited) and counted', async t => {
-    const hitsBefore = limitHits(await metrics(server.base), 'rate')
+    const m0 = await metrics(server.base)
+    const hitsBefore = limitHits(m0, 'rate') + limitHits(m0, 'frame_rate')
     const token = await openLogin(server.base, 'flooder')
     await http(server.base, 'POST', '/api/rooms/arena/join', undefined, token)
     const result = await underAttack(t, 'flood from one user', 'flood', { token, room: 'arena' },
       { note: r => `${r.sent} sends, ${r.rateLimited} answered rate_limited${r.closed ? `, closed ${r.closed}` : ''}` })
-    // Refused send by send; a flooder that does not keep up reading its refusals is also cut off
-    // as a slow consumer (close 1006), which ends the flood sooner.
+    // Refused send by send (`rate`), past the frame rate dropped with one error per second
+    // (`frame_rate`) and closed with 1008 past --frame-flood-close; a flooder that does not keep
+    // up reading its refusals may be cut off as a slow consumer (close 1006) first.
     assert.ok(result.rateLimited > 0, `flood sends refused: ${JSON.stringify(result)}`)
-    assert.ok(result.closed === null || result.closed === 1006, JSON.stringify(result))
-    await waitFor(async () => limitHits(await metrics(server.base), 'rate') - hitsBefore >= result.rateLimited,
-      { what: 'chat_limit_hits_total{kind="rate"} to count every refusal' })
+    assert.ok(result.closed === null || result.closed === 1006 || result.closed === 1008, JSON.stringify(result))
+    await waitFor(async () => {
+      const m = await metrics(server.base)
+      return limitHits(m, 'rate') + limitHits(m, 'frame_rate') - hitsBefore >= result.rateLimited
+    }, { what: 'chat_limit_hits_total{kind="rate"|"frame_rate"} to count every refusal' })
+  })
+
+  it('a typing flood in general costs nobody else their connection: coalesced, refused, counted', async t => {
+    // Defaults: one typing notice per user per room per second (--typing-interval-ms), frames
+    // refused past the frame rate with one rate_limited error per second, and a connection that
+    // keeps flooding closed with 1008 (--frame-flood-close).
+    const before = await metrics(server.base)
+    const hits = kind => limitHits(before, kind)
+    const token = await openLogin(server.base, 'typist')
+    const notices = { a: 0, b: 0 }
+    const countFrom = key => f => { if (f.type === 'typing' && f.user_name === 'typist') notices[key] += 1 }
+    observerA.onFrame(countFrom('a'))
+    observerB.onFrame(countFrom('b'))
+    const started = performance.now()
+    const result = await underAttack(t, 'typing flood in general', 'typingFlood', { token, room: 'general' }, {
+      // ~10 s of flood, sampled in bursts far below the frame rate of the observer's connection.
+      until: async () => { await sleep(500); return performance.now() - started >= 10000 },
+      note: r => `${r.sent} typing frames over ${((performance.now() - started) / 1000).toFixed(1)} s on ${r.connections} connection(s), ` +
+        `${r.rateLimited} rate_limited errors, closes ${JSON.stringify(r.closes)}; typing notices received: ${notices.a} and ${notices.b}`
+    })
+    const seconds = (performance.now() - started) / 1000
+    assert.ok(!observerA.isClosed && !observerB.isClosed, 'the observers stay connected')
+    for (const key of ['a', 'b']) {
+      assert.ok(notices[key] >= 1, `observer ${key} saw the flooder's typing at least once`)
+      assert.ok(notices[key] <= Math.ceil(seconds) + 1, `observer ${key}: ${notices[key]} typing notices in ${seconds.toFixed(1)} s`)
+    }
+    assert.ok(result.rateLimited >= 1, JSON.stringify(result))
+    // The flooder's own answers are bounded: at most one error per connection per second.
+    assert.ok(result.rateLimited <= result.connections * (Math.ceil(seconds) + 1), JSON.stringify(result))
+    assert.ok((result.closes['1008'] ?? 0) >= 1, `the flood is closed with 1008: ${JSON.stringify(result)}`)
+    const afterwards = await metrics(server.base)
+    assert.equal(afterwards.value('chat_ws_slow_consumer_disconnects_total'), before.value('chat_ws_slow_consumer_disconnects_total'))
+    assert.ok(limitHits(afterwards, 'frame_rate') > hits('frame_rate'))
+    assert.ok(limitHits(afterwards, 'frame_flood') > hits('frame_flood'))
+    assert.ok(limitHits(afterwards, 'typing_coalesced') > hits('typing_coalesced'))
+    observerA.drain()
+    observerB.drain()
   })
 
   it('a client that never reads is cut off at --outbox-max-bytes and counted', async t => {

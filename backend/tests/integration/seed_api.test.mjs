@@ -172,6 +172,27 @@ describe('seed API (--auth open)', () => {
     assert.deepEqual(u, ['bob'])
   })
 
+  it('the leaver gets their own DISCONNECTION_MESSAGE notice before the close frame, 20 tries in a row', async () => {
+    // The brief's server sends the notice to the leaver first; chatd must too, in every mode.
+    for (let i = 0; i < 20; i++) {
+      const name = `leaver${i}`
+      const sock = await wsConnect(`${server.wsBase}/receive/${name}`)
+      try {
+        await waitFor(async () => (await users()).includes(name), { what: `${name} in /users/` })
+        assert.equal((await send({ content: 'DISCONNECTION_MESSAGE', user_name: name })).status, 200)
+        const { code } = await within(sock.closed, 5000, `${name}'s socket to close`)
+        assert.equal(code, 1000, `try ${i}: close code`)
+        const own = sock.all.filter(fromSeed('DISCONNECTION_MESSAGE'))
+        assert.equal(own.length, 1, `try ${i}: ${name} got ${JSON.stringify(sock.all)} before the close`)
+        assert.deepEqual(Object.keys(own[0]).sort(), ['content', 'sent_at', 'user_name'])
+        assert.equal(own[0].user_name, name)
+        assert.match(own[0].sent_at, SENT_AT)
+      } finally {
+        sock.terminate()
+      }
+    }
+  })
+
   it('a /receive socket that closes without a message takes its user off /users/ at once', async () => {
     await bob.close()
     const u = await waitFor(async () => {

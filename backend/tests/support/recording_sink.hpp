@@ -19,6 +19,7 @@ class RecordingSink final : public chat::Sink {
     struct Close {
         chat::CloseCode code;
         std::string reason;
+        bool after_queued = false;  // close_after_queued(): the frames before it are sent
     };
 
     void deliver(const chat::Frame& frame) override {
@@ -29,6 +30,21 @@ class RecordingSink final : public chat::Sink {
     void close(chat::CloseCode code, std::string_view reason) override {
         std::lock_guard lock(mutex_);
         closes_.push_back(Close{code, std::string(reason)});
+    }
+
+    void close_after_queued(chat::CloseCode code, std::string_view reason) override {
+        std::lock_guard lock(mutex_);
+        closes_.push_back(Close{code, std::string(reason), true});
+    }
+
+    // What queued_bytes() reports (a backed-up connection).
+    void set_queued_bytes(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        queued_bytes_ = bytes;
+    }
+    std::size_t queued_bytes() const override {
+        std::lock_guard lock(mutex_);
+        return queued_bytes_;
     }
 
     // Set before the sink is attached to a hub.
@@ -88,6 +104,7 @@ class RecordingSink final : public chat::Sink {
     std::vector<Close> closes_;
     std::size_t shard_ = 0;
     std::size_t delivered_on_shard_ = 0;
+    std::size_t queued_bytes_ = 0;
 };
 
 }  // namespace chatd::test_support

@@ -141,6 +141,35 @@ const attacks = {
     return { sent, rateLimited, closed }
   },
 
+  // One user sends `typing` frames into `room` as fast as the socket takes them, and opens a new
+  // connection whenever chatd closes one. Counts what chatd answers.
+  async typingFlood ({ token, room }) {
+    let sent = 0
+    let rateLimited = 0
+    let otherFrames = 0
+    let connections = 0
+    const closes = {}
+    const frame = JSON.stringify({ type: 'typing', room })
+    let announced = false
+    while (!stopped) {
+      const ws = await openWs(`${wsBase}/ws?token=${token}`)
+      connections += 1
+      const closed = new Promise(resolve => ws.once('close', code => { closes[code] = (closes[code] ?? 0) + 1; resolve() }))
+      ws.on('message', data => {
+        if (data.includes('"rate_limited"')) rateLimited += 1
+        else otherFrames += 1
+      })
+      while (!stopped && ws.readyState === WebSocket.OPEN) {
+        if (ws.bufferedAmount < 256 * 1024) for (let i = 0; i < 200; i++, sent++) ws.send(frame)
+        if (!announced && sent >= 10000) { announced = true; engaged() }
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      if (stopped) ws.terminate()
+      await closed
+    }
+    return { sent, rateLimited, otherFrames, connections, closes }
+  },
+
   // `sloth` stops reading; the `loud` users send 3.9 kB messages into the room below the rate limit.
   async neverReads ({ slothToken, loudTokens, room }) {
     const sloth = await openWs(`${wsBase}/ws?token=${slothToken}`)

@@ -83,6 +83,33 @@ TEST(Config, RejectsBadValuesWithAReadableMessage) {
     EXPECT_THROW(parse({"--no-such-flag"}), std::invalid_argument);
 }
 
+TEST(Config, FrameLimitsDefaultToTheLargerOfAFloorAndAMultipleOfTheMessageLimit) {
+    const auto defaults = chatd::app::frame_limits(*parse({}));
+    EXPECT_EQ(defaults.connection_rate, 50);
+    EXPECT_EQ(defaults.connection_burst, 200);
+    EXPECT_EQ(defaults.user_rate, 100);
+    EXPECT_EQ(defaults.user_burst, 400);
+    // A load test's high message limit raises them with it.
+    const auto raised =
+        chatd::app::frame_limits(*parse({"--rate-per-second", "1000", "--rate-burst", "2000"}));
+    EXPECT_EQ(raised.connection_rate, 2000);
+    EXPECT_EQ(raised.connection_burst, 4000);
+    EXPECT_EQ(raised.user_rate, 4000);
+    EXPECT_EQ(raised.user_burst, 8000);
+    // A flag wins.
+    const auto set = chatd::app::frame_limits(
+        *parse({"--frame-rate-per-second", "7", "--user-frame-rate-burst", "9"}));
+    EXPECT_EQ(set.connection_rate, 7);
+    EXPECT_EQ(set.user_burst, 9);
+    const auto config = parse({"--frame-flood-close", "0", "--typing-interval-ms", "250",
+                               "--ephemeral-queue-bytes", "1024"});
+    EXPECT_EQ(config->frame_flood_close, 0u);
+    EXPECT_EQ(config->typing_interval_ms, 250u);
+    EXPECT_EQ(config->ephemeral_queue_bytes, 1024u);
+    EXPECT_THROW(parse({"--frame-rate-per-second", "-1"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--typing-interval-ms", "60001"}), std::invalid_argument);
+}
+
 TEST(Config, DescribeRedactsPasswordsInUrls) {
     Config config;
     config.amqp_url = "amqp://chat:s3cret@rabbit:5672/%2f";

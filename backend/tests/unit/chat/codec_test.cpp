@@ -352,6 +352,15 @@ TEST(CodecEncode, ErrorWithClientMsgIdHasTheGoldenShapeAndValues) {
     EXPECT_EQ(json::parse(encoded), example("server_error.json"));
 }
 
+TEST(CodecEncode, ClientMsgIdReusedErrorHasTheGoldenShapeAndValues) {
+    // ChatService::send's refusal of a key that names the user's message in another room.
+    const auto encoded = chat::encode_error(
+        "client_msg_id_reused",
+        "this client_msg_id names your message in another room: use a new one", "c-1f3a9");
+    expect_matches_golden(encoded, "server_error_client_msg_id_reused.json");
+    EXPECT_EQ(json::parse(encoded), example("server_error_client_msg_id_reused.json"));
+}
+
 TEST(CodecEncode, ErrorWithoutClientMsgIdOmitsTheKey) {
     const auto frame = json::parse(chat::encode_error("invalid_json", "not JSON"));
     auto expected = keys_of(example("server_error.json"));

@@ -283,7 +283,8 @@ TEST_F(HubTest, ALeaveMessageClosesThatUsersSeedConnectionsNormally) {
         const auto closes = seed->sink->closes();
         ASSERT_EQ(closes.size(), 1u);
         EXPECT_EQ(closes[0].code, CloseCode::Normal);
-        // The notice itself is delivered before the stream ends.
+        // The notice itself is delivered before the stream ends, and sent before the close.
+        EXPECT_TRUE(closes[0].after_queued);
         ASSERT_EQ(seed->sink->frame_count(), 1u);
         EXPECT_EQ(parsed(*seed->sink)[0].at("content"), "DISCONNECTION_MESSAGE");
     }
@@ -291,6 +292,25 @@ TEST_F(HubTest, ALeaveMessageClosesThatUsersSeedConnectionsNormally) {
     EXPECT_EQ(parsed(*native.sink).at(0).at("message").at("kind"), "leave");
     EXPECT_FALSE(other_seed.sink->closed());
     EXPECT_EQ(other_seed.sink->frame_count(), 1u);
+}
+
+TEST_F(HubTest, ALeaveDeliveredForAnotherUserDoesNotCloseTheLeaver) {
+    // Per-user queues: each recipient's copy arrives on its own; only the leaver's own copy,
+    // which carries their notice, ends their stream.
+    const auto leaver = attach_seed("alice");
+    const auto other = attach_seed("bob");
+    const auto leave = message_in("general", "alice", std::string(chat::kDisconnectionMessage));
+
+    hub.deliver(leave, "bob");
+    EXPECT_FALSE(leaver.sink->closed());
+    EXPECT_EQ(leaver.sink->frame_count(), 0u);
+    EXPECT_EQ(other.sink->frame_count(), 1u);
+
+    hub.deliver(leave, "alice");
+    ASSERT_EQ(leaver.sink->frame_count(), 1u);
+    ASSERT_EQ(leaver.sink->closes().size(), 1u);
+    EXPECT_TRUE(leaver.sink->closes()[0].after_queued);
+    EXPECT_FALSE(other.sink->closed());
 }
 
 TEST_F(HubTest, OrdinaryAndJoinMessagesCloseNothing) {
@@ -328,6 +348,28 @@ TEST_F(HubTest, TypingInGeneralSkipsSeedConnections) {
     hub.deliver(model::Typing{"general", "alice"});
     EXPECT_EQ(bob.sink->frame_count(), 1u);
     EXPECT_EQ(seed.sink->frame_count(), 0u);
+}
+
+TEST_F(HubTest, TypingAndPresenceSkipAConnectionPastTheEphemeralQueueLimitButMessagesDoNot) {
+    hub.set_ephemeral_queue_limit(1000);
+    const auto typist = attach("alice");
+    const auto at_limit = attach("bob");
+    const auto past_limit = attach("carol");
+    at_limit.sink->set_queued_bytes(1000);
+    past_limit.sink->set_queued_bytes(1001);
+
+    hub.deliver(model::Typing{"general", "alice"});
+    hub.deliver(model::Presence{"dave", true});
+    EXPECT_EQ(types(*at_limit.sink), (std::vector<std::string>{"typing", "presence"}));
+    EXPECT_EQ(past_limit.sink->frame_count(), 0u);
+    const auto text = metrics.serialize();
+    EXPECT_NE(text.find(R"(chat_limit_hits_total{kind="ephemeral_dropped"} 2)"), std::string::npos)
+        << text;
+
+    // A message is never dropped here: the outbox limit decides about the connection.
+    hub.deliver(message_in("general", "alice", "hello"));
+    EXPECT_EQ(types(*past_limit.sink), (std::vector<std::string>{"message"}));
+    EXPECT_EQ(typist.sink->frame_count(), 2u);  // presence and the message, not its own typing
 }
 
 TEST_F(HubTest, PresenceReachesEveryNativeConnectionButNoSeedConnection) {

@@ -157,6 +157,18 @@ TEST(Outbox, CloseDiscardsQueuedFramesAndRefusesLaterPushes) {
 // until woken, then takes until take() reports an empty queue. A push that answers QueuedWakeUp
 // wakes it. Every frame must arrive, in push order per producer, and no wake-up may be lost
 // (a lost one would leave frames queued forever: the wait below would time out).
+TEST(Outbox, SealKeepsQueuedFramesForTheWriterAndRefusesLaterPushes) {
+    Outbox outbox(Outbox::Limits{});
+    outbox.push(make_frame("notice"));
+    outbox.seal();
+    EXPECT_EQ(outbox.push(make_frame("later")), Result::Closed);
+    std::vector<Frame> batch;
+    ASSERT_TRUE(outbox.take(batch));
+    ASSERT_EQ(batch.size(), 1u);
+    EXPECT_EQ(*batch[0], "notice");
+    EXPECT_FALSE(outbox.take(batch));
+}
+
 TEST(Outbox, ConcurrentProducersLoseNoFrameAndKeepEachProducersOrder) {
     constexpr int kProducers = 4;
     constexpr int kFramesEach = 20'000;

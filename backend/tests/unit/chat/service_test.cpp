@@ -469,6 +469,32 @@ TEST_F(ChatServiceTest, TheSameClientMsgIdFromAnotherUserIsANewMessage) {
     EXPECT_NE(a.at("id"), b.at("id"));
 }
 
+TEST_F(ChatServiceTest, AClientMsgIdReusedInAnotherRoomIsRefusedNotAckedAsTheOtherMessage) {
+    const auto alice = connect_new("alice");
+    const auto bob = connect_new("bob");
+    service->create_room(alice.identity, "rust");
+    service->join_room(bob.identity, "rust");
+    const auto first = send_and_ack(alice, "general", "in general", "x-1");
+    alice.sink->clear();
+    bob.sink->clear();
+
+    send(alice, "rust", "in rust", "x-1");
+    store.flush();
+
+    EXPECT_TRUE(frames_of_type(*alice.sink, "ack").empty());
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].at("code"), "client_msg_id_reused");
+    EXPECT_EQ(errors[0].at("client_msg_id"), "x-1");
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="client_msg_id_reused"} 1)"));
+
+    // A retry in the same room is still the idempotent duplicate.
+    const auto retry = send_and_ack(alice, "general", "in general", "x-1");
+    EXPECT_EQ(retry.at("duplicate"), json::value(true));
+    EXPECT_EQ(retry.at("id"), first.at("id"));
+}
+
 TEST_F(ChatServiceTest, SendingToARoomTheConnectionIsNotInIsNotMember) {
     const auto alice = connect_new("alice");
     const auto bob = connect_new("bob");
@@ -571,6 +597,69 @@ TEST_F(ChatServiceTest, TypingReachesTheOtherMembersButNotTheTyper) {
     const auto frames = frames_of(*bob.sink);
     ASSERT_EQ(frames.size(), 1u);
     EXPECT_EQ(frames[0], json::parse(R"({"type":"typing","room":"general","user_name":"alice"})"));
+}
+
+TEST_F(ChatServiceTest, TypingIsCoalescedToOneNoticePerUserPerRoomPerIntervalUntilAMessage) {
+    auto options = default_options();
+    options.typing_interval = std::chrono::hours(1);  // no second notice within the test
+    use_options(options);
+    const auto alice = connect_new("alice");
+    const auto bob = connect_new("bob");
+    service->create_room(alice.identity, "rust");
+    service->join_room(bob.identity, "rust");
+    alice.sink->clear();
+    bob.sink->clear();
+
+    for (int i = 0; i < 20; ++i) frame(alice, R"({"type":"typing","room":"general"})");
+    frame(alice, R"({"type":"typing","room":"rust"})");
+    EXPECT_EQ(frames_of_type(*bob.sink, "typing").size(), 2u);  // one per room
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="typing_coalesced"} 19)"))
+        << metrics.serialize();
+
+    // After a message, the next notice is news (the web client sends one at once).
+    send_and_ack(alice, "general", "done typing", "m-1");
+    frame(alice, R"({"type":"typing","room":"general"})");
+    EXPECT_EQ(frames_of_type(*bob.sink, "typing").size(), 3u);
+    EXPECT_EQ(alice.sink->frame_count(), 2u);  // the ack and the message: no error
+}
+
+TEST_F(ChatServiceTest, EveryFrameTypeCountsAgainstTheFrameRateAndTheFloodIsClosed) {
+    auto options = default_options();
+    // Burst 4, no refill; the 4th refusal within a second closes.
+    options.frame_limits = chat::FrameGuard::Limits{0.001, 4, 1000, 1000, 3};
+    use_options(options);
+    const auto alice = connect_new("alice");
+    const auto bob = connect_new("bob");
+    alice.sink->clear();
+    bob.sink->clear();
+
+    frame(alice, R"({"type":"ping"})");
+    frame(alice, R"({"type":"typing","room":"general"})");
+    frame(alice, "not json");
+    send_and_ack(alice, "general", "fourth frame", "m-1");
+    EXPECT_EQ(frames_of_type(*alice.sink, "pong").size(), 1u);
+    alice.sink->clear();
+
+    // Past the burst, whatever the type: one rate_limited error, then silence, then the close.
+    frame(alice, R"({"type":"ping"})");
+    frame(alice, R"({"type":"typing","room":"general"})");
+    send(alice, "general", "sixth", "m-2");
+    store.flush();
+    EXPECT_FALSE(alice.sink->closed());
+    frame(alice, "not json");
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(alice.sink->texts());
+    EXPECT_EQ(errors[0].at("code"), "rate_limited");
+    EXPECT_EQ(alice.sink->frame_count(), 1u);
+    ASSERT_EQ(alice.sink->closes().size(), 1u);
+    EXPECT_EQ(alice.sink->closes()[0].code, CloseCode::Policy);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="frame_rate"} 4)")) << metrics.serialize();
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="frame_flood"} 1)"));
+
+    // Bob has his own buckets: only the first typing notice and the message reached him.
+    EXPECT_EQ(frames_of_type(*bob.sink, "typing").size(), 1u);
+    EXPECT_EQ(send_and_ack(bob, "general", "bob is fine", "b-1").at("duplicate"),
+              json::value(false));
 }
 
 TEST_F(ChatServiceTest, TypingInARoomTheConnectionIsNotInIsNotMember) {

@@ -286,6 +286,35 @@ TYPED_TEST_P(StoreContract, DuplicateClientMsgIdReturnsTheFirstStoredMessage) {
     EXPECT_EQ(this->store().history(newest("general")).size(), 1u);
 }
 
+// The key is the user's, across rooms: the service refuses a reuse in another room by the room of
+// the message returned here (client_msg_id_reused), so that message must be the first one, with
+// its own room, alone or within one batch.
+TYPED_TEST_P(StoreContract, AClientMsgIdReusedInAnotherRoomReturnsTheFirstMessageWithItsRoom) {
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    const auto first = append_and_wait(this->store(), new_message("general", "alice", "a", "k"));
+    const auto reused = append_and_wait(this->store(), new_message("second", "alice", "b", "k"));
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        this->store().append(new_message("second", "alice", "c", "j"), recorder.callback(0));
+        this->store().append(new_message("general", "alice", "d", "j"), recorder.callback(1));
+    }
+    this->store().flush();
+
+    ASSERT_TRUE(first.ok && reused.ok) << reused.error;
+    EXPECT_TRUE(reused.duplicate);
+    EXPECT_EQ(reused.message.id, first.message.id);
+    EXPECT_EQ(reused.message.room, "general");
+    const auto batch_first = recorder.of(0);
+    const auto batch_reused = recorder.of(1);
+    ASSERT_TRUE(batch_first.ok && batch_reused.ok);
+    EXPECT_FALSE(batch_first.duplicate);
+    EXPECT_TRUE(batch_reused.duplicate);
+    EXPECT_EQ(batch_reused.message.room, "second");
+    EXPECT_EQ(contents_of(this->store().history(newest("second"))),
+              (std::vector<std::string>{"c"}));
+}
+
 TYPED_TEST_P(StoreContract, DuplicateClientMsgIdWithinOneBatchIsDetected) {
     Recorder recorder;
     {
@@ -845,6 +874,7 @@ TYPED_TEST_P(StoreContract, MarkPublishedEmptiesTheOutboxIdempotently) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(StoreContract,
+                            AClientMsgIdReusedInAnotherRoomReturnsTheFirstMessageWithItsRoom,
                             EachMessageNamesThePreviousMessageOfItsRoom,
                             OneBatchChainsItsMessagesAcrossRooms,
                             DuplicatesAndFailuresInsideALargeBatchLeaveTheRestAndTheChainsExact,
