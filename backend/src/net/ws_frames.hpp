@@ -40,6 +40,9 @@ std::string close_payload(std::uint16_t code, std::string_view reason);
 // one; lengths in their shortest encoding; a message at most `max_message_bytes` (counted
 // from the declared lengths, before the payload arrives); at most `max_message_frames` frames
 // per message (0: no limit); text messages and close reasons valid UTF-8; close codes valid.
+// A text message is validated as its bytes arrive (the decoder state is kept across frames and
+// reads): it fails at the first byte that can never be part of valid UTF-8, not after its last
+// fragment; a sequence cut by a fragment's or a read's end is completed by the next bytes.
 class WsFrameReader {
   public:
     struct Limits {
@@ -86,6 +89,8 @@ class WsFrameReader {
     // The payload of the current frame is complete (in `payload`, or accumulated).
     Failure end_frame(std::string_view payload, Events& events);
     bool is_control() const noexcept { return (frame_opcode_ & 0x8) != 0; }
+    // Feeds a text message's bytes to the UTF-8 decoder; false at an invalid byte.
+    bool utf8_step(std::string_view bytes) noexcept;
 
     const Limits limits_;
     std::string message_;  // the data message in progress, when it spans reads or frames
@@ -98,6 +103,11 @@ class WsFrameReader {
     std::uint8_t mask_at_ = 0;
     std::uint8_t frame_opcode_ = 0;
     std::uint8_t message_opcode_ = 0;  // Text or Binary while a message is in progress, else 0
+    // The UTF-8 decoder of the text message in progress: continuation bytes still needed and
+    // the range the next one must fall in (RFC 3629 section 4).
+    std::uint8_t utf8_need_ = 0;
+    std::uint8_t utf8_low_ = 0x80;
+    std::uint8_t utf8_high_ = 0xBF;
     bool frame_fin_ = false;
     bool in_payload_ = false;
     bool closed_ = false;
