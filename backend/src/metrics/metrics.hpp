@@ -39,6 +39,8 @@ enum class Limit {
     RequestTimeout,  // an HTTP request not received within --http-request-timeout (slowloris)
     WsProtocol,      // a WebSocket protocol violation (reserved bits, bad opcode, ...): close 1002
     PingTimeout,     // a WebSocket peer silent for a ping interval after a ping: dropped
+    QueuedBytes,     // every byte queued for a connection (frames, pongs) past --outbox-max-bytes
+    WriteStalled,    // a write to a WebSocket that made no progress for a ping interval
     kCount
 };
 
@@ -65,6 +67,7 @@ class Metrics {
     prometheus::Counter& messages_delivered;  // frames queued to recipients' outboxes
     prometheus::Counter& slow_consumer_disconnects;
     prometheus::Counter& store_errors;
+    prometheus::Counter& handler_exceptions;      // exceptions caught from I/O handlers
     prometheus::Histogram& delivery_seconds;      // receive -> queued at recipient outbox
     prometheus::Histogram& store_commit_seconds;  // one group commit
     prometheus::Histogram& store_batch_size;      // messages per group commit

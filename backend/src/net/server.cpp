@@ -217,6 +217,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         acceptor.set_option(asio::socket_base::reuse_address(true));
         acceptor.bind(endpoint);
         acceptor.listen(asio::socket_base::max_listen_connections);
+        shards->on_exception([&m](const char* what) {
+            m.handler_exceptions.Increment();
+            spdlog::error("an I/O handler threw (its connection is dropped): {}", what);
+        });
         add_routes();
     }
 

@@ -71,6 +71,40 @@ std::uint16_t WsFrameReader::close_code(Failure failure) noexcept {
     return 1002;
 }
 
+std::string_view WsWriteQueue::start_write() {
+    if (writing()) return unwritten();
+    writing_.clear();
+    written_ = 0;
+    if (pong_due_) {
+        append_server_frame(writing_, WsOpcode::Pong, pong_);
+        pong_due_ = false;
+        std::string().swap(pong_);
+    }
+    if (writing_.empty()) {
+        writing_.swap(pending_);
+    } else {
+        writing_.append(pending_);
+        std::string().swap(pending_);
+    }
+    return writing_;
+}
+
+void WsWriteQueue::written(std::size_t n) noexcept {
+    written_ = std::min(writing_.size(), written_ + n);
+    if (written_ == writing_.size()) {
+        std::string().swap(writing_);  // an idle connection holds no write buffer
+        written_ = 0;
+    }
+}
+
+void WsWriteQueue::clear() noexcept {
+    std::string().swap(pending_);
+    std::string().swap(writing_);
+    std::string().swap(pong_);
+    written_ = 0;
+    pong_due_ = false;
+}
+
 bool WsFrameReader::utf8_step(std::string_view bytes) noexcept {
     std::size_t i = 0;
     const std::size_t size = bytes.size();

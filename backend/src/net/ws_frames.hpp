@@ -114,4 +114,49 @@ class WsFrameReader {
     Failure failure_ = Failure::None;
 };
 
+// The bytes queued for one connection beside its outbox: whole frames waiting for the next
+// socket write, the bytes of the write in flight, and at most one pong. Pongs are coalesced: a
+// ping that arrives while a pong is still waiting replaces it (RFC 6455 section 5.5.3 allows
+// answering only the most recent ping), so a ping flood from a client that does not read queues
+// one pong, not one per ping. No socket: the session writes unwritten() and reports written().
+class WsWriteQueue {
+  public:
+    // Appends one whole server frame to the frames waiting.
+    void append(WsOpcode opcode, std::string_view payload) {
+        append_server_frame(pending_, opcode, payload);
+    }
+    // Queues a pong for `payload` (at most 125 bytes), replacing one not yet in a write.
+    void queue_pong(std::string_view payload) {
+        pong_.assign(payload);
+        pong_due_ = true;
+    }
+    // Every byte queued: waiting, the pong, and the unwritten part of the write in flight.
+    std::size_t bytes() const noexcept {
+        return pending_.size() + (pong_due_ ? pong_.size() + 2 : 0) + (writing_.size() - written_);
+    }
+    // Bytes waiting for the next write (what the writer bounds beside the write in flight).
+    std::size_t waiting_bytes() const noexcept { return pending_.size(); }
+    bool writing() const noexcept { return written_ < writing_.size(); }
+    bool idle() const noexcept { return !writing() && pending_.empty() && !pong_due_; }
+
+    // Starts a write of everything waiting (the pong first) and returns its bytes; only when no
+    // write is in progress. Empty when nothing waits.
+    std::string_view start_write();
+    // What the write in progress has still to write.
+    std::string_view unwritten() const noexcept {
+        return std::string_view(writing_).substr(written_);
+    }
+    // `n` more bytes of the write in progress left; at its end its buffer is released.
+    void written(std::size_t n) noexcept;
+    // Drops everything and releases the buffers.
+    void clear() noexcept;
+
+  private:
+    std::string pending_;  // whole frames waiting for the next write
+    std::string writing_;  // the write in progress
+    std::size_t written_ = 0;
+    std::string pong_;  // the payload of the pong due
+    bool pong_due_ = false;
+};
+
 }  // namespace chatd::net

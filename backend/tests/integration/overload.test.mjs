@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
 import { createConnection } from 'node:net'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,9 @@ const ATTACKER = fileURLToPath(new URL('./lib/attacker.mjs', import.meta.url))
 const MAX_CONNECTIONS = 40
 const REQUEST_TIMEOUT_S = 2
 const OUTBOX_MAX = 256 * 1024
+const PING_INTERVAL_S = 2
+// RSS growth allowed during an attack that would otherwise make chatd buffer without bound.
+const RSS_GROWTH_MAX_MB = 64
 const SAMPLES = 50
 const SAMPLE_GAP_MS = 10
 const SLACK_MS = 5
@@ -29,6 +33,8 @@ const CUT_OFF_MS = 10000 // "quickly": far above what is measured, far below any
 const TIMING_ASSERTED = !process.env.CHATD_TEST_SANITIZED
 const limitHits = (m, kind) => m.value(`chat_limit_hits_total{kind="${kind}"}`) ?? 0
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+// The resident set of a process (/proc/PID/status VmRSS), in MiB.
+const rssMb = pid => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))[1]) / 1024
 
 function median (values) {
   const sorted = [...values].sort((a, b) => a - b)
@@ -48,7 +54,7 @@ describe('overload', () => {
       auth: 'open',
       args: ['--max-connections', String(MAX_CONNECTIONS), '--http-request-timeout', String(REQUEST_TIMEOUT_S),
         '--outbox-max-bytes', String(OUTBOX_MAX), '--rate-per-second', '200', '--rate-burst', '400',
-        '--sqlite-sync', 'normal']
+        '--sqlite-sync', 'normal', '--ws-ping-interval', String(PING_INTERVAL_S)]
     })
     const a = await openLogin(server.base, 'observer_a')
     const b = await openLogin(server.base, 'observer_b')
@@ -215,6 +221,44 @@ describe('overload', () => {
     assert.equal(result.slothCloseCode, 1006, `the sloth's connection ended without a close frame: ${JSON.stringify(result)}`)
   })
 
+  it('a ping flood from a client that never reads is dropped within two ping intervals of its stall, counted, and memory stays bounded', async t => {
+    const before = await metrics(server.base)
+    const droppedBefore = limitHits(before, 'write_stalled') + limitHits(before, 'queued_bytes')
+    const rssBefore = rssMb(server.proc.pid)
+    let rssMax = rssBefore
+    const token = await openLogin(server.base, 'pinger')
+    const started = performance.now()
+    let droppedAfterMs = null
+    // A server that buffers without bound is killed before it takes the machine's memory.
+    const watch = setInterval(() => {
+      if (!server.running) return
+      rssMax = Math.max(rssMax, rssMb(server.proc.pid))
+      if (rssMax - rssBefore > 4 * RSS_GROWTH_MAX_MB) server.proc.kill('SIGKILL')
+    }, 20)
+    t.after(() => clearInterval(watch))
+    const result = await underAttack(t, 'ping flood, never reading (/receive and /ws)', 'pingFlood',
+      { paths: ['/receive/pinger_open', `/ws?token=${token}`] }, {
+        async until () {
+          assert.ok(server.running, 'chatd is running')
+          assert.ok(rssMax - rssBefore < RSS_GROWTH_MAX_MB, `chatd's RSS grew from ${rssBefore.toFixed(0)} to ${rssMax.toFixed(0)} MiB under a ping flood`)
+          if (droppedAfterMs === null) {
+            const m = await metrics(server.base)
+            if (limitHits(m, 'write_stalled') + limitHits(m, 'queued_bytes') - droppedBefore >= 2) droppedAfterMs = performance.now() - started
+          }
+          assert.ok(performance.now() - started < CUT_OFF_MS + 4 * PING_INTERVAL_S * 1000, 'the ping flooders were not dropped in time')
+          return droppedAfterMs !== null
+        },
+        note: r => `${r.floods.map(f => `${f.path}: ${f.pings} pings sent, closed after ${f.closedAfterMs?.toFixed(0)} ms`).join('; ')}; ` +
+          `RSS ${rssBefore.toFixed(0)} -> max ${rssMax.toFixed(0)} MiB; both counted ${(droppedAfterMs / 1000).toFixed(1)} s after the attack began`
+      })
+    clearInterval(watch)
+    assert.ok(server.running, 'chatd is still running')
+    assert.ok(rssMax - rssBefore < RSS_GROWTH_MAX_MB, `chatd's RSS grew from ${rssBefore.toFixed(0)} to ${rssMax.toFixed(0)} MiB`)
+    for (const f of result.floods) assert.notEqual(f.closedAfterMs, null, `the server closed the flood on ${f.path}`)
+    const after = await metrics(server.base)
+    assert.ok(after.value('chat_ws_slow_consumer_disconnects_total') - before.value('chat_ws_slow_consumer_disconnects_total') >= 2)
+  })
+
   it('slowloris: requests trickled byte by byte are cut off after --http-request-timeout and counted', async t => {
     const hitsBefore = limitHits(await metrics(server.base), 'request_timeout')
     const count = 30
@@ -344,3 +388,4 @@ describe('overload', () => {
     await observerB.next(isMessage(m => m.content === content), 5000)
   })
 })
+

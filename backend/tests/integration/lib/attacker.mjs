@@ -228,6 +228,34 @@ const attacks = {
     return { outcomes, hundredMb: HUNDRED_MB }
   },
 
+  // Each of `paths` (WebSocket upgrades) sends pings with 125-byte payloads as fast as the
+  // socket takes them and never reads (the socket is paused after the upgrade answer).
+  async pingFlood ({ paths }) {
+    const burst = Buffer.concat(Array.from({ length: 512 }, () => clientFrame({ opcode: 9, payload: Buffer.alloc(125, 0x70) })))
+    const flood = async path => {
+      const socket = await rawWebSocket(path)
+      socket.pause()
+      const started = performance.now()
+      let pings = 0
+      while (!socket.destroyed && !stopped) {
+        pings += 512
+        if (!socket.write(burst)) {
+          await new Promise(resolve => {
+            const done = () => { socket.off('drain', done); socket.off('close', done); resolve() }
+            socket.on('drain', done)
+            socket.on('close', done)
+          })
+        }
+      }
+      const closedAfterMs = socket.destroyed ? performance.now() - started : null
+      socket.destroy()
+      return { path: path.replace(/token=.*/, 'token=...'), pings, closedAfterMs }
+    }
+    const running = paths.map(flood)
+    engaged()
+    return { floods: await Promise.all(running) }
+  },
+
   // WebSocket frames no well-behaved client sends, again and again until stopped.
   async frameBombs () {
     const results = { huge: [], fragments: [], emptyFragments: [], compressed: [] }

@@ -325,5 +325,44 @@ TEST(WsFrameReader, InvalidUtf8FailsInTheReadThatHoldsItNotAtTheEnd) {
     EXPECT_EQ(twice_events.log, (std::vector<std::string>{"text:\xC3\xA9", "text:a"}));
 }
 
+TEST(WsWriteQueue, PongsAreCoalescedWhileAWriteIsInProgress) {
+    WsWriteQueue queue;
+    EXPECT_TRUE(queue.idle());
+    queue.append(WsOpcode::Text, "hello");
+    EXPECT_EQ(queue.start_write().size(), 7u);
+    // A write in progress; a thousand pings arrive: one pong waits, the last one.
+    for (int i = 0; i < 1000; ++i)
+        queue.queue_pong(std::string(125, static_cast<char>('a' + i % 26)));
+    EXPECT_EQ(queue.bytes(), 7u + 127u);
+    queue.written(3);
+    EXPECT_EQ(queue.unwritten().size(), 4u);
+    EXPECT_EQ(queue.bytes(), 4u + 127u);
+    queue.written(4);
+    EXPECT_FALSE(queue.writing());
+    const std::string_view next = queue.start_write();
+    std::string expected;
+    append_server_frame(expected, WsOpcode::Pong,
+                        std::string(125, static_cast<char>('a' + 999 % 26)));
+    EXPECT_EQ(next, expected);
+    queue.written(next.size());
+    EXPECT_TRUE(queue.idle());
+    EXPECT_EQ(queue.bytes(), 0u);
+}
+
+TEST(WsWriteQueue, ThePongGoesFirstAndClearDropsEverything) {
+    WsWriteQueue queue;
+    queue.append(WsOpcode::Text, "a");
+    queue.queue_pong("p");
+    std::string expected;
+    append_server_frame(expected, WsOpcode::Pong, "p");
+    append_server_frame(expected, WsOpcode::Text, "a");
+    EXPECT_EQ(queue.start_write(), expected);
+    queue.append(WsOpcode::Close, "");
+    EXPECT_EQ(queue.bytes(), expected.size() + 2);
+    queue.clear();
+    EXPECT_TRUE(queue.idle());
+    EXPECT_EQ(queue.bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace chatd::net
