@@ -86,6 +86,8 @@ std::string_view to_string(Limit limit) {
             return "queued_bytes";
         case Limit::WriteStalled:
             return "write_stalled";
+        case Limit::ChunkedFraming:
+            return "chunked_framing";
         case Limit::kCount:
             break;
     }

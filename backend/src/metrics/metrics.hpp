@@ -41,6 +41,7 @@ enum class Limit {
     PingTimeout,     // a WebSocket peer silent for a ping interval after a ping: dropped
     QueuedBytes,     // every byte queued for a connection (frames, pongs) past --outbox-max-bytes
     WriteStalled,    // a write to a WebSocket that made no progress for a ping interval
+    ChunkedFraming,  // a chunk-size line or trailer section past the HTTP read buffer bound
     kCount
 };
 

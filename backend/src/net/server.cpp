@@ -22,6 +22,7 @@
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
 #include "net/connection_limits.hpp"
+#include "net/http_read.hpp"
 #include "net/io_shards.hpp"
 #include "net/router.hpp"
 #include "net/websocket_session.hpp"
@@ -301,6 +302,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     void add_routes();
     awaitable<void> accept_loop();
     awaitable<void> http_session(tcp::socket socket);
+    std::size_t read_buffer_bytes() const {
+        return http_read_buffer_bytes(options.max_header_bytes);
+    }
     awaitable<Response> dispatch(const Request& request,
                                  std::string_view& route,
                                  const std::string& remote_address);
@@ -665,7 +669,9 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
     auto slot = connection_limits->try_accept();
     if (!slot) metrics.limit_hit(Limit::Connections);
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    // Bounded (net/http_read.hpp): past the bound the read fails with buffer_overflow, answered
+    // 431.
+    beast::flat_buffer buffer(read_buffer_bytes());
     // Keyed by IP address only; an unknown peer (already reset) is "" and gets no exemption.
     beast::error_code peer_ec;
     const auto peer_endpoint = stream.socket().remote_endpoint(peer_ec);
@@ -674,8 +680,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
     const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
     for (;;) {
         http::request_parser<http::string_body> parser;
-        parser.body_limit(options.max_body_bytes);
-        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        limit_http_parser(parser, options.max_body_bytes, options.max_header_bytes);
         // Waiting for a request may take the idle timeout; once its first byte is here, the
         // whole request (headers and body) must arrive within the request timeout, so a client
         // trickling bytes (slowloris) holds a connection for seconds, not indefinitely.
@@ -695,6 +700,21 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
             spdlog::debug("request from {} not received within {} s: closed", peer.to_string(),
                           options.http_request_timeout_s);
             co_return;
+        }
+        if (ec == http::error::buffer_overflow) {
+            // A chunk-size line (its extensions) or a trailer section that does not end.
+            metrics.limit_hit(Limit::ChunkedFraming);
+            Request stub;
+            stub.version(11);
+            auto res = error_response(
+                stub, chat::ApiError(431, "chunk_framing_too_large",
+                                     "a chunk-size line or the trailer section exceeds " +
+                                         std::to_string(read_buffer_bytes()) + " bytes",
+                                     Limit::ChunkedFraming));
+            if (parser.is_header_done()) add_cors(parser.get(), res);
+            stream.expires_after(std::chrono::seconds(5));
+            co_await write_last_response(stream, res, "(chunked_framing)");
+            break;
         }
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
             const bool body = ec == http::error::body_limit;

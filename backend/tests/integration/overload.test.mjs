@@ -289,6 +289,34 @@ describe('overload', () => {
     assert.ok(limitHits(await metrics(server.base), 'body_size') - hitsBefore >= outcomes.length)
   })
 
+  it('a chunk-size line or a trailer section that never ends is refused with 431 at the read buffer bound, counted, and memory stays bounded', async t => {
+    const hitsBefore = limitHits(await metrics(server.base), 'chunked_framing')
+    const rssBefore = rssMb(server.proc.pid)
+    let rssMax = rssBefore
+    const watch = setInterval(() => { rssMax = Math.max(rssMax, rssMb(server.proc.pid)) }, 20)
+    let result
+    try {
+      result = await underAttack(t, 'endless chunk extension and trailer', 'chunkedFraming', {}, {
+        note: r => `${r.outcomes.length} uploads, answers ${[...new Set(r.outcomes.map(o => o.status))].join('/')}, ` +
+          `at most ${Math.max(...r.outcomes.map(o => o.written)) >> 10} KiB written, slowest ${maxMs(r.outcomes)} ms; RSS ${rssBefore.toFixed(0)} -> max ${rssMax.toFixed(0)} MiB`
+      })
+    } finally {
+      clearInterval(watch)
+    }
+    assert.ok(rssMax - rssBefore < RSS_GROWTH_MAX_MB / 2, `chatd's RSS grew from ${rssBefore.toFixed(0)} to ${rssMax.toFixed(0)} MiB`)
+    const { outcomes } = result
+    for (const o of outcomes) {
+      assert.ok(o.status === '431' || o.status === 'reset', JSON.stringify(o))
+      assert.ok(o.ms < CUT_OFF_MS, JSON.stringify(o))
+      assert.ok(o.written < 64 * 1024 * 1024, `cut off before 64 MiB: ${JSON.stringify(o)}`)
+    }
+    for (const which of ['extension', 'trailer']) {
+      assert.ok(outcomes.some(o => o.which === which && o.status === '431'), `a 431 read back for the endless ${which}: ${JSON.stringify(outcomes)}`)
+    }
+    await waitFor(async () => limitHits(await metrics(server.base), 'chunked_framing') - hitsBefore >= outcomes.length,
+      { what: 'chat_limit_hits_total{kind="chunked_framing"} to count every refusal' })
+  })
+
   it('permessage-deflate is not negotiated (no compression bomb possible)', async () => {
     const ws = new WebSocket(`${server.wsBase}/receive/deflater`, { perMessageDeflate: true })
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })

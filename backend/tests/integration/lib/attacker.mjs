@@ -256,6 +256,35 @@ const attacks = {
     return { floods: await Promise.all(running) }
   },
 
+  // Chunked uploads whose framing never ends: a chunk-size line with an endless extension, and
+  // a trailer section that never ends; each writes up to 64 MiB, again and again until stopped.
+  async chunkedFraming () {
+    const CAP = 64 * 1024 * 1024
+    const outcomes = []
+    const upload = async which => {
+      const socket = await rawSocket()
+      socket.write('POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n' + (which === 'extension' ? '5;ext=' : '0\r\nX-Trailer: '))
+      const block = Buffer.alloc(64 * 1024, which === 'extension' ? 'e' : 't')
+      let written = 0
+      const pump = () => {
+        while (!socket.destroyed && written < CAP) {
+          written += block.length
+          if (!socket.write(block)) return socket.once('drain', pump)
+        }
+      }
+      pump()
+      const { ms, data } = await socket.ended
+      outcomes.push({ which, ms, written, status: /^HTTP\/1\.1 (\d+)/.exec(data.toString('latin1'))?.[1] ?? 'reset' })
+    }
+    let first = true
+    while (!stopped) {
+      await Promise.all([upload('extension'), upload('trailer')])
+      if (first) { first = false; engaged() }
+    }
+    return { outcomes }
+  },
+
   // WebSocket frames no well-behaved client sends, again and again until stopped.
   async frameBombs () {
     const results = { huge: [], fragments: [], emptyFragments: [], compressed: [] }
