@@ -211,8 +211,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
               .window = std::chrono::minutes(options.login_lockout_minutes),
               .lockout = std::chrono::minutes(options.login_lockout_minutes),
           }),
-          connection_limits(std::make_shared<ConnectionLimits>(
-              options.max_connections, options.max_connections_per_address)) {
+          connection_limits(
+              std::make_shared<ConnectionLimits>(options.max_connections,
+                                                 options.max_connections_per_address,
+                                                 options.headroom_connections_per_address)) {
         const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
         acceptor.open(endpoint.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -666,18 +668,44 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
     // Every accepted connection counts against --max-connections until it ends (or, once
     // upgraded, until its WebSocket session ends). Past the limit the connection still gets an
     // answer: its request (within the request timeout) is answered 503 and the socket closed.
-    auto slot = connection_limits->try_accept();
+    // Every connection also counts against its peer address at accept (a trusted proxy's are
+    // counted per forwarded address at the upgrade); past --max-connections-per-address, or past
+    // the headroom rule, it is answered 429 at once, without reading, and closed.
+    beast::error_code peer_ec;
+    const auto peer_endpoint = socket.remote_endpoint(peer_ec);
+    const auto peer = peer_ec ? asio::ip::address{} : peer_endpoint.address();
+    ConnectionLimits::Refusal accept_refusal = ConnectionLimits::Refusal::None;
+    auto slot =
+        connection_limits->try_accept(peer_ec ? std::string{} : peer.to_string(),
+                                      !peer_ec && trusted_proxies.contains(peer), accept_refusal);
+    if (accept_refusal == ConnectionLimits::Refusal::PerAddress) {
+        metrics.limit_hit(Limit::ConnectionsPerAddress);
+        metrics.http_response("(per_address)", 429);
+        static constexpr std::string_view kRefusal =
+            "HTTP/1.1 429 Too Many Requests\r\nServer: chatd\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: 92\r\n\r\n"
+            "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many connections from "
+            "your address\"}}";
+        beast::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.send(asio::buffer(kRefusal.data(), kRefusal.size()), 0, ignored);
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        co_return;
+    }
     if (!slot) metrics.limit_hit(Limit::Connections);
     beast::tcp_stream stream(std::move(socket));
     // Bounded (net/http_read.hpp): past the bound the read fails with buffer_overflow, answered
     // 431.
     beast::flat_buffer buffer(read_buffer_bytes());
     // Keyed by IP address only; an unknown peer (already reset) is "" and gets no exemption.
-    beast::error_code peer_ec;
-    const auto peer_endpoint = stream.socket().remote_endpoint(peer_ec);
-    const auto peer = peer_ec ? asio::ip::address{} : peer_endpoint.address();
     const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
     const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
+    // Until its first request is whole, a connection waits for it --http-first-request-timeout
+    // at most (an idle connection that never asked for anything frees its slot sooner).
+    const auto first_idle = std::min<std::chrono::steady_clock::duration>(
+        idle, std::chrono::seconds(options.http_first_request_timeout_s));
+    bool first_request = true;
     for (;;) {
         http::request_parser<http::string_body> parser;
         limit_http_parser(parser, options.max_body_bytes, options.max_header_bytes);
@@ -685,7 +713,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
         // whole request (headers and body) must arrive within the request timeout, so a client
         // trickling bytes (slowloris) holds a connection for seconds, not indefinitely.
         if (buffer.size() == 0) {
-            stream.expires_after(idle);
+            stream.expires_after(first_request ? first_idle : idle);
             auto [first_ec, first_bytes] =
                 co_await stream.async_read_some(buffer.prepare(4096), kTuple);
             if (first_ec) break;  // end of stream, idle timeout, reset: nothing to answer
@@ -736,6 +764,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
         }
         if (ec) break;  // end of stream, reset, malformed: nothing to answer
         Request request = parser.release();
+        first_request = false;
         if (!slot) {
             auto refusal = error_response(
                 request,

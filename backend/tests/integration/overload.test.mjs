@@ -8,12 +8,13 @@ import { fork } from 'node:child_process'
 import { createConnection } from 'node:net'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 import {
-  WebSocket, http, isMessage, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor, wsConnect
+  WebSocket, http, isMessage, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor, within, wsConnect
 } from './lib/chatd.mjs'
 
 const ATTACKER = fileURLToPath(new URL('./lib/attacker.mjs', import.meta.url))
@@ -417,3 +418,122 @@ describe('overload', () => {
   })
 })
 
+// One address filling the server before signing in (docs/security.md, "Overload"): every
+// accepted TCP connection counts against its address at accept, an idle connection that never
+// sends a request is closed after --http-first-request-timeout, and near --max-connections an
+// address that already holds a few connections is refused so that other addresses still get in.
+// Clients bind to other loopback addresses (127.0.0.2, ...) to be other addresses.
+describe('connections per address', () => {
+  const MAX = 40
+  const PER_ADDRESS = 10
+  const HEADROOM = 4
+  const FIRST_REQUEST_S = 1
+  let server
+  const held = new Set()
+
+  before(async () => {
+    server = await startChatd({
+      auth: 'open',
+      args: ['--max-connections', String(MAX), '--max-connections-per-address', String(PER_ADDRESS),
+        '--headroom-connections-per-address', String(HEADROOM), '--http-first-request-timeout', String(FIRST_REQUEST_S)]
+    })
+  })
+  after(async () => {
+    for (const s of held) s.destroy()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
+  })
+
+  // An idle TCP connection from `localAddress`: resolves once connected, with `ended` (the time
+  // to close and the bytes received).
+  function idleConnection (localAddress) {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ port: server.port, host: '127.0.0.1', localAddress })
+      const chunks = []
+      const opened = performance.now()
+      socket.on('data', c => chunks.push(c))
+      socket.on('error', () => {})
+      socket.ended = new Promise(resolveEnd => socket.on('close', () => {
+        held.delete(socket)
+        resolveEnd({ ms: performance.now() - opened, data: Buffer.concat(chunks).toString('latin1') })
+      }))
+      socket.once('connect', () => { held.add(socket); resolve(socket) })
+      socket.once('error', reject)
+    })
+  }
+  // Sign in and chat from `localAddress`: a login, a WebSocket, a send acked.
+  async function signInAndChat (localAddress, name) {
+    const login = await new Promise((resolve, reject) => {
+      const body = JSON.stringify({ user_name: name })
+      const req = httpRequest({ host: '127.0.0.1', port: server.port, localAddress, agent: false, method: 'POST', path: '/api/login', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, res => {
+        let text = ''
+        res.on('data', c => { text += c })
+        res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+    assert.equal(login.status, 200, JSON.stringify(login))
+    const ws = new WebSocket(`${server.wsBase}/ws?token=${login.json.token}`, { localAddress, perMessageDeflate: false })
+    const frames = []
+    let wake = null
+    ws.on('message', d => { frames.push(JSON.parse(d)); wake?.() })
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); ws.once('unexpected-response', (q, r) => reject(new Error(`upgrade ${r.statusCode}`))) })
+    ws.send(JSON.stringify({ type: 'send', room: 'general', content: `hello from ${localAddress}`, client_msg_id: `pa-${name}` }))
+    const deadline = Date.now() + 5000
+    while (!frames.some(f => f.type === 'ack' && f.client_msg_id === `pa-${name}`)) {
+      assert.ok(Date.now() < deadline, `no ack from ${localAddress}: ${JSON.stringify(frames)}`)
+      await new Promise(resolve => { wake = resolve; setTimeout(resolve, 100) })
+    }
+    ws.terminate()
+  }
+  const refusedAtOnce = async socket => {
+    const { ms, data } = await socket.ended
+    assert.match(data, /^HTTP\/1\.1 429 /, `refused with 429: ${JSON.stringify(data)}`)
+    assert.match(data, /too_many_connections/)
+    return ms
+  }
+
+  it('one address gets --max-connections-per-address idle TCP connections, the next is refused at once and counted, another address still signs in and chats, and the idle ones close after --http-first-request-timeout', async t => {
+    const hitsBefore = limitHits(await metrics(server.base), 'connections_per_address')
+    const idle = []
+    for (let i = 0; i < PER_ADDRESS; i++) idle.push(await idleConnection('127.0.0.1'))
+    const refusedMs = await refusedAtOnce(await idleConnection('127.0.0.1'))
+    assert.ok(refusedMs < 1000, `refused within ${refusedMs} ms`)
+    await signInAndChat('127.0.0.2', 'other_address')
+    await waitFor(async () => limitHits(await metrics(server.base), 'connections_per_address') - hitsBefore >= 1,
+      { what: 'chat_limit_hits_total{kind="connections_per_address"} to count the refusal' })
+    // The held ones sent nothing: closed (without an answer) after the first-request timeout.
+    const ended = await within(Promise.all(idle.map(s => s.ended)), FIRST_REQUEST_S * 1000 + CUT_OFF_MS, 'the idle connections to close')
+    for (const e of ended) {
+      assert.equal(e.data, '', 'closed without an answer')
+      assert.ok(e.ms >= FIRST_REQUEST_S * 1000 - 50 && e.ms < FIRST_REQUEST_S * 1000 + 2000, `closed after ${e.ms} ms`)
+    }
+    t.diagnostic(`refused in ${refusedMs.toFixed(0)} ms; idle connections closed after ${Math.min(...ended.map(e => e.ms)).toFixed(0)}-${Math.max(...ended.map(e => e.ms)).toFixed(0)} ms`)
+    // Its count is back: the address gets in again.
+    await signInAndChat('127.0.0.1', 'first_address_again')
+  })
+
+  it(`above 90 % of --max-connections an address holding --headroom-connections-per-address is refused, one holding fewer gets in`, async () => {
+    await waitFor(async () => server.running && (await metrics(server.base)).value('chat_ws_connections') === 0,
+      { what: 'the first test\'s WebSockets to close' })
+    // 36 of 40 held, by four addresses: 10, 10, 10 and 6.
+    const fill = { '127.0.0.3': 10, '127.0.0.4': 10, '127.0.0.5': 10, '127.0.0.6': 6 }
+    const sockets = []
+    for (const [address, count] of Object.entries(fill)) {
+      for (let i = 0; i < count; i++) {
+        const socket = await idleConnection(address)
+        // A request begun (so the first-request timeout no longer applies) and never finished.
+        socket.write('GET /api/config HTTP/1.1\r\n')
+        sockets.push(socket)
+      }
+    }
+    // 127.0.0.6 holds 6 >= 4: refused; 127.0.0.7 holds none: it signs in and chats.
+    await refusedAtOnce(await idleConnection('127.0.0.6'))
+    await signInAndChat('127.0.0.7', 'headroom_user')
+    for (const s of sockets) s.destroy()
+  })
+})
