@@ -206,6 +206,7 @@ class WebSocketSession final : public chat::Sink,
     bool shut_down_ = false;        // our sending side is shut down
     bool dropped_ = false;
     bool reading_stopped_ = false;
+    bool reading_paused_ = false;  // until the write in flight moves (a pong waits behind it)
     bool sent_since_timer_ = false;
 };
 
@@ -295,6 +296,14 @@ void WebSocketSession::read_some() {
         // During the teardown the client's last bytes are read and dropped.
         if (!reading_stopped_) consume(buffer.data(), n);
         if (dropped_) return;
+        // A pong waits behind a write the client does not take: reading more pings would only
+        // replace it. Reading resumes when that write completes (on_flushed()); if it never
+        // does, the timer drops the connection. A ping flood then costs nothing once the socket is
+        // full.
+        if (queue_.pong_due() && flush_in_flight_) {
+            reading_paused_ = true;
+            return;
+        }
         // A short read took everything the socket held: nothing is gained by reading again.
         if (n < buffer.size()) return wait_readable();
     }
@@ -460,6 +469,10 @@ void WebSocketSession::on_flushed(beast::error_code ec, std::size_t written) {
     if (!flush_in_flight_) {
         write_pending();
         maybe_shut_down();
+    }
+    if (reading_paused_ && !dropped_) {
+        reading_paused_ = false;
+        read_available();
     }
 }
 

@@ -138,6 +138,7 @@ class WsWriteQueue {
     std::size_t waiting_bytes() const noexcept { return pending_.size(); }
     bool writing() const noexcept { return written_ < writing_.size(); }
     bool idle() const noexcept { return !writing() && pending_.empty() && !pong_due_; }
+    bool pong_due() const noexcept { return pong_due_; }
 
     // Starts a write of everything waiting (the pong first) and returns its bytes; only when no
     // write is in progress. Empty when nothing waits.
