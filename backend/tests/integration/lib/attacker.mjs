@@ -257,7 +257,8 @@ const attacks = {
   },
 
   // Chunked uploads whose framing never ends: a chunk-size line with an endless extension, and
-  // a trailer section that never ends; each writes up to 64 MiB, again and again until stopped.
+  // a trailer section that never ends; each writes up to 64 MiB, again and again (50 ms apart)
+  // until stopped.
   async chunkedFraming () {
     const CAP = 64 * 1024 * 1024
     const outcomes = []
@@ -281,6 +282,9 @@ const attacks = {
     while (!stopped) {
       await Promise.all([upload('extension'), upload('trailer')])
       if (first) { first = false; engaged() }
+      // 50 ms apart: the attack is what one connection makes chatd hold, not the rate of new
+      // connections (each refused upload still leaves megabytes in the kernel's buffers).
+      await sleep(50)
     }
     return { outcomes }
   },
