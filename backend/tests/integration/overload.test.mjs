@@ -55,7 +55,10 @@ describe('overload', () => {
       auth: 'open',
       args: ['--max-connections', String(MAX_CONNECTIONS), '--http-request-timeout', String(REQUEST_TIMEOUT_S),
         '--outbox-max-bytes', String(OUTBOX_MAX), '--rate-per-second', '200', '--rate-burst', '400',
-        '--sqlite-sync', 'normal', '--ws-ping-interval', String(PING_INTERVAL_S)]
+        '--sqlite-sync', 'normal', '--ws-ping-interval', String(PING_INTERVAL_S),
+        // These attacks fill --max-connections from one address: no headroom rule here (the
+        // "connections per address" suite below tests it).
+        '--headroom-connections-per-address', '0']
     })
     const a = await openLogin(server.base, 'observer_a')
     const b = await openLogin(server.base, 'observer_b')
@@ -422,7 +425,8 @@ describe('overload', () => {
 // accepted TCP connection counts against its address at accept, an idle connection that never
 // sends a request is closed after --http-first-request-timeout, and near --max-connections an
 // address that already holds a few connections is refused so that other addresses still get in.
-// Clients bind to other loopback addresses (127.0.0.2, ...) to be other addresses.
+// Clients bind to other loopback addresses (127.0.0.2-127.0.0.8) to be other addresses; the test's
+// own requests (/metrics) come from 127.0.0.1.
 describe('connections per address', () => {
   const MAX = 40
   const PER_ADDRESS = 10
@@ -500,8 +504,8 @@ describe('connections per address', () => {
   it('one address gets --max-connections-per-address idle TCP connections, the next is refused at once and counted, another address still signs in and chats, and the idle ones close after --http-first-request-timeout', async t => {
     const hitsBefore = limitHits(await metrics(server.base), 'connections_per_address')
     const idle = []
-    for (let i = 0; i < PER_ADDRESS; i++) idle.push(await idleConnection('127.0.0.1'))
-    const refusedMs = await refusedAtOnce(await idleConnection('127.0.0.1'))
+    for (let i = 0; i < PER_ADDRESS; i++) idle.push(await idleConnection('127.0.0.8'))
+    const refusedMs = await refusedAtOnce(await idleConnection('127.0.0.8'))
     assert.ok(refusedMs < 1000, `refused within ${refusedMs} ms`)
     await signInAndChat('127.0.0.2', 'other_address')
     await waitFor(async () => limitHits(await metrics(server.base), 'connections_per_address') - hitsBefore >= 1,
@@ -514,7 +518,7 @@ describe('connections per address', () => {
     }
     t.diagnostic(`refused in ${refusedMs.toFixed(0)} ms; idle connections closed after ${Math.min(...ended.map(e => e.ms)).toFixed(0)}-${Math.max(...ended.map(e => e.ms)).toFixed(0)} ms`)
     // Its count is back: the address gets in again.
-    await signInAndChat('127.0.0.1', 'first_address_again')
+    await signInAndChat('127.0.0.8', 'first_address_again')
   })
 
   it(`above 90 % of --max-connections an address holding --headroom-connections-per-address is refused, one holding fewer gets in`, async () => {
