@@ -109,6 +109,8 @@ int run(const Config& input, const std::string& version) {
     server_options.ws_max_message_frames = config.ws_max_message_frames;
     server_options.max_connections = config.max_connections;
     server_options.max_connections_per_address = config.max_connections_per_address;
+    server_options.headroom_connections_per_address = config.headroom_connections_per_address;
+    server_options.http_first_request_timeout_s = config.http_first_request_timeout_s;
     server_options.outbox_max_bytes = config.outbox_max_bytes;
     server_options.outbox_max_frames = config.outbox_max_frames;
     server_options.http_idle_timeout_s = config.http_idle_timeout_s;

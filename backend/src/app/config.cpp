@@ -112,7 +112,11 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "Typing and presence frames are dropped for a connection with more bytes queued");
     add(app, "max-connections", c.max_connections, "Open connections per process (503 beyond)");
     add(app, "max-connections-per-address", c.max_connections_per_address,
-        "Open connections per client IP address (429 beyond)");
+        "Open TCP connections per client IP address, counted at accept (429 beyond); a trusted "
+        "proxy's are counted per forwarded address at the WebSocket upgrade");
+    add(app, "headroom-connections-per-address", c.headroom_connections_per_address,
+        "Above 90% of --max-connections, a new connection from an address already holding this "
+        "many is refused (429), so addresses holding few still get in; 0 turns it off");
     add(app, "outbox-max-bytes", c.outbox_max_bytes,
         "Bytes queued for one slow client before it is disconnected (close 1013)")
         ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
@@ -122,6 +126,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "Seconds an idle HTTP connection stays open");
     add(app, "http-request-timeout", c.http_request_timeout_s,
         "Seconds to receive a whole HTTP request once its first byte arrived, else it is closed")
+        ->check(CLI::Range(1u, 3600u));
+    add(app, "http-first-request-timeout", c.http_first_request_timeout_s,
+        "Seconds a new connection may wait before the first byte of its first request")
         ->check(CLI::Range(1u, 3600u));
     add(app, "ws-ping-interval", c.ws_ping_interval_s,
         "Seconds of WebSocket silence before a ping; a second silent period closes it");
@@ -214,7 +221,8 @@ std::string describe(const Config& c) {
         "frame_rate_per_second={} frame_rate_burst={} user_frame_rate_per_second={} "
         "user_frame_rate_burst={} frame_flood_close={} typing_interval_ms={} "
         "ephemeral_queue_bytes={} "
-        "max_connections={} max_connections_per_address={} outbox_max_bytes={} "
+        "max_connections={} max_connections_per_address={} headroom_connections_per_address={} "
+        "http_first_request_timeout={} outbox_max_bytes={} "
         "outbox_max_frames={} http_idle_timeout={} http_request_timeout={} ws_ping_interval={} "
         "shutdown_grace_ms={} "
         "login_max_account_failures={} login_max_address_failures={} login_lockout_minutes={} "
@@ -227,7 +235,8 @@ std::string describe(const Config& c) {
         c.max_message_length, c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst,
         c.frame_rate_per_second, c.frame_rate_burst, c.user_frame_rate_per_second,
         c.user_frame_rate_burst, c.frame_flood_close, c.typing_interval_ms, c.ephemeral_queue_bytes,
-        c.max_connections, c.max_connections_per_address, c.outbox_max_bytes, c.outbox_max_frames,
+        c.max_connections, c.max_connections_per_address, c.headroom_connections_per_address,
+        c.http_first_request_timeout_s, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_account_failures, c.login_max_address_failures, c.login_lockout_minutes,
         c.password_cost, c.session_ttl_hours, c.sqlite_sync, c.blocking_threads, c.store_max_batch,

@@ -46,10 +46,12 @@ struct Config {
     std::size_t ephemeral_queue_bytes = 64 * 1024;  // typing/presence not queued beyond it
     std::size_t max_connections = 19000;
     std::size_t max_connections_per_address = 256;
+    std::size_t headroom_connections_per_address = 16;  // above 90 % of max_connections; 0: off
     std::size_t outbox_max_bytes = 4 * 1024 * 1024;
     std::size_t outbox_max_frames = 16384;
     unsigned http_idle_timeout_s = 60;
-    unsigned http_request_timeout_s = 10;  // a request's bytes, once its first one arrived
+    unsigned http_first_request_timeout_s = 5;  // a new connection's wait for its first request
+    unsigned http_request_timeout_s = 10;       // a request's bytes, once its first one arrived
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
 

@@ -5,7 +5,8 @@ namespace chatd::chat {
 Outbox::PushResult Outbox::push(Frame frame) {
     std::lock_guard lock(mutex_);
     if (closed_) return PushResult::Closed;
-    if (bytes_ + frame->size() > limits_.max_bytes || frames_.size() >= limits_.max_frames) {
+    if (bytes_ + beside_.load(std::memory_order_relaxed) + frame->size() > limits_.max_bytes ||
+        frames_.size() >= limits_.max_frames) {
         closed_ = true;
         std::vector<Frame>().swap(frames_);
         bytes_ = 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <vector>
@@ -36,6 +37,9 @@ class Outbox {
     // Later pushes answer Closed; queued frames stay for take().
     void seal();
     std::size_t queued_bytes() const;
+    // The bytes the connection's writer holds beside the queue (frames being written, a pong):
+    // they count against max_bytes too, so that one bound covers every byte queued.
+    void set_beside(std::size_t bytes) noexcept { beside_.store(bytes, std::memory_order_relaxed); }
 
   private:
     const Limits limits_;
@@ -43,6 +47,7 @@ class Outbox {
     // A vector, not a deque: an empty std::deque still holds a 512-byte block (per connection).
     std::vector<Frame> frames_;
     std::size_t bytes_ = 0;
+    std::atomic<std::size_t> beside_{0};
     bool writer_idle_ = true;
     bool closed_ = false;
 };

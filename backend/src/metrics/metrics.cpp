@@ -94,6 +94,12 @@ std::string_view to_string(Limit limit) {
             return "ephemeral_dropped";
         case Limit::ClientMsgIdReused:
             return "client_msg_id_reused";
+        case Limit::QueuedBytes:
+            return "queued_bytes";
+        case Limit::WriteStalled:
+            return "write_stalled";
+        case Limit::ChunkedFraming:
+            return "chunked_framing";
         case Limit::kCount:
             break;
     }
@@ -125,6 +131,10 @@ Metrics::Metrics(std::string_view version)
                                         "chat_ws_slow_consumer_disconnects_total",
                                         "Connections closed because their outbox overflowed")),
       store_errors(counter(*registry_, "chat_store_errors_total", "Failed store operations")),
+      handler_exceptions(
+          counter(*registry_,
+                  "chat_handler_exceptions_total",
+                  "Exceptions caught from I/O handlers (the connection is dropped)")),
       delivery_seconds(histogram(*registry_,
                                  "chat_message_delivery_seconds",
                                  "From receiving a message to queueing it for a recipient",

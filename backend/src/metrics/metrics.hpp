@@ -45,6 +45,9 @@ enum class Limit {
     TypingCoalesced,  // a typing notice within --typing-interval-ms of the last one: dropped
     EphemeralDropped,   // a typing or presence frame not queued to a backed-up connection
     ClientMsgIdReused,  // a send whose client_msg_id names the user's message in another room
+    QueuedBytes,     // every byte queued for a connection (frames, pongs) past --outbox-max-bytes
+    WriteStalled,    // a write to a WebSocket that made no progress for a ping interval
+    ChunkedFraming,  // a chunk-size line or trailer section past the HTTP read buffer bound
     kCount
 };
 
@@ -71,6 +74,7 @@ class Metrics {
     prometheus::Counter& messages_delivered;  // frames queued to recipients' outboxes
     prometheus::Counter& slow_consumer_disconnects;
     prometheus::Counter& store_errors;
+    prometheus::Counter& handler_exceptions;      // exceptions caught from I/O handlers
     prometheus::Histogram& delivery_seconds;      // receive -> queued at recipient outbox
     prometheus::Histogram& store_commit_seconds;  // one group commit
     prometheus::Histogram& store_batch_size;      // messages per group commit

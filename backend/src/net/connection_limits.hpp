@@ -10,9 +10,14 @@
 namespace chatd::net {
 
 // The connection counts behind --max-connections (every accepted TCP connection: HTTP keep-alive
-// and WebSocket alike) and --max-connections-per-address (WebSockets per client address).
-// Thread-safe. Held by shared_ptr: a slot may outlive the server that handed it out (a session
-// still registered with the hub when the I/O context is torn down).
+// and WebSocket alike) and --max-connections-per-address (every accepted TCP connection of a peer
+// address, counted at accept; a trusted proxy's connections are exempt at accept, and counted per
+// forwarded client address at the WebSocket upgrade). Headroom: once more than 90 % of
+// --max-connections are open, a new connection from an address that already holds
+// --headroom-connections-per-address (0: no headroom rule) is refused, so that addresses holding
+// few connections still get in when one address crowds the server. Thread-safe. Held by shared_ptr:
+// a slot may outlive the server that handed it out (a session still registered with the hub when
+// the I/O context is torn down).
 class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
   public:
     // One counted connection; releases its counts when destroyed. Move-only; empty when refused.
@@ -52,23 +57,54 @@ class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
         bool has_address_ = false;
     };
 
-    ConnectionLimits(std::size_t max_connections, std::size_t max_per_address)
-        : max_connections_(max_connections), max_per_address_(max_per_address) {}
+    ConnectionLimits(std::size_t max_connections,
+                     std::size_t max_per_address,
+                     std::size_t headroom_per_address = 0)
+        : max_connections_(max_connections),
+          max_per_address_(max_per_address),
+          headroom_per_address_(headroom_per_address) {}
 
-    // A slot for a newly accepted connection; empty when --max-connections are already open.
-    Slot try_accept() {
+    enum class Refusal { None, Connections, PerAddress };
+
+    // A slot for a newly accepted connection from `address`, counted against that address
+    // unless `exempt` (a trusted proxy); empty when refused, with the reason in `refusal`.
+    Slot try_accept(const std::string& address, bool exempt, Refusal& refusal) {
         Slot slot;
+        refusal = Refusal::None;
         std::lock_guard lock(mutex_);
-        if (open_ >= max_connections_) return slot;
+        if (open_ >= max_connections_) {
+            refusal = Refusal::Connections;
+            return slot;
+        }
+        if (!exempt) {
+            auto [it, inserted] = per_address_.try_emplace(address, 0);
+            const bool crowded = headroom_per_address_ != 0 && open_ * 10 >= max_connections_ * 9 &&
+                                 it->second >= headroom_per_address_;
+            if (it->second >= max_per_address_ || crowded) {
+                if (inserted) per_address_.erase(it);
+                refusal = Refusal::PerAddress;
+                return slot;
+            }
+            ++it->second;
+            slot.address_ = address;
+            slot.has_address_ = true;
+        }
         ++open_;
         slot.owner_ = shared_from_this();
         return slot;
     }
+    // A slot counted against --max-connections only (tests).
+    Slot try_accept() {
+        Refusal ignored;
+        return try_accept({}, true, ignored);
+    }
 
-    // Counts the accepted connection `slot` as a WebSocket of `address`; false (and nothing
-    // counted) when that address already holds --max-connections-per-address.
+    // At a WebSocket upgrade: a connection counted by its peer address at accept is already
+    // counted; one from a trusted proxy is counted now as a connection of the client `address`.
+    // False (and nothing counted) when that address already holds --max-connections-per-address.
     bool try_add_address(Slot& slot, const std::string& address) {
-        if (!slot || slot.has_address_) return false;
+        if (!slot) return false;
+        if (slot.has_address_) return true;
         std::lock_guard lock(mutex_);
         auto [it, inserted] = per_address_.try_emplace(address, 0);
         if (it->second >= max_per_address_) {
@@ -97,6 +133,7 @@ class ConnectionLimits : public std::enable_shared_from_this<ConnectionLimits> {
 
     const std::size_t max_connections_;
     const std::size_t max_per_address_;
+    const std::size_t headroom_per_address_;
     mutable std::mutex mutex_;
     std::size_t open_ = 0;
     std::unordered_map<std::string, std::size_t> per_address_;

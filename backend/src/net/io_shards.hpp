@@ -54,13 +54,20 @@ class IoShards final : public chat::ShardRunner {
         return next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size();
     }
 
-    // Runs every shard, shard 0 on the calling thread, until stop().
+    // Called (on the shard's thread) with what a handler threw; set before run().
+    void on_exception(std::function<void(const char* what)> report) {
+        on_exception_ = std::move(report);
+    }
+
+    // Runs every shard, shard 0 on the calling thread, until stop(). A handler that throws
+    // (std::bad_alloc included) never ends a shard, nor the process: its exception is reported
+    // and the shard runs on (Asio allows run() again after an exception escaped it).
     void run() {
         std::vector<std::thread> threads;
         for (std::size_t i = 1; i < contexts_.size(); ++i) {
-            threads.emplace_back([context = contexts_[i].get()] { context->run(); });
+            threads.emplace_back([this, context = contexts_[i].get()] { run_one(*context); });
         }
-        contexts_[0]->run();
+        run_one(*contexts_[0]);
         for (auto& thread : threads) thread.join();
     }
     void stop() {
@@ -68,6 +75,26 @@ class IoShards final : public chat::ShardRunner {
     }
 
   private:
+    void run_one(asio::io_context& context) {
+        for (;;) {
+            try {
+                context.run();
+                return;
+            } catch (const std::exception& error) {
+                report(error.what());
+            } catch (...) {
+                report("unknown exception");
+            }
+        }
+    }
+    void report(const char* what) noexcept {
+        try {
+            if (on_exception_) on_exception_(what);
+        } catch (...) {
+        }
+    }
+
+    std::function<void(const char*)> on_exception_;
     std::vector<std::unique_ptr<asio::io_context>> contexts_;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
     // run_on work posted to each shard and not started yet.

@@ -22,6 +22,7 @@
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
 #include "net/connection_limits.hpp"
+#include "net/http_read.hpp"
 #include "net/io_shards.hpp"
 #include "net/router.hpp"
 #include "net/websocket_session.hpp"
@@ -234,8 +235,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
               .window = std::chrono::minutes(options.login_lockout_minutes),
               .lockout = std::chrono::minutes(options.login_lockout_minutes),
           }),
-          connection_limits(std::make_shared<ConnectionLimits>(
-              options.max_connections, options.max_connections_per_address)) {
+          connection_limits(
+              std::make_shared<ConnectionLimits>(options.max_connections,
+                                                 options.max_connections_per_address,
+                                                 options.headroom_connections_per_address)) {
         const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
         acceptor.open(endpoint.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -250,6 +253,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             metrics_acceptor->bind(at);
             metrics_acceptor->listen();
         }
+        shards->on_exception([&m](const char* what) {
+            m.handler_exceptions.Increment();
+            spdlog::error("an I/O handler threw (its connection is dropped): {}", what);
+        });
         add_routes();
     }
 
@@ -332,7 +339,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     void add_routes();
     awaitable<void> accept_loop();
-    awaitable<void> http_session(tcp::socket socket);
+    // Counts a newly accepted connection against the connection limits (the process's and its
+    // peer address's; a trusted proxy's are counted per forwarded address at the upgrade). Past
+    // --max-connections-per-address, or the headroom rule, answers 429 at once, without reading,
+    // closes the socket and returns false. Past --max-connections `slot` stays empty: the
+    // session answers the request 503.
+    bool admit(tcp::socket& socket,
+               const std::optional<asio::ip::address>& peer,
+               ConnectionLimits::Slot& slot);
+    awaitable<void> http_session(tcp::socket socket,
+                                 ConnectionLimits::Slot slot,
+                                 std::optional<asio::ip::address> peer);
+    std::size_t read_buffer_bytes() const {
+        return http_read_buffer_bytes(options.max_header_bytes);
+    }
     awaitable<Response> dispatch(const Request& request,
                                  std::string_view& route,
                                  const std::string& remote_address);
@@ -707,29 +727,56 @@ awaitable<void> Server::Impl::write_last_response(beast::tcp_stream& stream,
     co_await http::async_write(stream, response, kTuple);
 }
 
-awaitable<void> Server::Impl::http_session(tcp::socket socket) {
+bool Server::Impl::admit(tcp::socket& socket,
+                         const std::optional<asio::ip::address>& peer,
+                         ConnectionLimits::Slot& slot) {
+    // Counted here, in the accept loop, in the order the connections were accepted.
+    ConnectionLimits::Refusal refusal = ConnectionLimits::Refusal::None;
+    slot = connection_limits->try_accept(peer ? peer->to_string() : std::string{},
+                                         peer && trusted_proxies.contains(*peer), refusal);
+    if (refusal != ConnectionLimits::Refusal::PerAddress) return true;
+    metrics.limit_hit(Limit::ConnectionsPerAddress);
+    metrics.http_response("(per_address)", 429);
+    static constexpr std::string_view kRefusal =
+        "HTTP/1.1 429 Too Many Requests\r\nServer: chatd\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: 92\r\n\r\n"
+        "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many connections from "
+        "your address\"}}";
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.send(asio::buffer(kRefusal.data(), kRefusal.size()), 0, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    return false;
+}
+
+awaitable<void> Server::Impl::http_session(tcp::socket socket,
+                                           ConnectionLimits::Slot slot,
+                                           std::optional<asio::ip::address> peer) {
     // Every accepted connection counts against --max-connections until it ends (or, once
     // upgraded, until its WebSocket session ends). Past the limit the connection still gets an
     // answer: its request (within the request timeout) is answered 503 and the socket closed.
-    auto slot = connection_limits->try_accept();
     if (!slot) metrics.limit_hit(Limit::Connections);
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
-    // Keyed by IP address only; an unknown peer (already reset) is "" and gets no exemption.
-    beast::error_code peer_ec;
-    const auto peer_endpoint = stream.socket().remote_endpoint(peer_ec);
-    const auto peer = peer_ec ? asio::ip::address{} : peer_endpoint.address();
+    // Bounded (net/http_read.hpp): past the bound the read fails with buffer_overflow, answered
+    // 431.
+    beast::flat_buffer buffer(read_buffer_bytes());
     const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
     const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
+    // A new connection waits for the first byte of its first request
+    // --http-first-request-timeout at most (one that never asks for anything frees its slot
+    // sooner than --http-idle-timeout).
+    const auto first_idle = std::min<std::chrono::steady_clock::duration>(
+        idle, std::chrono::seconds(options.http_first_request_timeout_s));
+    bool first_request = true;
     for (;;) {
         http::request_parser<http::string_body> parser;
-        parser.body_limit(options.max_body_bytes);
-        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        limit_http_parser(parser, options.max_body_bytes, options.max_header_bytes);
         // Waiting for a request may take the idle timeout; once its first byte is here, the
         // whole request (headers and body) must arrive within the request timeout, so a client
         // trickling bytes (slowloris) holds a connection for seconds, not indefinitely.
         if (buffer.size() == 0) {
-            stream.expires_after(idle);
+            stream.expires_after(first_request ? first_idle : idle);
             auto [first_ec, first_bytes] =
                 co_await stream.async_read_some(buffer.prepare(4096), kTuple);
             if (first_ec) break;  // end of stream, idle timeout, reset: nothing to answer
@@ -741,9 +788,24 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
             // The stream closed the socket at the deadline: nothing can be answered (like nginx's
             // client_header_timeout); counted, and the connection is gone.
             metrics.limit_hit(Limit::RequestTimeout);
-            spdlog::debug("request from {} not received within {} s: closed", peer.to_string(),
-                          options.http_request_timeout_s);
+            spdlog::debug("request from {} not received within {} s: closed",
+                          peer ? peer->to_string() : std::string{}, options.http_request_timeout_s);
             co_return;
+        }
+        if (ec == http::error::buffer_overflow) {
+            // A chunk-size line (its extensions) or a trailer section that does not end.
+            metrics.limit_hit(Limit::ChunkedFraming);
+            Request stub;
+            stub.version(11);
+            auto res = error_response(
+                stub, chat::ApiError(431, "chunk_framing_too_large",
+                                     "a chunk-size line or the trailer section exceeds " +
+                                         std::to_string(read_buffer_bytes()) + " bytes",
+                                     Limit::ChunkedFraming));
+            if (parser.is_header_done()) add_cors(parser.get(), res);
+            stream.expires_after(std::chrono::seconds(5));
+            co_await write_last_response(stream, res, "(chunked_framing)");
+            break;
         }
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
             const bool body = ec == http::error::body_limit;
@@ -765,6 +827,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
         }
         if (ec) break;  // end of stream, reset, malformed: nothing to answer
         Request request = parser.release();
+        first_request = false;
         if (!slot) {
             auto refusal = error_response(
                 request,
@@ -775,7 +838,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
             break;
         }
         const std::string address =
-            peer_ec ? std::string{} : trusted_proxies.client_address(peer, request);
+            peer ? trusted_proxies.client_address(*peer, request) : std::string{};
         if (websocket::is_upgrade(request)) {
             co_await upgrade(stream, std::move(request), address, slot);
             co_return;
@@ -798,7 +861,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket) {
 awaitable<void> Server::Impl::accept_loop() {
     for (;;) {
         auto& shard = shards->context(shards->next_shard());
-        auto [ec, socket] = co_await acceptor.async_accept(shard, kTuple);
+        auto [ec, accepted] = co_await acceptor.async_accept(shard, kTuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || stopping) co_return;
             // EMFILE and friends: back off briefly instead of spinning.
@@ -807,16 +870,25 @@ awaitable<void> Server::Impl::accept_loop() {
             co_await pause.async_wait(kTuple);
             continue;
         }
+        tcp::socket socket(std::move(accepted));
         socket.set_option(tcp::no_delay(true));
+        beast::error_code peer_ec;
+        const auto endpoint = socket.remote_endpoint(peer_ec);
+        // Keyed by IP address only; an unknown peer (already reset) is "" and gets no exemption.
+        std::optional<asio::ip::address> peer;
+        if (!peer_ec) peer = endpoint.address();
+        ConnectionLimits::Slot slot;
+        if (!admit(socket, peer, slot)) continue;
         auto executor = socket.get_executor();
-        asio::co_spawn(executor, http_session(std::move(socket)), [](std::exception_ptr error) {
-            if (!error) return;
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                spdlog::error("connection failed: {}", e.what());
-            }
-        });
+        asio::co_spawn(executor, http_session(std::move(socket), std::move(slot), peer),
+                       [](std::exception_ptr error) {
+                           if (!error) return;
+                           try {
+                               std::rethrow_exception(error);
+                           } catch (const std::exception& e) {
+                               spdlog::error("connection failed: {}", e.what());
+                           }
+                       });
     }
 }
 

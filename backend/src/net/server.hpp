@@ -32,11 +32,14 @@ struct ServerOptions {
     std::size_t max_frame_bytes = 64 * 1024;
     unsigned ws_max_message_frames = 1024;  // frames of one fragmented message; 0: no limit
     std::size_t max_connections = 19000;
-    std::size_t max_connections_per_address = 256;
+    std::size_t max_connections_per_address = 256;  // every TCP connection, counted at accept
+    // Above 90 % of max_connections, an address holding this many is refused (0: off).
+    std::size_t headroom_connections_per_address = 16;
     std::size_t outbox_max_bytes = 4 * 1024 * 1024;
     std::size_t outbox_max_frames = 16384;
     unsigned http_idle_timeout_s = 60;
     unsigned http_request_timeout_s = 10;
+    unsigned http_first_request_timeout_s = 5;  // the wait for a new connection's first request
     // Peers (CIDR or single addresses) whose X-Forwarded-For is believed; invalid ones throw.
     std::vector<std::string> trusted_proxies;
     unsigned ws_ping_interval_s = 30;

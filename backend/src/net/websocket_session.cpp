@@ -46,9 +46,15 @@ std::span<std::uint8_t> thread_read_buffer() {
 //
 // Reading: a readiness wait, then non-blocking reads into the shard's buffer until the socket
 // has nothing more (an idle connection holds only the wait). Writing: the outbox's frames are
-// appended to `pending_` and leave by a non-blocking send, what the socket does not take by one
-// asynchronous write (`flushing_`), at most one in flight; a delivery to an idle connection is
+// appended to the write queue (`queue_`) and leave by a non-blocking send, what the socket does
+// not take by asynchronous writes, at most one in flight; a delivery to an idle connection is
 // one post and one send, and a batch of frames leaves in one send.
+//
+// Every byte queued for the connection (the outbox, the frames waiting and in the write, the
+// pong, a ping, the close frame) counts against --outbox-max-bytes: past it the connection is
+// dropped (over_bound()). Pongs are coalesced (WsWriteQueue). A write that makes no progress for
+// a whole ping interval drops the connection (on_timer()). A handler that throws (an allocation
+// failure included) drops its connection and leaves the process running (guarded()).
 class WebSocketSession final : public chat::Sink,
                                public std::enable_shared_from_this<WebSocketSession>,
                                private WsFrameReader::Events {
@@ -79,6 +85,18 @@ class WebSocketSession final : public chat::Sink,
 
     void deliver(const chat::Frame& frame) override { push(frame, false); }
     std::size_t queued_bytes() const override { return outbox_.queued_bytes(); }
+    // Runs a handler's work; an exception (std::bad_alloc included) drops this connection only.
+    template <class F>
+    void guarded(F&& work) noexcept {
+        try {
+            work();
+        } catch (const std::exception& error) {
+            on_handler_exception(error.what());
+        } catch (...) {
+            on_handler_exception("unknown exception");
+        }
+    }
+    void on_handler_exception(const char* what) noexcept;
     std::size_t shard() const override { return shard_; }
     void deliver_on_shard(const chat::Frame& frame, bool write_now) override {
         push(frame, write_now);
@@ -106,7 +124,7 @@ class WebSocketSession final : public chat::Sink,
             self->close_after_queued_ = after_queued;
             self->close_code_ = static_cast<std::uint16_t>(code);
             self->close_reason_ = std::move(reason);
-            self->write_pending();
+            self->guarded([&] { self->write_pending(); });
         });
     }
 
@@ -117,8 +135,9 @@ class WebSocketSession final : public chat::Sink,
                 if (write_now) {
                     write_pending();
                 } else {
-                    asio::post(socket_.get_executor(),
-                               [self = shared_from_this()] { self->write_pending(); });
+                    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+                        self->guarded([&] { self->write_pending(); });
+                    });
                 }
                 break;
             case chat::Outbox::PushResult::Overflow:
@@ -138,6 +157,7 @@ class WebSocketSession final : public chat::Sink,
     // Reads until the socket has nothing more, then waits for readiness. (Asio re-arms the
     // descriptor with an epoll_ctl for each wait, which also reports bytes already there.)
     void read_available();
+    void read_some();
     void wait_readable();
     // Parses what was read.
     void consume(std::uint8_t* data, std::size_t size);
@@ -151,11 +171,11 @@ class WebSocketSession final : public chat::Sink,
     // Writes what the outbox holds, then the close frame once one is due. Never more than
     // kMaxPendingBytes queued beside the write in flight, except one frame larger than that.
     void write_pending();
-    void append_frame(WsOpcode opcode, std::string_view payload) {
-        append_server_frame(pending_, opcode, payload);
-    }
+    void append_frame(WsOpcode opcode, std::string_view payload) { queue_.append(opcode, payload); }
+    // Every byte queued for this connection is past --outbox-max-bytes: dropped and counted.
+    bool over_bound();
     void flush();
-    void on_flushed(beast::error_code ec);
+    void on_flushed(beast::error_code ec, std::size_t written);
     // Queues the close frame (without a code: an empty one); nothing is written after it.
     void send_close(std::optional<std::uint16_t> code, std::string_view reason);
     // After both close frames (or a failure's close frame) are through: the TCP teardown. The
@@ -183,8 +203,9 @@ class WebSocketSession final : public chat::Sink,
     chat::Protocol protocol_ = chat::Protocol::Native;
     std::vector<chat::Frame> batch_;  // taken from the outbox, appended up to batch_next_
     std::size_t batch_next_ = 0;
-    std::string pending_;   // whole frames waiting for the next socket write
-    std::string flushing_;  // the bytes of the socket write in flight
+    WsWriteQueue queue_;  // frames waiting, the pong due, the write in flight
+    // The last time the write in flight moved (its start or a byte written).
+    std::chrono::steady_clock::time_point write_progress_at_;
     std::string close_reason_;
     std::optional<std::chrono::steady_clock::time_point> pinged_at_;
     std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
@@ -198,6 +219,7 @@ class WebSocketSession final : public chat::Sink,
     bool shut_down_ = false;           // our sending side is shut down
     bool dropped_ = false;
     bool reading_stopped_ = false;
+    bool reading_paused_ = false;  // until the write in flight moves (a pong waits behind it)
     bool sent_since_timer_ = false;
 };
 
@@ -263,11 +285,15 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
     }
     open_ = true;
     arm_timer(ping_interval_);
-    write_pending();
+    guarded([&] { write_pending(); });
     read_available();
 }
 
 void WebSocketSession::read_available() {
+    guarded([&] { read_some(); });
+}
+
+void WebSocketSession::read_some() {
     const auto buffer = thread_read_buffer();
     for (int turn = 0; turn < kReadsPerTurn; ++turn) {
         beast::error_code ec;
@@ -283,6 +309,14 @@ void WebSocketSession::read_available() {
         // During the teardown the client's last bytes are read and dropped.
         if (!reading_stopped_) consume(buffer.data(), n);
         if (dropped_) return;
+        // A pong waits behind a write the client does not take: reading more pings would only
+        // replace it. Reading resumes when that write completes (on_flushed()); if it never
+        // does, the timer drops the connection. A ping flood then costs nothing once the socket is
+        // full.
+        if (queue_.pong_due() && flush_in_flight_) {
+            reading_paused_ = true;
+            return;
+        }
         // A short read took everything the socket held: nothing is gained by reading again.
         if (n < buffer.size()) return wait_readable();
     }
@@ -340,8 +374,9 @@ void WebSocketSession::on_message(bool text, std::string_view payload) {
 }
 
 void WebSocketSession::on_ping(std::string_view payload) {
-    if (close_sent_) return;
-    append_frame(WsOpcode::Pong, payload);
+    if (close_sent_ || dropped_) return;
+    queue_.queue_pong(payload);  // replaces a pong still waiting
+    if (over_bound()) return;
     flush();
 }
 
@@ -379,7 +414,9 @@ void WebSocketSession::write_pending() {
         std::size_t bytes = 0;
         for (; batch_next_ < batch_.size(); ++batch_next_) {
             const std::string& frame = *batch_[batch_next_];
-            if (!pending_.empty() && pending_.size() + frame.size() + 10 > kMaxPendingBytes) break;
+            if (queue_.waiting_bytes() != 0 &&
+                queue_.waiting_bytes() + frame.size() + 10 > kMaxPendingBytes)
+                break;
             append_frame(WsOpcode::Text, frame);
             ++frames;
             bytes += frame.size();
@@ -387,43 +424,74 @@ void WebSocketSession::write_pending() {
         sent_since_timer_ = true;
         context_.metrics.ws_frames_sent.Increment(static_cast<double>(frames));
         context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes));
+        if (over_bound()) return;
         flush();
         // The bound is reached and the socket did not take it all: on_flushed() continues.
         if (flush_in_flight_ || dropped_) return;
     }
 }
 
-void WebSocketSession::flush() {
-    if (flush_in_flight_ || pending_.empty() || dropped_) return;
-    const ssize_t sent = ::send(socket_.native_handle(), pending_.data(), pending_.size(),
-                                MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return drop();
-    if (sent > 0) {
-        if (static_cast<std::size_t>(sent) == pending_.size()) {
-            std::string().swap(pending_);  // an idle connection holds no write buffer
-            return maybe_shut_down();
-        }
-        pending_.erase(0, static_cast<std::size_t>(sent));
-    }
-    flushing_.swap(pending_);
-    flush_in_flight_ = true;
-    asio::async_write(
-        socket_, asio::buffer(flushing_),
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_flushed(ec); });
+bool WebSocketSession::over_bound() {
+    outbox_.set_beside(queue_.bytes());
+    const std::size_t queued = queue_.bytes() + outbox_.queued_bytes();
+    if (queued <= context_.options.outbox_max_bytes) return false;
+    context_.metrics.slow_consumer_disconnects.Increment();
+    context_.metrics.limit_hit(metrics::Limit::QueuedBytes);
+    spdlog::info("dropping {}: {} bytes queued for it, over {}", user_name_, queued,
+                 context_.options.outbox_max_bytes);
+    drop();
+    return true;
 }
 
-void WebSocketSession::on_flushed(beast::error_code ec) {
-    flush_in_flight_ = false;
-    std::string().swap(flushing_);
-    if (ec) return drop();
-    if (!pending_.empty()) {
-        flush();
-    } else {
-        std::string().swap(pending_);
+void WebSocketSession::flush() {
+    if (flush_in_flight_ || dropped_) return;
+    const std::string_view bytes = queue_.start_write();
+    if (bytes.empty()) return;
+    const ssize_t sent =
+        ::send(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return drop();
+    if (sent > 0) {
+        queue_.written(static_cast<std::size_t>(sent));
+        outbox_.set_beside(queue_.bytes());
+        if (!queue_.writing()) return maybe_shut_down();
     }
+    // What the socket did not take leaves by one asynchronous write_some at a time, so that
+    // on_timer() sees whether the write moves.
+    flush_in_flight_ = true;
+    write_progress_at_ = std::chrono::steady_clock::now();
+    const auto rest = queue_.unwritten();
+    socket_.async_write_some(asio::buffer(rest.data(), rest.size()),
+                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                 self->guarded([&] { self->on_flushed(ec, n); });
+                             });
+}
+
+void WebSocketSession::on_flushed(beast::error_code ec, std::size_t written) {
+    flush_in_flight_ = false;
+    if (ec || dropped_) {
+        queue_.clear();  // the write that used it has ended
+        return drop();
+    }
+    queue_.written(written);
+    outbox_.set_beside(queue_.bytes());
+    if (queue_.writing()) {
+        flush_in_flight_ = true;
+        write_progress_at_ = std::chrono::steady_clock::now();
+        const auto rest = queue_.unwritten();
+        socket_.async_write_some(asio::buffer(rest.data(), rest.size()),
+                                 [self = shared_from_this()](beast::error_code ec2, std::size_t n) {
+                                     self->guarded([&] { self->on_flushed(ec2, n); });
+                                 });
+        return;
+    }
+    flush();  // what was queued meanwhile (the pong first)
     if (!flush_in_flight_) {
         write_pending();
         maybe_shut_down();
+    }
+    if (reading_paused_ && !dropped_) {
+        reading_paused_ = false;
+        read_available();
     }
 }
 
@@ -434,13 +502,14 @@ void WebSocketSession::send_close(std::optional<std::uint16_t> code, std::string
     batch_.clear();
     append_frame(WsOpcode::Close, code ? close_payload(*code, reason) : std::string());
     arm_timer(kHandshakeTimeout);
+    if (over_bound()) return;
     flush();
     maybe_shut_down();
 }
 
 void WebSocketSession::maybe_shut_down() {
     if (!close_sent_ || !close_received_ || shut_down_ || dropped_ || flush_in_flight_ ||
-        !pending_.empty()) {
+        !queue_.idle()) {
         return;
     }
     shut_down_ = true;
@@ -458,19 +527,42 @@ void WebSocketSession::drop() {
     socket_.close(ignored);  // ends the pending wait and write: their handlers release `self`
     timer_.cancel();
     batch_.clear();
-    std::string().swap(pending_);
+    // The buffer of a write in flight stays until its handler runs (with operation_aborted).
+    if (!flush_in_flight_) queue_.clear();
+}
+
+void WebSocketSession::on_handler_exception(const char* what) noexcept {
+    try {
+        context_.metrics.handler_exceptions.Increment();
+        spdlog::error("connection of {} dropped: its handler threw: {}", user_name_, what);
+    } catch (...) {
+    }
+    try {
+        drop();
+    } catch (...) {
+    }
 }
 
 void WebSocketSession::arm_timer(std::chrono::steady_clock::duration after) {
     timer_.expires_after(after);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-        if (!ec) self->on_timer();
+        if (!ec) self->guarded([&] { self->on_timer(); });
     });
 }
 
 void WebSocketSession::on_timer() {
     if (dropped_) return;
     if (close_sent_) return drop();  // the close handshake took too long
+    // A peer that takes nothing written for a whole interval (it stopped reading, perhaps while
+    // flooding pings) is dropped: its bytes would otherwise wait for it forever.
+    if (flush_in_flight_ &&
+        std::chrono::steady_clock::now() - write_progress_at_ >= ping_interval_) {
+        context_.metrics.slow_consumer_disconnects.Increment();
+        context_.metrics.limit_hit(metrics::Limit::WriteStalled);
+        spdlog::info("dropping {}: nothing written for {} s", user_name_,
+                     std::chrono::duration_cast<std::chrono::seconds>(ping_interval_).count());
+        return drop();
+    }
     if (sent_since_timer_ || flush_in_flight_) {
         sent_since_timer_ = false;
         return arm_timer(ping_interval_);
@@ -481,6 +573,7 @@ void WebSocketSession::on_timer() {
     }
     pinged_at_ = std::chrono::steady_clock::now();
     append_frame(WsOpcode::Ping, {});
+    if (over_bound()) return;
     flush();
     arm_timer(ping_interval_);
 }

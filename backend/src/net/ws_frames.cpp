@@ -71,6 +71,77 @@ std::uint16_t WsFrameReader::close_code(Failure failure) noexcept {
     return 1002;
 }
 
+std::string_view WsWriteQueue::start_write() {
+    if (writing()) return unwritten();
+    writing_.clear();
+    written_ = 0;
+    if (pong_due_) {
+        append_server_frame(writing_, WsOpcode::Pong, pong_);
+        pong_due_ = false;
+        std::string().swap(pong_);
+    }
+    if (writing_.empty()) {
+        writing_.swap(pending_);
+    } else {
+        writing_.append(pending_);
+        std::string().swap(pending_);
+    }
+    return writing_;
+}
+
+void WsWriteQueue::written(std::size_t n) noexcept {
+    written_ = std::min(writing_.size(), written_ + n);
+    if (written_ == writing_.size()) {
+        std::string().swap(writing_);  // an idle connection holds no write buffer
+        written_ = 0;
+    }
+}
+
+void WsWriteQueue::clear() noexcept {
+    std::string().swap(pending_);
+    std::string().swap(writing_);
+    std::string().swap(pong_);
+    written_ = 0;
+    pong_due_ = false;
+}
+
+bool WsFrameReader::utf8_step(std::string_view bytes) noexcept {
+    std::size_t i = 0;
+    const std::size_t size = bytes.size();
+    while (i < size) {
+        auto b = static_cast<std::uint8_t>(bytes[i]);
+        if (utf8_need_ == 0) {
+            // ASCII runs, the usual case, one comparison a byte.
+            while (b < 0x80) {
+                if (++i == size) return true;
+                b = static_cast<std::uint8_t>(bytes[i]);
+            }
+            utf8_low_ = 0x80;
+            utf8_high_ = 0xBF;
+            if (b >= 0xC2 && b <= 0xDF) {
+                utf8_need_ = 1;
+            } else if (b >= 0xE0 && b <= 0xEF) {
+                utf8_need_ = 2;
+                if (b == 0xE0) utf8_low_ = 0xA0;   // no overlong form
+                if (b == 0xED) utf8_high_ = 0x9F;  // no surrogate
+            } else if (b >= 0xF0 && b <= 0xF4) {
+                utf8_need_ = 3;
+                if (b == 0xF0) utf8_low_ = 0x90;   // no overlong form
+                if (b == 0xF4) utf8_high_ = 0x8F;  // nothing past U+10FFFF
+            } else {
+                return false;  // a continuation byte, C0, C1 or F5-FF
+            }
+        } else {
+            if (b < utf8_low_ || b > utf8_high_) return false;
+            --utf8_need_;
+            utf8_low_ = 0x80;
+            utf8_high_ = 0xBF;
+        }
+        ++i;
+    }
+    return true;
+}
+
 WsFrameReader::Failure WsFrameReader::feed(std::uint8_t* data, std::size_t size, Events& events) {
     while (size > 0 && failure_ == Failure::None && !closed_) {
         if (!in_payload_) {
@@ -95,6 +166,12 @@ WsFrameReader::Failure WsFrameReader::feed(std::uint8_t* data, std::size_t size,
         data += take;
         size -= take;
         payload_left_ -= take;
+        // A text message fails at its first invalid byte, whatever fragment or read holds it.
+        if (!is_control() && message_opcode_ == static_cast<std::uint8_t>(WsOpcode::Text) &&
+            !utf8_step(piece)) {
+            failure_ = Failure::InvalidUtf8;
+            break;
+        }
         std::string& held = is_control() ? control_ : message_;
         // The usual case: a whole unfragmented message (or control frame) in one read is
         // reported from the read buffer, without a copy.
@@ -162,7 +239,10 @@ WsFrameReader::Failure WsFrameReader::start_frame() {
     frame_opcode_ = opcode;
     frame_fin_ = (header_[0] & 0x80) != 0;
     if (opcode < 0x8) {
-        if (opcode != 0x0) message_opcode_ = opcode;
+        if (opcode != 0x0) {
+            message_opcode_ = opcode;
+            utf8_need_ = 0;
+        }
         const std::uint64_t so_far = message_.size();
         if (length > limits_.max_message_bytes || so_far + length > limits_.max_message_bytes)
             return Failure::MessageTooBig;
@@ -215,7 +295,10 @@ WsFrameReader::Failure WsFrameReader::end_frame(std::string_view payload, Events
                 const bool text = message_opcode_ == static_cast<std::uint8_t>(WsOpcode::Text);
                 message_opcode_ = 0;
                 message_frames_ = 0;
-                if (text && !chat::valid_utf8(payload)) {
+                // Every byte was checked as it came: only a sequence cut by the end is left.
+                const bool incomplete = utf8_need_ != 0;
+                utf8_need_ = 0;
+                if (text && incomplete) {
                     failure = Failure::InvalidUtf8;
                 } else {
                     events.on_message(text, payload);

@@ -115,6 +115,27 @@ describe('limits', () => {
     assert.equal(code, 1007)
   })
 
+  it('invalid UTF-8 in the first fragment of a text message closes with 1007 at once, without waiting for the rest', async () => {
+    const c = await connectFresh()
+    const hitsBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="invalid_utf8"}') ?? 0
+    // '{"type":"ping","x":"' then a byte that never starts valid UTF-8, no FIN, and no more.
+    c.sendRaw(Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xc0, 0x80])]), { fin: false, binary: false })
+    const { code } = await closedWithin(c, 'close 1007 after an invalid first fragment')
+    assert.equal(code, 1007)
+    await waitFor(async () => (await metrics(server.base)).value('chat_limit_hits_total{kind="invalid_utf8"}') === hitsBefore + 1,
+      { what: 'chat_limit_hits_total{kind="invalid_utf8"} to count it' })
+  })
+
+  it('a UTF-8 sequence cut between two fragments is valid', async () => {
+    const c = await connectFresh()
+    const text = Buffer.from(JSON.stringify({ type: 'ping', x: 'é€😀' }))
+    const cut = text.indexOf(0xf0) + 2 // inside the 4-byte sequence
+    c.sendRaw(text.subarray(0, cut), { fin: false, binary: false })
+    c.sendRaw(text.subarray(cut), { fin: true })
+    await c.next(f => f.type === 'pong')
+    await c.close()
+  })
+
   it('a message of --ws-max-message-frames frames is read; one frame more drops the connection and is counted', async () => {
     const c = await connectFresh()
     const ping = JSON.stringify({ type: 'ping' })

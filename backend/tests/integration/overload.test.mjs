@@ -7,12 +7,14 @@ import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
 import { createConnection } from 'node:net'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 import {
-  WebSocket, http, isMessage, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor, wsConnect
+  WebSocket, http, isMessage, metrics, nativeConnect, openLogin, sendOk, startChatd, waitFor, within, wsConnect
 } from './lib/chatd.mjs'
 
 const ATTACKER = fileURLToPath(new URL('./lib/attacker.mjs', import.meta.url))
@@ -20,6 +22,10 @@ const ATTACKER = fileURLToPath(new URL('./lib/attacker.mjs', import.meta.url))
 const MAX_CONNECTIONS = 40
 const REQUEST_TIMEOUT_S = 2
 const OUTBOX_MAX = 256 * 1024
+const PING_INTERVAL_S = 2
+// RSS growth allowed during an attack that would otherwise make chatd buffer without bound. Under
+// ASan freed memory stays in its quarantine (256 MiB by default), so the bound is wider there.
+const RSS_GROWTH_MAX_MB = process.env.CHATD_TEST_SANITIZED ? 320 : 64
 const SAMPLES = 50
 const SAMPLE_GAP_MS = 10
 const SLACK_MS = 5
@@ -29,6 +35,8 @@ const CUT_OFF_MS = 10000 // "quickly": far above what is measured, far below any
 const TIMING_ASSERTED = !process.env.CHATD_TEST_SANITIZED
 const limitHits = (m, kind) => m.value(`chat_limit_hits_total{kind="${kind}"}`) ?? 0
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+// The resident set of a process (/proc/PID/status VmRSS), in MiB.
+const rssMb = pid => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))[1]) / 1024
 
 function median (values) {
   const sorted = [...values].sort((a, b) => a - b)
@@ -48,7 +56,10 @@ describe('overload', () => {
       auth: 'open',
       args: ['--max-connections', String(MAX_CONNECTIONS), '--http-request-timeout', String(REQUEST_TIMEOUT_S),
         '--outbox-max-bytes', String(OUTBOX_MAX), '--rate-per-second', '200', '--rate-burst', '400',
-        '--sqlite-sync', 'normal']
+        '--sqlite-sync', 'normal', '--ws-ping-interval', String(PING_INTERVAL_S),
+        // These attacks fill --max-connections from one address: no headroom rule here (the
+        // "connections per address" suite below tests it).
+        '--headroom-connections-per-address', '0']
     })
     const a = await openLogin(server.base, 'observer_a')
     const b = await openLogin(server.base, 'observer_b')
@@ -256,6 +267,44 @@ describe('overload', () => {
     assert.equal(result.slothCloseCode, 1006, `the sloth's connection ended without a close frame: ${JSON.stringify(result)}`)
   })
 
+  it('a ping flood from a client that never reads is dropped within two ping intervals of its stall, counted, and memory stays bounded', async t => {
+    const before = await metrics(server.base)
+    const droppedBefore = limitHits(before, 'write_stalled') + limitHits(before, 'queued_bytes')
+    const rssBefore = rssMb(server.proc.pid)
+    let rssMax = rssBefore
+    const token = await openLogin(server.base, 'pinger')
+    const started = performance.now()
+    let droppedAfterMs = null
+    // A server that buffers without bound is killed before it takes the machine's memory.
+    const watch = setInterval(() => {
+      if (!server.running) return
+      rssMax = Math.max(rssMax, rssMb(server.proc.pid))
+      if (rssMax - rssBefore > 4 * RSS_GROWTH_MAX_MB) server.proc.kill('SIGKILL')
+    }, 20)
+    t.after(() => clearInterval(watch))
+    const result = await underAttack(t, 'ping flood, never reading (/receive and /ws)', 'pingFlood',
+      { paths: ['/receive/pinger_open', `/ws?token=${token}`] }, {
+        async until () {
+          assert.ok(server.running, 'chatd is running')
+          assert.ok(rssMax - rssBefore < RSS_GROWTH_MAX_MB, `chatd's RSS grew from ${rssBefore.toFixed(0)} to ${rssMax.toFixed(0)} MiB under a ping flood`)
+          if (droppedAfterMs === null) {
+            const m = await metrics(server.base)
+            if (limitHits(m, 'write_stalled') + limitHits(m, 'queued_bytes') - droppedBefore >= 2) droppedAfterMs = performance.now() - started
+          }
+          assert.ok(performance.now() - started < CUT_OFF_MS + 4 * PING_INTERVAL_S * 1000, 'the ping flooders were not dropped in time')
+          return droppedAfterMs !== null
+        },
+        note: r => `${r.floods.map(f => `${f.path}: ${f.pings} pings sent, closed after ${f.closedAfterMs?.toFixed(0)} ms`).join('; ')}; ` +
+          `RSS ${rssBefore.toFixed(0)} -> max ${rssMax.toFixed(0)} MiB; both counted ${(droppedAfterMs / 1000).toFixed(1)} s after the attack began`
+      })
+    clearInterval(watch)
+    assert.ok(server.running, 'chatd is still running')
+    assert.ok(rssMax - rssBefore < RSS_GROWTH_MAX_MB, `chatd's RSS grew from ${rssBefore.toFixed(0)} to ${rssMax.toFixed(0)} MiB`)
+    for (const f of result.floods) assert.notEqual(f.closedAfterMs, null, `the server closed the flood on ${f.path}`)
+    const after = await metrics(server.base)
+    assert.ok(after.value('chat_ws_slow_consumer_disconnects_total') - before.value('chat_ws_slow_consumer_disconnects_total') >= 2)
+  })
+
   it('slowloris: requests trickled byte by byte are cut off after --http-request-timeout and counted', async t => {
     const hitsBefore = limitHits(await metrics(server.base), 'request_timeout')
     const count = 30
@@ -284,6 +333,34 @@ describe('overload', () => {
     }
     assert.ok(outcomes.some(o => o.status === '413'), `at least one 413 read back: ${JSON.stringify(outcomes)}`)
     assert.ok(limitHits(await metrics(server.base), 'body_size') - hitsBefore >= outcomes.length)
+  })
+
+  it('a chunk-size line or a trailer section that never ends is refused with 431 at the read buffer bound, counted, and memory stays bounded', async t => {
+    const hitsBefore = limitHits(await metrics(server.base), 'chunked_framing')
+    const rssBefore = rssMb(server.proc.pid)
+    let rssMax = rssBefore
+    const watch = setInterval(() => { rssMax = Math.max(rssMax, rssMb(server.proc.pid)) }, 20)
+    let result
+    try {
+      result = await underAttack(t, 'endless chunk extension and trailer', 'chunkedFraming', {}, {
+        note: r => `${r.outcomes.length} uploads, answers ${[...new Set(r.outcomes.map(o => o.status))].join('/')}, ` +
+          `at most ${Math.max(...r.outcomes.map(o => o.written)) >> 10} KiB written, slowest ${maxMs(r.outcomes)} ms; RSS ${rssBefore.toFixed(0)} -> max ${rssMax.toFixed(0)} MiB`
+      })
+    } finally {
+      clearInterval(watch)
+    }
+    assert.ok(rssMax - rssBefore < RSS_GROWTH_MAX_MB / 2, `chatd's RSS grew from ${rssBefore.toFixed(0)} to ${rssMax.toFixed(0)} MiB`)
+    const { outcomes } = result
+    for (const o of outcomes) {
+      assert.ok(o.status === '431' || o.status === 'reset', JSON.stringify(o))
+      assert.ok(o.ms < CUT_OFF_MS, JSON.stringify(o))
+      assert.ok(o.written < 64 * 1024 * 1024, `cut off before 64 MiB: ${JSON.stringify(o)}`)
+    }
+    for (const which of ['extension', 'trailer']) {
+      assert.ok(outcomes.some(o => o.which === which && o.status === '431'), `a 431 read back for the endless ${which}: ${JSON.stringify(outcomes)}`)
+    }
+    await waitFor(async () => limitHits(await metrics(server.base), 'chunked_framing') - hitsBefore >= outcomes.length,
+      { what: 'chat_limit_hits_total{kind="chunked_framing"} to count every refusal' })
   })
 
   it('permessage-deflate is not negotiated (no compression bomb possible)', async () => {
@@ -383,5 +460,126 @@ describe('overload', () => {
     const content = 'still here'
     await sendOk(observerA, 'quiet', content)
     await observerB.next(isMessage(m => m.content === content), 5000)
+  })
+})
+
+// One address filling the server before signing in (docs/security.md, "Overload"): every
+// accepted TCP connection counts against its address at accept, an idle connection that never
+// sends a request is closed after --http-first-request-timeout, and near --max-connections an
+// address that already holds a few connections is refused so that other addresses still get in.
+// Clients bind to other loopback addresses (127.0.0.2-127.0.0.8) to be other addresses; the test's
+// own requests (/metrics) come from 127.0.0.1.
+describe('connections per address', () => {
+  const MAX = 40
+  const PER_ADDRESS = 10
+  const HEADROOM = 4
+  const FIRST_REQUEST_S = 1
+  let server
+  const held = new Set()
+
+  before(async () => {
+    server = await startChatd({
+      auth: 'open',
+      args: ['--max-connections', String(MAX), '--max-connections-per-address', String(PER_ADDRESS),
+        '--headroom-connections-per-address', String(HEADROOM), '--http-first-request-timeout', String(FIRST_REQUEST_S)]
+    })
+  })
+  after(async () => {
+    for (const s of held) s.destroy()
+    try {
+      await server?.stop({ expectCode: 0 })
+    } finally {
+      server?.cleanup()
+    }
+  })
+
+  // An idle TCP connection from `localAddress`: resolves once connected, with `ended` (the time
+  // to close and the bytes received).
+  function idleConnection (localAddress) {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ port: server.port, host: '127.0.0.1', localAddress })
+      const chunks = []
+      const opened = performance.now()
+      socket.on('data', c => chunks.push(c))
+      socket.on('error', () => {})
+      socket.ended = new Promise(resolveEnd => socket.on('close', () => {
+        held.delete(socket)
+        resolveEnd({ ms: performance.now() - opened, data: Buffer.concat(chunks).toString('latin1') })
+      }))
+      socket.once('connect', () => { held.add(socket); resolve(socket) })
+      socket.once('error', reject)
+    })
+  }
+  // Sign in and chat from `localAddress`: a login, a WebSocket, a send acked.
+  async function signInAndChat (localAddress, name) {
+    const login = await new Promise((resolve, reject) => {
+      const body = JSON.stringify({ user_name: name })
+      const req = httpRequest({ host: '127.0.0.1', port: server.port, localAddress, agent: false, method: 'POST', path: '/api/login', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, res => {
+        let text = ''
+        res.on('data', c => { text += c })
+        res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }))
+      })
+      req.on('error', reject)
+      req.end(body)
+    })
+    assert.equal(login.status, 200, JSON.stringify(login))
+    const ws = new WebSocket(`${server.wsBase}/ws?token=${login.json.token}`, { localAddress, perMessageDeflate: false })
+    const frames = []
+    let wake = null
+    ws.on('message', d => { frames.push(JSON.parse(d)); wake?.() })
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); ws.once('unexpected-response', (q, r) => reject(new Error(`upgrade ${r.statusCode}`))) })
+    ws.send(JSON.stringify({ type: 'send', room: 'general', content: `hello from ${localAddress}`, client_msg_id: `pa-${name}` }))
+    const deadline = Date.now() + 5000
+    while (!frames.some(f => f.type === 'ack' && f.client_msg_id === `pa-${name}`)) {
+      assert.ok(Date.now() < deadline, `no ack from ${localAddress}: ${JSON.stringify(frames)}`)
+      await new Promise(resolve => { wake = resolve; setTimeout(resolve, 100) })
+    }
+    ws.terminate()
+  }
+  const refusedAtOnce = async socket => {
+    const { ms, data } = await socket.ended
+    assert.match(data, /^HTTP\/1\.1 429 /, `refused with 429: ${JSON.stringify(data)}`)
+    assert.match(data, /too_many_connections/)
+    return ms
+  }
+
+  it('one address gets --max-connections-per-address idle TCP connections, the next is refused at once and counted, another address still signs in and chats, and the idle ones close after --http-first-request-timeout', async t => {
+    const hitsBefore = limitHits(await metrics(server.base), 'connections_per_address')
+    const idle = []
+    for (let i = 0; i < PER_ADDRESS; i++) idle.push(await idleConnection('127.0.0.8'))
+    const refusedMs = await refusedAtOnce(await idleConnection('127.0.0.8'))
+    assert.ok(refusedMs < 1000, `refused within ${refusedMs} ms`)
+    await signInAndChat('127.0.0.2', 'other_address')
+    await waitFor(async () => limitHits(await metrics(server.base), 'connections_per_address') - hitsBefore >= 1,
+      { what: 'chat_limit_hits_total{kind="connections_per_address"} to count the refusal' })
+    // The held ones sent nothing: closed (without an answer) after the first-request timeout.
+    const ended = await within(Promise.all(idle.map(s => s.ended)), FIRST_REQUEST_S * 1000 + CUT_OFF_MS, 'the idle connections to close')
+    for (const e of ended) {
+      assert.equal(e.data, '', 'closed without an answer')
+      assert.ok(e.ms >= FIRST_REQUEST_S * 1000 - 50 && e.ms < FIRST_REQUEST_S * 1000 + 2000, `closed after ${e.ms} ms`)
+    }
+    t.diagnostic(`refused in ${refusedMs.toFixed(0)} ms; idle connections closed after ${Math.min(...ended.map(e => e.ms)).toFixed(0)}-${Math.max(...ended.map(e => e.ms)).toFixed(0)} ms`)
+    // Its count is back: the address gets in again.
+    await signInAndChat('127.0.0.8', 'first_address_again')
+  })
+
+  it(`above 90 % of --max-connections an address holding --headroom-connections-per-address is refused, one holding fewer gets in`, async () => {
+    await waitFor(async () => server.running && (await metrics(server.base)).value('chat_ws_connections') === 0,
+      { what: 'the first test\'s WebSockets to close' })
+    // 36 of 40 held, by four addresses: 10, 10, 10 and 6.
+    const fill = { '127.0.0.3': 10, '127.0.0.4': 10, '127.0.0.5': 10, '127.0.0.6': 6 }
+    const sockets = []
+    for (const [address, count] of Object.entries(fill)) {
+      for (let i = 0; i < count; i++) {
+        const socket = await idleConnection(address)
+        // A request begun (so the first-request timeout no longer applies) and never finished.
+        socket.write('GET /api/config HTTP/1.1\r\n')
+        sockets.push(socket)
+      }
+    }
+    // 127.0.0.6 holds 6 >= 4: refused; 127.0.0.7 holds none: it signs in and chats.
+    await refusedAtOnce(await idleConnection('127.0.0.6'))
+    await signInAndChat('127.0.0.7', 'headroom_user')
+    for (const s of sockets) s.destroy()
   })
 })

@@ -257,6 +257,67 @@ const attacks = {
     return { outcomes, hundredMb: HUNDRED_MB }
   },
 
+  // Each of `paths` (WebSocket upgrades) sends pings with 125-byte payloads as fast as the
+  // socket takes them and never reads (the socket is paused after the upgrade answer).
+  async pingFlood ({ paths }) {
+    const burst = Buffer.concat(Array.from({ length: 512 }, () => clientFrame({ opcode: 9, payload: Buffer.alloc(125, 0x70) })))
+    const flood = async path => {
+      const socket = await rawWebSocket(path)
+      socket.pause()
+      const started = performance.now()
+      let pings = 0
+      while (!socket.destroyed && !stopped) {
+        pings += 512
+        if (!socket.write(burst)) {
+          await new Promise(resolve => {
+            const done = () => { socket.off('drain', done); socket.off('close', done); resolve() }
+            socket.on('drain', done)
+            socket.on('close', done)
+          })
+        }
+      }
+      const closedAfterMs = socket.destroyed ? performance.now() - started : null
+      socket.destroy()
+      return { path: path.replace(/token=.*/, 'token=...'), pings, closedAfterMs }
+    }
+    const running = paths.map(flood)
+    engaged()
+    return { floods: await Promise.all(running) }
+  },
+
+  // Chunked uploads whose framing never ends: a chunk-size line with an endless extension, and
+  // a trailer section that never ends; each writes up to 64 MiB, again and again (50 ms apart)
+  // until stopped.
+  async chunkedFraming () {
+    const CAP = 64 * 1024 * 1024
+    const outcomes = []
+    const upload = async which => {
+      const socket = await rawSocket()
+      socket.write('POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n' + (which === 'extension' ? '5;ext=' : '0\r\nX-Trailer: '))
+      const block = Buffer.alloc(64 * 1024, which === 'extension' ? 'e' : 't')
+      let written = 0
+      const pump = () => {
+        while (!socket.destroyed && written < CAP) {
+          written += block.length
+          if (!socket.write(block)) return socket.once('drain', pump)
+        }
+      }
+      pump()
+      const { ms, data } = await socket.ended
+      outcomes.push({ which, ms, written, status: /^HTTP\/1\.1 (\d+)/.exec(data.toString('latin1'))?.[1] ?? 'reset' })
+    }
+    let first = true
+    while (!stopped) {
+      await Promise.all([upload('extension'), upload('trailer')])
+      if (first) { first = false; engaged() }
+      // 50 ms apart: the attack is what one connection makes chatd hold, not the rate of new
+      // connections (each refused upload still leaves megabytes in the kernel's buffers).
+      await sleep(50)
+    }
+    return { outcomes }
+  },
+
   // WebSocket frames no well-behaved client sends, again and again until stopped.
   async frameBombs () {
     const results = { huge: [], fragments: [], emptyFragments: [], compressed: [] }

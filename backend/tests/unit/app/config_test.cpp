@@ -185,3 +185,26 @@ TEST(Config, MetricsListenMustBeAnAddressAndAPort) {
         EXPECT_THROW(parse({"--metrics-listen", bad}), std::invalid_argument) << bad;
     }
 }
+
+namespace {
+
+TEST(Config, ConnectionAdmissionFlagsAndTheirEnvironmentVariables) {
+    const auto defaults = parse({});
+    ASSERT_TRUE(defaults);
+    EXPECT_EQ(defaults->headroom_connections_per_address, 16u);
+    EXPECT_EQ(defaults->http_first_request_timeout_s, 5u);
+    const auto flags =
+        parse({"--headroom-connections-per-address", "0", "--http-first-request-timeout", "2"});
+    ASSERT_TRUE(flags);
+    EXPECT_EQ(flags->headroom_connections_per_address, 0u);
+    EXPECT_EQ(flags->http_first_request_timeout_s, 2u);
+    ScopedEnv headroom("CHATD_HEADROOM_CONNECTIONS_PER_ADDRESS", "7");
+    ScopedEnv first("CHATD_HTTP_FIRST_REQUEST_TIMEOUT", "9");
+    const auto env = parse({});
+    ASSERT_TRUE(env);
+    EXPECT_EQ(env->headroom_connections_per_address, 7u);
+    EXPECT_EQ(env->http_first_request_timeout_s, 9u);
+    EXPECT_THROW(parse({"--http-first-request-timeout", "0"}), std::invalid_argument);
+}
+
+}  // namespace

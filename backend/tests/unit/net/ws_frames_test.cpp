@@ -253,3 +253,116 @@ TEST(WsServerFrames, CloseReasonIsCutAtACodePointToFitAControlFrame) {
 
 }  // namespace
 }  // namespace chatd::net
+
+namespace chatd::net {
+namespace {
+
+// Cuts `text` into two fragments at every position, each fragment fed in reads of every size:
+// an invalid text fails at the read holding its first invalid byte, before any later byte.
+TEST(WsFrameReader, Utf8IsValidatedIncrementallyAcrossFragmentsAndReads) {
+    struct Case {
+        std::string text;
+        std::size_t invalid_at;  // the first byte that can never be valid; npos: valid
+    };
+    const auto npos = std::string::npos;
+    const std::vector<Case> cases = {
+        {"ab\xC3\xA9"
+         "c\xE2\x82\xAC\xF0\x9F\x98\x80z",
+         npos},
+        {"\xED\x9F\xBF\xEE\x80\x80\xF4\x8F\xBF\xBF", npos},  // U+D7FF, U+E000, U+10FFFF
+        {"ab\xFF"
+         "cd",
+         2},
+        {"a\xC0\x80", 1},          // overlong NUL: C0 never starts a sequence
+        {"a\xE0\x80\x80", 2},      // overlong 3-byte form: fails at its 2nd byte
+        {"a\xED\xA0\x80", 2},      // a surrogate
+        {"a\xF4\x90\x80\x80", 2},  // past U+10FFFF
+        {"a\xC3(b", 2},            // a sequence broken by ASCII
+        {"\x80", 0},               // a lone continuation byte
+        {"ok\xF0\x9F\x98", 5},     // cut at the message's end: fails at its end (FIN)
+    };
+    for (const auto& c : cases) {
+        for (std::size_t cut = 0; cut <= c.text.size(); ++cut) {
+            const std::string first = client_frame(0x1, c.text.substr(0, cut), false);
+            const std::string second = client_frame(0x0, c.text.substr(cut), true);
+            for (std::size_t piece : {1, 2, 5, 0}) {
+                WsFrameReader reader(limits());
+                Recorder events;
+                // The first fragment alone fails when it holds the invalid byte.
+                const Failure after_first = feed(reader, events, first, piece);
+                const bool invalid_in_first = c.invalid_at != npos && c.invalid_at < cut;
+                EXPECT_EQ(after_first, invalid_in_first ? Failure::InvalidUtf8 : Failure::None)
+                    << "case " << testing::PrintToString(c.text) << " cut " << cut << " piece "
+                    << piece;
+                const Failure after_second = feed(reader, events, second, piece);
+                if (c.invalid_at == npos) {
+                    EXPECT_EQ(after_second, Failure::None);
+                    EXPECT_EQ(events.log, std::vector<std::string>{"text:" + c.text});
+                } else {
+                    EXPECT_EQ(after_second, Failure::InvalidUtf8);
+                    EXPECT_TRUE(events.log.empty());
+                }
+            }
+        }
+    }
+}
+
+TEST(WsFrameReader, InvalidUtf8FailsInTheReadThatHoldsItNotAtTheEnd) {
+    WsFrameReader reader(limits(1 << 20, 0));
+    Recorder events;
+    // A first fragment with an invalid byte: failed at once, no later fragment needed.
+    EXPECT_EQ(feed(reader, events, client_frame(0x1, "{\"x\":\"\xFE", false)),
+              Failure::InvalidUtf8);
+    // Binary messages are not UTF-8.
+    WsFrameReader binary(limits());
+    Recorder binary_events;
+    EXPECT_EQ(feed(binary, binary_events, client_frame(0x2, "\xFF\xFE")), Failure::None);
+    // A message after a valid one starts with a fresh decoder.
+    WsFrameReader twice(limits());
+    Recorder twice_events;
+    EXPECT_EQ(feed(twice, twice_events, client_frame(0x1, "\xC3\xA9") + client_frame(0x1, "a")),
+              Failure::None);
+    EXPECT_EQ(twice_events.log, (std::vector<std::string>{"text:\xC3\xA9", "text:a"}));
+}
+
+TEST(WsWriteQueue, PongsAreCoalescedWhileAWriteIsInProgress) {
+    WsWriteQueue queue;
+    EXPECT_TRUE(queue.idle());
+    queue.append(WsOpcode::Text, "hello");
+    EXPECT_EQ(queue.start_write().size(), 7u);
+    // A write in progress; a thousand pings arrive: one pong waits, the last one.
+    for (int i = 0; i < 1000; ++i)
+        queue.queue_pong(std::string(125, static_cast<char>('a' + i % 26)));
+    EXPECT_EQ(queue.bytes(), 7u + 127u);
+    queue.written(3);
+    EXPECT_EQ(queue.unwritten().size(), 4u);
+    EXPECT_EQ(queue.bytes(), 4u + 127u);
+    queue.written(4);
+    EXPECT_FALSE(queue.writing());
+    const std::string_view next = queue.start_write();
+    std::string expected;
+    append_server_frame(expected, WsOpcode::Pong,
+                        std::string(125, static_cast<char>('a' + 999 % 26)));
+    EXPECT_EQ(next, expected);
+    queue.written(next.size());
+    EXPECT_TRUE(queue.idle());
+    EXPECT_EQ(queue.bytes(), 0u);
+}
+
+TEST(WsWriteQueue, ThePongGoesFirstAndClearDropsEverything) {
+    WsWriteQueue queue;
+    queue.append(WsOpcode::Text, "a");
+    queue.queue_pong("p");
+    std::string expected;
+    append_server_frame(expected, WsOpcode::Pong, "p");
+    append_server_frame(expected, WsOpcode::Text, "a");
+    EXPECT_EQ(queue.start_write(), expected);
+    queue.append(WsOpcode::Close, "");
+    EXPECT_EQ(queue.bytes(), expected.size() + 2);
+    queue.clear();
+    EXPECT_TRUE(queue.idle());
+    EXPECT_EQ(queue.bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace chatd::net
