@@ -13,6 +13,7 @@
 
 #include "auth/auth.hpp"
 #include "chat/hub.hpp"
+#include "chat/login_guard.hpp"
 #include "chat/rate_limiter.hpp"
 #include "chat/sink.hpp"
 #include "metrics/metrics.hpp"
@@ -32,14 +33,17 @@ class ApiError : public std::runtime_error {
     ApiError(unsigned http_status,
              std::string error_code,
              const std::string& message,
-             metrics::Limit counted_as)
+             metrics::Limit counted_as,
+             std::optional<std::chrono::seconds> retry = std::nullopt)
         : std::runtime_error(message),
           status(http_status),
           code(std::move(error_code)),
-          limit(counted_as) {}
+          limit(counted_as),
+          retry_after(retry) {}
     unsigned status;
     std::string code;
     metrics::Limit limit;
+    std::optional<std::chrono::seconds> retry_after;  // the Retry-After header, when set
 };
 
 // Who made a request: the token's user and the token's hash (names the session).
@@ -65,6 +69,9 @@ struct ServiceOptions {
     // costs each connection one write per window instead of one per connect (N^2 writes in
     // all). Zero: each is delivered at once, on the bus's thread.
     std::chrono::milliseconds presence_window{0};
+    LoginThrottleOptions login_throttle{};
+    // Wall-clock milliseconds for the sign-in throttle (a fake one in tests).
+    std::function<std::int64_t()> clock{};
 };
 
 // The use cases: accounts, rooms, history, sending. Decides; the store, bus and hub carry.
@@ -93,7 +100,15 @@ class ChatService {
     boost::json::object config() const;
     boost::json::object register_user(std::string_view user_name, std::string_view password);
     // In open mode `password` is ignored and a live connection holding the name refuses it.
-    boost::json::object login(std::string_view user_name, std::string_view password);
+    // In password mode, wrong passwords from `address` are throttled (LoginThrottle: 429
+    // rate_limited with a Retry-After).
+    boost::json::object login(std::string_view user_name,
+                              std::string_view password,
+                              std::string_view address = {});
+    // Stores the name key of every user registered before keys existed (SQL cannot compute
+    // it); a look-alike of a name held by another user keeps its account but not the key.
+    // Returns how many users it went through. Blocking; chatd runs it once at start.
+    std::size_t backfill_name_keys();
     void logout(const Identity& identity);
     boost::json::object me(const Identity& identity);
     boost::json::object list_rooms(const Identity& identity);
@@ -163,6 +178,7 @@ class ChatService {
     metrics::Metrics& metrics_;
     const ServiceOptions options_;
     RateLimiter rate_limiter_;
+    LoginThrottle login_throttle_;
     std::string dummy_password_hash_;  // verified against when a login names no account
     // The publication outbox worker (distributed bus only): marks confirmed messages published
     // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that

@@ -15,7 +15,6 @@
 
 #include "chat/api_request.hpp"
 #include "chat/hub.hpp"
-#include "chat/login_guard.hpp"
 #include "chat/service.hpp"
 #include "chat/validation.hpp"
 #include "metrics/metrics.hpp"
@@ -56,9 +55,15 @@ Response json_response(const Request& request, http::status status, const json::
 }
 
 Response error_response(const Request& request, const chat::ApiError& error) {
-    return json_response(
+    auto res = json_response(
         request, static_cast<http::status>(error.status),
         json::object{{"error", json::object{{"code", error.code}, {"message", error.what()}}}});
+    if (error.retry_after) {
+        res.set(http::field::retry_after,
+                std::to_string(std::max<std::int64_t>(
+                    1, static_cast<std::int64_t>(error.retry_after->count()))));
+    }
+    return res;
 }
 
 std::string_view mime_type(std::string_view path) {
@@ -204,12 +209,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           acceptor(io),
           signals(io, SIGINT, SIGTERM),
           trusted_proxies(options.trusted_proxies),
-          login_guard(chat::LoginGuardOptions{
-              .max_account_failures = options.login_max_account_failures,
-              .max_address_failures = options.login_max_address_failures,
-              .window = std::chrono::minutes(options.login_lockout_minutes),
-              .lockout = std::chrono::minutes(options.login_lockout_minutes),
-          }),
           connection_limits(std::make_shared<ConnectionLimits>(
               options.max_connections, options.max_connections_per_address)) {
         const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
@@ -232,7 +231,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::signal_set signals;
     Router<Handler> router;
     TrustedProxies trusted_proxies;
-    chat::LoginGuard login_guard;  // failed logins per account and per address
     std::shared_ptr<ConnectionLimits> connection_limits;
     std::atomic<bool> stopping{false};
 
@@ -390,18 +388,7 @@ void Server::Impl::add_routes() {
         auto name = string_member(object, "user_name", true);
         auto password = string_member(object, "password", !service.options().open_auth);
         auto job = [this, name, password, address = c.remote_address] {
-            if (!login_guard.allow(name, address)) {
-                throw chat::ApiError(429, "rate_limited",
-                                     "too many failed sign-ins: try again later", Limit::LoginRate);
-            }
-            try {
-                auto session = service.login(name, password);
-                login_guard.record_success(name);
-                return session;
-            } catch (const chat::ApiError& error) {
-                if (error.status == 401) login_guard.record_failure(name, address);
-                throw;
-            }
+            return service.login(name, password, address);
         };
         auto result = co_await offload(std::move(job));
         co_return json_response(c.request, http::status::ok, result);

@@ -251,6 +251,42 @@ TEST_F(ChatServiceTest, RegisteringAnInvalidNameIsInvalidName) {
     EXPECT_API_ERROR(service->register_user(std::string(33, 'a'), kPassword), 400, "invalid_name");
 }
 
+TEST_F(ChatServiceTest, RegisteringALookAlikeOfATakenNameIsNameTaken) {
+    service->register_user("alice", kPassword);
+    for (const char* name :
+         {"Alice", "ALICE", "\u0430lice", "\uFF41\uFF4C\uFF49\uFF43\uFF45", "a1ice"}) {
+        EXPECT_API_ERROR(service->register_user(name, kPassword), 409, "name_taken");
+    }
+    for (const char* name : {"al\u200Dice", "al\u200Bice", "\u202Ealice", "al\u00ADice"}) {
+        EXPECT_API_ERROR(service->register_user(name, kPassword), 400, "invalid_name");
+    }
+    EXPECT_FALSE(store.find_user("Alice").has_value());
+    EXPECT_NO_THROW(service->register_user("alicia", kPassword));
+}
+
+TEST_F(ChatServiceTest, NamesAreStoredInNfcAndTheDecomposedSpellingSignsIn) {
+    const auto session = service->register_user("zoe\u0301", kPassword);
+    EXPECT_EQ(session.at("user_name"), "zo\u00E9");
+    EXPECT_EQ(service->login("zoe\u0301", kPassword).at("user_name"), "zo\u00E9");
+    EXPECT_API_ERROR(service->register_user("zo\u00E9", kPassword), 409, "name_taken");
+}
+
+TEST_F(ChatServiceTest, BackfillKeepsAnExistingClashAndRefusesNewLookAlikes) {
+    // Accounts from before name keys: no key, and one of them a look-alike of the other, one
+    // with a zero-width joiner that the rules now refuse.
+    const auto hash = auth::hash_password(kPassword, auth::PasswordCost{1, 8192});
+    ASSERT_TRUE(store.create_user({"mallory", hash, 1}));
+    ASSERT_TRUE(store.create_user({"Mallory", hash, 2}));
+    ASSERT_TRUE(store.create_user({"tr\u200Dudy", hash, 3}));
+    EXPECT_EQ(service->backfill_name_keys(), 3u);
+    EXPECT_EQ(service->backfill_name_keys(), 0u);
+    EXPECT_NO_THROW(service->login("mallory", kPassword));
+    EXPECT_NO_THROW(service->login("Mallory", kPassword));
+    EXPECT_NO_THROW(service->login("tr\u200Dudy", kPassword));
+    EXPECT_API_ERROR(service->register_user("MALLORY", kPassword), 409, "name_taken");
+    EXPECT_API_ERROR(service->register_user("trudy", kPassword), 409, "name_taken");
+}
+
 TEST_F(ChatServiceTest, RegisteringWithAPasswordUnderEightCharactersIsWeakPassword) {
     EXPECT_API_ERROR(service->register_user("alice", "1234567"), 400, "weak_password");
     EXPECT_API_ERROR(service->register_user("alice", ""), 400, "weak_password");
