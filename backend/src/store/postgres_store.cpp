@@ -114,6 +114,15 @@ constexpr const char* kFindSession =
     "SELECT token_hash, user_name, expires_ms FROM sessions"
     " WHERE token_hash = $1 AND expires_ms > $2::bigint";
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = $1";
+// All but the `keep` ($2) sessions of the user expiring last; ties broken by token hash.
+constexpr const char* kTrimSessions =
+    "DELETE FROM sessions WHERE user_name = $1 AND token_hash NOT IN"
+    " (SELECT token_hash FROM sessions WHERE user_name = $1"
+    " ORDER BY expires_ms DESC, token_hash DESC LIMIT $2::bigint)"
+    " RETURNING token_hash";
+constexpr const char* kDeleteUserSessions =
+    "DELETE FROM sessions WHERE user_name = $1 RETURNING token_hash";
+constexpr const char* kPurgeExpiredSessions = "DELETE FROM sessions WHERE expires_ms <= $1::bigint";
 
 constexpr const char* kInsertRoom =
     "INSERT INTO rooms (name, direct, created_by, created_ms)"
@@ -948,6 +957,28 @@ std::optional<Session> PostgresStore::find_session(std::string_view token_hash,
 void PostgresStore::delete_session(std::string_view token_hash) {
     pooled(OnLostConnection::Retry,
            [&](Connection& db) { db.exec(kDeleteSession, {std::string(token_hash)}); });
+}
+
+std::vector<std::string> PostgresStore::trim_sessions(std::string_view user_name,
+                                                      std::size_t keep) {
+    const auto bounded = static_cast<std::int64_t>(
+        std::min<std::size_t>(keep, std::numeric_limits<std::int64_t>::max()));
+    // Retried: idempotent, though a retry after a lost COMMIT returns no hash.
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return first_column(db.exec(kTrimSessions, {std::string(user_name), param(bounded)}));
+    });
+}
+
+std::vector<std::string> PostgresStore::delete_user_sessions(std::string_view user_name) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return first_column(db.exec(kDeleteUserSessions, {std::string(user_name)}));
+    });
+}
+
+std::size_t PostgresStore::purge_expired_sessions(std::int64_t now_ms) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return static_cast<std::size_t>(db.exec(kPurgeExpiredSessions, {param(now_ms)}).affected());
+    });
 }
 
 bool PostgresStore::create_room(const Room& room) {

@@ -167,6 +167,15 @@ constexpr const char* kFindSession =
     "SELECT token_hash, user_name, expires_ms FROM sessions"
     " WHERE token_hash = ?1 AND expires_ms > ?2";
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = ?1";
+// All but the `keep` (?2) sessions of the user expiring last; ties broken by token hash.
+constexpr const char* kTrimSessions =
+    "DELETE FROM sessions WHERE user_name = ?1 AND token_hash NOT IN"
+    " (SELECT token_hash FROM sessions WHERE user_name = ?1"
+    " ORDER BY expires_ms DESC, token_hash DESC LIMIT ?2)"
+    " RETURNING token_hash";
+constexpr const char* kDeleteUserSessions =
+    "DELETE FROM sessions WHERE user_name = ?1 RETURNING token_hash";
+constexpr const char* kPurgeExpiredSessions = "DELETE FROM sessions WHERE expires_ms <= ?1";
 
 constexpr const char* kInsertRoom =
     "INSERT INTO rooms (name, direct, created_by, created_ms) VALUES (?1, ?2, ?3, ?4)"
@@ -1221,6 +1230,35 @@ std::optional<Session> SqliteStore::find_session(std::string_view token_hash, st
 
 void SqliteStore::delete_session(std::string_view token_hash) {
     write([token_hash](Connection& db) { Query(db, kDeleteSession).bind(1, token_hash).run(); });
+}
+
+std::vector<std::string> SqliteStore::trim_sessions(std::string_view user_name, std::size_t keep) {
+    const auto bounded = static_cast<std::int64_t>(
+        std::min<std::size_t>(keep, std::numeric_limits<std::int64_t>::max()));
+    return write([user_name, bounded](Connection& db) {
+        std::vector<std::string> deleted;
+        Query rows(db, kTrimSessions);
+        rows.bind(1, user_name).bind(2, bounded);
+        while (rows.step()) deleted.push_back(rows.text(0));
+        return deleted;
+    });
+}
+
+std::vector<std::string> SqliteStore::delete_user_sessions(std::string_view user_name) {
+    return write([user_name](Connection& db) {
+        std::vector<std::string> deleted;
+        Query rows(db, kDeleteUserSessions);
+        rows.bind(1, user_name);
+        while (rows.step()) deleted.push_back(rows.text(0));
+        return deleted;
+    });
+}
+
+std::size_t SqliteStore::purge_expired_sessions(std::int64_t now_ms) {
+    return write([now_ms](Connection& db) {
+        Query(db, kPurgeExpiredSessions).bind(1, now_ms).run();
+        return static_cast<std::size_t>(sqlite3_changes(db.handle()));
+    });
 }
 
 bool SqliteStore::create_room(const Room& room) {

@@ -79,6 +79,9 @@ class SqliteStore final : public Store {
     void create_session(const Session& session) override;
     std::optional<Session> find_session(std::string_view token_hash, std::int64_t now_ms) override;
     void delete_session(std::string_view token_hash) override;
+    std::vector<std::string> trim_sessions(std::string_view user_name, std::size_t keep) override;
+    std::vector<std::string> delete_user_sessions(std::string_view user_name) override;
+    std::size_t purge_expired_sessions(std::int64_t now_ms) override;
 
     bool create_room(const Room& room) override;
     std::optional<Room> find_room(std::string_view name) override;

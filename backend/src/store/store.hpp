@@ -126,6 +126,14 @@ class Store {
     virtual std::optional<Session> find_session(std::string_view token_hash,
                                                 std::int64_t now_ms) = 0;
     virtual void delete_session(std::string_view token_hash) = 0;
+    // Deletes the user's sessions but the `keep` expiring last (the newest: every session lives
+    // as long); returns the token hashes deleted.
+    virtual std::vector<std::string> trim_sessions(std::string_view user_name,
+                                                   std::size_t keep) = 0;
+    // Deletes every session of the user; returns the token hashes deleted.
+    virtual std::vector<std::string> delete_user_sessions(std::string_view user_name) = 0;
+    // Deletes the sessions expired at now_ms (expires_ms <= now_ms); returns how many.
+    virtual std::size_t purge_expired_sessions(std::int64_t now_ms) = 0;
 
     // False when the name is taken. The general room exists from the first migration.
     virtual bool create_room(const Room& room) = 0;

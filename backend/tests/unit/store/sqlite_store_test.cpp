@@ -165,6 +165,8 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
         RawDatabase raw(db_path());
         raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
         // Back to version 2: the later migrations' objects go too, so that they apply again.
+        raw.execute("DROP INDEX sessions_by_user");
+        raw.execute("DROP INDEX sessions_by_expiry");
         raw.execute("DROP TABLE login_failures");
         raw.execute("DROP TABLE user_name_keys");
         raw.execute("DROP INDEX users_without_name_key");

@@ -493,6 +493,45 @@ TYPED_TEST_P(StoreContract, DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmles
     EXPECT_TRUE(this->store().find_session("hash-2", 0).has_value());
 }
 
+TYPED_TEST_P(StoreContract, TrimSessionsKeepsTheNewestOfThatUserOnly) {
+    this->store().create_session({"a1", "alice", 1000});
+    this->store().create_session({"a2", "alice", 2000});
+    this->store().create_session({"a3", "alice", 3000});
+    this->store().create_session({"b1", "bob", 500});
+    EXPECT_THAT(this->store().trim_sessions("alice", 3), IsEmpty());  // at the limit
+    auto dropped = this->store().trim_sessions("alice", 2);           // past it
+    EXPECT_THAT(dropped, ElementsAre("a1"));
+    EXPECT_FALSE(this->store().find_session("a1", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("a2", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("a3", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("b1", 0).has_value());
+    dropped = this->store().trim_sessions("alice", 0);
+    std::sort(dropped.begin(), dropped.end());
+    EXPECT_THAT(dropped, ElementsAre("a2", "a3"));
+}
+
+TYPED_TEST_P(StoreContract, DeleteUserSessionsDeletesEveryOneOfThatUser) {
+    this->store().create_session({"a1", "alice", 1000});
+    this->store().create_session({"a2", "alice", 2000});
+    this->store().create_session({"b1", "bob", 500});
+    auto deleted = this->store().delete_user_sessions("alice");
+    std::sort(deleted.begin(), deleted.end());
+    EXPECT_THAT(deleted, ElementsAre("a1", "a2"));
+    EXPECT_FALSE(this->store().find_session("a2", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("b1", 0).has_value());
+    EXPECT_THAT(this->store().delete_user_sessions("nobody"), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, PurgeExpiredSessionsDeletesThoseExpiredAtThatTime) {
+    this->store().create_session({"s1", "alice", 1000});
+    this->store().create_session({"s2", "alice", 2000});
+    this->store().create_session({"s3", "bob", 2001});
+    EXPECT_EQ(this->store().purge_expired_sessions(999), 0u);
+    EXPECT_EQ(this->store().purge_expired_sessions(2000), 2u);  // expires_ms 2000: expired at 2000
+    EXPECT_TRUE(this->store().find_session("s3", 0).has_value());
+    EXPECT_THAT(this->store().delete_user_sessions("alice"), IsEmpty());
+}
+
 // --- user name keys (look-alike names) --------------------------------------------------------
 
 TYPED_TEST_P(StoreContract, CreateUserRefusesANameKeyAnotherUserHoldsAndStoresNothing) {
@@ -968,6 +1007,9 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             CreatedSessionCanBeFoundUntilItExpires,
                             FindSessionReturnsNothingForAnUnknownToken,
                             DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmless,
+                            TrimSessionsKeepsTheNewestOfThatUserOnly,
+                            DeleteUserSessionsDeletesEveryOneOfThatUser,
+                            PurgeExpiredSessionsDeletesThoseExpiredAtThatTime,
                             CreateUserRefusesANameKeyAnotherUserHoldsAndStoresNothing,
                             ConcurrentRegistrationsOfOneNameKeyStoreOneUser,
                             BackfilledNameKeysKeepAnExistingClashAndRefuseNewLookAlikes,
