@@ -76,6 +76,9 @@ int run(const Config& input, const std::string& version) {
     service_options.version = version;
     service_options.delivery_thread = true;
     service_options.presence_window = std::chrono::milliseconds(config.presence_window_ms);
+    service_options.max_sessions_per_user = config.max_sessions_per_user;
+    service_options.max_registrations_per_address = config.register_max_per_address;
+    service_options.registration_window = std::chrono::minutes(config.register_window_minutes);
     service_options.login_throttle = chat::LoginThrottleOptions{
         .pair_max_failures = config.login_max_pair_failures,
         .address_max_failures = config.login_max_address_failures,

@@ -123,6 +123,14 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "password-cost", c.password_cost, "argon2id cost: interactive, moderate, min (tests)")
         ->check(CLI::IsMember({"interactive", "moderate", "min"}));
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
+    add(app, "max-sessions-per-user", c.max_sessions_per_user,
+        "Sessions per user; past it the oldest is signed out and its sockets closed (0: no limit)");
+    add(app, "register-max-per-address", c.register_max_per_address,
+        "Registrations per client address while each follows the previous one within "
+        "--register-window-minutes (429 beyond; 0: no limit)");
+    add(app, "register-window-minutes", c.register_window_minutes,
+        "Window of --register-max-per-address")
+        ->check(CLI::Range(1u, 100000u));
     add(app, "sqlite-sync", c.sqlite_sync, "full: an ack survives power loss; normal: faster")
         ->check(CLI::IsMember({"full", "normal"}));
     add(app, "blocking-threads", c.blocking_threads, "Threads for store reads and password hashing")
@@ -145,6 +153,12 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     if (!c.db.starts_with("sqlite:") && !c.db.starts_with("postgresql://") &&
         !c.db.starts_with("postgres://")) {
         throw std::invalid_argument("--db: expected sqlite:PATH or postgresql://...");
+    }
+    if (std::chrono::hours(c.login_forget_hours) <
+        std::chrono::minutes(c.register_window_minutes)) {
+        throw std::invalid_argument(
+            "--login-forget-hours: must be at least --register-window-minutes (both counts are "
+            "purged after it)");
     }
     if (std::chrono::hours(c.login_forget_hours) < std::chrono::seconds(c.login_delay_max_s)) {
         throw std::invalid_argument("--login-forget-hours: must be at least --login-delay-max-s");
@@ -176,7 +190,8 @@ std::string describe(const Config& c) {
         "shutdown_grace_ms={} "
         "login_max_pair_failures={} login_max_address_failures={} login_max_account_failures={} "
         "login_delay_base_ms={} login_delay_max_s={} login_forget_hours={} "
-        "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={} "
+        "password_cost={} session_ttl_hours={} max_sessions_per_user={} "
+        "register_max_per_address={} register_window_minutes={} sqlite_sync={} blocking_threads={} "
         "store_max_batch={} presence_window_ms={}",
         c.listen, redact_url(c.db), c.auth,
         c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
@@ -187,7 +202,8 @@ std::string describe(const Config& c) {
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_pair_failures, c.login_max_address_failures, c.login_max_account_failures,
         c.login_delay_base_ms, c.login_delay_max_s, c.login_forget_hours, c.password_cost,
-        c.session_ttl_hours, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
+        c.session_ttl_hours, c.max_sessions_per_user, c.register_max_per_address,
+        c.register_window_minutes, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
         c.presence_window_ms);
 }
 

@@ -51,6 +51,9 @@ struct Config {
 
     std::string password_cost = "interactive";  // interactive | moderate | min (tests only)
     unsigned session_ttl_hours = 24 * 30;
+    std::size_t max_sessions_per_user = 20;     // 0: no limit
+    std::size_t register_max_per_address = 20;  // 0: no limit
+    unsigned register_window_minutes = 60;
     std::string sqlite_sync = "full";  // full | normal
     std::size_t blocking_threads = 4;
     // Appends per group commit, at most (one transaction, one fsync with --sqlite-sync full).

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <map>
@@ -93,10 +94,8 @@ ChatService::ChatService(
       metrics_(metrics),
       options_(std::move(options)),
       rate_limiter_(options_.rate_per_second, options_.rate_burst),
-      login_throttle_(
-          store_,
-          options_.login_throttle,
-          options_.clock ? options_.clock : std::function<std::int64_t()>(model::now_ms)) {
+      clock_(options_.clock ? options_.clock : std::function<std::int64_t()>(model::now_ms)),
+      login_throttle_(store_, options_.login_throttle, clock_) {
     if (!options_.open_auth) {
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
@@ -401,13 +400,45 @@ json::object ChatService::new_session(const std::string& user_name) {
         model::now_ms() +
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
+    if (options_.max_sessions_per_user > 0) {
+        for (const auto& dropped :
+             store_.trim_sessions(user_name, options_.max_sessions_per_user)) {
+            metrics_.limit_hit(Limit::Sessions);
+            hub_.close_session(dropped, CloseCode::Policy, "signed out: too many sessions");
+        }
+    }
+    const auto now = clock_();
+    auto last = last_session_purge_ms_.load();
+    if (now - last >= options_.session_purge_interval.count() &&
+        last_session_purge_ms_.compare_exchange_strong(last, now)) {
+        store_.purge_expired_sessions(now);
+    }
     return json::object{{"user_name", user_name}, {"token", token}, {"expires_ms", expires}};
 }
 
-json::object ChatService::register_user(std::string_view user_name, std::string_view password) {
+json::object ChatService::register_user(std::string_view user_name,
+                                        std::string_view password,
+                                        std::string_view address) {
     if (options_.open_auth) {
         throw ApiError(404, "not_found", "open mode has no accounts: use /api/login with a name",
                        Limit::NotFound);
+    }
+    // Registrations per address share the sign-in throttle's table: "register:<address>".
+    const std::vector<std::string> registrations{"register:" + std::string(address)};
+    const auto window = options_.registration_window.count();
+    if (options_.max_registrations_per_address > 0) {
+        const auto count = store_.login_failures(registrations).front();
+        const auto until = count.last_failure_ms + window;
+        const auto now = clock_();
+        if (count.failures >= static_cast<std::int64_t>(options_.max_registrations_per_address) &&
+            until > now) {
+            const auto seconds =
+                std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(until - now));
+            throw ApiError(429, "rate_limited",
+                           "too many registrations from your address: try again in " +
+                               std::to_string(seconds.count()) + " s",
+                           Limit::RegisterRate, seconds);
+        }
     }
     const auto name = canonical_user_name(user_name);
     if (!name) throw invalid_name();
@@ -419,6 +450,10 @@ json::object ChatService::register_user(std::string_view user_name, std::string_
                      user_name_key(*name)};
     // Refused when the name or its key is taken, atomically (Store::create_user).
     if (!store_.create_user(user)) throw name_taken();
+    if (options_.max_registrations_per_address > 0) {
+        const auto now = clock_();
+        store_.add_login_failure(registrations, now, now - window);
+    }
     return new_session(user.name);
 }
 
@@ -487,6 +522,18 @@ std::size_t ChatService::backfill_name_keys() {
 void ChatService::logout(const Identity& identity) {
     store_.delete_session(identity.session);
     hub_.close_session(identity.session, CloseCode::Policy, "signed out");
+}
+
+std::size_t ChatService::logout_all(const Identity& identity) {
+    const auto sessions = store_.delete_user_sessions(identity.user_name);
+    for (const auto& session : sessions) {
+        hub_.close_session(session, CloseCode::Policy, "signed out everywhere");
+    }
+    // The caller's own session, even if another request deleted it meanwhile.
+    if (std::find(sessions.begin(), sessions.end(), identity.session) == sessions.end()) {
+        hub_.close_session(identity.session, CloseCode::Policy, "signed out everywhere");
+    }
+    return sessions.size();
 }
 
 std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {

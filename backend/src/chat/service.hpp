@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
@@ -70,6 +71,14 @@ struct ServiceOptions {
     // all). Zero: each is delivered at once, on the bus's thread.
     std::chrono::milliseconds presence_window{0};
     LoginThrottleOptions login_throttle{};
+    // Sessions per user (0: no limit); past it the oldest is deleted and its sockets closed.
+    std::size_t max_sessions_per_user = 20;
+    // Registrations per client address (0: no limit) while each follows the previous one from
+    // that address within registration_window; past it 429 rate_limited.
+    std::size_t max_registrations_per_address = 20;
+    std::chrono::milliseconds registration_window = std::chrono::hours(1);
+    // Expired sessions are purged on a sign-in at most this often.
+    std::chrono::milliseconds session_purge_interval = std::chrono::minutes(1);
     // Wall-clock milliseconds for the sign-in throttle (a fake one in tests).
     std::function<std::int64_t()> clock{};
 };
@@ -98,7 +107,10 @@ class ChatService {
     // --- HTTP API; each throws ApiError for a refused request. Blocking. ---
     std::optional<Identity> authenticate(std::string_view token);
     boost::json::object config() const;
-    boost::json::object register_user(std::string_view user_name, std::string_view password);
+    // At most max_registrations_per_address from `address` (429 rate_limited past it).
+    boost::json::object register_user(std::string_view user_name,
+                                      std::string_view password,
+                                      std::string_view address = {});
     // In open mode `password` is ignored and a live connection holding the name refuses it.
     // In password mode, wrong passwords from `address` are throttled (LoginThrottle: 429
     // rate_limited with a Retry-After).
@@ -110,6 +122,9 @@ class ChatService {
     // Returns how many users it went through. Blocking; chatd runs it once at start.
     std::size_t backfill_name_keys();
     void logout(const Identity& identity);
+    // Signs the user out everywhere: deletes every session of the user and closes their
+    // sockets on this node. Returns how many sessions there were.
+    std::size_t logout_all(const Identity& identity);
     boost::json::object me(const Identity& identity);
     boost::json::object list_rooms(const Identity& identity);
     boost::json::object create_room(const Identity& identity, std::string_view room);
@@ -178,7 +193,9 @@ class ChatService {
     metrics::Metrics& metrics_;
     const ServiceOptions options_;
     RateLimiter rate_limiter_;
+    std::function<std::int64_t()> clock_;  // options_.clock, else model::now_ms
     LoginThrottle login_throttle_;
+    std::atomic<std::int64_t> last_session_purge_ms_{0};
     std::string dummy_password_hash_;  // verified against when a login names no account
     // The publication outbox worker (distributed bus only): marks confirmed messages published
     // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that

@@ -82,6 +82,10 @@ std::string_view to_string(Limit limit) {
             return "ws_protocol";
         case Limit::PingTimeout:
             return "ping_timeout";
+        case Limit::Sessions:
+            return "sessions";
+        case Limit::RegisterRate:
+            return "register_rate";
         case Limit::kCount:
             break;
     }

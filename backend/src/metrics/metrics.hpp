@@ -39,6 +39,8 @@ enum class Limit {
     RequestTimeout,  // an HTTP request not received within --http-request-timeout (slowloris)
     WsProtocol,      // a WebSocket protocol violation (reserved bits, bad opcode, ...): close 1002
     PingTimeout,     // a WebSocket peer silent for a ping interval after a ping: dropped
+    Sessions,        // a user's oldest session dropped past --max-sessions-per-user
+    RegisterRate,    // a registration refused past --register-max-per-address
     kCount
 };
 

@@ -378,7 +378,9 @@ void Server::Impl::add_routes() {
         const auto& object = body_object(body);
         auto name = string_member(object, "user_name", true);
         auto password = string_member(object, "password", true);
-        auto job = [this, name, password] { return service.register_user(name, password); };
+        auto job = [this, name, password, address = c.remote_address] {
+            return service.register_user(name, password, address);
+        };
         auto result = co_await offload(std::move(job));
         co_return json_response(c.request, http::status::created, result);
     });
@@ -399,6 +401,13 @@ void Server::Impl::add_routes() {
         co_await offload(std::move(job));
         Response res{http::status::no_content, c.request.version()};
         co_return res;
+    });
+    router.add("POST", "/api/logout-all", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto job = [this, identity] { return service.logout_all(identity); };
+        const auto sessions = co_await offload(std::move(job));
+        co_return json_response(c.request, http::status::ok,
+                                json::object{{"signed_out_sessions", sessions}});
     });
     router.add("GET", "/api/me", [this](Call& c) -> awaitable<Response> {
         auto identity = co_await require_identity(c);

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test'
 
 import {
   distributed, fetchAfter, http, login, metrics, nativeConnect, newCmid, register, sendMessage, sendOk,
-  startChatd, wsConnect
+  startChatd, within, wsConnect
 } from './lib/chatd.mjs'
 
 const PASSWORD = 'correct horse battery'
@@ -376,6 +376,66 @@ describe('look-alike user names', () => {
       await second.stop({ expectCode: 0 })
       first.cleanup()
     }
+  })
+})
+
+// Accounts: sessions per user bounded, registrations per address limited, sign out everywhere.
+describe('sessions and registrations', () => {
+  const servers = []
+  const start = async (args, env = {}) => {
+    const s = await startChatd({ auth: 'password', args, env })
+    servers.push(s)
+    return s
+  }
+  after(async () => {
+    for (const s of servers) {
+      await s.stop({ expectCode: 0 })
+      s.cleanup()
+    }
+  })
+
+  it('past --max-sessions-per-user the oldest session is signed out, its socket closed, and counted', async () => {
+    const server = await start(['--max-sessions-per-user', '2'])
+    const first = await register(server.base, 'sam', PASSWORD)
+    const ws = await nativeConnect(server, first.token)
+    const second = await login(server.base, 'sam', PASSWORD)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, first.token)).status, 200, 'at the limit: kept')
+    const closed = ws.closed ?? new Promise(resolve => ws.on('close', (code) => resolve(code)))
+    const third = await login(server.base, 'sam', PASSWORD)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, first.token)).status, 401, 'past it: the oldest is gone')
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, second.token)).status, 200)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, third.token)).status, 200)
+    const code = await within(closed, 5000, 'the oldest session\'s socket closes')
+    assert.equal(typeof code === 'object' ? code.code : code, 1008)
+    assert.ok((await metrics(server.base)).value('chat_limit_hits_total{kind="sessions"}') >= 1)
+  })
+
+  it('past --register-max-per-address an address gets 429 with a Retry-After, counted', async () => {
+    const server = await start([], { CHATD_REGISTER_MAX_PER_ADDRESS: '2' })
+    assert.equal((await register(server.base, 'reg1', PASSWORD)).status, 201)
+    assert.equal((await register(server.base, 'reg2', PASSWORD)).status, 201, 'at the limit')
+    const refused = await register(server.base, 'reg3', PASSWORD)
+    assert.equal(refused.status, 429, refused.text)
+    assert.equal(errorCode(refused), 'rate_limited')
+    assert.ok(Number(refused.headers['retry-after']) >= 1)
+    assert.ok((await metrics(server.base)).value('chat_limit_hits_total{kind="register_rate"}') >= 1)
+  })
+
+  it('POST /api/logout-all deletes every session of the user and closes their sockets', async () => {
+    const server = await start([])
+    const a = await register(server.base, 'tess', PASSWORD)
+    const b = await login(server.base, 'tess', PASSWORD)
+    const other = await register(server.base, 'uma', PASSWORD)
+    const ws = await nativeConnect(server, a.token)
+    const closed = ws.closed ?? new Promise(resolve => ws.on('close', (code) => resolve(code)))
+    const res = await http(server.base, 'POST', '/api/logout-all', undefined, b.token)
+    assert.equal(res.status, 200, res.text)
+    assert.equal(res.json.signed_out_sessions, 2)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, a.token)).status, 401)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, b.token)).status, 401)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, other.token)).status, 200)
+    const code = await within(closed, 5000, 'the socket closes')
+    assert.equal(typeof code === 'object' ? code.code : code, 1008)
   })
 })
 
