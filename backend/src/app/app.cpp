@@ -82,7 +82,19 @@ int run(const Config& input, const std::string& version) {
     service_options.version = version;
     service_options.delivery_thread = true;
     service_options.presence_window = std::chrono::milliseconds(config.presence_window_ms);
+    service_options.max_sessions_per_user = config.max_sessions_per_user;
+    service_options.max_registrations_per_address = config.register_max_per_address;
+    service_options.registration_window = std::chrono::minutes(config.register_window_minutes);
+    service_options.login_throttle = chat::LoginThrottleOptions{
+        .pair_max_failures = config.login_max_pair_failures,
+        .address_max_failures = config.login_max_address_failures,
+        .account_max_failures = config.login_max_account_failures,
+        .base_delay = std::chrono::milliseconds(config.login_delay_base_ms),
+        .max_delay = std::chrono::seconds(config.login_delay_max_s),
+        .forget_after = std::chrono::hours(config.login_forget_hours),
+    };
     chat::ChatService service(*store, *bus, hub, metrics, service_options);
+    service.backfill_name_keys();
     // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
     // broker is down: /readyz says so and stored messages wait in the outbox.
     bus->start([&service](const model::EventPtr& event, const std::string& only_user) {
@@ -118,9 +130,6 @@ int run(const Config& input, const std::string& version) {
     server_options.trusted_proxies = config.trusted_proxies;
     server_options.ws_ping_interval_s = config.ws_ping_interval_s;
     server_options.shutdown_grace_ms = config.shutdown_grace_ms;
-    server_options.login_max_account_failures = config.login_max_account_failures;
-    server_options.login_max_address_failures = config.login_max_address_failures;
-    server_options.login_lockout_minutes = config.login_lockout_minutes;
     {
         net::Server server(server_options, service, hub, metrics, [&bus] { return bus->ready(); });
         server.run();

@@ -8,6 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
+#include <chrono>
 #include <iostream>
 #include <stdexcept>
 
@@ -134,18 +135,35 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "Seconds of WebSocket silence before a ping; a second silent period closes it");
     add(app, "shutdown-grace-ms", c.shutdown_grace_ms,
         "How long shutdown waits for sockets to close");
-    add(app, "login-max-account-failures", c.login_max_account_failures,
-        "Failed sign-ins per account within the lockout time before it is locked (429)")
+    add(app, "login-max-pair-failures", c.login_max_pair_failures,
+        "Failed sign-ins per account and client address after which that pair waits a delay "
+        "that doubles with each further failure (429 with Retry-After)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
     add(app, "login-max-address-failures", c.login_max_address_failures,
-        "Failed sign-ins per client address before it is locked; 0 turns it off (behind a proxy "
-        "every client has the proxy's address)");
-    add(app, "login-lockout-minutes", c.login_lockout_minutes,
-        "Window for counting failed sign-ins, and how long a lockout lasts")
-        ->check(CLI::Range(1u, 100000u));
+        "Failed sign-ins per client address, across accounts, after which it waits; 0 turns "
+        "it off (behind a proxy without --trusted-proxies every client has its address)");
+    add(app, "login-max-account-failures", c.login_max_account_failures,
+        "Failed sign-ins per account, from every address, after which it waits; the delays apply "
+        "only to addresses that failed on the account (0: off)");
+    add(app, "login-delay-base-ms", c.login_delay_base_ms,
+        "First sign-in delay once failures reach a limit; each further failure doubles it")
+        ->check(CLI::Range(1u, 3600000u));
+    add(app, "login-delay-max-s", c.login_delay_max_s, "Longest sign-in delay")
+        ->check(CLI::Range(1u, 86400u));
+    add(app, "login-forget-hours", c.login_forget_hours,
+        "Failed sign-ins older than this are forgotten (and purged from the store)")
+        ->check(CLI::Range(1u, 8760u));
     add(app, "password-cost", c.password_cost, "argon2id cost: interactive, moderate, min (tests)")
         ->check(CLI::IsMember({"interactive", "moderate", "min"}));
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
+    add(app, "max-sessions-per-user", c.max_sessions_per_user,
+        "Sessions per user; past it the oldest is signed out and its sockets closed (0: no limit)");
+    add(app, "register-max-per-address", c.register_max_per_address,
+        "Registrations per client address while each follows the previous one within "
+        "--register-window-minutes (429 beyond; 0: no limit)");
+    add(app, "register-window-minutes", c.register_window_minutes,
+        "Window of --register-max-per-address")
+        ->check(CLI::Range(1u, 100000u));
     add(app, "sqlite-sync", c.sqlite_sync, "full: an ack survives power loss; normal: faster")
         ->check(CLI::IsMember({"full", "normal"}));
     add(app, "blocking-threads", c.blocking_threads, "Threads for store reads and password hashing")
@@ -168,6 +186,15 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     if (!c.db.starts_with("sqlite:") && !c.db.starts_with("postgresql://") &&
         !c.db.starts_with("postgres://")) {
         throw std::invalid_argument("--db: expected sqlite:PATH or postgresql://...");
+    }
+    if (std::chrono::hours(c.login_forget_hours) <
+        std::chrono::minutes(c.register_window_minutes)) {
+        throw std::invalid_argument(
+            "--login-forget-hours: must be at least --register-window-minutes (both counts are "
+            "purged after it)");
+    }
+    if (std::chrono::hours(c.login_forget_hours) < std::chrono::seconds(c.login_delay_max_s)) {
+        throw std::invalid_argument("--login-forget-hours: must be at least --login-delay-max-s");
     }
     if (c.listen.rfind(':') == std::string::npos) {
         throw std::invalid_argument("--listen: expected ADDRESS:PORT");
@@ -225,8 +252,10 @@ std::string describe(const Config& c) {
         "http_first_request_timeout={} outbox_max_bytes={} "
         "outbox_max_frames={} http_idle_timeout={} http_request_timeout={} ws_ping_interval={} "
         "shutdown_grace_ms={} "
-        "login_max_account_failures={} login_max_address_failures={} login_lockout_minutes={} "
-        "password_cost={} session_ttl_hours={} sqlite_sync={} blocking_threads={} "
+        "login_max_pair_failures={} login_max_address_failures={} login_max_account_failures={} "
+        "login_delay_base_ms={} login_delay_max_s={} login_forget_hours={} "
+        "password_cost={} session_ttl_hours={} max_sessions_per_user={} "
+        "register_max_per_address={} register_window_minutes={} sqlite_sync={} blocking_threads={} "
         "store_max_batch={} presence_window_ms={}",
         c.listen, c.metrics_listen.empty() ? "(main listener)" : c.metrics_listen, redact_url(c.db),
         c.auth, c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
@@ -238,8 +267,10 @@ std::string describe(const Config& c) {
         c.max_connections, c.max_connections_per_address, c.headroom_connections_per_address,
         c.http_first_request_timeout_s, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
-        c.login_max_account_failures, c.login_max_address_failures, c.login_lockout_minutes,
-        c.password_cost, c.session_ttl_hours, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
+        c.login_max_pair_failures, c.login_max_address_failures, c.login_max_account_failures,
+        c.login_delay_base_ms, c.login_delay_max_s, c.login_forget_hours, c.password_cost,
+        c.session_ttl_hours, c.max_sessions_per_user, c.register_max_per_address,
+        c.register_window_minutes, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
         c.presence_window_ms);
 }
 

@@ -55,12 +55,20 @@ struct Config {
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
 
-    std::size_t login_max_account_failures = 5;
-    std::size_t login_max_address_failures = 20;  // 0: no per-address lockout (behind a proxy)
-    unsigned login_lockout_minutes = 15;
+    // Sign-in throttling (chat::LoginThrottle): failures per (account, address), per address
+    // (0: off) and per account (0: off) after which the key waits, doubling delays.
+    std::size_t login_max_pair_failures = 3;
+    std::size_t login_max_address_failures = 20;
+    std::size_t login_max_account_failures = 100;
+    unsigned login_delay_base_ms = 1000;
+    unsigned login_delay_max_s = 900;
+    unsigned login_forget_hours = 24;
 
     std::string password_cost = "interactive";  // interactive | moderate | min (tests only)
     unsigned session_ttl_hours = 24 * 30;
+    std::size_t max_sessions_per_user = 20;     // 0: no limit
+    std::size_t register_max_per_address = 20;  // 0: no limit
+    unsigned register_window_minutes = 60;
     std::string sqlite_sync = "full";  // full | normal
     std::size_t blocking_threads = 4;
     // Appends per group commit, at most (one transaction, one fsync with --sqlite-sync full).

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <map>
@@ -12,6 +13,7 @@
 #include "bus/bus.hpp"
 #include "bus/wire.hpp"
 #include "chat/codec.hpp"
+#include "chat/user_names.hpp"
 #include "chat/validation.hpp"
 #include "model/clock.hpp"
 #include "store/store.hpp"
@@ -23,8 +25,15 @@ using metrics::Limit;
 namespace {
 
 ApiError invalid_name() {
-    return ApiError(400, "invalid_name", "a user name is 1 to 32 letters, digits, '_', '-' or '.'",
+    return ApiError(400, "invalid_name",
+                    "a user name is 1 to 32 letters, digits, '_', '-' or '.', with no invisible, "
+                    "format or direction-control character",
                     Limit::InvalidName);
+}
+
+ApiError name_taken() {
+    return ApiError(409, "name_taken", "that name, or one that looks like it, is taken",
+                    Limit::Conflict);
 }
 
 ApiError invalid_room() {
@@ -86,7 +95,9 @@ ChatService::ChatService(
       options_(std::move(options)),
       rate_limiter_(options_.rate_per_second, options_.rate_burst),
       frame_guard_(options_.frame_limits),
-      typing_(options_.typing_interval) {
+      typing_(options_.typing_interval),
+      clock_(options_.clock ? options_.clock : std::function<std::int64_t()>(model::now_ms)),
+      login_throttle_(store_, options_.login_throttle, clock_) {
     if (!options_.open_auth) {
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
@@ -391,51 +402,140 @@ json::object ChatService::new_session(const std::string& user_name) {
         model::now_ms() +
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
+    if (options_.max_sessions_per_user > 0) {
+        for (const auto& dropped :
+             store_.trim_sessions(user_name, options_.max_sessions_per_user)) {
+            metrics_.limit_hit(Limit::Sessions);
+            hub_.close_session(dropped, CloseCode::Policy, "signed out: too many sessions");
+        }
+    }
+    const auto now = clock_();
+    auto last = last_session_purge_ms_.load();
+    if (now - last >= options_.session_purge_interval.count() &&
+        last_session_purge_ms_.compare_exchange_strong(last, now)) {
+        store_.purge_expired_sessions(now);
+    }
     return json::object{{"user_name", user_name}, {"token", token}, {"expires_ms", expires}};
 }
 
-json::object ChatService::register_user(std::string_view user_name, std::string_view password) {
+json::object ChatService::register_user(std::string_view user_name,
+                                        std::string_view password,
+                                        std::string_view address) {
     if (options_.open_auth) {
         throw ApiError(404, "not_found", "open mode has no accounts: use /api/login with a name",
                        Limit::NotFound);
     }
-    if (!valid_user_name(user_name)) throw invalid_name();
+    // Registrations per address share the sign-in throttle's table: "register:<address>".
+    const std::vector<std::string> registrations{"register:" + std::string(address)};
+    const auto window = options_.registration_window.count();
+    if (options_.max_registrations_per_address > 0) {
+        const auto count = store_.login_failures(registrations).front();
+        const auto until = count.last_failure_ms + window;
+        const auto now = clock_();
+        if (count.failures >= static_cast<std::int64_t>(options_.max_registrations_per_address) &&
+            until > now) {
+            const auto seconds =
+                std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(until - now));
+            throw ApiError(429, "rate_limited",
+                           "too many registrations from your address: try again in " +
+                               std::to_string(seconds.count()) + " s",
+                           Limit::RegisterRate, seconds);
+        }
+    }
+    const auto name = canonical_user_name(user_name);
+    if (!name) throw invalid_name();
     if (utf8_length(password) < kMinPasswordChars || password.size() > kMaxPasswordBytes) {
         throw ApiError(400, "weak_password", "a password has 8 to 1024 characters",
                        Limit::BadRequest);
     }
-    store::User user{std::string(user_name), auth::hash_password(password, options_.password_cost),
-                     model::now_ms()};
-    if (!store_.create_user(user)) {
-        throw ApiError(409, "name_taken", "that name is taken", Limit::Conflict);
+    store::User user{*name, auth::hash_password(password, options_.password_cost), model::now_ms(),
+                     user_name_key(*name)};
+    // Refused when the name or its key is taken, atomically (Store::create_user).
+    if (!store_.create_user(user)) throw name_taken();
+    if (options_.max_registrations_per_address > 0) {
+        const auto now = clock_();
+        store_.add_login_failure(registrations, now, now - window);
     }
     return new_session(user.name);
 }
 
-json::object ChatService::login(std::string_view user_name, std::string_view password) {
-    if (!valid_user_name(user_name)) throw invalid_name();
-    const std::string name(user_name);
+json::object ChatService::login(std::string_view user_name,
+                                std::string_view password,
+                                std::string_view address) {
+    auto canonical = canonical_user_name(user_name);
     if (options_.open_auth) {
+        if (!canonical) throw invalid_name();
+        const std::string name = std::move(*canonical);
         if (hub_.is_online(name) && hub_.has_other_session(name, {})) {
             throw ApiError(409, "name_taken", "that name is in use by a connected user",
                            Limit::Conflict);
         }
         return new_session(name);
     }
+    // An account registered before the look-alike rules may hold a name they refuse: it still
+    // signs in with its exact name.
+    if (!canonical && !valid_legacy_user_name(user_name)) throw invalid_name();
+    const std::string name = canonical ? std::move(*canonical) : std::string(user_name);
+    if (const auto wait = login_throttle_.check(name, address)) {
+        const auto seconds = std::chrono::ceil<std::chrono::seconds>(*wait);
+        throw ApiError(429, "rate_limited",
+                       "too many failed sign-ins from your address: try again in " +
+                           std::to_string(seconds.count()) + " s",
+                       Limit::LoginRate, seconds);
+    }
     const auto user = store_.find_user(name);
     // Verify even without an account so that timing does not tell which names exist.
     const bool ok =
         auth::verify_password(user ? user->password_hash : dummy_password_hash_, password);
     if (!user || !ok) {
+        login_throttle_.record_failure(name, address);
         throw ApiError(401, "invalid_credentials", "wrong user name or password",
                        Limit::Unauthorized);
     }
+    login_throttle_.record_success(name, address);
     return new_session(name);
+}
+
+std::size_t ChatService::backfill_name_keys() {
+    constexpr std::size_t kBatch = 500;
+    std::size_t done = 0;
+    std::size_t clashes = 0;
+    while (true) {
+        const auto names = store_.users_without_name_key(kBatch);
+        for (const auto& name : names) {
+            if (!store_.set_name_key(name, user_name_key(name))) {
+                ++clashes;
+                spdlog::warn(
+                    "user '{}' looks like another user's name: both accounts keep "
+                    "working, new look-alikes are refused",
+                    name);
+            }
+        }
+        done += names.size();
+        if (names.size() < kBatch) break;
+    }
+    if (done > 0) {
+        spdlog::info("stored the name key of {} users ({} look like another's name)", done,
+                     clashes);
+    }
+    return done;
 }
 
 void ChatService::logout(const Identity& identity) {
     store_.delete_session(identity.session);
     hub_.close_session(identity.session, CloseCode::Policy, "signed out");
+}
+
+std::size_t ChatService::logout_all(const Identity& identity) {
+    const auto sessions = store_.delete_user_sessions(identity.user_name);
+    for (const auto& session : sessions) {
+        hub_.close_session(session, CloseCode::Policy, "signed out everywhere");
+    }
+    // The caller's own session, even if another request deleted it meanwhile.
+    if (std::find(sessions.begin(), sessions.end(), identity.session) == sessions.end()) {
+        hub_.close_session(identity.session, CloseCode::Policy, "signed out everywhere");
+    }
+    return sessions.size();
 }
 
 std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {

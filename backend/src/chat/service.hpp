@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "auth/auth.hpp"
 #include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
+#include "chat/login_guard.hpp"
 #include "chat/rate_limiter.hpp"
 #include "chat/sink.hpp"
 #include "metrics/metrics.hpp"
@@ -33,14 +35,17 @@ class ApiError : public std::runtime_error {
     ApiError(unsigned http_status,
              std::string error_code,
              const std::string& message,
-             metrics::Limit counted_as)
+             metrics::Limit counted_as,
+             std::optional<std::chrono::seconds> retry = std::nullopt)
         : std::runtime_error(message),
           status(http_status),
           code(std::move(error_code)),
-          limit(counted_as) {}
+          limit(counted_as),
+          retry_after(retry) {}
     unsigned status;
     std::string code;
     metrics::Limit limit;
+    std::optional<std::chrono::seconds> retry_after;  // the Retry-After header, when set
 };
 
 // Who made a request: the token's user and the token's hash (names the session).
@@ -71,6 +76,17 @@ struct ServiceOptions {
     // costs each connection one write per window instead of one per connect (N^2 writes in
     // all). Zero: each is delivered at once, on the bus's thread.
     std::chrono::milliseconds presence_window{0};
+    LoginThrottleOptions login_throttle{};
+    // Sessions per user (0: no limit); past it the oldest is deleted and its sockets closed.
+    std::size_t max_sessions_per_user = 20;
+    // Registrations per client address (0: no limit) while each follows the previous one from
+    // that address within registration_window; past it 429 rate_limited.
+    std::size_t max_registrations_per_address = 20;
+    std::chrono::milliseconds registration_window = std::chrono::hours(1);
+    // Expired sessions are purged on a sign-in at most this often.
+    std::chrono::milliseconds session_purge_interval = std::chrono::minutes(1);
+    // Wall-clock milliseconds for the sign-in throttle (a fake one in tests).
+    std::function<std::int64_t()> clock{};
 };
 
 // The use cases: accounts, rooms, history, sending. Decides; the store, bus and hub carry.
@@ -97,10 +113,24 @@ class ChatService {
     // --- HTTP API; each throws ApiError for a refused request. Blocking. ---
     std::optional<Identity> authenticate(std::string_view token);
     boost::json::object config() const;
-    boost::json::object register_user(std::string_view user_name, std::string_view password);
+    // At most max_registrations_per_address from `address` (429 rate_limited past it).
+    boost::json::object register_user(std::string_view user_name,
+                                      std::string_view password,
+                                      std::string_view address = {});
     // In open mode `password` is ignored and a live connection holding the name refuses it.
-    boost::json::object login(std::string_view user_name, std::string_view password);
+    // In password mode, wrong passwords from `address` are throttled (LoginThrottle: 429
+    // rate_limited with a Retry-After).
+    boost::json::object login(std::string_view user_name,
+                              std::string_view password,
+                              std::string_view address = {});
+    // Stores the name key of every user registered before keys existed (SQL cannot compute
+    // it); a look-alike of a name held by another user keeps its account but not the key.
+    // Returns how many users it went through. Blocking; chatd runs it once at start.
+    std::size_t backfill_name_keys();
     void logout(const Identity& identity);
+    // Signs the user out everywhere: deletes every session of the user and closes their
+    // sockets on this node. Returns how many sessions there were.
+    std::size_t logout_all(const Identity& identity);
     boost::json::object me(const Identity& identity);
     boost::json::object list_rooms(const Identity& identity);
     boost::json::object create_room(const Identity& identity, std::string_view room);
@@ -171,6 +201,9 @@ class ChatService {
     RateLimiter rate_limiter_;
     FrameGuard frame_guard_;
     Coalescer typing_;
+    std::function<std::int64_t()> clock_;  // options_.clock, else model::now_ms
+    LoginThrottle login_throttle_;
+    std::atomic<std::int64_t> last_session_purge_ms_{0};
     std::string dummy_password_hash_;  // verified against when a login names no account
     // The publication outbox worker (distributed bus only): marks confirmed messages published
     // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "chat/user_names.hpp"
+
 namespace chatd::chat {
 namespace {
 
@@ -69,20 +71,48 @@ std::size_t utf8_length(std::string_view text) {
     }));
 }
 
-bool valid_user_name(std::string_view name) {
-    if (name.empty() || !valid_utf8(name)) return false;
+namespace {
+
+// Length, dot-segments and ASCII characters; each non-ASCII code point must pass `non_ascii`.
+// nullopt for a name that breaks a rule, else whether it is all ASCII.
+template <class NonAsciiRule>
+std::optional<bool> user_name_shape(std::string_view name, NonAsciiRule non_ascii) {
+    if (name.empty() || !valid_utf8(name)) return std::nullopt;
     const std::size_t length = utf8_length(name);
-    if (length > kMaxUserNameChars) return false;
+    if (length > kMaxUserNameChars) return std::nullopt;
     // "." and ".." are dot-segments: URL clients rewrite /receive/.. to /.
-    if (name == "." || name == "..") return false;
+    if (name == "." || name == "..") return std::nullopt;
+    bool ascii = true;
     std::size_t at = 0;
     while (at < name.size()) {
         const auto c = next_code_point(name, at);
-        if (*c < 0x80 ? !ascii_name_char(static_cast<char>(*c)) : non_ascii_control_or_space(*c)) {
-            return false;
+        if (*c < 0x80) {
+            if (!ascii_name_char(static_cast<char>(*c))) return std::nullopt;
+        } else {
+            ascii = false;
+            if (!non_ascii(*c)) return std::nullopt;
         }
     }
-    return true;
+    return ascii;
+}
+
+}  // namespace
+
+bool valid_user_name(std::string_view name) {
+    const auto ascii = user_name_shape(name, allowed_in_user_name);
+    // ASCII text is always in NFC: ICU is only asked about the others.
+    return ascii && (*ascii || is_nfc(name));
+}
+
+std::optional<std::string> canonical_user_name(std::string_view name) {
+    auto normalized = nfc_name(name);
+    if (!normalized || !valid_user_name(*normalized)) return std::nullopt;
+    return normalized;
+}
+
+bool valid_legacy_user_name(std::string_view name) {
+    return user_name_shape(name, [](char32_t c) { return !non_ascii_control_or_space(c); })
+        .has_value();
 }
 
 bool valid_room_name(std::string_view name) {

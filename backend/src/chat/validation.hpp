@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,10 +11,18 @@ inline constexpr std::size_t kMaxRoomNameChars = 48;
 inline constexpr std::size_t kMinPasswordChars = 8;
 inline constexpr std::size_t kMaxPasswordBytes = 1024;
 
-// 1-32 characters: ASCII letters and digits, '_', '-', '.', or any non-ASCII UTF-8 character
-// (valid UTF-8 only). No spaces, '/', ':' or control characters, so a name is safe in a URL
-// path segment, a RabbitMQ queue name and a direct-room name "dm:<a>:<b>".
+// 1-32 characters: ASCII letters and digits, '_', '-', '.', or a non-ASCII character that
+// user_names.hpp's allowed_in_user_name accepts (no invisible, bidi-control, format, control or
+// space character), the whole name in NFC (valid UTF-8 only). No spaces, '/', ':' or control
+// characters, so a name is safe in a URL path segment, a RabbitMQ queue name and a direct-room
+// name "dm:<a>:<b>", and it reads as what it is.
 bool valid_user_name(std::string_view name);
+// The NFC form of `name` when that is a valid user name, else nullopt: where a client types a
+// name (register, sign-in), "zoe" + U+0301 becomes "zoë".
+std::optional<std::string> canonical_user_name(std::string_view name);
+// The rule accounts were registered under before look-alike checks (any non-ASCII character
+// but spaces and C1 controls, NFC or not). Such an account still signs in with its exact name.
+bool valid_legacy_user_name(std::string_view name);
 // 1-48 characters of a-z, 0-9, '_', '-'.
 bool valid_room_name(std::string_view name);
 bool valid_utf8(std::string_view text);

@@ -100,6 +100,10 @@ std::string_view to_string(Limit limit) {
             return "write_stalled";
         case Limit::ChunkedFraming:
             return "chunked_framing";
+        case Limit::Sessions:
+            return "sessions";
+        case Limit::RegisterRate:
+            return "register_rate";
         case Limit::kCount:
             break;
     }

@@ -48,6 +48,8 @@ enum class Limit {
     QueuedBytes,     // every byte queued for a connection (frames, pongs) past --outbox-max-bytes
     WriteStalled,    // a write to a WebSocket that made no progress for a ping interval
     ChunkedFraming,  // a chunk-size line or trailer section past the HTTP read buffer bound
+    Sessions,        // a user's oldest session dropped past --max-sessions-per-user
+    RegisterRate,    // a registration refused past --register-max-per-address
     kCount
 };
 

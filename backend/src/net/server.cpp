@@ -15,7 +15,6 @@
 
 #include "chat/api_request.hpp"
 #include "chat/hub.hpp"
-#include "chat/login_guard.hpp"
 #include "chat/service.hpp"
 #include "chat/validation.hpp"
 #include "metrics/metrics.hpp"
@@ -70,9 +69,15 @@ Response json_response(const Request& request, http::status status, const json::
 }
 
 Response error_response(const Request& request, const chat::ApiError& error) {
-    return json_response(
+    auto res = json_response(
         request, static_cast<http::status>(error.status),
         json::object{{"error", json::object{{"code", error.code}, {"message", error.what()}}}});
+    if (error.retry_after) {
+        res.set(http::field::retry_after,
+                std::to_string(std::max<std::int64_t>(
+                    1, static_cast<std::int64_t>(error.retry_after->count()))));
+    }
+    return res;
 }
 
 std::string_view mime_type(std::string_view path) {
@@ -229,12 +234,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           acceptor(io),
           signals(io, SIGINT, SIGTERM),
           trusted_proxies(options.trusted_proxies),
-          login_guard(chat::LoginGuardOptions{
-              .max_account_failures = options.login_max_account_failures,
-              .max_address_failures = options.login_max_address_failures,
-              .window = std::chrono::minutes(options.login_lockout_minutes),
-              .lockout = std::chrono::minutes(options.login_lockout_minutes),
-          }),
           connection_limits(
               std::make_shared<ConnectionLimits>(options.max_connections,
                                                  options.max_connections_per_address,
@@ -275,7 +274,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::signal_set signals;
     Router<Handler> router;
     TrustedProxies trusted_proxies;
-    chat::LoginGuard login_guard;  // failed logins per account and per address
     std::shared_ptr<ConnectionLimits> connection_limits;
     std::atomic<bool> stopping{false};
 
@@ -445,7 +443,9 @@ void Server::Impl::add_routes() {
         const auto& object = body_object(body);
         auto name = string_member(object, "user_name", true);
         auto password = string_member(object, "password", true);
-        auto job = [this, name, password] { return service.register_user(name, password); };
+        auto job = [this, name, password, address = c.remote_address] {
+            return service.register_user(name, password, address);
+        };
         auto result = co_await offload(std::move(job));
         co_return json_response(c.request, http::status::created, result);
     });
@@ -455,18 +455,7 @@ void Server::Impl::add_routes() {
         auto name = string_member(object, "user_name", true);
         auto password = string_member(object, "password", !service.options().open_auth);
         auto job = [this, name, password, address = c.remote_address] {
-            if (!login_guard.allow(name, address)) {
-                throw chat::ApiError(429, "rate_limited",
-                                     "too many failed sign-ins: try again later", Limit::LoginRate);
-            }
-            try {
-                auto session = service.login(name, password);
-                login_guard.record_success(name);
-                return session;
-            } catch (const chat::ApiError& error) {
-                if (error.status == 401) login_guard.record_failure(name, address);
-                throw;
-            }
+            return service.login(name, password, address);
         };
         auto result = co_await offload(std::move(job));
         co_return json_response(c.request, http::status::ok, result);
@@ -477,6 +466,13 @@ void Server::Impl::add_routes() {
         co_await offload(std::move(job));
         Response res{http::status::no_content, c.request.version()};
         co_return res;
+    });
+    router.add("POST", "/api/logout-all", [this](Call& c) -> awaitable<Response> {
+        auto identity = co_await require_identity(c);
+        auto job = [this, identity] { return service.logout_all(identity); };
+        const auto sessions = co_await offload(std::move(job));
+        co_return json_response(c.request, http::status::ok,
+                                json::object{{"signed_out_sessions", sessions}});
     });
     router.add("GET", "/api/me", [this](Call& c) -> awaitable<Response> {
         auto identity = co_await require_identity(c);

@@ -44,9 +44,6 @@ struct ServerOptions {
     std::vector<std::string> trusted_proxies;
     unsigned ws_ping_interval_s = 30;
     unsigned shutdown_grace_ms = 5000;
-    std::size_t login_max_account_failures = 5;
-    std::size_t login_max_address_failures = 20;  // 0: off
-    unsigned login_lockout_minutes = 15;
 };
 
 // The HTTP + WebSocket front of chatd: listener, router, static files, seed and native APIs.

@@ -84,10 +84,29 @@ constexpr const char* kHistoryAfter =
     " FROM messages m WHERE room = $1 AND id > $2::bigint ORDER BY id ASC LIMIT $3::bigint";
 
 constexpr const char* kInsertUser =
-    "INSERT INTO users (name, password_hash, created_ms) VALUES ($1, $2, $3::bigint)"
-    " ON CONFLICT (name) DO NOTHING";
+    "INSERT INTO users (name, password_hash, created_ms, name_key)"
+    " VALUES ($1, $2, $3::bigint, $4) ON CONFLICT (name) DO NOTHING";
 constexpr const char* kFindUser =
-    "SELECT name, password_hash, created_ms FROM users WHERE name = $1";
+    "SELECT name, password_hash, created_ms, name_key FROM users WHERE name = $1";
+constexpr const char* kClaimNameKey =
+    "INSERT INTO user_name_keys (name_key, user_name) VALUES ($1, $2)"
+    " ON CONFLICT (name_key) DO NOTHING";
+constexpr const char* kNameKeyHolder = "SELECT user_name FROM user_name_keys WHERE name_key = $1";
+constexpr const char* kUsersWithoutNameKey =
+    "SELECT name FROM users WHERE name_key = '' ORDER BY name LIMIT $1::bigint";
+constexpr const char* kSetNameKey = "UPDATE users SET name_key = $2 WHERE name = $1";
+
+constexpr const char* kFindLoginFailures =
+    "SELECT failures, last_failure_ms FROM login_failures WHERE key = $1";
+constexpr const char* kAddLoginFailure =
+    "INSERT INTO login_failures AS f (key, failures, last_failure_ms) VALUES ($1, 1, $2::bigint)"
+    " ON CONFLICT (key) DO UPDATE SET"
+    " failures = CASE WHEN f.last_failure_ms < $3::bigint THEN 1 ELSE f.failures + 1 END,"
+    " last_failure_ms = $2::bigint"
+    " RETURNING failures, last_failure_ms";
+constexpr const char* kClearLoginFailures = "DELETE FROM login_failures WHERE key = $1";
+constexpr const char* kPurgeLoginFailures =
+    "DELETE FROM login_failures WHERE last_failure_ms < $1::bigint";
 
 constexpr const char* kInsertSession =
     "INSERT INTO sessions (token_hash, user_name, expires_ms) VALUES ($1, $2, $3::bigint)";
@@ -95,6 +114,15 @@ constexpr const char* kFindSession =
     "SELECT token_hash, user_name, expires_ms FROM sessions"
     " WHERE token_hash = $1 AND expires_ms > $2::bigint";
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = $1";
+// All but the `keep` ($2) sessions of the user expiring last; ties broken by token hash.
+constexpr const char* kTrimSessions =
+    "DELETE FROM sessions WHERE user_name = $1 AND token_hash NOT IN"
+    " (SELECT token_hash FROM sessions WHERE user_name = $1"
+    " ORDER BY expires_ms DESC, token_hash DESC LIMIT $2::bigint)"
+    " RETURNING token_hash";
+constexpr const char* kDeleteUserSessions =
+    "DELETE FROM sessions WHERE user_name = $1 RETURNING token_hash";
+constexpr const char* kPurgeExpiredSessions = "DELETE FROM sessions WHERE expires_ms <= $1::bigint";
 
 constexpr const char* kInsertRoom =
     "INSERT INTO rooms (name, direct, created_by, created_ms)"
@@ -801,9 +829,27 @@ void PostgresStore::mark_published(const std::vector<model::MessageId>& ids) {
 
 bool PostgresStore::create_user(const User& user) {
     // Not retried: if the lost connection had committed the insert, a retry would say "taken".
+    // The user and its key in one transaction: a concurrent registration of a look-alike waits
+    // on the key's primary key until this one ends, then finds it taken.
     return pooled(OnLostConnection::Fail, [&](Connection& db) {
-        return db.exec(kInsertUser, {user.name, user.password_hash, param(user.created_ms)})
-                   .affected() == 1;
+        db.run(kBegin);
+        try {
+            bool created = db.exec(kInsertUser, {user.name, user.password_hash,
+                                                 param(user.created_ms), user.name_key})
+                               .affected() == 1;
+            if (created && !user.name_key.empty()) {
+                created = db.exec(kClaimNameKey, {user.name_key, user.name}).affected() == 1;
+            }
+            if (created) {
+                db.commit();
+            } else {
+                db.run(kRollback);
+            }
+            return created;
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
     });
 }
 
@@ -811,7 +857,85 @@ std::optional<User> PostgresStore::find_user(std::string_view name) {
     return pooled(OnLostConnection::Retry, [&](Connection& db) -> std::optional<User> {
         const auto rows = db.exec(kFindUser, {std::string(name)});
         if (rows.empty()) return std::nullopt;
-        return User{rows.text(0, 0), rows.text(0, 1), rows.integer(0, 2)};
+        return User{rows.text(0, 0), rows.text(0, 1), rows.integer(0, 2), rows.text(0, 3)};
+    });
+}
+
+std::vector<std::string> PostgresStore::users_without_name_key(std::size_t limit) {
+    const auto bounded = static_cast<std::int64_t>(
+        std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return first_column(db.exec(kUsersWithoutNameKey, {param(bounded)}));
+    });
+}
+
+bool PostgresStore::set_name_key(std::string_view user_name, std::string_view name_key) {
+    // Idempotent: a retry after a lost connection finds the key set and claimed, or claims it.
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        const std::string user(user_name);
+        const std::string key(name_key);
+        db.run(kBegin);
+        try {
+            db.exec(kSetNameKey, {user, key});
+            db.exec(kClaimNameKey, {key, user});
+            const auto holder = db.exec(kNameKeyHolder, {key});
+            const bool holds = !holder.empty() && holder.text(0, 0) == user;
+            db.commit();
+            return holds;
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+std::vector<LoginFailures> PostgresStore::login_failures(const std::vector<std::string>& keys) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        std::vector<LoginFailures> counts;
+        counts.reserve(keys.size());
+        for (const auto& key : keys) {
+            const auto rows = db.exec(kFindLoginFailures, {key});
+            counts.push_back(rows.empty() ? LoginFailures{}
+                                          : LoginFailures{rows.integer(0, 0), rows.integer(0, 1)});
+        }
+        return counts;
+    });
+}
+
+std::vector<LoginFailures> PostgresStore::add_login_failure(const std::vector<std::string>& keys,
+                                                            std::int64_t now_ms,
+                                                            std::int64_t forget_before_ms) {
+    // Not retried: a lost connection may have committed the counts already.
+    return pooled(OnLostConnection::Fail, [&](Connection& db) {
+        db.run(kBegin);
+        try {
+            std::vector<LoginFailures> counts;
+            counts.reserve(keys.size());
+            for (const auto& key : keys) {
+                const auto rows =
+                    db.exec(kAddLoginFailure, {key, param(now_ms), param(forget_before_ms)});
+                counts.push_back(LoginFailures{rows.integer(0, 0), rows.integer(0, 1)});
+            }
+            db.commit();
+            return counts;
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+void PostgresStore::clear_login_failures(const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    pooled(OnLostConnection::Retry, [&](Connection& db) {
+        for (const auto& key : keys) db.exec(kClearLoginFailures, {key});
+    });
+}
+
+std::size_t PostgresStore::purge_login_failures(std::int64_t before_ms) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return static_cast<std::size_t>(
+            db.exec(kPurgeLoginFailures, {param(before_ms)}).affected());
     });
 }
 
@@ -833,6 +957,28 @@ std::optional<Session> PostgresStore::find_session(std::string_view token_hash,
 void PostgresStore::delete_session(std::string_view token_hash) {
     pooled(OnLostConnection::Retry,
            [&](Connection& db) { db.exec(kDeleteSession, {std::string(token_hash)}); });
+}
+
+std::vector<std::string> PostgresStore::trim_sessions(std::string_view user_name,
+                                                      std::size_t keep) {
+    const auto bounded = static_cast<std::int64_t>(
+        std::min<std::size_t>(keep, std::numeric_limits<std::int64_t>::max()));
+    // Retried: idempotent, though a retry after a lost COMMIT returns no hash.
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return first_column(db.exec(kTrimSessions, {std::string(user_name), param(bounded)}));
+    });
+}
+
+std::vector<std::string> PostgresStore::delete_user_sessions(std::string_view user_name) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return first_column(db.exec(kDeleteUserSessions, {std::string(user_name)}));
+    });
+}
+
+std::size_t PostgresStore::purge_expired_sessions(std::int64_t now_ms) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return static_cast<std::size_t>(db.exec(kPurgeExpiredSessions, {param(now_ms)}).affected());
+    });
 }
 
 bool PostgresStore::create_room(const Room& room) {

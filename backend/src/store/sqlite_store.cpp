@@ -9,6 +9,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -137,10 +138,28 @@ constexpr const char* kHistoryAfter =
     " FROM messages m WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
 
 constexpr const char* kInsertUser =
-    "INSERT INTO users (name, password_hash, created_ms) VALUES (?1, ?2, ?3)"
+    "INSERT INTO users (name, password_hash, created_ms, name_key) VALUES (?1, ?2, ?3, ?4)"
     " ON CONFLICT (name) DO NOTHING";
 constexpr const char* kFindUser =
-    "SELECT name, password_hash, created_ms FROM users WHERE name = ?1";
+    "SELECT name, password_hash, created_ms, name_key FROM users WHERE name = ?1";
+constexpr const char* kClaimNameKey =
+    "INSERT INTO user_name_keys (name_key, user_name) VALUES (?1, ?2)"
+    " ON CONFLICT (name_key) DO NOTHING";
+constexpr const char* kNameKeyHolder = "SELECT user_name FROM user_name_keys WHERE name_key = ?1";
+constexpr const char* kUsersWithoutNameKey =
+    "SELECT name FROM users WHERE name_key = '' ORDER BY name LIMIT ?1";
+constexpr const char* kSetNameKey = "UPDATE users SET name_key = ?2 WHERE name = ?1";
+
+constexpr const char* kFindLoginFailures =
+    "SELECT failures, last_failure_ms FROM login_failures WHERE key = ?1";
+constexpr const char* kAddLoginFailure =
+    "INSERT INTO login_failures (key, failures, last_failure_ms) VALUES (?1, 1, ?2)"
+    " ON CONFLICT (key) DO UPDATE SET"
+    " failures = CASE WHEN last_failure_ms < ?3 THEN 1 ELSE failures + 1 END,"
+    " last_failure_ms = ?2"
+    " RETURNING failures, last_failure_ms";
+constexpr const char* kClearLoginFailures = "DELETE FROM login_failures WHERE key = ?1";
+constexpr const char* kPurgeLoginFailures = "DELETE FROM login_failures WHERE last_failure_ms < ?1";
 
 constexpr const char* kInsertSession =
     "INSERT INTO sessions (token_hash, user_name, expires_ms) VALUES (?1, ?2, ?3)";
@@ -148,6 +167,15 @@ constexpr const char* kFindSession =
     "SELECT token_hash, user_name, expires_ms FROM sessions"
     " WHERE token_hash = ?1 AND expires_ms > ?2";
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = ?1";
+// All but the `keep` (?2) sessions of the user expiring last; ties broken by token hash.
+constexpr const char* kTrimSessions =
+    "DELETE FROM sessions WHERE user_name = ?1 AND token_hash NOT IN"
+    " (SELECT token_hash FROM sessions WHERE user_name = ?1"
+    " ORDER BY expires_ms DESC, token_hash DESC LIMIT ?2)"
+    " RETURNING token_hash";
+constexpr const char* kDeleteUserSessions =
+    "DELETE FROM sessions WHERE user_name = ?1 RETURNING token_hash";
+constexpr const char* kPurgeExpiredSessions = "DELETE FROM sessions WHERE expires_ms <= ?1";
 
 constexpr const char* kInsertRoom =
     "INSERT INTO rooms (name, direct, created_by, created_ms) VALUES (?1, ?2, ?3, ?4)"
@@ -1062,12 +1090,25 @@ void SqliteStore::mark_published(const std::vector<model::MessageId>& ids) {
 
 bool SqliteStore::create_user(const User& user) {
     return write([&user](Connection& db) {
-        Query(db, kInsertUser)
-            .bind(1, user.name)
-            .bind(2, user.password_hash)
-            .bind(3, user.created_ms)
-            .run();
-        return sqlite3_changes(db.handle()) == 1;
+        execute(db, kBeginImmediate);
+        try {
+            Query(db, kInsertUser)
+                .bind(1, user.name)
+                .bind(2, user.password_hash)
+                .bind(3, user.created_ms)
+                .bind(4, user.name_key)
+                .run();
+            bool created = sqlite3_changes(db.handle()) == 1;
+            if (created && !user.name_key.empty()) {
+                Query(db, kClaimNameKey).bind(1, user.name_key).bind(2, user.name).run();
+                created = sqlite3_changes(db.handle()) == 1;
+            }
+            execute(db, created ? kCommit : kRollback);
+            return created;
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
     });
 }
 
@@ -1076,7 +1117,95 @@ std::optional<User> SqliteStore::find_user(std::string_view name) {
         Query row(db, kFindUser);
         row.bind(1, name);
         if (!row.step()) return std::nullopt;
-        return User{row.text(0), row.text(1), row.integer(2)};
+        return User{row.text(0), row.text(1), row.integer(2), row.text(3)};
+    });
+}
+
+std::vector<std::string> SqliteStore::users_without_name_key(std::size_t limit) {
+    const auto bounded = static_cast<std::int64_t>(
+        std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+    return read([bounded](Connection& db) {
+        std::vector<std::string> names;
+        Query rows(db, kUsersWithoutNameKey);
+        rows.bind(1, bounded);
+        while (rows.step()) names.push_back(rows.text(0));
+        return names;
+    });
+}
+
+bool SqliteStore::set_name_key(std::string_view user_name, std::string_view name_key) {
+    return write([user_name, name_key](Connection& db) {
+        execute(db, kBeginImmediate);
+        try {
+            Query(db, kSetNameKey).bind(1, user_name).bind(2, name_key).run();
+            Query(db, kClaimNameKey).bind(1, name_key).bind(2, user_name).run();
+            Query holder(db, kNameKeyHolder);
+            holder.bind(1, name_key);
+            const bool holds = holder.step() && holder.text(0) == user_name;
+            execute(db, kCommit);
+            return holds;
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+std::vector<LoginFailures> SqliteStore::login_failures(const std::vector<std::string>& keys) {
+    return read([&keys](Connection& db) {
+        std::vector<LoginFailures> counts;
+        counts.reserve(keys.size());
+        for (const auto& key : keys) {
+            Query row(db, kFindLoginFailures);
+            row.bind(1, key);
+            counts.push_back(row.step() ? LoginFailures{row.integer(0), row.integer(1)}
+                                        : LoginFailures{});
+        }
+        return counts;
+    });
+}
+
+std::vector<LoginFailures> SqliteStore::add_login_failure(const std::vector<std::string>& keys,
+                                                          std::int64_t now_ms,
+                                                          std::int64_t forget_before_ms) {
+    return write([&keys, now_ms, forget_before_ms](Connection& db) {
+        execute(db, kBeginImmediate);
+        try {
+            std::vector<LoginFailures> counts;
+            counts.reserve(keys.size());
+            for (const auto& key : keys) {
+                Query row(db, kAddLoginFailure);
+                row.bind(1, key).bind(2, now_ms).bind(3, forget_before_ms);
+                if (!row.step()) throw StoreError("sqlite: login_failures upsert returned no row");
+                counts.push_back(LoginFailures{row.integer(0), row.integer(1)});
+            }
+            execute(db, kCommit);
+            return counts;
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+void SqliteStore::clear_login_failures(const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    write([&keys](Connection& db) {
+        execute(db, kBeginImmediate);
+        try {
+            for (const auto& key : keys) Query(db, kClearLoginFailures).bind(1, key).run();
+            execute(db, kCommit);
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+std::size_t SqliteStore::purge_login_failures(std::int64_t before_ms) {
+    return write([before_ms](Connection& db) {
+        Query(db, kPurgeLoginFailures).bind(1, before_ms).run();
+        return static_cast<std::size_t>(sqlite3_changes(db.handle()));
     });
 }
 
@@ -1101,6 +1230,35 @@ std::optional<Session> SqliteStore::find_session(std::string_view token_hash, st
 
 void SqliteStore::delete_session(std::string_view token_hash) {
     write([token_hash](Connection& db) { Query(db, kDeleteSession).bind(1, token_hash).run(); });
+}
+
+std::vector<std::string> SqliteStore::trim_sessions(std::string_view user_name, std::size_t keep) {
+    const auto bounded = static_cast<std::int64_t>(
+        std::min<std::size_t>(keep, std::numeric_limits<std::int64_t>::max()));
+    return write([user_name, bounded](Connection& db) {
+        std::vector<std::string> deleted;
+        Query rows(db, kTrimSessions);
+        rows.bind(1, user_name).bind(2, bounded);
+        while (rows.step()) deleted.push_back(rows.text(0));
+        return deleted;
+    });
+}
+
+std::vector<std::string> SqliteStore::delete_user_sessions(std::string_view user_name) {
+    return write([user_name](Connection& db) {
+        std::vector<std::string> deleted;
+        Query rows(db, kDeleteUserSessions);
+        rows.bind(1, user_name);
+        while (rows.step()) deleted.push_back(rows.text(0));
+        return deleted;
+    });
+}
+
+std::size_t SqliteStore::purge_expired_sessions(std::int64_t now_ms) {
+    return write([now_ms](Connection& db) {
+        Query(db, kPurgeExpiredSessions).bind(1, now_ms).run();
+        return static_cast<std::size_t>(sqlite3_changes(db.handle()));
+    });
 }
 
 bool SqliteStore::create_room(const Room& room) {

@@ -66,11 +66,22 @@ class SqliteStore final : public Store {
 
     bool create_user(const User& user) override;
     std::optional<User> find_user(std::string_view name) override;
+    std::vector<std::string> users_without_name_key(std::size_t limit) override;
+    bool set_name_key(std::string_view user_name, std::string_view name_key) override;
+    std::vector<LoginFailures> login_failures(const std::vector<std::string>& keys) override;
+    std::vector<LoginFailures> add_login_failure(const std::vector<std::string>& keys,
+                                                 std::int64_t now_ms,
+                                                 std::int64_t forget_before_ms) override;
+    void clear_login_failures(const std::vector<std::string>& keys) override;
+    std::size_t purge_login_failures(std::int64_t before_ms) override;
 
     // A token_hash that already exists is a StoreError (hashes of fresh random tokens).
     void create_session(const Session& session) override;
     std::optional<Session> find_session(std::string_view token_hash, std::int64_t now_ms) override;
     void delete_session(std::string_view token_hash) override;
+    std::vector<std::string> trim_sessions(std::string_view user_name, std::size_t keep) override;
+    std::vector<std::string> delete_user_sessions(std::string_view user_name) override;
+    std::size_t purge_expired_sessions(std::int64_t now_ms) override;
 
     bool create_room(const Room& room) override;
     std::optional<Room> find_room(std::string_view name) override;

@@ -45,6 +45,15 @@ struct User {
     std::string name;
     std::string password_hash;  // argon2id string from libsodium; empty for open-mode users
     std::int64_t created_ms = 0;
+    // chat::user_name_key(name): look-alike names share it. Empty: none (then nothing is
+    // claimed; users from before migration 0004 have none until set_name_key).
+    std::string name_key{};
+};
+
+// Failed sign-ins counted under one key (chat::LoginThrottle).
+struct LoginFailures {
+    std::int64_t failures = 0;
+    std::int64_t last_failure_ms = 0;
 };
 
 struct Session {
@@ -91,15 +100,40 @@ class Store {
     // Idempotent; unknown ids are ignored.
     virtual void mark_published(const std::vector<model::MessageId>& ids) = 0;
 
-    // False when the name is taken.
+    // False when the name, or its non-empty name_key, is taken; nothing is stored then. Atomic:
+    // of two concurrent registrations with the same key, one fails.
     virtual bool create_user(const User& user) = 0;
     virtual std::optional<User> find_user(std::string_view name) = 0;
+    // Users whose name_key is empty (registered before keys existed), by name, at most `limit`.
+    virtual std::vector<std::string> users_without_name_key(std::size_t limit) = 0;
+    // Stores the user's name key and claims it unless another user holds it (a clash from
+    // before keys existed: both accounts stay). True when the user now holds the key.
+    virtual bool set_name_key(std::string_view user_name, std::string_view name_key) = 0;
+
+    // Failed sign-ins per key: the counts of `keys` in that order ({} for an unknown key).
+    virtual std::vector<LoginFailures> login_failures(const std::vector<std::string>& keys) = 0;
+    // Adds one failure at now_ms to each key, in one transaction; a key whose last failure is
+    // before forget_before_ms starts again from one. Returns the new counts, in order.
+    virtual std::vector<LoginFailures> add_login_failure(const std::vector<std::string>& keys,
+                                                         std::int64_t now_ms,
+                                                         std::int64_t forget_before_ms) = 0;
+    virtual void clear_login_failures(const std::vector<std::string>& keys) = 0;
+    // Deletes every key whose last failure is before `before_ms`; returns how many.
+    virtual std::size_t purge_login_failures(std::int64_t before_ms) = 0;
 
     virtual void create_session(const Session& session) = 0;
     // Expired sessions are not returned.
     virtual std::optional<Session> find_session(std::string_view token_hash,
                                                 std::int64_t now_ms) = 0;
     virtual void delete_session(std::string_view token_hash) = 0;
+    // Deletes the user's sessions but the `keep` expiring last (the newest: every session lives
+    // as long); returns the token hashes deleted.
+    virtual std::vector<std::string> trim_sessions(std::string_view user_name,
+                                                   std::size_t keep) = 0;
+    // Deletes every session of the user; returns the token hashes deleted.
+    virtual std::vector<std::string> delete_user_sessions(std::string_view user_name) = 0;
+    // Deletes the sessions expired at now_ms (expires_ms <= now_ms); returns how many.
+    virtual std::size_t purge_expired_sessions(std::int64_t now_ms) = 0;
 
     // False when the name is taken. The general room exists from the first migration.
     virtual bool create_room(const Room& room) = 0;

@@ -97,6 +97,7 @@ export function createApiClient(options: ApiClientOptions) {
         password === undefined ? { user_name } : { user_name, password },
       ),
     logout: () => request<void>('POST', '/api/logout'),
+    logoutAll: () => request<{ signed_out_sessions: number }>('POST', '/api/logout-all'),
     me: () => request<{ user_name: string; rooms: string[] }>('GET', '/api/me'),
     rooms: () => request<{ rooms: RoomInfo[] }>('GET', '/api/rooms'),
     createRoom: (name: string) => request<RoomInfo>('POST', '/api/rooms', { name }),

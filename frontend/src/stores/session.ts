@@ -93,6 +93,16 @@ export const useSessionStore = defineStore('session', () => {
     clear()
   }
 
+  /**
+   * Signs out everywhere: every session of this user stops working on the server and its
+   * sockets are closed; this one is forgotten here. Throws when the server could not do it,
+   * and keeps this session then, so the user can try again.
+   */
+  async function signOutEverywhere() {
+    if (token.value) await api.logoutAll()
+    clear()
+  }
+
   /** The server no longer accepts our token. */
   function expire() {
     if (!token.value) return
@@ -106,6 +116,7 @@ export const useSessionStore = defineStore('session', () => {
     config,
     expired,
     signedIn,
+    signOutEverywhere,
     authMode,
     maxMessageLength,
     api,

@@ -161,7 +161,9 @@ export async function startChatd ({ auth = 'open', args = [], dbPath, env = {}, 
   }
   const argv = ['--listen', '127.0.0.1:0', '--db', db, '--auth', auth,
     '--password-cost', 'min', '--log-level', 'info', ...modeArgs, ...args]
-  const proc = spawn(chatdBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  // Suites register many users from 127.0.0.1: no registration limit unless a test sets one.
+  const defaults = { CHATD_REGISTER_MAX_PER_ADDRESS: '0' }
+  const proc = spawn(chatdBin(), argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...defaults, ...process.env, ...env } })
   live.add(proc)
 
   let out = ''

@@ -251,6 +251,42 @@ TEST_F(ChatServiceTest, RegisteringAnInvalidNameIsInvalidName) {
     EXPECT_API_ERROR(service->register_user(std::string(33, 'a'), kPassword), 400, "invalid_name");
 }
 
+TEST_F(ChatServiceTest, RegisteringALookAlikeOfATakenNameIsNameTaken) {
+    service->register_user("alice", kPassword);
+    for (const char* name :
+         {"Alice", "ALICE", "\u0430lice", "\uFF41\uFF4C\uFF49\uFF43\uFF45", "a1ice"}) {
+        EXPECT_API_ERROR(service->register_user(name, kPassword), 409, "name_taken");
+    }
+    for (const char* name : {"al\u200Dice", "al\u200Bice", "\u202Ealice", "al\u00ADice"}) {
+        EXPECT_API_ERROR(service->register_user(name, kPassword), 400, "invalid_name");
+    }
+    EXPECT_FALSE(store.find_user("Alice").has_value());
+    EXPECT_NO_THROW(service->register_user("alicia", kPassword));
+}
+
+TEST_F(ChatServiceTest, NamesAreStoredInNfcAndTheDecomposedSpellingSignsIn) {
+    const auto session = service->register_user("zoe\u0301", kPassword);
+    EXPECT_EQ(session.at("user_name"), "zo\u00E9");
+    EXPECT_EQ(service->login("zoe\u0301", kPassword).at("user_name"), "zo\u00E9");
+    EXPECT_API_ERROR(service->register_user("zo\u00E9", kPassword), 409, "name_taken");
+}
+
+TEST_F(ChatServiceTest, BackfillKeepsAnExistingClashAndRefusesNewLookAlikes) {
+    // Accounts from before name keys: no key, and one of them a look-alike of the other, one
+    // with a zero-width joiner that the rules now refuse.
+    const auto hash = auth::hash_password(kPassword, auth::PasswordCost{1, 8192});
+    ASSERT_TRUE(store.create_user({"mallory", hash, 1}));
+    ASSERT_TRUE(store.create_user({"Mallory", hash, 2}));
+    ASSERT_TRUE(store.create_user({"tr\u200Dudy", hash, 3}));
+    EXPECT_EQ(service->backfill_name_keys(), 3u);
+    EXPECT_EQ(service->backfill_name_keys(), 0u);
+    EXPECT_NO_THROW(service->login("mallory", kPassword));
+    EXPECT_NO_THROW(service->login("Mallory", kPassword));
+    EXPECT_NO_THROW(service->login("tr\u200Dudy", kPassword));
+    EXPECT_API_ERROR(service->register_user("MALLORY", kPassword), 409, "name_taken");
+    EXPECT_API_ERROR(service->register_user("trudy", kPassword), 409, "name_taken");
+}
+
 TEST_F(ChatServiceTest, RegisteringWithAPasswordUnderEightCharactersIsWeakPassword) {
     EXPECT_API_ERROR(service->register_user("alice", "1234567"), 400, "weak_password");
     EXPECT_API_ERROR(service->register_user("alice", ""), 400, "weak_password");
@@ -302,6 +338,66 @@ TEST_F(ChatServiceTest, LogoutEndsTheTokenAndClosesOnlyThatSessionsConnections) 
     }
     EXPECT_FALSE(a2.sink->closed());
     EXPECT_TRUE(service->authenticate(second_session.at("token").as_string()).has_value());
+}
+
+TEST_F(ChatServiceTest, LogoutAllEndsEveryTokenOfTheUserAndClosesTheirConnections) {
+    const auto first = identity_from(service->register_user("alice", kPassword));
+    const auto second_session = service->login("alice", kPassword);
+    const auto second = identity_from(second_session);
+    const auto bob = identity_from(service->register_user("bob", kPassword));
+    const auto a1 = connect(first);
+    const auto a2 = connect(second);
+    const auto b = connect(bob);
+
+    EXPECT_EQ(service->logout_all(second), 2u);
+
+    for (const auto* client : {&a1, &a2}) {
+        const auto closes = client->sink->closes();
+        ASSERT_EQ(closes.size(), 1u);
+        EXPECT_EQ(closes[0].code, CloseCode::Policy);
+    }
+    EXPECT_FALSE(b.sink->closed());
+    EXPECT_FALSE(service->authenticate(second_session.at("token").as_string()).has_value());
+    EXPECT_EQ(service->authenticate(first.session).has_value(), false);
+}
+
+TEST_F(ChatServiceTest, PastMaxSessionsPerUserTheOldestIsDroppedAndItsConnectionsClosed) {
+    auto options = default_options();
+    options.max_sessions_per_user = 2;
+    use_options(options);
+    const auto first = service->register_user("alice", kPassword);
+    const auto a1 = connect(identity_from(first));
+    const auto second = service->login("alice", kPassword);
+    EXPECT_TRUE(service->authenticate(first.at("token").as_string()).has_value());  // at the limit
+    const auto third = service->login("alice", kPassword);
+    EXPECT_FALSE(service->authenticate(first.at("token").as_string()).has_value());  // past it
+    EXPECT_TRUE(service->authenticate(second.at("token").as_string()).has_value());
+    EXPECT_TRUE(service->authenticate(third.at("token").as_string()).has_value());
+    ASSERT_EQ(a1.sink->closes().size(), 1u);
+    EXPECT_EQ(a1.sink->closes()[0].code, CloseCode::Policy);
+}
+
+TEST_F(ChatServiceTest, ExpiredSessionsArePurgedOnASignIn) {
+    store.create_session({"old", "ghost", 1});
+    service->register_user("alice", kPassword);
+    EXPECT_EQ(store.purge_expired_sessions(2), 0u);  // already purged by the registration
+}
+
+TEST_F(ChatServiceTest, RegistrationsPerAddressAreLimitedWithinTheWindow) {
+    std::int64_t now = 1'000'000'000;
+    auto options = default_options();
+    options.max_registrations_per_address = 2;
+    options.registration_window = std::chrono::hours(1);
+    options.clock = [&now] { return now; };
+    use_options(options);
+    service->register_user("u1", kPassword, "6.6.6.6");
+    service->register_user("u2", kPassword, "6.6.6.6");  // at the limit
+    EXPECT_API_ERROR(service->register_user("u3", kPassword, "6.6.6.6"), 429, "rate_limited");
+    const auto error = api_error([&] { service->register_user("u3", kPassword, "6.6.6.6"); });
+    EXPECT_EQ(error.retry_after, std::optional<std::chrono::seconds>(3600));
+    EXPECT_NO_THROW(service->register_user("u4", kPassword, "1.2.3.4"));  // another address
+    now += 3'600'000;  // the window since the last registration has passed
+    EXPECT_NO_THROW(service->register_user("u3", kPassword, "6.6.6.6"));
 }
 
 TEST_F(ChatServiceTest, ATokenStopsAuthenticatingAfterLogout) {

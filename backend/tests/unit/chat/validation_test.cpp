@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "chat/user_names.hpp"
+
 namespace {
 
 using namespace chatd;
@@ -124,6 +126,87 @@ TEST(ValidationUserName, SurrogateCodePointsAreInvalid) {
 
 // ---------------------------------------------------------------------------------------------
 // Room names
+
+// ---------------------------------------------------------------------------------------------
+// Look-alike user names: each class is refused outright or has the key of "alice".
+
+TEST(ValidationUserName, InvisibleCharactersAreInvalid) {
+    EXPECT_FALSE(valid_user_name("al\u200Dice"));      // ZERO WIDTH JOINER
+    EXPECT_FALSE(valid_user_name("al\u200Cice"));      // ZERO WIDTH NON-JOINER
+    EXPECT_FALSE(valid_user_name("al\u200Bice"));      // ZERO WIDTH SPACE
+    EXPECT_FALSE(valid_user_name("alice\u2060"));      // WORD JOINER
+    EXPECT_FALSE(valid_user_name("\uFEFFalice"));      // ZERO WIDTH NO-BREAK SPACE (BOM)
+    EXPECT_FALSE(valid_user_name("al\u00ADice"));      // SOFT HYPHEN
+    EXPECT_FALSE(valid_user_name("alice\uFE0F"));      // VARIATION SELECTOR-16
+    EXPECT_FALSE(valid_user_name("a\u034Flice"));      // COMBINING GRAPHEME JOINER
+    EXPECT_FALSE(valid_user_name("alice\U000E0041"));  // TAG LATIN CAPITAL LETTER A
+}
+
+TEST(ValidationUserName, BidiControlsAreInvalid) {
+    EXPECT_FALSE(valid_user_name("\u202Eecila"));  // RIGHT-TO-LEFT OVERRIDE
+    EXPECT_FALSE(valid_user_name("alice\u202D"));  // LEFT-TO-RIGHT OVERRIDE
+    EXPECT_FALSE(valid_user_name("\u202Balice"));  // RIGHT-TO-LEFT EMBEDDING
+    EXPECT_FALSE(valid_user_name("al\u2067ice"));  // RIGHT-TO-LEFT ISOLATE
+    EXPECT_FALSE(valid_user_name("alice\u200F"));  // RIGHT-TO-LEFT MARK
+    EXPECT_FALSE(valid_user_name("alice\u061C"));  // ARABIC LETTER MARK
+}
+
+TEST(ValidationUserName, PrivateUseAndUnassignedCodePointsAreInvalid) {
+    EXPECT_FALSE(valid_user_name("a\uE000"));      // private use
+    EXPECT_FALSE(valid_user_name("a\U000F0000"));  // supplementary private use
+    EXPECT_FALSE(valid_user_name("a\uFFFF"));      // noncharacter
+    EXPECT_FALSE(valid_user_name("a\U0003FFFD"));  // unassigned
+}
+
+TEST(ValidationUserName, OnlyNfcIsValidAndCanonicalNameComposesAccents) {
+    EXPECT_TRUE(valid_user_name("zo\u00E9"));    // é composed
+    EXPECT_FALSE(valid_user_name("zoe\u0301"));  // e + COMBINING ACUTE ACCENT
+    EXPECT_EQ(chat::canonical_user_name("zoe\u0301"), std::optional<std::string>("zo\u00E9"));
+    EXPECT_EQ(chat::canonical_user_name("alice"), std::optional<std::string>("alice"));
+    EXPECT_FALSE(chat::canonical_user_name("al\u200Dice").has_value());
+    EXPECT_FALSE(chat::canonical_user_name("a/b").has_value());
+    EXPECT_FALSE(chat::canonical_user_name("\xC3").has_value());
+}
+
+TEST(ValidationUserName, LegacyRuleStillAcceptsNamesRegisteredBeforeTheLookAlikeRules) {
+    EXPECT_TRUE(chat::valid_legacy_user_name("al\u200Dice"));
+    EXPECT_TRUE(chat::valid_legacy_user_name("zoe\u0301"));
+    EXPECT_FALSE(chat::valid_legacy_user_name("a b"));
+    EXPECT_FALSE(chat::valid_legacy_user_name("a\xC2\x80z"));
+}
+
+TEST(UserNameKey, CaseConfusablesAndFullwidthFormsShareTheKeyOfAlice) {
+    const auto alice = chat::user_name_key("alice");
+    EXPECT_FALSE(alice.empty());
+    EXPECT_EQ(chat::user_name_key("Alice"), alice);
+    EXPECT_EQ(chat::user_name_key("ALICE"), alice);
+    EXPECT_EQ(chat::user_name_key("\u0430lice"), alice);  // CYRILLIC SMALL LETTER A
+    EXPECT_EQ(chat::user_name_key("\u0410LICE"), alice);  // CYRILLIC CAPITAL LETTER A
+    EXPECT_EQ(chat::user_name_key("\uFF41\uFF4C\uFF49\uFF43\uFF45"), alice);  // fullwidth
+    EXPECT_EQ(chat::user_name_key("\uFF21lice"), alice);  // FULLWIDTH LATIN CAPITAL LETTER A
+    EXPECT_EQ(chat::user_name_key("a1ice"), alice);       // digit one for l
+    // Case folding comes first (so that "ALICE" is "alice"): a capital I is an i, not an l.
+    EXPECT_NE(chat::user_name_key("aIice"), alice);
+    // Names from before the rules: invisible characters do not change the key.
+    EXPECT_EQ(chat::user_name_key("al\u200Dice"), alice);
+    EXPECT_EQ(chat::user_name_key("al\u00ADice"), alice);
+}
+
+TEST(UserNameKey, AccentsComposedOrNotShareAKeyThatDiffersFromTheBareLetter) {
+    EXPECT_EQ(chat::user_name_key("zo\u00E9"), chat::user_name_key("zoe\u0301"));
+    EXPECT_EQ(chat::user_name_key("ZO\u00C9"), chat::user_name_key("zo\u00E9"));
+    EXPECT_NE(chat::user_name_key("zo\u00E9"), chat::user_name_key("zoe"));
+}
+
+TEST(UserNameKey, DifferentNamesHaveDifferentKeys) {
+    EXPECT_NE(chat::user_name_key("alice"), chat::user_name_key("alicia"));
+    EXPECT_NE(chat::user_name_key("bob"), chat::user_name_key("rob"));
+    EXPECT_NE(chat::user_name_key("\u0418\u0432\u0430\u043D"), chat::user_name_key("alice"));
+}
+
+TEST(UserNameKey, ANameOfOnlyIgnorableCharactersIsItsOwnKey) {
+    EXPECT_EQ(chat::user_name_key("\u200B"), "\u200B");
+}
 
 TEST(ValidationRoomName, LowercaseLettersDigitsUnderscoreAndDashAreValid) {
     for (const char* room : {"general", "a", "rust-fans", "room_2", "0", "-", "_"}) {

@@ -294,7 +294,7 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     auto db = raw();
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "2");
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "6");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 

@@ -522,6 +522,132 @@ TYPED_TEST_P(StoreContract, DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmles
     EXPECT_TRUE(this->store().find_session("hash-2", 0).has_value());
 }
 
+TYPED_TEST_P(StoreContract, TrimSessionsKeepsTheNewestOfThatUserOnly) {
+    this->store().create_session({"a1", "alice", 1000});
+    this->store().create_session({"a2", "alice", 2000});
+    this->store().create_session({"a3", "alice", 3000});
+    this->store().create_session({"b1", "bob", 500});
+    EXPECT_THAT(this->store().trim_sessions("alice", 3), IsEmpty());  // at the limit
+    auto dropped = this->store().trim_sessions("alice", 2);           // past it
+    EXPECT_THAT(dropped, ElementsAre("a1"));
+    EXPECT_FALSE(this->store().find_session("a1", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("a2", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("a3", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("b1", 0).has_value());
+    dropped = this->store().trim_sessions("alice", 0);
+    std::sort(dropped.begin(), dropped.end());
+    EXPECT_THAT(dropped, ElementsAre("a2", "a3"));
+}
+
+TYPED_TEST_P(StoreContract, DeleteUserSessionsDeletesEveryOneOfThatUser) {
+    this->store().create_session({"a1", "alice", 1000});
+    this->store().create_session({"a2", "alice", 2000});
+    this->store().create_session({"b1", "bob", 500});
+    auto deleted = this->store().delete_user_sessions("alice");
+    std::sort(deleted.begin(), deleted.end());
+    EXPECT_THAT(deleted, ElementsAre("a1", "a2"));
+    EXPECT_FALSE(this->store().find_session("a2", 0).has_value());
+    EXPECT_TRUE(this->store().find_session("b1", 0).has_value());
+    EXPECT_THAT(this->store().delete_user_sessions("nobody"), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, PurgeExpiredSessionsDeletesThoseExpiredAtThatTime) {
+    this->store().create_session({"s1", "alice", 1000});
+    this->store().create_session({"s2", "alice", 2000});
+    this->store().create_session({"s3", "bob", 2001});
+    EXPECT_EQ(this->store().purge_expired_sessions(999), 0u);
+    EXPECT_EQ(this->store().purge_expired_sessions(2000), 2u);  // expires_ms 2000: expired at 2000
+    EXPECT_TRUE(this->store().find_session("s3", 0).has_value());
+    EXPECT_THAT(this->store().delete_user_sessions("alice"), IsEmpty());
+}
+
+// --- user name keys (look-alike names) --------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, CreateUserRefusesANameKeyAnotherUserHoldsAndStoresNothing) {
+    ASSERT_TRUE(this->store().create_user({"alice", "h", 1, "alice"}));
+    EXPECT_EQ(this->store().find_user("alice")->name_key, "alice");
+    EXPECT_FALSE(this->store().create_user({"Alice", "h", 2, "alice"}));
+    EXPECT_FALSE(this->store().find_user("Alice").has_value());
+    // A taken name claims no key either: the key stays free for its look-alikes' owner.
+    EXPECT_FALSE(this->store().create_user({"alice", "h", 3, "other"}));
+    EXPECT_TRUE(this->store().create_user({"bob", "h", 4, "other"}));
+    // No key: nothing claimed, nothing refused for it.
+    EXPECT_TRUE(this->store().create_user({"carol", "", 5}));
+    EXPECT_TRUE(this->store().create_user({"dave", "", 6}));
+}
+
+TYPED_TEST_P(StoreContract, ConcurrentRegistrationsOfOneNameKeyStoreOneUser) {
+    constexpr int kThreads = 8;
+    std::atomic<int> created{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+        threads.emplace_back([&, i] {
+            if (this->store().create_user({"alice" + std::to_string(i), "h", i, "key"})) ++created;
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(created.load(), 1);
+    int stored = 0;
+    for (int i = 0; i < kThreads; ++i) {
+        stored += this->store().find_user("alice" + std::to_string(i)).has_value() ? 1 : 0;
+    }
+    EXPECT_EQ(stored, 1);
+}
+
+TYPED_TEST_P(StoreContract, BackfilledNameKeysKeepAnExistingClashAndRefuseNewLookAlikes) {
+    // Users from before keys existed: no key.
+    ASSERT_TRUE(this->store().create_user({"mallory", "h", 1}));
+    ASSERT_TRUE(this->store().create_user({"Mallory", "h", 2}));
+    ASSERT_TRUE(this->store().create_user({"zed", "h", 3, "zed"}));
+    EXPECT_THAT(this->store().users_without_name_key(10), ElementsAre("Mallory", "mallory"));
+    EXPECT_THAT(this->store().users_without_name_key(1), ElementsAre("Mallory"));
+    EXPECT_TRUE(this->store().set_name_key("Mallory", "mallory"));
+    EXPECT_FALSE(this->store().set_name_key("mallory", "mallory"));  // held by Mallory
+    EXPECT_TRUE(this->store().set_name_key("Mallory", "mallory"));   // idempotent
+    EXPECT_THAT(this->store().users_without_name_key(10), IsEmpty());
+    EXPECT_EQ(this->store().find_user("mallory")->name_key, "mallory");
+    EXPECT_EQ(this->store().find_user("Mallory")->password_hash, "h");
+    EXPECT_FALSE(this->store().create_user({"MALLORY", "h", 4, "mallory"}));
+}
+
+// --- failed sign-ins -----------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, LoginFailuresCountPerKeyAndRestartAfterTheForgetTime) {
+    const std::vector<std::string> keys{"pair:a x", "address:a"};
+    EXPECT_EQ(this->store().login_failures(keys)[0].failures, 0);
+    auto counts = this->store().add_login_failure(keys, 1000, 0);
+    ASSERT_EQ(counts.size(), 2u);
+    EXPECT_EQ(counts[0].failures, 1);
+    EXPECT_EQ(counts[0].last_failure_ms, 1000);
+    counts = this->store().add_login_failure({"pair:a x"}, 2000, 0);
+    EXPECT_EQ(counts[0].failures, 2);
+    const auto read = this->store().login_failures({"address:a", "pair:a x", "unknown"});
+    EXPECT_EQ(read[0].failures, 1);
+    EXPECT_EQ(read[1].failures, 2);
+    EXPECT_EQ(read[1].last_failure_ms, 2000);
+    EXPECT_EQ(read[2].failures, 0);
+    // Last failure at 2000, before the forget time 2001: counting starts again.
+    counts = this->store().add_login_failure({"pair:a x"}, 9000, 2001);
+    EXPECT_EQ(counts[0].failures, 1);
+    EXPECT_EQ(counts[0].last_failure_ms, 9000);
+    // At the forget time exactly, it is remembered.
+    counts = this->store().add_login_failure({"pair:a x"}, 9500, 9000);
+    EXPECT_EQ(counts[0].failures, 2);
+}
+
+TYPED_TEST_P(StoreContract, ClearAndPurgeLoginFailures) {
+    this->store().add_login_failure({"k1"}, 100, 0);
+    this->store().add_login_failure({"k2"}, 200, 0);
+    this->store().add_login_failure({"k3"}, 300, 0);
+    this->store().clear_login_failures({"k1", "never"});
+    EXPECT_EQ(this->store().login_failures({"k1"})[0].failures, 0);
+    EXPECT_EQ(this->store().purge_login_failures(300), 1u);  // k2 only: k3's is not before 300
+    const auto left = this->store().login_failures({"k2", "k3"});
+    EXPECT_EQ(left[0].failures, 0);
+    EXPECT_EQ(left[1].failures, 1);
+    EXPECT_EQ(this->store().purge_login_failures(0), 0u);
+}
+
 // --- rooms and members -------------------------------------------------------------------------
 
 TYPED_TEST_P(StoreContract, GeneralRoomExistsInAFreshStore) {
@@ -911,6 +1037,14 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             CreatedSessionCanBeFoundUntilItExpires,
                             FindSessionReturnsNothingForAnUnknownToken,
                             DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmless,
+                            TrimSessionsKeepsTheNewestOfThatUserOnly,
+                            DeleteUserSessionsDeletesEveryOneOfThatUser,
+                            PurgeExpiredSessionsDeletesThoseExpiredAtThatTime,
+                            CreateUserRefusesANameKeyAnotherUserHoldsAndStoresNothing,
+                            ConcurrentRegistrationsOfOneNameKeyStoreOneUser,
+                            BackfilledNameKeysKeepAnExistingClashAndRefuseNewLookAlikes,
+                            LoginFailuresCountPerKeyAndRestartAfterTheForgetTime,
+                            ClearAndPurgeLoginFailures,
                             GeneralRoomExistsInAFreshStore,
                             CreatedRoomCanBeFound,
                             CreateRoomReturnsFalseAndKeepsTheFirstWhenTheNameIsTaken,

@@ -35,6 +35,7 @@ export default {
     nobodyOnline: 'Nobody else is online.',
     you: 'you',
     signOut: 'Sign out',
+    signOutEverywhere: 'Sign out everywhere',
     signedInAs: 'Signed in as {name}',
     openMenu: 'Open rooms menu',
     closeMenu: 'Close rooms menu',

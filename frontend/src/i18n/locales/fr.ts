@@ -36,6 +36,7 @@ const fr: Catalog = {
     nobodyOnline: 'Personne d’autre n’est en ligne.',
     you: 'vous',
     signOut: 'Se déconnecter',
+    signOutEverywhere: 'Se déconnecter partout',
     signedInAs: 'Connecté en tant que {name}',
     openMenu: 'Ouvrir le menu des salons',
     closeMenu: 'Fermer le menu des salons',

@@ -47,6 +47,32 @@ describe('session store', () => {
     expect(sessionStorage.getItem('chatd.session')).toBeNull()
   })
 
+  it('signs out everywhere through /api/logout-all, and keeps the session if that fails', async () => {
+    let fail = true
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === '/api/login') {
+        return jsonResponse(200, { user_name: 'alice', token: 'tok', expires_ms: Date.now() + 1e6 })
+      }
+      if (url === '/api/logout-all') {
+        expect(init?.method).toBe('POST')
+        expect((init?.headers as Record<string, string>).authorization).toBe('Bearer tok')
+        if (fail) return jsonResponse(503, { error: { code: 'unavailable', message: 'later' } })
+        return jsonResponse(200, { signed_out_sessions: 3 })
+      }
+      throw new Error(url)
+    })
+    vi.stubGlobal('fetch', fetch)
+    const session = useSessionStore()
+    await session.signIn('alice', 'a long passphrase')
+    await expect(session.signOutEverywhere()).rejects.toBeTruthy()
+    expect(session.signedIn).toBe(true)
+    fail = false
+    await session.signOutEverywhere()
+    expect(session.signedIn).toBe(false)
+    expect(sessionStorage.getItem('chatd.session')).toBeNull()
+    expect(fetch.mock.calls.filter(([url]) => url === '/api/logout-all')).toHaveLength(2)
+  })
+
   it('signs in with a name only in open mode', async () => {
     const fetch = vi.fn(async (url: string, init?: RequestInit) => {
       if (url === '/api/config')
