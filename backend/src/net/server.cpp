@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <chrono>
@@ -366,6 +367,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     awaitable<void> write_last_response(beast::tcp_stream& stream,
                                         Response& response,
                                         std::string_view route);
+    static awaitable<void> linger(beast::tcp_stream& stream);
     awaitable<void> upgrade(beast::tcp_stream& stream,
                             Request request,
                             const std::string& address,
@@ -765,6 +767,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
     const auto first_idle = std::min<std::chrono::steady_clock::duration>(
         idle, std::chrono::seconds(options.http_first_request_timeout_s));
     bool first_request = true;
+    bool refused = false;  // a refusal was written with the client's bytes maybe still coming
     for (;;) {
         http::request_parser<http::string_body> parser;
         limit_http_parser(parser, options.max_body_bytes, options.max_header_bytes);
@@ -801,6 +804,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             if (parser.is_header_done()) add_cors(parser.get(), res);
             stream.expires_after(std::chrono::seconds(5));
             co_await write_last_response(stream, res, "(chunked_framing)");
+            refused = true;
             break;
         }
         if (ec == http::error::body_limit || ec == http::error::header_limit) {
@@ -819,6 +823,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             if (parser.is_header_done()) add_cors(parser.get(), res);
             stream.expires_after(std::chrono::seconds(5));
             co_await write_last_response(stream, res, body ? "(body_limit)" : "(header_limit)");
+            refused = true;
             break;
         }
         if (ec) break;  // end of stream, reset, malformed: nothing to answer
@@ -831,6 +836,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             add_cors(request, refusal);
             stream.expires_after(request_timeout);
             co_await write_last_response(stream, refusal, "(server_full)");
+            refused = true;
             break;
         }
         const std::string address =
@@ -850,8 +856,32 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
         auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
         if (write_ec || !response.keep_alive()) break;
     }
+    if (refused) co_return co_await linger(stream);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// A lingering close, as nginx's lingering_close: after a refusal the client may still be sending
+// (a body past the limit); closing with its bytes unread would reset the connection, and a
+// reset can destroy the answer before the client has read it. Our side is shut down, then what
+// the client still sends is read and dropped, at most kLingerBytes, until it closes or
+// kLingerTime has passed; past the byte bound nothing more is read (the client's writes stall,
+// which costs chatd nothing) until the time is up.
+awaitable<void> Server::Impl::linger(beast::tcp_stream& stream) {
+    constexpr auto kLingerTime = std::chrono::seconds(2);
+    constexpr std::size_t kLingerBytes = 1024 * 1024;
+    const auto deadline = std::chrono::steady_clock::now() + kLingerTime;
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_at(deadline);
+    thread_local std::array<char, 16 * 1024> scratch;  // dropped bytes: one buffer per thread
+    for (std::size_t read = 0; read < kLingerBytes;) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+        if (ec) co_return;  // the client closed, or the deadline closed the socket
+        read += n;
+    }
+    asio::steady_timer wait(stream.get_executor(), deadline);
+    co_await wait.async_wait(kTuple);
 }
 
 awaitable<void> Server::Impl::accept_loop() {
