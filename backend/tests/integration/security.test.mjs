@@ -515,6 +515,51 @@ describe('sessions and registrations', () => {
   })
 })
 
+// Password strength (--password-policy): libpwquality with cracklib's dictionary by default.
+describe('password strength', () => {
+  const servers = []
+  const start = async (args = []) => {
+    const s = await startChatd({ auth: 'password', args })
+    servers.push(s)
+    return s
+  }
+  after(async () => {
+    for (const s of servers) {
+      await s.stop({ expectCode: 0 })
+      s.cleanup()
+    }
+  })
+
+  const refused = async (server, name, password) => {
+    const res = await register(server.base, name, password)
+    assert.equal(res.status, 400, `${name} / ${password}: ${res.text}`)
+    assert.equal(errorCode(res), 'weak_password')
+    assert.ok(res.json.error.message.length > 10, `a reason in English: ${res.text}`)
+    return res.json.error.message
+  }
+
+  it('refuses common passwords and the user\'s own name (400 weak_password with a reason, counted); a strong one registers', async () => {
+    const server = await start()
+    const before = (await metrics(server.base)).value('chat_limit_hits_total{kind="bad_request"}') ?? 0
+    for (const password of ['12345678', 'password', 'qwertyuiop']) await refused(server, 'margaret', password)
+    for (const password of ['margaret', 'Margaret', 'MARGARET', 'margaret1', 'Margaret2024']) {
+      assert.match(await refused(server, 'margaret', password), /user name/)
+    }
+    const after = (await metrics(server.base)).value('chat_limit_hits_total{kind="bad_request"}')
+    assert.ok(after >= before + 8, `each refusal counted as bad_request: ${before} -> ${after}`)
+    const ok = await register(server.base, 'margaret', PASSWORD)
+    assert.equal(ok.status, 201, ok.text)
+    assert.equal((await login(server.base, 'margaret', PASSWORD)).status, 200)
+  })
+
+  it('--password-policy length keeps only the 8 to 1024 characters rule', async () => {
+    const server = await start(['--password-policy', 'length'])
+    const res = await register(server.base, 'norbert', '12345678')
+    assert.equal(res.status, 201, res.text)
+    await refused(server, 'olive', '1234567')
+  })
+})
+
 // --trusted-proxies: the per-address login lockout (and the per-address connection cap) key on
 // the client address. Every request here comes from 127.0.0.1; X-Forwarded-For is believed only
 // when 127.0.0.1 is a trusted proxy, and then only its rightmost untrusted hop.
