@@ -16,6 +16,8 @@ import {
 
 const PASSWORD = 'correct horse battery'
 const errorCode = res => res.json?.error?.code
+// A password of each user's own, without the user's name in it (that would be refused).
+const passwordOf = name => `${PASSWORD} #${name.charCodeAt(0)}`
 
 // One request with the target sent byte for byte (node's URL class would normalize "..").
 function rawGet (port, target) {
@@ -68,7 +70,7 @@ describe('security (--auth password)', () => {
     writeFileSync(join(dir, 'outside', 'secret.txt'), 'OUTSIDE-SECRET')
     server = await startChatd({ auth: 'password', args: ['--web-root', webRoot, '--max-body-bytes', '4096'] })
     for (const name of ['alice', 'bob', 'carol']) {
-      const res = await register(server.base, name, `${PASSWORD} ${name}`)
+      const res = await register(server.base, name, passwordOf(name))
       assert.equal(res.status, 201, res.text)
       tokens[name] = res.token
     }
@@ -80,7 +82,7 @@ describe('security (--auth password)', () => {
   })
 
   it('tokens are 43 base64url characters (256 bits), unique per session', async () => {
-    const again = await login(server.base, 'alice', `${PASSWORD} alice`)
+    const again = await login(server.base, 'alice', passwordOf('alice'))
     assert.equal(again.status, 200, again.text)
     for (const token of [...Object.values(tokens), again.token]) assert.match(token, /^[A-Za-z0-9_-]{43}$/)
     assert.equal(new Set([...Object.values(tokens), again.token]).size, 4)
@@ -91,13 +93,13 @@ describe('security (--auth password)', () => {
     assert.ok(bytes.length > 0)
     for (const [name, token] of Object.entries(tokens)) {
       assert.equal(bytes.indexOf(token), -1, `token of ${name} stored in clear`)
-      assert.equal(bytes.indexOf(`${PASSWORD} ${name}`), -1, `password of ${name} stored in clear`)
+      assert.equal(bytes.indexOf(passwordOf(name)), -1, `password of ${name} stored in clear`)
     }
     assert.ok(bytes.indexOf('$argon2id$') >= 0, 'no argon2id hash in the database')
   })
 
   it('logout revokes the token for HTTP and WebSocket', async () => {
-    const session = await login(server.base, 'carol', `${PASSWORD} carol`)
+    const session = await login(server.base, 'carol', passwordOf('carol'))
     assert.equal((await get('/api/me', session.token)).status, 200)
     const ws = await nativeConnect(server, session.token)
     assert.equal((await post('/api/logout', undefined, session.token)).status, 204)
@@ -186,7 +188,7 @@ describe('security (--auth password)', () => {
   })
 
   it('on HTTP a token is taken from Authorization only: ?token= is refused with 401, on WebSocket upgrades it works', async () => {
-    const session = await login(server.base, 'bob', `${PASSWORD} bob`)
+    const session = await login(server.base, 'bob', passwordOf('bob'))
     const token = session.token
     const unauthorizedBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="unauthorized"}') ?? 0
     const refused = [
@@ -218,7 +220,7 @@ describe('security (--auth password)', () => {
   })
 
   it('API responses, errors and refusals carry nosniff, no-store, no framing and no referrer', async () => {
-    const fresh = await login(server.base, 'carol', `${PASSWORD} carol`)
+    const fresh = await login(server.base, 'carol', passwordOf('carol'))
     const checks = [
       ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/api/config'],
       ['GET', '/users/'], ['GET', '/api/me', undefined, tokens.alice], ['GET', '/api/me'],
