@@ -33,9 +33,10 @@ class PasswordChecker {
     PasswordChecker& operator=(const PasswordChecker&) = delete;
 
     // Nothing when the password is strong enough; otherwise libpwquality's reason, in English.
-    // Thread-safe (calls are serialised: cracklib's lookups keep state). Takes a few
+    // Thread-safe (calls are serialised: cracklib is not documented as thread-safe). Takes a few
     // milliseconds: the dictionary is opened on each call.
-    std::optional<std::string> weakness(std::string_view password, std::string_view user_name) const;
+    std::optional<std::string> weakness(std::string_view password,
+                                        std::string_view user_name) const;
 
   private:
     struct Settings;

@@ -41,7 +41,9 @@ TEST(PasswordChecker, RefusesTheUserNameInAnyCaseOrWithADigitAppended) {
     expect_refused("alice123!", "alice", "user name");
 }
 
-TEST(PasswordChecker, RefusesShortPasswords) { expect_refused("Zq7!x", "alice", "shorter"); }
+TEST(PasswordChecker, RefusesShortPasswords) {
+    expect_refused("Zq7!x", "alice", "shorter");
+}
 
 TEST(PasswordChecker, AcceptsStrongPasswordsAndPassphrases) {
     for (const char* password : {"correct horse battery", "correct horse", "vq7-Hm2x!Lr9",
