@@ -78,6 +78,9 @@ int run(const Config& input, const std::string& version) {
                                  frames.user_burst, config.frame_flood_close};
     service_options.typing_interval = std::chrono::milliseconds(config.typing_interval_ms);
     service_options.password_cost = password_cost(config.password_cost);
+    service_options.password_policy = config.password_policy == "length"
+                                          ? auth::PasswordPolicy::length
+                                          : auth::PasswordPolicy::dictionary;
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
     service_options.delivery_thread = true;

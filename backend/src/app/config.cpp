@@ -155,6 +155,10 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::Range(1u, 8760u));
     add(app, "password-cost", c.password_cost, "argon2id cost: interactive, moderate, min (tests)")
         ->check(CLI::IsMember({"interactive", "moderate", "min"}));
+    add(app, "password-policy", c.password_policy,
+        "Registration: dictionary (libpwquality: cracklib dictionary, user name, sequences) or "
+        "length (8 to 1024 characters only)")
+        ->check(CLI::IsMember({"dictionary", "length"}));
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
     add(app, "max-sessions-per-user", c.max_sessions_per_user,
         "Sessions per user; past it the oldest is signed out and its sockets closed (0: no limit)");
@@ -254,7 +258,7 @@ std::string describe(const Config& c) {
         "shutdown_grace_ms={} "
         "login_max_pair_failures={} login_max_address_failures={} login_max_account_failures={} "
         "login_delay_base_ms={} login_delay_max_s={} login_forget_hours={} "
-        "password_cost={} session_ttl_hours={} max_sessions_per_user={} "
+        "password_cost={} password_policy={} session_ttl_hours={} max_sessions_per_user={} "
         "register_max_per_address={} register_window_minutes={} sqlite_sync={} blocking_threads={} "
         "store_max_batch={} presence_window_ms={}",
         c.listen, c.metrics_listen.empty() ? "(main listener)" : c.metrics_listen, redact_url(c.db),
@@ -269,7 +273,7 @@ std::string describe(const Config& c) {
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_pair_failures, c.login_max_address_failures, c.login_max_account_failures,
         c.login_delay_base_ms, c.login_delay_max_s, c.login_forget_hours, c.password_cost,
-        c.session_ttl_hours, c.max_sessions_per_user, c.register_max_per_address,
+        c.password_policy, c.session_ttl_hours, c.max_sessions_per_user, c.register_max_per_address,
         c.register_window_minutes, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
         c.presence_window_ms);
 }

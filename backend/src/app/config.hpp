@@ -64,7 +64,8 @@ struct Config {
     unsigned login_delay_max_s = 900;
     unsigned login_forget_hours = 24;
 
-    std::string password_cost = "interactive";  // interactive | moderate | min (tests only)
+    std::string password_cost = "interactive";   // interactive | moderate | min (tests only)
+    std::string password_policy = "dictionary";  // dictionary | length
     unsigned session_ttl_hours = 24 * 30;
     std::size_t max_sessions_per_user = 20;     // 0: no limit
     std::size_t register_max_per_address = 20;  // 0: no limit

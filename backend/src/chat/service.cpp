@@ -101,6 +101,9 @@ ChatService::ChatService(
     if (!options_.open_auth) {
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
+        if (options_.password_policy == auth::PasswordPolicy::dictionary) {
+            password_checker_ = std::make_unique<auth::PasswordChecker>(kMinPasswordChars);
+        }
     }
     if (!bus_.origin_node().empty()) {
         publication_ = std::make_unique<Publication>();
@@ -447,6 +450,14 @@ json::object ChatService::register_user(std::string_view user_name,
     if (utf8_length(password) < kMinPasswordChars || password.size() > kMaxPasswordBytes) {
         throw ApiError(400, "weak_password", "a password has 8 to 1024 characters",
                        Limit::BadRequest);
+    }
+    if (password_checker_) {
+        // The name as stored and, when it differs (NFC), as typed.
+        auto weakness = password_checker_->weakness(password, *name);
+        if (!weakness && *name != user_name) {
+            weakness = password_checker_->weakness(password, user_name);
+        }
+        if (weakness) throw ApiError(400, "weak_password", *weakness, Limit::BadRequest);
     }
     store::User user{*name, auth::hash_password(password, options_.password_cost), model::now_ms(),
                      user_name_key(*name)};

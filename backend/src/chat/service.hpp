@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth/auth.hpp"
+#include "auth/password_policy.hpp"
 #include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
 #include "chat/login_guard.hpp"
@@ -66,6 +67,9 @@ struct ServiceOptions {
     // At most one typing notice per user per room per interval (0: each goes out).
     std::chrono::milliseconds typing_interval{1000};
     auth::PasswordCost password_cost;
+    // Registration: `dictionary` adds libpwquality's checks (auth::PasswordChecker) to the
+    // length rule; `length` keeps the length rule only.
+    auth::PasswordPolicy password_policy = auth::PasswordPolicy::dictionary;
     std::chrono::seconds session_ttl = std::chrono::hours(24 * 30);
     std::string version;
     // In-process bus: fan stored messages out on a delivery thread instead of the store's
@@ -205,6 +209,7 @@ class ChatService {
     LoginThrottle login_throttle_;
     std::atomic<std::int64_t> last_session_purge_ms_{0};
     std::string dummy_password_hash_;  // verified against when a login names no account
+    std::unique_ptr<auth::PasswordChecker> password_checker_;  // password mode, `dictionary`
     // The publication outbox worker (distributed bus only): marks confirmed messages published
     // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that
     // neither the bus thread nor the store's writer thread ever waits for the store.

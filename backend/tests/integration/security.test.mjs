@@ -16,6 +16,8 @@ import {
 
 const PASSWORD = 'correct horse battery'
 const errorCode = res => res.json?.error?.code
+// A password of each user's own, without the user's name in it (that would be refused).
+const passwordOf = name => `${PASSWORD} #${name.charCodeAt(0)}`
 
 // One request with the target sent byte for byte (node's URL class would normalize "..").
 function rawGet (port, target) {
@@ -68,7 +70,7 @@ describe('security (--auth password)', () => {
     writeFileSync(join(dir, 'outside', 'secret.txt'), 'OUTSIDE-SECRET')
     server = await startChatd({ auth: 'password', args: ['--web-root', webRoot, '--max-body-bytes', '4096'] })
     for (const name of ['alice', 'bob', 'carol']) {
-      const res = await register(server.base, name, `${PASSWORD} ${name}`)
+      const res = await register(server.base, name, passwordOf(name))
       assert.equal(res.status, 201, res.text)
       tokens[name] = res.token
     }
@@ -80,7 +82,7 @@ describe('security (--auth password)', () => {
   })
 
   it('tokens are 43 base64url characters (256 bits), unique per session', async () => {
-    const again = await login(server.base, 'alice', `${PASSWORD} alice`)
+    const again = await login(server.base, 'alice', passwordOf('alice'))
     assert.equal(again.status, 200, again.text)
     for (const token of [...Object.values(tokens), again.token]) assert.match(token, /^[A-Za-z0-9_-]{43}$/)
     assert.equal(new Set([...Object.values(tokens), again.token]).size, 4)
@@ -91,13 +93,13 @@ describe('security (--auth password)', () => {
     assert.ok(bytes.length > 0)
     for (const [name, token] of Object.entries(tokens)) {
       assert.equal(bytes.indexOf(token), -1, `token of ${name} stored in clear`)
-      assert.equal(bytes.indexOf(`${PASSWORD} ${name}`), -1, `password of ${name} stored in clear`)
+      assert.equal(bytes.indexOf(passwordOf(name)), -1, `password of ${name} stored in clear`)
     }
     assert.ok(bytes.indexOf('$argon2id$') >= 0, 'no argon2id hash in the database')
   })
 
   it('logout revokes the token for HTTP and WebSocket', async () => {
-    const session = await login(server.base, 'carol', `${PASSWORD} carol`)
+    const session = await login(server.base, 'carol', passwordOf('carol'))
     assert.equal((await get('/api/me', session.token)).status, 200)
     const ws = await nativeConnect(server, session.token)
     assert.equal((await post('/api/logout', undefined, session.token)).status, 204)
@@ -186,7 +188,7 @@ describe('security (--auth password)', () => {
   })
 
   it('on HTTP a token is taken from Authorization only: ?token= is refused with 401, on WebSocket upgrades it works', async () => {
-    const session = await login(server.base, 'bob', `${PASSWORD} bob`)
+    const session = await login(server.base, 'bob', passwordOf('bob'))
     const token = session.token
     const unauthorizedBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="unauthorized"}') ?? 0
     const refused = [
@@ -218,7 +220,7 @@ describe('security (--auth password)', () => {
   })
 
   it('API responses, errors and refusals carry nosniff, no-store, no framing and no referrer', async () => {
-    const fresh = await login(server.base, 'carol', `${PASSWORD} carol`)
+    const fresh = await login(server.base, 'carol', passwordOf('carol'))
     const checks = [
       ['GET', '/healthz'], ['GET', '/readyz'], ['GET', '/metrics'], ['GET', '/api/config'],
       ['GET', '/users/'], ['GET', '/api/me', undefined, tokens.alice], ['GET', '/api/me'],
@@ -512,6 +514,51 @@ describe('sessions and registrations', () => {
     assert.equal((await http(server.base, 'GET', '/api/me', undefined, other.token)).status, 200)
     const code = await within(closed, 5000, 'the socket closes')
     assert.equal(typeof code === 'object' ? code.code : code, 1008)
+  })
+})
+
+// Password strength (--password-policy): libpwquality with cracklib's dictionary by default.
+describe('password strength', () => {
+  const servers = []
+  const start = async (args = []) => {
+    const s = await startChatd({ auth: 'password', args })
+    servers.push(s)
+    return s
+  }
+  after(async () => {
+    for (const s of servers) {
+      await s.stop({ expectCode: 0 })
+      s.cleanup()
+    }
+  })
+
+  const refused = async (server, name, password) => {
+    const res = await register(server.base, name, password)
+    assert.equal(res.status, 400, `${name} / ${password}: ${res.text}`)
+    assert.equal(errorCode(res), 'weak_password')
+    assert.ok(res.json.error.message.length > 10, `a reason in English: ${res.text}`)
+    return res.json.error.message
+  }
+
+  it('refuses common passwords and the user\'s own name (400 weak_password with a reason, counted); a strong one registers', async () => {
+    const server = await start()
+    const before = (await metrics(server.base)).value('chat_limit_hits_total{kind="bad_request"}') ?? 0
+    for (const password of ['12345678', 'password', 'qwertyuiop']) await refused(server, 'margaret', password)
+    for (const password of ['margaret', 'Margaret', 'MARGARET', 'margaret1', 'Margaret2024']) {
+      assert.match(await refused(server, 'margaret', password), /user name/)
+    }
+    const after = (await metrics(server.base)).value('chat_limit_hits_total{kind="bad_request"}')
+    assert.ok(after >= before + 8, `each refusal counted as bad_request: ${before} -> ${after}`)
+    const ok = await register(server.base, 'margaret', PASSWORD)
+    assert.equal(ok.status, 201, ok.text)
+    assert.equal((await login(server.base, 'margaret', PASSWORD)).status, 200)
+  })
+
+  it('--password-policy length keeps only the 8 to 1024 characters rule', async () => {
+    const server = await start(['--password-policy', 'length'])
+    const res = await register(server.base, 'norbert', '12345678')
+    assert.equal(res.status, 201, res.text)
+    await refused(server, 'olive', '1234567')
   })
 })
 

@@ -294,7 +294,27 @@ TEST_F(ChatServiceTest, RegisteringWithAPasswordUnderEightCharactersIsWeakPasswo
     EXPECT_API_ERROR(
         service->register_user("alice", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"),
         400, "weak_password");
+    EXPECT_NO_THROW(service->register_user("alice", "correct horse"));
+}
+
+TEST_F(ChatServiceTest, RegisteringWithACommonPasswordOrTheOwnNameIsWeakPasswordWithAReason) {
+    for (const char* password : {"12345678", "password", "qwertyuiop", "margaret", "MARGARET1"}) {
+        const auto error = api_error([&] { service->register_user("margaret", password); });
+        EXPECT_EQ(error.status, 400u) << password;
+        EXPECT_EQ(error.code, "weak_password") << password;
+        EXPECT_GT(std::string_view(error.what()).size(), 10u) << password;
+        EXPECT_EQ(error.limit, metrics::Limit::BadRequest) << password;
+    }
+    EXPECT_NO_THROW(service->register_user("margaret", kPassword));
+}
+
+TEST_F(ChatServiceTest, TheLengthPolicyKeepsOnlyTheLengthRule) {
+    auto options = default_options();
+    options.password_policy = auth::PasswordPolicy::length;
+    use_options(options);
     EXPECT_NO_THROW(service->register_user("alice", "12345678"));
+    EXPECT_NO_THROW(service->register_user("margaret", "margaret"));
+    EXPECT_API_ERROR(service->register_user("bob", "1234567"), 400, "weak_password");
 }
 
 TEST_F(ChatServiceTest, LoginWithTheRightPasswordStartsANewSession) {

@@ -11,7 +11,7 @@ export default {
     join: 'Join the chat',
     userName: 'User name',
     password: 'Password',
-    passwordHint: 'At least 8 characters.',
+    passwordHint: 'At least 8 characters; not a common word, a sequence or your name.',
     nameHint: 'Letters, digits, _ - . (up to 32).',
     haveAccount: 'Already have an account?',
     noAccount: 'New here?',
@@ -23,7 +23,8 @@ export default {
       invalid_credentials: 'Wrong user name or password.',
       name_taken: 'That name is taken.',
       invalid_name: 'That name is not allowed: use letters, digits, _ - . (up to 32).',
-      weak_password: 'The password needs at least 8 characters.',
+      weak_password:
+        'That password is too weak: use at least 8 characters, not a common word or sequence, and not your name.',
       network: 'The server cannot be reached.',
       unknown: 'Something went wrong ({code}).',
     },

@@ -12,7 +12,7 @@ const fr: Catalog = {
     join: 'Rejoindre la discussion',
     userName: "Nom d'utilisateur",
     password: 'Mot de passe',
-    passwordHint: 'Au moins 8 caractères.',
+    passwordHint: 'Au moins 8 caractères ; ni un mot courant, ni une suite, ni votre nom.',
     nameHint: 'Lettres, chiffres, _ - . (32 au plus).',
     haveAccount: 'Déjà un compte ?',
     noAccount: 'Nouveau ici ?',
@@ -24,7 +24,8 @@ const fr: Catalog = {
       invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
       name_taken: 'Ce nom est déjà pris.',
       invalid_name: 'Ce nom n’est pas permis : lettres, chiffres, _ - . (32 au plus).',
-      weak_password: 'Le mot de passe doit avoir au moins 8 caractères.',
+      weak_password:
+        'Ce mot de passe est trop faible : au moins 8 caractères, ni un mot ou une suite courante, ni votre nom.',
       network: 'Le serveur est injoignable.',
       unknown: 'Une erreur est survenue ({code}).',
     },
