@@ -401,9 +401,11 @@ json::object ChatService::config() const {
 
 json::object ChatService::new_session(const std::string& user_name) {
     const auto token = auth::new_token();
+    const auto now = clock_();
+    // The expiry orders a user's sessions: the earliest is the oldest, dropped first past
+    // --max-sessions-per-user.
     const auto expires =
-        model::now_ms() +
-        std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
+        now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
     if (options_.max_sessions_per_user > 0) {
         for (const auto& dropped :
@@ -412,7 +414,6 @@ json::object ChatService::new_session(const std::string& user_name) {
             hub_.close_session(dropped, CloseCode::Policy, "signed out: too many sessions");
         }
     }
-    const auto now = clock_();
     auto last = last_session_purge_ms_.load();
     if (now - last >= options_.session_purge_interval.count() &&
         last_session_purge_ms_.compare_exchange_strong(last, now)) {

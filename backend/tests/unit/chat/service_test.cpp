@@ -19,6 +19,7 @@
 #include "chat/codec.hpp"
 #include "chat/hub.hpp"
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
@@ -384,6 +385,8 @@ TEST_F(ChatServiceTest, LogoutAllEndsEveryTokenOfTheUserAndClosesTheirConnection
 TEST_F(ChatServiceTest, PastMaxSessionsPerUserTheOldestIsDroppedAndItsConnectionsClosed) {
     auto options = default_options();
     options.max_sessions_per_user = 2;
+    // Each sign-in a millisecond later: sessions of the same millisecond have no oldest.
+    options.clock = [tick = std::int64_t{0}]() mutable { return model::now_ms() + tick++; };
     use_options(options);
     const auto first = service->register_user("alice", kPassword);
     const auto a1 = connect(identity_from(first));
