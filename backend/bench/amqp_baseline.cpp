@@ -1,11 +1,11 @@
 // amqp-baseline: the AMQP client's own cost, for the DESIGN.md §4 distributed target ("chatd adds
 // < 10% CPU per delivery over the AMQP client's own cost"; docs/benchmarks.md, "AMQP client
-// overhead (session 4)"). Single-threaded, rabbitmq-c only.
+// overhead"). Single-threaded, rabbitmq-c only.
 //
 //   consume: consumes the same queue shape as one chatd node (per-node: one queue bound to `chat`
 //            and `chat.rooms`; per-user: --users queues bound to `chat`, one channel each), with
 //            chatd's prefetch and ack mode (manual; --ack batch: one basic.ack multiple=true per
-//            channel once the bytes read so far are handled, as chatd since session 4; --ack
+//            channel once the bytes read so far are handled, as chatd does; --ack
 //            each: one per delivery, as chatd before), and does nothing else with the bodies.
 //            Prints one JSON line: deliveries, bytes and its CPU time.
 //   publish: publishes chatd wire bodies (bus/wire.hpp: stored messages of room general from a
