@@ -948,13 +948,13 @@ awaitable<void> Server::Impl::metrics_session(tcp::socket socket) {
     auto slot = connection_limits->try_accept();
     if (!slot) metrics.limit_hit(Limit::Connections);
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    // Bounded like the main listener's (net/http_read.hpp): endless chunk framing is refused.
+    beast::flat_buffer buffer(read_buffer_bytes());
     const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
     const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
     for (;;) {
         http::request_parser<http::string_body> parser;
-        parser.body_limit(options.max_body_bytes);
-        parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        limit_http_parser(parser, options.max_body_bytes, options.max_header_bytes);
         if (buffer.size() == 0) {
             stream.expires_after(idle);
             auto [first_ec, first_bytes] =
