@@ -204,6 +204,27 @@ class TrustedProxies {
     std::vector<asio::ip::network_v6> v6_;
 };
 
+// Opens, binds and listens; throws what fails (chatd then stops at start with the reason).
+void listen_on(tcp::acceptor& acceptor, const std::string& address, unsigned short port) {
+    const auto endpoint = tcp::endpoint(asio::ip::make_address(address), port);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+// The completion of a spawned connection coroutine: what escaped it is logged, once.
+auto log_failure(const char* what) {
+    return [what](std::exception_ptr error) {
+        if (!error) return;
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            spdlog::error("{} failed: {}", what, e.what());
+        }
+    };
+}
+
 chat::ApiError unauthorized() {
     return chat::ApiError(401, "unauthorized", "sign in first: a valid bearer token is required",
                           Limit::Unauthorized);
@@ -239,19 +260,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
               std::make_shared<ConnectionLimits>(options.max_connections,
                                                  options.max_connections_per_address,
                                                  options.headroom_connections_per_address)) {
-        const auto endpoint = tcp::endpoint(asio::ip::make_address(options.address), options.port);
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(asio::socket_base::reuse_address(true));
-        acceptor.bind(endpoint);
-        acceptor.listen(asio::socket_base::max_listen_connections);
+        listen_on(acceptor, options.address, options.port);
         if (!options.metrics_address.empty()) {
-            const auto at = tcp::endpoint(asio::ip::make_address(options.metrics_address),
-                                          options.metrics_port);
             metrics_acceptor.emplace(io);
-            metrics_acceptor->open(at.protocol());
-            metrics_acceptor->set_option(asio::socket_base::reuse_address(true));
-            metrics_acceptor->bind(at);
-            metrics_acceptor->listen();
+            listen_on(*metrics_acceptor, options.metrics_address, options.metrics_port);
         }
         shards->on_exception([&m](const char* what) {
             m.handler_exceptions.Increment();
@@ -907,14 +919,7 @@ awaitable<void> Server::Impl::accept_loop() {
         if (!admit(socket, peer, slot)) continue;
         auto executor = socket.get_executor();
         asio::co_spawn(executor, http_session(std::move(socket), std::move(slot), peer),
-                       [](std::exception_ptr error) {
-                           if (!error) return;
-                           try {
-                               std::rethrow_exception(error);
-                           } catch (const std::exception& e) {
-                               spdlog::error("connection failed: {}", e.what());
-                           }
-                       });
+                       log_failure("connection"));
     }
 }
 
@@ -999,14 +1004,8 @@ awaitable<void> Server::Impl::metrics_accept_loop() {
             continue;
         }
         auto executor = socket.get_executor();
-        asio::co_spawn(executor, metrics_session(std::move(socket)), [](std::exception_ptr error) {
-            if (!error) return;
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                spdlog::error("metrics connection failed: {}", e.what());
-            }
-        });
+        asio::co_spawn(executor, metrics_session(std::move(socket)),
+                       log_failure("metrics connection"));
     }
 }
 
