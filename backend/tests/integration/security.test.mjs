@@ -19,33 +19,26 @@ const errorCode = res => res.json?.error?.code
 // A password of each user's own, without the user's name in it (that would be refused).
 const passwordOf = name => `${PASSWORD} #${name.charCodeAt(0)}`
 
-// One request with the target sent byte for byte (node's URL class would normalize "..").
-function rawGet (port, target) {
+// One request with the target sent byte for byte (node's URL class would normalize ".."); the
+// answer as raw text, once chatd closes the connection.
+function rawRequest (port, target, headers) {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const chunks = []
     socket.setTimeout(5000, () => socket.destroy(new Error(`GET ${target}: no answer in 5 s`)))
     socket.on('data', c => chunks.push(c))
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')))
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
     socket.on('error', reject)
-    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`)
   })
 }
 
-// A WebSocket upgrade without a token, the answer as raw text.
-function rawUpgrade (port, target) {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    const chunks = []
-    socket.setTimeout(5000, () => socket.destroy(new Error(`upgrade ${target}: no answer in 5 s`)))
-    socket.on('data', c => chunks.push(c))
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
-    socket.on('error', reject)
-    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
-  })
-}
+const rawGet = (port, target) => rawRequest(port, target, 'Connection: close\r\n')
+
+// A WebSocket upgrade without a token.
+const rawUpgrade = (port, target) => rawRequest(port, target,
+  'Connection: Upgrade\r\nUpgrade: websocket\r\n' +
+  'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n')
 
 // Every byte chatd wrote for a SQLite database (the WAL holds recent writes).
 function databaseBytes (dbPath) {
