@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -12,6 +13,9 @@
 #include "bus/local_bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
+#include "delivery/local_publisher.hpp"
+#include "delivery/outbox_publisher.hpp"
+#include "delivery/presence_batcher.hpp"
 #include "metrics/metrics.hpp"
 #include "net/server.hpp"
 #include "store/open_store.hpp"
@@ -41,6 +45,15 @@ std::unique_ptr<bus::Bus> open_bus(const Config& config, metrics::Metrics& metri
         config.amqp_topology == "per-node" ? bus::Topology::PerNode : bus::Topology::PerUser;
     options.node_id = config.node_id;
     return std::make_unique<bus::AmqpBus>(options, metrics);
+}
+
+// One publisher per deployment shape: in-process delivery, or the broker through the outbox.
+std::unique_ptr<chat::Publisher> open_publisher(store::Store& store,
+                                                bus::Bus& bus,
+                                                metrics::Metrics& metrics) {
+    if (bus.origin_node().empty()) return std::make_unique<delivery::LocalPublisher>(bus);
+    return std::make_unique<delivery::OutboxPublisher>(store, bus, metrics,
+                                                       delivery::OutboxPublisher::Options{});
 }
 
 std::string host_name() {
@@ -83,8 +96,6 @@ int run(const Config& input, const std::string& version) {
                                           : auth::PasswordPolicy::dictionary;
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
-    service_options.delivery_thread = true;
-    service_options.presence_window = std::chrono::milliseconds(config.presence_window_ms);
     service_options.max_sessions_per_user = config.max_sessions_per_user;
     service_options.max_registrations_per_address = config.register_max_per_address;
     service_options.registration_window = std::chrono::minutes(config.register_window_minutes);
@@ -96,12 +107,24 @@ int run(const Config& input, const std::string& version) {
         .max_delay = std::chrono::seconds(config.login_delay_max_s),
         .forget_after = std::chrono::hours(config.login_forget_hours),
     };
-    chat::ChatService service(*store, *bus, hub, metrics, service_options);
+    // Destroyed after bus->stop() below: they drain their queues into a bus that publishes
+    // nothing more (the outbox keeps what was not confirmed).
+    auto publisher = open_publisher(*store, *bus, metrics);
+    std::optional<delivery::PresenceBatcher> presence;
+    if (config.presence_window_ms > 0) {
+        presence.emplace(hub, std::chrono::milliseconds(config.presence_window_ms));
+    }
+    chat::ChatService service(*store, *bus, *publisher, hub, metrics, service_options);
     service.backfill_name_keys();
     // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
     // broker is down: /readyz says so and stored messages wait in the outbox.
-    bus->start([&service](const model::EventPtr& event, const std::string& only_user) {
-        service.on_bus_event(event, only_user);
+    bus->start([&service, &presence](const model::EventPtr& event, const std::string& only_user) {
+        const auto* update = std::get_if<model::Presence>(event.get());
+        if (update && presence) {
+            presence->add(*update);
+        } else {
+            service.on_bus_event(event, only_user);
+        }
     });
 
     const auto colon = config.listen.rfind(':');
