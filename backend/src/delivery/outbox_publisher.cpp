@@ -90,11 +90,16 @@ bool OutboxPublisher::publish_one(model::Message message, Members& members) {
         }
         recipients = it->second;
     }
-    const auto failures_before = failures_.load();
-    in_flight_.insert(id);
+    // A bus may complete at once, on this thread (down or full: failed; in-process: confirmed).
+    std::optional<bool> outcome;
+    inline_outcome_ = &outcome;
     auto done = [this, id](bool confirmed) {
         if (!confirmed) ++failures_;
-        queue_.push_always(Completed{id, confirmed});
+        if (std::this_thread::get_id() == thread_.get_id() && inline_outcome_) {
+            *inline_outcome_ = confirmed;
+        } else {
+            queue_.push_always(Completed{id, confirmed});
+        }
     };
     auto event = std::make_shared<const model::Event>(std::move(message));
     if (recipients) {
@@ -102,7 +107,13 @@ bool OutboxPublisher::publish_one(model::Message message, Members& members) {
     } else {
         bus_.publish(std::move(event), std::move(done));
     }
-    return failures_.load() == failures_before;
+    inline_outcome_ = nullptr;
+    if (!outcome) {
+        in_flight_.insert(id);
+        return true;
+    }
+    if (*outcome) confirmed_.push_back(id);
+    return *outcome;
 }
 
 void OutboxPublisher::sweep() {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -81,6 +82,7 @@ class OutboxPublisher final : public chat::Publisher {
     model::MessageId swept_up_to_ = 0;  // the highest id any sweep read
     std::unordered_set<model::MessageId> in_flight_;  // published, completion not yet taken
     std::vector<model::MessageId> confirmed_;         // confirmed, not yet marked published
+    std::optional<bool>* inline_outcome_ = nullptr;   // set while publish_one calls the bus
 
     std::thread thread_;  // last: starts once the members above exist
 };
