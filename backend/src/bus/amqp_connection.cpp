@@ -43,6 +43,67 @@ std::string describe(const amqp_rpc_reply_t& reply) {
     return "unknown reply";
 }
 
+// Hands a method the bus acts on to `on_incoming` and answers the others.
+void handle_frame(amqp_connection_state_t state,
+                  const amqp_frame_t& frame,
+                  const std::function<void(const Incoming&)>& on_incoming) {
+    if (frame.frame_type != AMQP_FRAME_METHOD) return;
+    const Channel ch = frame.channel;
+    const void* decoded = frame.payload.method.decoded;
+    switch (frame.payload.method.id) {
+        case AMQP_BASIC_ACK_METHOD: {
+            const auto* ack = static_cast<const amqp_basic_ack_t*>(decoded);
+            on_incoming({Incoming::Kind::Ack, ch, ack->delivery_tag, ack->multiple != 0, {}});
+            break;
+        }
+        case AMQP_BASIC_NACK_METHOD: {
+            const auto* nack = static_cast<const amqp_basic_nack_t*>(decoded);
+            on_incoming({Incoming::Kind::Nack, ch, nack->delivery_tag, nack->multiple != 0, {}});
+            break;
+        }
+        case AMQP_BASIC_DELIVER_METHOD: {
+            const std::uint64_t tag =
+                static_cast<const amqp_basic_deliver_t*>(decoded)->delivery_tag;
+            amqp_message_t message;
+            const auto reply = amqp_read_message(state, ch, &message, 0);
+            if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+                throw ConnectionLost("read message: " + describe(reply));
+            }
+            struct Destroy {
+                amqp_message_t& m;
+                ~Destroy() { amqp_destroy_message(&m); }
+            } destroy{message};
+            on_incoming(
+                {Incoming::Kind::Delivery, ch, tag, false,
+                 std::string_view(static_cast<const char*>(message.body.bytes), message.body.len)});
+            break;
+        }
+        case AMQP_BASIC_RETURN_METHOD: {
+            amqp_message_t message;
+            const auto reply = amqp_read_message(state, ch, &message, 0);
+            if (reply.reply_type != AMQP_RESPONSE_NORMAL) throw ConnectionLost("return");
+            amqp_destroy_message(&message);
+            break;
+        }
+        case AMQP_BASIC_CANCEL_METHOD:
+            on_incoming({Incoming::Kind::ConsumerCancelled, ch, 0, false, {}});
+            break;
+        case AMQP_CHANNEL_CLOSE_METHOD: {
+            amqp_channel_close_ok_t close_ok{};
+            amqp_send_method(state, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+            on_incoming({Incoming::Kind::ChannelClosed, ch, 0, false, {}});
+            break;
+        }
+        case AMQP_CONNECTION_CLOSE_METHOD: {
+            amqp_connection_close_ok_t close_ok{};
+            amqp_send_method(state, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &close_ok);
+            throw ConnectionLost("connection closed by the broker");
+        }
+        default:
+            break;
+    }
+}
+
 }  // namespace
 
 BrokerAddress BrokerAddress::parse(const std::string& url) {
@@ -262,62 +323,7 @@ void AmqpConnection::read(std::chrono::milliseconds wait,
         if (status != AMQP_STATUS_OK) {
             throw ConnectionLost(std::string("read: ") + amqp_error_string2(status));
         }
-        if (frame.frame_type != AMQP_FRAME_METHOD) continue;
-        const Channel ch = frame.channel;
-        const void* decoded = frame.payload.method.decoded;
-        switch (frame.payload.method.id) {
-            case AMQP_BASIC_ACK_METHOD: {
-                const auto* ack = static_cast<const amqp_basic_ack_t*>(decoded);
-                on_incoming({Incoming::Kind::Ack, ch, ack->delivery_tag, ack->multiple != 0, {}});
-                break;
-            }
-            case AMQP_BASIC_NACK_METHOD: {
-                const auto* nack = static_cast<const amqp_basic_nack_t*>(decoded);
-                on_incoming(
-                    {Incoming::Kind::Nack, ch, nack->delivery_tag, nack->multiple != 0, {}});
-                break;
-            }
-            case AMQP_BASIC_DELIVER_METHOD: {
-                const std::uint64_t tag =
-                    static_cast<const amqp_basic_deliver_t*>(decoded)->delivery_tag;
-                amqp_message_t message;
-                const auto reply = amqp_read_message(state_, ch, &message, 0);
-                if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
-                    throw ConnectionLost("read message: " + describe(reply));
-                }
-                struct Destroy {
-                    amqp_message_t& m;
-                    ~Destroy() { amqp_destroy_message(&m); }
-                } destroy{message};
-                on_incoming({Incoming::Kind::Delivery, ch, tag, false,
-                             std::string_view(static_cast<const char*>(message.body.bytes),
-                                              message.body.len)});
-                break;
-            }
-            case AMQP_BASIC_RETURN_METHOD: {
-                amqp_message_t message;
-                const auto reply = amqp_read_message(state_, ch, &message, 0);
-                if (reply.reply_type != AMQP_RESPONSE_NORMAL) throw ConnectionLost("return");
-                amqp_destroy_message(&message);
-                break;
-            }
-            case AMQP_BASIC_CANCEL_METHOD:
-                on_incoming({Incoming::Kind::ConsumerCancelled, ch, 0, false, {}});
-                break;
-            case AMQP_CHANNEL_CLOSE_METHOD: {
-                amqp_channel_close_ok_t close_ok{};
-                amqp_send_method(state_, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
-                on_incoming({Incoming::Kind::ChannelClosed, ch, 0, false, {}});
-                break;
-            }
-            case AMQP_CONNECTION_CLOSE_METHOD: {
-                amqp_connection_close_ok_t close_ok{};
-                amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &close_ok);
-                throw ConnectionLost("connection closed by the broker");
-            }
-            default:
-                break;
-        }
+        handle_frame(state_, frame, on_incoming);
     }
 }
 

@@ -69,7 +69,6 @@ void AmqpConsumer::on_delivery(AmqpConnection& connection,
         on_event(wire);
         return;
     }
-    BrokerUserChannels user_channels(connection, acks_, prefetch_);
     std::string only_user;
     if (channel != kNodeChannel) {
         const auto* user = user_queues_.user_of(channel);
@@ -79,6 +78,7 @@ void AmqpConsumer::on_delivery(AmqpConnection& connection,
             // The user's last connection here is gone (maybe to the other node, whose consume
             // waits for ours to end): acking would drop the message for them. Closing the channel
             // unacked gives the queue, this message included, to the next holder.
+            BrokerUserChannels user_channels(connection, acks_, prefetch_);
             user_queues_.release(user_channels, only_user);
             return;
         }
@@ -100,14 +100,19 @@ void AmqpConsumer::on_delivery(AmqpConnection& connection,
         spdlog::debug("amqp: dropped a body on channel {}: {}", channel, wire.error);
     }
     acks_.add(channel, tag);
-    if (!delete_queue) return;
+    if (delete_queue) delete_user_queue(connection, channel, only_user);
+}
+
+void AmqpConsumer::delete_user_queue(AmqpConnection& connection,
+                                     Channel channel,
+                                     const std::string& user_name) {
     if (const auto owed = acks_.take(channel)) connection.ack_up_to(channel, *owed);
-    if (connection.delete_queue(channel, only_user)) {
-        // Its /receive streams are closing; do not recreate the queue before they have.
-        user_queues_.release(user_channels, only_user,
-                             UserQueues::Clock::now() + std::chrono::seconds(3));
-        local_.mark_changed();
-    }
+    if (!connection.delete_queue(channel, user_name)) return;
+    // Its /receive streams are closing; do not recreate the queue before they have.
+    BrokerUserChannels user_channels(connection, acks_, prefetch_);
+    user_queues_.release(user_channels, user_name,
+                         UserQueues::Clock::now() + std::chrono::seconds(3));
+    local_.mark_changed();
 }
 
 void AmqpConsumer::on_event(const Wire& wire) {

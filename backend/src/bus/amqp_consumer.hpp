@@ -92,6 +92,10 @@ class AmqpConsumer {
     // A chat.events delivery from another node.
     void on_event(const Wire& wire);
     const Wire& decode(Channel channel, std::string_view body);
+    // The brief: a DISCONNECTION_MESSAGE from a user's own queue deletes that queue.
+    void delete_user_queue(AmqpConnection& connection,
+                           Channel channel,
+                           const std::string& user_name);
 
     std::string node_id_;
     int prefetch_;
