@@ -57,26 +57,4 @@ bool PresenceDirectory::online(const std::string& user) const {
                        [&](const auto& entry) { return entry.second.users.contains(user); });
 }
 
-Backoff::Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, unsigned seed)
-    : base_(base), cap_(cap), state_(seed * 6364136223846793005ull + 1442695040888963407ull) {}
-
-std::chrono::milliseconds Backoff::ceiling() const {
-    auto ceiling = base_;
-    for (unsigned i = 0; i < attempt_ && ceiling < cap_; ++i) ceiling *= 2;
-    return std::min(ceiling, cap_);
-}
-
-std::chrono::milliseconds Backoff::next() {
-    const auto upper = ceiling();
-    ++attempt_;
-    // splitmix64: good enough spread for jitter, deterministic for a given seed (tests).
-    state_ += 0x9e3779b97f4a7c15ull;
-    unsigned long long z = state_;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return std::chrono::milliseconds(
-        static_cast<long long>(z % static_cast<unsigned long long>(upper.count() + 1)));
-}
-
 }  // namespace chatd::bus

@@ -38,21 +38,4 @@ class PresenceDirectory {
     std::map<std::string, Node> nodes_;
 };
 
-// Reconnect delays with "full jitter": uniform in [0, min(cap, base * 2^attempt)], so nodes that
-// lost the broker together do not reconnect together. Pure apart from its random generator.
-class Backoff {
-  public:
-    Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap, unsigned seed);
-    std::chrono::milliseconds next();
-    void reset() { attempt_ = 0; }
-    // The upper bound the next call draws under.
-    std::chrono::milliseconds ceiling() const;
-
-  private:
-    std::chrono::milliseconds base_;
-    std::chrono::milliseconds cap_;
-    unsigned attempt_ = 0;
-    unsigned long long state_;
-};
-
 }  // namespace chatd::bus

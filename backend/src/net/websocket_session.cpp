@@ -14,6 +14,7 @@
 #include "chat/outbox.hpp"
 #include "metrics/metrics.hpp"
 #include "net/ws_frames.hpp"
+#include "net/ws_session_state.hpp"
 
 namespace chatd::net {
 namespace {
@@ -54,7 +55,8 @@ std::span<std::uint8_t> thread_read_buffer() {
 // pong, a ping, the close frame) counts against --outbox-max-bytes: past it the connection is
 // dropped (over_bound()). Pongs are coalesced (WsWriteQueue). A write that makes no progress for
 // a whole ping interval drops the connection (on_timer()). A handler that throws (an allocation
-// failure included) drops its connection and leaves the process running (guarded()).
+// failure included) drops its connection and leaves the process running (guarded()). What the
+// connection may do next is decided by its state (`state_`, net/ws_session_state.hpp).
 class WebSocketSession final : public chat::Sink,
                                public std::enable_shared_from_this<WebSocketSession>,
                                private WsFrameReader::Events {
@@ -72,7 +74,8 @@ class WebSocketSession final : public chat::Sink,
           reader_(WsFrameReader::Limits{context.options.max_frame_bytes,
                                         context.options.ws_max_message_frames}),
           timer_(socket_.get_executor()),
-          ping_interval_(std::chrono::seconds(std::max(1u, context.options.ws_ping_interval_s))) {}
+          ping_interval_(std::chrono::seconds(std::max(1u, context.options.ws_ping_interval_s))),
+          state_(ping_interval_) {}
 
     // The upgrade; then starts reading and writing and returns, so that its frame (the request,
     // the parameters, the subscription timer) does not stay allocated for the connection's life.
@@ -119,9 +122,7 @@ class WebSocketSession final : public chat::Sink,
     void request_close(chat::CloseCode code, std::string_view reason, bool after_queued) {
         asio::post(socket_.get_executor(), [self = shared_from_this(), code, after_queued,
                                             reason = std::string(reason)]() mutable {
-            if (self->close_requested_) return;
-            self->close_requested_ = true;
-            self->close_after_queued_ = after_queued;
+            if (!self->state_.request_close(after_queued)) return;
             self->close_code_ = static_cast<std::uint16_t>(code);
             self->close_reason_ = std::move(reason);
             self->guarded([&] { self->write_pending(); });
@@ -165,8 +166,8 @@ class WebSocketSession final : public chat::Sink,
     void on_ping(std::string_view payload) override;
     void on_pong() override {}
     void on_close(std::optional<std::uint16_t> code, std::string_view reason) override;
-    // The connection takes no more messages: it leaves the service (once).
-    void stop_reading();
+    // The connection takes no more messages (state_.registered() turned false).
+    void leave_service();
 
     // Writes what the outbox holds, then the close frame once one is due. Never more than
     // kMaxPendingBytes queued beside the write in flight, except one frame larger than that.
@@ -176,8 +177,12 @@ class WebSocketSession final : public chat::Sink,
     bool over_bound();
     void flush();
     void on_flushed(beast::error_code ec, std::size_t written);
-    // Queues the close frame (without a code: an empty one); nothing is written after it.
+    // Queues the close frame once (without a code: an empty one); nothing is written after it.
     void send_close(std::optional<std::uint16_t> code, std::string_view reason);
+    // The client's close frame came, or the connection failed: our close frame (`code`) unless
+    // it was sent, then the teardown.
+    void on_peer_closed(std::optional<std::uint16_t> code);
+    void append_close_frame(std::optional<std::uint16_t> code, std::string_view reason);
     // After both close frames (or a failure's close frame) are through: the TCP teardown. The
     // server ends its sending side first and reads what the client still sends until it closes
     // (closing with unread bytes would reset the connection and could lose the close frame).
@@ -198,29 +203,15 @@ class WebSocketSession final : public chat::Sink,
     WsFrameReader reader_;
     asio::steady_timer timer_;
     const std::chrono::steady_clock::duration ping_interval_;
+    WsSessionState state_;
     chat::ConnectionId id_ = 0;
     std::string user_name_;
     chat::Protocol protocol_ = chat::Protocol::Native;
     std::vector<chat::Frame> batch_;  // taken from the outbox, appended up to batch_next_
     std::size_t batch_next_ = 0;
-    WsWriteQueue queue_;  // frames waiting, the pong due, the write in flight
-    // The last time the write in flight moved (its start or a byte written).
-    std::chrono::steady_clock::time_point write_progress_at_;
-    std::string close_reason_;
-    std::optional<std::chrono::steady_clock::time_point> pinged_at_;
-    std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
+    WsWriteQueue queue_;        // frames waiting, the pong due, the write in flight
+    std::string close_reason_;  // of the close the service requested
     std::uint16_t close_code_ = 0;
-    bool open_ = false;  // the upgrade is through
-    bool flush_in_flight_ = false;
-    bool close_after_queued_ = false;  // the close frame waits until the outbox is empty
-    bool close_requested_ = false;     // by the service: the close frame follows the batch in hand
-    bool close_sent_ = false;          // the close frame is queued: nothing more is written
-    bool close_received_ = false;      // the client's close frame came, or none is awaited
-    bool shut_down_ = false;           // our sending side is shut down
-    bool dropped_ = false;
-    bool reading_stopped_ = false;
-    bool reading_paused_ = false;  // until the write in flight moves (a pong waits behind it)
-    bool sent_since_timer_ = false;
 };
 
 awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
@@ -283,7 +274,7 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
         drop();
         co_return;
     }
-    open_ = true;
+    state_.upgraded();
     arm_timer(ping_interval_);
     guarded([&] { write_pending(); });
     read_available();
@@ -307,16 +298,11 @@ void WebSocketSession::read_some() {
             return drop();
         }
         // During the teardown the client's last bytes are read and dropped.
-        if (!reading_stopped_) consume(buffer.data(), n);
-        if (dropped_) return;
-        // A pong waits behind a write the client does not take: reading more pings would only
-        // replace it. Reading resumes when that write completes (on_flushed()); if it never
-        // does, the timer drops the connection. A ping flood then costs nothing once the socket is
-        // full.
-        if (queue_.pong_due() && flush_in_flight_) {
-            reading_paused_ = true;
-            return;
-        }
+        if (state_.registered()) consume(buffer.data(), n);
+        if (state_.dropped()) return;
+        // Paused until the write in flight completes (on_flushed()): a ping flood then costs
+        // nothing once the socket is full.
+        if (state_.pause_reading(queue_.pong_due())) return;
         // A short read took everything the socket held: nothing is gained by reading again.
         if (n < buffer.size()) return wait_readable();
     }
@@ -332,10 +318,9 @@ void WebSocketSession::wait_readable() {
 }
 
 void WebSocketSession::consume(std::uint8_t* data, std::size_t size) {
-    last_received_ = std::chrono::steady_clock::now();
+    state_.received();
     const auto failure = reader_.feed(data, size, *this);
     if (failure == WsFrameReader::Failure::None) return;
-    stop_reading();
     switch (failure) {
         case WsFrameReader::Failure::TooManyFrames:
             // An endless message of empty frames is an attack: dropped without a close frame.
@@ -356,14 +341,12 @@ void WebSocketSession::consume(std::uint8_t* data, std::size_t size) {
     }
     // The connection failed (RFC 6455 section 7.1.7): our close frame, then the teardown
     // without waiting for the client's.
-    close_received_ = true;
-    send_close(WsFrameReader::close_code(failure), {});
-    maybe_shut_down();  // when our close frame was already out
+    on_peer_closed(WsFrameReader::close_code(failure));
 }
 
 void WebSocketSession::on_message(bool text, std::string_view payload) {
     context_.metrics.ws_frames_received.Increment();
-    if (close_sent_ || protocol_ != chat::Protocol::Native) return;
+    if (!state_.takes_messages() || protocol_ != chat::Protocol::Native) return;
     if (!text) {
         context_.metrics.limit_hit(metrics::Limit::BadRequest);
         deliver(chat::make_frame(
@@ -374,38 +357,41 @@ void WebSocketSession::on_message(bool text, std::string_view payload) {
 }
 
 void WebSocketSession::on_ping(std::string_view payload) {
-    if (close_sent_ || dropped_) return;
+    if (!state_.takes_messages()) return;
     queue_.queue_pong(payload);  // replaces a pong still waiting
     if (over_bound()) return;
     flush();
 }
 
 void WebSocketSession::on_close(std::optional<std::uint16_t> code, std::string_view) {
-    stop_reading();
-    close_received_ = true;
-    send_close(code, {});  // the reply echoes the client's code (none when it gave none)
-    maybe_shut_down();     // when our close frame was already out
+    on_peer_closed(code);  // the reply echoes the client's code (none when it gave none)
 }
 
-void WebSocketSession::stop_reading() {
-    if (reading_stopped_) return;
-    reading_stopped_ = true;
+void WebSocketSession::on_peer_closed(std::optional<std::uint16_t> code) {
+    if (!state_.registered()) return;
+    const bool reply_due = state_.close_received();
+    leave_service();
+    if (reply_due) append_close_frame(code, {});
+    maybe_shut_down();  // when our close frame was already out
+}
+
+void WebSocketSession::leave_service() {
     context_.service.disconnect(id_, user_name_);
     outbox_.close();
 }
 
 void WebSocketSession::write_pending() {
-    if (!open_ || close_sent_ || dropped_) return;
+    if (!state_.writes_messages()) return;
     for (;;) {
         if (batch_next_ == batch_.size()) {
             batch_.clear();  // release the shared frames now
             batch_next_ = 0;
             // close_after_queued(): the sealed outbox's frames go first, then the close frame.
-            if (close_requested_ && !close_after_queued_) {
+            if (state_.phase() == WsSessionState::Phase::CloseAfterBatch) {
                 return send_close(close_code_, close_reason_);
             }
             if (!outbox_.take(batch_)) {
-                if (close_requested_) send_close(close_code_, close_reason_);
+                if (state_.close_requested()) send_close(close_code_, close_reason_);
                 return;
             }
             context_.metrics.outbox_frames.Observe(static_cast<double>(batch_.size()));
@@ -421,13 +407,13 @@ void WebSocketSession::write_pending() {
             ++frames;
             bytes += frame.size();
         }
-        sent_since_timer_ = true;
+        state_.wrote();
         context_.metrics.ws_frames_sent.Increment(static_cast<double>(frames));
         context_.metrics.ws_bytes_sent.Increment(static_cast<double>(bytes));
         if (over_bound()) return;
         flush();
         // The bound is reached and the socket did not take it all: on_flushed() continues.
-        if (flush_in_flight_ || dropped_) return;
+        if (!state_.may_write()) return;
     }
 }
 
@@ -444,7 +430,7 @@ bool WebSocketSession::over_bound() {
 }
 
 void WebSocketSession::flush() {
-    if (flush_in_flight_ || dropped_) return;
+    if (!state_.may_write()) return;
     const std::string_view bytes = queue_.start_write();
     if (bytes.empty()) return;
     const ssize_t sent =
@@ -457,8 +443,7 @@ void WebSocketSession::flush() {
     }
     // What the socket did not take leaves by one asynchronous write_some at a time, so that
     // on_timer() sees whether the write moves.
-    flush_in_flight_ = true;
-    write_progress_at_ = std::chrono::steady_clock::now();
+    state_.write_started(std::chrono::steady_clock::now());
     const auto rest = queue_.unwritten();
     socket_.async_write_some(asio::buffer(rest.data(), rest.size()),
                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -467,16 +452,15 @@ void WebSocketSession::flush() {
 }
 
 void WebSocketSession::on_flushed(beast::error_code ec, std::size_t written) {
-    flush_in_flight_ = false;
-    if (ec || dropped_) {
+    state_.write_ended();
+    if (ec || state_.dropped()) {
         queue_.clear();  // the write that used it has ended
         return drop();
     }
     queue_.written(written);
     outbox_.set_beside(queue_.bytes());
     if (queue_.writing()) {
-        flush_in_flight_ = true;
-        write_progress_at_ = std::chrono::steady_clock::now();
+        state_.write_started(std::chrono::steady_clock::now());
         const auto rest = queue_.unwritten();
         socket_.async_write_some(asio::buffer(rest.data(), rest.size()),
                                  [self = shared_from_this()](beast::error_code ec2, std::size_t n) {
@@ -485,19 +469,19 @@ void WebSocketSession::on_flushed(beast::error_code ec, std::size_t written) {
         return;
     }
     flush();  // what was queued meanwhile (the pong first)
-    if (!flush_in_flight_) {
+    if (state_.writer() != WsSessionState::Writer::Writing) {
         write_pending();
         maybe_shut_down();
     }
-    if (reading_paused_ && !dropped_) {
-        reading_paused_ = false;
-        read_available();
-    }
+    if (state_.resume_reading()) read_available();
 }
 
 void WebSocketSession::send_close(std::optional<std::uint16_t> code, std::string_view reason) {
-    if (close_sent_ || dropped_) return;
-    close_sent_ = true;
+    if (state_.queue_close_frame()) append_close_frame(code, reason);
+}
+
+void WebSocketSession::append_close_frame(std::optional<std::uint16_t> code,
+                                          std::string_view reason) {
     outbox_.close();
     batch_.clear();
     append_frame(WsOpcode::Close, code ? close_payload(*code, reason) : std::string());
@@ -508,27 +492,23 @@ void WebSocketSession::send_close(std::optional<std::uint16_t> code, std::string
 }
 
 void WebSocketSession::maybe_shut_down() {
-    if (!close_sent_ || !close_received_ || shut_down_ || dropped_ || flush_in_flight_ ||
-        !queue_.idle()) {
-        return;
-    }
-    shut_down_ = true;
+    if (!state_.shut_down(queue_.idle())) return;
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     // The reader goes on (dropping what it reads) until the client closes: then drop().
 }
 
 void WebSocketSession::drop() {
-    if (dropped_) return;
-    dropped_ = true;
-    stop_reading();
+    const bool registered = state_.registered();
+    if (!state_.drop()) return;
+    if (registered) leave_service();
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);  // ends the pending wait and write: their handlers release `self`
     timer_.cancel();
     batch_.clear();
     // The buffer of a write in flight stays until its handler runs (with operation_aborted).
-    if (!flush_in_flight_) queue_.clear();
+    if (state_.writer() != WsSessionState::Writer::Writing) queue_.clear();
 }
 
 void WebSocketSession::on_handler_exception(const char* what) noexcept {
@@ -551,31 +531,28 @@ void WebSocketSession::arm_timer(std::chrono::steady_clock::duration after) {
 }
 
 void WebSocketSession::on_timer() {
-    if (dropped_) return;
-    if (close_sent_) return drop();  // the close handshake took too long
-    // A peer that takes nothing written for a whole interval (it stopped reading, perhaps while
-    // flooding pings) is dropped: its bytes would otherwise wait for it forever.
-    if (flush_in_flight_ &&
-        std::chrono::steady_clock::now() - write_progress_at_ >= ping_interval_) {
-        context_.metrics.slow_consumer_disconnects.Increment();
-        context_.metrics.limit_hit(metrics::Limit::WriteStalled);
-        spdlog::info("dropping {}: nothing written for {} s", user_name_,
-                     std::chrono::duration_cast<std::chrono::seconds>(ping_interval_).count());
-        return drop();
+    switch (state_.tick(std::chrono::steady_clock::now())) {
+        case WsSessionState::Tick::None:
+            return;
+        case WsSessionState::Tick::HandshakeTimeout:
+            return drop();
+        case WsSessionState::Tick::WriteStalled:
+            context_.metrics.slow_consumer_disconnects.Increment();
+            context_.metrics.limit_hit(metrics::Limit::WriteStalled);
+            spdlog::info("dropping {}: nothing written for {} s", user_name_,
+                         std::chrono::duration_cast<std::chrono::seconds>(ping_interval_).count());
+            return drop();
+        case WsSessionState::Tick::Rearm:
+            return arm_timer(ping_interval_);
+        case WsSessionState::Tick::PingTimeout:
+            context_.metrics.limit_hit(metrics::Limit::PingTimeout);
+            return drop();
+        case WsSessionState::Tick::Ping:
+            append_frame(WsOpcode::Ping, {});
+            if (over_bound()) return;
+            flush();
+            return arm_timer(ping_interval_);
     }
-    if (sent_since_timer_ || flush_in_flight_) {
-        sent_since_timer_ = false;
-        return arm_timer(ping_interval_);
-    }
-    if (pinged_at_ && last_received_ < *pinged_at_) {
-        context_.metrics.limit_hit(metrics::Limit::PingTimeout);
-        return drop();
-    }
-    pinged_at_ = std::chrono::steady_clock::now();
-    append_frame(WsOpcode::Ping, {});
-    if (over_bound()) return;
-    flush();
-    arm_timer(ping_interval_);
 }
 
 }  // namespace

@@ -1,11 +1,9 @@
-// The pure parts of the RabbitMQ bus: body codec, presence directory, reconnect backoff.
+// The pure parts of the RabbitMQ bus: body codec, presence directory.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <map>
 #include <string>
 
-#include "bus/amqp_bus.hpp"
 #include "bus/presence_directory.hpp"
 #include "bus/wire.hpp"
 
@@ -102,30 +100,6 @@ TEST(PresenceDirectory, MergesNodesAndExpiresSilentOnes) {
     EXPECT_EQ(dir.expire(t0 + 7s), (std::vector<std::string>{"alice"}));
     EXPECT_EQ(dir.users(), (std::vector<std::string>{"bob"}));
     EXPECT_EQ(dir.node_count(), 1u);
-}
-
-TEST(Backoff, FullJitterUnderADoublingCeilingWithACap) {
-    bus::Backoff backoff(100ms, 5000ms, 42);
-    std::chrono::milliseconds expected_ceiling = 100ms;
-    for (int i = 0; i < 12; ++i) {
-        EXPECT_EQ(backoff.ceiling(), expected_ceiling);
-        const auto d = backoff.next();
-        EXPECT_GE(d.count(), 0);
-        EXPECT_LE(d, expected_ceiling);
-        expected_ceiling = std::min(expected_ceiling * 2, std::chrono::milliseconds(5000));
-    }
-    backoff.reset();
-    EXPECT_EQ(backoff.ceiling(), 100ms);
-}
-
-TEST(NodeQueueArguments, BoundTheQueueAndExpireItAnHourAfterItsLastConsumer) {
-    std::map<std::string, std::int32_t> arguments;
-    for (const auto& argument : bus::node_queue_arguments()) {
-        arguments.emplace(std::string(argument.name), argument.value);
-    }
-    const std::map<std::string, std::int32_t> expected{{"x-expires", 3600 * 1000},
-                                                       {"x-max-length", 100000}};
-    EXPECT_EQ(arguments, expected);
 }
 
 }  // namespace
