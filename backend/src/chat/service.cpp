@@ -155,11 +155,9 @@ json::object ChatService::new_session(const std::string& user_name) {
         now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
     if (options_.max_sessions_per_user > 0) {
-        for (const auto& dropped :
-             store_.trim_sessions(user_name, options_.max_sessions_per_user)) {
-            metrics_.limit_hit(Limit::Sessions);
-            hub_.close_session(dropped, CloseCode::Policy, "signed out: too many sessions");
-        }
+        auto dropped = store_.trim_sessions(user_name, options_.max_sessions_per_user);
+        for (std::size_t i = 0; i < dropped.size(); ++i) metrics_.limit_hit(Limit::Sessions);
+        end_sessions(std::move(dropped), "signed out: too many sessions");
     }
     auto last = last_session_purge_ms_.load();
     if (now - last >= options_.session_purge_interval.count() &&
@@ -282,19 +280,18 @@ std::size_t ChatService::backfill_name_keys() {
 
 void ChatService::logout(const Identity& identity) {
     store_.delete_session(identity.session);
-    hub_.close_session(identity.session, CloseCode::Policy, "signed out");
+    end_sessions({identity.session}, "signed out");
 }
 
 std::size_t ChatService::logout_all(const Identity& identity) {
-    const auto sessions = store_.delete_user_sessions(identity.user_name);
-    for (const auto& session : sessions) {
-        hub_.close_session(session, CloseCode::Policy, "signed out everywhere");
-    }
+    auto sessions = store_.delete_user_sessions(identity.user_name);
+    const auto count = sessions.size();
     // The caller's own session, even if another request deleted it meanwhile.
     if (std::find(sessions.begin(), sessions.end(), identity.session) == sessions.end()) {
-        hub_.close_session(identity.session, CloseCode::Policy, "signed out everywhere");
+        sessions.push_back(identity.session);
     }
-    return sessions.size();
+    end_sessions(std::move(sessions), "signed out everywhere");
+    return count;
 }
 
 std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {
@@ -599,6 +596,12 @@ void ChatService::post_seed(const std::string& user_name,
         publisher_.publish(std::move(result.message));
         done(std::nullopt);
     });
+}
+
+void ChatService::end_sessions(std::vector<std::string> sessions, std::string reason) {
+    if (sessions.empty()) return;
+    // Through the bus: the connections may be on any node (this one included).
+    publish(model::SessionsEnded{std::move(sessions), std::move(reason)});
 }
 
 void ChatService::publish(model::Event event) {

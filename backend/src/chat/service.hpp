@@ -127,7 +127,7 @@ class ChatService {
     std::size_t backfill_name_keys();
     void logout(const Identity& identity);
     // Signs the user out everywhere: deletes every session of the user and closes their
-    // sockets on this node. Returns how many sessions there were.
+    // connections on every node. Returns how many sessions there were.
     std::size_t logout_all(const Identity& identity);
     boost::json::object me(const Identity& identity);
     boost::json::object list_rooms(const Identity& identity);
@@ -179,6 +179,8 @@ class ChatService {
                 std::string_view client_msg_id = {});
     std::optional<ApiError> check_content(const std::string& user_name, std::string_view content);
     void publish(model::Event event);
+    // Closes the connections opened with `sessions`, on every node.
+    void end_sessions(std::vector<std::string> sessions, std::string reason);
     void store_foreign(const model::Message& message, const std::string& only_user);
     boost::json::object new_session(const std::string& user_name);
     void require_room(std::string_view room, bool allow_direct);

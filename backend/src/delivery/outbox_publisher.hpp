@@ -38,8 +38,8 @@ namespace chatd::delivery {
 class OutboxPublisher final : public chat::Publisher {
   public:
     struct Options {
-        std::size_t queue_capacity = 16384;  // past it handed messages stay in the outbox
-        std::size_t sweep_limit = 1000;      // messages read per sweep
+        std::size_t queue_capacity = 16384;    // past it handed messages stay in the outbox
+        std::size_t sweep_limit = 1000;        // messages read per sweep
         std::chrono::milliseconds retry{200};  // between sweeps while behind
     };
 
@@ -72,14 +72,14 @@ class OutboxPublisher final : public chat::Publisher {
     const Options options_;
     const std::string node_;
     work::BatchQueue<Item> queue_;
-    std::atomic<bool> overflowed_{false};      // the writer found the queue full
-    std::atomic<std::uint64_t> failures_{0};   // publishes the bus failed, ever
+    std::atomic<bool> overflowed_{false};     // the writer found the queue full
+    std::atomic<std::uint64_t> failures_{0};  // publishes the bus failed, ever
 
     // Owned by the publisher's thread.
     bool behind_ = true;
     std::uint64_t failures_seen_ = 0;  // failures_ when the publisher was last caught up
     std::chrono::steady_clock::time_point next_sweep_{};
-    model::MessageId swept_up_to_ = 0;  // the highest id any sweep read
+    model::MessageId swept_up_to_ = 0;                // the highest id any sweep read
     std::unordered_set<model::MessageId> in_flight_;  // published, completion not yet taken
     std::vector<model::MessageId> confirmed_;         // confirmed, not yet marked published
     std::optional<bool>* inline_outcome_ = nullptr;   // set while publish_one calls the bus

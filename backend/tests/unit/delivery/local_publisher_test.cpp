@@ -1,5 +1,7 @@
 // The in-process publisher and the presence batcher: their threads keep the order they were
 // handed things in, and flush()/destruction lose nothing.
+#include "delivery/local_publisher.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,7 +13,6 @@
 
 #include "bus/local_bus.hpp"
 #include "chat/hub.hpp"
-#include "delivery/local_publisher.hpp"
 #include "delivery/presence_batcher.hpp"
 #include "metrics/metrics.hpp"
 #include "support/recording_sink.hpp"

@@ -2,6 +2,8 @@
 // "Publication order"): a message whose publish failed is republished by the sweep, and nothing
 // stored after it reaches the bus before it. A scripted bus stands in for RabbitMQ: it can be
 // disconnected, fail the next publishes, and records the order in which messages reached it.
+#include "delivery/outbox_publisher.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,7 +18,6 @@
 #include "bus/bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
-#include "delivery/outbox_publisher.hpp"
 #include "metrics/metrics.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/recording_sink.hpp"
@@ -111,7 +112,8 @@ class PublicationOrderTest : public ::testing::Test {
         options.version = "test";
         publisher = std::make_unique<delivery::OutboxPublisher>(
             store, bus, metrics, delivery::OutboxPublisher::Options{});
-        service = std::make_unique<chat::ChatService>(store, bus, *publisher, hub, metrics, options);
+        service =
+            std::make_unique<chat::ChatService>(store, bus, *publisher, hub, metrics, options);
         const auto session = service->login("alice", "");
         identity = *service->authenticate(session.at("token").as_string());
         sink = std::make_shared<test_support::RecordingSink>();
