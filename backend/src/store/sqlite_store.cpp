@@ -183,7 +183,6 @@ void disable_sqlite_memory_statistics() {
 SqliteStore::SqliteStore(SqliteOptions options, metrics::Metrics* metrics)
     : options_(std::move(options)), metrics_(metrics) {
     disable_sqlite_memory_statistics();
-    options_.max_batch = std::max<std::size_t>(options_.max_batch, 1);
     options_.read_connections = std::max<std::size_t>(options_.read_connections, 1);
     if (options_.path.empty() || options_.path == ":memory:") {
         throw StoreError("sqlite: the database must be a file path, got '" + options_.path + "'");
