@@ -4,7 +4,7 @@
 // (boost::urls::parse_origin_form, decoded non-empty segments, query params into a map),
 // matched against chatd's route table with net::Router; the matched endpoint's path
 // parameters are validated like its handler does, and its query and JSON body are read with
-// the same functions the handler calls (chat/api_request.hpp). Every endpoint is reached: the
+// the same functions the handler calls (protocol/requests.hpp). Every endpoint is reached: the
 // seed corpus (backend/fuzz/corpus/http_request) has a request for each, and http_request.dict
 // holds the route segments and body keys.
 #include <boost/json.hpp>
@@ -17,14 +17,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "chat/api_request.hpp"
-#include "chat/service.hpp"
+#include "chat/error.hpp"
 #include "chat/validation.hpp"
 #include "net/router.hpp"
+#include "protocol/requests.hpp"
 
 namespace {
 
 namespace chat = chatd::chat;
+namespace protocol = chatd::protocol;
 
 // What a handler reads besides the path (net/server.cpp, Server::Impl::add_routes).
 enum class Reads { Nothing, SeedSend, Credentials, LoginCredentials, RoomName, HistoryQuery };
@@ -75,26 +76,22 @@ void read_request(Reads reads,
         case Reads::Nothing:
             return;
         case Reads::SeedSend: {
-            const auto send = chat::parse_seed_send(body);
+            const auto send = protocol::parse_seed_send(body);
             if (!chat::valid_user_name(send.user_name)) std::abort();
             return;
         }
         case Reads::Credentials:
         case Reads::LoginCredentials: {
-            const auto value = chat::parse_json_body(body);
-            const auto& object = chat::body_object(value);
-            (void)chat::valid_user_name(chat::string_member(object, "user_name", true));
-            (void)chat::string_member(object, "password", reads == Reads::Credentials);
+            const auto credentials = protocol::parse_credentials(body);
+            (void)chat::valid_user_name(credentials.user_name);
             return;
         }
         case Reads::RoomName: {
-            const auto value = chat::parse_json_body(body);
-            const auto name = chat::string_member(chat::body_object(value), "name", true);
-            (void)chat::valid_room_name(name);
+            (void)chat::valid_room_name(protocol::parse_room_name(body));
             return;
         }
         case Reads::HistoryQuery: {
-            const auto history = chat::parse_history_query(query);
+            const auto history = protocol::parse_history_query(query);
             if ((history.before && *history.before < 0) || (history.after && *history.after < 0) ||
                 history.limit < 0) {
                 std::abort();
@@ -140,8 +137,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         try {
             read_request(*match->handler, query, body);
-        } catch (const chat::ApiError& error) {
-            if (error.status != 400) std::abort();
+        } catch (const chat::Error& error) {
+            // The readers refuse only with the codes HTTP answers 400.
+            using enum chat::ErrorCode;
+            if (error.code != InvalidJson && error.code != BadRequest &&
+                error.code != InvalidSentAt && error.code != InvalidName) {
+                std::abort();
+            }
         }
     }
     return 0;

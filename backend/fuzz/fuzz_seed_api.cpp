@@ -1,5 +1,5 @@
 // libFuzzer target: the brief's seed API, POST /send, from body to every encoding the accepted
-// message gets. The input is the request body. chat::parse_seed_send reads it exactly as the
+// message gets. The input is the request body. protocol::parse_seed_send reads it exactly as the
 // handler in net/server.cpp does (JSON, object, string members, user name); what it accepts is
 // checked like ChatService::post_seed checks content, then encoded as the /receive/{user} frame
 // (the brief's {content, user_name, sent_at}), the native message frame and the AMQP body. The
@@ -14,10 +14,10 @@
 #include <variant>
 
 #include "bus/wire.hpp"
-#include "chat/api_request.hpp"
 #include "chat/codec.hpp"
-#include "chat/service.hpp"
+#include "chat/error.hpp"
 #include "chat/validation.hpp"
+#include "protocol/requests.hpp"
 
 namespace {
 
@@ -33,11 +33,15 @@ void expect_member(const json::value& object, std::string_view key, std::string_
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
-    chatd::chat::SeedSend send;
+    chatd::protocol::SeedSend send;
     try {
-        send = chatd::chat::parse_seed_send(body);
-    } catch (const chatd::chat::ApiError& error) {
-        if (error.status != 400) std::abort();
+        send = chatd::protocol::parse_seed_send(body);
+    } catch (const chatd::chat::Error& error) {
+        using enum chatd::chat::ErrorCode;
+        if (error.code != InvalidJson && error.code != BadRequest && error.code != InvalidSentAt &&
+            error.code != InvalidName) {
+            std::abort();
+        }
         return 0;
     }
     if (!chatd::chat::valid_user_name(send.user_name)) std::abort();

@@ -14,36 +14,31 @@
 #include "store/store.hpp"
 
 namespace chatd::chat {
-namespace json = boost::json;
 using metrics::Limit;
 
 namespace {
 
-ApiError invalid_name() {
-    return ApiError(400, "invalid_name",
-                    "a user name is 1 to 32 letters, digits, '_', '-' or '.', with no invisible, "
-                    "format or direction-control character",
-                    Limit::InvalidName);
+Error invalid_name() {
+    return Error(ErrorCode::InvalidName,
+                 "a user name is 1 to 32 letters, digits, '_', '-' or '.', with no invisible, "
+                 "format or direction-control character");
 }
 
-ApiError name_taken() {
-    return ApiError(409, "name_taken", "that name, or one that looks like it, is taken",
-                    Limit::Conflict);
+Error name_taken() {
+    return Error(ErrorCode::NameTaken, "that name, or one that looks like it, is taken");
 }
 
-ApiError invalid_room() {
-    return ApiError(400, "invalid_room", "a room name is 1 to 48 of a-z, 0-9, '_' and '-'",
-                    Limit::InvalidRoom);
+Error invalid_room() {
+    return Error(ErrorCode::InvalidRoom, "a room name is 1 to 48 of a-z, 0-9, '_' and '-'");
 }
 
-ApiError room_not_found() {
-    return ApiError(404, "room_not_found", "no such room", Limit::NotFound);
+// Worded as the body readers word a missing field (protocol/requests.hpp).
+Error missing_password() {
+    return Error(ErrorCode::BadRequest, "missing string field \"password\"");
 }
 
-json::array to_array(const std::vector<std::string>& items) {
-    json::array out;
-    for (const auto& item : items) out.emplace_back(item);
-    return out;
+Error room_not_found() {
+    return Error(ErrorCode::RoomNotFound, "no such room");
 }
 
 }  // namespace
@@ -132,21 +127,7 @@ std::optional<Identity> ChatService::authenticate(std::string_view token) {
     return Identity{session->user_name, std::move(hash)};
 }
 
-json::object ChatService::config() const {
-    return json::object{
-        {"auth", options_.open_auth ? "open" : "password"},
-        {"version", options_.version},
-        {"limits",
-         json::object{
-             {"max_message_length", options_.max_message_length},
-             {"max_frame_bytes", options_.max_frame_bytes},
-             {"rate_per_second", options_.rate_per_second},
-             {"rate_burst", options_.rate_burst},
-         }},
-    };
-}
-
-json::object ChatService::new_session(const std::string& user_name) {
+Session ChatService::new_session(const std::string& user_name) {
     const auto token = auth::new_token();
     const auto now = clock_();
     // The expiry orders a user's sessions: the earliest is the oldest, dropped first past
@@ -164,15 +145,16 @@ json::object ChatService::new_session(const std::string& user_name) {
         last_session_purge_ms_.compare_exchange_strong(last, now)) {
         store_.purge_expired_sessions(now);
     }
-    return json::object{{"user_name", user_name}, {"token", token}, {"expires_ms", expires}};
+    return Session{user_name, token, expires};
 }
 
-json::object ChatService::register_user(std::string_view user_name,
-                                        std::string_view password,
-                                        std::string_view address) {
+Session ChatService::register_user(std::string_view user_name,
+                                   std::optional<std::string_view> given_password,
+                                   std::string_view address) {
+    if (!given_password) throw missing_password();
+    const auto password = *given_password;
     if (options_.open_auth) {
-        throw ApiError(404, "not_found", "open mode has no accounts: use /api/login with a name",
-                       Limit::NotFound);
+        throw Error(ErrorCode::NotFound, "open mode has no accounts: use /api/login with a name");
     }
     // Registrations per address share the sign-in throttle's table: "register:<address>".
     const std::vector<std::string> registrations{"register:" + std::string(address)};
@@ -185,17 +167,16 @@ json::object ChatService::register_user(std::string_view user_name,
             until > now) {
             const auto seconds =
                 std::chrono::ceil<std::chrono::seconds>(std::chrono::milliseconds(until - now));
-            throw ApiError(429, "rate_limited",
-                           "too many registrations from your address: try again in " +
-                               std::to_string(seconds.count()) + " s",
-                           Limit::RegisterRate, seconds);
+            throw Error(ErrorCode::RegistrationThrottled,
+                        "too many registrations from your address: try again in " +
+                            std::to_string(seconds.count()) + " s",
+                        seconds);
         }
     }
     const auto name = canonical_user_name(user_name);
     if (!name) throw invalid_name();
     if (utf8_length(password) < kMinPasswordChars || password.size() > kMaxPasswordBytes) {
-        throw ApiError(400, "weak_password", "a password has 8 to 1024 characters",
-                       Limit::BadRequest);
+        throw Error(ErrorCode::WeakPassword, "a password has 8 to 1024 characters");
     }
     if (password_checker_) {
         // The name as stored and, when it differs (NFC), as typed.
@@ -203,7 +184,7 @@ json::object ChatService::register_user(std::string_view user_name,
         if (!weakness && *name != user_name) {
             weakness = password_checker_->weakness(password, user_name);
         }
-        if (weakness) throw ApiError(400, "weak_password", *weakness, Limit::BadRequest);
+        if (weakness) throw Error(ErrorCode::WeakPassword, *weakness);
     }
     store::User user{*name, auth::hash_password(password, options_.password_cost), model::now_ms(),
                      user_name_key(*name)};
@@ -216,16 +197,16 @@ json::object ChatService::register_user(std::string_view user_name,
     return new_session(user.name);
 }
 
-json::object ChatService::login(std::string_view user_name,
-                                std::string_view password,
-                                std::string_view address) {
+Session ChatService::login(std::string_view user_name,
+                           std::optional<std::string_view> password,
+                           std::string_view address) {
+    if (!options_.open_auth && !password) throw missing_password();
     auto canonical = canonical_user_name(user_name);
     if (options_.open_auth) {
         if (!canonical) throw invalid_name();
         const std::string name = std::move(*canonical);
         if (hub_.is_online(name) && hub_.has_other_session(name, {})) {
-            throw ApiError(409, "name_taken", "that name is in use by a connected user",
-                           Limit::Conflict);
+            throw Error(ErrorCode::NameTaken, "that name is in use by a connected user");
         }
         return new_session(name);
     }
@@ -235,19 +216,18 @@ json::object ChatService::login(std::string_view user_name,
     const std::string name = canonical ? std::move(*canonical) : std::string(user_name);
     if (const auto wait = login_throttle_.check(name, address)) {
         const auto seconds = std::chrono::ceil<std::chrono::seconds>(*wait);
-        throw ApiError(429, "rate_limited",
-                       "too many failed sign-ins from your address: try again in " +
-                           std::to_string(seconds.count()) + " s",
-                       Limit::LoginRate, seconds);
+        throw Error(ErrorCode::LoginThrottled,
+                    "too many failed sign-ins from your address: try again in " +
+                        std::to_string(seconds.count()) + " s",
+                    seconds);
     }
     const auto user = store_.find_user(name);
     // Verify even without an account so that timing does not tell which names exist.
     const bool ok =
-        auth::verify_password(user ? user->password_hash : dummy_password_hash_, password);
+        auth::verify_password(user ? user->password_hash : dummy_password_hash_, *password);
     if (!user || !ok) {
         login_throttle_.record_failure(name, address);
-        throw ApiError(401, "invalid_credentials", "wrong user name or password",
-                       Limit::Unauthorized);
+        throw Error(ErrorCode::InvalidCredentials, "wrong user name or password");
     }
     login_throttle_.record_success(name, address);
     return new_session(name);
@@ -302,70 +282,67 @@ std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {
     return rooms;
 }
 
-json::object ChatService::me(const Identity& identity) {
-    return json::object{{"user_name", identity.user_name},
-                        {"rooms", to_array(rooms_of(identity.user_name))}};
+Profile ChatService::me(const Identity& identity) {
+    return Profile{identity.user_name, rooms_of(identity.user_name)};
 }
 
-json::object ChatService::list_rooms(const Identity& identity) {
+std::vector<RoomEntry> ChatService::list_rooms(const Identity& identity) {
     const auto mine = rooms_of(identity.user_name);
-    json::array rooms;
-    for (const auto& room : store_.list_public_rooms()) {
+    std::vector<RoomEntry> rooms;
+    for (auto& room : store_.list_public_rooms()) {
         const bool joined = std::find(mine.begin(), mine.end(), room.name) != mine.end();
-        rooms.emplace_back(json::object{{"name", room.name}, {"joined", joined}});
+        rooms.push_back(RoomEntry{std::move(room.name), joined});
     }
-    return json::object{{"rooms", std::move(rooms)}};
+    return rooms;
 }
 
 void ChatService::require_room(std::string_view room, bool allow_direct) {
     if (!allow_direct && is_direct_room(room)) {
-        throw ApiError(403, "forbidden", "direct conversations are joined with /api/dm",
-                       Limit::Forbidden);
+        throw Error(ErrorCode::Forbidden, "direct conversations are joined with /api/dm");
     }
     if (!is_direct_room(room) && !valid_room_name(room)) throw invalid_room();
     if (!store_.find_room(room)) throw room_not_found();
 }
 
-json::object ChatService::create_room(const Identity& identity, std::string_view room) {
+RoomEntry ChatService::create_room(const Identity& identity, std::string_view room) {
     if (!valid_room_name(room)) throw invalid_room();
     if (!store_.create_room(
             store::Room{std::string(room), false, identity.user_name, model::now_ms()})) {
-        throw ApiError(409, "room_exists", "a room with that name exists", Limit::Conflict);
+        throw Error(ErrorCode::RoomExists, "a room with that name exists");
     }
     store_.add_member(room, identity.user_name);
     publish(model::Membership{std::string(room), identity.user_name, true});
-    return json::object{{"name", room}, {"joined", true}};
+    return RoomEntry{std::string(room), true};
 }
 
-json::object ChatService::join_room(const Identity& identity, std::string_view room) {
+RoomEntry ChatService::join_room(const Identity& identity, std::string_view room) {
     require_room(room, false);
     if (room != model::kGeneralRoom) {
         store_.add_member(room, identity.user_name);
         publish(model::Membership{std::string(room), identity.user_name, true});
     }
-    return json::object{{"name", room}, {"joined", true}};
+    return RoomEntry{std::string(room), true};
 }
 
-json::object ChatService::leave_room(const Identity& identity, std::string_view room) {
+RoomEntry ChatService::leave_room(const Identity& identity, std::string_view room) {
     if (room == model::kGeneralRoom) {
-        throw ApiError(400, "cannot_leave_general", "everyone stays in general", Limit::BadRequest);
+        throw Error(ErrorCode::CannotLeaveGeneral, "everyone stays in general");
     }
     require_room(room, true);
     if (store_.is_member(room, identity.user_name)) {
         store_.remove_member(room, identity.user_name);
         publish(model::Membership{std::string(room), identity.user_name, false});
     }
-    return json::object{{"name", room}, {"joined", false}};
+    return RoomEntry{std::string(room), false};
 }
 
-json::object ChatService::open_direct(const Identity& identity, std::string_view other_user) {
+std::string ChatService::open_direct(const Identity& identity, std::string_view other_user) {
     if (!valid_user_name(other_user)) throw invalid_name();
     if (other_user == identity.user_name) {
-        throw ApiError(400, "bad_request", "a direct conversation needs another user",
-                       Limit::BadRequest);
+        throw Error(ErrorCode::BadRequest, "a direct conversation needs another user");
     }
     if (!options_.open_auth && !store_.find_user(other_user)) {
-        throw ApiError(404, "user_not_found", "no such user", Limit::NotFound);
+        throw Error(ErrorCode::UserNotFound, "no such user");
     }
     const auto room = direct_room_name(identity.user_name, other_user);
     if (!store_.find_room(room)) {
@@ -377,23 +354,19 @@ json::object ChatService::open_direct(const Identity& identity, std::string_view
             publish(model::Membership{room, user, true});
         }
     }
-    return json::object{{"name", room}};
+    return room;
 }
 
-json::object ChatService::history(const Identity& identity,
-                                  std::string_view room,
-                                  std::optional<std::int64_t> before,
-                                  std::optional<std::int64_t> after,
-                                  int limit) {
-    if (before && after) {
-        throw ApiError(400, "bad_request", "give before or after, not both", Limit::BadRequest);
-    }
-    if (limit < 1 || limit > 500) {
-        throw ApiError(400, "bad_request", "limit is 1 to 500", Limit::BadRequest);
-    }
+HistoryPage ChatService::history(const Identity& identity,
+                                 std::string_view room,
+                                 std::optional<std::int64_t> before,
+                                 std::optional<std::int64_t> after,
+                                 int limit) {
+    if (before && after) throw Error(ErrorCode::BadRequest, "give before or after, not both");
+    if (limit < 1 || limit > 500) throw Error(ErrorCode::BadRequest, "limit is 1 to 500");
     require_room(room, true);
     if (room != model::kGeneralRoom && !store_.is_member(room, identity.user_name)) {
-        throw ApiError(403, "not_member", "join the room to read it", Limit::Forbidden);
+        throw Error(ErrorCode::NotMember, "join the room to read it");
     }
     // One extra row tells whether another page exists.
     store::HistoryQuery query{std::string(room), before, after, limit + 1};
@@ -407,10 +380,7 @@ json::object ChatService::history(const Identity& identity,
             messages.erase(messages.begin());
         }
     }
-    json::array items;
-    items.reserve(messages.size());
-    for (const auto& message : messages) items.push_back(json::parse(message_json(message)));
-    return json::object{{"messages", std::move(items)}, {"has_more", has_more}};
+    return HistoryPage{std::move(messages), has_more};
 }
 
 ConnectionId ChatService::connect(const Identity& identity,
@@ -427,6 +397,31 @@ ConnectionId ChatService::connect(const Identity& identity,
         publish(model::Presence{identity.user_name, true});
     }
     return attached.id;
+}
+
+Identity ChatService::seed_identity(std::string_view user_name,
+                                    const std::optional<Identity>& signed_in,
+                                    SeedUse use) const {
+    // POST /send's body reader has refused an invalid name already, with its own message.
+    if (!valid_user_name(user_name)) throw Error(ErrorCode::InvalidName, "invalid user name");
+    if (options_.open_auth) return Identity{std::string(user_name), {}};
+    if (!signed_in) {
+        throw Error(ErrorCode::Unauthorized, "sign in first: a valid bearer token is required");
+    }
+    if (signed_in->user_name != user_name) {
+        throw Error(ErrorCode::Forbidden, use == SeedUse::Send
+                                              ? "user_name is not the signed-in user"
+                                              : "not your stream");
+    }
+    return *signed_in;
+}
+
+Frame ChatService::welcome(const std::string& user_name,
+                           const std::vector<std::string>& rooms) const {
+    auto online = online_users(Hub::kDefaultPresenceLimit);
+    const auto at = std::lower_bound(online.begin(), online.end(), user_name);
+    if (at == online.end() || *at != user_name) online.insert(at, user_name);
+    return make_frame(encode_welcome(user_name, rooms, online));
 }
 
 void ChatService::when_subscribed(const std::string& user_name, std::function<void()> done) {
@@ -499,19 +494,20 @@ void ChatService::handle_frame(ConnectionId id,
     }
 }
 
-std::optional<ApiError> ChatService::check_content(const std::string& user_name,
-                                                   std::string_view content) {
+std::optional<ChatService::ContentRefusal> ChatService::check_content(const std::string& user_name,
+                                                                      std::string_view content) {
     if (content.empty()) {
-        return ApiError(400, "bad_request", "a message needs content", Limit::BadRequest);
+        return ContentRefusal{ErrorCode::BadRequest, "a message needs content", Limit::BadRequest};
     }
     if (utf8_length(content) > options_.max_message_length) {
-        return ApiError(
-            413, "message_too_long",
+        return ContentRefusal{
+            ErrorCode::MessageTooLong,
             "a message has at most " + std::to_string(options_.max_message_length) + " characters",
-            Limit::MessageLength);
+            Limit::MessageLength};
     }
     if (!rate_limiter_.try_acquire(user_name)) {
-        return ApiError(429, "rate_limited", "too many messages: slow down", Limit::Rate);
+        return ContentRefusal{ErrorCode::SendRateLimited, "too many messages: slow down",
+                              Limit::Rate};
     }
     return std::nullopt;
 }
@@ -526,7 +522,7 @@ void ChatService::send(ConnectionId id,
         return;
     }
     if (auto error = check_content(user_name, command.content)) {
-        refuse(sink, error->limit, error->code, error->what(), command.client_msg_id);
+        refuse(sink, error->limit, code_name(error->code), error->message, command.client_msg_id);
         return;
     }
     // The web client announces typing again right after a message: that notice is news.
@@ -570,10 +566,9 @@ void ChatService::send(ConnectionId id,
 void ChatService::post_seed(const std::string& user_name,
                             std::string content,
                             std::optional<std::string> sent_at,
-                            std::function<void(std::optional<ApiError>)> done) {
+                            std::function<void(std::optional<Error>)> done) {
     if (auto error = check_content(user_name, content)) {
-        metrics_.limit_hit(error->limit);
-        done(std::move(error));
+        done(Error(error->code, error->message));
         return;
     }
     const auto ts = model::now_ms();
@@ -590,7 +585,7 @@ void ChatService::post_seed(const std::string& user_name,
     store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
         if (!result.ok) {
             metrics_.store_errors.Increment();
-            done(ApiError(503, "store_failed", result.error, Limit::BadRequest));
+            done(Error(ErrorCode::StoreFailed, result.error));
             return;
         }
         publisher_.publish(std::move(result.message));

@@ -1,19 +1,18 @@
 #pragma once
 
 #include <atomic>
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "auth/auth.hpp"
 #include "auth/password_policy.hpp"
+#include "chat/error.hpp"
 #include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
 #include "chat/login_guard.hpp"
@@ -31,30 +30,41 @@ class Bus;
 
 namespace chatd::chat {
 
-// An API request refused: the HTTP status, the protocol's error code and a sentence for people.
-class ApiError : public std::runtime_error {
-  public:
-    ApiError(unsigned http_status,
-             std::string error_code,
-             const std::string& message,
-             metrics::Limit counted_as,
-             std::optional<std::chrono::seconds> retry = std::nullopt)
-        : std::runtime_error(message),
-          status(http_status),
-          code(std::move(error_code)),
-          limit(counted_as),
-          retry_after(retry) {}
-    unsigned status;
-    std::string code;
-    metrics::Limit limit;
-    std::optional<std::chrono::seconds> retry_after;  // the Retry-After header, when set
-};
-
 // Who made a request: the token's user and the token's hash (names the session).
 struct Identity {
     std::string user_name;
     std::string session;
 };
+
+// A signed-in session: the token is shown once, the store keeps only its hash.
+struct Session {
+    std::string user_name;
+    std::string token;
+    std::int64_t expires_ms = 0;
+};
+
+struct Profile {
+    std::string user_name;
+    std::vector<std::string> rooms;
+    bool operator==(const Profile&) const = default;
+};
+
+// A room as one user sees it.
+struct RoomEntry {
+    std::string name;
+    bool joined = false;
+    bool operator==(const RoomEntry&) const = default;
+};
+
+// One page of a room's history, in ascending id order; has_more: the page does not reach the
+// end of the room in the direction of the query.
+struct HistoryPage {
+    std::vector<model::Message> messages;
+    bool has_more = false;
+};
+
+// Which seed endpoint names its user (the refusal says which rule was broken).
+enum class SeedUse { Send, Receive };
 
 struct ServiceOptions {
     bool open_auth = false;
@@ -108,19 +118,19 @@ class ChatService {
     // general first, idempotently, and the stored version is delivered. Not blocking.
     void on_bus_event(const model::EventPtr& event, const std::string& only_user);
 
-    // --- HTTP API; each throws ApiError for a refused request. Blocking. ---
+    // --- HTTP API; each throws Error for a refused request. Blocking. ---
     std::optional<Identity> authenticate(std::string_view token);
-    boost::json::object config() const;
-    // At most max_registrations_per_address from `address` (429 rate_limited past it).
-    boost::json::object register_user(std::string_view user_name,
-                                      std::string_view password,
-                                      std::string_view address = {});
-    // In open mode `password` is ignored and a live connection holding the name refuses it.
-    // In password mode, wrong passwords from `address` are throttled (LoginThrottle: 429
-    // rate_limited with a Retry-After).
-    boost::json::object login(std::string_view user_name,
-                              std::string_view password,
-                              std::string_view address = {});
+    // The password is required (BadRequest without one). At most max_registrations_per_address
+    // from `address` (RegistrationThrottled past it).
+    Session register_user(std::string_view user_name,
+                          std::optional<std::string_view> password,
+                          std::string_view address = {});
+    // In open mode `password` is ignored (it may be absent) and a live connection holding the
+    // name refuses it. In password mode it is required, and wrong passwords from `address` are
+    // throttled (LoginThrottle: LoginThrottled with the wait in retry_after).
+    Session login(std::string_view user_name,
+                  std::optional<std::string_view> password,
+                  std::string_view address = {});
     // Stores the name key of every user registered before keys existed (SQL cannot compute
     // it); a look-alike of a name held by another user keeps its account but not the key.
     // Returns how many users it went through. Blocking; chatd runs it once at start.
@@ -129,24 +139,38 @@ class ChatService {
     // Signs the user out everywhere: deletes every session of the user and closes their
     // connections on every node. Returns how many sessions there were.
     std::size_t logout_all(const Identity& identity);
-    boost::json::object me(const Identity& identity);
-    boost::json::object list_rooms(const Identity& identity);
-    boost::json::object create_room(const Identity& identity, std::string_view room);
-    boost::json::object join_room(const Identity& identity, std::string_view room);
-    boost::json::object leave_room(const Identity& identity, std::string_view room);
-    boost::json::object open_direct(const Identity& identity, std::string_view other_user);
-    boost::json::object history(const Identity& identity,
-                                std::string_view room,
-                                std::optional<std::int64_t> before,
-                                std::optional<std::int64_t> after,
-                                int limit);
+    Profile me(const Identity& identity);
+    std::vector<RoomEntry> list_rooms(const Identity& identity);
+    RoomEntry create_room(const Identity& identity, std::string_view room);
+    RoomEntry join_room(const Identity& identity, std::string_view room);
+    RoomEntry leave_room(const Identity& identity, std::string_view room);
+    // Returns the conversation's room name.
+    std::string open_direct(const Identity& identity, std::string_view other_user);
+    HistoryPage history(const Identity& identity,
+                        std::string_view room,
+                        std::optional<std::int64_t> before,
+                        std::optional<std::int64_t> after,
+                        int limit);
     // Rooms the user's live connections subscribe to (general included). Blocking.
     std::vector<std::string> rooms_of(const std::string& user_name);
     // This node's users and those the bus reports on other nodes, sorted. Not blocking.
     // With `limit`, this node's part holds at most that many names (the welcome frame's cap).
     std::vector<std::string> online_users(std::size_t limit = SIZE_MAX) const;
 
+    // --- The seed API (the brief's), which names its user in the request. Not blocking. ---
+    // Whether a seed request must be signed in (password mode) before seed_identity.
+    bool seed_needs_sign_in() const { return !options_.open_auth; }
+    // Who a seed request acts as: in open mode the named user (a valid name, InvalidName
+    // otherwise); in password mode the signed-in user, who may name only themself
+    // (Unauthorized without one, Forbidden for another name).
+    Identity seed_identity(std::string_view user_name,
+                           const std::optional<Identity>& signed_in,
+                           SeedUse use) const;
+
     // --- Live connections. Not blocking. ---
+    // The first frame of a native connection: its user, its rooms and who is online (this
+    // node's part capped at Hub::kDefaultPresenceLimit), the user always among them.
+    Frame welcome(const std::string& user_name, const std::vector<std::string>& rooms) const;
     ConnectionId connect(const Identity& identity,
                          Protocol protocol,
                          std::shared_ptr<Sink> sink,
@@ -164,7 +188,7 @@ class ChatService {
     void post_seed(const std::string& user_name,
                    std::string content,
                    std::optional<std::string> sent_at,
-                   std::function<void(std::optional<ApiError>)> done);
+                   std::function<void(std::optional<Error>)> done);
 
   private:
     void send(ConnectionId id,
@@ -177,12 +201,20 @@ class ChatService {
                 std::string_view code,
                 std::string_view message,
                 std::string_view client_msg_id = {});
-    std::optional<ApiError> check_content(const std::string& user_name, std::string_view content);
+    // Why content may not be sent now, and the limit a refusal counts as (sockets count it here;
+    // HTTP requests in net).
+    struct ContentRefusal {
+        ErrorCode code;
+        std::string message;
+        metrics::Limit limit;
+    };
+    std::optional<ContentRefusal> check_content(const std::string& user_name,
+                                                std::string_view content);
     void publish(model::Event event);
     // Closes the connections opened with `sessions`, on every node.
     void end_sessions(std::vector<std::string> sessions, std::string reason);
     void store_foreign(const model::Message& message, const std::string& only_user);
-    boost::json::object new_session(const std::string& user_name);
+    Session new_session(const std::string& user_name);
     void require_room(std::string_view room, bool allow_direct);
 
     store::Store& store_;

@@ -135,6 +135,9 @@ Metrics::Metrics(std::string_view version)
                                         "chat_ws_slow_consumer_disconnects_total",
                                         "Connections closed because their outbox overflowed")),
       store_errors(counter(*registry_, "chat_store_errors_total", "Failed store operations")),
+      store_callback_failures(counter(*registry_,
+                                      "chat_store_callback_failures_total",
+                                      "Append callbacks that threw (logged; the writer goes on)")),
       handler_exceptions(
           counter(*registry_,
                   "chat_handler_exceptions_total",

@@ -76,11 +76,12 @@ class Metrics {
     prometheus::Counter& messages_delivered;  // frames queued to recipients' outboxes
     prometheus::Counter& slow_consumer_disconnects;
     prometheus::Counter& store_errors;
-    prometheus::Counter& handler_exceptions;      // exceptions caught from I/O handlers
-    prometheus::Histogram& delivery_seconds;      // receive -> queued at recipient outbox
-    prometheus::Histogram& store_commit_seconds;  // one group commit
-    prometheus::Histogram& store_batch_size;      // messages per group commit
-    prometheus::Histogram& outbox_frames;         // outbox depth seen by each write batch
+    prometheus::Counter& store_callback_failures;  // append callbacks that threw (logged)
+    prometheus::Counter& handler_exceptions;       // exceptions caught from I/O handlers
+    prometheus::Histogram& delivery_seconds;       // receive -> queued at recipient outbox
+    prometheus::Histogram& store_commit_seconds;   // one group commit
+    prometheus::Histogram& store_batch_size;       // messages per group commit
+    prometheus::Histogram& outbox_frames;          // outbox depth seen by each write batch
     // RabbitMQ bus (zero / absent meaning with the in-process bus).
     prometheus::Gauge& broker_connected;           // 1 while connected to RabbitMQ
     prometheus::Counter& broker_publish_failures;  // publishes not confirmed (nack, loss, full)

@@ -14,10 +14,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "chat/api_request.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
-#include "chat/validation.hpp"
 #include "metrics/metrics.hpp"
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
@@ -25,16 +23,17 @@
 #include "net/http_read.hpp"
 #include "net/io_shards.hpp"
 #include "net/router.hpp"
+#include "net/spawn.hpp"
 #include "net/websocket_session.hpp"
+#include "protocol/requests.hpp"
+#include "protocol/responses.hpp"
 
 namespace chatd::net {
 namespace {
 
-namespace json = boost::json;
 using asio::awaitable;
 using asio::use_awaitable;
-using chat::body_object;
-using chat::string_member;
+using chat::ErrorCode;
 using metrics::Limit;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
@@ -50,6 +49,76 @@ struct Call {
 
 using Handler = std::function<awaitable<Response>(Call&)>;
 
+// What an endpoint answers: a status and a body (empty: none).
+struct Reply {
+    http::status status = http::status::ok;
+    std::string body;
+    std::string_view content_type = "application/json";
+};
+
+Reply ok(std::string body) {
+    return Reply{http::status::ok, std::move(body)};
+}
+
+// A refusal as HTTP answers it, and the limit it counts as (chat_limit_hits_total).
+struct Refusal {
+    http::status status;
+    std::string_view code;
+    std::string message;
+    Limit limit;
+    std::optional<std::chrono::seconds> retry_after{};
+};
+
+// The HTTP status of each of the service's refusals, and the limit it counts as.
+std::pair<http::status, Limit> http_status_of(ErrorCode code) {
+    using enum ErrorCode;
+    using s = http::status;
+    // clang-format off
+    switch (code) {
+        case InvalidJson: return {s::bad_request, Limit::InvalidJson};
+        case BadRequest: return {s::bad_request, Limit::BadRequest};
+        case InvalidName: return {s::bad_request, Limit::InvalidName};
+        case InvalidRoom: return {s::bad_request, Limit::InvalidRoom};
+        case InvalidSentAt: return {s::bad_request, Limit::InvalidSentAt};
+        case WeakPassword: return {s::bad_request, Limit::BadRequest};
+        case CannotLeaveGeneral: return {s::bad_request, Limit::BadRequest};
+        case Unauthorized: return {s::unauthorized, Limit::Unauthorized};
+        case InvalidCredentials: return {s::unauthorized, Limit::Unauthorized};
+        case Forbidden: return {s::forbidden, Limit::Forbidden};
+        case NotMember: return {s::forbidden, Limit::Forbidden};
+        case NotFound: return {s::not_found, Limit::NotFound};
+        case RoomNotFound: return {s::not_found, Limit::NotFound};
+        case UserNotFound: return {s::not_found, Limit::NotFound};
+        case NameTaken: return {s::conflict, Limit::Conflict};
+        case RoomExists: return {s::conflict, Limit::Conflict};
+        case MessageTooLong: return {s::payload_too_large, Limit::MessageLength};
+        case SendRateLimited: return {s::too_many_requests, Limit::Rate};
+        case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
+        case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
+        case StoreFailed: return {s::service_unavailable, Limit::BadRequest};
+    }
+    // clang-format on
+    return {s::internal_server_error, Limit::BadRequest};
+}
+
+Refusal refusal_of(const chat::Error& error) {
+    const auto [status, limit] = http_status_of(error.code);
+    return Refusal{status, chat::code_name(error.code), error.what(), limit, error.retry_after};
+}
+
+// net's own refusals, of the connection or the request as HTTP sees them (no service decision).
+Refusal token_in_query() {
+    return Refusal{http::status::unauthorized, "token_in_query",
+                   "a token in the URL is accepted only on WebSocket upgrades (/ws, "
+                   "/receive/{user_name}); send it as Authorization: Bearer <token>",
+                   Limit::Unauthorized};
+}
+
+Refusal server_full() {
+    return Refusal{http::status::service_unavailable, "server_full", "too many connections",
+                   Limit::Connections};
+}
+
 // Every answer that is not the web client's files (JSON, errors, refusals, /metrics): never
 // sniffed as another type, never cached (they carry tokens and user data), never framed, and no
 // Referer from them. The web client's files get their own policy (serve_static).
@@ -61,18 +130,17 @@ void add_api_headers(Response& res) {
     res.set("Referrer-Policy", "no-referrer");
 }
 
-Response json_response(const Request& request, http::status status, const json::value& body) {
-    Response res{status, request.version()};
+Response reply_response(const Request& request, Reply reply) {
+    Response res{reply.status, request.version()};
     add_api_headers(res);
-    res.set(http::field::content_type, "application/json");
-    res.body() = json::serialize(body);
+    if (!reply.body.empty()) res.set(http::field::content_type, reply.content_type);
+    res.body() = std::move(reply.body);
     return res;
 }
 
-Response error_response(const Request& request, const chat::ApiError& error) {
-    auto res = json_response(
-        request, static_cast<http::status>(error.status),
-        json::object{{"error", json::object{{"code", error.code}, {"message", error.what()}}}});
+Response error_response(const Request& request, const Refusal& error) {
+    auto res = reply_response(request,
+                              Reply{error.status, protocol::error_body(error.code, error.message)});
     if (error.retry_after) {
         res.set(http::field::retry_after,
                 std::to_string(std::max<std::int64_t>(
@@ -115,15 +183,6 @@ std::vector<std::string> path_segments(const boost::urls::url_view& url) {
     }
     return out;
 }
-
-template <class R>
-struct CompletionOf {
-    using type = void(std::exception_ptr, R);
-};
-template <>
-struct CompletionOf<void> {
-    using type = void(std::exception_ptr);
-};
 
 // The reverse proxies whose X-Forwarded-For is believed (--trusted-proxies).
 class TrustedProxies {
@@ -213,29 +272,37 @@ void listen_on(tcp::acceptor& acceptor, const std::string& address, unsigned sho
     acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
-// The completion of a spawned connection coroutine: what escaped it is logged, once.
-auto log_failure(const char* what) {
-    return [what](std::exception_ptr error) {
-        if (!error) return;
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-            spdlog::error("{} failed: {}", what, e.what());
-        }
-    };
+// The one bridge from callbacks to coroutines: `start(done)` begins the work and has
+// `done(error, result)` called once, from any thread; the awaiting coroutine resumes on its own
+// executor with the result, or with the error rethrown. The error moves to that thread: the
+// calling thread keeps no reference, so the exception (and its message, a reference-counted
+// string in libstdc++) is freed on the thread that used it (TSan cannot see the
+// synchronisation of uninstrumented libstdc++'s reference counts, and a pool thread dropping
+// the last reference after the I/O thread read the message was reported as a race).
+// Deliberately not a coroutine itself: g++ 12 destroys a coroutine's by-value class parameters
+// twice when the argument is a temporary in a co_await expression; callers pass named lambdas.
+template <class R, class Start>
+auto await_callback(Start start) {
+    return asio::async_initiate<decltype(use_awaitable), void(std::exception_ptr, R)>(
+        [](auto handler, Start begin) {
+            auto home = asio::get_associated_executor(handler);
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            begin([home, shared](std::exception_ptr error, R result) mutable {
+                asio::post(home, [handler = std::move(shared), error = std::move(error),
+                                  result = std::move(result)]() mutable {
+                    auto& completion = *handler;
+                    std::move(completion)(std::move(error), std::move(result));
+                });
+            });
+        },
+        use_awaitable, std::move(start));
 }
 
-chat::ApiError unauthorized() {
-    return chat::ApiError(401, "unauthorized", "sign in first: a valid bearer token is required",
-                          Limit::Unauthorized);
-}
-
-chat::ApiError token_in_query() {
-    return chat::ApiError(401, "token_in_query",
-                          "a token in the URL is accepted only on WebSocket upgrades (/ws, "
-                          "/receive/{user_name}); send it as Authorization: Bearer <token>",
-                          Limit::Unauthorized);
-}
+enum class Access { Anyone, SignedIn };
+// Inline: on the I/O thread (the call never blocks); Blocking: on the blocking pool.
+enum class Runs { Inline, Blocking };
+// Which listener a connection came from: the main one, or --metrics-listen.
+enum class Listener { Main, Metrics };
 
 }  // namespace
 
@@ -290,65 +357,68 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::shared_ptr<ConnectionLimits> connection_limits;
     std::atomic<bool> stopping{false};
 
-    // Runs `work` on the blocking pool, then resumes the awaiting coroutine on its own executor
-    // with the result, or rethrows what `work` threw. The exception moves to the I/O thread: the
-    // pool thread keeps no reference, so the exception (and its message, a reference-counted
-    // string in libstdc++) is freed on the thread that used it (TSan cannot see the
-    // synchronisation of uninstrumented libstdc++'s reference counts, and a pool thread dropping
-    // the last reference after the I/O thread read the message was reported as a race).
-    // Deliberately not a coroutine itself:
-    // g++ 12 destroys a coroutine's by-value class parameters twice when the argument is a
-    // temporary in a co_await expression.
+    // Runs `work` on the blocking pool; the awaiting coroutine resumes on its own executor with
+    // the result, or with what `work` threw (await_callback).
     template <class F>
     auto offload(F work) {
         using R = std::invoke_result_t<F>;
-        return asio::async_initiate<decltype(use_awaitable), typename CompletionOf<R>::type>(
-            [this](auto handler, F job) {
-                asio::post(blocking, [job = std::move(job),
-                                      handler = std::move(handler)]() mutable {
-                    auto home = asio::get_associated_executor(handler);
-                    std::exception_ptr error;
-                    if constexpr (std::is_void_v<R>) {
-                        try {
-                            job();
-                        } catch (...) {
-                            error = std::current_exception();
-                        }
-                        asio::post(home, [handler = std::move(handler),
-                                          error = std::move(error)]() mutable {
-                            std::move(handler)(error);
-                        });
-                    } else {
-                        R result{};
-                        try {
-                            result = job();
-                        } catch (...) {
-                            error = std::current_exception();
-                        }
-                        asio::post(home, [handler = std::move(handler), error = std::move(error),
-                                          result = std::move(result)]() mutable {
-                            std::move(handler)(error, std::move(result));
-                        });
-                    }
-                });
-            },
-            use_awaitable, std::move(work));
+        auto start = [this, work = std::move(work)](auto done) mutable {
+            asio::post(blocking, [work = std::move(work), done = std::move(done)]() mutable {
+                std::exception_ptr error;
+                R result{};
+                try {
+                    result = work();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                done(std::move(error), std::move(result));
+            });
+        };
+        return await_callback<R>(std::move(start));
+    }
+
+    // The bearer token's session; nullopt without a valid one.
+    awaitable<std::optional<chat::Identity>> authenticate(const Call& call) {
+        auto token = bearer_token(call);
+        if (token.empty()) co_return std::nullopt;
+        auto job = [this, token] { return service.authenticate(token); };
+        co_return co_await offload(std::move(job));
     }
 
     awaitable<chat::Identity> require_identity(const Call& call) {
-        auto token = bearer_token(call);
-        if (token.empty()) throw unauthorized();
-        auto job = [this, token] { return service.authenticate(token); };
-        auto identity = co_await offload(std::move(job));
-        if (!identity) throw unauthorized();
+        auto identity = co_await authenticate(call);
+        if (!identity) {
+            throw chat::Error(ErrorCode::Unauthorized,
+                              "sign in first: a valid bearer token is required");
+        }
         co_return std::move(*identity);
     }
 
-    static json::value parse_body(const Call& call) {
-        return chat::parse_json_body(call.request.body());
+    // The seed API's user (ChatService::seed_identity), signed in when the mode needs it.
+    awaitable<chat::Identity> seed_identity(const Call& call,
+                                            std::string_view user_name,
+                                            chat::SeedUse use) {
+        std::optional<chat::Identity> signed_in;
+        if (service.seed_needs_sign_in()) signed_in = co_await authenticate(call);
+        co_return service.seed_identity(user_name, signed_in, use);
     }
 
+    // An endpoint: `action` reads the request, asks the service and shapes the answer, on the
+    // I/O thread or the blocking pool; with Access::SignedIn it gets the caller's identity.
+    using Action = std::function<Reply(const Call&, const chat::Identity&)>;
+    void add(
+        std::string_view method, std::string_view pattern, Access access, Runs runs, Action action);
+    awaitable<Response> seed_send(Call& call);
     void add_routes();
+    Reply metrics_reply() const {
+        return Reply{http::status::ok, metrics.serialize(),
+                     "text/plain; version=0.0.4; charset=utf-8"};
+    }
+    // Counts the refusal as its limit and answers it.
+    Response refuse(const Request& request, const Refusal& refusal) {
+        metrics.limit_hit(refusal.limit);
+        return error_response(request, refusal);
+    }
     awaitable<void> accept_loop();
     // Counts a newly accepted connection against the connection limits (the process's and its
     // peer address's; a trusted proxy's are counted per forwarded address at the upgrade). Past
@@ -360,7 +430,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                ConnectionLimits::Slot& slot);
     awaitable<void> http_session(tcp::socket socket,
                                  ConnectionLimits::Slot slot,
-                                 std::optional<asio::ip::address> peer);
+                                 std::optional<asio::ip::address> peer,
+                                 Listener listener);
     std::size_t read_buffer_bytes() const {
         return http_read_buffer_bytes(options.max_header_bytes);
     }
@@ -371,7 +442,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                       std::string_view& route,
                                       const std::string& remote_address);
     awaitable<void> metrics_accept_loop();
-    awaitable<void> metrics_session(tcp::socket socket);
     Response metrics_listener_response(const Request& request, std::string_view& route);
     awaitable<Response> serve_static(const Request& request);
     void add_cors(const Request& request, Response& response) const;
@@ -387,158 +457,113 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     void begin_shutdown();
 };
 
-void Server::Impl::add_routes() {
-    auto json_ok = [](const Request& r, json::object body, http::status s = http::status::ok) {
-        return json_response(r, s, body);
+void Server::Impl::add(
+    std::string_view method, std::string_view pattern, Access access, Runs runs, Action action) {
+    auto handler = [this, access, runs,
+                    action = std::move(action)](Call& c) -> awaitable<Response> {
+        chat::Identity identity;
+        if (access == Access::SignedIn) identity = co_await require_identity(c);
+        if (runs == Runs::Inline) co_return reply_response(c.request, action(c, identity));
+        auto job = [&] { return action(c, identity); };
+        co_return reply_response(c.request, co_await offload(std::move(job)));
     };
+    router.add(std::string(method), std::string(pattern), std::move(handler));
+}
 
-    router.add("GET", "/healthz", [json_ok](Call& c) -> awaitable<Response> {
-        co_return json_ok(c.request, {{"status", "ok"}});
-    });
-    router.add("GET", "/readyz", [this](Call& c) -> awaitable<Response> {
+// The brief's POST /send: stored, then answered (ChatService::post_seed calls back once the
+// message is durable, on the store's writer thread).
+awaitable<Response> Server::Impl::seed_send(Call& c) {
+    auto seed = protocol::parse_seed_send(c.request.body());
+    const auto identity = co_await seed_identity(c, seed.user_name, chat::SeedUse::Send);
+    auto start = [&](auto done) {
+        service.post_seed(identity.user_name, std::move(seed.content), std::move(seed.sent_at),
+                          [done](std::optional<chat::Error> error) mutable {
+                              // A new exception (not a copy sharing the message): see
+                              // await_callback.
+                              done(error ? std::make_exception_ptr(chat::Error(
+                                               error->code, error->what(), error->retry_after))
+                                         : nullptr,
+                                   true);
+                          });
+    };
+    co_await await_callback<bool>(std::move(start));
+    co_return reply_response(c.request, ok(protocol::status_body("message sent")));
+}
+
+void Server::Impl::add_routes() {
+    using enum Access;
+    using enum Runs;
+    using chat::Identity;
+    add("GET", "/healthz", Anyone, Inline,
+        [](const Call&, const Identity&) { return ok(protocol::status_body("ok")); });
+    add("GET", "/readyz", Anyone, Inline, [this](const Call&, const Identity&) {
         const bool is_ready = !stopping && ready();
-        co_return json_response(c.request,
-                                is_ready ? http::status::ok : http::status::service_unavailable,
-                                json::object{{"status", is_ready ? "ready" : "unavailable"}});
+        return Reply{is_ready ? http::status::ok : http::status::service_unavailable,
+                     protocol::status_body(is_ready ? "ready" : "unavailable")};
     });
-    router.add("GET", "/metrics", [this](Call& c) -> awaitable<Response> {
-        if (metrics_acceptor) {
-            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
-        }
-        Response res{http::status::ok, c.request.version()};
-        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = metrics.serialize();
-        co_return res;
+    add("GET", "/metrics", Anyone, Inline, [this](const Call&, const Identity&) {
+        if (metrics_acceptor) throw chat::Error(ErrorCode::NotFound, "no such endpoint");
+        return metrics_reply();
     });
 
     // --- Seed API (the brief's) ---
-    router.add("POST", "/send", [this](Call& c) -> awaitable<Response> {
-        auto seed = chat::parse_seed_send(c.request.body());
-        const auto& user_name = seed.user_name;
-        if (!service.options().open_auth) {
-            const auto identity = co_await require_identity(c);
-            if (identity.user_name != user_name) {
-                throw chat::ApiError(403, "forbidden", "user_name is not the signed-in user",
-                                     Limit::Forbidden);
-            }
-        }
-        // Completes on the store's writer thread; resume on this connection's executor.
-        auto executor = co_await asio::this_coro::executor;
-        auto outcome = co_await asio::async_initiate<decltype(use_awaitable),
-                                                     void(std::optional<chat::ApiError>)>(
-            [&](auto handler) {
-                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-                service.post_seed(user_name, std::move(seed.content), std::move(seed.sent_at),
-                                  [shared, executor](std::optional<chat::ApiError> error) {
-                                      asio::post(executor,
-                                                 [shared, error = std::move(error)]() mutable {
-                                                     (*shared)(std::move(error));
-                                                 });
-                                  });
-            },
-            use_awaitable);
-        if (outcome) throw *outcome;
-        co_return json_response(c.request, http::status::ok,
-                                json::object{{"status", "message sent"}});
-    });
-    router.add("GET", "/users", [this](Call& c) -> awaitable<Response> {
-        json::array users;
-        for (auto& name : service.online_users()) users.emplace_back(name);
-        co_return json_response(c.request, http::status::ok,
-                                json::object{{"users", std::move(users)}});
+    router.add("POST", "/send", [this](Call& c) { return seed_send(c); });
+    add("GET", "/users", Anyone, Inline, [this](const Call&, const Identity&) {
+        return ok(protocol::users_body(service.online_users()));
     });
 
     // --- Native API ---
-    router.add("GET", "/api/config", [this](Call& c) -> awaitable<Response> {
-        co_return json_response(c.request, http::status::ok, service.config());
+    add("GET", "/api/config", Anyone, Inline, [this](const Call&, const Identity&) {
+        return ok(protocol::config_body(service.options()));
     });
-    router.add("POST", "/api/register", [this](Call& c) -> awaitable<Response> {
-        const auto body = parse_body(c);
-        const auto& object = body_object(body);
-        auto name = string_member(object, "user_name", true);
-        auto password = string_member(object, "password", true);
-        auto job = [this, name, password, address = c.remote_address] {
-            return service.register_user(name, password, address);
-        };
-        auto result = co_await offload(std::move(job));
-        co_return json_response(c.request, http::status::created, result);
+    add("POST", "/api/register", Anyone, Blocking, [this](const Call& c, const Identity&) {
+        const auto body = protocol::parse_credentials(c.request.body());
+        return Reply{http::status::created, protocol::session_body(service.register_user(
+                                                body.user_name, body.password, c.remote_address))};
     });
-    router.add("POST", "/api/login", [this](Call& c) -> awaitable<Response> {
-        const auto body = parse_body(c);
-        const auto& object = body_object(body);
-        auto name = string_member(object, "user_name", true);
-        auto password = string_member(object, "password", !service.options().open_auth);
-        auto job = [this, name, password, address = c.remote_address] {
-            return service.login(name, password, address);
-        };
-        auto result = co_await offload(std::move(job));
-        co_return json_response(c.request, http::status::ok, result);
+    add("POST", "/api/login", Anyone, Blocking, [this](const Call& c, const Identity&) {
+        const auto body = protocol::parse_credentials(c.request.body());
+        return ok(
+            protocol::session_body(service.login(body.user_name, body.password, c.remote_address)));
     });
-    router.add("POST", "/api/logout", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto job = [this, identity] { service.logout(identity); };
-        co_await offload(std::move(job));
-        Response res{http::status::no_content, c.request.version()};
-        co_return res;
+    add("POST", "/api/logout", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        service.logout(me);
+        return Reply{http::status::no_content, {}};
     });
-    router.add("POST", "/api/logout-all", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto job = [this, identity] { return service.logout_all(identity); };
-        const auto sessions = co_await offload(std::move(job));
-        co_return json_response(c.request, http::status::ok,
-                                json::object{{"signed_out_sessions", sessions}});
+    add("POST", "/api/logout-all", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(protocol::signed_out_body(service.logout_all(me)));
     });
-    router.add("GET", "/api/me", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto job = [this, identity] { return service.me(identity); };
-        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    add("GET", "/api/me", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(protocol::profile_body(service.me(me)));
     });
-    router.add("GET", "/api/rooms", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto job = [this, identity] { return service.list_rooms(identity); };
-        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
+    add("GET", "/api/rooms", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(protocol::rooms_body(service.list_rooms(me)));
     });
-    router.add("POST", "/api/rooms", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        const auto body = parse_body(c);
-        auto name = string_member(body_object(body), "name", true);
-        auto job = [=, this] { return service.create_room(identity, name); };
-        co_return json_response(c.request, http::status::created, co_await offload(std::move(job)));
+    add("POST", "/api/rooms", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
+        const auto name = protocol::parse_room_name(c.request.body());
+        return Reply{http::status::created, protocol::room_body(service.create_room(me, name))};
     });
-    router.add("POST", "/api/rooms/{room}/join", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto room = c.params.at("room");
-        auto job = [=, this] { return service.join_room(identity, room); };
-        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
-    });
-    router.add("POST", "/api/rooms/{room}/leave", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto room = c.params.at("room");
-        auto job = [=, this] { return service.leave_room(identity, room); };
-        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
-    });
-    router.add("POST", "/api/dm/{user_name}", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto other = c.params.at("user_name");
-        auto job = [=, this] { return service.open_direct(identity, other); };
-        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
-    });
-    router.add("GET", "/api/rooms/{room}/messages", [this](Call& c) -> awaitable<Response> {
-        auto identity = co_await require_identity(c);
-        auto room = c.params.at("room");
-        const auto query = chat::parse_history_query(c.query);
-        auto job = [=, this] {
-            return service.history(identity, room, query.before, query.after,
-                                   static_cast<int>(std::min<std::int64_t>(query.limit, 100000)));
-        };
-        co_return json_response(c.request, http::status::ok, co_await offload(std::move(job)));
-    });
-    router.add("GET", "/api/users/online", [this](Call& c) -> awaitable<Response> {
-        co_await require_identity(c);
-        json::array users;
-        for (auto& name : service.online_users()) users.emplace_back(name);
-        co_return json_response(c.request, http::status::ok,
-                                json::object{{"users", std::move(users)}});
+    add("POST", "/api/rooms/{room}/join", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            return ok(protocol::room_body(service.join_room(me, c.params.at("room"))));
+        });
+    add("POST", "/api/rooms/{room}/leave", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            return ok(protocol::room_body(service.leave_room(me, c.params.at("room"))));
+        });
+    add("POST", "/api/dm/{user_name}", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            return ok(protocol::direct_body(service.open_direct(me, c.params.at("user_name"))));
+        });
+    add("GET", "/api/rooms/{room}/messages", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            const auto query = protocol::parse_history_query(c.query);
+            const auto limit = static_cast<int>(std::min<std::int64_t>(query.limit, 100000));
+            return ok(protocol::history_body(
+                service.history(me, c.params.at("room"), query.before, query.after, limit)));
+        });
+    add("GET", "/api/users/online", SignedIn, Inline, [this](const Call&, const Identity&) {
+        return ok(protocol::users_body(service.online_users()));
     });
 }
 
@@ -576,7 +601,7 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
         // Decoded segments: "..", "%2e%2e" and embedded separators never leave web_root.
         if (segment == ".." || segment == "." || segment.find('/') != std::string::npos ||
             segment.find('\\') != std::string::npos || segment.find('\0') != std::string::npos) {
-            throw chat::ApiError(404, "not_found", "no such file", Limit::NotFound);
+            throw chat::Error(ErrorCode::NotFound, "no such file");
         }
         relative /= segment;
     }
@@ -587,7 +612,7 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
         // Client-side routes fall back to the app shell.
         path = std::filesystem::path(options.web_root) / "index.html";
         if (relative.has_extension() || !std::filesystem::is_regular_file(path, ec)) {
-            throw chat::ApiError(404, "not_found", "no such file", Limit::NotFound);
+            throw chat::Error(ErrorCode::NotFound, "no such file");
         }
     }
     std::ifstream file(path, std::ios::binary);
@@ -612,9 +637,8 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed) {
         route = "(invalid)";
-        co_return error_response(
-            request,
-            chat::ApiError(400, "bad_request", "invalid request target", Limit::BadRequest));
+        co_return refuse(request,
+                         refusal_of(chat::Error(ErrorCode::BadRequest, "invalid request target")));
     }
     const auto segments = path_segments(*parsed);
     Call call{request, {}, {}, {}, remote_address};
@@ -639,24 +663,24 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
         }
         route = match ? std::string_view(match->pattern) : std::string_view("(unmatched)");
         if (call.query.contains("token")) throw token_in_query();
-        if (!match) throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
+        if (!match) throw chat::Error(ErrorCode::NotFound, "no such endpoint");
         if (!match->method_allowed) {
-            throw chat::ApiError(405, "method_not_allowed", "method not allowed here",
-                                 Limit::BadRequest);
+            throw Refusal{http::status::method_not_allowed, "method_not_allowed",
+                          "method not allowed here", Limit::BadRequest};
         }
         call.params = std::move(match->params);
         call.route = route;
         co_return co_await (*match->handler)(call);
-    } catch (const chat::ApiError& error) {
-        metrics.limit_hit(error.limit);
-        co_return error_response(request, error);
+    } catch (const chat::Error& error) {
+        co_return refuse(request, refusal_of(error));
+    } catch (const Refusal& refusal) {
+        co_return refuse(request, refusal);
     } catch (const std::exception& error) {
         spdlog::error("{} {} from {}: {}", std::string(method), std::string(request.target()),
                       remote_address, error.what());
         metrics.store_errors.Increment();
-        co_return error_response(
-            request,
-            chat::ApiError(503, "unavailable", "temporarily unavailable", Limit::BadRequest));
+        co_return refuse(request, Refusal{http::status::service_unavailable, "unavailable",
+                                          "temporarily unavailable", Limit::BadRequest});
     }
 }
 
@@ -680,33 +704,20 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
     route = native ? "/ws" : seed ? "/receive/{user_name}" : "(unmatched)";
     Response refusal;
     try {
-        if (!native && !seed)
-            throw chat::ApiError(404, "not_found", "no such endpoint", Limit::NotFound);
+        if (!native && !seed) throw chat::Error(ErrorCode::NotFound, "no such endpoint");
         if (stopping) {
-            throw chat::ApiError(503, "shutting_down", "the server is restarting",
-                                 Limit::BadRequest);
+            throw Refusal{http::status::service_unavailable, "shutting_down",
+                          "the server is restarting", Limit::BadRequest};
         }
-        const bool open = service.options().open_auth;
         chat::Identity identity;
         if (seed) {
-            identity.user_name = segments[1];
-            if (!chat::valid_user_name(identity.user_name)) {
-                throw chat::ApiError(400, "invalid_name", "invalid user name", Limit::InvalidName);
-            }
-            if (!open) {
-                auto authenticated = co_await require_identity(call);
-                if (authenticated.user_name != identity.user_name) {
-                    throw chat::ApiError(403, "forbidden", "not your stream", Limit::Forbidden);
-                }
-                identity = std::move(authenticated);
-            }
+            identity = co_await seed_identity(call, segments[1], chat::SeedUse::Receive);
         } else {
             identity = co_await require_identity(call);
         }
         if (!connection_limits->try_add_address(slot, address)) {
-            throw chat::ApiError(429, "too_many_connections",
-                                 "too many connections from your address",
-                                 Limit::ConnectionsPerAddress);
+            throw Refusal{http::status::too_many_requests, "too_many_connections",
+                          "too many connections from your address", Limit::ConnectionsPerAddress};
         }
         std::vector<std::string> rooms;
         if (native) {
@@ -719,9 +730,10 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
                         std::move(slot), WebSocketContext{service, metrics, options},
                         shards->shard_of(stream.get_executor()));
         co_return;
-    } catch (const chat::ApiError& error) {
-        metrics.limit_hit(error.limit);
-        refusal = error_response(request, error);
+    } catch (const chat::Error& error) {
+        refusal = refuse(request, refusal_of(error));
+    } catch (const Refusal& error) {
+        refusal = refuse(request, error);
     }
     add_cors(request, refusal);
     co_await write_last_response(stream, refusal, route);
@@ -762,7 +774,8 @@ bool Server::Impl::admit(tcp::socket& socket,
 
 awaitable<void> Server::Impl::http_session(tcp::socket socket,
                                            ConnectionLimits::Slot slot,
-                                           std::optional<asio::ip::address> peer) {
+                                           std::optional<asio::ip::address> peer,
+                                           Listener listener) {
     // Every accepted connection counts against --max-connections until it ends (or, once
     // upgraded, until its WebSocket session ends). Past the limit the connection still gets an
     // answer: its request (within the request timeout) is answered 503 and the socket closed.
@@ -808,11 +821,12 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             metrics.limit_hit(Limit::ChunkedFraming);
             Request stub;
             stub.version(11);
-            auto res = error_response(
-                stub, chat::ApiError(431, "chunk_framing_too_large",
-                                     "a chunk-size line or the trailer section exceeds " +
-                                         std::to_string(read_buffer_bytes()) + " bytes",
-                                     Limit::ChunkedFraming));
+            auto res =
+                error_response(stub, Refusal{http::status::request_header_fields_too_large,
+                                             "chunk_framing_too_large",
+                                             "a chunk-size line or the trailer section exceeds " +
+                                                 std::to_string(read_buffer_bytes()) + " bytes",
+                                             Limit::ChunkedFraming});
             if (parser.is_header_done()) add_cors(parser.get(), res);
             stream.expires_after(std::chrono::seconds(5));
             co_await write_last_response(stream, res, "(chunked_framing)");
@@ -825,13 +839,13 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             Request stub;
             stub.version(11);
             auto res = error_response(
-                stub, body
-                          ? chat::ApiError(413, "body_too_large",
-                                           "the request body exceeds " +
-                                               std::to_string(options.max_body_bytes) + " bytes",
-                                           Limit::BodySize)
-                          : chat::ApiError(431, "headers_too_large",
-                                           "the request headers are too large", Limit::HeaderSize));
+                stub,
+                body ? Refusal{http::status::payload_too_large, "body_too_large",
+                               "the request body exceeds " +
+                                   std::to_string(options.max_body_bytes) + " bytes",
+                               Limit::BodySize}
+                     : Refusal{http::status::request_header_fields_too_large, "headers_too_large",
+                               "the request headers are too large", Limit::HeaderSize});
             if (parser.is_header_done()) add_cors(parser.get(), res);
             stream.expires_after(std::chrono::seconds(5));
             co_await write_last_response(stream, res, body ? "(body_limit)" : "(header_limit)");
@@ -842,9 +856,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
         Request request = parser.release();
         first_request = false;
         if (!slot) {
-            auto refusal = error_response(
-                request,
-                chat::ApiError(503, "server_full", "too many connections", Limit::Connections));
+            auto refusal = error_response(request, server_full());
             add_cors(request, refusal);
             stream.expires_after(request_timeout);
             co_await write_last_response(stream, refusal, "(server_full)");
@@ -853,12 +865,16 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
         }
         const std::string address =
             peer ? trusted_proxies.client_address(*peer, request) : std::string{};
-        if (websocket::is_upgrade(request)) {
+        std::string_view route;
+        Response response;
+        if (listener == Listener::Metrics) {
+            response = metrics_listener_response(request, route);
+        } else if (websocket::is_upgrade(request)) {
             co_await upgrade(stream, std::move(request), address, slot);
             co_return;
+        } else {
+            response = co_await dispatch(request, route, address);
         }
-        std::string_view route;
-        Response response = co_await dispatch(request, route, address);
         add_cors(request, response);
         response.set(http::field::server, "chatd");
         response.keep_alive(request.keep_alive() && !stopping);
@@ -918,8 +934,9 @@ awaitable<void> Server::Impl::accept_loop() {
         ConnectionLimits::Slot slot;
         if (!admit(socket, peer, slot)) continue;
         auto executor = socket.get_executor();
-        asio::co_spawn(executor, http_session(std::move(socket), std::move(slot), peer),
-                       log_failure("connection"));
+        asio::co_spawn(executor,
+                       http_session(std::move(socket), std::move(slot), peer, Listener::Main),
+                       log_failure(metrics, "connection"));
     }
 }
 
@@ -931,66 +948,16 @@ Response Server::Impl::metrics_listener_response(const Request& request, std::st
     const bool get = request.method() == http::verb::get;
     if (get && segments.size() == 1 && segments[0] == "metrics") {
         route = "/metrics";
-        Response res{http::status::ok, request.version()};
-        add_api_headers(res);
-        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-        res.body() = metrics.serialize();
-        return res;
+        return reply_response(request, metrics_reply());
     }
     if (get && segments.size() == 1 && segments[0] == "healthz") {
         route = "/healthz";
-        return json_response(request, http::status::ok, json::object{{"status", "ok"}});
+        return reply_response(request, ok(protocol::status_body("ok")));
     }
     route = "(unmatched)";
-    metrics.limit_hit(Limit::NotFound);
-    return error_response(request, chat::ApiError(404, "not_found",
+    return refuse(request, refusal_of(chat::Error(ErrorCode::NotFound,
                                                   "this listener serves only GET /metrics and "
-                                                  "GET /healthz",
-                                                  Limit::NotFound));
-}
-
-awaitable<void> Server::Impl::metrics_session(tcp::socket socket) {
-    auto slot = connection_limits->try_accept();
-    if (!slot) metrics.limit_hit(Limit::Connections);
-    beast::tcp_stream stream(std::move(socket));
-    // Bounded like the main listener's (net/http_read.hpp): endless chunk framing is refused.
-    beast::flat_buffer buffer(read_buffer_bytes());
-    const auto request_timeout = std::chrono::seconds(options.http_request_timeout_s);
-    const auto idle = slot ? std::chrono::seconds(options.http_idle_timeout_s) : request_timeout;
-    for (;;) {
-        http::request_parser<http::string_body> parser;
-        limit_http_parser(parser, options.max_body_bytes, options.max_header_bytes);
-        if (buffer.size() == 0) {
-            stream.expires_after(idle);
-            auto [first_ec, first_bytes] =
-                co_await stream.async_read_some(buffer.prepare(4096), kTuple);
-            if (first_ec) break;
-            buffer.commit(first_bytes);
-        }
-        stream.expires_after(request_timeout);
-        auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, kTuple);
-        if (ec == beast::error::timeout) {
-            metrics.limit_hit(Limit::RequestTimeout);
-            co_return;
-        }
-        if (ec) break;  // over a size limit, malformed, closed: nothing worth answering here
-        const auto& request = parser.get();
-        std::string_view route = "(server_full)";
-        auto response =
-            slot
-                ? metrics_listener_response(request, route)
-                : error_response(request, chat::ApiError(503, "server_full", "too many connections",
-                                                         Limit::Connections));
-        response.set(http::field::server, "chatd");
-        response.keep_alive(slot && request.keep_alive() && !stopping);
-        response.prepare_payload();
-        metrics.http_response(route, response.result_int());
-        stream.expires_after(request_timeout);
-        auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
-        if (write_ec || !response.keep_alive()) break;
-    }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                                                  "GET /healthz")));
 }
 
 awaitable<void> Server::Impl::metrics_accept_loop() {
@@ -1003,9 +970,16 @@ awaitable<void> Server::Impl::metrics_accept_loop() {
             co_await pause.async_wait(kTuple);
             continue;
         }
+        beast::error_code peer_ec;
+        const auto endpoint = socket.remote_endpoint(peer_ec);
+        std::optional<asio::ip::address> peer;
+        if (!peer_ec) peer = endpoint.address();
+        // Counted against --max-connections only: the per-address limits guard the main listener.
+        auto slot = connection_limits->try_accept();
         auto executor = socket.get_executor();
-        asio::co_spawn(executor, metrics_session(std::move(socket)),
-                       log_failure("metrics connection"));
+        asio::co_spawn(executor,
+                       http_session(std::move(socket), std::move(slot), peer, Listener::Metrics),
+                       log_failure(metrics, "metrics connection"));
     }
 }
 
@@ -1036,7 +1010,7 @@ void Server::Impl::begin_shutdown() {
             }
             self->shards->stop();
         },
-        asio::detached);
+        log_failure(metrics, "shutdown"));
 }
 
 Server::Server(ServerOptions options,
@@ -1069,10 +1043,12 @@ void Server::run() {
         spdlog::info("received signal {}", signal);
         impl->begin_shutdown();
     });
-    asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(), asio::detached);
+    asio::co_spawn(impl->acceptor.get_executor(), impl->accept_loop(),
+                   log_failure(impl->metrics, "accept loop"));
     spdlog::info("listening on http://{}:{}", impl->options.address, port());
     if (impl->metrics_acceptor) {
-        asio::co_spawn(impl->io, impl->metrics_accept_loop(), asio::detached);
+        asio::co_spawn(impl->io, impl->metrics_accept_loop(),
+                       log_failure(impl->metrics, "metrics accept loop"));
         spdlog::info("metrics on http://{}:{} (GET /metrics and /healthz only)",
                      impl->options.metrics_address, metrics_port());
     }

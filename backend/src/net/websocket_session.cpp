@@ -13,6 +13,7 @@
 #include "chat/codec.hpp"
 #include "chat/outbox.hpp"
 #include "metrics/metrics.hpp"
+#include "net/spawn.hpp"
 #include "net/ws_frames.hpp"
 #include "net/ws_session_state.hpp"
 
@@ -229,12 +230,7 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
     // registered so that nothing the bus delivers meanwhile overtakes it: a client resyncs
     // after each welcome from the last id it saw, and a message seen first would move that
     // mark past what it missed (found by the chaos checker, docs/reliability.md).
-    if (protocol == chat::Protocol::Native) {
-        auto online = context_.service.online_users(chat::Hub::kDefaultPresenceLimit);
-        const auto at = std::lower_bound(online.begin(), online.end(), user_name_);
-        if (at == online.end() || *at != user_name_) online.insert(at, user_name_);
-        deliver(chat::make_frame(chat::encode_welcome(user_name_, rooms, online)));
-    }
+    if (protocol == chat::Protocol::Native) deliver(context_.service.welcome(user_name_, rooms));
     id_ = context_.service.connect(identity, protocol, self, rooms);
     {
         asio::steady_timer subscribed(socket_.get_executor(), std::chrono::seconds(2));
@@ -573,7 +569,7 @@ void start_websocket(beast::tcp_stream stream,
     asio::co_spawn(executor,
                    raw->run(std::move(session), std::move(request), std::move(identity), protocol,
                             std::move(rooms)),
-                   asio::detached);
+                   log_failure(context.metrics, "WebSocket session"));
 }
 
 }  // namespace chatd::net

@@ -1,15 +1,12 @@
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "store/store.hpp"
@@ -18,8 +15,13 @@ namespace chatd::metrics {
 class Metrics;
 }  // namespace chatd::metrics
 
+namespace chatd::store {
+class GroupCommitWriter;
+}  // namespace chatd::store
+
 namespace chatd::store::detail {
 class PgConnection;
+class PostgresAppends;
 }  // namespace chatd::store::detail
 
 namespace chatd::store {
@@ -35,7 +37,7 @@ struct PostgresOptions {
 
 // PostgreSQL backend. Several chatd processes ("nodes") may share one database: ids come from
 // one sequence, and every batch locks its rooms before inserting so that ids within a room
-// increase in commit order across nodes (see commit_batch in postgres_store.cpp).
+// increase in commit order across nodes (see postgres_appends.cpp).
 //
 // One writer connection owned by one writer thread does the appends as group commits (one
 // transaction per batch); a pool of `pool_size` connections serves reads and the other writes,
@@ -100,23 +102,11 @@ class PostgresStore final : public Store {
 
   private:
     using Connection = detail::PgConnection;
-    using Clock = std::chrono::steady_clock;
-
-    struct PendingAppend {
-        NewMessage message;
-        std::function<void(AppendResult)> done;
-        std::uint64_t sequence = 0;  // position in the append order, for flush
-    };
 
     // Whether a pooled operation may run again after its connection was lost mid-way. Only
     // operations whose second run gives the same answer as one run are Retry.
     enum class OnLostConnection { Retry, Fail };
 
-    void run_writer();
-    void commit_batch(std::vector<PendingAppend>& batch);
-    // The writer connection, reconnected if it was lost; null with `error` set while the server
-    // is unreachable (backoff: at most one connection attempt per interval, none in between).
-    Connection* writer_connection(std::string& error);
     // Runs `work` on a pooled connection, which no other thread uses meanwhile.
     template <typename Work>
     auto pooled(OnLostConnection on_lost, Work work);
@@ -125,26 +115,15 @@ class PostgresStore final : public Store {
     PostgresOptions options_;
     metrics::Metrics* metrics_;
 
-    // Used by the writer thread only once it runs.
-    std::unique_ptr<Connection> writer_;
-    Clock::time_point next_reconnect_{};
-    Clock::duration reconnect_backoff_{};
-    std::string last_connect_error_;
+    // The writer connection and its group commits; used by the writer thread only.
+    std::unique_ptr<detail::PostgresAppends> appends_;
 
     std::vector<std::unique_ptr<Connection>> pool_;
     std::mutex pool_mutex_;
     std::condition_variable pool_free_;
     std::vector<Connection*> free_connections_;  // guarded by pool_mutex_
 
-    std::mutex queue_mutex_;
-    std::condition_variable queue_ready_;
-    std::condition_variable appends_done_;
-    std::deque<PendingAppend> queue_;      // guarded by queue_mutex_
-    std::uint64_t appends_queued_ = 0;     // guarded by queue_mutex_
-    std::uint64_t appends_completed_ = 0;  // guarded by queue_mutex_; callbacks have run
-    bool stopping_ = false;                // guarded by queue_mutex_
-
-    std::thread writer_thread_;  // last: starts after everything above exists
+    std::unique_ptr<GroupCommitWriter> group_commit_;  // last: starts after everything above
 };
 
 }  // namespace chatd::store

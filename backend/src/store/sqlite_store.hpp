@@ -3,13 +3,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
-#include <variant>
 #include <vector>
 
 #include "store/store.hpp"
@@ -18,9 +15,13 @@ namespace chatd::metrics {
 class Metrics;
 }  // namespace chatd::metrics
 
+namespace chatd::store {
+class GroupCommitWriter;
+}  // namespace chatd::store
+
 namespace chatd::store::detail {
 class SqliteConnection;
-class RoomChains;
+class SqliteAppends;
 class WalCheckpointer;
 }  // namespace chatd::store::detail
 
@@ -96,24 +97,12 @@ class SqliteStore final : public Store {
   private:
     using Connection = detail::SqliteConnection;
 
-    struct PendingAppend {
-        NewMessage message;
-        std::function<void(AppendResult)> done;
-        std::uint64_t sequence = 0;  // position in the append order, for flush
-    };
-    // A non-append write, run alone on the writer thread; it reports through a promise.
-    using WriteJob = std::function<void(Connection&)>;
-    using QueueItem = std::variant<PendingAppend, WriteJob>;
-
-    void run_writer();
-    void commit_batch(std::vector<PendingAppend>& batch);
     // Runs `work` on the writer thread and returns its result (or rethrows its exception).
     template <typename Work>
     auto write(Work work);
     // Runs `work` on a pooled read-only connection, which no other thread uses meanwhile.
     template <typename Work>
     auto read(Work work);
-    void reject_writer_thread(const char* what) const;
     void count_error();
 
     SqliteOptions options_;
@@ -122,23 +111,16 @@ class SqliteStore final : public Store {
     // Copies the WAL back into the database on its own connection and thread, so that group
     // commits never wait for a checkpoint. Declared before writer_: the writer's WAL hook uses it.
     std::unique_ptr<detail::WalCheckpointer> checkpointer_;
-    std::unique_ptr<Connection> writer_;  // used by the writer thread only once it runs
-    std::unique_ptr<detail::RoomChains> room_chains_;  // the writer thread's, like writer_
+    std::unique_ptr<Connection> writer_;              // used by the writer thread only once it runs
+    std::unique_ptr<detail::SqliteAppends> appends_;  // the writer thread's, like writer_
     std::vector<std::unique_ptr<Connection>> readers_;
 
     std::mutex readers_mutex_;
     std::condition_variable reader_free_;
     std::vector<Connection*> free_readers_;  // guarded by readers_mutex_
 
-    std::mutex queue_mutex_;
-    std::condition_variable queue_ready_;
-    std::condition_variable appends_done_;
-    std::deque<QueueItem> queue_;          // guarded by queue_mutex_
-    std::uint64_t appends_queued_ = 0;     // guarded by queue_mutex_
-    std::uint64_t appends_completed_ = 0;  // guarded by queue_mutex_; callbacks have run
-    bool stopping_ = false;                // guarded by queue_mutex_
-
-    std::thread writer_thread_;  // last: starts after everything above exists
+    // Every write goes through its thread: appends as group commits, the others alone.
+    std::unique_ptr<GroupCommitWriter> group_commit_;  // last: starts after everything above
 };
 
 }  // namespace chatd::store

@@ -8,7 +8,7 @@
 //   client_msg_id) after each welcome; a refused send (store_failed, rate_limited) is retried
 //   later with the same client_msg_id, as a user pressing "retry" would;
 // * keeps per room as its mark the highest id up to which the room's chain of prev_ids has no
-//   hole (../integration/lib/room_chain.mjs), not the highest id seen: two nodes publish
+//   hole (frontend/src/api/roomChain.mjs), not the highest id seen: two nodes publish
 //   independently, so a newer id can arrive live before an older one;
 // * after each welcome, resyncs every room with GET /api/rooms/{room}/messages?after=<mark>
 //   until has_more is false; a hole still open after HOLE_REPAIR_DELAY_MS is fetched the same
@@ -20,7 +20,7 @@
 // connection number), every raw live frame that repeated an id already displayed, and the holes
 // it repaired by itself.
 import { http, WebSocket } from '../integration/lib/chatd.mjs'
-import { HOLE_REPAIR_DELAY_MS, RoomChain } from '../integration/lib/room_chain.mjs'
+import { HOLE_REPAIR_DELAY_MS, RoomChain } from '../../../frontend/src/api/roomChain.mjs'
 
 const BACKOFF = { baseMs: 100, capMs: 2000 }
 const PAGE = 200

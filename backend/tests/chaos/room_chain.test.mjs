@@ -1,10 +1,10 @@
-// The chain logic of the chaos client and the cluster test's client
-// (../integration/lib/room_chain.mjs), the same cases as the web client's
-// (frontend/src/api/__tests__/roomChain.spec.ts).
+// The room chain every client shares (frontend/src/api/roomChain.mjs), loaded by plain Node as the
+// chaos client and the cluster test load it: no build step, no node_modules. The same cases run
+// in the web client's Vitest suite (frontend/src/api/__tests__/roomChain.spec.ts).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 
-import { RoomChain } from '../integration/lib/room_chain.mjs'
+import { RoomChain } from '../../../frontend/src/api/roomChain.mjs'
 
 const chainAt = mark => {
   const chain = new RoomChain()

@@ -9,7 +9,7 @@ import {
   cutAmqpUser, distributed, fetchAfter, http, isMessage, mode, nativeConnect, newAmqpUser, newCmid, newDatabase,
   newVhost, openLogin, restoreAmqpUser, sendMessage, sendOk, startChatd, waitFor, within, wsConnect
 } from './lib/chatd.mjs'
-import { RoomChain } from './lib/room_chain.mjs'
+import { RoomChain } from '../../../frontend/src/api/roomChain.mjs'
 
 const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000']
 
@@ -138,7 +138,8 @@ describe(`two chatd nodes (${mode})`, () => {
   })
 
   // A client that behaves like the web client (frontend/src/api/chatSocket.ts): it keeps as its
-  // mark the highest id up to which the room's chain of prev_ids has no hole (lib/room_chain.mjs)
+  // mark the highest id up to which the room's chain of prev_ids has no hole
+  // (frontend/src/api/roomChain.mjs, the web client's own module)
   // and, when its socket closes, connects again and fetches ?after=<mark>; a send whose ack did
   // not come goes again with the same client_msg_id. A live frame moves the mark only when it
   // continues the chain: after a broker restart a live message may be newer than messages that

@@ -10,7 +10,7 @@
 // * No message is lost: after every `welcome` it fetches, per room, every message after its
 //   mark (`GET …/messages?after=ID` until `has_more` is false). A room it has never seen gets
 //   its latest page first. The mark is the highest id up to which the room's chain of
-//   `prev_id`s has no hole (roomChain.ts), not the highest id seen: a newer message can arrive
+//   `prev_id`s has no hole (roomChain.mjs), not the highest id seen: a newer message can arrive
 //   live before an older one from another node. A hole still open after HOLE_REPAIR_DELAY_MS
 //   is fetched (`?after=<mark>`) without waiting for a reconnect.
 // * No message is sent twice: every send carries a client_msg_id and stays in a bounded outbox
@@ -25,7 +25,7 @@ import {
   type SendFrame,
   type ServerFrame,
 } from '@/protocol/frames'
-import { HOLE_REPAIR_DELAY_MS, RoomChain } from './roomChain'
+import { HOLE_REPAIR_DELAY_MS, RoomChain } from './roomChain.mjs'
 
 export type ConnectionStatus =
   /** start() not called yet */

@@ -115,7 +115,7 @@ class PublicationOrderTest : public ::testing::Test {
         service =
             std::make_unique<chat::ChatService>(store, bus, *publisher, hub, metrics, options);
         const auto session = service->login("alice", "");
-        identity = *service->authenticate(session.at("token").as_string());
+        identity = *service->authenticate(session.token);
         sink = std::make_shared<test_support::RecordingSink>();
         connection = service->connect(identity, chat::Protocol::Native, sink,
                                       service->rooms_of(identity.user_name));

@@ -57,19 +57,7 @@ class TempDir {
     fs::path path_;
 };
 
-struct SqliteFactory {
-    TempDir dir;
-    std::unique_ptr<store::Store> create() {
-        return std::make_unique<SqliteStore>(
-            SqliteOptions{.path = (dir.path() / "chat.db").string()});
-    }
-};
-
 }  // namespace
-
-namespace chatd::store::contract {
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Types<SqliteFactory>);
-}  // namespace chatd::store::contract
 
 namespace {
 
@@ -115,6 +103,29 @@ class RawDatabase {
   private:
     sqlite3* db_ = nullptr;
 };
+
+struct SqliteFactory {
+    TempDir dir;
+    fs::path path() const { return dir.path() / "chat.db"; }
+    std::unique_ptr<store::Store> create(const store::contract::StoreSetup& setup) {
+        return std::make_unique<SqliteStore>(
+            SqliteOptions{.path = path().string(), .max_batch = setup.max_batch}, setup.metrics);
+    }
+    void poison(const std::string& content) {
+        RawDatabase(path()).execute(
+            ("CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.content = '" + content +
+             "' BEGIN SELECT RAISE(ROLLBACK, 'poisoned message'); END")
+                .c_str());
+    }
+};
+
+}  // namespace
+
+namespace chatd::store::contract {
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Types<SqliteFactory>);
+}  // namespace chatd::store::contract
+
+namespace {
 
 class SqliteStoreTest : public ::testing::Test {
   protected:
@@ -275,21 +286,6 @@ TEST_F(SqliteStoreTest, EverythingSurvivesCloseAndReopen) {
     EXPECT_GT(append_and_wait(store, new_message("dev", "alice", "next")).message.id, last_id);
 }
 
-TEST_F(SqliteStoreTest, DestructorCommitsQueuedAppendsAndRunsTheirCallbacks) {
-    int callbacks = 0;  // written on the writer thread, read after join
-    {
-        SqliteStore store(options());
-        for (int i = 0; i < 300; ++i) {
-            store.append(new_message("general", "alice", "x"), [&](AppendResult result) {
-                if (result.ok) ++callbacks;
-            });
-        }
-    }
-    EXPECT_EQ(callbacks, 300);
-    SqliteStore store(options());
-    EXPECT_EQ(store.history(newest("general", 1000)).size(), 300u);
-}
-
 TEST_F(SqliteStoreTest, AcknowledgedAppendSurvivesKill9) {
     int ready[2];
     ASSERT_EQ(pipe(ready), 0);
@@ -318,124 +314,6 @@ TEST_F(SqliteStoreTest, AcknowledgedAppendSurvivesKill9) {
     EXPECT_EQ(contents_of(store.history(newest("general"))), (std::vector<std::string>{"acked"}));
 }
 
-TEST_F(SqliteStoreTest, GroupCommitTakesEverythingQueuedAsOneTransaction) {
-    constexpr int kThreads = 4;
-    constexpr int kPerThread = 500;
-    metrics::Metrics metrics("test");
-    SqliteStore store(options(), &metrics);
-    ASSERT_TRUE(store.create_room({"red", false, "alice", 0}));
-    ASSERT_TRUE(store.create_room({"blue", false, "alice", 0}));
-
-    struct Acked {
-        int thread;
-        int index;
-        AppendResult result;
-    };
-    std::vector<Acked> acked;  // appended to on the writer thread only, read after flush
-    {
-        WriterGate gate(store);
-        std::vector<std::thread> threads;
-        for (int t = 0; t < kThreads; ++t) {
-            threads.emplace_back([&, t] {
-                const std::string room = t % 2 == 0 ? "red" : "blue";
-                for (int i = 0; i < kPerThread; ++i) {
-                    store.append(new_message(room, "user" + std::to_string(t), std::to_string(i)),
-                                 [&acked, t, i](AppendResult result) {
-                                     acked.push_back({t, i, std::move(result)});
-                                 });
-                }
-            });
-        }
-        for (auto& thread : threads) thread.join();
-    }  // the gate opens: 2000 appends are queued
-    store.flush();
-
-    ASSERT_EQ(acked.size(), static_cast<std::size_t>(kThreads * kPerThread));
-    std::map<int, model::MessageId> last_of_thread;
-    for (std::size_t i = 0; i < acked.size(); ++i) {
-        ASSERT_TRUE(acked[i].result.ok) << acked[i].result.error;
-        if (i > 0) {
-            EXPECT_GT(acked[i].result.message.id, acked[i - 1].result.message.id);
-        }
-        auto& last = last_of_thread[acked[i].thread];
-        EXPECT_GT(acked[i].result.message.id, last);  // each thread's appends keep their order
-        last = acked[i].result.message.id;
-    }
-    for (const char* room : {"red", "blue"}) {
-        const auto history = store.history(newest(room, 1000));
-        EXPECT_EQ(history.size(), 1000u);
-        for (std::size_t i = 1; i < history.size(); ++i) {
-            EXPECT_GT(history[i].id, history[i - 1].id);
-        }
-    }
-
-    // The gate's lone commit, then 2000 queued appends in batches of at most max_batch (1024).
-    const auto batches = metrics.store_batch_size.Collect().histogram;
-    EXPECT_EQ(batches.sample_count, 3u);
-    EXPECT_EQ(batches.sample_sum, 2001.0);
-    EXPECT_EQ(metrics.store_commit_seconds.Collect().histogram.sample_count, 3u);
-    EXPECT_EQ(metrics.messages_stored.Value(), 2001.0);
-    EXPECT_EQ(metrics.store_errors.Value(), 0.0);
-}
-
-TEST_F(SqliteStoreTest, MaxBatchBoundsEveryGroupCommit) {
-    metrics::Metrics metrics("test");
-    auto options = this->options();
-    options.max_batch = 10;
-    SqliteStore store(options, &metrics);
-    {
-        WriterGate gate(store);
-        for (int i = 0; i < 95; ++i) store.append(new_message("general", "a", "x"), nullptr);
-    }
-    store.flush();
-    const auto batches = metrics.store_batch_size.Collect().histogram;
-    EXPECT_EQ(batches.sample_count, 11u);  // the gate, 9 full batches, 5 left over
-    EXPECT_EQ(batches.sample_sum, 96.0);
-}
-
-TEST_F(SqliteStoreTest, CountsFailedAppendsAsStoreErrors) {
-    metrics::Metrics metrics("test");
-    SqliteStore store(options(), &metrics);
-    const auto result = append_and_wait(store, new_message("nowhere", "alice", "x"));
-    EXPECT_FALSE(result.ok);
-    EXPECT_THAT(result.error, ::testing::HasSubstr("nowhere"));
-    EXPECT_EQ(metrics.store_errors.Value(), 1.0);
-    EXPECT_EQ(metrics.messages_stored.Value(), 0.0);
-}
-
-TEST_F(SqliteStoreTest, AMessageThatAbortsTheWholeTransactionFailsAloneOnRetry) {
-    { SqliteStore store(options()); }
-    RawDatabase(db_path()).execute(
-        "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.content = 'poison'"
-        " BEGIN SELECT RAISE(ROLLBACK, 'poisoned message'); END");
-    SqliteStore store(options());
-    Recorder recorder;
-    {
-        WriterGate gate(store);
-        // "a" and "a2" are inserted before the poison rolls the transaction back.
-        store.append(new_message("general", "alice", "a"), recorder.callback(0));
-        store.append(new_message("general", "alice", "a2"), recorder.callback(1));
-        store.append(new_message("general", "alice", "poison"), recorder.callback(2));
-        store.append(new_message("general", "alice", "b"), recorder.callback(3));
-    }
-    store.flush();
-
-    EXPECT_TRUE(recorder.of(0).ok);
-    EXPECT_TRUE(recorder.of(1).ok);
-    EXPECT_FALSE(recorder.of(2).ok);
-    EXPECT_THAT(recorder.of(2).error, ::testing::HasSubstr("poisoned message"));
-    EXPECT_TRUE(recorder.of(3).ok);
-    EXPECT_LT(recorder.of(0).message.id, recorder.of(3).message.id);
-    const auto stored = store.history(newest("general"));
-    EXPECT_EQ(contents_of(stored), (std::vector<std::string>{"gate", "a", "a2", "b"}));
-    // The rolled-back attempt left nothing behind in the prev_id chain either.
-    store::contract::expect_one_chain(stored);
-    ASSERT_EQ(stored.size(), 4u);
-    EXPECT_EQ(recorder.of(0).message.prev_id, stored[0].id);
-    EXPECT_EQ(recorder.of(1).message.prev_id, stored[1].id);
-    EXPECT_EQ(recorder.of(3).message.prev_id, stored[2].id);
-}
-
 // The writer leaves the foreign keys to rooms to the store (multi-row appends without a
 // statement journal): a missing room still refuses a membership and a message.
 TEST_F(SqliteStoreTest, AMissingRoomRefusesAMembershipAndAMessageWithoutForeignKeyChecks) {
@@ -450,27 +328,6 @@ TEST_F(SqliteStoreTest, AMissingRoomRefusesAMembershipAndAMessageWithoutForeignK
     store.add_member("nowhere", "alice");
     EXPECT_TRUE(store.is_member("nowhere", "alice"));
     EXPECT_TRUE(append_and_wait(store, new_message("nowhere", "alice", "x")).ok);
-}
-
-TEST_F(SqliteStoreTest, FlushFromAnAppendCallbackThrowsInsteadOfDeadlocking) {
-    SqliteStore store(options());
-    std::promise<bool> threw;
-    store.append(new_message("general", "alice", "x"), [&](AppendResult) {
-        try {
-            store.flush();
-            threw.set_value(false);
-        } catch (const std::logic_error&) {
-            threw.set_value(true);
-        }
-    });
-    EXPECT_TRUE(threw.get_future().get());
-}
-
-TEST_F(SqliteStoreTest, AThrowingCallbackDoesNotStopTheOthers) {
-    SqliteStore store(options());
-    store.append(new_message("general", "alice", "x"),
-                 [](AppendResult) { throw std::runtime_error("callback failed"); });
-    EXPECT_TRUE(append_and_wait(store, new_message("general", "alice", "y")).ok);
 }
 
 TEST_F(SqliteStoreTest, ConcurrentReadersExceedingThePoolWaitForAConnection) {

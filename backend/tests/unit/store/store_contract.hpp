@@ -1,10 +1,15 @@
 #pragma once
 
-// Behaviour every chatd::store::Store backend must have. A backend's test file defines a
-// factory and instantiates the suite:
+// Behaviour every chatd::store::Store backend must have, the group-commit writer's included. A
+// backend's test file defines a factory and instantiates the suite:
 //
 //   struct MyFactory {
-//       std::unique_ptr<chatd::store::Store> create();  // a fresh, empty, migrated store
+//       // A fresh, empty, migrated store on the first call; the same database reopened on
+//       // later ones.
+//       std::unique_ptr<chatd::store::Store> create(const StoreSetup& setup);
+//       // From now on, a transaction inserting a message with this content fails as a whole
+//       // with an error that says "poisoned message" (a database trigger).
+//       void poison(const std::string& content);
 //   };  // destroyed after the store: it may remove what it created
 //   INSTANTIATE_TYPED_TEST_SUITE_P(My, StoreContract, ::testing::Types<MyFactory>);
 
@@ -13,9 +18,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,9 +31,18 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
 namespace chatd::store::contract {
+
+using namespace std::chrono_literals;
+
+// What a test may choose about the store it opens.
+struct StoreSetup {
+    metrics::Metrics* metrics = nullptr;
+    std::size_t max_batch = 1024;  // appends per group commit
+};
 
 inline NewMessage new_message(std::string room,
                               std::string user,
@@ -177,8 +193,14 @@ class StoreContract : public ::testing::Test {
         return results;
     }
 
+    // Closes the store (which commits what is queued) and opens the same database again.
+    void reopen(const StoreSetup& setup) {
+        store_.reset();
+        store_ = factory_.create(setup);
+    }
+
     Factory factory_;
-    std::unique_ptr<Store> store_ = factory_.create();
+    std::unique_ptr<Store> store_ = factory_.create(StoreSetup{});
 };
 
 TYPED_TEST_SUITE_P(StoreContract);
@@ -999,7 +1021,230 @@ TYPED_TEST_P(StoreContract, MarkPublishedEmptiesTheOutboxIdempotently) {
     EXPECT_EQ(this->store().history(newest("general")).size(), 3u);
 }
 
+// --- the group-commit writer -------------------------------------------------------------------
+
+TYPED_TEST_P(StoreContract, GroupCommitTakesEverythingQueuedAsOneTransaction) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 500;
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 1024});
+    ASSERT_TRUE(this->store().create_room(make_room("red")));
+    ASSERT_TRUE(this->store().create_room(make_room("blue")));
+
+    struct Acked {
+        int thread;
+        AppendResult result;
+    };
+    std::vector<Acked> acked;  // appended to on the writer thread only, read after flush
+    {
+        WriterGate gate(this->store());
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                const std::string room = t % 2 == 0 ? "red" : "blue";
+                for (int i = 0; i < kPerThread; ++i) {
+                    this->store().append(
+                        new_message(room, "user" + std::to_string(t), std::to_string(i)),
+                        [&acked, t](AppendResult result) {
+                            acked.push_back({t, std::move(result)});
+                        });
+                }
+            });
+        }
+        for (auto& thread : threads) thread.join();
+    }  // the gate opens: 2000 appends are queued
+    this->store().flush();
+
+    ASSERT_EQ(acked.size(), static_cast<std::size_t>(kThreads * kPerThread));
+    std::map<int, model::MessageId> last_of_thread;
+    for (std::size_t i = 0; i < acked.size(); ++i) {
+        ASSERT_TRUE(acked[i].result.ok) << acked[i].result.error;
+        if (i > 0) {
+            EXPECT_GT(acked[i].result.message.id, acked[i - 1].result.message.id);
+        }
+        auto& last = last_of_thread[acked[i].thread];
+        EXPECT_GT(acked[i].result.message.id, last);  // each thread's appends keep their order
+        last = acked[i].result.message.id;
+    }
+    for (const char* room : {"red", "blue"}) {
+        EXPECT_EQ(this->store().history(newest(room, 1000)).size(), 1000u);
+    }
+    // The gate's lone commit, then 2000 queued appends in batches of at most max_batch (1024).
+    const auto batches = metrics.store_batch_size.Collect().histogram;
+    EXPECT_EQ(batches.sample_count, 3u);
+    EXPECT_EQ(batches.sample_sum, 2001.0);
+    EXPECT_EQ(metrics.store_commit_seconds.Collect().histogram.sample_count, 3u);
+    EXPECT_EQ(metrics.messages_stored.Value(), 2001.0);
+    EXPECT_EQ(metrics.store_errors.Value(), 0.0);
+}
+
+TYPED_TEST_P(StoreContract, MaxBatchBoundsEveryGroupCommit) {
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 10});
+    {
+        WriterGate gate(this->store());
+        for (int i = 0; i < 95; ++i)
+            this->store().append(new_message("general", "a", "x"), nullptr);
+    }
+    this->store().flush();
+    const auto batches = metrics.store_batch_size.Collect().histogram;
+    EXPECT_EQ(batches.sample_count, 11u);  // the gate, 9 full batches, 5 left over
+    EXPECT_EQ(batches.sample_sum, 96.0);
+}
+
+TYPED_TEST_P(StoreContract, CallbacksRunInIdOrderAcrossBatches) {
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 7});
+    ASSERT_TRUE(this->store().create_room(make_room("second")));
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        for (std::size_t i = 0; i < 50; ++i) {
+            this->store().append(new_message(i % 3 == 0 ? "second" : "general", "alice", "x"),
+                                 recorder.callback(i));
+        }
+    }
+    for (std::size_t i = 50; i < 60; ++i) {  // while the writer commits the first ones
+        this->store().append(new_message("general", "alice", "y"), recorder.callback(i));
+    }
+    this->store().flush();
+
+    const auto results = recorder.results();
+    ASSERT_EQ(results.size(), 60u);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        EXPECT_EQ(results[i].first, i);
+        ASSERT_TRUE(results[i].second.ok) << results[i].second.error;
+        if (i > 0) {
+            EXPECT_GT(results[i].second.message.id, results[i - 1].second.message.id);
+        }
+    }
+    // The gate, then at least 50 / 7 rounded up batches.
+    EXPECT_GE(metrics.store_batch_size.Collect().histogram.sample_count, 9u);
+}
+
+TYPED_TEST_P(StoreContract, FlushWaitsForTheAppendsQueuedBeforeIt) {
+    std::atomic<int> done = 0;
+    WriterGate gate(this->store());
+    for (int i = 0; i < 20; ++i) {
+        this->store().append(new_message("general", "alice", "x"), [&done](AppendResult result) {
+            if (result.ok) done.fetch_add(1);
+        });
+    }
+    auto flushed = std::async(std::launch::async, [this] { this->store().flush(); });
+    EXPECT_EQ(flushed.wait_for(100ms), std::future_status::timeout);  // the writer is held
+    EXPECT_EQ(done.load(), 0);
+    gate.open();
+    flushed.get();
+    EXPECT_EQ(done.load(), 20);
+}
+
+TYPED_TEST_P(StoreContract, FlushFromAnAppendCallbackThrowsInsteadOfDeadlocking) {
+    std::promise<bool> threw;
+    this->store().append(new_message("general", "alice", "x"), [&](AppendResult) {
+        try {
+            this->store().flush();
+            threw.set_value(false);
+        } catch (const std::logic_error&) {
+            threw.set_value(true);
+        }
+    });
+    EXPECT_TRUE(threw.get_future().get());
+}
+
+// A transaction that fails as a whole stores nothing; each of its appends is retried in a
+// transaction of its own, so only the one that broke it fails, and the chains stay exact.
+TYPED_TEST_P(StoreContract, AFailedBatchIsRetriedOneByOneAndOnlyTheBadAppendFails) {
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 1024});
+    this->factory_.poison("poison");
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        // "a" and "a2" are inserted before the poison rolls the transaction back.
+        this->store().append(new_message("general", "alice", "a"), recorder.callback(0));
+        this->store().append(new_message("general", "alice", "a2"), recorder.callback(1));
+        this->store().append(new_message("general", "alice", "poison"), recorder.callback(2));
+        this->store().append(new_message("general", "alice", "b"), recorder.callback(3));
+    }
+    this->store().flush();
+
+    const auto results = recorder.results();
+    ASSERT_EQ(results.size(), 4u);
+    for (std::size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i].first, i);
+    EXPECT_TRUE(recorder.of(0).ok);
+    EXPECT_TRUE(recorder.of(1).ok);
+    EXPECT_FALSE(recorder.of(2).ok);
+    EXPECT_THAT(recorder.of(2).error, ::testing::HasSubstr("poisoned message"));
+    EXPECT_TRUE(recorder.of(3).ok);
+    EXPECT_LT(recorder.of(0).message.id, recorder.of(3).message.id);
+    const auto stored = this->store().history(newest("general"));
+    EXPECT_EQ(contents_of(stored), (std::vector<std::string>{"gate", "a", "a2", "b"}));
+    // The rolled-back attempt left nothing behind in the prev_id chain either.
+    expect_one_chain(stored);
+    ASSERT_EQ(stored.size(), 4u);
+    EXPECT_EQ(recorder.of(0).message.prev_id, stored[0].id);
+    EXPECT_EQ(recorder.of(1).message.prev_id, stored[1].id);
+    EXPECT_EQ(recorder.of(3).message.prev_id, stored[2].id);
+    // One commit each for the gate and the batch (its retries included); one failed append.
+    EXPECT_EQ(metrics.store_batch_size.Collect().histogram.sample_count, 2u);
+    EXPECT_EQ(metrics.messages_stored.Value(), 4.0);
+    EXPECT_EQ(metrics.store_errors.Value(), 1.0);
+}
+
+TYPED_TEST_P(StoreContract, CountsFailedAppendsAsStoreErrors) {
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 1024});
+    const auto result = append_and_wait(this->store(), new_message("nowhere", "alice", "x"));
+    EXPECT_FALSE(result.ok);
+    EXPECT_THAT(result.error, ::testing::HasSubstr("nowhere"));
+    EXPECT_EQ(metrics.store_errors.Value(), 1.0);
+    EXPECT_EQ(metrics.messages_stored.Value(), 0.0);
+    EXPECT_THROW(this->store().add_member("nowhere", "alice"), StoreError);
+    EXPECT_EQ(metrics.store_errors.Value(), 2.0);
+}
+
+TYPED_TEST_P(StoreContract, AThrowingCallbackIsCountedAndDoesNotStopTheWriter) {
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 1024});
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());  // one batch: the others' callbacks still run
+        this->store().append(new_message("general", "alice", "a"), recorder.callback(0));
+        this->store().append(new_message("general", "alice", "b"),
+                             [](AppendResult) { throw std::runtime_error("callback failed"); });
+        this->store().append(new_message("general", "alice", "c"), [](AppendResult) { throw 42; });
+        this->store().append(new_message("general", "alice", "d"), recorder.callback(3));
+    }
+    EXPECT_TRUE(append_and_wait(this->store(), new_message("general", "alice", "e")).ok);
+    EXPECT_TRUE(recorder.of(0).ok);
+    EXPECT_TRUE(recorder.of(3).ok);
+    EXPECT_EQ(metrics.store_callback_failures.Value(), 2.0);
+    EXPECT_EQ(contents_of(this->store().history(newest("general"))),
+              (std::vector<std::string>{"gate", "a", "b", "c", "d", "e"}));
+}
+
+TYPED_TEST_P(StoreContract, ClosingCommitsQueuedAppendsAndRunsTheirCallbacks) {
+    std::atomic<int> callbacks = 0;
+    for (int i = 0; i < 300; ++i) {
+        this->store().append(new_message("general", "alice", "x"), [&](AppendResult result) {
+            if (result.ok) callbacks.fetch_add(1);
+        });
+    }
+    this->reopen({});
+    EXPECT_EQ(callbacks.load(), 300);
+    EXPECT_EQ(this->store().history(newest("general", 1000)).size(), 300u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreContract,
+                            GroupCommitTakesEverythingQueuedAsOneTransaction,
+                            MaxBatchBoundsEveryGroupCommit,
+                            CallbacksRunInIdOrderAcrossBatches,
+                            FlushWaitsForTheAppendsQueuedBeforeIt,
+                            FlushFromAnAppendCallbackThrowsInsteadOfDeadlocking,
+                            AFailedBatchIsRetriedOneByOneAndOnlyTheBadAppendFails,
+                            CountsFailedAppendsAsStoreErrors,
+                            AThrowingCallbackIsCountedAndDoesNotStopTheWriter,
+                            ClosingCommitsQueuedAppendsAndRunsTheirCallbacks,
                             AClientMsgIdReusedInAnotherRoomReturnsTheFirstMessageWithItsRoom,
                             EachMessageNamesThePreviousMessageOfItsRoom,
                             OneBatchChainsItsMessagesAcrossRooms,

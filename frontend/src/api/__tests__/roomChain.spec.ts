@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RoomChain } from '../roomChain'
+import { RoomChain } from '../roomChain.mjs'
 
 /** A chain whose baseline page ended at `mark`. */
 function chainAt(mark: number): RoomChain {

@@ -1,25 +1,27 @@
-// The HTTP API's body and query readers (chat/api_request.hpp), which net/server.cpp's handlers
+// The HTTP API's body and query readers (protocol/requests.hpp), which net/server.cpp's handlers
 // and the fuzz targets fuzz_seed_api and fuzz_http_request call.
-#include "chat/api_request.hpp"
+#include "protocol/requests.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "chat/service.hpp"
+#include "chat/error.hpp"
 
-namespace chatd::chat {
+namespace chatd::protocol {
 namespace {
+
+using chat::Error;
+using chat::ErrorCode;
 
 // The error code a refused body gets, or "" when it is accepted.
 template <class Read>
 std::string refusal(Read read) {
     try {
         read();
-    } catch (const ApiError& error) {
-        EXPECT_EQ(error.status, 400u);
-        return error.code;
+    } catch (const Error& error) {
+        return std::string(chat::code_name(error.code));
     }
     return "";
 }
@@ -78,8 +80,8 @@ TEST(SeedSendBody, SentAtPast64BytesOrWithControlCharactersIsRefused) {
     try {
         parse_seed_send(seed_with_sent_at('"' + std::string(65, 'x') + '"'));
         FAIL() << "accepted";
-    } catch (const ApiError& error) {
-        EXPECT_EQ(error.limit, metrics::Limit::InvalidSentAt);
+    } catch (const Error& error) {
+        EXPECT_EQ(error.code, ErrorCode::InvalidSentAt);
         EXPECT_NE(std::string(error.what()).find("sent_at"), std::string::npos);
     }
 }
@@ -120,5 +122,24 @@ TEST(StringMember, OptionalMembersMayBeMissingOrNull) {
     EXPECT_EQ(refusal([&] { string_member(body_object(value), "password", true); }), "bad_request");
 }
 
+TEST(Credentials, ANameIsRequiredAndAPasswordIsAStringWhenGiven) {
+    const auto both = parse_credentials(R"({"user_name":"alice","password":"pw"})");
+    EXPECT_EQ(both.user_name, "alice");
+    EXPECT_EQ(both.password, "pw");
+    EXPECT_FALSE(parse_credentials(R"({"user_name":"alice"})").password);
+    EXPECT_FALSE(parse_credentials(R"({"user_name":"alice","password":null})").password);
+    EXPECT_EQ(parse_credentials(R"({"user_name":"alice","password":""})").password, "");
+    EXPECT_EQ(refusal([] { parse_credentials(R"({"password":"pw"})"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_credentials(R"({"user_name":"a","password":5})"); }),
+              "bad_request");
+    EXPECT_EQ(refusal([] { parse_credentials("nope"); }), "invalid_json");
+}
+
+TEST(RoomName, TheNameMemberIsRequired) {
+    EXPECT_EQ(parse_room_name(R"({"name":"rust"})"), "rust");
+    EXPECT_EQ(refusal([] { parse_room_name(R"({})"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_room_name(R"([])"); }), "bad_request");
+}
+
 }  // namespace
-}  // namespace chatd::chat
+}  // namespace chatd::protocol

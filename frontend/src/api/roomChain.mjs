@@ -1,3 +1,4 @@
+// @ts-check
 // A room's resync mark, kept by the chain of ids the server gives every message (`prev_id`: the
 // room's previous message). Two chatd nodes publish independently, so a client can get a newer
 // id live before an older one of the same room; if it then resyncs from the highest id it saw
@@ -13,69 +14,80 @@
 //
 // Messages without prev_id (a server older than the chain) move the mark to the highest id seen
 // once the room is not syncing, as before.
+//
+// One module for every client: the web client imports it (its types come from the JSDoc below,
+// checked by vue-tsc), and so do the Node clients of backend/tests (the chaos client and the
+// cluster test) as it is, with no build step. Plain JavaScript for that reason.
 
 /** How long a hole may stay open before the client fetches `?after=<mark>` by itself. */
 export const HOLE_REPAIR_DELAY_MS = 1500
 
 export class RoomChain {
-  private markId = 0
-  private hasBaseline = false
-  /** Live messages above the mark: prev_id → id. */
-  private readonly ahead = new Map<number, number>()
+  #mark = 0
+  #based = false
+  /** @type {Map<number, number>} Live messages above the mark: prev_id → id. */
+  #ahead = new Map()
   /** Highest live id without a prev_id, applied by settle(). */
-  private unchained = 0
+  #unchained = 0
 
   /** The highest id with no hole below it (since the baseline). */
-  get mark(): number {
-    return this.markId
+  get mark() {
+    return this.#mark
   }
 
   /** A first page (the baseline) has been received. */
-  get based(): boolean {
-    return this.hasBaseline
+  get based() {
+    return this.#based
   }
 
   /** Some message above the mark arrived whose predecessor did not. */
-  get hasHole(): boolean {
-    return this.ahead.size > 0
+  get hasHole() {
+    return this.#ahead.size > 0
   }
 
-  /** A history page, contiguous up to `lastId` (its last id, or the mark it was asked after). */
-  page(lastId: number): void {
-    this.hasBaseline = true
-    if (lastId > this.markId) this.markId = lastId
-    this.absorb()
+  /**
+   * A history page, contiguous up to `lastId` (its last id, or the mark it was asked after).
+   * @param {number} lastId
+   */
+  page(lastId) {
+    this.#based = true
+    if (lastId > this.#mark) this.#mark = lastId
+    this.#absorb()
   }
 
-  /** A live message. */
-  live(id: number, prevId: number | undefined): void {
-    if (id <= this.markId) return
-    if (prevId === undefined) {
-      this.unchained = Math.max(this.unchained, id)
+  /**
+   * A live message.
+   * @param {number} id
+   * @param {number | null | undefined} prevId absent from a server older than the chain
+   */
+  live(id, prevId) {
+    if (id <= this.#mark) return
+    if (prevId === undefined || prevId === null) {
+      this.#unchained = Math.max(this.#unchained, id)
       return
     }
-    this.ahead.set(prevId, id)
-    this.absorb()
+    this.#ahead.set(prevId, id)
+    this.#absorb()
   }
 
   /** Applies ids without prev_id; call when the room is not syncing. */
-  settle(): void {
-    if (this.unchained > this.markId) this.markId = this.unchained
-    this.unchained = 0
-    this.absorb()
+  settle() {
+    if (this.#unchained > this.#mark) this.#mark = this.#unchained
+    this.#unchained = 0
+    this.#absorb()
   }
 
   /** Moves the mark along every received message that continues the chain. */
-  private absorb(): void {
+  #absorb() {
     let moved = true
     while (moved) {
       moved = false
-      for (const [prev, id] of this.ahead) {
-        if (id <= this.markId) {
-          this.ahead.delete(prev)
-        } else if (prev <= this.markId) {
-          this.markId = id
-          this.ahead.delete(prev)
+      for (const [prev, id] of this.#ahead) {
+        if (id <= this.#mark) {
+          this.#ahead.delete(prev)
+        } else if (prev <= this.#mark) {
+          this.#mark = id
+          this.#ahead.delete(prev)
           moved = true
         }
       }

@@ -1,16 +1,17 @@
-#include "chat/api_request.hpp"
+#include "protocol/requests.hpp"
 
 #include <boost/json/parse.hpp>
 #include <charconv>
 
-#include "chat/service.hpp"
+#include "chat/error.hpp"
 #include "chat/validation.hpp"
 
-namespace chatd::chat {
+namespace chatd::protocol {
 namespace {
 
 namespace json = boost::json;
-using metrics::Limit;
+using chat::Error;
+using chat::ErrorCode;
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
     std::int64_t value = 0;
@@ -25,14 +26,14 @@ json::value parse_json_body(std::string_view body) {
     boost::system::error_code ec;
     auto value = json::parse(body, ec);
     if (ec) {
-        throw ApiError(400, "invalid_json", "the body is not valid JSON", Limit::InvalidJson);
+        throw Error(ErrorCode::InvalidJson, "the body is not valid JSON");
     }
     return value;
 }
 
 const json::object& body_object(const json::value& body) {
     if (!body.is_object()) {
-        throw ApiError(400, "bad_request", "the body must be a JSON object", Limit::BadRequest);
+        throw Error(ErrorCode::BadRequest, "the body must be a JSON object");
     }
     return body.get_object();
 }
@@ -41,14 +42,12 @@ std::string string_member(const json::object& object, std::string_view key, bool
     const auto* value = object.if_contains(key);
     if (!value || value->is_null()) {
         if (required) {
-            throw ApiError(400, "bad_request", "missing string field \"" + std::string(key) + "\"",
-                           Limit::BadRequest);
+            throw Error(ErrorCode::BadRequest, "missing string field \"" + std::string(key) + "\"");
         }
         return {};
     }
     if (!value->is_string()) {
-        throw ApiError(400, "bad_request", "field \"" + std::string(key) + "\" must be a string",
-                       Limit::BadRequest);
+        throw Error(ErrorCode::BadRequest, "field \"" + std::string(key) + "\" must be a string");
     }
     return std::string(value->get_string());
 }
@@ -60,18 +59,32 @@ SeedSend parse_seed_send(std::string_view body) {
                   std::nullopt};
     if (object.contains("sent_at") && !object.at("sent_at").is_null()) {
         send.sent_at = string_member(object, "sent_at", true);
-        if (!valid_sent_at(*send.sent_at)) {
-            throw ApiError(400, "invalid_sent_at",
-                           "sent_at must be at most " + std::to_string(kMaxSentAtBytes) +
-                               " bytes of text without control or bidirectional control "
-                               "characters (for example DD/MM/YYYY HH:MM:SS or ISO 8601)",
-                           Limit::InvalidSentAt);
+        if (!chat::valid_sent_at(*send.sent_at)) {
+            throw Error(ErrorCode::InvalidSentAt,
+                        "sent_at must be at most " + std::to_string(chat::kMaxSentAtBytes) +
+                            " bytes of text without control or bidirectional control "
+                            "characters (for example DD/MM/YYYY HH:MM:SS or ISO 8601)");
         }
     }
-    if (!valid_user_name(send.user_name)) {
-        throw ApiError(400, "invalid_name", "invalid user_name", Limit::InvalidName);
+    if (!chat::valid_user_name(send.user_name)) {
+        throw Error(ErrorCode::InvalidName, "invalid user_name");
     }
     return send;
+}
+
+Credentials parse_credentials(std::string_view body) {
+    const auto value = parse_json_body(body);
+    const auto& object = body_object(value);
+    Credentials credentials{string_member(object, "user_name", true), std::nullopt};
+    if (const auto* password = object.if_contains("password"); password && !password->is_null()) {
+        credentials.password = string_member(object, "password", true);
+    }
+    return credentials;
+}
+
+std::string parse_room_name(std::string_view body) {
+    const auto value = parse_json_body(body);
+    return string_member(body_object(value), "name", true);
 }
 
 HistoryQuery parse_history_query(const std::unordered_map<std::string, std::string>& query) {
@@ -80,8 +93,8 @@ HistoryQuery parse_history_query(const std::unordered_map<std::string, std::stri
         if (it == query.end()) return std::nullopt;
         auto value = parse_int(it->second);
         if (!value || *value < 0) {
-            throw ApiError(400, "bad_request", std::string(key) + " must be a non-negative integer",
-                           Limit::BadRequest);
+            throw Error(ErrorCode::BadRequest,
+                        std::string(key) + " must be a non-negative integer");
         }
         return value;
     };
@@ -92,4 +105,4 @@ HistoryQuery parse_history_query(const std::unordered_map<std::string, std::stri
     return history;
 }
 
-}  // namespace chatd::chat
+}  // namespace chatd::protocol

@@ -1,0 +1,51 @@
+#include "chat/error.hpp"
+
+namespace chatd::chat {
+
+std::string_view code_name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::InvalidJson:
+            return "invalid_json";
+        case ErrorCode::BadRequest:
+            return "bad_request";
+        case ErrorCode::InvalidName:
+            return "invalid_name";
+        case ErrorCode::InvalidRoom:
+            return "invalid_room";
+        case ErrorCode::InvalidSentAt:
+            return "invalid_sent_at";
+        case ErrorCode::WeakPassword:
+            return "weak_password";
+        case ErrorCode::CannotLeaveGeneral:
+            return "cannot_leave_general";
+        case ErrorCode::Unauthorized:
+            return "unauthorized";
+        case ErrorCode::InvalidCredentials:
+            return "invalid_credentials";
+        case ErrorCode::Forbidden:
+            return "forbidden";
+        case ErrorCode::NotMember:
+            return "not_member";
+        case ErrorCode::NotFound:
+            return "not_found";
+        case ErrorCode::RoomNotFound:
+            return "room_not_found";
+        case ErrorCode::UserNotFound:
+            return "user_not_found";
+        case ErrorCode::NameTaken:
+            return "name_taken";
+        case ErrorCode::RoomExists:
+            return "room_exists";
+        case ErrorCode::MessageTooLong:
+            return "message_too_long";
+        case ErrorCode::SendRateLimited:
+        case ErrorCode::LoginThrottled:
+        case ErrorCode::RegistrationThrottled:
+            return "rate_limited";
+        case ErrorCode::StoreFailed:
+            return "store_failed";
+    }
+    return "unknown";
+}
+
+}  // namespace chatd::chat

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace chatd::chat {
+
+// Why the service refused a request. The transport decides what each means for its clients
+// (net/server.cpp maps them to HTTP statuses and counted limits).
+enum class ErrorCode {
+    InvalidJson,
+    BadRequest,
+    InvalidName,
+    InvalidRoom,
+    InvalidSentAt,
+    WeakPassword,
+    CannotLeaveGeneral,
+    Unauthorized,
+    InvalidCredentials,
+    Forbidden,
+    NotMember,
+    NotFound,
+    RoomNotFound,
+    UserNotFound,
+    NameTaken,
+    RoomExists,
+    MessageTooLong,
+    SendRateLimited,
+    LoginThrottled,
+    RegistrationThrottled,
+    StoreFailed,
+};
+
+// The protocol's name of a code, as error bodies and error frames carry it (docs/protocol.md).
+std::string_view code_name(ErrorCode code);
+
+// A refused request: what, a sentence for people, and for throttling how long to wait.
+class Error : public std::runtime_error {
+  public:
+    Error(ErrorCode error_code,
+          const std::string& message,
+          std::optional<std::chrono::seconds> retry = std::nullopt)
+        : std::runtime_error(message), code(error_code), retry_after(retry) {}
+    ErrorCode code;
+    std::optional<std::chrono::seconds> retry_after;
+};
+
+}  // namespace chatd::chat

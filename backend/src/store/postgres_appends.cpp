@@ -1,0 +1,178 @@
+#include "store/postgres_appends.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace chatd::store::detail {
+namespace {
+
+// Held until the transaction ends; see insert_in_one_transaction.
+constexpr const char* kLockRoom = "SELECT pg_advisory_xact_lock($1::bigint)";
+
+// ON CONFLICT names the partial unique index messages_client_msg_id (its columns and
+// predicate). An empty client_msg_id is outside that index, so such a row always inserts.
+constexpr const char* kInsertMessage =
+    "INSERT INTO messages"
+    " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
+    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::smallint, $8, $9::boolean)"
+    " ON CONFLICT (user_name, client_msg_id) WHERE client_msg_id <> '' DO NOTHING"
+    " RETURNING id";
+// The room's newest id, read once per room per transaction under the room's lock.
+constexpr const char* kLastIdOfRoom =
+    "SELECT COALESCE((SELECT id FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1), 0)";
+// `client_msg_id <> ''` repeats the partial index's condition so the planner may use it.
+constexpr const char* kFindMessageByClientMsgId =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE user_name = $1 AND client_msg_id = $2 AND client_msg_id <> ''";
+
+// The writer's reconnect backoff while the server is unreachable: appends fail at once
+// meanwhile, and at most one connection attempt is made per interval.
+constexpr std::chrono::milliseconds kMinReconnectBackoff{100};
+constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
+
+// The advisory lock key of a room: 64-bit FNV-1a of its UTF-8 name. Every node must compute
+// the same key for the same room, so this function is part of the database protocol between
+// nodes: never change it while an older chatd may still write to the same database. Two rooms
+// sharing a key only serialize their commits; correctness does not depend on uniqueness.
+std::int64_t room_lock_key(std::string_view room) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const char c : room) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 0x100000001b3ULL;
+    }
+    return static_cast<std::int64_t>(hash);
+}
+
+// Takes the transaction-scoped advisory lock of every distinct room of the batch, in ascending
+// key order. Every writer of every node locks in that one order, and takes its room locks
+// before anything else in the transaction, so two nodes never wait for each other in a cycle.
+void lock_rooms(PgConnection& db, const std::vector<NewMessage*>& messages) {
+    std::vector<std::int64_t> keys;
+    keys.reserve(messages.size());
+    for (const auto* message : messages) keys.push_back(room_lock_key(message->room));
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    for (const auto key : keys) db.exec(kLockRoom, {param(key)});
+}
+
+// Newest id of each room the open transaction has written to or looked up. Read under the
+// room's lock, so no other node adds to the room until this transaction ends; scoped to one
+// transaction, so a rollback simply drops it.
+using LastIdOfRoom = std::unordered_map<std::string, model::MessageId>;
+
+model::MessageId& last_id_of_room(PgConnection& db,
+                                  LastIdOfRoom& last_ids,
+                                  const std::string& room) {
+    if (auto it = last_ids.find(room); it != last_ids.end()) return it->second;
+    const model::MessageId id = db.exec(kLastIdOfRoom, {room}).integer(0, 0);
+    return last_ids.emplace(room, id).first->second;
+}
+
+// Stores one message inside the open transaction (whose room locks are held). Throws PgError:
+// in PostgreSQL any failed statement aborts the whole transaction.
+AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdOfRoom& last_ids) {
+    model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
+    AppendResult result;
+    try {
+        const auto inserted =
+            db.exec(kInsertMessage,
+                    {message.room, message.user_name, message.content, message.sent_at,
+                     param(message.ts_ms), message.client_msg_id, param(kind_to_db(message.kind)),
+                     message.origin_node, param(message.origin_node.empty())});
+        if (!inserted.empty()) {
+            result.ok = true;
+            result.message =
+                model::Message{inserted.integer(0, 0), message.room,    message.user_name,
+                               message.content,        message.sent_at, message.ts_ms,
+                               message.client_msg_id,  message.kind,    room_last_id};
+            room_last_id = result.message.id;
+            return result;
+        }
+    } catch (const PgError& error) {
+        // The only foreign key of messages is its room.
+        if (error.sqlstate() == kForeignKeyViolation) {
+            throw PgError("no such room: " + message.room, error.sqlstate(), false);
+        }
+        throw;
+    }
+    // ON CONFLICT did nothing: the key belongs to a committed row (this node's or another's;
+    // a concurrent insert of the same key made ours wait for its transaction to end) or to an
+    // earlier row of this transaction. This new statement's snapshot sees either.
+    const auto existing =
+        db.exec(kFindMessageByClientMsgId, {message.user_name, message.client_msg_id});
+    if (existing.empty()) {
+        throw PgError("postgres: client_msg_id conflict without a visible row", "", false);
+    }
+    result.ok = true;
+    result.duplicate = true;
+    result.message = message_from_row(existing, 0);
+    return result;
+}
+
+// Stores `messages` in one transaction. Throws PgError when the transaction failed as a
+// whole; nothing of it is stored then (unless the connection died during COMMIT itself).
+//
+// Order across nodes: ids come from one sequence, but a sequence alone hands out ids in
+// nextval order, not commit order. If node A took id 10 and node B id 11 for the same room and
+// B committed first, a client paging `after=` could read 11 before 10 is visible and then
+// never ask for 10 again. So the room locks are taken FIRST, before any insert: a transaction
+// that holds a room's lock is the only one taking ids for that room until it commits (the
+// lock is released after the commit is visible), so within a room ids are handed out, and
+// committed, in one order across all nodes. Different rooms still commit in parallel.
+std::vector<AppendResult> insert_in_one_transaction(PgConnection& db,
+                                                    const std::vector<NewMessage*>& messages) {
+    db.run(kBegin);
+    try {
+        lock_rooms(db, messages);
+        std::vector<AppendResult> results;
+        results.reserve(messages.size());
+        LastIdOfRoom last_ids;
+        for (const auto* message : messages) {
+            results.push_back(insert_message(db, *message, last_ids));
+        }
+        db.commit();
+        return results;
+    } catch (...) {
+        db.rollback_quietly();
+        throw;
+    }
+}
+
+}  // namespace
+
+std::vector<AppendResult> PostgresAppends::commit(const std::vector<NewMessage*>& messages) {
+    PgConnection& db = connection();
+    try {
+        return insert_in_one_transaction(db, messages);
+    } catch (const PgError& error) {
+        // The next batch reconnects; retrying this one's messages on a dead connection cannot
+        // succeed.
+        if (error.connection_lost()) throw WriterUnavailable(error.what());
+        throw;
+    }
+}
+
+PgConnection& PostgresAppends::connection() {
+    if (writer_->alive()) return *writer_;
+    const auto now = Clock::now();
+    if (now < next_reconnect_) {
+        throw WriterUnavailable("postgres: connection lost, reconnecting: " + last_connect_error_);
+    }
+    try {
+        writer_->reconnect();
+        reconnect_backoff_ = {};
+        return *writer_;
+    } catch (const StoreError& failure) {
+        last_connect_error_ = failure.what();
+        reconnect_backoff_ = std::clamp<Clock::duration>(
+            reconnect_backoff_ * 2, kMinReconnectBackoff, kMaxReconnectBackoff);
+        next_reconnect_ = now + reconnect_backoff_;
+        throw WriterUnavailable("postgres: connection lost, reconnecting: " + last_connect_error_);
+    }
+}
+
+}  // namespace chatd::store::detail
