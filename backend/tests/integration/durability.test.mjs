@@ -1,5 +1,5 @@
 // An ack means durably stored: kill -9 right after acks loses none of them, and retries after the
-// restart are idempotent (DESIGN.md 2.4). /readyz answers 503 while the store does not.
+// restart are idempotent (the brief). /readyz answers 503 while the store does not.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 
