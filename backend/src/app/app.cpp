@@ -67,6 +67,18 @@ Transport open_transport(const Config& config, store::Store& store, metrics::Met
     return transport;
 }
 
+// /readyz: the bus is usable and the store answers a read (the general room exists from the
+// first migration). Called on the blocking pool: the read may wait for the database.
+bool ready(bus::Bus& bus, store::Store& store) {
+    if (!bus.ready()) return false;
+    try {
+        return store.find_room("general").has_value();
+    } catch (const std::exception& error) {
+        spdlog::warn("not ready: the store does not answer: {}", error.what());
+        return false;
+    }
+}
+
 std::string host_name() {
     char buffer[256] = {};
     if (gethostname(buffer, sizeof buffer - 1) != 0) return "chatd";
@@ -169,7 +181,8 @@ int run(const Config& input, const std::string& version) {
     server_options.ws_ping_interval_s = config.ws_ping_interval_s;
     server_options.shutdown_grace_ms = config.shutdown_grace_ms;
     {
-        net::Server server(server_options, service, hub, metrics, [&bus] { return bus->ready(); });
+        net::Server server(server_options, service, hub, metrics,
+                           [&bus, &store] { return ready(*bus, *store); });
         server.run();
     }
     store->flush();

@@ -48,7 +48,7 @@ struct QueueArgument {
 // like chatd's (amqp-baseline) takes them from here.
 std::span<const QueueArgument> node_queue_arguments();
 
-// RabbitMQ bus on rabbitmq-c (docs/architecture.md, "RabbitMQ"). One thread owns one AMQP
+// RabbitMQ bus on rabbitmq-c (docs/design/rabbitmq.md). One thread owns one AMQP
 // connection: channel 1 publishes with confirms, channel 2 declares the topology and consumes
 // the node's queues, and in the per-user topology each locally online user's queue is consumed
 // on a channel of its own (an exclusive consume refused by the broker closes only that channel).
