@@ -87,6 +87,13 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                                     {"user_name", m.user_name},
                                     {"joined", m.joined}};
             },
+            [](const model::SessionsEnded& ended) {
+                json::array sessions;
+                for (const auto& session : ended.sessions) sessions.emplace_back(session);
+                return json::object{{"type", "sessions_ended"},
+                                    {"sessions", std::move(sessions)},
+                                    {"reason", ended.reason}};
+            },
         },
         event);
     o["node"] = node;
@@ -137,6 +144,15 @@ Wire decode_wire(std::string_view body) {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(
             model::Membership{str(o, "room"), str(o, "user_name"), boolean(o, "joined")});
+    } else if (type == "sessions_ended") {
+        model::SessionsEnded ended{{}, str(o, "reason")};
+        if (const auto* sessions = o.if_contains("sessions"); sessions && sessions->is_array()) {
+            for (const auto& session : sessions->as_array()) {
+                if (session.is_string()) ended.sessions.emplace_back(session.as_string());
+            }
+        }
+        w.kind = Wire::Kind::Event;
+        w.event = std::make_shared<const model::Event>(std::move(ended));
     } else if (type == "heartbeat") {
         w.kind = Wire::Kind::Heartbeat;
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {

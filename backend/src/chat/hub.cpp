@@ -120,6 +120,11 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
                    [this](const model::Typing& t) { deliver_typing(t); },
                    [this](const model::Presence& p) { deliver_presence(p); },
                    [this](const model::Membership& m) { deliver_membership(m); },
+                   [this](const model::SessionsEnded& ended) {
+                       for (const auto& session : ended.sessions) {
+                           close_session(session, CloseCode::Policy, ended.reason);
+                       }
+                   },
                },
                event);
 }

@@ -3,11 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <map>
-#include <mutex>
-#include <thread>
-#include <unordered_set>
+#include <boost/json.hpp>
 
 #include "bus/bus.hpp"
 #include "bus/wire.hpp"
@@ -47,43 +43,15 @@ Error room_not_found() {
 
 }  // namespace
 
-struct ChatService::Publication {
-    static constexpr std::size_t kSweepLimit = 1000;
-
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::vector<model::MessageId> confirmed;
-    std::unordered_set<model::MessageId> in_flight;  // published, not yet confirmed or failed
-    // Messages outside general waiting for their room's members (Bus::routes_by_member).
-    std::vector<model::Message> routed;
-    bool sweep = false;
-    bool stopping = false;
-    std::thread thread;
-};
-
-struct ChatService::Dispatch {
-    static constexpr std::size_t kCapacity = 16384;  // messages queued before the writer waits
-
-    std::mutex mutex;
-    std::condition_variable wake;   // the delivery thread: work or stop
-    std::condition_variable space;  // the writer: room in the queue
-    std::vector<model::Message> queue;
-    bool stopping = false;
-    std::thread thread;
-};
-
-struct ChatService::PresenceBatch {
-    std::mutex mutex;
-    std::condition_variable wake;
-    std::vector<model::Presence> queue;
-    bool stopping = false;
-    std::thread thread;
-};
-
-ChatService::ChatService(
-    store::Store& store, bus::Bus& bus, Hub& hub, metrics::Metrics& metrics, ServiceOptions options)
+ChatService::ChatService(store::Store& store,
+                         bus::Bus& bus,
+                         Publisher& publisher,
+                         Hub& hub,
+                         metrics::Metrics& metrics,
+                         ServiceOptions options)
     : store_(store),
       bus_(bus),
+      publisher_(publisher),
       hub_(hub),
       metrics_(metrics),
       options_(std::move(options)),
@@ -99,139 +67,12 @@ ChatService::ChatService(
             password_checker_ = std::make_unique<auth::PasswordChecker>(kMinPasswordChars);
         }
     }
-    if (!bus_.origin_node().empty()) {
-        publication_ = std::make_unique<Publication>();
-        // docs/reliability.md: after a broker outage, connected clients may have missed
-        // messages that no resync of theirs would fetch; reconnecting makes them resync.
-        bus_.on_resubscribed([this] {
-            spdlog::info(
-                "broker (re)connected: native clients reconnect and resync ({} connections)",
-                hub_.connection_count());
-            hub_.close_native(CloseCode::Restarting, "broker reconnected: resync");
-        });
-        bus_.on_connected([this] {
-            {
-                std::lock_guard lock(publication_->mutex);
-                publication_->sweep = true;
-            }
-            publication_->wake.notify_one();
-        });
-        publication_->thread = std::thread([this] {
-            auto& p = *publication_;
-            const std::string node(bus_.origin_node());
-            for (;;) {
-                std::vector<model::MessageId> ids;
-                std::vector<model::Message> routed;
-                bool sweep = false;
-                bool stopping = false;
-                {
-                    std::unique_lock lock(p.mutex);
-                    p.wake.wait_for(lock, std::chrono::milliseconds(200), [&] {
-                        return p.stopping || p.sweep || !p.confirmed.empty() || !p.routed.empty();
-                    });
-                    ids.swap(p.confirmed);
-                    routed.swap(p.routed);
-                    sweep = std::exchange(p.sweep, false);
-                    stopping = p.stopping;
-                }
-                if (!routed.empty()) route(std::move(routed));
-                try {
-                    if (!ids.empty()) store_.mark_published(ids);
-                    if (sweep && !stopping) {
-                        auto pending = store_.unpublished(node, Publication::kSweepLimit);
-                        metrics_.broker_outbox_pending.Set(static_cast<double>(pending.size()));
-                        // Taken after the read: a message published meanwhile is either still
-                        // in flight or confirmed and not yet marked (marked on this thread, next
-                        // round); republishing either would deliver it twice.
-                        std::unordered_set<model::MessageId> busy;
-                        {
-                            std::lock_guard lock(p.mutex);
-                            busy = p.in_flight;
-                            busy.insert(p.confirmed.begin(), p.confirmed.end());
-                        }
-                        if (!pending.empty()) {
-                            spdlog::info("republishing {} stored message(s) from the outbox",
-                                         pending.size());
-                        }
-                        for (auto& m : pending) {
-                            if (!busy.contains(m.id)) publish_stored(std::move(m));
-                        }
-                    }
-                } catch (const std::exception& e) {
-                    spdlog::warn("publication outbox: {}", e.what());
-                }
-                if (stopping && ids.empty()) return;
-            }
-        });
-    }
-    if (options_.presence_window.count() > 0) {
-        presence_batch_ = std::make_unique<PresenceBatch>();
-        presence_batch_->thread = std::thread([this] {
-            auto& p = *presence_batch_;
-            for (;;) {
-                std::vector<model::Presence> batch;
-                {
-                    std::unique_lock lock(p.mutex);
-                    p.wake.wait(lock, [&] { return p.stopping || !p.queue.empty(); });
-                    // The window: what arrives meanwhile joins this batch.
-                    p.wake.wait_for(lock, options_.presence_window, [&] { return p.stopping; });
-                    if (p.stopping) return;
-                    batch.swap(p.queue);
-                }
-                hub_.deliver_presence(batch);
-            }
-        });
-    }
-    if (!publication_ && options_.delivery_thread) {
-        dispatch_ = std::make_unique<Dispatch>();
-        dispatch_->thread = std::thread([this] {
-            auto& d = *dispatch_;
-            std::vector<model::Message> batch;
-            for (;;) {
-                bool stopping = false;
-                {
-                    std::unique_lock lock(d.mutex);
-                    d.wake.wait(lock, [&] { return d.stopping || !d.queue.empty(); });
-                    batch.swap(d.queue);
-                    stopping = d.stopping;
-                }
-                d.space.notify_all();
-                for (auto& message : batch) publish(std::move(message));
-                batch.clear();
-                if (stopping) {
-                    std::lock_guard lock(d.mutex);
-                    if (d.queue.empty()) return;
-                }
-            }
-        });
-    }
 }
 
-ChatService::~ChatService() {
-    if (presence_batch_) {
-        {
-            std::lock_guard lock(presence_batch_->mutex);
-            presence_batch_->stopping = true;
-        }
-        presence_batch_->wake.notify_one();
-        presence_batch_->thread.join();
-    }
-    if (dispatch_) {
-        {
-            std::lock_guard lock(dispatch_->mutex);
-            dispatch_->stopping = true;
-        }
-        dispatch_->wake.notify_one();
-        dispatch_->space.notify_all();
-        dispatch_->thread.join();
-    }
-    if (!publication_) return;
-    {
-        std::lock_guard lock(publication_->mutex);
-        publication_->stopping = true;
-    }
-    publication_->wake.notify_one();
-    publication_->thread.join();
+void ChatService::resync_native_clients() {
+    spdlog::info("broker (re)connected: native clients reconnect and resync ({} connections)",
+                 hub_.connection_count());
+    hub_.close_native(CloseCode::Restarting, "broker reconnected: resync");
 }
 
 std::vector<std::string> ChatService::online_users(std::size_t limit) const {
@@ -247,17 +88,6 @@ std::vector<std::string> ChatService::online_users(std::size_t limit) const {
 void ChatService::on_bus_event(const model::EventPtr& event, const std::string& only_user) {
     if (const auto* m = std::get_if<model::Message>(event.get()); m && m->id == 0) {
         store_foreign(*m, only_user);
-        return;
-    }
-    if (const auto* presence = std::get_if<model::Presence>(event.get());
-        presence && presence_batch_) {
-        bool notify;
-        {
-            std::lock_guard lock(presence_batch_->mutex);
-            notify = presence_batch_->queue.empty();
-            presence_batch_->queue.push_back(*presence);
-        }
-        if (notify) presence_batch_->wake.notify_one();
         return;
     }
     hub_.deliver(*event, only_user);
@@ -288,89 +118,6 @@ void ChatService::store_foreign(const model::Message& message, const std::string
     });
 }
 
-void ChatService::publish_stored(model::Message message) {
-    if (dispatch_) {
-        auto& d = *dispatch_;
-        bool notify;
-        {
-            std::unique_lock lock(d.mutex);
-            d.space.wait(lock, [&] { return d.stopping || d.queue.size() < Dispatch::kCapacity; });
-            if (d.stopping) return;  // shutting down: the bus is stopped, nobody to deliver to
-            notify = d.queue.empty();
-            d.queue.push_back(std::move(message));
-        }
-        if (notify) d.wake.notify_one();
-        return;
-    }
-    if (!publication_) {
-        publish(std::move(message));
-        return;
-    }
-    const auto id = message.id;
-    if (bus_.routes_by_member() && message.room != model::kGeneralRoom) {
-        // The members come from the store: looked up on the publication thread (this may be
-        // the store's writer thread, which must not wait for a read).
-        bool notify;
-        {
-            std::lock_guard lock(publication_->mutex);
-            publication_->in_flight.insert(id);
-            notify = publication_->routed.empty();
-            publication_->routed.push_back(std::move(message));
-        }
-        if (notify) publication_->wake.notify_one();
-        return;
-    }
-    {
-        std::lock_guard lock(publication_->mutex);
-        publication_->in_flight.insert(id);
-    }
-    publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, std::nullopt);
-}
-
-void ChatService::route(std::vector<model::Message> messages) {
-    // One members lookup per room per batch, read after the messages were committed: a member
-    // who joined before the message was stored gets it, one who left does not.
-    std::map<std::string, std::vector<std::string>> members;
-    for (auto& message : messages) {
-        const auto id = message.id;
-        auto it = members.find(message.room);
-        if (it == members.end()) {
-            try {
-                it = members.emplace(message.room, store_.members_of(message.room)).first;
-            } catch (const std::exception& e) {
-                // Stays in the outbox: the next sweep publishes it.
-                spdlog::warn("members of {}: {}", message.room, e.what());
-                std::lock_guard lock(publication_->mutex);
-                publication_->in_flight.erase(id);
-                continue;
-            }
-        }
-        publish_confirmed(std::make_shared<const model::Event>(std::move(message)), id, it->second);
-    }
-}
-
-void ChatService::publish_confirmed(model::EventPtr event,
-                                    model::MessageId id,
-                                    std::optional<std::vector<std::string>> recipients) {
-    auto done = [this, id](bool ok) {
-        bool notify = false;
-        {
-            std::lock_guard lock(publication_->mutex);
-            publication_->in_flight.erase(id);
-            if (ok) {
-                notify = publication_->confirmed.empty();
-                publication_->confirmed.push_back(id);
-            }
-        }
-        if (notify) publication_->wake.notify_one();
-    };
-    if (recipients) {
-        bus_.publish_to(std::move(event), std::move(*recipients), std::move(done));
-    } else {
-        bus_.publish(std::move(event), std::move(done));
-    }
-}
-
 std::optional<Identity> ChatService::authenticate(std::string_view token) {
     if (token.empty() || token.size() > 128) return std::nullopt;
     auto hash = auth::token_hash(token);
@@ -388,11 +135,9 @@ Session ChatService::new_session(const std::string& user_name) {
         now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
     store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
     if (options_.max_sessions_per_user > 0) {
-        for (const auto& dropped :
-             store_.trim_sessions(user_name, options_.max_sessions_per_user)) {
-            metrics_.limit_hit(Limit::Sessions);
-            hub_.close_session(dropped, CloseCode::Policy, "signed out: too many sessions");
-        }
+        auto dropped = store_.trim_sessions(user_name, options_.max_sessions_per_user);
+        for (std::size_t i = 0; i < dropped.size(); ++i) metrics_.limit_hit(Limit::Sessions);
+        end_sessions(std::move(dropped), "signed out: too many sessions");
     }
     auto last = last_session_purge_ms_.load();
     if (now - last >= options_.session_purge_interval.count() &&
@@ -514,19 +259,18 @@ std::size_t ChatService::backfill_name_keys() {
 
 void ChatService::logout(const Identity& identity) {
     store_.delete_session(identity.session);
-    hub_.close_session(identity.session, CloseCode::Policy, "signed out");
+    end_sessions({identity.session}, "signed out");
 }
 
 std::size_t ChatService::logout_all(const Identity& identity) {
-    const auto sessions = store_.delete_user_sessions(identity.user_name);
-    for (const auto& session : sessions) {
-        hub_.close_session(session, CloseCode::Policy, "signed out everywhere");
-    }
+    auto sessions = store_.delete_user_sessions(identity.user_name);
+    const auto count = sessions.size();
     // The caller's own session, even if another request deleted it meanwhile.
     if (std::find(sessions.begin(), sessions.end(), identity.session) == sessions.end()) {
-        hub_.close_session(identity.session, CloseCode::Policy, "signed out everywhere");
+        sessions.push_back(identity.session);
     }
-    return sessions.size();
+    end_sessions(std::move(sessions), "signed out everywhere");
+    return count;
 }
 
 std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {
@@ -790,7 +534,7 @@ void ChatService::send(ConnectionId id,
                               ts,
                               std::move(command.client_msg_id),
                               model::MessageKind::Text,
-                              std::string(bus_.origin_node())};
+                              std::string(publisher_.outbox_origin())};
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
     std::string room = message.room;
@@ -813,7 +557,7 @@ void ChatService::send(ConnectionId id,
         if (result.duplicate) {
             metrics_.messages_duplicate.Increment();
         } else {
-            publish_stored(std::move(result.message));
+            publisher_.publish(std::move(result.message));
         }
     });
 }
@@ -835,7 +579,7 @@ void ChatService::post_seed(const std::string& user_name,
                               ts,
                               {},
                               kind,
-                              std::string(bus_.origin_node())};
+                              std::string(publisher_.outbox_origin())};
     metrics_.messages_received.Increment();
     store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
         if (!result.ok) {
@@ -843,9 +587,15 @@ void ChatService::post_seed(const std::string& user_name,
             done(Error(ErrorCode::StoreFailed, result.error));
             return;
         }
-        publish_stored(std::move(result.message));
+        publisher_.publish(std::move(result.message));
         done(std::nullopt);
     });
+}
+
+void ChatService::end_sessions(std::vector<std::string> sessions, std::string reason) {
+    if (sessions.empty()) return;
+    // Through the bus: the connections may be on any node (this one included).
+    publish(model::SessionsEnded{std::move(sessions), std::move(reason)});
 }
 
 void ChatService::publish(model::Event event) {

@@ -16,6 +16,7 @@
 #include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
 #include "chat/login_guard.hpp"
+#include "chat/publisher.hpp"
 #include "chat/rate_limiter.hpp"
 #include "chat/sink.hpp"
 #include "metrics/metrics.hpp"
@@ -82,14 +83,6 @@ struct ServiceOptions {
     auth::PasswordPolicy password_policy = auth::PasswordPolicy::dictionary;
     std::chrono::seconds session_ttl = std::chrono::hours(24 * 30);
     std::string version;
-    // In-process bus: fan stored messages out on a delivery thread instead of the store's
-    // writer thread (chatd sets it; off, delivery has happened when Store::flush returns).
-    bool delivery_thread = false;
-    // Above zero: presence events are gathered for this long after the first one and delivered
-    // together (Hub::deliver_presence), on a thread of their own. A burst of N connects then
-    // costs each connection one write per window instead of one per connect (N^2 writes in
-    // all). Zero: each is delivered at once, on the bus's thread.
-    std::chrono::milliseconds presence_window{0};
     LoginThrottleOptions login_throttle{};
     // Sessions per user (0: no limit); past it the oldest is deleted and its sockets closed.
     std::size_t max_sessions_per_user = 20;
@@ -108,16 +101,22 @@ struct ServiceOptions {
 // The others never block and may run on I/O threads. Thread-safe.
 class ChatService {
   public:
+    // Stored messages leave through `publisher`; ephemeral events go to `bus` directly.
     ChatService(store::Store& store,
                 bus::Bus& bus,
+                Publisher& publisher,
                 Hub& hub,
                 metrics::Metrics& metrics,
                 ServiceOptions options);
-    ~ChatService();
     ChatService(const ChatService&) = delete;
     ChatService& operator=(const ChatService&) = delete;
 
     const ServiceOptions& options() const { return options_; }
+
+    // After a broker outage, connected clients may have missed messages that no resync of
+    // theirs would fetch (BrokerBus::on_resubscribed): native clients are closed with 1012 so
+    // that they reconnect and resync from the store (docs/reliability.md).
+    void resync_native_clients();
 
     // Where the bus hands every event it delivers (give it to Bus::start). A message without
     // an id is a foreign one (the brief's format, from another AMQP client): it is stored in
@@ -143,7 +142,7 @@ class ChatService {
     std::size_t backfill_name_keys();
     void logout(const Identity& identity);
     // Signs the user out everywhere: deletes every session of the user and closes their
-    // sockets on this node. Returns how many sessions there were.
+    // connections on every node. Returns how many sessions there were.
     std::size_t logout_all(const Identity& identity);
     Profile me(const Identity& identity);
     std::vector<RoomEntry> list_rooms(const Identity& identity);
@@ -217,20 +216,15 @@ class ChatService {
     std::optional<ContentRefusal> check_content(const std::string& user_name,
                                                 std::string_view content);
     void publish(model::Event event);
-    // Publishes a stored message; with a distributed bus, marks it published once confirmed.
-    void publish_stored(model::Message message);
-    // Publication thread: publishes messages outside general to their rooms' members.
-    void route(std::vector<model::Message> messages);
-    // Publishes a stored message (to `recipients` when given); marks it published when confirmed.
-    void publish_confirmed(model::EventPtr event,
-                           model::MessageId id,
-                           std::optional<std::vector<std::string>> recipients);
+    // Closes the connections opened with `sessions`, on every node.
+    void end_sessions(std::vector<std::string> sessions, std::string reason);
     void store_foreign(const model::Message& message, const std::string& only_user);
     Session new_session(const std::string& user_name);
     void require_room(std::string_view room, bool allow_direct);
 
     store::Store& store_;
     bus::Bus& bus_;
+    Publisher& publisher_;
     Hub& hub_;
     metrics::Metrics& metrics_;
     const ServiceOptions options_;
@@ -242,20 +236,6 @@ class ChatService {
     std::atomic<std::int64_t> last_session_purge_ms_{0};
     std::string dummy_password_hash_;  // verified against when a login names no account
     std::unique_ptr<auth::PasswordChecker> password_checker_;  // password mode, `dictionary`
-    // The publication outbox worker (distributed bus only): marks confirmed messages published
-    // in batches and republishes unpublished ones after a (re)connect. Its own thread, so that
-    // neither the bus thread nor the store's writer thread ever waits for the store.
-    struct Publication;
-    std::unique_ptr<Publication> publication_;
-    // The delivery thread (in-process bus only): the store's writer thread hands it the stored
-    // messages of each commit and returns to committing; it publishes them in the order handed
-    // (id order), so every room is delivered in id order. Bounded: a full queue makes the writer
-    // wait, which is the back-pressure the fan-out used to apply directly.
-    struct Dispatch;
-    std::unique_ptr<Dispatch> dispatch_;
-    // The presence thread (options_.presence_window above zero).
-    struct PresenceBatch;
-    std::unique_ptr<PresenceBatch> presence_batch_;
 };
 
 }  // namespace chatd::chat

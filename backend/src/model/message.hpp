@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace chatd::model {
 
@@ -92,8 +93,15 @@ struct Membership {
     bool joined = false;
 };
 
+// Sessions were deleted (sign-out, sign-out everywhere, a user's oldest past the cap): every
+// node closes the connections opened with them. `sessions` are token hashes, never tokens.
+struct SessionsEnded {
+    std::vector<std::string> sessions;
+    std::string reason;  // the close frame's reason
+};
+
 // Everything that travels on the bus between the chat core and every node.
-using Event = std::variant<Message, Typing, Presence, Membership>;
+using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded>;
 using EventPtr = std::shared_ptr<const Event>;
 
 // std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)

@@ -71,6 +71,29 @@ describe(`two chatd nodes (${mode})`, () => {
     await alice.next(isMessage(m => m.id === reply.id))
   })
 
+  it('signing out on one node closes the session\'s sockets on the other; sign out everywhere closes them all', async () => {
+    const first = await openLogin(a.base, 'gina')
+    const second = await openLogin(b.base, 'gina')
+    const onB = track(await nativeConnect(b, first))
+    const alsoOnB = track(await nativeConnect(b, second))
+    const onA = track(await nativeConnect(a, second))
+    const out = await http(a.base, 'POST', '/api/logout', undefined, first)
+    assert.equal(out.status, 204, out.text)
+    const { code, reason } = await within(onB.closed, 5000, 'the socket on B of the session signed out on A')
+    assert.equal(code, 1008)
+    assert.equal(String(reason), 'signed out')
+    assert.equal(alsoOnB.ws.readyState, alsoOnB.ws.OPEN, 'the other session stays connected')
+
+    const everywhere = await http(b.base, 'POST', '/api/logout-all', undefined, second)
+    assert.equal(everywhere.status, 200, everywhere.text)
+    for (const [s, where] of [[alsoOnB, 'B'], [onA, 'A']]) {
+      const closed = await within(s.closed, 5000, `the socket on ${where} after sign out everywhere on B`)
+      assert.equal(closed.code, 1008)
+      assert.equal(String(closed.reason), 'signed out everywhere')
+    }
+    assert.equal((await http(a.base, 'GET', '/api/me', undefined, second)).status, 401)
+  })
+
   it('seed POST /send/ on A reaches a /receive stream on B', async () => {
     const carol = track(await wsConnect(`${b.wsBase}/receive/carol`))
     await waitFor(async () => (await users(a)).includes('carol'), { what: 'carol listed on A' })

@@ -27,6 +27,16 @@ TEST(Wire, MessageRoundTripKeepsTheBriefFieldsAndChatdFields) {
     EXPECT_EQ(back.prev_id, 5);
 }
 
+TEST(Wire, EndedSessionsRoundTrip) {
+    const auto body =
+        bus::encode_event(model::SessionsEnded{{"h1", "h2"}, "signed out everywhere"}, "node-a");
+    const auto wire = bus::decode_wire(body);
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    const auto& ended = std::get<model::SessionsEnded>(*wire.event);
+    EXPECT_EQ(ended.sessions, (std::vector<std::string>{"h1", "h2"}));
+    EXPECT_EQ(ended.reason, "signed out everywhere");
+}
+
 TEST(Wire, MessageBodyIsTheBriefFormatPlusChatdFields) {
     // Consumers of the brief's format read content, user_name and sent_at and ignore the rest;
     // prev_id is one more added field.

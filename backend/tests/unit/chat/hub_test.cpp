@@ -490,6 +490,22 @@ TEST_F(HubTest, CloseSessionClosesOnlyThatSessionsConnections) {
     EXPECT_FALSE(bob.sink->closed());
 }
 
+TEST_F(HubTest, AnEndedSessionsEventClosesEachOfThoseSessionsConnections) {
+    const auto a1 = attach("alice", {}, Protocol::Native, "s1");
+    const auto a2 = attach("alice", {}, Protocol::Native, "s2");
+    const auto a3 = attach("alice", {}, Protocol::Native, "s3");
+
+    hub.deliver(model::SessionsEnded{{"s1", "s2", "unknown"}, "signed out everywhere"});
+
+    for (const auto* client : {&a1, &a2}) {
+        const auto closes = client->sink->closes();
+        ASSERT_EQ(closes.size(), 1u);
+        EXPECT_EQ(closes[0].code, CloseCode::Policy);
+        EXPECT_EQ(closes[0].reason, "signed out everywhere");
+    }
+    EXPECT_FALSE(a3.sink->closed());
+}
+
 TEST_F(HubTest, CloseAllClosesEveryConnection) {
     const auto a = attach("alice");
     const auto b = attach_seed("bob");

@@ -18,6 +18,7 @@
 #include "bus/local_bus.hpp"
 #include "chat/codec.hpp"
 #include "chat/hub.hpp"
+#include "delivery/local_publisher.hpp"
 #include "metrics/metrics.hpp"
 #include "model/clock.hpp"
 #include "store/sqlite_store.hpp"
@@ -111,15 +112,23 @@ class ChatServiceTest : public ::testing::Test {
     }
 
     void TearDown() override {
-        store.flush();
+        settle();
         bus.stop();
+    }
+
+    // Waits until every message stored so far has reached the hub: committed, its callback run
+    // (store), and handed by the publisher's thread to the bus (publisher).
+    void settle() {
+        store.flush();
+        publisher.flush();
     }
 
     // Replaces the service (the store, bus and hub stay).
     void use_options(ServiceOptions options) {
-        store.flush();
+        settle();
         service.reset();
-        service = std::make_unique<ChatService>(store, bus, hub, metrics, std::move(options));
+        service =
+            std::make_unique<ChatService>(store, bus, publisher, hub, metrics, std::move(options));
     }
 
     Identity identity_from(const chat::Session& session) {
@@ -165,7 +174,7 @@ class ChatServiceTest : public ::testing::Test {
                              std::string_view content,
                              std::string_view client_msg_id) {
         send(client, room, content, client_msg_id);
-        store.flush();
+        settle();
         const auto acks = frames_of_type(*client.sink, "ack");
         if (acks.empty()) {
             ADD_FAILURE() << "no ack; frames: " << ::testing::PrintToString(client.sink->texts());
@@ -182,7 +191,7 @@ class ChatServiceTest : public ::testing::Test {
         auto result = done->get_future();
         service->post_seed(user, std::move(content), std::move(sent_at),
                            [done](std::optional<Error> error) { done->set_value(error); });
-        store.flush();
+        settle();
         EXPECT_EQ(result.wait_for(0s), std::future_status::ready) << "done did not run by flush";
         return result.get();
     }
@@ -207,6 +216,7 @@ class ChatServiceTest : public ::testing::Test {
     TempDir dir{"chatd-service"};
     metrics::Metrics metrics{"test"};
     bus::LocalBus bus;
+    delivery::LocalPublisher publisher{bus};
     chat::Hub hub{metrics};
     store::SqliteStore store{
         store::SqliteOptions{.path = (dir.path() / "chat.db").string(), .synchronous_full = false},
@@ -555,29 +565,6 @@ TEST_F(ChatServiceTest, AUsersFirstConnectionIsAnnouncedToOthersAndTheLastOneLea
     EXPECT_TRUE(metric_has("chat_users_online 1")) << metrics.serialize();
 }
 
-TEST_F(ChatServiceTest, WithAPresenceWindowPresenceArrivesInOrderFromTheWindowsThread) {
-    auto options = default_options();
-    options.presence_window = std::chrono::milliseconds(20);
-    use_options(options);
-    const auto bob = connect_new("bob");
-    const auto alice = connect_new("alice");
-    service->disconnect(alice.id, "alice");
-    connect_new("carol");
-    // Delivered by the presence thread after its window: wait for it (bounded).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (frames_of_type(*bob.sink, "presence").size() < 4 &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    const auto presence = frames_of_type(*bob.sink, "presence");
-    ASSERT_EQ(presence.size(), 4u);
-    EXPECT_EQ(presence[0], json::parse(R"({"type":"presence","user_name":"bob","online":true})"));
-    EXPECT_EQ(presence[1], json::parse(R"({"type":"presence","user_name":"alice","online":true})"));
-    EXPECT_EQ(presence[2],
-              json::parse(R"({"type":"presence","user_name":"alice","online":false})"));
-    EXPECT_EQ(presence[3], json::parse(R"({"type":"presence","user_name":"carol","online":true})"));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sending
 
@@ -588,7 +575,7 @@ TEST_F(ChatServiceTest, SendAcksTheSenderThenDeliversTheMessageToEveryMember) {
     bob.sink->clear();
 
     send(alice, "general", "hello bob", "c-1");
-    store.flush();
+    settle();
 
     EXPECT_EQ(types_of(*alice.sink), (std::vector<std::string>{"ack", "message"}));
     const auto ack = frames_of(*alice.sink).at(0);
@@ -654,7 +641,7 @@ TEST_F(ChatServiceTest, AClientMsgIdReusedInAnotherRoomIsRefusedNotAckedAsTheOth
     bob.sink->clear();
 
     send(alice, "rust", "in rust", "x-1");
-    store.flush();
+    settle();
 
     EXPECT_TRUE(frames_of_type(*alice.sink, "ack").empty());
     const auto errors = frames_of_type(*alice.sink, "error");
@@ -678,7 +665,7 @@ TEST_F(ChatServiceTest, SendingToARoomTheConnectionIsNotInIsNotMember) {
 
     send(alice, "rust", "let me in", "c-7");
     send(alice, "no-such-room", "hello?", "c-8");
-    store.flush();
+    settle();
 
     const auto errors = frames_of(*alice.sink);
     ASSERT_EQ(errors.size(), 2u);
@@ -697,7 +684,7 @@ TEST_F(ChatServiceTest, AMessageOfTheMaximumLengthIsAcceptedAndOneMoreCharacterI
 
     alice.sink->clear();
     send(alice, "general", longest + "x", "max-plus-one");
-    store.flush();
+    settle();
     const auto frames = frames_of(*alice.sink);
     ASSERT_EQ(frames.size(), 1u);
     EXPECT_EQ(frames[0].at("type"), "error");
@@ -710,7 +697,7 @@ TEST_F(ChatServiceTest, EmptyContentIsBadRequest) {
     const auto alice = connect_new("alice");
     alice.sink->clear();
     send(alice, "general", "", "c-1");
-    store.flush();
+    settle();
     const auto frames = frames_of(*alice.sink);
     ASSERT_EQ(frames.size(), 1u);
     EXPECT_EQ(frames[0].at("code"), "bad_request");
@@ -727,7 +714,7 @@ TEST_F(ChatServiceTest, SendingFasterThanTheBurstIsRateLimitedPerUser) {
     alice.sink->clear();
 
     for (int i = 0; i < 4; ++i) send(alice, "general", "spam", "s-" + std::to_string(i));
-    store.flush();
+    settle();
 
     EXPECT_EQ(frames_of_type(*alice.sink, "ack").size(), 3u);
     const auto errors = frames_of_type(*alice.sink, "error");
@@ -746,7 +733,7 @@ TEST_F(ChatServiceTest, MalformedFramesGetErrorFramesAndTheSocketStaysUsable) {
     frame(alice, R"({"type":"shout"})");
     frame(alice, R"({"type":"send","room":"general","client_msg_id":"c-1"})");
     frame(alice, R"({"type":"ping"})");
-    store.flush();
+    settle();
 
     const auto frames = frames_of(*alice.sink);
     ASSERT_EQ(frames.size(), 4u);
@@ -819,7 +806,7 @@ TEST_F(ChatServiceTest, EveryFrameTypeCountsAgainstTheFrameRateAndTheFloodIsClos
     frame(alice, R"({"type":"ping"})");
     frame(alice, R"({"type":"typing","room":"general"})");
     send(alice, "general", "sixth", "m-2");
-    store.flush();
+    settle();
     EXPECT_FALSE(alice.sink->closed());
     frame(alice, "not json");
     const auto errors = frames_of_type(*alice.sink, "error");
@@ -941,7 +928,7 @@ TEST_F(ChatServiceTest, LeavingARoomTellsTheRoomAndStopsDelivery) {
     EXPECT_TRUE(frames_of_type(*bob.sink, "message").empty());
     bob.sink->clear();
     send(bob, "rust", "can I still write?", "c-2");
-    store.flush();
+    settle();
     EXPECT_EQ(frames_of(*bob.sink).at(0).at("code"), "not_member");
     EXPECT_ERROR(service->history(bob.identity, "rust", {}, {}, 50), ErrorCode::NotMember);
 }
@@ -984,7 +971,7 @@ TEST_F(ChatServiceTest, OpeningADirectConversationMakesBothUsersMembersAndDelive
     EXPECT_ERROR(service->history(carol.identity, "dm:alice:bob", {}, {}, 50),
                  ErrorCode::NotMember);
     send(carol, "dm:alice:bob", "let me in", "c-3");
-    store.flush();
+    settle();
     EXPECT_EQ(frames_of(*carol.sink).at(0).at("code"), "not_member");
 }
 

@@ -1,9 +1,9 @@
-// The publication outbox should keep each room's id order on the bus (docs/reliability.md,
+// The publication outbox keeps each node's id order on the bus (docs/reliability.md,
 // "Publication order"): a message whose publish failed is republished by the sweep, and nothing
-// stored after it should reach the bus before it. Today it does: these tests reproduce the
-// inversion and are disabled until a fix that keeps the broker-outage cluster test passing
-// lands (run them with --gtest_also_run_disabled_tests). A scripted bus stands in for RabbitMQ: it
-// can be disconnected, fail the next publishes, and records the order in which messages reached it.
+// stored after it reaches the bus before it. A scripted bus stands in for RabbitMQ: it can be
+// disconnected, fail the next publishes, and records the order in which messages reached it.
+#include "delivery/outbox_publisher.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "auth/auth.hpp"
-#include "bus/bus.hpp"
+#include "bus/broker_bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
 #include "metrics/metrics.hpp"
@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 // complete at once: confirmed while connected, failed while disconnected or while told to fail.
 // It calls the on_connected callback only when the test says so, as AmqpBus does after a
 // (re)connect and within a second after a failed publish.
-class ScriptedBus final : public bus::Bus {
+class ScriptedBus final : public bus::BrokerBus {
   public:
     void start(Handler /*on_event*/) override {}
     void publish(model::EventPtr event, Completion done) override {
@@ -56,6 +56,8 @@ class ScriptedBus final : public bus::Bus {
         }
         if (done) done(ok);
     }
+    void on_resubscribed(std::function<void()> /*callback*/) override {}
+    std::vector<std::string> remote_users() const override { return {}; }
     void user_online(const std::string&) override {}
     void user_offline(const std::string&) override {}
     bool routes_by_member() const override { return by_member_; }
@@ -66,7 +68,10 @@ class ScriptedBus final : public bus::Bus {
     }
     void stop() override {}
     std::string_view origin_node() const override { return "node-a"; }
-    void on_connected(std::function<void()> callback) override { connected_cb_ = callback; }
+    void on_connected(std::function<void()> callback) override {
+        std::lock_guard lock(mutex_);
+        connected_cb_ = callback;
+    }
 
     void set_connected(bool connected) {
         std::lock_guard lock(mutex_);
@@ -78,7 +83,12 @@ class ScriptedBus final : public bus::Bus {
     }
     // What AmqpBus does after a connect or a failed publish: ask for the outbox.
     void ask_for_outbox() {
-        if (connected_cb_) connected_cb_();
+        std::function<void()> callback;
+        {
+            std::lock_guard lock(mutex_);
+            callback = connected_cb_;
+        }
+        if (callback) callback();
     }
     std::vector<model::MessageId> published() const {
         std::lock_guard lock(mutex_);
@@ -102,8 +112,10 @@ class PublicationOrderTest : public ::testing::Test {
         chat::ServiceOptions options;
         options.open_auth = true;
         options.version = "test";
-        options.delivery_thread = false;
-        service = std::make_unique<chat::ChatService>(store, bus, hub, metrics, options);
+        publisher = std::make_unique<delivery::OutboxPublisher>(
+            store, bus, metrics, delivery::OutboxPublisher::Options{});
+        service =
+            std::make_unique<chat::ChatService>(store, bus, *publisher, hub, metrics, options);
         const auto session = service->login("alice", "");
         identity = *service->authenticate(session.token);
         sink = std::make_shared<test_support::RecordingSink>();
@@ -114,6 +126,7 @@ class PublicationOrderTest : public ::testing::Test {
     void TearDown() override {
         store.flush();
         service.reset();
+        publisher.reset();
     }
 
     // Sends one message and waits until it is stored (and its callback has run).
@@ -141,6 +154,7 @@ class PublicationOrderTest : public ::testing::Test {
     store::SqliteStore store{
         store::SqliteOptions{.path = (dir.path() / "chat.db").string(), .synchronous_full = false},
         &metrics};
+    std::unique_ptr<delivery::OutboxPublisher> publisher;
     std::unique_ptr<chat::ChatService> service;
     chat::Identity identity;
     std::shared_ptr<test_support::RecordingSink> sink;
@@ -149,7 +163,7 @@ class PublicationOrderTest : public ::testing::Test {
 
 // The slow_consumer integration failure: one publish fails, the next messages are published
 // at once, and the sweep a second later republishes the failed one after them.
-TEST_F(PublicationOrderTest, DISABLED_AMessageWhosePublishFailedReachesTheBusBeforeLaterOnes) {
+TEST_F(PublicationOrderTest, AMessageWhosePublishFailedReachesTheBusBeforeLaterOnes) {
     bus.set_connected(true);
     bus.ask_for_outbox();
     send(1);
@@ -169,7 +183,7 @@ TEST_F(PublicationOrderTest, DISABLED_AMessageWhosePublishFailedReachesTheBusBef
 
 // At start the broker connection comes up (publishes succeed) a moment before the sweep of
 // what was stored while it was down: a message stored in that moment must wait for the sweep.
-TEST_F(PublicationOrderTest, DISABLED_MessagesStoredBeforeTheBrokerCameUpGoFirst) {
+TEST_F(PublicationOrderTest, MessagesStoredBeforeTheBrokerCameUpGoFirst) {
     send(1);  // no broker yet: stays in the outbox
     send(2);
     bus.set_connected(true);
@@ -183,7 +197,7 @@ TEST_F(PublicationOrderTest, DISABLED_MessagesStoredBeforeTheBrokerCameUpGoFirst
 }
 
 // Held back while behind, and published directly again once the sweep caught up.
-TEST_F(PublicationOrderTest, DISABLED_DirectPublishingResumesAfterTheSweepCaughtUp) {
+TEST_F(PublicationOrderTest, DirectPublishingResumesAfterTheSweepCaughtUp) {
     bus.set_connected(true);
     bus.fail_next(1);
     send(1);
@@ -198,7 +212,7 @@ TEST_F(PublicationOrderTest, DISABLED_DirectPublishingResumesAfterTheSweepCaught
 
 // Per-user topology: a room other than general goes to its members' queues, looked up on the
 // publication thread (route()); the sweep looks them up itself. Same order rule.
-TEST_F(PublicationOrderTest, DISABLED_RoomsRoutedByMemberKeepTheirOrderAroundAFailedPublish) {
+TEST_F(PublicationOrderTest, RoomsRoutedByMemberKeepTheirOrderAroundAFailedPublish) {
     bus.set_routes_by_member(true);
     service->create_room(identity, "dev");
     // This bus carries no membership events: a connection opened now is in the room.
