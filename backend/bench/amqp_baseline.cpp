@@ -1,4 +1,4 @@
-// amqp-baseline: the AMQP client's own cost, for the DESIGN.md §4 distributed target ("chatd adds
+// amqp-baseline: the AMQP client's own cost, for the brief's distributed target ("chatd adds
 // < 10% CPU per delivery over the AMQP client's own cost"; docs/benchmarks.md, "AMQP client
 // overhead"). Single-threaded, rabbitmq-c only.
 //

@@ -37,23 +37,46 @@ std::unique_ptr<store::Store> open_store(const Config& config, metrics::Metrics&
     return store::open_store(config.db, tuning, &metrics);
 }
 
-std::unique_ptr<bus::Bus> open_bus(const Config& config, metrics::Metrics& metrics) {
-    if (config.amqp_url.empty()) return std::make_unique<bus::LocalBus>();
+// The deployment shape: one process (an in-process bus, the local publisher), or RabbitMQ
+// (AmqpBus, the outbox publisher).
+struct Transport {
+    std::unique_ptr<bus::Bus> bus;
+    bus::BrokerBus* broker = nullptr;  // the same bus, when it goes through a broker
+    // Destroyed after bus->stop(): it drains its queue into a bus that publishes nothing more
+    // (the outbox keeps what was not confirmed).
+    std::unique_ptr<chat::Publisher> publisher;
+};
+
+Transport open_transport(const Config& config, store::Store& store, metrics::Metrics& metrics) {
+    Transport transport;
+    if (config.amqp_url.empty()) {
+        transport.bus = std::make_unique<bus::LocalBus>();
+        transport.publisher = std::make_unique<delivery::LocalPublisher>(*transport.bus);
+        return transport;
+    }
     bus::AmqpOptions options;
     options.url = config.amqp_url;
     options.topology =
         config.amqp_topology == "per-node" ? bus::Topology::PerNode : bus::Topology::PerUser;
     options.node_id = config.node_id;
-    return std::make_unique<bus::AmqpBus>(options, metrics);
+    auto amqp = std::make_unique<bus::AmqpBus>(options, metrics);
+    transport.broker = amqp.get();
+    transport.publisher = std::make_unique<delivery::OutboxPublisher>(
+        store, *amqp, metrics, delivery::OutboxPublisher::Options{});
+    transport.bus = std::move(amqp);
+    return transport;
 }
 
-// One publisher per deployment shape: in-process delivery, or the broker through the outbox.
-std::unique_ptr<chat::Publisher> open_publisher(store::Store& store,
-                                                bus::Bus& bus,
-                                                metrics::Metrics& metrics) {
-    if (bus.origin_node().empty()) return std::make_unique<delivery::LocalPublisher>(bus);
-    return std::make_unique<delivery::OutboxPublisher>(store, bus, metrics,
-                                                       delivery::OutboxPublisher::Options{});
+// /readyz: the bus is usable and the store answers a read (the general room exists from the
+// first migration). Called on the blocking pool: the read may wait for the database.
+bool ready(bus::Bus& bus, store::Store& store) {
+    if (!bus.ready()) return false;
+    try {
+        return store.find_room("general").has_value();
+    } catch (const std::exception& error) {
+        spdlog::warn("not ready: the store does not answer: {}", error.what());
+        return false;
+    }
 }
 
 std::string host_name() {
@@ -75,7 +98,8 @@ int run(const Config& input, const std::string& version) {
     auth::initialize();
     metrics::Metrics metrics(version);
     auto store = open_store(config, metrics);
-    auto bus = open_bus(config, metrics);
+    auto transport = open_transport(config, *store, metrics);
+    auto& bus = transport.bus;
     chat::Hub hub(metrics);
     hub.set_ephemeral_queue_limit(config.ephemeral_queue_bytes);
 
@@ -107,15 +131,15 @@ int run(const Config& input, const std::string& version) {
         .max_delay = std::chrono::seconds(config.login_delay_max_s),
         .forget_after = std::chrono::hours(config.login_forget_hours),
     };
-    // Destroyed after bus->stop() below: they drain their queues into a bus that publishes
-    // nothing more (the outbox keeps what was not confirmed).
-    auto publisher = open_publisher(*store, *bus, metrics);
     std::optional<delivery::PresenceBatcher> presence;
     if (config.presence_window_ms > 0) {
         presence.emplace(hub, std::chrono::milliseconds(config.presence_window_ms));
     }
-    chat::ChatService service(*store, *bus, *publisher, hub, metrics, service_options);
+    chat::ChatService service(*store, *bus, *transport.publisher, hub, metrics, service_options);
     service.backfill_name_keys();
+    if (transport.broker) {
+        transport.broker->on_resubscribed([&service] { service.resync_native_clients(); });
+    }
     // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
     // broker is down: /readyz says so and stored messages wait in the outbox.
     bus->start([&service, &presence](const model::EventPtr& event, const std::string& only_user) {
@@ -157,7 +181,8 @@ int run(const Config& input, const std::string& version) {
     server_options.ws_ping_interval_s = config.ws_ping_interval_s;
     server_options.shutdown_grace_ms = config.shutdown_grace_ms;
     {
-        net::Server server(server_options, service, hub, metrics, [&bus] { return bus->ready(); });
+        net::Server server(server_options, service, hub, metrics,
+                           [&bus, &store] { return ready(*bus, *store); });
         server.run();
     }
     store->flush();

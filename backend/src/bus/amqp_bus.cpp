@@ -7,7 +7,7 @@
 #include "bus/wire.hpp"
 #include "metrics/metrics.hpp"
 
-// The parts (docs/architecture.md, "RabbitMQ"): amqp_connection (rabbitmq-c, backoff),
+// The parts (docs/design/rabbitmq.md): amqp_connection (rabbitmq-c, backoff),
 // amqp_topology (declarations, routing), user_queues (per-user consumes), amqp_publisher
 // (outgoing queue, confirms), amqp_consumer (acks, decoding, forwarding), node_presence
 // (heartbeats), amqp_loop (the bus thread). This file is the Bus interface over them.

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bus/bus.hpp"
+#include "bus/broker_bus.hpp"
 
 namespace chatd::metrics {
 class Metrics;
@@ -48,12 +48,12 @@ struct QueueArgument {
 // like chatd's (amqp-baseline) takes them from here.
 std::span<const QueueArgument> node_queue_arguments();
 
-// RabbitMQ bus on rabbitmq-c (docs/architecture.md, "RabbitMQ"). One thread owns one AMQP
+// RabbitMQ bus on rabbitmq-c (docs/design/rabbitmq.md). One thread owns one AMQP
 // connection: channel 1 publishes with confirms, channel 2 declares the topology and consumes
 // the node's queues, and in the per-user topology each locally online user's queue is consumed
 // on a channel of its own (an exclusive consume refused by the broker closes only that channel).
 // Callers never block: publish enqueues (bounded) and the thread wakes through an eventfd.
-class AmqpBus final : public Bus {
+class AmqpBus final : public BrokerBus {
   public:
     // Throws std::invalid_argument for a URL amqp_parse_url refuses.
     AmqpBus(AmqpOptions options, metrics::Metrics& metrics);

@@ -10,8 +10,9 @@
 #include "bus/amqp_connection.hpp"
 #include "model/message.hpp"
 
-// What chatd declares on RabbitMQ and where each publish goes (docs/architecture.md,
-// "RabbitMQ"). The decisions are pure (route, the names); the declarations run on a connection.
+// What chatd declares on RabbitMQ and where each publish goes
+// (docs/design/rabbitmq.md). The decisions are pure (route, the names); the declarations run on a
+// connection.
 namespace chatd::bus {
 
 // The channels of the bus's one connection.

@@ -43,35 +43,8 @@ class Bus {
     // Delivers or drops nothing after it returns.
     virtual void stop() = 0;
 
-    // Distributed buses: this node's name, stamped on stored messages as their origin (the
-    // store's publication outbox). Empty: messages need no outbox (in-process bus).
-    virtual std::string_view origin_node() const { return {}; }
-    // Runs (on a bus thread) after every (re)connection to the broker, and whenever a publish
-    // failed since: the time to republish the outbox. Set before start.
-    virtual void on_connected(std::function<void()> /*callback*/) {}
-    // Runs on a bus thread when the broker connection is back after an outage (a lost
-    // connection, or a first attempt that failed), once this node's queues are bound again and
-    // before anything consumed from them is delivered. While the bindings
-    // were gone, events may have been routed past this node: a broker restart drops the `chat`
-    // exchange (the brief declares it non-durable) and every binding to it, and whatever a node
-    // publishes before the bindings are back reaches no queue. A client still connected would
-    // never ask for those messages (its resync mark moves on with the next live frame), so the
-    // node makes its native clients reconnect and resync from the store. Set before start.
-    virtual void on_resubscribed(std::function<void()> /*callback*/) {}
-    // Users online on other nodes (sorted, may overlap with local ones).
-    virtual std::vector<std::string> remote_users() const { return {}; }
-
-    // True when a message of a room other than general must be published with publish_to and
-    // the room's members (AmqpBus per-user: it goes to the members' queues only, never to the
-    // `chat` fanout that every user queue is bound to).
-    virtual bool routes_by_member() const { return false; }
-    // publish() for a message addressed to `recipients` (user names); `done` runs once, true
-    // only when every copy is confirmed. Buses that do not route by member ignore `recipients`.
-    virtual void publish_to(model::EventPtr event,
-                            std::vector<std::string> /*recipients*/,
-                            Completion done = nullptr) {
-        publish(std::move(event), std::move(done));
-    }
+    // Users online on other nodes (sorted, may overlap with local ones); none for one process.
+    virtual std::vector<std::string> remote_users() const = 0;
 };
 
 }  // namespace chatd::bus

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <shared_mutex>
+#include <string>
+#include <vector>
 
 #include "bus/bus.hpp"
 
@@ -15,6 +17,7 @@ class LocalBus final : public Bus {
     void user_online(const std::string&) override {}
     void user_offline(const std::string&) override {}
     bool ready() const override { return true; }
+    std::vector<std::string> remote_users() const override { return {}; }
     void stop() override;
 
   private:

@@ -165,7 +165,7 @@ Channel UserQueues::allocate_channel() {
 }
 
 // The consume is exclusive: when another node holds the queue, the broker refuses with 403 and
-// that node forwards the user's messages to us (docs/architecture.md).
+// that node forwards the user's messages to us (docs/design/rabbitmq.md).
 void UserQueues::consume(UserQueueChannels& channels,
                          const std::string& user_name,
                          UserQueue& state,

@@ -12,7 +12,7 @@
 #include "bus/amqp_connection.hpp"
 #include "bus/amqp_topology.hpp"
 
-// The per-user topology's queues (docs/architecture.md, "RabbitMQ"): a user's queue is consumed,
+// The per-user topology's queues (docs/design/rabbitmq.md): a user's queue is consumed,
 // on a channel of its own, while the user has a connection on this node.
 namespace chatd::bus {
 

@@ -9,7 +9,7 @@
 
 namespace chatd::bus {
 
-// The JSON bodies chatd puts on RabbitMQ (docs/architecture.md, "RabbitMQ"). Pure functions.
+// The JSON bodies chatd puts on RabbitMQ (docs/design/rabbitmq.md). Pure functions.
 //
 // Exchange `chat` (the brief's): a stored message, with the brief's three fields first:
 //   {"sent_at","content","user_name","type":"message","id","room","ts","client_msg_id","kind",

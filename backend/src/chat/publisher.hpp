@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 #include "model/message.hpp"
 
 namespace chatd::chat {
@@ -12,6 +14,9 @@ class Publisher {
     // Called by the store's writer after the message's commit, in id order. Never waits for a
     // broker; may wait for room in a bounded queue (back-pressure on the writer).
     virtual void publish(model::Message stored) = 0;
+    // Stamped on every stored message as its origin node: the key of this node's publication
+    // outbox in the store, or empty when messages need no outbox (one process).
+    virtual std::string_view outbox_origin() const = 0;
 };
 
 }  // namespace chatd::chat

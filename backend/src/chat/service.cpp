@@ -67,13 +67,12 @@ ChatService::ChatService(store::Store& store,
             password_checker_ = std::make_unique<auth::PasswordChecker>(kMinPasswordChars);
         }
     }
-    // docs/reliability.md: after a broker outage, connected clients may have missed messages
-    // that no resync of theirs would fetch; reconnecting makes them resync.
-    bus_.on_resubscribed([this] {
-        spdlog::info("broker (re)connected: native clients reconnect and resync ({} connections)",
-                     hub_.connection_count());
-        hub_.close_native(CloseCode::Restarting, "broker reconnected: resync");
-    });
+}
+
+void ChatService::resync_native_clients() {
+    spdlog::info("broker (re)connected: native clients reconnect and resync ({} connections)",
+                 hub_.connection_count());
+    hub_.close_native(CloseCode::Restarting, "broker reconnected: resync");
 }
 
 std::vector<std::string> ChatService::online_users(std::size_t limit) const {
@@ -535,7 +534,7 @@ void ChatService::send(ConnectionId id,
                               ts,
                               std::move(command.client_msg_id),
                               model::MessageKind::Text,
-                              std::string(bus_.origin_node())};
+                              std::string(publisher_.outbox_origin())};
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
     std::string room = message.room;
@@ -580,7 +579,7 @@ void ChatService::post_seed(const std::string& user_name,
                               ts,
                               {},
                               kind,
-                              std::string(bus_.origin_node())};
+                              std::string(publisher_.outbox_origin())};
     metrics_.messages_received.Increment();
     store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
         if (!result.ok) {

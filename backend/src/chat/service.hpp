@@ -113,6 +113,11 @@ class ChatService {
 
     const ServiceOptions& options() const { return options_; }
 
+    // After a broker outage, connected clients may have missed messages that no resync of
+    // theirs would fetch (BrokerBus::on_resubscribed): native clients are closed with 1012 so
+    // that they reconnect and resync from the store (docs/reliability.md).
+    void resync_native_clients();
+
     // Where the bus hands every event it delivers (give it to Bus::start). A message without
     // an id is a foreign one (the brief's format, from another AMQP client): it is stored in
     // general first, idempotently, and the stored version is delivered. Not blocking.

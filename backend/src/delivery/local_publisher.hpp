@@ -25,6 +25,7 @@ class LocalPublisher final : public chat::Publisher {
     LocalPublisher& operator=(const LocalPublisher&) = delete;
 
     void publish(model::Message stored) override;
+    std::string_view outbox_origin() const override { return {}; }
     // Returns once every message handed before the call reached the bus.
     void flush();
 

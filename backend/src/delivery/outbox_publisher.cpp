@@ -10,7 +10,7 @@
 namespace chatd::delivery {
 
 OutboxPublisher::OutboxPublisher(store::Store& store,
-                                 bus::Bus& bus,
+                                 bus::BrokerBus& bus,
                                  metrics::Metrics& metrics,
                                  Options options)
     : store_(store),

@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "bus/bus.hpp"
+#include "bus/broker_bus.hpp"
 #include "chat/publisher.hpp"
 #include "metrics/metrics.hpp"
 #include "store/store.hpp"
@@ -43,12 +43,16 @@ class OutboxPublisher final : public chat::Publisher {
         std::chrono::milliseconds retry{200};  // between sweeps while behind
     };
 
-    OutboxPublisher(store::Store& store, bus::Bus& bus, metrics::Metrics& metrics, Options options);
+    OutboxPublisher(store::Store& store,
+                    bus::BrokerBus& bus,
+                    metrics::Metrics& metrics,
+                    Options options);
     ~OutboxPublisher() override;  // call before bus.stop(): marks what was confirmed meanwhile
     OutboxPublisher(const OutboxPublisher&) = delete;
     OutboxPublisher& operator=(const OutboxPublisher&) = delete;
 
     void publish(model::Message stored) override;
+    std::string_view outbox_origin() const override { return node_; }
 
   private:
     struct Completed {
@@ -67,7 +71,7 @@ class OutboxPublisher final : public chat::Publisher {
     void mark_confirmed();
 
     store::Store& store_;
-    bus::Bus& bus_;
+    bus::BrokerBus& bus_;
     metrics::Metrics& metrics_;
     const Options options_;
     const std::string node_;

@@ -21,8 +21,8 @@ class IoShards final : public chat::ShardRunner {
         : queued_(std::make_unique<std::atomic<std::size_t>[]>(std::max<std::size_t>(1, count))) {
         for (std::size_t i = 0; i < std::max<std::size_t>(1, count); ++i) {
             // Not the concurrency hint 1: with it, fan-outs written from run_on work stalled
-            // connections' reads for up to seconds at 100 messages/s (docs/architecture.md,
-            // "Threads").
+            // connections' reads for up to seconds at 100 messages/s
+            // (docs/design/websocket.md, "Shards and the writer").
             contexts_.push_back(std::make_unique<asio::io_context>());
             guards_.push_back(asio::make_work_guard(*contexts_.back()));
         }

@@ -496,7 +496,7 @@ void Server::Impl::add_routes() {
     using chat::Identity;
     add("GET", "/healthz", Anyone, Inline,
         [](const Call&, const Identity&) { return ok(protocol::status_body("ok")); });
-    add("GET", "/readyz", Anyone, Inline, [this](const Call&, const Identity&) {
+    add("GET", "/readyz", Anyone, Blocking, [this](const Call&, const Identity&) {
         const bool is_ready = !stopping && ready();
         return Reply{is_ready ? http::status::ok : http::status::service_unavailable,
                      protocol::status_body(is_ready ? "ready" : "unavailable")};

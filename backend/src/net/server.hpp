@@ -50,8 +50,8 @@ struct ServerOptions {
 // Owns the I/O threads and the blocking pool; everything Beast stays behind this class.
 class Server {
   public:
-    // `ready` feeds /readyz (store and bus available). Binds the listener at once (throws if it
-    // cannot), so port() is known before run().
+    // `ready` feeds /readyz (store and bus usable); it runs on the blocking pool. Binds the
+    // listener at once (throws if it cannot), so port() is known before run().
     Server(ServerOptions options,
            chat::ChatService& service,
            chat::Hub& hub,

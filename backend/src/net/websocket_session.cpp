@@ -41,7 +41,7 @@ std::span<std::uint8_t> thread_read_buffer() {
 }
 
 // One client connection, after Beast accepted the upgrade: chatd's own framing (net/ws_frames)
-// on the socket (why: docs/architecture.md, "WebSocket framing"). All members run on the
+// on the socket (why: docs/design/decisions.md). All members run on the
 // connection's shard thread, except deliver() and close(), which only queue and post. The hub
 // holds a reference while the connection is registered; every pending handler holds one too, so
 // the session lives until it is detached and its last handler ended.

@@ -7,9 +7,9 @@
 #include <string_view>
 
 // chatd's own WebSocket framing (RFC 6455 section 5), server side, after Beast has done the
-// opening handshake. Why not Beast's websocket::stream for the frames (docs/architecture.md,
-// "WebSocket framing"): its state embeds a 1,536-byte read buffer and an idle connection must
-// keep one of its reads pending, about 4 KiB per connection together, where DESIGN.md §4 allows
+// opening handshake. Why not Beast's websocket::stream for the frames
+// (docs/design/decisions.md): its state embeds a 1,536-byte read buffer and an idle connection must
+// keep one of its reads pending, about 4 KiB per connection together, where the brief allows
 // 4 KiB for everything. With these two pieces an idle connection holds no read buffer and no
 // read operation, only a readiness wait; the bytes are read into a buffer of the I/O thread.
 namespace chatd::net {

@@ -20,7 +20,7 @@ struct StoreTuning {
     std::size_t connections = 4;
     // Appends per group commit. 4096 rather than 1024: the hot index pages of a commit are
     // written (and synced) once for 4x the messages, ~20% less writer CPU per message in
-    // durable-100 (docs/benchmarks.md, "Durable writer: BETWEEN checks, own checkpoint thread").
+    // durable-100.
     std::size_t max_batch = 4096;
 };
 

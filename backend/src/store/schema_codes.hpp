@@ -7,7 +7,7 @@
 // The columns both stores' message_from_row read, from `messages m`, in that order. prev_id is
 // not stored: it is the room's previous id, one seek in messages_by_room, and never changes once
 // committed because a room's ids are committed in id order (SQLite's single writer, PostgreSQL's
-// room lock taken before any insert) and messages are never deleted; docs/architecture.md
+// room lock taken before any insert) and messages are never deleted; docs/design/storage.md
 // "prev_id". A macro so that each store's statements stay string literals.
 #define CHATD_MESSAGE_COLUMNS                                                            \
     "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \

@@ -1,9 +1,9 @@
 // An ack means durably stored: kill -9 right after acks loses none of them, and retries after the
-// restart are idempotent (DESIGN.md 2.4).
+// restart are idempotent (the brief). /readyz answers 503 while the store does not.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 
-import { fetchAfter, nativeConnect, openLogin, startChatd, within } from './lib/chatd.mjs'
+import { fetchAfter, http, nativeConnect, openLogin, pgAdmin, startChatd, usePg, waitFor, within } from './lib/chatd.mjs'
 
 const TOTAL = 500
 const KILL_AFTER_ACKS = 200
@@ -96,5 +96,32 @@ describe('durability across kill -9', () => {
     const twice = [...counts].filter(([, n]) => n !== 1)
     assert.deepEqual(twice, [], 'each client_msg_id is stored exactly once')
     await second.stop({ expectCode: 0 })
+  })
+})
+
+// PostgreSQL only: a test can refuse a database's connections without touching other tests.
+describe('readiness follows the store', { skip: !usePg && 'needs PostgreSQL' }, () => {
+  let server
+  let database
+  const readyz = async () => (await http(server.base, 'GET', '/readyz')).status
+  const allowConnections = allow => pgAdmin(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS ${allow}`)
+
+  after(async () => {
+    if (database) allowConnections(true)
+    await server?.stop({ expectCode: 0 })
+  })
+
+  it('/readyz is 503 while the database refuses connections, and 200 once it accepts them again', async () => {
+    server = await startChatd({ auth: 'open' })
+    database = new URL(server.dbPath).pathname.slice(1)
+    await waitFor(async () => (await readyz()) === 200, { timeoutMs: 15000, what: '/readyz 200 at start' })
+
+    allowConnections(false)
+    pgAdmin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${database}'`)
+    await waitFor(async () => (await readyz()) === 503, { timeoutMs: 15000, what: '/readyz 503 without the store' })
+    assert.equal((await http(server.base, 'GET', '/healthz')).status, 200, 'still alive')
+
+    allowConnections(true)
+    await waitFor(async () => (await readyz()) === 200, { timeoutMs: 15000, what: '/readyz 200 again' })
   })
 })

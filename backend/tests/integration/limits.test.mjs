@@ -1,5 +1,5 @@
 // Nothing is unbounded: every limit refuses, answers clearly, is counted, and leaves the server
-// healthy (DESIGN.md 2.4, docs/protocol.md error and close codes).
+// healthy (docs/protocol.md error and close codes).
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 

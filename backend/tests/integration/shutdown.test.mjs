@@ -1,5 +1,5 @@
 // SIGTERM is a graceful shutdown: sockets get 1012, the process exits 0, and what was acked is kept
-// (DESIGN.md 3, "Graceful shutdown").
+// (docs/operations.md, "Shutdown").
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 

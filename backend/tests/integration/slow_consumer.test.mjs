@@ -1,5 +1,5 @@
 // A client that stops reading is disconnected once its outbox passes --outbox-max-bytes, without
-// slowing anyone else down, and recovers everything from history (DESIGN.md 2.4).
+// slowing anyone else down, and recovers everything from history.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 

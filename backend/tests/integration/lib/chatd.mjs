@@ -55,7 +55,7 @@ function chatdBin () {
 // server start gets a fresh database unless it is given `dbPath`.
 export const mode = process.env.CHATD_TEST_MODE || 'local'
 export const distributed = mode === 'per-user' || mode === 'per-node'
-const usePg = distributed && !!process.env.CHATD_TEST_PG
+export const usePg = distributed && !!process.env.CHATD_TEST_PG
 let nameCounter = 0
 const uniqueName = prefix => `${prefix}_${process.pid}_${Date.now().toString(36)}_${++nameCounter}`
 
@@ -130,13 +130,18 @@ export async function queues (vhost) {
   return res.json
 }
 
+// Runs SQL as the test server's superuser, connected to its `postgres` database.
+export function pgAdmin (sql) {
+  const base = process.env.CHATD_TEST_PG.replace(/\/$/, '')
+  const r = spawnSync('psql', [`${base}/postgres`, '-qXc', sql], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr || r.error}`)
+}
+
 // A fresh PostgreSQL database; returns its URL.
 export function newDatabase () {
-  const base = process.env.CHATD_TEST_PG.replace(/\/$/, '')
   const name = uniqueName('chatd')
-  const r = spawnSync('psql', [`${base}/postgres`, '-qXc', `CREATE DATABASE ${name}`], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`createdb ${name}: ${r.stderr || r.error}`)
-  return `${base}/${name}`
+  pgAdmin(`CREATE DATABASE ${name}`)
+  return `${process.env.CHATD_TEST_PG.replace(/\/$/, '')}/${name}`
 }
 
 // Starts chatd on a free port with a fresh SQLite file or PostgreSQL database (or `dbPath`, a

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "auth/auth.hpp"
-#include "bus/bus.hpp"
+#include "bus/broker_bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
 #include "metrics/metrics.hpp"
@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 // complete at once: confirmed while connected, failed while disconnected or while told to fail.
 // It calls the on_connected callback only when the test says so, as AmqpBus does after a
 // (re)connect and within a second after a failed publish.
-class ScriptedBus final : public bus::Bus {
+class ScriptedBus final : public bus::BrokerBus {
   public:
     void start(Handler /*on_event*/) override {}
     void publish(model::EventPtr event, Completion done) override {
@@ -56,6 +56,8 @@ class ScriptedBus final : public bus::Bus {
         }
         if (done) done(ok);
     }
+    void on_resubscribed(std::function<void()> /*callback*/) override {}
+    std::vector<std::string> remote_users() const override { return {}; }
     void user_online(const std::string&) override {}
     void user_offline(const std::string&) override {}
     bool routes_by_member() const override { return by_member_; }
