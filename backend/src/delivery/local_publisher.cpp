@@ -14,34 +14,27 @@ LocalPublisher::~LocalPublisher() {
 }
 
 void LocalPublisher::publish(model::Message stored) {
-    {
-        std::lock_guard lock(progress_mutex_);
-        ++handed_;
-    }
-    if (!queue_.push_wait(std::move(stored))) {
-        // Stopping: the bus is stopped too, nobody is left to deliver to.
-        std::lock_guard lock(progress_mutex_);
-        ++published_;
-    }
+    // False only while stopping: the bus is stopped too, nobody is left to deliver to.
+    queue_.push_wait(Item(std::move(stored)));
 }
 
 void LocalPublisher::flush() {
-    std::unique_lock lock(progress_mutex_);
-    const auto target = handed_;
-    progress_.wait(lock, [&] { return published_ >= target; });
+    std::promise<void> reached;
+    auto done = reached.get_future();
+    if (!queue_.push_wait(Item(std::move(reached)))) return;  // stopping: nothing is published
+    done.wait();
 }
 
 void LocalPublisher::run() {
-    std::vector<model::Message> batch;
+    std::vector<Item> batch;
     while (queue_.take(batch)) {
-        for (auto& message : batch) {
-            bus_.publish(std::make_shared<const model::Event>(std::move(message)));
+        for (auto& item : batch) {
+            if (auto* message = std::get_if<model::Message>(&item)) {
+                bus_.publish(std::make_shared<const model::Event>(std::move(*message)));
+            } else {
+                std::get<std::promise<void>>(item).set_value();
+            }
         }
-        {
-            std::lock_guard lock(progress_mutex_);
-            published_ += batch.size();
-        }
-        progress_.notify_all();
         batch.clear();
     }
 }

@@ -1,9 +1,8 @@
 #pragma once
 
-#include <condition_variable>
-#include <cstdint>
-#include <mutex>
+#include <future>
 #include <thread>
+#include <variant>
 
 #include "bus/bus.hpp"
 #include "chat/publisher.hpp"
@@ -26,19 +25,18 @@ class LocalPublisher final : public chat::Publisher {
 
     void publish(model::Message stored) override;
     std::string_view outbox_origin() const override { return {}; }
-    // Returns once every message handed before the call reached the bus.
+    // Returns once every message handed before the call reached the bus: a marker queued
+    // behind them, which the thread fulfils when it gets there.
     void flush();
 
   private:
+    using Item = std::variant<model::Message, std::promise<void>>;
+
     void run();
 
     bus::Bus& bus_;
-    work::BatchQueue<model::Message> queue_;
-    std::mutex progress_mutex_;
-    std::condition_variable progress_;
-    std::uint64_t handed_ = 0;     // guarded by progress_mutex_
-    std::uint64_t published_ = 0;  // guarded by progress_mutex_
-    std::thread thread_;           // last: starts once the members above exist
+    work::BatchQueue<Item> queue_;
+    std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace chatd::delivery
