@@ -227,6 +227,11 @@ describe('markdown in messages', () => {
 
     for (const name of ['alice', 'bob', 'carol']) await assertNothingRan(name)
 
+    // Long lines and deep nesting wrap or scroll inside their message: the phone's page does
+    // not grow sideways.
+    const width = await carol.page.evaluate(() => document.documentElement.scrollWidth)
+    assert.ok(width <= PHONE.width, `the phone page is ${width}px wide`)
+
     // What a reader does next: scroll through, point at and click the messages (an
     // onmouseover, onfocus or onclick a payload slipped in would fire now). Links are
     // not clicked: their scheme is checked above, and a click would open a new tab.
