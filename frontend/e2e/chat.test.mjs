@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
+import { launchBrowser } from './support/browser.mjs'
 import { FRONTEND, apiClient, startChatd } from './support/chatd.mjs'
 
 const SHOTS = path.join(FRONTEND, 'e2e', 'screenshots')
@@ -90,19 +90,7 @@ async function tokenOf(page) {
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true })
   server = await startChatd({ args: ['--rate-per-second', '500', '--rate-burst', '500'] })
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchBrowser()
 })
 
 after(async () => {
@@ -210,7 +198,7 @@ describe('chatd web client', () => {
     const link = list.locator('a', { hasText: 'https://example.com/a_(b)' })
     assert.equal(await link.getAttribute('href'), 'https://example.com/a_(b)')
     assert.equal(await link.getAttribute('target'), '_blank')
-    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer')
+    assert.equal(await link.getAttribute('rel'), 'noopener noreferrer nofollow ugc')
     assert.equal(await list.locator('a[href^="javascript"]').count(), 0)
     assert.deepEqual(dialogs, [])
     assert.deepEqual(users.alice.dialogs, [])

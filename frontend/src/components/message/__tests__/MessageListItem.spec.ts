@@ -31,7 +31,7 @@ describe('MessageListItem', () => {
     expect(links[0]!.attributes()).toMatchObject({
       href: 'https://example.com/x?y=1',
       target: '_blank',
-      rel: 'noopener noreferrer',
+      rel: 'noopener noreferrer nofollow ugc',
     })
     expect(wrapper.get('[data-testid="message-text"]').text()).toBe(content)
   })
