@@ -284,7 +284,20 @@ void SqliteStore::count_error() {
     if (metrics_ != nullptr) metrics_->store_errors.Increment();
 }
 
-std::vector<model::Message> SqliteStore::history(const HistoryQuery& query) {
+// TODO(room events): folded pages, as_of, find_message and thread are not written yet.
+HistoryPage SqliteStore::page(const HistoryQuery& query) {
+    return HistoryPage{history_rows(query), 0};
+}
+
+std::optional<HistoryPage> SqliteStore::find_message(std::string_view, model::MessageId) {
+    throw StoreError("find_message: not implemented");
+}
+
+HistoryPage SqliteStore::thread(const HistoryQuery&, model::MessageId) {
+    throw StoreError("thread: not implemented");
+}
+
+std::vector<model::Message> SqliteStore::history_rows(const HistoryQuery& query) {
     if (query.before && query.after) {
         throw std::invalid_argument("history: before and after are mutually exclusive");
     }
