@@ -111,11 +111,11 @@ struct Message {
     // The folded state of a visible message: every change made to it so far, as read from the
     // store (a page says up to which id, HistoryPage::as_of). A message just stored, as
     // published live, has these defaults.
-    std::int64_t edited_ms = 0;       // ts_ms of its last edit; 0: never edited
-    bool deleted = false;             // a tombstone: content is empty
-    std::vector<Reaction> reactions;  // by first reaction; an emoji nobody holds is absent
-    std::int64_t reply_count = 0;     // a thread root: its replies that are not deleted
-    std::int64_t last_reply_ms = 0;   // ts_ms of its newest reply; 0: none
+    std::int64_t edited_ms = 0;         // ts_ms of its last edit; 0: never edited
+    bool deleted = false;               // a tombstone: content is empty
+    std::vector<Reaction> reactions{};  // by first reaction; an emoji nobody holds is absent
+    std::int64_t reply_count = 0;       // a thread root: its replies that are not deleted
+    std::int64_t last_reply_ms = 0;     // ts_ms of its newest reply; 0: none
 };
 
 // Ephemeral: "user is typing in room". Never stored.

@@ -26,6 +26,14 @@ inline std::int64_t kind_to_db(model::MessageKind kind) {
             return 1;
         case model::MessageKind::Leave:
             return 2;
+        case model::MessageKind::Edit:
+            return 3;
+        case model::MessageKind::Delete:
+            return 4;
+        case model::MessageKind::React:
+            return 5;
+        case model::MessageKind::Unreact:
+            return 6;
     }
     return 0;
 }
@@ -36,6 +44,14 @@ inline model::MessageKind kind_from_db(std::int64_t code) {
             return model::MessageKind::Join;
         case 2:
             return model::MessageKind::Leave;
+        case 3:
+            return model::MessageKind::Edit;
+        case 4:
+            return model::MessageKind::Delete;
+        case 5:
+            return model::MessageKind::React;
+        case 6:
+            return model::MessageKind::Unreact;
         default:
             return model::MessageKind::Text;
     }
