@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "metrics/metrics.hpp"
+#include "store/schema_codes.hpp"
 #include "unit/store/store_contract.hpp"
 
 namespace {
@@ -290,6 +291,72 @@ TEST_F(SqliteStoreTest, RoomEventsMigrationUpgradesAVersion6DatabaseWithData) {
                                                      {"messages_visible_by_room"},
                                                      {"reactions"}}));
     EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'messages_v7'"),
+              (std::vector<std::vector<std::string>>{{"0"}}));
+}
+
+// The plans of a page's statements (the same text as sqlite_store.cpp's) in a room where
+// change rows outnumber messages many times: the newest page walks the visible rows' index
+// instead of skipping changes, and the reactions come by primary key.
+TEST_F(SqliteStoreTest, PagesOfARoomWithManyReactionsUseTheVisibleRowsIndex) {
+    {
+        SqliteStore store(options());
+        for (int i = 0; i < 50; ++i) {
+            const auto id = append_and_wait(store, new_message("general", "alice", "m")).message.id;
+            for (int user = 0; user < 20; ++user) {
+                auto react = new_message("general", "u" + std::to_string(user), "👍");
+                react.kind = model::MessageKind::React;
+                react.target_id = id;
+                store.append(react, nullptr);
+            }
+        }
+        store.flush();
+    }
+    RawDatabase raw(db_path());
+    auto plan = [&raw](const std::string& sql) {
+        std::string details;
+        for (const auto& row : raw.rows(("EXPLAIN QUERY PLAN " + sql).c_str())) {
+            details += row.back() + "\n";
+        }
+        return details;
+    };
+    EXPECT_THAT(plan("SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE room = 'general'"
+                     " AND kind < 3 ORDER BY id DESC LIMIT 50"),
+                ::testing::HasSubstr("SEARCH m USING INDEX messages_visible_by_room (room=?)"));
+    EXPECT_THAT(
+        plan("SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE room = 'general'"
+             " AND kind < 3 AND id < 1000 ORDER BY id DESC LIMIT 50"),
+        ::testing::HasSubstr("SEARCH m USING INDEX messages_visible_by_room (room=? AND id<?)"));
+    EXPECT_THAT(plan("SELECT message_id, emoji, user_name FROM reactions WHERE message_id IN"
+                     " (SELECT value FROM json_each('[1,2]')) ORDER BY message_id, change_id"),
+                ::testing::HasSubstr("SEARCH reactions USING PRIMARY KEY (message_id=?)"));
+    EXPECT_THAT(plan("SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE reply_to = 1"
+                     " AND reply_to <> 0 AND room = 'general' AND kind = 0 ORDER BY id DESC"
+                     " LIMIT 50"),
+                ::testing::HasSubstr("USING INDEX messages_replies (reply_to=?)"));
+    EXPECT_THAT(plan("UPDATE messages SET content = '' WHERE target_id = 1 AND target_id <> 0"
+                     " AND kind = 3"),
+                ::testing::HasSubstr("USING INDEX messages_changes_by_target (target_id=?)"));
+}
+
+// A delete leaves the text nowhere in the file's tables: not in the message, not in its edits.
+TEST_F(SqliteStoreTest, ADeletedMessagesTextIsInNoRowOfTheDatabase) {
+    {
+        SqliteStore store(options());
+        const auto id =
+            append_and_wait(store, new_message("general", "alice", "secret 1")).message.id;
+        for (const auto kind :
+             {model::MessageKind::Edit, model::MessageKind::React, model::MessageKind::Delete}) {
+            auto message = new_message("general", "alice",
+                                       kind == model::MessageKind::React ? "👍" : "secret 2");
+            message.kind = kind;
+            message.target_id = id;
+            ASSERT_TRUE(append_and_wait(store, message).ok);
+        }
+    }
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM messages WHERE content LIKE '%secret%'"),
+              (std::vector<std::vector<std::string>>{{"0"}}));
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM reactions"),
               (std::vector<std::vector<std::string>>{{"0"}}));
 }
 
