@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "metrics/metrics.hpp"
+#include "store/schema_codes.hpp"
 #include "unit/store/store_contract.hpp"
 
 namespace {
@@ -123,6 +124,7 @@ struct SqliteFactory {
 
 namespace chatd::store::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Types<SqliteFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, RoomLogContract, ::testing::Types<SqliteFactory>);
 }  // namespace chatd::store::contract
 
 namespace {
@@ -160,6 +162,32 @@ TEST_F(SqliteStoreTest, ReopeningAnExistingDatabaseAppliesNoMigrationAgain) {
               (std::vector<std::vector<std::string>>{{"1"}}));
 }
 
+// Takes a database of this build back to schema version 6 (before room events): the messages
+// table as 0003 left it, with the same rows, ids and id sequence, and without reactions.
+void revert_to_version_6(RawDatabase& raw) {
+    raw.execute(
+        "CREATE TABLE messages_v6 ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " room TEXT NOT NULL REFERENCES rooms (name),"
+        " user_name TEXT NOT NULL, content TEXT NOT NULL, sent_at TEXT NOT NULL,"
+        " ts_ms INTEGER NOT NULL, client_msg_id TEXT NOT NULL DEFAULT '',"
+        " kind INTEGER NOT NULL DEFAULT 0 CHECK (kind BETWEEN 0 AND 2),"
+        " origin_node TEXT NOT NULL DEFAULT '',"
+        " published INTEGER NOT NULL DEFAULT 1 CHECK (published BETWEEN 0 AND 1)) STRICT;"
+        "INSERT INTO messages_v6 SELECT id, room, user_name, content, sent_at, ts_ms,"
+        " client_msg_id, kind, origin_node, published FROM messages WHERE kind <= 2;"
+        "INSERT INTO sqlite_sequence (name, seq)"
+        " SELECT 'messages_v6', seq FROM sqlite_sequence WHERE name = 'messages';"
+        "DROP TABLE messages;"
+        "ALTER TABLE messages_v6 RENAME TO messages;"
+        "CREATE INDEX messages_by_room ON messages (room, id);"
+        "CREATE UNIQUE INDEX messages_client_msg_id ON messages (user_name, client_msg_id)"
+        " WHERE client_msg_id <> '';"
+        "CREATE INDEX messages_unpublished ON messages (origin_node, id) WHERE published = 0;"
+        "DROP TABLE reactions;"
+        "DELETE FROM schema_version WHERE version >= 7;");
+}
+
 // Migration 0003 copies messages into a rebuilt table: rows, ids and the AUTOINCREMENT sequence
 // (ids are never reused, even after the newest message was deleted) must come through, and the
 // rewritten CHECK must still refuse an unknown kind. Run here on a store with data by forgetting
@@ -176,6 +204,7 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
         RawDatabase raw(db_path());
         raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
         // Back to version 2: the later migrations' objects go too, so that they apply again.
+        revert_to_version_6(raw);
         raw.execute("DROP INDEX sessions_by_user");
         raw.execute("DROP INDEX sessions_by_expiry");
         raw.execute("DROP TABLE login_failures");
@@ -193,13 +222,142 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
     EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM schema_version WHERE version = 3"),
               (std::vector<std::vector<std::string>>{{"1"}}));
     EXPECT_THROW(raw.execute("INSERT INTO messages (room, user_name, content, sent_at, ts_ms, kind)"
-                             " VALUES ('general', 'alice', 'x', '', 0, 3)"),
+                             " VALUES ('general', 'alice', 'x', '', 0, 7)"),
                  std::runtime_error);
     EXPECT_EQ(raw.rows("SELECT name FROM sqlite_schema WHERE tbl_name = 'messages' ORDER BY name"),
               (std::vector<std::vector<std::string>>{{"messages"},
                                                      {"messages_by_room"},
+                                                     {"messages_changes_by_target"},
                                                      {"messages_client_msg_id"},
-                                                     {"messages_unpublished"}}));
+                                                     {"messages_replies"},
+                                                     {"messages_unpublished"},
+                                                     {"messages_visible_by_room"}}));
+}
+
+// Migration 0007 rebuilds messages to widen its kind CHECK and add the room-event columns: a
+// version-6 database with data keeps its rows, ids, id sequence (past a deleted newest
+// message), idempotency keys and unpublished outbox rows, gets every index, and then takes
+// room events.
+TEST_F(SqliteStoreTest, RoomEventsMigrationUpgradesAVersion6DatabaseWithData) {
+    model::MessageId deleted = 0;
+    model::MessageId first = 0;
+    {
+        SqliteStore store(options());
+        first = append_and_wait(store, new_message("general", "alice", "one", "k1")).message.id;
+        auto outbox = new_message("general", "bob", "two", "k2");
+        outbox.origin_node = "node-a";
+        append_and_wait(store, outbox);
+        deleted = append_and_wait(store, new_message("general", "alice", "three")).message.id;
+    }
+    {
+        RawDatabase raw(db_path());
+        revert_to_version_6(raw);
+        raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
+        ASSERT_EQ(raw.rows("SELECT MAX(version) FROM schema_version"),
+                  (std::vector<std::vector<std::string>>{{"6"}}));
+    }
+    SqliteStore store(options());
+    const auto page = store.page(newest("general"));
+    ASSERT_EQ(contents_of(page.messages), (std::vector<std::string>{"one", "two"}));
+    ASSERT_EQ(page.messages.size(), 2u);
+    EXPECT_EQ(page.messages[0].id, first);
+    EXPECT_EQ(page.messages[1].prev_id, first);
+    const auto outbox = store.unpublished("node-a", 10);
+    ASSERT_EQ(outbox.size(), 1u);
+    EXPECT_EQ(outbox[0].content, "two");
+    EXPECT_TRUE(append_and_wait(store, new_message("general", "alice", "again", "k1")).duplicate);
+
+    auto edit = new_message("general", "alice", "one, edited", "k3");
+    edit.kind = model::MessageKind::Edit;
+    edit.target_id = first;
+    const auto edited = append_and_wait(store, edit);
+    ASSERT_TRUE(edited.ok) << edited.error;
+    EXPECT_GT(edited.message.id, deleted);
+
+    RawDatabase raw(db_path());
+    EXPECT_EQ(
+        raw.rows(("SELECT content FROM messages WHERE id = " + std::to_string(first)).c_str()),
+        (std::vector<std::vector<std::string>>{{"one, edited"}}));
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM schema_version WHERE version = 7"),
+              (std::vector<std::vector<std::string>>{{"1"}}));
+    EXPECT_EQ(raw.rows("SELECT name FROM sqlite_schema WHERE tbl_name IN ('messages', 'reactions')"
+                       " AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
+              (std::vector<std::vector<std::string>>{{"messages"},
+                                                     {"messages_by_room"},
+                                                     {"messages_changes_by_target"},
+                                                     {"messages_client_msg_id"},
+                                                     {"messages_replies"},
+                                                     {"messages_unpublished"},
+                                                     {"messages_visible_by_room"},
+                                                     {"reactions"}}));
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'messages_v7'"),
+              (std::vector<std::vector<std::string>>{{"0"}}));
+}
+
+// The plans of a page's statements (the same text as sqlite_store.cpp's) in a room where
+// change rows outnumber messages many times: the newest page walks the visible rows' index
+// instead of skipping changes, and the reactions come by primary key.
+TEST_F(SqliteStoreTest, PagesOfARoomWithManyReactionsUseTheVisibleRowsIndex) {
+    {
+        SqliteStore store(options());
+        for (int i = 0; i < 50; ++i) {
+            const auto id = append_and_wait(store, new_message("general", "alice", "m")).message.id;
+            for (int user = 0; user < 20; ++user) {
+                auto react = new_message("general", "u" + std::to_string(user), "👍");
+                react.kind = model::MessageKind::React;
+                react.target_id = id;
+                store.append(react, nullptr);
+            }
+        }
+        store.flush();
+    }
+    RawDatabase raw(db_path());
+    auto plan = [&raw](const std::string& sql) {
+        std::string details;
+        for (const auto& row : raw.rows(("EXPLAIN QUERY PLAN " + sql).c_str())) {
+            details += row.back() + "\n";
+        }
+        return details;
+    };
+    EXPECT_THAT(plan("SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE room = 'general'"
+                     " AND kind < 3 ORDER BY id DESC LIMIT 50"),
+                ::testing::HasSubstr("SEARCH m USING INDEX messages_visible_by_room (room=?)"));
+    EXPECT_THAT(
+        plan("SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE room = 'general'"
+             " AND kind < 3 AND id < 1000 ORDER BY id DESC LIMIT 50"),
+        ::testing::HasSubstr("SEARCH m USING INDEX messages_visible_by_room (room=? AND id<?)"));
+    EXPECT_THAT(plan("SELECT message_id, emoji, user_name FROM reactions WHERE message_id IN"
+                     " (SELECT value FROM json_each('[1,2]')) ORDER BY message_id, change_id"),
+                ::testing::HasSubstr("SEARCH reactions USING PRIMARY KEY (message_id=?)"));
+    EXPECT_THAT(plan("SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE reply_to = 1"
+                     " AND reply_to <> 0 AND room = 'general' AND kind = 0 ORDER BY id DESC"
+                     " LIMIT 50"),
+                ::testing::HasSubstr("USING INDEX messages_replies (reply_to=?)"));
+    EXPECT_THAT(plan("UPDATE messages SET content = '' WHERE target_id = 1 AND target_id <> 0"
+                     " AND kind = 3"),
+                ::testing::HasSubstr("USING INDEX messages_changes_by_target (target_id=?)"));
+}
+
+// A delete leaves the text nowhere in the file's tables: not in the message, not in its edits.
+TEST_F(SqliteStoreTest, ADeletedMessagesTextIsInNoRowOfTheDatabase) {
+    {
+        SqliteStore store(options());
+        const auto id =
+            append_and_wait(store, new_message("general", "alice", "secret 1")).message.id;
+        for (const auto kind :
+             {model::MessageKind::Edit, model::MessageKind::React, model::MessageKind::Delete}) {
+            auto message = new_message("general", "alice",
+                                       kind == model::MessageKind::React ? "👍" : "secret 2");
+            message.kind = kind;
+            message.target_id = id;
+            ASSERT_TRUE(append_and_wait(store, message).ok);
+        }
+    }
+    RawDatabase raw(db_path());
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM messages WHERE content LIKE '%secret%'"),
+              (std::vector<std::vector<std::string>>{{"0"}}));
+    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM reactions"),
+              (std::vector<std::vector<std::string>>{{"0"}}));
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseWithANewerSchemaThanItKnows) {
