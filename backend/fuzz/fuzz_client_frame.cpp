@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "chat/codec.hpp"
+#include "chat/message_content.hpp"
 #include "chat/validation.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -18,7 +19,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (chatd::chat::valid_utf8(send->content)) {
                 (void)chatd::chat::utf8_length(send->content);
             }
+            (void)chatd::chat::blank_content(send->content);
             (void)chatd::chat::encode_error("bad_request", "x", send->client_msg_id);
+        } else if (const auto* change = std::get_if<chatd::chat::ChangeCommand>(command)) {
+            // What the service checks of a decoded edit, delete, react or unreact.
+            (void)chatd::chat::valid_room_name(change->room);
+            (void)chatd::chat::blank_content(change->content);
+            (void)chatd::chat::utf8_length(change->content);
+            (void)chatd::chat::valid_reaction(change->content);
+            (void)chatd::chat::encode_error("invalid_reaction", "x", change->client_msg_id);
         }
     } else {
         const auto& error = std::get<chatd::chat::DecodeError>(result);

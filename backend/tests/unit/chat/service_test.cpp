@@ -693,15 +693,25 @@ TEST_F(ChatServiceTest, AMessageOfTheMaximumLengthIsAcceptedAndOneMoreCharacterI
     EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="message_length"} 1)"));
 }
 
-TEST_F(ChatServiceTest, EmptyContentIsBadRequest) {
+TEST_F(ChatServiceTest, EmptyOrWhiteSpaceOnlyContentIsEmptyMessageAndNothingIsStored) {
     const auto alice = connect_new("alice");
     alice.sink->clear();
-    send(alice, "general", "", "c-1");
+    const std::vector<std::string> blanks{"", " ", "\n\t ", "\xE3\x80\x80", "\xC2\xA0\r\n"};
+    for (std::size_t i = 0; i < blanks.size(); ++i) {
+        send(alice, "general", blanks[i], "c-" + std::to_string(i));
+    }
     settle();
     const auto frames = frames_of(*alice.sink);
-    ASSERT_EQ(frames.size(), 1u);
-    EXPECT_EQ(frames[0].at("code"), "bad_request");
-    EXPECT_EQ(frames[0].at("client_msg_id"), "c-1");
+    ASSERT_EQ(frames.size(), blanks.size());
+    for (std::size_t i = 0; i < blanks.size(); ++i) {
+        EXPECT_EQ(frames[i].at("code"), "empty_message");
+        EXPECT_EQ(frames[i].at("client_msg_id").as_string(), "c-" + std::to_string(i));
+    }
+    EXPECT_TRUE(history_ids(alice.identity, "general", {}, {}, 50).empty());
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="empty_message"} 5)"))
+        << metrics.serialize();
+    // One visible character around the white space is content.
+    EXPECT_EQ(send_and_ack(alice, "general", " . ", "c-dot").at("duplicate"), json::value(false));
 }
 
 TEST_F(ChatServiceTest, SendingFasterThanTheBurstIsRateLimitedPerUser) {
@@ -1158,6 +1168,440 @@ TEST_F(ChatServiceTest, PostSeedRefusesEmptyOrTooLongContentWithoutStoringIt) {
     ASSERT_TRUE(too_long.has_value());
     EXPECT_EQ(too_long->code, ErrorCode::MessageTooLong);
     EXPECT_TRUE(history_ids(sign_up("alice"), "general", {}, {}, 50).empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Room events: edits, deletes, reactions and replies, each a row of the room's log on the send
+// path, checked by the store's rules in the commit.
+
+class ChatServiceRoomEventsTest : public ChatServiceTest {
+  protected:
+    void SetUp() override {
+        ChatServiceTest::SetUp();
+        auto options = default_options();
+        options.clock = [this] { return now_ms; };
+        use_options(options);
+        alice = connect_new("alice");
+        bob = connect_new("bob");
+        root = send_and_ack(alice, "general", "hi everyone", "a-root").at("id").as_int64();
+        settle();
+        alice.sink->clear();
+        bob.sink->clear();
+    }
+
+    // Replaces the options, keeping the fake clock.
+    void use_room_options(ServiceOptions options) {
+        options.clock = [this] { return now_ms; };
+        use_options(std::move(options));
+    }
+
+    // An edit, delete, react or unreact frame: `text` is an edit's content or a reaction's emoji.
+    void change(const Client& client,
+                std::string_view type,
+                model::MessageId target,
+                std::string_view text,
+                std::string_view client_msg_id,
+                std::string_view room = "general") {
+        json::object frame_object{
+            {"type", type}, {"room", room}, {"id", target}, {"client_msg_id", client_msg_id}};
+        if (type == "edit") frame_object["content"] = text;
+        if (type == "react" || type == "unreact") frame_object["emoji"] = text;
+        frame(client, json::serialize(frame_object));
+    }
+
+    void reply(const Client& client,
+               model::MessageId parent,
+               std::string_view content,
+               std::string_view client_msg_id,
+               std::string_view room = "general") {
+        frame(client, json::serialize(json::object{{"type", "send"},
+                                                   {"room", room},
+                                                   {"content", content},
+                                                   {"client_msg_id", client_msg_id},
+                                                   {"reply_to", parent}}));
+    }
+
+    // The one frame `client` got since the last clear, which must be an error with this code and
+    // client_msg_id; then nothing of the room changed.
+    void expect_refused(const Client& client,
+                        std::string_view code,
+                        std::string_view client_msg_id) {
+        settle();
+        const auto frames = frames_of(*client.sink);
+        ASSERT_EQ(frames.size(), 1u) << ::testing::PrintToString(client.sink->texts());
+        EXPECT_EQ(frames[0].at("type"), "error");
+        EXPECT_EQ(frames[0].at("code"), json::value(code));
+        EXPECT_EQ(frames[0].at("client_msg_id"), json::value(client_msg_id));
+        client.sink->clear();
+    }
+
+    chat::FoundMessage found(model::MessageId id) {
+        return service->find_message(alice.identity, "general", id);
+    }
+
+    // The room's highest id: a refused change must leave it where it was.
+    model::MessageId room_as_of() {
+        return service->history(alice.identity, "general", {}, {}, 1).as_of;
+    }
+
+    std::int64_t now_ms = 1795816277000;
+    Client alice;
+    Client bob;
+    model::MessageId root = 0;
+};
+
+TEST_F(ChatServiceRoomEventsTest, AnEditIsAckedThenDeliveredToEveryMemberAndFoldedIntoReads) {
+    now_ms += 2000;
+    change(alice, "edit", root, "hi all", "a-edit");
+    settle();
+
+    EXPECT_EQ(types_of(*alice.sink), (std::vector<std::string>{"ack", "message"}));
+    const auto ack = frames_of(*alice.sink).at(0);
+    EXPECT_EQ(ack.at("client_msg_id"), "a-edit");
+    EXPECT_EQ(ack.at("duplicate"), json::value(false));
+    const auto edits = frames_of_type(*bob.sink, "message");
+    ASSERT_EQ(edits.size(), 1u);
+    const auto& edit = edits[0].at("message");
+    EXPECT_EQ(edit.at("id"), ack.at("id"));
+    EXPECT_EQ(edit.at("kind"), "edit");
+    EXPECT_EQ(edit.at("target_id"), json::value(root));
+    EXPECT_EQ(edit.at("prev_id"), json::value(root));
+    EXPECT_EQ(edit.at("content"), "hi all");
+    EXPECT_EQ(edit.at("user_name"), "alice");
+
+    const auto message = found(root);
+    EXPECT_EQ(message.message.content, "hi all");
+    EXPECT_EQ(message.message.edited_ms, now_ms);
+    EXPECT_EQ(message.as_of, ack.at("id").as_int64());
+    const auto page = service->history(bob.identity, "general", {}, {}, 50);
+    ASSERT_EQ(page.messages.size(), 1u) << "change rows are not rows of a newest page";
+    EXPECT_EQ(page.messages[0].content, "hi all");
+    EXPECT_EQ(page.as_of, ack.at("id").as_int64());
+}
+
+TEST_F(ChatServiceRoomEventsTest, ADeleteLeavesATombstoneAndAnAfterPageBringsTheChangeRows) {
+    change(bob, "react", root, "\xF0\x9F\x91\x8D", "b-react");
+    change(alice, "edit", root, "hi all", "a-edit");
+    change(alice, "delete", root, "", "a-delete");
+    settle();
+    EXPECT_EQ(frames_of_type(*alice.sink, "ack").size(), 2u);
+    const auto deletes = frames_of_type(*bob.sink, "message");
+    ASSERT_EQ(deletes.size(), 3u);
+    EXPECT_EQ(deletes[2].at("message").at("kind"), "delete");
+    EXPECT_EQ(deletes[2].at("message").at("content"), "");
+
+    const auto message = found(root).message;
+    EXPECT_TRUE(message.deleted);
+    EXPECT_EQ(message.content, "");
+    EXPECT_TRUE(message.reactions.empty());
+
+    const auto after = service->history(bob.identity, "general", {}, root, 50);
+    ASSERT_EQ(after.messages.size(), 3u);
+    EXPECT_EQ(after.messages[0].kind, model::MessageKind::React);
+    EXPECT_EQ(after.messages[1].kind, model::MessageKind::Edit);
+    EXPECT_EQ(after.messages[1].content, "") << "a deleted message's text is gone from its edits";
+    EXPECT_EQ(after.messages[2].kind, model::MessageKind::Delete);
+    EXPECT_EQ(after.as_of, after.messages[2].id);
+    EXPECT_FALSE(after.has_more);
+}
+
+TEST_F(ChatServiceRoomEventsTest, ReactionsAreAddedAndRemovedPerUserAndARepeatChangesNothing) {
+    const std::string thumbs = "\xF0\x9F\x91\x8D";
+    change(bob, "react", root, thumbs, "b-1");
+    change(alice, "react", root, thumbs, "a-1");
+    change(bob, "react", root, thumbs, "b-2");  // a repeat: stored, changes nothing
+    settle();
+    EXPECT_EQ(frames_of_type(*bob.sink, "ack").size(), 2u);
+    auto message = found(root).message;
+    ASSERT_EQ(message.reactions.size(), 1u);
+    EXPECT_EQ(message.reactions[0].emoji, thumbs);
+    EXPECT_EQ(message.reactions[0].users, (std::vector<std::string>{"bob", "alice"}));
+
+    change(bob, "unreact", root, thumbs, "b-3");
+    settle();
+    message = found(root).message;
+    ASSERT_EQ(message.reactions.size(), 1u);
+    EXPECT_EQ(message.reactions[0].users, (std::vector<std::string>{"alice"}));
+    const auto unreacts = frames_of_type(*alice.sink, "message");
+    EXPECT_EQ(unreacts.back().at("message").at("kind"), "unreact");
+    EXPECT_EQ(unreacts.back().at("message").at("content"), json::value(thumbs));
+}
+
+TEST_F(ChatServiceRoomEventsTest, AReplyNamesItsRootAndAReplyToAReplyJoinsTheSameThread) {
+    now_ms += 1000;
+    reply(bob, root, "yes", "b-reply");
+    settle();
+    const auto first = frames_of_type(*alice.sink, "message").at(0).at("message");
+    EXPECT_EQ(first.at("kind"), "text");
+    EXPECT_EQ(first.at("reply_to"), json::value(root));
+    const auto first_id = first.at("id").as_int64();
+
+    now_ms += 1000;
+    reply(alice, first_id, "and me", "a-reply");
+    settle();
+    const auto second = frames_of_type(*bob.sink, "message").at(1).at("message");
+    EXPECT_EQ(second.at("reply_to"), json::value(root)) << "threads are one level deep";
+
+    const auto message = found(root).message;
+    EXPECT_EQ(message.reply_count, 2);
+    EXPECT_EQ(message.last_reply_ms, now_ms);
+    const auto thread = service->replies(bob.identity, "general", root, {}, {}, 50);
+    ASSERT_EQ(thread.messages.size(), 2u);
+    EXPECT_EQ(thread.messages[0].id, first_id);
+    EXPECT_EQ(thread.messages[1].content, "and me");
+    EXPECT_FALSE(thread.has_more);
+    EXPECT_EQ(thread.as_of, second.at("id").as_int64());
+
+    // A deleted reply is counted off its root; its delete row names the root.
+    change(bob, "delete", first_id, "", "b-delete");
+    settle();
+    const auto deleted = frames_of_type(*alice.sink, "message").back().at("message");
+    EXPECT_EQ(deleted.at("kind"), "delete");
+    EXPECT_EQ(deleted.at("reply_to"), json::value(root));
+    EXPECT_EQ(found(root).message.reply_count, 1);
+}
+
+TEST_F(ChatServiceRoomEventsTest, RepliesArePagedLikeHistory) {
+    std::vector<model::MessageId> replies;
+    for (int i = 0; i < 5; ++i) {
+        reply(bob, root, "r" + std::to_string(i), "b-" + std::to_string(i));
+        settle();
+        replies.push_back(frames_of_type(*bob.sink, "ack").back().at("id").as_int64());
+    }
+    send_and_ack(alice, "general", "not in the thread", "a-other");
+    const auto newest = service->replies(alice.identity, "general", root, {}, {}, 2);
+    ASSERT_EQ(newest.messages.size(), 2u);
+    EXPECT_EQ(newest.messages[0].id, replies[3]);
+    EXPECT_EQ(newest.messages[1].id, replies[4]);
+    EXPECT_TRUE(newest.has_more);
+    const auto older = service->replies(alice.identity, "general", root, replies[3], {}, 2);
+    ASSERT_EQ(older.messages.size(), 2u);
+    EXPECT_EQ(older.messages[0].id, replies[1]);
+    EXPECT_TRUE(older.has_more);
+    const auto newer = service->replies(alice.identity, "general", root, {}, replies[2], 5);
+    ASSERT_EQ(newer.messages.size(), 2u);
+    EXPECT_EQ(newer.messages[0].id, replies[3]);
+    EXPECT_FALSE(newer.has_more);
+    EXPECT_ERROR(service->replies(alice.identity, "general", root, 1, 1, 5), ErrorCode::BadRequest);
+    EXPECT_ERROR(service->replies(alice.identity, "general", root, {}, {}, 501),
+                 ErrorCode::BadRequest);
+}
+
+TEST_F(ChatServiceRoomEventsTest, OneMessageOrAThreadOfAnUnknownIdOrAChangeRowIsMessageNotFound) {
+    change(alice, "edit", root, "hi all", "a-edit");
+    settle();
+    const auto edit_id = frames_of_type(*alice.sink, "ack").at(0).at("id").as_int64();
+    for (const model::MessageId id : {edit_id, edit_id + 1000, model::MessageId{0}}) {
+        EXPECT_ERROR(found(id), ErrorCode::MessageNotFound);
+        EXPECT_ERROR(service->replies(alice.identity, "general", id, {}, {}, 50),
+                     ErrorCode::MessageNotFound);
+    }
+    service->create_room(alice.identity, "rust");
+    EXPECT_ERROR(service->find_message(alice.identity, "rust", root), ErrorCode::MessageNotFound);
+    EXPECT_ERROR(service->find_message(bob.identity, "rust", root), ErrorCode::NotMember);
+    EXPECT_ERROR(service->replies(bob.identity, "rust", root, {}, {}, 50), ErrorCode::NotMember);
+    EXPECT_ERROR(service->find_message(bob.identity, "nowhere", root), ErrorCode::RoomNotFound);
+}
+
+TEST_F(ChatServiceRoomEventsTest, EveryRuleRefusalHasItsCodeCountsAndChangesNothing) {
+    service->create_room(bob.identity, "rust");
+    const auto rust = connect(bob.identity);
+    const auto foreign = send_and_ack(rust, "rust", "elsewhere", "b-rust").at("id").as_int64();
+    ASSERT_FALSE(post_seed("carol", std::string(chat::kConnectionMessage)).has_value());
+    const auto join_id = room_as_of();  // a join notice is no Text message
+    settle();
+    alice.sink->clear();
+    bob.sink->clear();
+    const auto before = room_as_of();
+
+    change(bob, "edit", root, "mine now", "b-1");
+    expect_refused(bob, "not_author", "b-1");
+    change(bob, "delete", root, "", "b-2");
+    expect_refused(bob, "not_author", "b-2");
+    for (const model::MessageId missing : {root + 1000, foreign, join_id}) {
+        change(alice, "edit", missing, "x", "a-1");
+        expect_refused(alice, "message_not_found", "a-1");
+        change(alice, "react", missing, "\xF0\x9F\x91\x8D", "a-2");
+        expect_refused(alice, "message_not_found", "a-2");
+        reply(alice, missing, "x", "a-3");
+        expect_refused(alice, "message_not_found", "a-3");
+    }
+    EXPECT_EQ(found(root).message.content, "hi everyone");
+    EXPECT_EQ(room_as_of(), before);
+
+    change(alice, "delete", root, "", "a-delete");
+    settle();
+    alice.sink->clear();
+    bob.sink->clear();
+    const auto deleted_at = room_as_of();
+    change(alice, "edit", root, "back", "a-4");
+    expect_refused(alice, "message_deleted", "a-4");
+    change(alice, "delete", root, "", "a-5");
+    expect_refused(alice, "message_deleted", "a-5");
+    change(bob, "react", root, "\xF0\x9F\x91\x8D", "b-3");
+    expect_refused(bob, "message_deleted", "b-3");
+    change(bob, "unreact", root, "\xF0\x9F\x91\x8D", "b-4");
+    expect_refused(bob, "message_deleted", "b-4");
+    reply(bob, root, "too late", "b-5");
+    expect_refused(bob, "message_deleted", "b-5");
+    EXPECT_EQ(room_as_of(), deleted_at);
+    EXPECT_TRUE(frames_of_type(*alice.sink, "message").empty()) << "a refusal publishes nothing";
+
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="not_author"} 2)")) << metrics.serialize();
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="message_not_found"} 9)"));
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="message_deleted"} 5)"));
+    EXPECT_TRUE(metric_has("chat_store_errors_total 0")) << "a refusal is no store failure";
+}
+
+TEST_F(ChatServiceRoomEventsTest, AChangeInARoomTheConnectionIsNotInIsNotMember) {
+    service->create_room(bob.identity, "rust");
+    const auto rust = connect(bob.identity);
+    const auto id = send_and_ack(rust, "rust", "members only", "b-rust").at("id").as_int64();
+    alice.sink->clear();
+    for (const char* type : {"edit", "delete", "react", "unreact"}) {
+        change(alice, type, id, "\xF0\x9F\x91\x8D", "a-1", "rust");
+        expect_refused(alice, "not_member", "a-1");
+    }
+    reply(alice, id, "let me in", "a-2", "rust");
+    expect_refused(alice, "not_member", "a-2");
+}
+
+TEST_F(ChatServiceRoomEventsTest, TheEditWindowAllowsItsLastMillisecondAndRefusesTheNext) {
+    auto options = default_options();
+    options.edit_window = std::chrono::seconds(60);
+    use_room_options(options);
+    const auto sent_at = now_ms;
+    const auto early = send_and_ack(alice, "general", "typo", "a-early").at("id").as_int64();
+    settle();
+    alice.sink->clear();
+
+    now_ms = sent_at + 60000;
+    change(alice, "edit", early, "no typo", "a-1");
+    settle();
+    EXPECT_EQ(frames_of_type(*alice.sink, "ack").size(), 1u);
+    alice.sink->clear();
+
+    now_ms = sent_at + 60001;
+    change(alice, "edit", early, "later", "a-2");
+    expect_refused(alice, "edit_window_closed", "a-2");
+    change(alice, "delete", early, "", "a-3");
+    expect_refused(alice, "edit_window_closed", "a-3");
+    EXPECT_EQ(found(early).message.content, "no typo");
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="edit_window_closed"} 2)"));
+    // Reactions and replies have no window.
+    change(bob, "react", early, "\xF0\x9F\x91\x8D", "b-1");
+    settle();
+    EXPECT_EQ(frames_of_type(*bob.sink, "ack").size(), 1u);
+}
+
+TEST_F(ChatServiceRoomEventsTest, WithoutAnEditWindowAMessageCanBeChangedYearsLater) {
+    now_ms += 3LL * 366 * 24 * 3600 * 1000;
+    change(alice, "edit", root, "still mine", "a-1");
+    settle();
+    EXPECT_EQ(frames_of_type(*alice.sink, "ack").size(), 1u);
+}
+
+TEST_F(ChatServiceRoomEventsTest, TheMaximumOfDistinctEmojiIsReachedThenOnlyHeldOnesAreAccepted) {
+    auto options = default_options();
+    options.max_reactions_per_message = 2;
+    use_room_options(options);
+    const std::string thumbs = "\xF0\x9F\x91\x8D";
+    const std::string party = "\xF0\x9F\x8E\x89";
+    const std::string heart = "\xE2\x9D\xA4\xEF\xB8\x8F";
+    change(bob, "react", root, thumbs, "b-1");
+    change(bob, "react", root, party, "b-2");
+    settle();
+    EXPECT_EQ(frames_of_type(*bob.sink, "ack").size(), 2u);
+    bob.sink->clear();
+
+    change(bob, "react", root, heart, "b-3");
+    expect_refused(bob, "too_many_reactions", "b-3");
+    change(alice, "react", root, thumbs, "a-1");  // an emoji the message holds already
+    settle();
+    EXPECT_EQ(frames_of_type(*alice.sink, "ack").size(), 1u);
+    EXPECT_EQ(found(root).message.reactions.size(), 2u);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="too_many_reactions"} 1)"));
+
+    // A removed emoji frees its place.
+    change(bob, "unreact", root, party, "b-4");
+    change(bob, "react", root, heart, "b-5");
+    settle();
+    EXPECT_EQ(found(root).message.reactions.back().emoji, heart);
+}
+
+TEST_F(ChatServiceRoomEventsTest, BlankOrTooLongEditsAndInvalidReactionsAreRefusedBeforeTheStore) {
+    const auto before = room_as_of();
+    for (const char* blank : {"", "   ", "\n"}) {
+        change(alice, "edit", root, blank, "a-1");
+        expect_refused(alice, "empty_message", "a-1");
+    }
+    std::string longest;
+    for (std::size_t i = 0; i < service->options().max_message_length; ++i) longest += "x";
+    change(alice, "edit", root, longest + "y", "a-2");
+    expect_refused(alice, "message_too_long", "a-2");
+    std::string flood;
+    while (flood.size() < 10 * 1024) flood += "\xF0\x9F\x91\x8D";
+    for (const std::string& emoji : {std::string("ok"), std::string(), flood,
+                                     std::string("\xF0\x9F\x91\x8D\xF0\x9F\x91\x8D")}) {
+        change(bob, "react", root, emoji, "b-1");
+        expect_refused(bob, "invalid_reaction", "b-1");
+        change(bob, "unreact", root, emoji, "b-2");
+        expect_refused(bob, "invalid_reaction", "b-2");
+    }
+    EXPECT_EQ(room_as_of(), before);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="empty_message"} 3)"));
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="invalid_reaction"} 8)"));
+
+    // At the length limit, an edit is stored.
+    change(alice, "edit", root, longest, "a-3");
+    settle();
+    EXPECT_EQ(frames_of_type(*alice.sink, "ack").size(), 1u);
+    EXPECT_EQ(found(root).message.content, longest);
+}
+
+TEST_F(ChatServiceRoomEventsTest, ChangesCountAgainstTheMessageRate) {
+    auto options = default_options();
+    options.rate_burst = 3;
+    options.rate_per_second = 0.001;  // no refill during the test
+    use_room_options(options);
+    change(bob, "react", root, "\xF0\x9F\x91\x8D", "b-1");
+    change(bob, "unreact", root, "\xF0\x9F\x91\x8D", "b-2");
+    reply(bob, root, "yes", "b-3");
+    change(bob, "react", root, "\xF0\x9F\x8E\x89", "b-4");
+    settle();
+    EXPECT_EQ(frames_of_type(*bob.sink, "ack").size(), 3u);
+    const auto errors = frames_of_type(*bob.sink, "error");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].at("code"), "rate_limited");
+    EXPECT_EQ(errors[0].at("client_msg_id"), "b-4");
+}
+
+TEST_F(ChatServiceRoomEventsTest, ARetriedChangeIsStoredAndDeliveredOnceAndAckedAsDuplicate) {
+    change(alice, "edit", root, "hi all", "a-edit");
+    change(alice, "edit", root, "hi all", "a-edit");
+    settle();
+    const auto acks = frames_of_type(*alice.sink, "ack");
+    ASSERT_EQ(acks.size(), 2u);
+    EXPECT_EQ(acks[0].at("id"), acks[1].at("id"));
+    EXPECT_EQ(acks[1].at("duplicate"), json::value(true));
+    EXPECT_EQ(frames_of_type(*bob.sink, "message").size(), 1u);
+}
+
+TEST_F(ChatServiceRoomEventsTest, SeedStreamsGetRepliesAsMessagesAndNoChange) {
+    const auto seed = connect(Identity{"dave", "seed-session"}, Protocol::Seed);
+    seed.sink->clear();
+    change(alice, "edit", root, "hi all", "a-1");
+    change(bob, "react", root, "\xF0\x9F\x91\x8D", "b-1");
+    change(bob, "unreact", root, "\xF0\x9F\x91\x8D", "b-2");
+    reply(bob, root, "a reply", "b-3");
+    change(alice, "delete", root, "", "a-2");
+    settle();
+    EXPECT_EQ(frames_of_type(*bob.sink, "message").size(), 5u);
+    const auto frames = frames_of(*seed.sink);
+    ASSERT_EQ(frames.size(), 1u) << ::testing::PrintToString(seed.sink->texts());
+    EXPECT_EQ(keys_of(frames[0]), (std::set<std::string>{"content", "user_name", "sent_at"}));
+    EXPECT_EQ(frames[0].at("content"), "a reply");
+    EXPECT_EQ(frames[0].at("user_name"), "bob");
 }
 
 }  // namespace
