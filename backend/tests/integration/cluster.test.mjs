@@ -314,6 +314,8 @@ describe(`two chatd nodes (${mode})`, () => {
       for (const m of roomFrames) live.live(m)
       const ids = changes.map(([ack]) => ack.id)
       assert.deepEqual(bob.drain(isMessage(m => ids.includes(m.id))), [], 'no change twice on B')
+      // The sender's node delivers its own changes too (per-user: its copy from chat.events).
+      for (const id of ids) await alice.next(isMessage(m => m.id === id), 10000, `change ${id} live on A`)
       // The live frames chain the room: each change's prev_id is the row before it.
       const chain = new RoomChain()
       chain.page(mark)
