@@ -121,7 +121,8 @@ TEST(Wire, EveryKindRoundTripsWithItsTargetAndThread) {
         if (m.kind == model::MessageKind::Text) m.reply_to = 4;  // a reply
         SCOPED_TRACE(std::string(model::kind_name(m.kind)));
         const auto body = bus::encode_event(m, "node-a");
-        EXPECT_EQ(boost::json::parse(body).as_object().at("kind"), model::kind_name(m.kind));
+        EXPECT_EQ(boost::json::parse(body).as_object().at("kind").as_string(),
+                  model::kind_name(m.kind));
         const auto wire = bus::decode_wire(body);
         ASSERT_EQ(wire.kind, bus::Wire::Kind::Event) << wire.error;
         const auto& back = std::get<model::Message>(*wire.event);
