@@ -1,9 +1,11 @@
 // libFuzzer target: the AMQP message body decoder (bus/wire.hpp), then a round trip of what
-// decoded: encoding it again and decoding that must give the same kind.
+// decoded: encoding it again and decoding that must give the same kind, and for a message or a
+// change the same kind of row, target and thread.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <variant>
 
 #include "bus/wire.hpp"
 
@@ -19,6 +21,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto again =
             chatd::bus::decode_wire(chatd::bus::encode_event(*wire.event, wire.node));
         if (again.kind != Wire::Kind::Event) std::abort();
+        const auto* before = std::get_if<chatd::model::Message>(wire.event.get());
+        const auto* after = std::get_if<chatd::model::Message>(again.event.get());
+        if (before &&
+            (!after || after->kind != before->kind || after->target_id != before->target_id ||
+             after->reply_to != before->reply_to || after->content != before->content ||
+             after->reactions != before->reactions)) {
+            std::abort();
+        }
     }
     return 0;
 }

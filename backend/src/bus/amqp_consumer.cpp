@@ -116,7 +116,17 @@ void AmqpConsumer::delete_user_queue(AmqpConnection& connection,
 }
 
 void AmqpConsumer::on_event(const Wire& wire) {
-    if (wire.node == node_id_ || wire.kind == Wire::Kind::Invalid) return;
+    if (wire.kind == Wire::Kind::Invalid) return;
+    if (wire.kind == Wire::Kind::Event) {
+        if (const auto* m = std::get_if<model::Message>(wire.event.get())) {
+            // A change (per-user topology): stored rows reach this node's hub only through the
+            // broker, as messages do, its own node's copy included; the hub hands it to the
+            // room's members here. Anything else stored never travels on chat.events.
+            if (model::is_change(m->kind)) deliver_(wire.event, {});
+            return;
+        }
+    }
+    if (wire.node == node_id_) return;
     const auto now = NodePresence::Clock::now();
     if (wire.kind == Wire::Kind::Heartbeat) {
         presence_.heartbeat_from(wire.node, wire.users, now);

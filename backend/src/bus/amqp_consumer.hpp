@@ -69,7 +69,8 @@ class DecodeCache {
 // The consuming side of the bus: each delivery is decoded, handed to the hub (only to the
 // user's connections when it comes from a user queue), forwarded to the node with the user when
 // this node holds the queue of a user connected elsewhere, and acked in batches. chat.events
-// deliveries from other nodes feed the presence directory. The bus thread only.
+// deliveries from other nodes feed the presence directory; changes on chat.events (per-user
+// topology) go to the hub from every node, this one included. The bus thread only.
 class AmqpConsumer {
   public:
     using Deliver = std::function<void(const model::EventPtr&, const std::string& only_user)>;
@@ -89,7 +90,7 @@ class AmqpConsumer {
                      std::string_view body);
 
   private:
-    // A chat.events delivery from another node.
+    // A chat.events delivery: a change from any node, another node's events.
     void on_event(const Wire& wire);
     const Wire& decode(Channel channel, std::string_view body);
     // The brief: a DISCONNECTION_MESSAGE from a user's own queue deletes that queue.

@@ -23,6 +23,12 @@ Route route(const model::Event& event,
             std::optional<std::vector<std::string>> recipients) {
     const auto* message = std::get_if<model::Message>(&event);
     if (!message) return Route{Route::Outcome::Publish, kEventsExchange, {}, false};
+    if (model::is_change(message->kind)) {
+        // Never on `chat` nor into a user queue: the brief's readers see new messages only.
+        // Confirmed like every stored row (the outbox republishes it otherwise).
+        const auto exchange = topology == Topology::PerNode ? kRoomsExchange : kEventsExchange;
+        return Route{Route::Outcome::Publish, exchange, {}, true};
+    }
     if (message->room == model::kGeneralRoom) {
         return Route{Route::Outcome::Publish, kChatExchange, {}, true};
     }

@@ -26,9 +26,10 @@ inline constexpr Channel kLastUserChannel = 2000;
 
 // The brief's exchange: fanout, not durable, not auto-delete, no arguments. Carries `general`.
 inline constexpr std::string_view kChatExchange = "chat";
-// chatd only: typing, presence, membership, heartbeats, forwards.
+// chatd only: typing, presence, membership, heartbeats, forwards; per-user, changes too.
 inline constexpr std::string_view kEventsExchange = "chat.events";
-// Per-node: messages of rooms other than general, bound only to the `chatd:node:*` queues.
+// Per-node: messages of rooms other than general and every change, bound only to the
+// `chatd:node:*` queues.
 inline constexpr std::string_view kRoomsExchange = "chat.rooms";
 // Per-user: messages of rooms other than general go to each member's queue through the default
 // exchange (routing key = queue name = user name).
@@ -37,9 +38,11 @@ inline constexpr std::string_view kDefaultExchange = "";
 std::string events_queue_name(std::string_view node_id);  // chatd:events:<node>
 std::string node_queue_name(std::string_view node_id);    // chatd:node:<node>
 
-// Where one publish goes. Only general goes on the brief's `chat` fanout, which every user queue
-// (per-user) and every plain AMQP reader bound to `chat` sees; other rooms reach only their
-// members; ephemeral events go on chat.events.
+// Where one publish goes. Only general's new messages go on the brief's `chat` fanout, which
+// every user queue (per-user) and every plain AMQP reader bound to `chat` sees; other rooms reach
+// only their members; changes (edit, delete, react, unreact) go on chat.rooms (per-node) or
+// chat.events (per-user) to every node, whose hub hands them to the room's members; ephemeral
+// events go on chat.events.
 struct Route {
     enum class Outcome {
         Publish,            // to `exchange`; to each of `queues` on the default exchange

@@ -9,6 +9,14 @@
 
 namespace chatd::bus {
 
+// Whether a stored message goes, in the per-user topology, to each member's queue (publish_to
+// with the room's members): a new message of a room other than general. general goes on the
+// brief's `chat` fanout; a change (edit, delete, react, unreact) never enters a user queue, since
+// the brief's readers of those queues could not parse it: it goes on chat.events to every node.
+inline bool addressed_to_members(const model::Message& message) {
+    return message.room != model::kGeneralRoom && !model::is_change(message.kind);
+}
+
 // A bus through a broker (AmqpBus): publishes can fail and are confirmed, so stored messages go
 // through the store's publication outbox (delivery::OutboxPublisher), and the connection can be
 // lost and come back.
@@ -26,8 +34,8 @@ class BrokerBus : public Bus {
     // declares it non-durable) and every binding to it, and whatever a node publishes before the
     // bindings are back reaches no queue. Set before start.
     virtual void on_resubscribed(std::function<void()> callback) = 0;
-    // True when a message of a room other than general must be published with publish_to and
-    // the room's members (per-user topology: it goes to the members' queues only, never to the
+    // True when a message addressed_to_members() must be published with publish_to and the
+    // room's members (per-user topology: it goes to the members' queues only, never to the
     // `chat` fanout that every user queue is bound to).
     virtual bool routes_by_member() const = 0;
     // publish() for a message addressed to `recipients` (user names); `done` runs once, true

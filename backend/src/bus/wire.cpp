@@ -2,18 +2,15 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <optional>
+#include <variant>
 
 namespace chatd::bus {
 namespace json = boost::json;
 namespace {
 
-model::MessageKind kind_from(std::string_view name, std::string_view content) {
-    // Foreign bodies (the brief's format) have no kind: their notices are recognised by content.
-    return model::kind_from_name(name).value_or(model::kind_of_content(content));
-}
-
 json::object message_object(const model::Message& m) {
-    return json::object{
+    json::object o{
         {"sent_at", m.sent_at},
         {"content", m.content},
         {"user_name", m.user_name},
@@ -25,6 +22,26 @@ json::object message_object(const model::Message& m) {
         {"kind", model::kind_name(m.kind)},
         {"prev_id", m.prev_id},
     };
+    // The fields below only when they are not the default, so a plain message's body is what it
+    // was before changes existed. The folded state is never set on a live row (it is read from
+    // the store), but a message carrying it keeps it across the wire.
+    if (m.target_id != 0) o["target_id"] = m.target_id;
+    if (m.reply_to != 0) o["reply_to"] = m.reply_to;
+    if (m.edited_ms != 0) o["edited_ts"] = m.edited_ms;
+    if (m.deleted) o["deleted"] = true;
+    if (!m.reactions.empty()) {
+        json::array reactions;
+        for (const auto& reaction : m.reactions) {
+            json::array users;
+            for (const auto& user : reaction.users) users.emplace_back(user);
+            reactions.emplace_back(
+                json::object{{"emoji", reaction.emoji}, {"users", std::move(users)}});
+        }
+        o["reactions"] = std::move(reactions);
+    }
+    if (m.reply_count != 0) o["reply_count"] = m.reply_count;
+    if (m.last_reply_ms != 0) o["last_reply_ts"] = m.last_reply_ms;
+    return o;
 }
 
 std::string str(const json::object& o, std::string_view key) {
@@ -46,7 +63,28 @@ bool boolean(const json::object& o, std::string_view key) {
     return v && v->is_bool() && v->as_bool();
 }
 
-model::Message message_from(const json::object& o) {
+std::vector<model::Reaction> reactions_from(const json::object& o) {
+    std::vector<model::Reaction> reactions;
+    const auto* list = o.if_contains("reactions");
+    if (!list || !list->is_array()) return reactions;
+    for (const auto& item : list->as_array()) {
+        if (!item.is_object()) continue;
+        model::Reaction reaction{str(item.as_object(), "emoji"), {}};
+        if (const auto* users = item.as_object().if_contains("users"); users && users->is_array()) {
+            for (const auto& user : users->as_array()) {
+                if (user.is_string()) reaction.users.emplace_back(user.as_string());
+            }
+        }
+        if (!reaction.emoji.empty() && !reaction.users.empty()) {
+            reactions.push_back(std::move(reaction));
+        }
+    }
+    return reactions;
+}
+
+// A message body, or why it is not one. Foreign bodies (the brief's format, without `id`) have
+// no kind: their notices are recognised by content, and a change never comes from one.
+std::variant<model::Message, std::string> message_from(const json::object& o) {
     model::Message m;
     m.id = num(o, "id");
     m.room = str(o, "room");
@@ -56,8 +94,40 @@ model::Message message_from(const json::object& o) {
     m.sent_at = str(o, "sent_at");
     m.ts_ms = num(o, "ts");
     m.client_msg_id = str(o, "client_msg_id");
-    m.kind = kind_from(str(o, "kind"), m.content);
+    if (const auto* kind = o.if_contains("kind")) {
+        const auto known = kind->is_string() ? model::kind_from_name(kind->as_string())
+                                             : std::optional<model::MessageKind>{};
+        if (!known) return std::string("unknown kind");
+        m.kind = *known;
+    } else {
+        m.kind = model::kind_of_content(m.content);
+    }
     m.prev_id = num(o, "prev_id");  // absent from foreign bodies: they get it when stored
+    m.target_id = num(o, "target_id");
+    m.reply_to = num(o, "reply_to");
+    m.edited_ms = num(o, "edited_ts");
+    m.deleted = boolean(o, "deleted");
+    m.reactions = reactions_from(o);
+    m.reply_count = num(o, "reply_count");
+    m.last_reply_ms = num(o, "last_reply_ts");
+    if (!o.contains("id")) {
+        // Foreign (the brief's format): the receiver stores it as a new message of general,
+        // so only content, user_name and sent_at count.
+        m = model::Message{0,         m.room,  m.user_name,     m.content,
+                           m.sent_at, m.ts_ms, m.client_msg_id, m.kind};
+    }
+    if (m.user_name.empty()) return std::string("no user_name");
+    if (model::is_change(m.kind)) {
+        // A change is only ever a stored row: an AMQP client cannot make one by publishing.
+        if (m.id <= 0) return std::string("a change without id");
+        if (m.target_id <= 0) return std::string("a change without target_id");
+        // A delete's content is empty; every other change carries its content or emoji.
+        if (m.content.empty() && m.kind != model::MessageKind::Delete) {
+            return std::string("no content");
+        }
+    } else if (m.content.empty()) {
+        return std::string("no content");
+    }
     return m;
 }
 
@@ -128,10 +198,9 @@ Wire decode_wire(std::string_view body) {
     w.node = str(o, "node");
     if (type == "message" || type.empty()) {
         auto m = message_from(o);
-        if (m.user_name.empty() || m.content.empty()) return invalid("no user_name or content");
-        if (!o.contains("id")) m.id = 0;  // foreign: the receiver stores it
+        if (auto* why = std::get_if<std::string>(&m)) return invalid(std::move(*why));
         w.kind = Wire::Kind::Event;
-        w.event = std::make_shared<const model::Event>(std::move(m));
+        w.event = std::make_shared<const model::Event>(std::get<model::Message>(std::move(m)));
     } else if (type == "typing") {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(
@@ -163,9 +232,11 @@ Wire decode_wire(std::string_view body) {
     } else if (type == "forward") {
         const auto* inner = o.if_contains("message");
         if (!inner || !inner->is_object()) return invalid("forward without message");
+        auto m = message_from(inner->as_object());
+        if (auto* why = std::get_if<std::string>(&m)) return invalid("forward: " + *why);
         w.kind = Wire::Kind::Forward;
         w.user = str(o, "user");
-        w.event = std::make_shared<const model::Event>(message_from(inner->as_object()));
+        w.event = std::make_shared<const model::Event>(std::get<model::Message>(std::move(m)));
     } else {
         return invalid("unknown type");
     }

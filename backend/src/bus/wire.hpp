@@ -11,11 +11,15 @@ namespace chatd::bus {
 
 // The JSON bodies chatd puts on RabbitMQ (docs/design/rabbitmq.md). Pure functions.
 //
-// Exchange `chat` (the brief's): a stored message, with the brief's three fields first:
+// A stored message (on `chat`, `chat.rooms` or a member's queue) or a change (on `chat.rooms` or
+// `chat.events`), with the brief's three fields first:
 //   {"sent_at","content","user_name","type":"message","id","room","ts","client_msg_id","kind",
-//    "node"}
+//    "prev_id","node"}
+// plus, only when not the default: "target_id" and "reply_to", and the folded state
+// ("edited_ts", "deleted", "reactions", "reply_count", "last_reply_ts"; never set on a live row).
 // A body without `id` that has `content` and `user_name` (the brief's own format, from any AMQP
-// client) decodes as a foreign message: id 0, room general, `sent_at` as given.
+// client) decodes as a foreign message: id 0, room general, `sent_at` as given. A body naming an
+// unknown `kind`, or a change without `id` or `target_id`, is Invalid.
 // Exchange `chat.events` (chatd only): typing, presence, membership, heartbeat, forward; each
 // with "node", the publishing node.
 struct Wire {

@@ -76,7 +76,7 @@ void OutboxPublisher::run() {
 bool OutboxPublisher::publish_one(model::Message message, Members& members) {
     const auto id = message.id;
     std::optional<std::vector<std::string>> recipients;
-    if (bus_.routes_by_member() && message.room != model::kGeneralRoom) {
+    if (bus_.routes_by_member() && bus::addressed_to_members(message)) {
         // Read after the commit: a member who joined before the message was stored gets it,
         // one who left does not. One lookup per room per batch.
         auto it = members.find(message.room);

@@ -3,13 +3,15 @@
 // PostgreSQL of their own, a steady load from many clients, and faults injected meanwhile:
 // kill -9 of a node and its restart, RabbitMQ stopped and started (state kept), PostgreSQL
 // paused with SIGSTOP, clients dropping their socket right after a send. At the end every client
-// resyncs, the checker compares what each displayed with what was sent, acked and stored, and
-// the process exits 1 on any lost, duplicated, reordered or unexpected message.
+// resyncs, the checker compares what each displayed with what was sent, acked and stored (changes
+// included: each edit, delete and reaction received, and every message's final folded state),
+// and the process exits 1 on any lost, duplicated, reordered or unexpected message or change.
 //
 // Environment:
 //   CHATD_BIN            the chatd binary (required)
 //   CHAOS_SECONDS        load duration, faults included (default 300)
-//   CHAOS_USERS          clients (default 40), CHAOS_RATE total messages/s (default 30)
+//   CHAOS_USERS          clients (default 40), CHAOS_RATE total actions/s (default 30: new
+//                        messages, replies, reactions, edits, deletes)
 //   CHAOS_TOPOLOGY       per-user (default) or per-node
 //   CHAOS_FAULTS         comma list of kill,rabbitmq,postgres,drop (default all)
 //   CHAOS_PORT_BASE      ports: RabbitMQ BASE+369..BASE+1710 (scripts/rabbitmq), PostgreSQL
@@ -256,13 +258,14 @@ async function run () {
   const loadStart = clock()
   const loadEnd = loadStart + SECONDS * 1000
   let sendsRefusedFull = 0
-  // Steady load: RATE messages/s in total, each from a random client to one of its rooms.
+  // Steady load: RATE actions/s in total, each from a random client in one of its rooms: mostly
+  // new messages, and replies, reactions, edits and deletes (ACTION_MIX in client.mjs).
   const loadTimer = setInterval(() => {
     const perTick = RATE / 10
     let n = Math.floor(perTick) + (Math.random() < perTick % 1 ? 1 : 0)
     while (n-- > 0) {
       const c = clients[Math.floor(Math.random() * clients.length)]
-      if (!c.send(pickRoom(c))) sendsRefusedFull += 1
+      if (!c.act(pickRoom(c))) sendsRefusedFull += 1
     }
   }, 100)
 

@@ -1,10 +1,16 @@
 // The loss checker: a pure function from what the run recorded to a verdict. Definitions (also in
 // docs/reliability.md, "What the checker counts"):
 //
-// lost        a message that was acked to its sender, or is in the room's stored history at the
-//             end, and that a member of the room (every client is online and resynced at the
-//             end) did not display. One count per (member, message).
-//             Also counted: an acked id that is not in the stored history ("acked but not stored").
+// Changes (edit, delete, react, unreact) are rows of the room's log like messages: "displayed"
+// below means held (a visible message shown, a change received live or by a page and applied).
+//
+// lost        a message or change that was acked to its sender, or is in the room's stored
+//             history at the end, and that a member of the room (every client is online and
+//             resynced at the end) did not hold. One count per (member, row).
+//             Also counted: an acked id that is not in the stored history ("acked but not
+//             stored"); and a visible message whose folded state (content, edited time, deleted,
+//             reactions, reply count and time) in a member's client differs from the store's at
+//             the end (reactions compared as sets: who reacted with what, not in which order).
 // duplicated  one client displayed the same sent message (sender, client_msg_id) under two ids,
 //             or displayed one id twice; or one client_msg_id was acked with two different ids;
 //             or the stored history holds one (sender, client_msg_id) twice.
@@ -12,8 +18,9 @@
 //             not above every id its sender had displayed in that room when it first sent it (a
 //             reply sorting before what it answers); or two sends of one client in one room
 //             that were never refused got ids in the other order than they were sent.
-// unexpected  a client displayed a text message that no client sent (unknown sender and
-//             client_msg_id), or whose room or content differ from what was sent.
+// unexpected  a client displayed a text message or held a change that no client sent (unknown
+//             sender and client_msg_id), or whose room, kind, target or content differ from what
+//             was sent (an edit's stored content is erased when its target is deleted).
 //
 // Information only: raw redeliveries (live frames repeating an id the client already had: the
 // protocol allows them, the client drops them), live inversions (a live frame brought a new id
@@ -21,10 +28,22 @@
 // a client fetched by itself without a reconnect (and how many of those fetches brought a message
 // it lacked), messages the clients had only after the final resync, refusals by code.
 
+import { foldedState, isChangeKind } from '../../../frontend/src/api/roomEvents.mjs'
+
+// A folded state with its reactions as sets, so two orders of the same reactions compare equal.
+function comparable (state) {
+  const reactions = state.reactions
+    .map(r => ({ emoji: r.emoji, users: [...r.users].sort() }))
+    .sort((a, b) => (a.emoji < b.emoji ? -1 : a.emoji > b.emoji ? 1 : 0))
+  return JSON.stringify({ ...state, reactions })
+}
+
 export function check ({ clients, stored, members, faults = [], beforeFinalSync = {} }) {
   const violations = { lost: [], duplicated: [], reordered: [], unexpected: [] }
   const sent = new Map() // `${user}\u0000${cmid}` -> { user, cmid, room, content, ack }
   let sends = 0
+  let changesSent = 0
+  let changesAcked = 0
   let acked = 0
   let duplicateAcks = 0
   let retransmissions = 0
@@ -32,6 +51,10 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
   for (const c of clients) {
     for (const [cmid, s] of Object.entries(c.sends)) {
       sends += 1
+      if (isChangeKind(s.kind ?? 'text')) {
+        changesSent += 1
+        if (c.acks[cmid]) changesAcked += 1
+      }
       retransmissions += Math.max(0, s.attempts - 1)
       sent.set(`${c.user}\u0000${cmid}`, { user: c.user, cmid, ...s, ack: c.acks[cmid] })
     }
@@ -47,14 +70,18 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
 
   // The stored history: ascending ids, one row per (sender, client_msg_id).
   const storedIds = new Map() // room -> Set(id)
+  const storedState = new Map() // room -> Map(id -> folded state of a visible message)
   for (const [room, messages] of Object.entries(stored)) {
     const ids = new Set()
+    const states = new Map()
+    storedState.set(room, states)
     const keys = new Map()
     let prev = 0
     for (const m of messages) {
       if (m.id <= prev) violations.reordered.push({ what: 'history not in ascending id order', room, id: m.id, after: prev })
       prev = m.id
       ids.add(m.id)
+      if (!isChangeKind(m.kind ?? 'text')) states.set(m.id, foldedState(m))
       if (m.client_msg_id) {
         const key = `${m.user_name}\u0000${m.client_msg_id}`
         if (keys.has(key)) {
@@ -95,6 +122,11 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
     }
   }
 
+  const storedKinds = new Map() // id -> kind
+  for (const messages of Object.values(stored)) for (const m of messages) storedKinds.set(m.id, m.kind ?? 'text')
+  const sentKinds = new Map() // acked id -> kind
+  for (const s of sent.values()) if (s.ack) sentKinds.set(s.ack.id, s.kind ?? 'text')
+
   // Per member: what it displayed against what it should have.
   let displayedTotal = 0
   let redeliveries = 0
@@ -103,6 +135,7 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
   let holesRepaired = 0
   let onlyAfterFinalSync = 0
   let notices = 0
+  let changesHeld = 0
   for (const c of clients) {
     redeliveries += c.redeliveries
     liveInversions += c.liveInversions
@@ -119,7 +152,10 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
       const byKey = new Map()
       for (const [idText, m] of Object.entries(shown)) {
         const id = Number(idText)
-        if (m.kind && m.kind !== 'text') { notices += 1; continue }
+        const kind = m.kind ?? 'text'
+        if (kind === 'join' || kind === 'leave') { notices += 1; continue }
+        const change = isChangeKind(kind)
+        if (change) changesHeld += 1
         const key = `${m.user_name}\u0000${m.client_msg_id}`
         if (byKey.has(key)) {
           violations.duplicated.push({ what: 'one sent message displayed under two ids', user: c.user, room, sender: m.user_name, cmid: m.client_msg_id, ids: [byKey.get(key), id] })
@@ -128,8 +164,10 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
         const s = sent.get(key)
         if (!s) {
           violations.unexpected.push({ what: 'never sent', user: c.user, room, id, sender: m.user_name, cmid: m.client_msg_id })
-        } else if (s.room !== room || s.content !== m.content) {
-          violations.unexpected.push({ what: 'differs from what was sent', user: c.user, room, id, sentRoom: s.room, sentContent: s.content, content: m.content })
+        } else if (s.room !== room || (s.kind ?? 'text') !== kind ||
+          (change && s.target !== m.target_id) ||
+          (s.content !== m.content && !(kind === 'edit' && m.content === ''))) {
+          violations.unexpected.push({ what: 'differs from what was sent', user: c.user, room, id, sentRoom: s.room, sentKind: s.kind ?? 'text', kind, sentContent: s.content, content: m.content })
         } else if (s.ack && s.ack.id !== id) {
           violations.duplicated.push({ what: 'displayed under another id than acked', user: c.user, room, id, acked: s.ack.id })
         }
@@ -139,9 +177,20 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
       const before = new Set(beforeFinalSync[c.user]?.[room] ?? [])
       for (const id of expected) {
         if (!seenIds.has(id)) {
-          violations.lost.push({ what: 'not displayed by a member', user: c.user, room, id })
+          const change = isChangeKind(storedKinds.get(id) ?? sentKinds.get(id) ?? 'text')
+          violations.lost.push({ what: change ? 'change not received by a member' : 'not displayed by a member', user: c.user, room, id })
         } else if (beforeFinalSync[c.user] && !before.has(id)) {
           onlyAfterFinalSync += 1
+        }
+      }
+      // Every change held is not enough: applied in any order, they must give the store's state.
+      // (A client without state records, from before changes existed, is not compared.)
+      if (view.state) {
+        for (const [id, want] of storedState.get(room) ?? []) {
+          const got = view.state[id]
+          if (got && comparable(got) !== comparable(want)) {
+            violations.lost.push({ what: 'folded state differs from the store', user: c.user, room, id, client: got, store: want })
+          }
         }
       }
     }
@@ -162,6 +211,9 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
       clients: clients.length,
       sends,
       acked,
+      changesSent,
+      changesAcked,
+      changesHeld,
       unacked: clients.reduce((n, c) => n + c.unacked.length, 0),
       duplicateAcks,
       retransmissions,
@@ -188,6 +240,7 @@ export function summary (result) {
   const lines = []
   lines.push(`chaos: ${result.ok ? 'PASS' : 'FAIL'}  lost ${result.counts.lost}  duplicated ${result.counts.duplicated}  ` +
     `reordered ${result.counts.reordered}  unexpected ${result.counts.unexpected}`)
+  lines.push(`  changes (edit, delete, react, unreact): sent ${f.changesSent}, acked ${f.changesAcked}, held by members ${f.changesHeld}`)
   lines.push(`  clients ${f.clients}, sends ${f.sends}, acked ${f.acked} (duplicate acks ${f.duplicateAcks}), unacked at end ${f.unacked}, ` +
     `retransmissions ${f.retransmissions}, refusals ${JSON.stringify(f.refusals)}`)
   lines.push(`  stored ${f.stored}, displayed ${f.displayed} (notices ${f.notices}), raw redeliveries ${f.redeliveries}, ` +

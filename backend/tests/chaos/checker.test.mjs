@@ -113,3 +113,110 @@ test('a message nobody sent, or changed, is unexpected', () => {
   assert.equal(r.counts.unexpected, 2)
   assert.deepEqual(r.violations.unexpected.map(v => v.what).sort(), ['differs from what was sent', 'never sent'])
 })
+
+// --- changes: edits, deletes and reactions are rows of the room's log like messages ----------
+
+const change = (id, user, seq, kind, target, content = '') =>
+  ({ id, room: 'general', user_name: user, client_msg_id: `${user}-${seq}`, content, kind, target_id: target })
+const state = (content, extra = {}) =>
+  ({ content, edited_ts: 0, deleted: false, reactions: [], reply_count: 0, last_reply_ts: 0, ...extra })
+
+// a sends 1 and 3; b sends 2; then a edits 1 (id 4), b reacts to 3 (id 5), a deletes 3 (id 6).
+const changed = [
+  msg(1, 'a', 1), msg(2, 'b', 1), msg(3, 'a', 2),
+  change(4, 'a', 3, 'edit', 1, 'm a 1 edited'),
+  change(5, 'b', 2, 'react', 3, '👍'),
+  change(6, 'a', 4, 'delete', 3)
+]
+// The store's answer at the end: visible rows folded, change rows as stored.
+const storedChanged = [
+  { ...msg(1, 'a', 1), content: 'm a 1 edited', edited_ts: 40 },
+  msg(2, 'b', 1),
+  { ...msg(3, 'a', 2), content: '', deleted: true },
+  ...changed.slice(3)
+]
+const finalState = {
+  1: state('m a 1 edited', { edited_ts: 40 }),
+  2: state('m b 1 general'),
+  3: state('', { deleted: true })
+}
+
+function changeClient (user, sent, shown, folded = finalState) {
+  const c = client(user, [], shown)
+  for (const [seq, id, kind, target, content] of sent) {
+    const cmid = `${user}-${seq}`
+    c.sends[cmid] = { room: 'general', content, kind, target, t: 0, seq, maxDisplayedAtSend: 0, attempts: 1 }
+    c.acks[cmid] = { id, duplicate: false, t: 0 }
+  }
+  c.rooms.general.state = folded
+  return c
+}
+
+const aSent = [[1, 1, 'text', 0, 'm a 1 general'], [2, 3, 'text', 0, 'm a 2 general'],
+  [3, 4, 'edit', 1, 'm a 1 edited'], [4, 6, 'delete', 3, '']]
+const bSent = [[1, 2, 'text', 0, 'm b 1 general'], [2, 5, 'react', 3, '👍']]
+
+function cleanWithChanges () {
+  return {
+    clients: [changeClient('a', aSent, changed), changeClient('b', bSent, changed)],
+    stored: { general: storedChanged },
+    members
+  }
+}
+
+test('a clean history with edits, deletes and reactions passes', () => {
+  const r = check(cleanWithChanges())
+  assert.deepEqual(r.counts, { lost: 0, duplicated: 0, reordered: 0, unexpected: 0 })
+  assert.equal(r.figures.changesSent, 3)
+  assert.equal(r.figures.changesAcked, 3)
+  assert.equal(r.figures.changesHeld, 6)
+})
+
+test('an acked change a member never received is lost, and so is the state it left behind', () => {
+  const h = cleanWithChanges()
+  // b never got the edit: its message 1 still shows the old content.
+  const stale = { ...finalState, 1: state('m a 1 general') }
+  h.clients[1] = changeClient('b', bSent, changed.filter(m => m.id !== 4), stale)
+  const r = check(h)
+  assert.equal(r.ok, false)
+  assert.deepEqual(r.violations.lost.map(v => v.what).sort(),
+    ['change not received by a member', 'folded state differs from the store'])
+  assert.deepEqual(r.violations.lost.find(v => v.what === 'change not received by a member'),
+    { what: 'change not received by a member', user: 'b', room: 'general', id: 4 })
+  assert.equal(r.violations.lost.find(v => v.what === 'folded state differs from the store').id, 1)
+})
+
+test('a change received but whose fold differs from the store is lost', () => {
+  const h = cleanWithChanges()
+  // a held every row, but shows its deleted message with a reaction (applied after the delete).
+  const wrong = { ...finalState, 3: state('', { deleted: true, reactions: [{ emoji: '👍', users: ['b'] }] }) }
+  h.clients[0] = changeClient('a', aSent, changed, wrong)
+  const r = check(h)
+  assert.equal(r.counts.lost, 1)
+  assert.equal(r.violations.lost[0].what, 'folded state differs from the store')
+})
+
+test('reactions compare as sets: the order of emoji and users does not matter', () => {
+  const h = cleanWithChanges()
+  const reactions = [{ emoji: '👍', users: ['a', 'b'] }, { emoji: '🎉', users: ['b'] }]
+  h.stored.general = storedChanged.map(m => m.id === 2 ? { ...m, reactions } : m)
+  const swapped = { ...finalState, 2: state('m b 1 general', { reactions: [{ emoji: '🎉', users: ['b'] }, { emoji: '👍', users: ['b', 'a'] }] }) }
+  h.clients = [changeClient('a', aSent, changed, swapped), changeClient('b', bSent, changed, swapped)]
+  assert.equal(check(h).ok, true)
+})
+
+test('a change on another target or of another kind than sent is unexpected', () => {
+  const h = cleanWithChanges()
+  const retargeted = changed.map(m => m.id === 5 ? { ...m, target_id: 1 } : m)
+  h.clients[0] = changeClient('a', aSent, retargeted)
+  const r = check(h)
+  assert.equal(r.counts.unexpected, 1)
+  assert.equal(r.violations.unexpected[0].id, 5)
+})
+
+test('an edit whose content the delete of its target erased is what was sent', () => {
+  const h = cleanWithChanges()
+  const erased = changed.map(m => m.id === 4 ? { ...m, content: '' } : m)
+  h.clients[1] = changeClient('b', bSent, erased)
+  assert.equal(check(h).ok, true)
+})

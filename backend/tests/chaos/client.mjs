@@ -13,17 +13,35 @@
 // * after each welcome, resyncs every room with GET /api/rooms/{room}/messages?after=<mark>
 //   until has_more is false; a hole still open after HOLE_REPAIR_DELAY_MS is fetched the same
 //   way without waiting for a reconnect;
-// * displays a message at most once per id (sorted by id, as messagesReducer does).
+// * displays a message at most once per id (sorted by id, as messagesReducer does);
+// * applies each change (edit, delete, react, unreact) and reply to the messages it holds with
+//   the web client's own module (frontend/src/api/roomEvents.mjs): pages with their as_of, live
+//   frames as they come, in any order.
+//
+// Besides messages, the user edits and deletes their own messages, toggles reactions and replies
+// (`act`): each a frame with a client_msg_id, kept in the outbox until acked like a send. A
+// refusal by a rule (the target was deleted meanwhile, ...) is final: the change is dropped.
 //
 // It records: every send attempt (first send time, the highest id it displayed in the room at
 // that time), every ack (id, duplicate), every message displayed (first time, live or page,
 // connection number), every raw live frame that repeated an id already displayed, and the holes
-// it repaired by itself.
+// it repaired by itself. Change rows are recorded like messages (held, not displayed as rows),
+// and at the end every held message's folded state.
 import { http, WebSocket } from '../integration/lib/chatd.mjs'
 import { HOLE_REPAIR_DELAY_MS, RoomChain } from '../../../frontend/src/api/roomChain.mjs'
+import { RoomEvents, foldedState } from '../../../frontend/src/api/roomEvents.mjs'
 
 const BACKOFF = { baseMs: 100, capMs: 2000 }
 const PAGE = 200
+const EMOJI = ['👍', '🎉', '❤️', '😂']
+// What a user does besides writing a new message (`act`), by share of all actions: the rest are
+// new messages. About the mix of a busy team chat: reactions are common, edits and deletes rare.
+export const ACTION_MIX = Object.freeze({ reply: 0.05, react: 0.12, edit: 0.06, delete: 0.03 })
+// Refusals by a rule of the room (docs/protocol.md): retrying the same frame cannot succeed, so
+// the client drops it, as the web client shows the error and forgets the action. Any other
+// refusal (store_failed, rate_limited) is retried later with the same client_msg_id.
+const FINAL_REFUSALS = new Set(['message_not_found', 'message_deleted', 'not_author',
+  'edit_window_closed', 'too_many_reactions', 'invalid_reaction', 'empty_message'])
 
 export class ChaosClient {
   constructor ({ user, token, nodes, rooms, clock, log }) {
@@ -39,7 +57,7 @@ export class ChaosClient {
     this.stopped = false
     this.attempt = 0
     this.node = null
-    this.outbox = new Map() // cmid -> { room, content }
+    this.outbox = new Map() // cmid -> the frame to send (without client_msg_id)
     this.retryTimers = new Set()
     this.chains = new Map() // room -> RoomChain (its mark: the resync point)
     this.syncing = new Set() // rooms whose resync is in flight
@@ -48,7 +66,8 @@ export class ChaosClient {
     this.sends = new Map() // cmid -> { room, content, t, seq, maxDisplayedAtSend, attempts }
     this.acks = new Map() // cmid -> { id, duplicate, t }
     this.errors = [] // { t, code, cmid }
-    this.displayed = new Map() // room -> Map(id -> { t, via, conn, user_name, client_msg_id, content, kind })
+    this.displayed = new Map() // room -> Map(id -> { t, via, conn, user_name, client_msg_id, content, kind, target_id })
+    this.events = new Map() // room -> RoomEvents: the held messages' folded state
     this.displayOrder = new Map() // room -> [id] in the order first displayed
     this.liveInversions = 0 // a live frame brought a new id below one already displayed
     this.redeliveries = 0 // live frames repeating an id already displayed
@@ -57,10 +76,12 @@ export class ChaosClient {
     this.connects = 0
     this.drops = 0
     this.sendSeq = 0
+    this.deleting = new Set() // ids of the user's messages it asked to delete (not edited again)
     this.maxId = new Map() // room -> highest id displayed
     for (const room of rooms) {
       this.displayed.set(room, new Map())
       this.displayOrder.set(room, [])
+      this.events.set(room, new RoomEvents())
       const chain = new RoomChain()
       chain.page(0) // the rooms are empty or new to the run: everything is fetched from 0
       this.chains.set(room, chain)
@@ -88,13 +109,52 @@ export class ChaosClient {
   // --- sending ---------------------------------------------------------------------------------
 
   // A new message from the user (the load generator). Returns false when the outbox is full.
-  send (room) {
+  send (room, replyTo = 0) {
+    const seq = this.sendSeq + 1
+    const frame = { type: 'send', room, content: `m ${this.user} ${seq} ${room}` }
+    if (replyTo > 0) frame.reply_to = replyTo
+    return this.queue(frame)
+  }
+
+  // One action of the load's mix (ACTION_MIX): a new message, a reply, a reaction toggled, an
+  // edit or a delete of one of the user's own messages. Falls back to a new message when the
+  // room holds nothing to act on. Returns false when the outbox is full.
+  act (room, mix = ACTION_MIX) {
+    let r = Math.random()
+    const pick = list => list[Math.floor(Math.random() * list.length)]
+    const live = this.events.get(room).messages().filter(m => m.kind === 'text' && !m.deleted)
+    const recent = live.slice(-30)
+    const mine = recent.filter(m => m.user_name === this.user && !this.deleting.has(m.id))
+    if ((r -= mix.reply) < 0 && recent.length) return this.send(room, pick(recent).id)
+    if ((r -= mix.react) < 0 && recent.length) {
+      const target = pick(recent)
+      const emoji = pick(EMOJI)
+      const held = target.reactions?.find(x => x.emoji === emoji)?.users.includes(this.user)
+      return this.queue({ type: held ? 'unreact' : 'react', room, id: target.id, emoji })
+    }
+    if ((r -= mix.edit) < 0 && mine.length) {
+      return this.queue({ type: 'edit', room, id: pick(mine).id, content: `e ${this.user} ${this.sendSeq + 1} ${room}` })
+    }
+    if ((r -= mix.delete) < 0 && mine.length) {
+      const target = pick(mine)
+      this.deleting.add(target.id)
+      return this.queue({ type: 'delete', room, id: target.id })
+    }
+    return this.send(room)
+  }
+
+  // Records a frame as sent by the user and keeps it in the outbox until its ack.
+  queue (frame) {
     if (this.outbox.size >= 50) return false
     const seq = ++this.sendSeq
     const cmid = `${this.user}-${seq}`
-    const content = `m ${this.user} ${seq} ${room}`
-    this.sends.set(cmid, { room, content, t: this.clock(), seq, maxDisplayedAtSend: this.maxDisplayed(room), attempts: 0 })
-    this.outbox.set(cmid, { room, content })
+    const kind = frame.type === 'send' ? 'text' : frame.type
+    const content = frame.content ?? frame.emoji ?? ''
+    this.sends.set(cmid, {
+      room: frame.room, content, kind, target: frame.id ?? 0, replyTo: frame.reply_to ?? 0,
+      t: this.clock(), seq, maxDisplayedAtSend: this.maxDisplayed(frame.room), attempts: 0
+    })
+    this.outbox.set(cmid, frame)
     if (this.welcomed) this.transmit(cmid)
     return true
   }
@@ -111,7 +171,7 @@ export class ChaosClient {
     const ws = this.ws
     if (!entry || !ws || ws.readyState !== WebSocket.OPEN) return false
     this.sends.get(cmid).attempts += 1
-    ws.send(JSON.stringify({ type: 'send', room: entry.room, content: entry.content, client_msg_id: cmid }))
+    ws.send(JSON.stringify({ ...entry, client_msg_id: cmid }))
     return true
   }
 
@@ -179,7 +239,9 @@ export class ChaosClient {
         return
       case 'error':
         this.errors.push({ t: this.clock(), code: frame.code, cmid: frame.client_msg_id })
-        if (frame.client_msg_id && this.outbox.has(frame.client_msg_id)) {
+        if (frame.client_msg_id && FINAL_REFUSALS.has(frame.code)) {
+          this.outbox.delete(frame.client_msg_id)
+        } else if (frame.client_msg_id && this.outbox.has(frame.client_msg_id)) {
           // Retried later with the same client_msg_id (the user presses "retry").
           const cmid = frame.client_msg_id
           const timer = setTimeout(() => {
@@ -206,6 +268,7 @@ export class ChaosClient {
     }
     if (id < this.maxDisplayed(room)) this.liveInversions += 1
     this.display(message, 'live', generation)
+    this.events.get(room).live(message)
   }
 
   display (message, via, generation) {
@@ -218,7 +281,8 @@ export class ChaosClient {
       user_name: message.user_name,
       client_msg_id: message.client_msg_id,
       content: message.content,
-      kind: message.kind
+      kind: message.kind,
+      target_id: message.target_id ?? 0
     })
     this.displayOrder.get(message.room).push(message.id)
     if (message.id > this.maxDisplayed(message.room)) this.maxId.set(message.room, message.id)
@@ -275,6 +339,7 @@ export class ChaosClient {
           this.display(m, 'page', generation)
           if (m.id > after) after = m.id
         }
+        this.events.get(room).page(res.json.messages, res.json.as_of)
         chain.page(after)
         if (!res.json.has_more || res.json.messages.length === 0) break
       }
@@ -301,7 +366,9 @@ export class ChaosClient {
     for (const [room, shown] of this.displayed) {
       rooms[room] = {
         order: this.displayOrder.get(room),
-        messages: Object.fromEntries([...shown].map(([id, m]) => [id, m]))
+        messages: Object.fromEntries([...shown].map(([id, m]) => [id, m])),
+        // The folded state of every visible message held, to compare with the store's.
+        state: Object.fromEntries(this.events.get(room).messages().map(m => [m.id, foldedState(m)]))
       }
     }
     return {

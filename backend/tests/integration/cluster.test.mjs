@@ -1,6 +1,7 @@
 // Two chatd nodes on one RabbitMQ vhost and one database (CHATD_TEST_MODE per-user or per-node):
 // rooms, DMs, the seed API and presence across nodes, a user on both nodes at once, offline
-// catch-up, a broker outage under load, and kill -9 of a node (issue 3).
+// catch-up, a broker outage under load, and kill -9 of a node (issue 3); edits, deletes and
+// reactions across nodes, live and by resync.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
@@ -10,8 +11,19 @@ import {
   newVhost, openLogin, restoreAmqpUser, sendMessage, sendOk, startChatd, waitFor, within, wsConnect
 } from './lib/chatd.mjs'
 import { RoomChain } from '../../../frontend/src/api/roomChain.mjs'
+import { RoomEvents, foldedState } from '../../../frontend/src/api/roomEvents.mjs'
 
 const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000']
+
+// Sends a change frame (edit, delete, react, unreact) and insists on its ack.
+async function changeOk (client, frame) {
+  const cmid = newCmid('chg')
+  client.send({ ...frame, client_msg_id: cmid })
+  const f = await client.next(x => (x.type === 'ack' || x.type === 'error') && x.client_msg_id === cmid, 5000,
+    `ack for ${frame.type} ${cmid}`)
+  if (f.type !== 'ack') throw new Error(`expected an ack for ${JSON.stringify(frame)}, got ${JSON.stringify(f)}`)
+  return f
+}
 
 if (!distributed) throw new Error(`cluster tests need CHATD_TEST_MODE per-user or per-node, not ${mode}`)
 
@@ -262,6 +274,106 @@ describe(`two chatd nodes (${mode})`, () => {
       assert.equal(chain.hasHole, false)
     }
   })
+
+  // Changes go on chat.events (per-user) or chat.rooms (per-node), never on `chat` nor into a
+  // user queue: a member on the other node still gets each one live, in the room's chain, and a
+  // member who was away gets them from ?after=. Both in general (whose messages go on `chat`) and
+  // in another room (per-user: to the members' queues).
+  for (const roomKind of ['general', 'a room']) {
+    it(`${roomKind}: an edit, a delete, a react and an unreact sent on A reach a member on B, live and by resync`, async () => {
+      const tag = roomKind === 'general' ? 'g' : 'r'
+      const aliceToken = await openLogin(a.base, `ch-alice-${tag}`)
+      const alice = track(await nativeConnect(a, aliceToken))
+      const bobToken = await openLogin(b.base, `ch-bob-${tag}`)
+      const bob = track(await nativeConnect(b, bobToken))
+      const carolToken = await openLogin(b.base, `ch-carol-${tag}`)
+      const outsider = track(await nativeConnect(b, await openLogin(b.base, `ch-dan-${tag}`)))
+      let room = 'general'
+      if (roomKind !== 'general') {
+        room = `changes-${Date.now()}`
+        assert.equal((await http(a.base, 'POST', '/api/rooms', { name: room }, aliceToken)).status, 201)
+        for (const token of [bobToken, carolToken]) {
+          assert.equal((await http(b.base, 'POST', `/api/rooms/${room}/join`, undefined, token)).status, 200)
+        }
+        await bob.next(f => f.type === 'membership' && f.room === room && f.user_name === `ch-carol-${tag}`,
+          5000, 'bob sees carol join')
+      }
+      // A seed /receive stream on B: general's new messages only, never a change.
+      const seed = roomKind === 'general' ? track(await wsConnect(`${b.wsBase}/receive/ch-seed`)) : null
+
+      const first = await sendOk(alice, room, 'first, to be edited')
+      const second = await sendOk(alice, room, 'second, to be deleted')
+      await bob.next(isMessage(m => m.id === second.id), 10000, 'bob has both messages')
+      const mark = second.id // carol's resync point: she is away from here on
+
+      const edit = await changeOk(alice, { type: 'edit', room, id: first.id, content: 'first, edited' })
+      const react = await changeOk(alice, { type: 'react', room, id: first.id, emoji: '👍' })
+      const party = await changeOk(alice, { type: 'react', room, id: first.id, emoji: '🎉' })
+      const unreact = await changeOk(alice, { type: 'unreact', room, id: first.id, emoji: '👍' })
+      const del = await changeOk(alice, { type: 'delete', room, id: second.id })
+      const changes = [[edit, 'edit', first.id], [react, 'react', first.id], [party, 'react', first.id],
+        [unreact, 'unreact', first.id], [del, 'delete', second.id]]
+
+      // Live on B, each once, as a message frame of its kind naming its target.
+      for (const [ack, kind, target] of changes) {
+        const frame = await bob.next(isMessage(m => m.id === ack.id), 10000, `${kind} ${ack.id} live on B`)
+        assert.equal(frame.message.kind, kind)
+        assert.equal(frame.message.target_id, target)
+        assert.equal(frame.message.user_name, `ch-alice-${tag}`)
+      }
+      const roomFrames = bob.all.filter(isMessage(m => m.room === room)).map(f => f.message)
+      const live = new RoomEvents()
+      for (const m of roomFrames) live.live(m)
+      const ids = changes.map(([ack]) => ack.id)
+      assert.deepEqual(bob.drain(isMessage(m => ids.includes(m.id))), [], 'no change twice on B')
+      // The sender's node delivers its own changes too (per-user: its copy from chat.events).
+      for (const id of ids) await alice.next(isMessage(m => m.id === id), 10000, `change ${id} live on A`)
+      // The live frames chain the room: each change's prev_id is the row before it.
+      const chain = new RoomChain()
+      chain.page(mark)
+      for (const f of bob.all.filter(isMessage(m => m.room === room && m.id > mark))) chain.live(f.message.id, f.message.prev_id)
+      assert.equal(chain.mark, del.id)
+      assert.equal(chain.hasHole, false)
+
+      // The store's folded state, and bob's from the live frames, agree.
+      const stored = await http(b.base, 'GET', `/api/rooms/${encodeURIComponent(room)}/messages?limit=10`, undefined, bobToken)
+      assert.equal(stored.status, 200, stored.text)
+      const storedFirst = stored.json.messages.find(m => m.id === first.id)
+      const storedSecond = stored.json.messages.find(m => m.id === second.id)
+      assert.equal(storedFirst.content, 'first, edited')
+      assert.deepEqual(storedFirst.reactions, [{ emoji: '🎉', users: [`ch-alice-${tag}`] }])
+      assert.equal(storedSecond.deleted, true)
+      assert.equal(storedSecond.content, '')
+      assert.deepEqual(foldedState(live.get(first.id)), foldedState(storedFirst))
+      assert.deepEqual(foldedState(live.get(second.id)), foldedState(storedSecond))
+
+      // carol was away: ?after=<mark> on B brings every change row, and applied on what she
+      // held they give the same state.
+      const page = await http(b.base, 'GET', `/api/rooms/${encodeURIComponent(room)}/messages?after=${mark}`, undefined, carolToken)
+      assert.equal(page.status, 200, page.text)
+      assert.deepEqual(page.json.messages.map(m => m.id), ids)
+      assert.deepEqual(page.json.messages.map(m => m.kind), changes.map(([, kind]) => kind))
+      const resynced = new RoomEvents()
+      resynced.page(roomFrames.filter(m => m.id <= mark), mark)
+      resynced.page(page.json.messages, page.json.as_of)
+      assert.deepEqual(foldedState(resynced.get(first.id)), foldedState(storedFirst))
+      assert.deepEqual(foldedState(resynced.get(second.id)), foldedState(storedSecond))
+
+      // A marker after the changes: once it is on B, nothing of the room reached a non-member,
+      // and the seed stream got the two new messages and nothing else.
+      const marker = await sendOk(alice, room, 'marker')
+      await bob.next(isMessage(m => m.id === marker.id), 10000, 'the marker on B')
+      if (roomKind !== 'general') {
+        assert.deepEqual(outsider.all.filter(isMessage(m => m.room === room)), [], 'a non-member gets nothing of the room')
+      }
+      if (seed) {
+        await seed.next(f => f.content === 'marker', 10000, 'the marker on /receive')
+        const got = seed.all.filter(f => f.user_name === `ch-alice-${tag}`)
+        assert.deepEqual(got.map(f => f.content), ['first, to be edited', 'second, to be deleted', 'marker'])
+        for (const f of got) assert.deepEqual(Object.keys(f).sort(), ['content', 'sent_at', 'user_name'])
+      }
+    })
+  }
 
   it('RabbitMQ down during a send load: /readyz is 503, then every acked message reaches every client once', async t => {
     // A broker restart drops the non-durable `chat` exchange and its bindings: what a node

@@ -4,7 +4,9 @@
 //   - pika publishes to `chat`: a native /ws client and a seed /receive client get it, stored once;
 //   - a chatd user's message is read by pika from a queue declared as the brief's receive script
 //     does, and (per-user) from the queue of a user who went offline;
-//   - DM privacy at the broker: no queue but the members' ever holds a DM.
+//   - DM privacy at the broker: no queue but the members' ever holds a DM;
+//   - edits, deletes and reactions never reach a brief reader nor a user queue; replies do, as
+//     ordinary messages in the brief's format.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +14,7 @@ import { after, before, describe, it } from 'node:test'
 
 import {
   amqpUrl, distributed, fetchAfter, http, isMessage, mode, nativeConnect, newDatabase, newVhost,
-  openLogin, sendOk, startChatd, waitFor, wsConnect
+  newCmid, openLogin, sendOk, startChatd, waitFor, wsConnect
 } from './lib/chatd.mjs'
 
 if (!distributed) throw new Error(`interop tests need CHATD_TEST_MODE per-user or per-node, not ${mode}`)
@@ -21,6 +23,17 @@ if (!distributed) throw new Error(`interop tests need CHATD_TEST_MODE per-user o
 const PYTHON = process.env.CHATD_TEST_PYTHON || '/usr/bin/python3'
 const CLIENT = fileURLToPath(new URL('./lib/amqp_client.py', import.meta.url))
 const SENT_AT = /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/ // the brief's dd/mm/yyyy hh:mm:ss
+const CHANGE_KINDS = ['edit', 'delete', 'react', 'unreact']
+
+// Sends a frame that needs a client_msg_id and insists on its ack.
+async function ackOf (client, frame) {
+  const cmid = newCmid('io')
+  client.send({ ...frame, client_msg_id: cmid })
+  const f = await client.next(x => (x.type === 'ack' || x.type === 'error') && x.client_msg_id === cmid, 5000,
+    `ack for ${frame.type} ${cmid}`)
+  if (f.type !== 'ack') throw new Error(`expected an ack for ${JSON.stringify(frame)}, got ${JSON.stringify(f)}`)
+  return f
+}
 
 // Runs one amqp_client.py command; resolves with its JSON lines (bounded: 20 s).
 function pika (...args) {
@@ -170,5 +183,58 @@ describe(`a plain AMQP client (pika) and chatd (${mode})`, () => {
     const again = `second secret ${Date.now()}`
     await sendOk(sam, dm.json.name, again)
     await rosa.next(isMessage(m => m.content === again), 10000, 'the DM live on B')
+  })
+
+  it('a brief reader of `chat` and a member\'s queue get new messages and replies, never a change; every body parses', async () => {
+    await pika('declare', url, 'pikachanges')
+    await drainQueue('pikachanges')
+    await wasOnline('ursula') // per-user: her queue exists, she is away
+    if (mode === 'per-user') await drainQueue('ursula')
+    const sueToken = await openLogin(a.base, 'sue')
+    const sue = track(await nativeConnect(a, sueToken))
+    const room = `interop-${Date.now()}`
+    assert.equal((await http(a.base, 'POST', '/api/rooms', { name: room }, sueToken)).status, 201)
+    const ursulaToken = await openLogin(b.base, 'ursula')
+    assert.equal((await http(b.base, 'POST', `/api/rooms/${room}/join`, undefined, ursulaToken)).status, 200)
+
+    const visible = { general: [], [room]: [] } // contents, in order
+    const changeIds = []
+    for (const where of ['general', room]) {
+      const root = await sendOk(sue, where, `root in ${where}`)
+      const reply = await ackOf(sue, { type: 'send', room: where, content: `reply in ${where}`, reply_to: root.id })
+      visible[where].push([`root in ${where}`, 0], [`reply in ${where}`, root.id])
+      for (const frame of [
+        { type: 'edit', room: where, id: root.id, content: `root in ${where}, edited` },
+        { type: 'react', room: where, id: root.id, emoji: '👍' },
+        { type: 'unreact', room: where, id: root.id, emoji: '👍' },
+        { type: 'react', room: where, id: reply.id, emoji: '🎉' },
+        { type: 'delete', room: where, id: reply.id }
+      ]) changeIds.push((await ackOf(sue, frame)).id)
+      await sendOk(sue, where, `marker in ${where}`)
+      visible[where].push([`marker in ${where}`, 0])
+    }
+
+    // Each room's messages reach a queue in order: once its marker is there, so is the rest.
+    const expected = { pikachanges: ['general'] }
+    if (mode === 'per-user') expected.ursula = ['general', room]
+    for (const [queue, rooms] of Object.entries(expected)) {
+      const bodies = []
+      await waitFor(async () => {
+        bodies.push(...await drainQueue(queue))
+        return rooms.every(r => bodies.some(m => m.content === `marker in ${r}`))
+      }, { timeoutMs: 10000, what: `the markers in ${queue}` })
+      for (const body of bodies) {
+        for (const key of ['content', 'user_name', 'sent_at']) assert.equal(typeof body[key], 'string', `${queue}: ${key} of ${JSON.stringify(body)}`)
+        assert.match(body.sent_at, SENT_AT)
+        assert.ok(!CHANGE_KINDS.includes(body.kind), `${queue} holds a change: ${JSON.stringify(body)}`)
+        assert.ok(!changeIds.includes(body.id), `${queue} holds change row ${body.id}`)
+      }
+      for (const r of rooms) {
+        const ours = bodies.filter(m => m.user_name === 'sue' && m.room === r)
+        assert.deepEqual(ours.map(m => [m.content, m.reply_to ?? 0]).map(([c, p]) => [c, p > 0]),
+          visible[r].map(([c, p]) => [c, p > 0]), `${queue}: the new messages of ${r}, in order`)
+      }
+      if (queue === 'pikachanges') assert.ok(!bodies.some(m => m.room === room), 'a brief reader sees general only')
+    }
   })
 })

@@ -13,6 +13,8 @@
 //   `prev_id`s has no hole (roomChain.mjs), not the highest id seen: a newer message can arrive
 //   live before an older one from another node. A hole still open after HOLE_REPAIR_DELAY_MS
 //   is fetched (`?after=<mark>`) without waiting for a reconnect.
+// * Changes (edits, deletes, reactions) are rows of the room's log like messages: they move the
+//   chain, come back in `?after=` pages, and a page's `as_of` moves the mark (pageMark()).
 // * No message is sent twice: every send carries a client_msg_id and stays in a bounded outbox
 //   until its `ack` (or a refusal) arrives. After a reconnect the whole outbox is sent again;
 //   the server stores a client_msg_id once and acks a repeat with `duplicate: true`.
@@ -22,8 +24,8 @@ import {
   type ChatMessage,
   type ClientFrame,
   type MessagePage,
-  type SendFrame,
   type ServerFrame,
+  type StoredFrame,
 } from '@/protocol/frames'
 import { HOLE_REPAIR_DELAY_MS, RoomChain } from './roomChain.mjs'
 
@@ -61,6 +63,8 @@ export interface HistoryBatch {
   /** 'latest': the newest page of a room seen for the first time; 'after': a resync page. */
   mode: HistoryMode
   hasMore: boolean
+  /** The page's as_of: its visible messages' folded state reflects every change up to it. */
+  asOf?: number
 }
 
 export type SendResult = 'sent' | 'queued' | 'full'
@@ -154,7 +158,7 @@ export class ChatSocket {
   /** Rooms whose baseline or resync is in flight. */
   private readonly syncing = new Set<string>()
   /** Sends waiting for their ack, in order, keyed by client_msg_id. */
-  private readonly outbox = new Map<string, SendFrame>()
+  private readonly outbox = new Map<string, StoredFrame>()
 
   constructor(options: ChatSocketOptions) {
     this.options = options
@@ -210,10 +214,10 @@ export class ChatSocket {
   }
 
   /**
-   * Sends a message, or keeps it for the next connection. A retry of a failed message must reuse
-   * its client_msg_id; the server then stores it at most once.
+   * Sends a message or a change, or keeps it for the next connection. A retry of a failed one
+   * must reuse its client_msg_id; the server then stores it at most once.
    */
-  send(frame: SendFrame): SendResult {
+  send(frame: StoredFrame): SendResult {
     if (!this.outbox.has(frame.client_msg_id) && this.outbox.size >= this.maxPending) return 'full'
     this.outbox.set(frame.client_msg_id, frame)
     if (this.welcomed && this.transmit(frame)) return 'sent'
@@ -428,24 +432,26 @@ export class ChatSocket {
       if (!chain.based) {
         const page = await this.options.fetchMessages(room, { limit: this.pageSize })
         if (!alive()) return
-        chain.page(maxId(page.messages, 0))
+        chain.history('latest', page)
         this.options.onHistory({
           room,
           messages: page.messages,
           mode: 'latest',
           hasMore: page.has_more,
+          ...(page.as_of === undefined ? {} : { asOf: page.as_of }),
         })
       } else {
         for (;;) {
           const page = await this.options.fetchMessages(room, { after, limit: this.pageSize })
           if (!alive()) return
+          chain.history('after', page, after)
           after = maxId(page.messages, after)
-          chain.page(after)
           this.options.onHistory({
             room,
             messages: page.messages,
             mode: 'after',
             hasMore: page.has_more,
+            ...(page.as_of === undefined ? {} : { asOf: page.as_of }),
           })
           if (!page.has_more || page.messages.length === 0) break
         }

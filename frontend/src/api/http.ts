@@ -1,6 +1,11 @@
 // The native HTTP API (docs/protocol.md, "Native HTTP API"). Framework-free: the token comes
 // from a getter so that the session store stays the single owner of it.
-import { parseMessagePage, type MessagePage } from '@/protocol/frames'
+import {
+  parseMessagePage,
+  parseSingleMessage,
+  type MessagePage,
+  type SingleMessage,
+} from '@/protocol/frames'
 
 export type AuthMode = 'password' | 'open'
 
@@ -86,6 +91,18 @@ export function createApiClient(options: ApiClientOptions) {
 
   const room = (name: string) => `/api/rooms/${encodeURIComponent(name)}`
 
+  async function page(path: string, query: HistoryQuery | { limit?: number }) {
+    const params = new URLSearchParams()
+    if ('before' in query) params.set('before', String(query.before))
+    if ('after' in query) params.set('after', String(query.after))
+    if (query.limit !== undefined) params.set('limit', String(query.limit))
+    const qs = params.toString()
+    const raw = await request<unknown>('GET', `${path}${qs ? `?${qs}` : ''}`)
+    const parsed = parseMessagePage(raw)
+    if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected history page')
+    return parsed satisfies MessagePage
+  }
+
   return {
     config: () => request<ServerConfig>('GET', '/api/config'),
     register: (user_name: string, password: string) =>
@@ -106,16 +123,17 @@ export function createApiClient(options: ApiClientOptions) {
     openDirect: (user: string) =>
       request<{ name: string }>('POST', `/api/dm/${encodeURIComponent(user)}`),
     online: () => request<{ users: string[] }>('GET', '/api/users/online'),
-    async messages(name: string, query: HistoryQuery | { limit?: number } = {}) {
-      const params = new URLSearchParams()
-      if ('before' in query) params.set('before', String(query.before))
-      if ('after' in query) params.set('after', String(query.after))
-      if (query.limit !== undefined) params.set('limit', String(query.limit))
-      const qs = params.toString()
-      const raw = await request<unknown>('GET', `${room(name)}/messages${qs ? `?${qs}` : ''}`)
-      const page = parseMessagePage(raw)
-      if (!page) throw new ApiError(200, 'bad_response', 'unexpected history page')
-      return page satisfies MessagePage
+    messages: (name: string, query: HistoryQuery | { limit?: number } = {}) =>
+      page(`${room(name)}/messages`, query),
+    /** A thread's replies: `GET …/messages/{id}/replies`, the newest page or `before=`. */
+    replies: (name: string, root: number, query: HistoryQuery | { limit?: number } = {}) =>
+      page(`${room(name)}/messages/${root}/replies`, query),
+    /** One message, folded: `GET …/messages/{id}`. */
+    async message(name: string, id: number) {
+      const raw = await request<unknown>('GET', `${room(name)}/messages/${id}`)
+      const single = parseSingleMessage(raw)
+      if (!single) throw new ApiError(200, 'bad_response', 'unexpected message')
+      return single satisfies SingleMessage
     },
   }
 }

@@ -6,7 +6,8 @@
 // the chain has no hole (since the room's baseline):
 //
 // * a history page is contiguous by construction (`?after=X` returns every id above X in order,
-//   the latest page every id above its first one), so it moves the mark to its last id;
+//   the latest page every id above its first one), so it moves the mark to its last id, or
+//   further to its `as_of` by the rule of pageMark() below (change rows are chain entries too);
 // * a live message whose prev_id is at or below the mark moves the mark to its id, and then any
 //   message already received that continues the chain;
 // * a live message whose prev_id is above the mark leaves a hole: it is kept (and displayed)
@@ -70,6 +71,18 @@ export class RoomChain {
     this.#absorb()
   }
 
+  /**
+   * A history page by the mark rule of pageMark(). Returns the mark.
+   * @param {'latest' | 'after' | 'before'} direction
+   * @param {{ messages: { id: number }[], has_more: boolean, as_of?: number }} page
+   * @param {number} [after] the id the page was asked after (direction 'after')
+   */
+  history(direction, page, after = 0) {
+    const mark = pageMark(direction, page, after)
+    if (mark !== null) this.page(mark)
+    return this.#mark
+  }
+
   /** Applies ids without prev_id; call when the room is not syncing. */
   settle() {
     if (this.#unchained > this.#mark) this.#mark = this.#unchained
@@ -93,4 +106,31 @@ export class RoomChain {
       }
     }
   }
+}
+
+/**
+ * The mark a history page carrying `as_of` (the highest id of the room in the snapshot it was
+ * read from) moves a room to, or null for a page that must not move it:
+ *
+ * * the newest page: to its as_of. Its rows are folded up to as_of, so every change up to there
+ *   is in them, and a change to an older message reaches the client with that message's page;
+ * * an `after=` page: to its last id (the rows are contiguous from `after`), or to its as_of
+ *   when `has_more` is false (it returned every row up to its snapshot);
+ * * a `before=` page: null (it says nothing about newer ids).
+ *
+ * A page without as_of (a server older than room changes) counts as read at its last id.
+ * @param {'latest' | 'after' | 'before'} direction
+ * @param {{ messages: { id: number }[], has_more: boolean, as_of?: number }} page
+ * @param {number} [after] the id the page was asked after (direction 'after')
+ * @returns {number | null}
+ */
+export function pageMark(direction, page, after = 0) {
+  if (direction === 'before') return null
+  const last = page.messages.reduce(
+    (max, m) => Math.max(max, m.id),
+    direction === 'after' ? after : 0,
+  )
+  if (page.as_of === undefined) return last
+  if (direction === 'latest' || !page.has_more) return Math.max(last, page.as_of)
+  return last
 }

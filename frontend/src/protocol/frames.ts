@@ -1,7 +1,17 @@
 // TypeScript mirror of docs/protocol.md. Every frame the server sends goes through
 // parseServerFrame(), which checks field types, so the rest of the client can trust them.
 
-export type MessageKind = 'text' | 'join' | 'leave'
+/** Visible kinds are shown as rows; change kinds change a message and are never shown. */
+export type VisibleKind = 'text' | 'join' | 'leave'
+export type ChangeKind = 'edit' | 'delete' | 'react' | 'unreact'
+/** `other`: a kind this client does not know (a newer server): kept for the chain, not shown. */
+export type MessageKind = VisibleKind | ChangeKind | 'other'
+
+export interface Reaction {
+  emoji: string
+  /** In the order they reacted. */
+  users: string[]
+}
 
 /** A stored message, as in HTTP pages and `message` frames. */
 export interface ChatMessage {
@@ -17,6 +27,20 @@ export interface ChatMessage {
   kind: MessageKind
   /** The id of the room's previous message (0 for its first); absent from older servers. */
   prev_id?: number
+  /** A change: the message it changes. */
+  target_id?: number
+  /** A reply: its thread's root. A change: its target's reply_to. */
+  reply_to?: number
+  // Folded state (history pages and single reads); absent = the default.
+  /** Epoch ms of the last edit. */
+  edited_ts?: number
+  /** A tombstone: content is "". */
+  deleted?: boolean
+  reactions?: Reaction[]
+  /** Replies in its thread that are not deleted. */
+  reply_count?: number
+  /** Epoch ms of the newest reply. */
+  last_reply_ts?: number
 }
 
 export interface WelcomeFrame {
@@ -75,16 +99,29 @@ export type ServerFrame =
   | PongFrame
 
 export type ClientFrame =
-  | { type: 'send'; room: string; content: string; client_msg_id: string }
+  | { type: 'send'; room: string; content: string; client_msg_id: string; reply_to?: number }
+  | { type: 'edit'; room: string; id: number; content: string; client_msg_id: string }
+  | { type: 'delete'; room: string; id: number; client_msg_id: string }
+  | { type: 'react' | 'unreact'; room: string; id: number; emoji: string; client_msg_id: string }
   | { type: 'typing'; room: string }
   | { type: 'ping' }
 
 export type SendFrame = Extract<ClientFrame, { type: 'send' }>
+/** Frames stored by the server: each is acked (or refused) by its client_msg_id. */
+export type StoredFrame = Extract<ClientFrame, { client_msg_id: string }>
 
-/** `GET /api/rooms/{room}/messages` */
+/** `GET /api/rooms/{room}/messages` and `…/messages/{id}/replies` */
 export interface MessagePage {
   messages: ChatMessage[]
   has_more: boolean
+  /** The room's highest id in the snapshot the page was read from (absent from older servers). */
+  as_of?: number
+}
+
+/** `GET /api/rooms/{room}/messages/{id}` */
+export interface SingleMessage {
+  message: ChatMessage
+  as_of: number
 }
 
 // --- validation -------------------------------------------------------------------------------
@@ -98,6 +135,32 @@ const isInt = (value: unknown): value is number => Number.isSafeInteger(value)
 const isBool = (value: unknown): value is boolean => typeof value === 'boolean'
 const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every(isString)
+const isId = (value: unknown): value is number => isInt(value) && value > 0
+
+const KINDS: readonly MessageKind[] = [
+  'text',
+  'join',
+  'leave',
+  'edit',
+  'delete',
+  'react',
+  'unreact',
+]
+
+function parseKind(kind: unknown): MessageKind {
+  if (kind === undefined) return 'text'
+  return KINDS.find((k) => k === kind) ?? 'other'
+}
+
+function parseReactions(value: unknown): Reaction[] | null {
+  if (!Array.isArray(value)) return null
+  const reactions: Reaction[] = []
+  for (const raw of value) {
+    if (!isObject(raw) || !isString(raw.emoji) || !isStringArray(raw.users)) return null
+    reactions.push({ emoji: raw.emoji, users: raw.users })
+  }
+  return reactions
+}
 
 /** Returns the message if `value` has the shape of a stored message, otherwise null. */
 export function parseMessage(value: unknown): ChatMessage | null {
@@ -105,7 +168,7 @@ export function parseMessage(value: unknown): ChatMessage | null {
   const { id, room, user_name, content, sent_at, ts, client_msg_id, kind, prev_id } = value
   if (!isInt(id) || !isString(room) || !isString(user_name) || !isString(content)) return null
   if (!isInt(ts)) return null
-  const k: MessageKind = kind === 'join' || kind === 'leave' ? kind : 'text'
+  const k = parseKind(kind)
   const message: ChatMessage = {
     id,
     room,
@@ -117,6 +180,18 @@ export function parseMessage(value: unknown): ChatMessage | null {
     kind: k,
   }
   if (isInt(prev_id) && prev_id >= 0 && prev_id < id) message.prev_id = prev_id
+  const { target_id, reply_to, edited_ts, deleted, reactions, reply_count, last_reply_ts } = value
+  if (isId(target_id)) message.target_id = target_id
+  if (isId(reply_to)) message.reply_to = reply_to
+  if (isInt(edited_ts) && edited_ts > 0) message.edited_ts = edited_ts
+  if (deleted === true) {
+    message.deleted = true
+    message.content = ''
+  }
+  const parsedReactions = parseReactions(reactions)
+  if (parsedReactions) message.reactions = parsedReactions
+  if (isInt(reply_count) && reply_count > 0) message.reply_count = reply_count
+  if (isInt(last_reply_ts) && last_reply_ts > 0) message.last_reply_ts = last_reply_ts
   return message
 }
 
@@ -128,7 +203,16 @@ export function parseMessagePage(value: unknown): MessagePage | null {
     if (!message) return null
     messages.push(message)
   }
-  return { messages, has_more: value.has_more === true }
+  const page: MessagePage = { messages, has_more: value.has_more === true }
+  if (isInt(value.as_of) && value.as_of >= 0) page.as_of = value.as_of
+  return page
+}
+
+export function parseSingleMessage(value: unknown): SingleMessage | null {
+  if (!isObject(value)) return null
+  const message = parseMessage(value.message)
+  if (!message || !isInt(value.as_of)) return null
+  return { message, as_of: value.as_of }
 }
 
 /**

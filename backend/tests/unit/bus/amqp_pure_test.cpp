@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bus/presence_directory.hpp"
 #include "bus/wire.hpp"
@@ -93,6 +95,123 @@ TEST(Wire, HeartbeatForwardAndGarbage) {
     EXPECT_EQ(fw.user, "bob");
     EXPECT_EQ(bus::decode_wire("not json").kind, bus::Wire::Kind::Invalid);
     EXPECT_EQ(bus::decode_wire(R"({"type":"nope"})").kind, bus::Wire::Kind::Invalid);
+}
+
+model::Message change_of(model::MessageKind kind, std::string content) {
+    model::Message m{12,    "dev", "alice", std::move(content), "01/02/2026 03:04:05", 1234,
+                     "c12", kind,  11};
+    m.target_id = 9;
+    m.reply_to = 4;
+    return m;
+}
+
+TEST(Wire, EveryKindRoundTripsWithItsTargetAndThread) {
+    const std::vector<model::Message> messages{
+        model::Message{10, "dev", "bob", "yes", "x", 1, "c10", model::MessageKind::Text, 9},
+        model::Message{11, "general", "bob", std::string(model::kConnectionMessage), "x", 1, "",
+                       model::MessageKind::Join, 10},
+        model::Message{12, "general", "bob", std::string(model::kDisconnectionMessage), "x", 1, "",
+                       model::MessageKind::Leave, 11},
+        change_of(model::MessageKind::Edit, "hi all"),
+        change_of(model::MessageKind::Delete, ""),
+        change_of(model::MessageKind::React, "\xF0\x9F\x91\x8D"),
+        change_of(model::MessageKind::Unreact, "\xF0\x9F\x91\x8D"),
+    };
+    for (auto m : messages) {
+        if (m.kind == model::MessageKind::Text) m.reply_to = 4;  // a reply
+        SCOPED_TRACE(std::string(model::kind_name(m.kind)));
+        const auto body = bus::encode_event(m, "node-a");
+        EXPECT_EQ(boost::json::parse(body).as_object().at("kind").as_string(),
+                  model::kind_name(m.kind));
+        const auto wire = bus::decode_wire(body);
+        ASSERT_EQ(wire.kind, bus::Wire::Kind::Event) << wire.error;
+        const auto& back = std::get<model::Message>(*wire.event);
+        EXPECT_EQ(back.kind, m.kind);
+        EXPECT_EQ(back.id, m.id);
+        EXPECT_EQ(back.room, m.room);
+        EXPECT_EQ(back.user_name, m.user_name);
+        EXPECT_EQ(back.content, m.content);
+        EXPECT_EQ(back.ts_ms, m.ts_ms);
+        EXPECT_EQ(back.client_msg_id, m.client_msg_id);
+        EXPECT_EQ(back.prev_id, m.prev_id);
+        EXPECT_EQ(back.target_id, m.target_id);
+        EXPECT_EQ(back.reply_to, m.reply_to);
+    }
+}
+
+TEST(Wire, APlainMessageCarriesNoneOfTheChangeFields) {
+    // What the brief's readers of `chat` and of the user queues parse stays as it was.
+    model::Message m{
+        7, "general", "alice", "hi", "01/02/2026 03:04:05", 123, "c1", model::MessageKind::Text, 5};
+    const auto body = boost::json::parse(bus::encode_event(m, "node-a")).as_object();
+    for (const auto* key : {"target_id", "reply_to", "edited_ts", "deleted", "reactions",
+                            "reply_count", "last_reply_ts"}) {
+        EXPECT_FALSE(body.contains(key)) << key;
+    }
+}
+
+TEST(Wire, FoldedStateDecodesWhenPresent) {
+    model::Message m{7, "dev", "alice", "", "x", 123, "c1", model::MessageKind::Text, 5};
+    m.edited_ms = 200;
+    m.deleted = true;
+    m.reactions = {{"\xF0\x9F\x91\x8D", {"bob", "carol"}}, {"\xF0\x9F\x8E\x89", {"alice"}}};
+    m.reply_count = 3;
+    m.last_reply_ms = 300;
+    m.content = "kept";  // the codec does not apply the fold's rules
+    const auto wire = bus::decode_wire(bus::encode_event(m, "node-a"));
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event) << wire.error;
+    const auto& back = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(back.edited_ms, 200);
+    EXPECT_TRUE(back.deleted);
+    EXPECT_EQ(back.reactions, m.reactions);
+    EXPECT_EQ(back.reply_count, 3);
+    EXPECT_EQ(back.last_reply_ms, 300);
+}
+
+TEST(Wire, AChangeInAForwardRoundTrips) {
+    const auto m = change_of(model::MessageKind::Delete, "");
+    const auto wire = bus::decode_wire(bus::encode_forward(m, "n", "bob"));
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Forward) << wire.error;
+    const auto& back = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(back.kind, model::MessageKind::Delete);
+    EXPECT_EQ(back.target_id, 9);
+}
+
+TEST(Wire, BodiesThatAreNoMessageDecodeAsInvalidWithAReason) {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {R"({"type":"message","id":5,"user_name":"a","content":"x","kind":"poll"})",
+         "unknown kind"},
+        {R"({"type":"message","id":5,"user_name":"a","content":"x","kind":7})", "unknown kind"},
+        {R"({"type":"forward","user":"b","message":{"id":5,"user_name":"a","content":"x","kind":"nope"}})",
+         "forward: unknown kind"},
+        // A change is only ever a stored row: an AMQP client cannot publish one.
+        {R"({"user_name":"a","content":"x","kind":"edit","target_id":3})", "a change without id"},
+        {R"({"id":5,"user_name":"a","content":"x","kind":"edit"})", "a change without target_id"},
+        {R"({"id":5,"user_name":"a","content":"","kind":"react","target_id":3})", "no content"},
+        {R"({"id":5,"user_name":"a","content":"","kind":"text"})", "no content"},
+        {R"({"id":5,"content":"x","kind":"text"})", "no user_name"},
+    };
+    for (const auto& [body, why] : cases) {
+        const auto wire = bus::decode_wire(body);
+        EXPECT_EQ(wire.kind, bus::Wire::Kind::Invalid) << body;
+        EXPECT_EQ(wire.error, why) << body;
+    }
+    // A delete is the one row without content.
+    EXPECT_EQ(
+        bus::decode_wire(R"({"id":5,"user_name":"a","content":"","kind":"delete","target_id":3})")
+            .kind,
+        bus::Wire::Kind::Event);
+}
+
+TEST(Wire, AForeignBodyKeepsOnlyTheBriefsFields) {
+    const auto wire = bus::decode_wire(
+        R"({"content":"hi","user_name":"bob","sent_at":"x","reply_to":3,"deleted":true})");
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event) << wire.error;
+    const auto& m = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(m.id, 0);
+    EXPECT_EQ(m.reply_to, 0);
+    EXPECT_FALSE(m.deleted);
+    EXPECT_EQ(m.kind, model::MessageKind::Text);
 }
 
 TEST(PresenceDirectory, MergesNodesAndExpiresSilentOnes) {

@@ -36,11 +36,14 @@ class ScriptedBus final : public bus::BrokerBus {
   public:
     void start(Handler /*on_event*/) override {}
     void publish(model::EventPtr event, Completion done) override {
-        publish_to(std::move(event), {}, std::move(done));
+        record(std::move(event), std::move(done), false);
     }
     void publish_to(model::EventPtr event,
                     std::vector<std::string> /*recipients*/,
                     Completion done) override {
+        record(std::move(event), std::move(done), true);
+    }
+    void record(model::EventPtr event, Completion done, bool to_members) {
         const auto* message = std::get_if<model::Message>(event.get());
         bool ok = true;
         {
@@ -51,6 +54,7 @@ class ScriptedBus final : public bus::BrokerBus {
                     ok = false;
                 } else {
                     published_.push_back(message->id);
+                    if (to_members) to_members_.push_back(message->id);
                 }
             }
         }
@@ -94,6 +98,11 @@ class ScriptedBus final : public bus::BrokerBus {
         std::lock_guard lock(mutex_);
         return published_;
     }
+    // The published messages that went with their room's members (publish_to).
+    std::vector<model::MessageId> published_to_members() const {
+        std::lock_guard lock(mutex_);
+        return to_members_;
+    }
 
   private:
     mutable std::mutex mutex_;
@@ -101,6 +110,7 @@ class ScriptedBus final : public bus::BrokerBus {
     bool by_member_ = false;
     int fail_next_ = 0;
     std::vector<model::MessageId> published_;
+    std::vector<model::MessageId> to_members_;
     std::function<void()> connected_cb_;
 };
 
@@ -233,6 +243,41 @@ TEST_F(PublicationOrderTest, RoomsRoutedByMemberKeepTheirOrderAroundAFailedPubli
     EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end())) << ::testing::PrintToString(ids);
     EXPECT_EQ(std::adjacent_find(ids.begin(), ids.end()), ids.end())
         << "published twice: " << ::testing::PrintToString(ids);
+}
+
+// Per-user, a change goes on chat.events to every node, never into the members' queues: the
+// publisher hands it over without recipients (and reads no member list for it), while a new
+// message of the same room goes to its members.
+TEST_F(PublicationOrderTest, ChangesArePublishedWithoutRecipientsWhereMessagesGoToMembers) {
+    bus.set_routes_by_member(true);
+    service->create_room(identity, "dev");
+    connection = service->connect(identity, chat::Protocol::Native, sink,
+                                  service->rooms_of(identity.user_name));
+    bus.set_connected(true);
+    bus.ask_for_outbox();
+    send(1, "dev");
+    const auto first = wait_published(1);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(bus.published_to_members(), first);
+
+    // Handed as the store writer hands a committed row (the publisher is direct by now).
+    std::vector<model::MessageId> changes;
+    for (const auto kind : {model::MessageKind::Edit, model::MessageKind::React,
+                            model::MessageKind::Unreact, model::MessageKind::Delete}) {
+        model::Message change;
+        change.id = first.back() + 1 + static_cast<model::MessageId>(changes.size());
+        change.room = "dev";
+        change.user_name = identity.user_name;
+        change.kind = kind;
+        change.target_id = first.back();
+        change.content = kind == model::MessageKind::Delete ? "" : "x";
+        changes.push_back(change.id);
+        publisher->publish(std::move(change));
+    }
+    const auto ids = wait_published(1 + changes.size());
+    ASSERT_EQ(ids.size(), 1 + changes.size());
+    EXPECT_EQ(std::vector<model::MessageId>(ids.begin() + 1, ids.end()), changes);
+    EXPECT_EQ(bus.published_to_members(), first);
 }
 
 }  // namespace

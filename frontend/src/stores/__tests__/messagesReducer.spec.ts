@@ -1,7 +1,13 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest'
 import {
+  addChange,
+  addExtra,
   addPending,
+  applyThreadPage,
+  closeThread,
+  findMessage,
+  openThread,
   applyFrame,
   applyHistory,
   applyMessages,
@@ -80,7 +86,7 @@ describe('applyHistory', () => {
 
   it('an empty latest page marks the room loaded with nothing older', () => {
     const state = applyHistory(emptyTimelineState(), 'dev', [], 'latest', false)
-    expect(state.rooms.dev).toEqual({ items: [], loaded: true, hasOlder: false })
+    expect(state.rooms.dev).toMatchObject({ items: [], loaded: true, hasOlder: false })
   })
 })
 
@@ -175,5 +181,150 @@ describe('membership notices', () => {
       'a',
     )
     expect(next).toBe(state)
+  })
+})
+
+describe('room changes', () => {
+  const frame = (message: ReturnType<typeof msg>) => ({ type: 'message', message }) as const
+  const change = (
+    id: number,
+    kind: 'edit' | 'delete' | 'react' | 'unreact',
+    target_id: number,
+    extra: Partial<ReturnType<typeof msg>> = {},
+  ) => msg(id, { kind, target_id, content: '', prev_id: id - 1, ...extra })
+  const item = (state: TimelineState, id: number) =>
+    state.rooms.general?.items.find((i) => i.id === id)
+
+  it('folds live changes onto their targets and never shows them as rows', () => {
+    let state = applyHistory(emptyTimelineState(), 'general', [msg(1), msg(2)], 'latest', false, 2)
+    state = applyFrame(state, frame(change(3, 'edit', 1, { content: 'fixed' })), 'alice')
+    state = applyFrame(
+      state,
+      frame(change(4, 'react', 2, { content: '👍', user_name: 'alice' })),
+      'a',
+    )
+    state = applyFrame(state, frame(change(5, 'delete', 2)), 'alice')
+    expect(ids(state)).toEqual([1, 2])
+    expect(item(state, 1)).toMatchObject({ content: 'fixed', edited_ts: msg(3).ts })
+    expect(item(state, 2)).toMatchObject({ deleted: true, content: '', reactions: [] })
+  })
+
+  it('applies a resync page with change rows once, even after the live frames', () => {
+    let state = applyHistory(emptyTimelineState(), 'general', [msg(1)], 'latest', false, 1)
+    const rows = [
+      change(2, 'react', 1, { content: '👍', user_name: 'carol' }),
+      change(3, 'react', 1, { content: '👍', user_name: 'dave' }),
+    ]
+    state = applyFrame(state, frame(rows[0]!), 'alice')
+    state = applyHistory(state, 'general', rows, 'after', false, 3)
+    state = applyHistory(state, 'general', rows, 'after', false, 3)
+    expect(item(state, 1)?.reactions).toEqual([{ emoji: '👍', users: ['carol', 'dave'] }])
+  })
+
+  it('takes a page read later as the new state of a held message', () => {
+    let state = applyHistory(emptyTimelineState(), 'general', [msg(1)], 'latest', true, 1)
+    const folded = msg(1, { content: 'new', edited_ts: 99, reply_count: 2, last_reply_ts: 98 })
+    state = applyHistory(state, 'general', [folded], 'before', false, 40)
+    expect(item(state, 1)).toMatchObject({
+      content: 'new',
+      edited_ts: 99,
+      reply_count: 2,
+      as_of: 40,
+    })
+    // an older snapshot does not undo it
+    state = applyHistory(state, 'general', [msg(1)], 'before', false, 10)
+    expect(item(state, 1)?.content).toBe('new')
+  })
+
+  it('counts replies on their root, and uncounts a deleted one', () => {
+    let state = applyHistory(emptyTimelineState(), 'general', [msg(1)], 'latest', false, 1)
+    state = applyFrame(state, frame(msg(2, { reply_to: 1 })), 'alice')
+    state = applyFrame(state, frame(msg(3, { reply_to: 1 })), 'alice')
+    expect(item(state, 1)).toMatchObject({ reply_count: 2, last_reply_ts: msg(3).ts })
+    expect(item(state, 3)?.reply_to).toBe(1)
+    state = applyFrame(state, frame(change(4, 'delete', 3, { reply_to: 1 })), 'alice')
+    expect(item(state, 1)?.reply_count).toBe(1)
+  })
+
+  it('keeps a pending reply’s parent through the ack', () => {
+    let state = applyHistory(emptyTimelineState(), 'general', [msg(1)], 'latest', false, 1)
+    state = addPending(state, { ...pending('c-9', 'yes'), reply_to: 1 })
+    state = applyFrame(state, ack('c-9', 2), 'alice')
+    expect(item(state, 2)).toMatchObject({ reply_to: 1, content: 'yes' })
+    expect(item(state, 1)?.reply_count).toBe(1)
+    // its own frame afterwards counts nothing twice
+    state = applyFrame(state, frame(mine(2, 'c-9')), 'alice')
+    expect(item(state, 1)?.reply_count).toBe(1)
+  })
+
+  it('tracks a sent change until its ack, and keeps a refusal to show', () => {
+    let state = addChange(emptyTimelineState(), 'c-1', { room: 'general', kind: 'edit', id: 1 })
+    state = applyFrame(state, ack('c-1', 5), 'alice')
+    expect(state.changes).toEqual({})
+    expect(ids(state)).toEqual([]) // an acked change adds no row
+    state = addChange(state, 'c-2', { room: 'general', kind: 'delete', id: 1 })
+    state = applyFrame(
+      state,
+      { type: 'error', code: 'not_author', message: 'no', client_msg_id: 'c-2' },
+      'alice',
+    )
+    expect(state.changes).toEqual({})
+    expect(state.changeError).toEqual({
+      room: 'general',
+      kind: 'delete',
+      id: 1,
+      code: 'not_author',
+    })
+  })
+
+  it('ignores rows of a kind it does not know', () => {
+    const state = applyMessages(emptyTimelineState(), [msg(1, { kind: 'other' })])
+    expect(ids(state)).toEqual([])
+  })
+})
+
+describe('threads', () => {
+  it('lists a root’s replies from its pages and live frames, with changes applied', () => {
+    let state = applyHistory(emptyTimelineState(), 'general', [msg(1), msg(5)], 'latest', false, 5)
+    state = openThread(state, 'general', 1)
+    state = applyThreadPage(
+      state,
+      'general',
+      1,
+      [msg(3, { reply_to: 1 }), msg(4, { reply_to: 1 })],
+      'latest',
+      true,
+      5,
+    )
+    expect(state.thread).toMatchObject({ loaded: true, hasOlder: true })
+    state = applyFrame(state, { type: 'message', message: msg(6, { reply_to: 1 }) }, 'a')
+    state = applyFrame(state, { type: 'message', message: msg(7) }, 'a') // not in the thread
+    state = applyFrame(
+      state,
+      { type: 'message', message: msg(8, { kind: 'edit', target_id: 3, content: 'e' }) },
+      'a',
+    )
+    expect(state.thread?.items.map((i) => [i.id, i.content])).toEqual([
+      [3, 'e'],
+      [4, 'message 4'],
+      [6, 'message 6'],
+    ])
+    state = applyThreadPage(state, 'general', 1, [msg(2, { reply_to: 1 })], 'before', false, 9)
+    expect(state.thread?.items.map((i) => i.id)).toEqual([2, 3, 4, 6])
+    expect(state.thread?.hasOlder).toBe(false)
+    // a page for a thread no longer open is dropped
+    state = closeThread(state)
+    expect(applyThreadPage(state, 'general', 1, [msg(2)], 'latest', false, 9)).toBe(state)
+  })
+
+  it('keeps a message fetched by id outside the timeline, and folds changes onto it', () => {
+    let state = addExtra(emptyTimelineState(), msg(1), 10)
+    expect(ids(state)).toEqual([])
+    state = applyFrame(
+      state,
+      { type: 'message', message: msg(11, { kind: 'edit', target_id: 1, content: 'x' }) },
+      'a',
+    )
+    expect(findMessage(state, 'general', 1)?.content).toBe('x')
   })
 })

@@ -1,6 +1,6 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { SendFrame } from '@/protocol/frames'
+import type { StoredFrame } from '@/protocol/frames'
 import { msg } from '@/protocol/__tests__/factories'
 import { useMessagesStore } from '../messages'
 import { usePresenceStore, TYPING_TTL_MS } from '../presence'
@@ -120,7 +120,7 @@ describe('messages store', () => {
 
   it('sends optimistically and reconciles with the ack', () => {
     const messages = signedIn()
-    const sent: SendFrame[] = []
+    const sent: StoredFrame[] = []
     messages.setSender({ send: (f) => (sent.push(f), 'sent') })
     const cmid = messages.send('general', 'hi')
     expect(sent).toEqual([{ type: 'send', room: 'general', content: 'hi', client_msg_id: cmid }])
@@ -140,7 +140,7 @@ describe('messages store', () => {
 
   it('fails when the buffer is full, and a retry reuses the client_msg_id', () => {
     const messages = signedIn()
-    const sent: SendFrame[] = []
+    const sent: StoredFrame[] = []
     let result: 'full' | 'queued' = 'full'
     messages.setSender({ send: (f) => (sent.push(f), result) })
     const cmid = messages.send('general', 'hi')

@@ -72,5 +72,6 @@ function baseItem(id: number) {
     client_msg_id: '',
     kind: 'text' as const,
     status: 'sent' as const,
+    as_of: id,
   }
 }
