@@ -360,7 +360,12 @@ describe('presence store', () => {
     presence.applyFrame({ type: 'typing', room: 'general', user_name: 'bob' })
     presence.applyFrame({ type: 'typing', room: 'general', user_name: 'carol' })
     expect(presence.typingIn('general')).toEqual(['bob', 'carol'])
-    presence.applyFrame({ type: 'message', message: msg(1, { user_name: 'bob' }) })
+    presence.applyFrame({
+      type: 'message',
+      message: msg(1, { user_name: 'carol', kind: 'react', target_id: 1, content: '👍' }),
+    })
+    expect(presence.typingIn('general')).toEqual(['bob', 'carol'])
+    presence.applyFrame({ type: 'message', message: msg(2, { user_name: 'bob' }) })
     expect(presence.typingIn('general')).toEqual(['carol'])
     vi.advanceTimersByTime(TYPING_TTL_MS)
     expect(presence.typingIn('general')).toEqual([])
