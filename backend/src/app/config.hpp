@@ -30,6 +30,8 @@ struct Config {
     std::size_t max_frame_bytes = 64 * 1024;
     unsigned ws_max_message_frames = 1024;  // 0: no limit
     std::size_t max_message_length = 4000;
+    unsigned edit_window_seconds = 0;            // edits and deletes of own messages; 0: any time
+    std::size_t max_reactions_per_message = 50;  // distinct emoji on one message
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     double rate_per_second = 20;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
+#include <cstdint>
 #include <ctime>
+#include <limits>
+#include <optional>
 
 #include "chat/validation.hpp"
 
@@ -21,8 +24,69 @@ DecodeError bad_request(std::string message, std::string client_msg_id = {}) {
     return DecodeError{"bad_request", std::move(message), std::move(client_msg_id)};
 }
 
+// A message id a client names: a JSON integer from 1 to 2^63 - 1. nullopt for anything else
+// (a fraction, a string, a negative number, zero).
+std::optional<model::MessageId> message_id_of(const json::value& value) {
+    if (const auto* signed_id = value.if_int64()) {
+        if (*signed_id > 0) return *signed_id;
+    } else if (const auto* unsigned_id = value.if_uint64()) {
+        if (*unsigned_id > 0 && *unsigned_id <= static_cast<std::uint64_t>(
+                                                    std::numeric_limits<model::MessageId>::max())) {
+            return static_cast<model::MessageId>(*unsigned_id);
+        }
+    }
+    return std::nullopt;
+}
+
+// Every frame that stores something names its own key (docs/protocol.md): 1 to 64 characters.
+// Empty when the frame has none or an invalid one (then `error` says why).
+std::string client_msg_id_of(const json::object& object, std::optional<DecodeError>& error) {
+    const auto* client_msg_id = string_field(object, "client_msg_id");
+    std::string id = client_msg_id ? std::string(*client_msg_id) : std::string();
+    // Characters, not bytes; Boost.JSON has checked that it is UTF-8.
+    if (id.empty() || utf8_length(id) > 64) {
+        error = bad_request("\"client_msg_id\" must be a string of 1 to 64 characters", id);
+    }
+    return id;
+}
+
+// edit, delete, react, unreact: {"room", "id", "content" (edit) | "emoji" (react, unreact)}.
+DecodeResult decode_change(const json::object& object, model::MessageKind kind) {
+    std::optional<DecodeError> error;
+    auto id = client_msg_id_of(object, error);
+    if (error) return *error;
+    const auto* room = string_field(object, "room");
+    if (!room) return bad_request("missing string field \"room\"", id);
+    const auto* target = object.if_contains("id");
+    const auto target_id = target ? message_id_of(*target) : std::nullopt;
+    if (!target_id) return bad_request("\"id\" must be a message id (a positive integer)", id);
+    std::string content;
+    if (kind == model::MessageKind::Edit) {
+        const auto* text = string_field(object, "content");
+        if (!text) return bad_request("missing string field \"content\"", id);
+        content = std::string(*text);
+    } else if (kind == model::MessageKind::React || kind == model::MessageKind::Unreact) {
+        const auto* emoji = string_field(object, "emoji");
+        if (!emoji) return bad_request("missing string field \"emoji\"", id);
+        content = std::string(*emoji);
+    }
+    return ChangeCommand{kind, std::string(*room), *target_id, std::move(content), std::move(id)};
+}
+
+json::array reactions_array(const std::vector<model::Reaction>& reactions) {
+    json::array out;
+    out.reserve(reactions.size());
+    for (const auto& reaction : reactions) {
+        json::array users;
+        users.reserve(reaction.users.size());
+        for (const auto& user : reaction.users) users.emplace_back(user);
+        out.emplace_back(json::object{{"emoji", reaction.emoji}, {"users", std::move(users)}});
+    }
+    return out;
+}
+
 json::object message_object(const model::Message& message) {
-    return json::object{
+    json::object object{
         {"id", message.id},
         {"room", message.room},
         {"user_name", message.user_name},
@@ -33,6 +97,16 @@ json::object message_object(const model::Message& message) {
         {"kind", to_string(message.kind)},
         {"prev_id", message.prev_id},
     };
+    // The room-event fields only when they are not their defaults, so that a plain message keeps
+    // the shape clients have always read.
+    if (message.target_id != 0) object["target_id"] = message.target_id;
+    if (message.reply_to != 0) object["reply_to"] = message.reply_to;
+    if (message.edited_ms != 0) object["edited_ts"] = message.edited_ms;
+    if (message.deleted) object["deleted"] = true;
+    if (!message.reactions.empty()) object["reactions"] = reactions_array(message.reactions);
+    if (message.reply_count != 0) object["reply_count"] = message.reply_count;
+    if (message.last_reply_ms != 0) object["last_reply_ts"] = message.last_reply_ms;
+    return object;
 }
 
 json::array string_array(const std::vector<std::string>& items) {
@@ -54,17 +128,25 @@ DecodeResult decode_client_frame(std::string_view text) {
     if (!type) return bad_request("missing string field \"type\"");
 
     if (*type == "send") {
-        const auto* client_msg_id = string_field(*object, "client_msg_id");
-        std::string id = client_msg_id ? std::string(*client_msg_id) : std::string();
-        // Characters, not bytes (docs/protocol.md); Boost.JSON has checked that it is UTF-8.
-        if (id.empty() || utf8_length(id) > 64) {
-            return bad_request("\"client_msg_id\" must be a string of 1 to 64 characters", id);
-        }
+        std::optional<DecodeError> error;
+        auto id = client_msg_id_of(*object, error);
+        if (error) return *error;
         const auto* room = string_field(*object, "room");
         const auto* content = string_field(*object, "content");
         if (!room) return bad_request("missing string field \"room\"", id);
         if (!content) return bad_request("missing string field \"content\"", id);
-        return SendCommand{std::string(*room), std::string(*content), std::move(id)};
+        model::MessageId reply_to = 0;
+        if (const auto* parent = object->if_contains("reply_to"); parent && !parent->is_null()) {
+            const auto parent_id = message_id_of(*parent);
+            if (!parent_id) {
+                return bad_request("\"reply_to\" must be a message id (a positive integer)", id);
+            }
+            reply_to = *parent_id;
+        }
+        return SendCommand{std::string(*room), std::string(*content), std::move(id), reply_to};
+    }
+    if (const auto kind = model::kind_from_name(*type); kind && model::is_change(*kind)) {
+        return decode_change(*object, *kind);
     }
     if (*type == "typing") {
         const auto* room = string_field(*object, "room");

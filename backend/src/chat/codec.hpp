@@ -16,12 +16,22 @@ struct SendCommand {
     std::string room;
     std::string content;
     std::string client_msg_id;
+    model::MessageId reply_to = 0;  // the message it answers; 0: not a reply
+};
+// edit, delete, react and unreact: a change to the room's message `target_id`. `content` is
+// the new content of an edit, the emoji of a react or unreact, empty for a delete.
+struct ChangeCommand {
+    model::MessageKind kind = model::MessageKind::Edit;  // model::is_change(kind)
+    std::string room;
+    model::MessageId target_id = 0;
+    std::string content;
+    std::string client_msg_id;
 };
 struct TypingCommand {
     std::string room;
 };
 struct PingCommand {};
-using ClientCommand = std::variant<SendCommand, TypingCommand, PingCommand>;
+using ClientCommand = std::variant<SendCommand, ChangeCommand, TypingCommand, PingCommand>;
 
 // Why a client frame could not be decoded; `code` is the protocol's error code.
 struct DecodeError {
@@ -36,7 +46,14 @@ DecodeResult decode_client_frame(std::string_view text);
 
 // Server frames. Each returns the complete JSON text of one WebSocket frame.
 std::string encode_message(const model::Message& message);
+// The brief's /receive frame: content, user_name, sent_at. Only for what seed_sees.
 std::string encode_seed_message(const model::Message& message);
+// Whether the brief's /receive streams get the message: every new visible one (a reply is an
+// ordinary message there), never a change (edit, delete, react, unreact), which they could not
+// tell from a message.
+inline bool seed_sees(const model::Message& message) {
+    return !model::is_change(message.kind);
+}
 std::string encode_ack(const model::Message& message, bool duplicate);
 std::string encode_error(std::string_view code,
                          std::string_view message,

@@ -38,6 +38,20 @@ std::string_view code_name(ErrorCode code) {
             return "room_exists";
         case ErrorCode::MessageTooLong:
             return "message_too_long";
+        case ErrorCode::MessageNotFound:
+            return "message_not_found";
+        case ErrorCode::MessageDeleted:
+            return "message_deleted";
+        case ErrorCode::NotAuthor:
+            return "not_author";
+        case ErrorCode::EditWindowClosed:
+            return "edit_window_closed";
+        case ErrorCode::TooManyReactions:
+            return "too_many_reactions";
+        case ErrorCode::InvalidReaction:
+            return "invalid_reaction";
+        case ErrorCode::EmptyMessage:
+            return "empty_message";
         case ErrorCode::SendRateLimited:
         case ErrorCode::LoginThrottled:
         case ErrorCode::RegistrationThrottled:

@@ -28,6 +28,15 @@ enum class ErrorCode {
     NameTaken,
     RoomExists,
     MessageTooLong,
+    // Room events (edit, delete, react, unreact, replies): the store's rules (store::Refusal)
+    // and the service's checks of what a change holds.
+    MessageNotFound,
+    MessageDeleted,
+    NotAuthor,
+    EditWindowClosed,
+    TooManyReactions,
+    InvalidReaction,
+    EmptyMessage,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

@@ -133,7 +133,8 @@ void Hub::deliver_by_shard(const model::Message& message,
                            const SubscriberListPtr& list,
                            ShardRunner& runner) {
     const Frame native = list->has_native ? make_frame(encode_message(message)) : nullptr;
-    const Frame seed = list->has_seed ? make_frame(encode_seed_message(message)) : nullptr;
+    const Frame seed =
+        list->has_seed && seed_sees(message) ? make_frame(encode_seed_message(message)) : nullptr;
     std::size_t begin = 0;
     for (std::size_t shard = 0; shard < list->shard_end.size(); ++shard) {
         const std::size_t end = list->shard_end[shard];
@@ -146,7 +147,8 @@ void Hub::deliver_by_shard(const model::Message& message,
             const bool write_now = !runner->has_queued_work(shard);
             for (std::size_t i = begin; i < end; ++i) {
                 const Subscriber& s = list->members[i];
-                s.sink->deliver_on_shard(s.protocol == Protocol::Native ? native : seed, write_now);
+                const Frame& frame = s.protocol == Protocol::Native ? native : seed;
+                if (frame) s.sink->deliver_on_shard(frame, write_now);
             }
         });
         begin = end;
@@ -169,6 +171,7 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
         Frame seed;
         for (const auto& subscriber : list->members) {
             if (!only_user.empty() && subscriber.user_name != only_user) continue;
+            if (subscriber.protocol == Protocol::Seed && !seed_sees(message)) continue;
             ++delivered;
             Frame& frame = subscriber.protocol == Protocol::Native ? native : seed;
             if (!frame) {

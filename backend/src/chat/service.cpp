@@ -8,6 +8,7 @@
 #include "bus/bus.hpp"
 #include "bus/wire.hpp"
 #include "chat/codec.hpp"
+#include "chat/message_content.hpp"
 #include "chat/user_names.hpp"
 #include "chat/validation.hpp"
 #include "model/clock.hpp"
@@ -39,6 +40,44 @@ Error missing_password() {
 
 Error room_not_found() {
     return Error(ErrorCode::RoomNotFound, "no such room");
+}
+
+Error message_not_found() {
+    return Error(ErrorCode::MessageNotFound, "no such message in this room");
+}
+
+// How a socket is told of a rule of the room's log that refused an append, and what it counts as.
+struct RuleRefusal {
+    ErrorCode code;
+    std::string message;
+    Limit limit;
+};
+
+RuleRefusal rule_refusal(store::Refusal refusal, std::chrono::milliseconds edit_window) {
+    switch (refusal) {
+        case store::Refusal::MessageNotFound:
+            return {ErrorCode::MessageNotFound, "no such message in this room",
+                    Limit::MessageNotFound};
+        case store::Refusal::MessageDeleted:
+            return {ErrorCode::MessageDeleted, "that message was deleted", Limit::MessageDeleted};
+        case store::Refusal::NotAuthor:
+            return {ErrorCode::NotAuthor, "only its author can edit or delete a message",
+                    Limit::NotAuthor};
+        case store::Refusal::EditWindowClosed:
+            return {ErrorCode::EditWindowClosed,
+                    "a message can be edited or deleted for " +
+                        std::to_string(
+                            std::chrono::duration_cast<std::chrono::seconds>(edit_window).count()) +
+                        " s after it was sent",
+                    Limit::EditWindowClosed};
+        case store::Refusal::TooManyReactions:
+            return {ErrorCode::TooManyReactions,
+                    "that message has as many different reactions as it may hold",
+                    Limit::TooManyReactions};
+        case store::Refusal::None:
+            break;
+    }
+    return {ErrorCode::StoreFailed, "the store refused the message", Limit::BadRequest};
 }
 
 }  // namespace
@@ -356,20 +395,26 @@ std::string ChatService::open_direct(const Identity& identity, std::string_view 
     return room;
 }
 
-HistoryPage ChatService::history(const Identity& identity,
-                                 std::string_view room,
-                                 std::optional<std::int64_t> before,
-                                 std::optional<std::int64_t> after,
-                                 int limit) {
-    if (before && after) throw Error(ErrorCode::BadRequest, "give before or after, not both");
-    if (limit < 1 || limit > 500) throw Error(ErrorCode::BadRequest, "limit is 1 to 500");
+void ChatService::require_reader(const Identity& identity, std::string_view room) {
     require_room(room, true);
     if (room != model::kGeneralRoom && !store_.is_member(room, identity.user_name)) {
         throw Error(ErrorCode::NotMember, "join the room to read it");
     }
+}
+
+HistoryPage ChatService::page(
+    const Identity& identity,
+    std::string_view room,
+    std::optional<std::int64_t> before,
+    std::optional<std::int64_t> after,
+    int limit,
+    const std::function<store::HistoryPage(const store::HistoryQuery&)>& read) {
+    if (before && after) throw Error(ErrorCode::BadRequest, "give before or after, not both");
+    if (limit < 1 || limit > 500) throw Error(ErrorCode::BadRequest, "limit is 1 to 500");
+    require_reader(identity, room);
     // One extra row tells whether another page exists.
-    store::HistoryQuery query{std::string(room), before, after, limit + 1};
-    auto messages = store_.history(query);
+    auto page = read(store::HistoryQuery{std::string(room), before, after, limit + 1});
+    auto& messages = page.messages;
     const bool has_more = messages.size() > static_cast<std::size_t>(limit);
     if (has_more) {
         // Pages run towards older messages unless `after` was given.
@@ -379,7 +424,38 @@ HistoryPage ChatService::history(const Identity& identity,
             messages.erase(messages.begin());
         }
     }
-    return HistoryPage{std::move(messages), has_more};
+    return HistoryPage{std::move(messages), has_more, page.as_of};
+}
+
+HistoryPage ChatService::history(const Identity& identity,
+                                 std::string_view room,
+                                 std::optional<std::int64_t> before,
+                                 std::optional<std::int64_t> after,
+                                 int limit) {
+    return page(identity, room, before, after, limit,
+                [this](const store::HistoryQuery& query) { return store_.page(query); });
+}
+
+FoundMessage ChatService::find_message(const Identity& identity,
+                                       std::string_view room,
+                                       model::MessageId id) {
+    require_reader(identity, room);
+    auto found = id > 0 ? store_.find_message(room, id) : std::nullopt;
+    if (!found || found->messages.empty()) throw message_not_found();
+    return FoundMessage{std::move(found->messages.front()), found->as_of};
+}
+
+HistoryPage ChatService::replies(const Identity& identity,
+                                 std::string_view room,
+                                 model::MessageId root,
+                                 std::optional<std::int64_t> before,
+                                 std::optional<std::int64_t> after,
+                                 int limit) {
+    return page(identity, room, before, after, limit, [&](const store::HistoryQuery& query) {
+        // Membership is checked by now: a stranger learns nothing of which ids exist.
+        if (root <= 0 || !store_.find_message(room, root)) throw message_not_found();
+        return store_.thread(query, root);
+    });
 }
 
 ConnectionId ChatService::connect(const Identity& identity,
@@ -477,6 +553,8 @@ void ChatService::handle_frame(ConnectionId id,
     auto& command = std::get<ClientCommand>(decoded);
     if (auto* send_command = std::get_if<SendCommand>(&command)) {
         send(id, user_name, sink, std::move(*send_command));
+    } else if (auto* change_command = std::get_if<ChangeCommand>(&command)) {
+        change(id, user_name, sink, std::move(*change_command));
     } else if (auto* typing = std::get_if<TypingCommand>(&command)) {
         if (!hub_.is_subscribed(id, typing->room)) {
             refuse(sink, Limit::Forbidden, "not_member", "join the room first");
@@ -504,6 +582,10 @@ std::optional<ChatService::ContentRefusal> ChatService::check_content(const std:
             "a message has at most " + std::to_string(options_.max_message_length) + " characters",
             Limit::MessageLength};
     }
+    return check_rate(user_name);
+}
+
+std::optional<ChatService::ContentRefusal> ChatService::check_rate(const std::string& user_name) {
     if (!rate_limiter_.try_acquire(user_name)) {
         return ContentRefusal{ErrorCode::SendRateLimited, "too many messages: slow down",
                               Limit::Rate};
@@ -520,13 +602,18 @@ void ChatService::send(ConnectionId id,
                command.client_msg_id);
         return;
     }
+    if (blank_content(command.content)) {
+        refuse(sink, Limit::EmptyMessage, "empty_message", "a message needs visible content",
+               command.client_msg_id);
+        return;
+    }
     if (auto error = check_content(user_name, command.content)) {
         refuse(sink, error->limit, code_name(error->code), error->message, command.client_msg_id);
         return;
     }
     // The web client announces typing again right after a message: that notice is news.
     typing_.reset(user_name, command.room);
-    const auto ts = model::now_ms();
+    const auto ts = clock_();
     store::NewMessage message{std::move(command.room),
                               user_name,
                               std::move(command.content),
@@ -535,11 +622,75 @@ void ChatService::send(ConnectionId id,
                               std::move(command.client_msg_id),
                               model::MessageKind::Text,
                               std::string(publisher_.outbox_origin())};
+    message.reply_to = command.reply_to;
+    append_and_ack(sink, std::move(message));
+}
+
+void ChatService::change(ConnectionId id,
+                         const std::string& user_name,
+                         const std::shared_ptr<Sink>& sink,
+                         ChangeCommand command) {
+    if (!hub_.is_subscribed(id, command.room)) {
+        refuse(sink, Limit::Forbidden, "not_member", "join the room before changing its messages",
+               command.client_msg_id);
+        return;
+    }
+    std::optional<ContentRefusal> refusal;
+    switch (command.kind) {
+        case model::MessageKind::Edit:
+            refusal = blank_content(command.content)
+                          ? ContentRefusal{ErrorCode::EmptyMessage,
+                                           "an edit needs visible content (delete the message "
+                                           "instead)",
+                                           Limit::EmptyMessage}
+                          : check_content(user_name, command.content);
+            break;
+        case model::MessageKind::React:
+        case model::MessageKind::Unreact:
+            refusal = valid_reaction(command.content)
+                          ? check_rate(user_name)
+                          : ContentRefusal{ErrorCode::InvalidReaction,
+                                           "a reaction is one emoji of at most " +
+                                               std::to_string(kMaxReactionBytes) + " bytes",
+                                           Limit::InvalidReaction};
+            break;
+        default:  // Delete (the decoder makes nothing else a ChangeCommand)
+            command.content.clear();
+            refusal = check_rate(user_name);
+            break;
+    }
+    if (refusal) {
+        refuse(sink, refusal->limit, code_name(refusal->code), refusal->message,
+               command.client_msg_id);
+        return;
+    }
+    const auto ts = clock_();
+    store::NewMessage message{std::move(command.room),
+                              user_name,
+                              std::move(command.content),
+                              format_sent_at(ts),
+                              ts,
+                              std::move(command.client_msg_id),
+                              command.kind,
+                              std::string(publisher_.outbox_origin())};
+    message.target_id = command.target_id;
+    append_and_ack(sink, std::move(message));
+}
+
+void ChatService::append_and_ack(const std::shared_ptr<Sink>& sink, store::NewMessage message) {
+    // The rules of the room's log the store checks in the commit, from this service's options.
+    message.edit_window_ms = options_.edit_window.count();
+    message.max_reactions = options_.max_reactions_per_message;
     metrics_.messages_received.Increment();
     std::string client_msg_id = message.client_msg_id;
     std::string room = message.room;
     store_.append(std::move(message), [this, sink, client_msg_id = std::move(client_msg_id),
                                        room = std::move(room)](store::AppendResult result) {
+        if (!result.ok && result.refusal != store::Refusal::None) {
+            const auto refused = rule_refusal(result.refusal, options_.edit_window);
+            refuse(sink, refused.limit, code_name(refused.code), refused.message, client_msg_id);
+            return;
+        }
         if (!result.ok) {
             metrics_.store_errors.Increment();
             sink->deliver(make_frame(encode_error("store_failed", result.error, client_msg_id)));

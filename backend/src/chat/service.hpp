@@ -23,7 +23,10 @@
 
 namespace chatd::store {
 class Store;
-}
+struct NewMessage;
+struct HistoryQuery;
+struct HistoryPage;
+}  // namespace chatd::store
 namespace chatd::bus {
 class Bus;
 }
@@ -56,11 +59,20 @@ struct RoomEntry {
     bool operator==(const RoomEntry&) const = default;
 };
 
-// One page of a room's history, in ascending id order; has_more: the page does not reach the
-// end of the room in the direction of the query.
+// One page of a room's history (or of a thread's replies), in ascending id order; has_more: the
+// page does not reach the end of the room in the direction of the query. Visible messages come
+// in their folded state as of `as_of`, the room's highest id when the page was read
+// (store::HistoryPage).
 struct HistoryPage {
     std::vector<model::Message> messages;
     bool has_more = false;
+    model::MessageId as_of = 0;
+};
+
+// One visible message of a room, folded as of `as_of`.
+struct FoundMessage {
+    model::Message message;
+    model::MessageId as_of = 0;
 };
 
 // Which seed endpoint names its user (the refusal says which rule was broken).
@@ -68,7 +80,11 @@ enum class SeedUse { Send, Receive };
 
 struct ServiceOptions {
     bool open_auth = false;
-    std::size_t max_message_length = 4000;  // Unicode code points
+    std::size_t max_message_length = 4000;  // Unicode code points; edits too
+    // Edits and deletes of a message at most this long after it was sent (0: any time).
+    std::chrono::milliseconds edit_window{0};
+    // Distinct emoji one message may hold; a reaction with a new one past it is refused.
+    std::size_t max_reactions_per_message = 50;
     std::size_t max_frame_bytes = 64 * 1024;
     double rate_per_second = 20;
     double rate_burst = 40;
@@ -92,7 +108,8 @@ struct ServiceOptions {
     std::chrono::milliseconds registration_window = std::chrono::hours(1);
     // Expired sessions are purged on a sign-in at most this often.
     std::chrono::milliseconds session_purge_interval = std::chrono::minutes(1);
-    // Wall-clock milliseconds for the sign-in throttle (a fake one in tests).
+    // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
+    // which the edit window compares (a fake one in tests).
     std::function<std::int64_t()> clock{};
 };
 
@@ -156,6 +173,16 @@ class ChatService {
                         std::optional<std::int64_t> before,
                         std::optional<std::int64_t> after,
                         int limit);
+    // One visible message of the room, folded (MessageNotFound for an unknown id or a change's).
+    FoundMessage find_message(const Identity& identity, std::string_view room, model::MessageId id);
+    // The replies of the room's message `root`, folded, paged like history (MessageNotFound when
+    // the room has no visible message `root`).
+    HistoryPage replies(const Identity& identity,
+                        std::string_view room,
+                        model::MessageId root,
+                        std::optional<std::int64_t> before,
+                        std::optional<std::int64_t> after,
+                        int limit);
     // Rooms the user's live connections subscribe to (general included). Blocking.
     std::vector<std::string> rooms_of(const std::string& user_name);
     // This node's users and those the bus reports on other nodes, sorted. Not blocking.
@@ -200,6 +227,22 @@ class ChatService {
               const std::string& user_name,
               const std::shared_ptr<Sink>& sink,
               struct SendCommand command);
+    // edit, delete, react, unreact: the path of a send (membership, checks, rate, store, ack,
+    // fan-out); the store checks the rules of the room's log in the commit (store::Refusal).
+    void change(ConnectionId id,
+                const std::string& user_name,
+                const std::shared_ptr<Sink>& sink,
+                struct ChangeCommand command);
+    // Appends, then acks on `sink` and publishes, or tells `sink` why it was refused.
+    void append_and_ack(const std::shared_ptr<Sink>& sink, store::NewMessage message);
+    // Checks and paging shared by history and replies; `read` reads the page with its extra row.
+    HistoryPage page(const Identity& identity,
+                     std::string_view room,
+                     std::optional<std::int64_t> before,
+                     std::optional<std::int64_t> after,
+                     int limit,
+                     const std::function<store::HistoryPage(const store::HistoryQuery&)>& read);
+    void require_reader(const Identity& identity, std::string_view room);
     // Counts and explains a refused frame on the socket.
     void refuse(const std::shared_ptr<Sink>& sink,
                 metrics::Limit limit,
@@ -215,6 +258,8 @@ class ChatService {
     };
     std::optional<ContentRefusal> check_content(const std::string& user_name,
                                                 std::string_view content);
+    // The message limit (--rate-per-second), which every stored frame counts against.
+    std::optional<ContentRefusal> check_rate(const std::string& user_name);
     void publish(model::Event event);
     // Closes the connections opened with `sessions`, on every node.
     void end_sessions(std::vector<std::string> sessions, std::string reason);

@@ -104,6 +104,20 @@ std::string_view to_string(Limit limit) {
             return "sessions";
         case Limit::RegisterRate:
             return "register_rate";
+        case Limit::MessageNotFound:
+            return "message_not_found";
+        case Limit::MessageDeleted:
+            return "message_deleted";
+        case Limit::NotAuthor:
+            return "not_author";
+        case Limit::EditWindowClosed:
+            return "edit_window_closed";
+        case Limit::TooManyReactions:
+            return "too_many_reactions";
+        case Limit::InvalidReaction:
+            return "invalid_reaction";
+        case Limit::EmptyMessage:
+            return "empty_message";
         case Limit::kCount:
             break;
     }

@@ -50,6 +50,17 @@ enum class Limit {
     ChunkedFraming,  // a chunk-size line or trailer section past the HTTP read buffer bound
     Sessions,        // a user's oldest session dropped past --max-sessions-per-user
     RegisterRate,    // a registration refused past --register-max-per-address
+    // Room events refused, by reason: a change or reply naming no Text message of the room, or
+    // a deleted one; a change of another user's message; an edit or delete past
+    // --edit-window-seconds; a new emoji past --max-reactions-per-message; a reaction that is
+    // not one emoji; a send or edit with blank content.
+    MessageNotFound,
+    MessageDeleted,
+    NotAuthor,
+    EditWindowClosed,
+    TooManyReactions,
+    InvalidReaction,
+    EmptyMessage,
     kCount
 };
 

@@ -18,11 +18,23 @@ using MessageId = std::int64_t;
 // prev_id of a room's first message: ids start at 1.
 inline constexpr MessageId kNoPreviousMessage = 0;
 
+// A room is an ordered log: its visible messages (Text, Join, Leave) and the changes made to them
+// (Edit..Unreact), each a row with an id in the room's chain. The numbers are stored.
 enum class MessageKind {
-    Text,   // an ordinary message
-    Join,   // seed API CONNECTION_MESSAGE
-    Leave,  // seed API DISCONNECTION_MESSAGE
+    Text = 0,     // an ordinary message (a reply when reply_to is set)
+    Join = 1,     // seed API CONNECTION_MESSAGE
+    Leave = 2,    // seed API DISCONNECTION_MESSAGE
+    Edit = 3,     // target_id's content becomes this row's content
+    Delete = 4,   // target_id becomes a tombstone: its content is erased
+    React = 5,    // user_name adds the reaction `content` (one emoji) to target_id
+    Unreact = 6,  // user_name removes that reaction
 };
+
+// A change to another message rather than a message shown as a row of its own.
+inline bool is_change(MessageKind kind) {
+    return kind == MessageKind::Edit || kind == MessageKind::Delete || kind == MessageKind::React ||
+           kind == MessageKind::Unreact;
+}
 
 // Content of the brief's join / leave notices.
 inline constexpr std::string_view kConnectionMessage = "CONNECTION_MESSAGE";
@@ -42,6 +54,14 @@ inline std::string_view kind_name(MessageKind kind) {
             return "join";
         case MessageKind::Leave:
             return "leave";
+        case MessageKind::Edit:
+            return "edit";
+        case MessageKind::Delete:
+            return "delete";
+        case MessageKind::React:
+            return "react";
+        case MessageKind::Unreact:
+            return "unreact";
         case MessageKind::Text:
             break;
     }
@@ -52,8 +72,19 @@ inline std::optional<MessageKind> kind_from_name(std::string_view name) {
     if (name == "text") return MessageKind::Text;
     if (name == "join") return MessageKind::Join;
     if (name == "leave") return MessageKind::Leave;
+    if (name == "edit") return MessageKind::Edit;
+    if (name == "delete") return MessageKind::Delete;
+    if (name == "react") return MessageKind::React;
+    if (name == "unreact") return MessageKind::Unreact;
     return std::nullopt;
 }
+
+// One emoji on a message and who added it, in the order they did.
+struct Reaction {
+    std::string emoji;
+    std::vector<std::string> users;
+    bool operator==(const Reaction&) const = default;
+};
 
 // A message as stored and as carried between nodes.
 struct Message {
@@ -71,6 +102,20 @@ struct Message {
     // lock, so the messages of a room form one chain that never changes once committed: a client
     // holding ids up to X and then a message whose prev_id is above X knows it has a hole.
     MessageId prev_id = kNoPreviousMessage;
+    // A change (is_change(kind)): the message it changes, in the same room. Otherwise 0.
+    MessageId target_id = 0;
+    // A Text reply: the root of its thread (threads are one level deep). A change: its target's
+    // reply_to, so a client can count a deleted reply off its root without holding the reply.
+    MessageId reply_to = 0;
+
+    // The folded state of a visible message: every change made to it so far, as read from the
+    // store (a page says up to which id, HistoryPage::as_of). A message just stored, as
+    // published live, has these defaults.
+    std::int64_t edited_ms = 0;         // ts_ms of its last edit; 0: never edited
+    bool deleted = false;               // a tombstone: content is empty
+    std::vector<Reaction> reactions{};  // by first reaction; an emoji nobody holds is absent
+    std::int64_t reply_count = 0;       // a thread root: its replies that are not deleted
+    std::int64_t last_reply_ms = 0;     // ts_ms of its newest reply; 0: none
 };
 
 // Ephemeral: "user is typing in room". Never stored.

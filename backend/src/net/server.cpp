@@ -92,6 +92,13 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case NameTaken: return {s::conflict, Limit::Conflict};
         case RoomExists: return {s::conflict, Limit::Conflict};
         case MessageTooLong: return {s::payload_too_large, Limit::MessageLength};
+        case MessageNotFound: return {s::not_found, Limit::MessageNotFound};
+        case MessageDeleted: return {s::conflict, Limit::MessageDeleted};
+        case NotAuthor: return {s::forbidden, Limit::NotAuthor};
+        case EditWindowClosed: return {s::forbidden, Limit::EditWindowClosed};
+        case TooManyReactions: return {s::conflict, Limit::TooManyReactions};
+        case InvalidReaction: return {s::bad_request, Limit::InvalidReaction};
+        case EmptyMessage: return {s::bad_request, Limit::EmptyMessage};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
@@ -561,6 +568,19 @@ void Server::Impl::add_routes() {
             const auto limit = static_cast<int>(std::min<std::int64_t>(query.limit, 100000));
             return ok(protocol::history_body(
                 service.history(me, c.params.at("room"), query.before, query.after, limit)));
+        });
+    add("GET", "/api/rooms/{room}/messages/{id}", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            const auto id = protocol::parse_message_id(c.params.at("id"));
+            return ok(protocol::message_body(service.find_message(me, c.params.at("room"), id)));
+        });
+    add("GET", "/api/rooms/{room}/messages/{id}/replies", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            const auto id = protocol::parse_message_id(c.params.at("id"));
+            const auto query = protocol::parse_history_query(c.query);
+            const auto limit = static_cast<int>(std::min<std::int64_t>(query.limit, 100000));
+            return ok(protocol::history_body(
+                service.replies(me, c.params.at("room"), id, query.before, query.after, limit)));
         });
     add("GET", "/api/users/online", SignedIn, Inline, [this](const Call&, const Identity&) {
         return ok(protocol::users_body(service.online_users()));

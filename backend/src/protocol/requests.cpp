@@ -105,4 +105,10 @@ HistoryQuery parse_history_query(const std::unordered_map<std::string, std::stri
     return history;
 }
 
+std::int64_t parse_message_id(std::string_view segment) {
+    const auto id = parse_int(segment);
+    if (!id || *id < 1) throw Error(ErrorCode::BadRequest, "a message id is a positive integer");
+    return *id;
+}
+
 }  // namespace chatd::protocol

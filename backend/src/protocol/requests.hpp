@@ -57,4 +57,7 @@ struct HistoryQuery {
 };
 HistoryQuery parse_history_query(const std::unordered_map<std::string, std::string>& query);
 
+// The {id} of /api/rooms/{room}/messages/{id}: a positive decimal integer (BadRequest otherwise).
+std::int64_t parse_message_id(std::string_view segment);
+
 }  // namespace chatd::protocol

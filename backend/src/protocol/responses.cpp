@@ -1,6 +1,7 @@
 #include "protocol/responses.hpp"
 
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "chat/codec.hpp"
 
@@ -40,6 +41,9 @@ std::string config_body(const chat::ServiceOptions& options) {
              {"max_frame_bytes", options.max_frame_bytes},
              {"rate_per_second", options.rate_per_second},
              {"rate_burst", options.rate_burst},
+             {"edit_window_seconds",
+              std::chrono::duration_cast<std::chrono::seconds>(options.edit_window).count()},
+             {"max_reactions_per_message", options.max_reactions_per_message},
          }},
     });
 }
@@ -82,8 +86,14 @@ std::string history_body(const chat::HistoryPage& page) {
         if (i > 0) body += ',';
         body += chat::message_json(page.messages[i]);
     }
-    body += page.has_more ? "],\"has_more\":true}" : "],\"has_more\":false}";
+    body += page.has_more ? "],\"has_more\":true" : "],\"has_more\":false";
+    body += ",\"as_of\":" + std::to_string(page.as_of) + "}";
     return body;
+}
+
+std::string message_body(const chat::FoundMessage& found) {
+    return "{\"message\":" + chat::message_json(found.message) +
+           ",\"as_of\":" + std::to_string(found.as_of) + "}";
 }
 
 }  // namespace chatd::protocol

@@ -19,7 +19,8 @@ std::string users_body(const std::vector<std::string>& users);
 // {"error": {"code", "message"}}: every refusal.
 std::string error_body(std::string_view code, std::string_view message);
 
-// GET /api/config: {"auth", "version", "limits": {...}}.
+// GET /api/config: {"auth", "version", "limits": {...}} (the limits a client can check before
+// sending).
 std::string config_body(const chat::ServiceOptions& options);
 // POST /api/register and /api/login: {"user_name", "token", "expires_ms"}.
 std::string session_body(const chat::Session& session);
@@ -33,7 +34,10 @@ std::string rooms_body(const std::vector<chat::RoomEntry>& rooms);
 std::string room_body(const chat::RoomEntry& room);
 // POST /api/dm/{user_name}: {"name"}.
 std::string direct_body(std::string_view room);
-// GET /api/rooms/{room}/messages: {"messages": [message objects], "has_more"}.
+// GET /api/rooms/{room}/messages and .../messages/{id}/replies:
+// {"messages": [message objects], "has_more", "as_of"}.
 std::string history_body(const chat::HistoryPage& page);
+// GET /api/rooms/{room}/messages/{id}: {"message": message object, "as_of"}.
+std::string message_body(const chat::FoundMessage& found);
 
 }  // namespace chatd::protocol

@@ -66,7 +66,9 @@ class PostgresStore final : public Store {
     void flush() override;
 
     // Throws std::invalid_argument when both before and after are set.
-    std::vector<model::Message> history(const HistoryQuery& query) override;
+    HistoryPage page(const HistoryQuery& query) override;
+    std::optional<HistoryPage> find_message(std::string_view room, model::MessageId id) override;
+    HistoryPage thread(const HistoryQuery& query, model::MessageId root) override;
     std::vector<model::Message> unpublished(std::string_view origin_node,
                                             std::size_t limit) override;
     void mark_published(const std::vector<model::MessageId>& ids) override;

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "model/message.hpp"
 
@@ -9,15 +15,19 @@
 // committed because a room's ids are committed in id order (SQLite's single writer, PostgreSQL's
 // room lock taken before any insert) and messages are never deleted; docs/design/storage.md
 // "prev_id". A macro so that each store's statements stay string literals.
+// Then the room-event columns (migration 0007): target_id, reply_to and the folded state
+// (edited_ms, deleted, reply_count, last_reply_ms; reactions come from their own table).
 #define CHATD_MESSAGE_COLUMNS                                                            \
     "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
     " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
-    " ORDER BY p.id DESC LIMIT 1), 0)"
+    " ORDER BY p.id DESC LIMIT 1), 0),"                                                  \
+    " m.target_id, m.reply_to, m.edited_ms, m.deleted, m.reply_count, m.last_reply_ms"
 
 // Encodings shared by the SQLite and PostgreSQL schemas.
 namespace chatd::store::detail {
 
-// The stored codes are part of both schemas (CHECK in each 0001_init.sql): never renumber.
+// The stored codes are part of both schemas (the kind CHECK of 0001, widened by 0007): never
+// renumber.
 inline std::int64_t kind_to_db(model::MessageKind kind) {
     switch (kind) {
         case model::MessageKind::Text:
@@ -26,6 +36,14 @@ inline std::int64_t kind_to_db(model::MessageKind kind) {
             return 1;
         case model::MessageKind::Leave:
             return 2;
+        case model::MessageKind::Edit:
+            return 3;
+        case model::MessageKind::Delete:
+            return 4;
+        case model::MessageKind::React:
+            return 5;
+        case model::MessageKind::Unreact:
+            return 6;
     }
     return 0;
 }
@@ -36,9 +54,52 @@ inline model::MessageKind kind_from_db(std::int64_t code) {
             return model::MessageKind::Join;
         case 2:
             return model::MessageKind::Leave;
+        case 3:
+            return model::MessageKind::Edit;
+        case 4:
+            return model::MessageKind::Delete;
+        case 5:
+            return model::MessageKind::React;
+        case 6:
+            return model::MessageKind::Unreact;
         default:
             return model::MessageKind::Text;
     }
+}
+
+// The state a message has when it is published live (model::Message's defaults): the outbox
+// and a duplicate's answer carry the stored row as it was appended, not its folded state, so
+// that a client applying the later changes (and replies) counts each exactly once.
+inline void clear_folded_state(model::Message& message) {
+    message.edited_ms = 0;
+    message.deleted = false;
+    message.reactions.clear();
+    message.reply_count = 0;
+    message.last_reply_ms = 0;
+}
+
+// Ids of the messages of a page that may hold reactions (Text, not deleted), and where each is.
+inline std::unordered_map<model::MessageId, std::size_t> reaction_holders(
+    const std::vector<model::Message>& messages) {
+    std::unordered_map<model::MessageId, std::size_t> holders;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (messages[i].kind == model::MessageKind::Text && !messages[i].deleted) {
+            holders.emplace(messages[i].id, i);
+        }
+    }
+    return holders;
+}
+
+// Folds one reactions row into its message. Rows come in the order they were added
+// (change_id), so emoji are ordered by their first reaction and users by when they reacted.
+inline void fold_reaction(model::Message& message, std::string emoji, std::string user) {
+    auto it = std::find_if(message.reactions.begin(), message.reactions.end(),
+                           [&emoji](const model::Reaction& r) { return r.emoji == emoji; });
+    if (it == message.reactions.end()) {
+        message.reactions.push_back(model::Reaction{std::move(emoji), {}});
+        it = std::prev(message.reactions.end());
+    }
+    it->users.push_back(std::move(user));
 }
 
 template <class Migrations>

@@ -32,13 +32,35 @@ struct NewMessage {
     // Empty: published as soon as it is stored (in-process bus). Otherwise the message stays in
     // unpublished(origin_node) until mark_published: the publication outbox of that node.
     std::string origin_node{};
+    // A change (model::is_change(kind)): the message it changes. A Text message: the message it
+    // answers (0: none); the store stores its thread's root instead when that is a reply.
+    model::MessageId target_id = 0;
+    model::MessageId reply_to = 0;
+    // Rules the store checks inside the commit, so concurrent changes cannot race past them:
+    // an Edit or Delete of a message older than this (ts_ms - target's ts_ms) is refused
+    // (0: no limit); a React that would give the target more distinct emoji than max_reactions.
+    std::int64_t edit_window_ms = 0;
+    std::size_t max_reactions = 50;
+};
+
+// Why an append was refused by a rule of the room log (nothing stored, nothing changed).
+enum class Refusal {
+    None,
+    MessageNotFound,   // the target (or reply_to) is not a visible Text message of that room
+    MessageDeleted,    // the target (or reply_to) is deleted
+    NotAuthor,         // an Edit or Delete of another user's message
+    EditWindowClosed,  // an Edit or Delete past edit_window_ms
+    TooManyReactions,  // a new emoji past max_reactions
 };
 
 struct AppendResult {
-    bool ok = false;  // false: error says why; the message was not stored
+    // false: refusal says which rule refused it, or (refusal None) error says what failed; the
+    // message was not stored either way
+    bool ok = false;
     bool duplicate = false;
     model::Message message;  // the stored message (with its id) when ok
     std::string error;
+    Refusal refusal = Refusal::None;
 };
 
 struct User {
@@ -73,8 +95,17 @@ struct HistoryQuery {
     std::string room;
     // At most one of before/after. Neither: the newest messages.
     std::optional<model::MessageId> before{};  // messages with id < before
-    std::optional<model::MessageId> after{};   // messages with id > after
+    std::optional<model::MessageId> after{};   // messages and changes with id > after
     int limit = 50;
+};
+
+// Rows of a room read in one snapshot. Visible messages come folded (model::Message's folded
+// state): they reflect exactly the room's changes with id <= as_of, the room's highest id (of
+// any kind) in that snapshot. Ids of a room commit in order, so that snapshot holds every
+// smaller id of the room too.
+struct HistoryPage {
+    std::vector<model::Message> messages;
+    model::MessageId as_of = 0;
 };
 
 // Persistence contract shared by every backend (tests/unit/store/store_contract.hpp).
@@ -91,10 +122,20 @@ class Store {
     // Blocks until every append queued before the call has committed and its `done` has run.
     virtual void flush() = 0;
 
-    virtual std::vector<model::Message> history(const HistoryQuery& query) = 0;
+    // Newest and before= pages: visible messages only (Text, Join, Leave), folded, `limit` of
+    // them. after= pages: every row above `after`, visible ones folded and changes as stored,
+    // so a client holding the room up to `after` can apply them in order. A fixed number of
+    // queries per page, whatever its length.
+    virtual HistoryPage page(const HistoryQuery& query) = 0;
+    std::vector<model::Message> history(const HistoryQuery& query) { return page(query).messages; }
+    // One visible message of the room, folded (nullopt: no such visible message there).
+    virtual std::optional<HistoryPage> find_message(std::string_view room, model::MessageId id) = 0;
+    // The replies of a thread (Text rows with reply_to == query's root), folded, paged like
+    // history's newest and before= pages (after= pages too, replies only).
+    virtual HistoryPage thread(const HistoryQuery& query, model::MessageId root) = 0;
 
-    // The publication outbox: messages appended with this origin node and not yet marked
-    // published, oldest first, at most `limit`.
+    // The publication outbox: messages and changes appended with this origin node and not yet
+    // marked published, oldest first, at most `limit`.
     virtual std::vector<model::Message> unpublished(std::string_view origin_node,
                                                     std::size_t limit) = 0;
     // Idempotent; unknown ids are ignored.

@@ -83,6 +83,24 @@ TEST(Config, RejectsBadValuesWithAReadableMessage) {
     EXPECT_THROW(parse({"--no-such-flag"}), std::invalid_argument);
 }
 
+TEST(Config, RoomEventLimitsHaveDefaultsAndBounds) {
+    const auto defaults = parse({});
+    ASSERT_TRUE(defaults);
+    EXPECT_EQ(defaults->edit_window_seconds, 0u);
+    EXPECT_EQ(defaults->max_reactions_per_message, 50u);
+    const auto set = parse({"--edit-window-seconds", "900", "--max-reactions-per-message", "1"});
+    ASSERT_TRUE(set);
+    EXPECT_EQ(set->edit_window_seconds, 900u);
+    EXPECT_EQ(set->max_reactions_per_message, 1u);
+    const auto at_most =
+        parse({"--edit-window-seconds", "316224000", "--max-reactions-per-message", "10000"});
+    ASSERT_TRUE(at_most);
+    EXPECT_THROW(parse({"--edit-window-seconds", "316224001"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--edit-window-seconds", "-1"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--max-reactions-per-message", "0"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--max-reactions-per-message", "10001"}), std::invalid_argument);
+}
+
 TEST(Config, FrameLimitsDefaultToTheLargerOfAFloorAndAMultipleOfTheMessageLimit) {
     const auto defaults = chatd::app::frame_limits(*parse({}));
     EXPECT_EQ(defaults.connection_rate, 50);

@@ -19,6 +19,7 @@ namespace {
 
 using namespace chatd;
 namespace json = boost::json;
+using chat::ChangeCommand;
 using chat::ClientCommand;
 using chat::DecodeError;
 using chat::PingCommand;
@@ -129,6 +130,135 @@ TEST(CodecDecode, GoldenTypingFrameDecodesToTypingCommand) {
 TEST(CodecDecode, GoldenPingFrameDecodesToPingCommand) {
     const auto command = decode_command(example_text("client_ping.json"));
     EXPECT_TRUE(std::holds_alternative<PingCommand>(command));
+}
+
+TEST(CodecDecode, GoldenReplyFrameDecodesToSendCommandWithReplyTo) {
+    const auto command = decode_command(example_text("client_send_reply.json"));
+    const auto* send = std::get_if<SendCommand>(&command);
+    ASSERT_NE(send, nullptr);
+    const auto golden = example("client_send_reply.json").as_object();
+    EXPECT_EQ(send->content, golden.at("content").as_string());
+    EXPECT_EQ(send->client_msg_id, golden.at("client_msg_id").as_string());
+    EXPECT_EQ(send->reply_to, golden.at("reply_to").as_int64());
+}
+
+TEST(CodecDecode, ASendWithoutReplyToOrWithANullOneIsNotAReply) {
+    for (const char* text :
+         {R"({"type":"send","room":"general","content":"hi","client_msg_id":"c"})",
+          R"({"type":"send","room":"general","content":"hi","client_msg_id":"c",)"
+          R"("reply_to":null})"}) {
+        const auto command = decode_command(text);
+        ASSERT_TRUE(std::holds_alternative<SendCommand>(command)) << text;
+        EXPECT_EQ(std::get<SendCommand>(command).reply_to, 0) << text;
+    }
+}
+
+TEST(CodecDecode, AReplyToThatIsNotAPositiveIntegerIsBadRequestEchoingClientMsgId) {
+    for (const char* reply_to :
+         {"0", "-1", "1.5", "\"41\"", "[41]", "true", "9223372036854775808", "1e3"}) {
+        const auto text =
+            std::string(
+                R"({"type":"send","room":"general","content":"hi","client_msg_id":"c-8",)") +
+            R"("reply_to":)" + reply_to + "}";
+        const auto error = decode_error(text);
+        EXPECT_EQ(error.code, "bad_request") << text;
+        EXPECT_EQ(error.client_msg_id, "c-8") << text;
+    }
+}
+
+TEST(CodecDecode, TheLargestMessageIdIsAccepted) {
+    const auto command = decode_command(
+        R"({"type":"delete","room":"general","id":9223372036854775807,"client_msg_id":"c"})");
+    ASSERT_TRUE(std::holds_alternative<ChangeCommand>(command));
+    EXPECT_EQ(std::get<ChangeCommand>(command).target_id, 9223372036854775807);
+}
+
+// Each golden change frame, the kind it decodes to and its `content` (edit: the new content;
+// react/unreact: the emoji; delete: nothing).
+struct GoldenChange {
+    const char* file;
+    model::MessageKind kind;
+    const char* content_key;  // nullptr: no content
+};
+
+TEST(CodecDecode, GoldenChangeFramesDecodeToChangeCommands) {
+    for (const auto& golden_change :
+         {GoldenChange{"client_edit.json", model::MessageKind::Edit, "content"},
+          GoldenChange{"client_delete.json", model::MessageKind::Delete, nullptr},
+          GoldenChange{"client_react.json", model::MessageKind::React, "emoji"},
+          GoldenChange{"client_unreact.json", model::MessageKind::Unreact, "emoji"}}) {
+        const auto command = decode_command(example_text(golden_change.file));
+        const auto* change = std::get_if<ChangeCommand>(&command);
+        ASSERT_NE(change, nullptr) << golden_change.file;
+        const auto golden = example(golden_change.file).as_object();
+        EXPECT_EQ(change->kind, golden_change.kind) << golden_change.file;
+        EXPECT_EQ(change->room, golden.at("room").as_string()) << golden_change.file;
+        EXPECT_EQ(change->target_id, golden.at("id").as_int64()) << golden_change.file;
+        EXPECT_EQ(change->client_msg_id, golden.at("client_msg_id").as_string())
+            << golden_change.file;
+        if (golden_change.content_key) {
+            EXPECT_EQ(change->content, golden.at(golden_change.content_key).as_string())
+                << golden_change.file;
+        } else {
+            EXPECT_EQ(change->content, "") << golden_change.file;
+        }
+    }
+}
+
+TEST(CodecDecode, AChangeWithoutAValidClientMsgIdIsBadRequest) {
+    for (const char* type : {"edit", "delete", "react", "unreact"}) {
+        for (const char* key : {"", R"(,"client_msg_id":"")", R"(,"client_msg_id":5)"}) {
+            const auto text = std::string(R"({"type":")") + type +
+                              R"(","room":"general","id":41,"content":"x","emoji":"x")" + key + "}";
+            const auto error = decode_error(text);
+            EXPECT_EQ(error.code, "bad_request") << text;
+            EXPECT_TRUE(error.client_msg_id.empty()) << text;
+        }
+    }
+}
+
+TEST(CodecDecode, AChangeWithAMissingOrInvalidIdOrRoomIsBadRequestEchoingClientMsgId) {
+    for (const char* type : {"edit", "delete", "react", "unreact"}) {
+        for (const char* fields :
+             {R"("room":"general")", R"("room":"general","id":0)", R"("room":"general","id":-4)",
+              R"("room":"general","id":"41")", R"("room":"general","id":4.5)",
+              R"("room":"general","id":null)", R"("id":41)", R"("room":7,"id":41)"}) {
+            const auto text = std::string(R"({"type":")") + type + R"(",)" + fields +
+                              R"(,"content":"x","emoji":"x","client_msg_id":"c-9"})";
+            const auto error = decode_error(text);
+            EXPECT_EQ(error.code, "bad_request") << text;
+            EXPECT_EQ(error.client_msg_id, "c-9") << text;
+        }
+    }
+}
+
+TEST(CodecDecode, AnEditNeedsContentAndAReactionAnEmoji) {
+    for (const char* text :
+         {R"({"type":"edit","room":"general","id":41,"client_msg_id":"c-9"})",
+          R"({"type":"edit","room":"general","id":41,"content":3,"client_msg_id":"c-9"})",
+          R"({"type":"edit","room":"general","id":41,"emoji":"x","client_msg_id":"c-9"})",
+          R"({"type":"react","room":"general","id":41,"client_msg_id":"c-9"})",
+          R"({"type":"react","room":"general","id":41,"content":"x","client_msg_id":"c-9"})",
+          R"({"type":"unreact","room":"general","id":41,"emoji":["x"],"client_msg_id":"c-9"})"}) {
+        const auto error = decode_error(text);
+        EXPECT_EQ(error.code, "bad_request") << text;
+        EXPECT_EQ(error.client_msg_id, "c-9") << text;
+    }
+}
+
+TEST(CodecDecode, ADeleteIgnoresAnyContentItCarries) {
+    const auto command = decode_command(
+        R"({"type":"delete","room":"general","id":41,"content":"x","client_msg_id":"c"})");
+    ASSERT_TRUE(std::holds_alternative<ChangeCommand>(command));
+    EXPECT_EQ(std::get<ChangeCommand>(command).content, "");
+}
+
+TEST(CodecDecode, StoredKindsThatAreNotChangesAreNotClientFrames) {
+    for (const char* type : {"text", "join", "leave", "message", "ack"}) {
+        const auto text = std::string(R"({"type":")") + type +
+                          R"(","room":"general","id":41,"content":"x","client_msg_id":"c"})";
+        EXPECT_EQ(decode_error(text).code, "unknown_type") << text;
+    }
 }
 
 TEST(CodecDecode, UnknownExtraFieldsAreIgnored) {
@@ -319,6 +449,87 @@ TEST(CodecEncode, LeaveMessageHasKindLeave) {
     EXPECT_EQ(json::parse(chat::encode_message(leave)).at("message").at("kind"), "leave");
 }
 
+// A message as the golden file holds it, built field by field from the model (not from JSON),
+// so that each new field is checked against its golden name and encoding.
+model::Message change_of(model::MessageId id,
+                         std::string user,
+                         std::string content,
+                         std::int64_t ts,
+                         std::string client_msg_id,
+                         model::MessageKind kind,
+                         model::MessageId target_id,
+                         model::MessageId reply_to = 0) {
+    model::Message message{id,
+                           "general",
+                           std::move(user),
+                           std::move(content),
+                           chat::format_sent_at(ts),
+                           ts,
+                           std::move(client_msg_id),
+                           kind,
+                           id - 1};
+    message.target_id = target_id;
+    message.reply_to = reply_to;
+    return message;
+}
+
+TEST(CodecEncode, ChangeAndReplyMessagesHaveTheGoldenShapeAndValues) {
+    const std::string thumbs = "\xF0\x9F\x91\x8D";
+    struct Case {
+        model::Message message;
+        const char* file;
+    };
+    for (const auto& [message, file] :
+         {Case{change_of(43, "alice", "hi all", 1795816279000, "c-3", model::MessageKind::Edit, 41),
+               "server_message_edit.json"},
+          Case{change_of(44, "bob", "yes", 1795816280000, "b-7", model::MessageKind::Text, 0, 41),
+               "server_message_reply.json"},
+          Case{change_of(45, "bob", thumbs, 1795816281000, "b-8", model::MessageKind::React, 41),
+               "server_message_react.json"},
+          Case{change_of(46, "bob", thumbs, 1795816282000, "b-9", model::MessageKind::Unreact, 41),
+               "server_message_unreact.json"},
+          Case{change_of(47, "bob", "", 1795816283000, "b-10", model::MessageKind::Delete, 44, 41),
+               "server_message_delete.json"}}) {
+        const auto encoded = chat::encode_message(message);
+        expect_matches_golden(encoded, file);
+        EXPECT_EQ(json::parse(encoded), example(file)) << file;
+    }
+}
+
+TEST(CodecEncode, AFoldedMessageHasTheGoldenShapeAndValues) {
+    auto message =
+        change_of(41, "alice", "hi all", 1795816277000, "c-1", model::MessageKind::Text, 0);
+    message.edited_ms = 1795816279000;
+    message.reactions = {{"\xF0\x9F\x91\x8D", {"bob", "carol"}}, {"\xF0\x9F\x8E\x89", {"alice"}}};
+    message.reply_count = 2;
+    message.last_reply_ms = 1795816290000;
+    const auto encoded = chat::encode_message(message);
+    expect_matches_golden(encoded, "server_message_folded.json");
+    EXPECT_EQ(json::parse(encoded), example("server_message_folded.json"));
+}
+
+TEST(CodecEncode, ADeletedMessageHasTheGoldenShapeAndValues) {
+    auto message = change_of(44, "bob", "", 1795816280000, "b-7", model::MessageKind::Text, 0, 41);
+    message.deleted = true;
+    const auto encoded = chat::encode_message(message);
+    expect_matches_golden(encoded, "server_message_deleted.json");
+    EXPECT_EQ(json::parse(encoded), example("server_message_deleted.json"));
+}
+
+TEST(CodecEncode, APlainMessageCarriesNoneOfTheRoomEventFields) {
+    const auto object = json::parse(chat::message_json(golden_text_message()));
+    for (const char* key : {"target_id", "reply_to", "edited_ts", "deleted", "reactions",
+                            "reply_count", "last_reply_ts"}) {
+        EXPECT_FALSE(object.as_object().contains(key)) << key;
+    }
+}
+
+TEST(CodecEncode, AnAckForAChangeHasTheAckShape) {
+    const auto message =
+        change_of(43, "alice", "hi all", 1795816279000, "c-3", model::MessageKind::Edit, 41);
+    expect_matches_golden(chat::encode_ack(message, false), "server_ack.json");
+}
+
 TEST(CodecEncode, MessageJsonIsTheMessageObjectOfAMessageFrame) {
     const auto message = golden_text_message();
     EXPECT_EQ(json::parse(chat::message_json(message)),
@@ -436,10 +647,14 @@ TEST(CodecKind, AnythingElseIsText) {
     }
 }
 
-TEST(CodecKind, KindNamesAreTextJoinLeave) {
+TEST(CodecKind, KindNamesAreTheWireNames) {
     EXPECT_EQ(chat::to_string(model::MessageKind::Text), "text");
     EXPECT_EQ(chat::to_string(model::MessageKind::Join), "join");
     EXPECT_EQ(chat::to_string(model::MessageKind::Leave), "leave");
+    EXPECT_EQ(chat::to_string(model::MessageKind::Edit), "edit");
+    EXPECT_EQ(chat::to_string(model::MessageKind::Delete), "delete");
+    EXPECT_EQ(chat::to_string(model::MessageKind::React), "react");
+    EXPECT_EQ(chat::to_string(model::MessageKind::Unreact), "unreact");
 }
 
 }  // namespace

@@ -693,15 +693,25 @@ TEST_F(ChatServiceTest, AMessageOfTheMaximumLengthIsAcceptedAndOneMoreCharacterI
     EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="message_length"} 1)"));
 }
 
-TEST_F(ChatServiceTest, EmptyContentIsBadRequest) {
+TEST_F(ChatServiceTest, EmptyOrWhiteSpaceOnlyContentIsEmptyMessageAndNothingIsStored) {
     const auto alice = connect_new("alice");
     alice.sink->clear();
-    send(alice, "general", "", "c-1");
+    const std::vector<std::string> blanks{"", " ", "\n\t ", "\xE3\x80\x80", "\xC2\xA0\r\n"};
+    for (std::size_t i = 0; i < blanks.size(); ++i) {
+        send(alice, "general", blanks[i], "c-" + std::to_string(i));
+    }
     settle();
     const auto frames = frames_of(*alice.sink);
-    ASSERT_EQ(frames.size(), 1u);
-    EXPECT_EQ(frames[0].at("code"), "bad_request");
-    EXPECT_EQ(frames[0].at("client_msg_id"), "c-1");
+    ASSERT_EQ(frames.size(), blanks.size());
+    for (std::size_t i = 0; i < blanks.size(); ++i) {
+        EXPECT_EQ(frames[i].at("code"), "empty_message");
+        EXPECT_EQ(frames[i].at("client_msg_id").as_string(), "c-" + std::to_string(i));
+    }
+    EXPECT_TRUE(history_ids(alice.identity, "general", {}, {}, 50).empty());
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="empty_message"} 5)"))
+        << metrics.serialize();
+    // One visible character around the white space is content.
+    EXPECT_EQ(send_and_ack(alice, "general", " . ", "c-dot").at("duplicate"), json::value(false));
 }
 
 TEST_F(ChatServiceTest, SendingFasterThanTheBurstIsRateLimitedPerUser) {

@@ -115,6 +115,15 @@ TEST(HistoryQuery, DefaultsAndNonNegativeIntegers) {
     }
 }
 
+TEST(MessageId, APositiveDecimalIntegerAndNothingElse) {
+    EXPECT_EQ(parse_message_id("41"), 41);
+    EXPECT_EQ(parse_message_id("9223372036854775807"), 9223372036854775807);
+    for (const auto* bad :
+         {"0", "-1", "", "4.1", "41x", "+41", " 41", "9223372036854775808", "abc"}) {
+        EXPECT_EQ(refusal([&] { parse_message_id(bad); }), "bad_request") << bad;
+    }
+}
+
 TEST(StringMember, OptionalMembersMayBeMissingOrNull) {
     const auto value = parse_json_body(R"({"password":null})");
     EXPECT_EQ(string_member(body_object(value), "password", false), "");

@@ -41,7 +41,8 @@ TEST(Responses, ConfigNamesTheAuthModeAndTheLimits) {
     options.version = "1.2.3";
     EXPECT_EQ(config_body(options),
               R"({"auth":"password","version":"1.2.3","limits":{"max_message_length":4000,)"
-              R"("max_frame_bytes":65536,"rate_per_second":2E1,"rate_burst":4E1}})");
+              R"("max_frame_bytes":65536,"rate_per_second":2E1,"rate_burst":4E1,)"
+              R"("edit_window_seconds":0,"max_reactions_per_message":50}})");
     options.open_auth = true;
     EXPECT_TRUE(config_body(options).starts_with(R"({"auth":"open","version":"1.2.3",)"));
 }
@@ -56,10 +57,25 @@ TEST(Responses, AHistoryPageHoldsMessageObjectsAndWhetherMoreExist) {
     message.sent_at = "27/11/2026 21:51:18";
     message.ts_ms = 1;
     message.client_msg_id = "c-5";
-    const auto body = history_body(chat::HistoryPage{{message}, true});
-    EXPECT_EQ(body, R"({"messages":[)" + chat::message_json(message) + R"(],"has_more":true})");
+    const auto body = history_body(chat::HistoryPage{{message}, true, 9});
+    EXPECT_EQ(body,
+              R"({"messages":[)" + chat::message_json(message) + R"(],"has_more":true,"as_of":9})");
     EXPECT_NE(body.find(R"("prev_id":4)"), std::string::npos);
-    EXPECT_EQ(history_body(chat::HistoryPage{}), R"({"messages":[],"has_more":false})");
+    EXPECT_EQ(history_body(chat::HistoryPage{}), R"({"messages":[],"has_more":false,"as_of":0})");
+}
+
+TEST(Responses, AFoundMessageIsItsFoldedObjectAndTheIdItReflects) {
+    model::Message message;
+    message.id = 41;
+    message.prev_id = 40;
+    message.room = "general";
+    message.user_name = "alice";
+    message.content = "hi all";
+    message.edited_ms = 1795816279000;
+    message.reactions = {{"x", {"bob"}}};
+    EXPECT_EQ(message_body(chat::FoundMessage{message, 47}),
+              R"({"message":)" + chat::message_json(message) + R"(,"as_of":47})");
+    EXPECT_NE(chat::message_json(message).find(R"("edited_ts":1795816279000)"), std::string::npos);
 }
 
 }  // namespace
