@@ -13,6 +13,11 @@ export interface PinnedRows {
   firstKey: string | undefined
   /** The newest row is one the reader just sent: scroll to it wherever they were. */
   ownNewest: boolean
+  /**
+   * Key of the last row: when it is the same, nothing arrived below (a row above changed, say a
+   * reaction), so a reader scrolled up is not told of new rows. Absent: any change counts.
+   */
+  lastKey?: string | undefined
 }
 
 export function distanceToBottom(el: HTMLElement): number {
@@ -33,6 +38,7 @@ export function useScrollPinning<Rows>(
   const unseenBelow = ref(false)
   let pinned = true
   let firstKey: string | undefined
+  let lastKey: string | undefined
   /** scrollHeight - scrollTop before the update: unchanged by rows added above. */
   let fromBottomEdge = 0
 
@@ -53,13 +59,15 @@ export function useScrollPinning<Rows>(
         fromBottomEdge = before.scrollHeight - before.scrollTop
       }
       const prepended = firstKey !== undefined && next.firstKey !== firstKey
+      const appended = !('lastKey' in next) || next.lastKey !== lastKey
       firstKey = next.firstKey
+      lastKey = next.lastKey
       await nextTick()
       const el = scroller.value
       if (!el) return
       if (pinned || next.ownNewest) scrollToBottom()
       else if (prepended) el.scrollTop = el.scrollHeight - fromBottomEdge
-      else unseenBelow.value = true
+      else if (appended) unseenBelow.value = true
       afterMove()
     },
     { flush: 'pre' },
@@ -68,6 +76,7 @@ export function useScrollPinning<Rows>(
   /** The list now shows other rows altogether (another room): start again at the bottom. */
   async function reset() {
     firstKey = undefined
+    lastKey = undefined
     pinned = true
     await nextTick()
     scrollToBottom()
@@ -81,7 +90,9 @@ export function useScrollPinning<Rows>(
   }
 
   onMounted(() => {
-    firstKey = describe(toValue(rows)).firstKey
+    const initial = describe(toValue(rows))
+    firstKey = initial.firstKey
+    lastKey = initial.lastKey
     scrollToBottom()
     afterMove()
   })

@@ -253,6 +253,11 @@ export const useMessagesStore = defineStore('messages', () => {
     return request
   }
 
+  /** The server answered that it has no such message (or not for us). */
+  function isMissing(room: string, id: number): boolean {
+    return missing.value[`${room}\n${id}`] === true
+  }
+
   /** Loads older pages until the message is in the room's timeline. Whether it is. */
   async function loadUntil(room: string, id: number): Promise<boolean> {
     for (let pages = 0; pages < MAX_PAGES_TO_FIND; pages++) {
@@ -275,7 +280,11 @@ export const useMessagesStore = defineStore('messages', () => {
     state.value = reduceOpenThread(state.value, room, root)
     if (state.value.thread?.loaded) return
     void fetchMessage(room, root)
-    await loadThread('latest')
+    try {
+      await loadThread('latest')
+    } catch {
+      // the panel offers to load the replies again (loaded stays false)
+    }
   }
 
   function closeThread() {
@@ -381,6 +390,7 @@ export const useMessagesStore = defineStore('messages', () => {
     cancelReply,
     message,
     fetchMessage,
+    isMissing,
     loadUntil,
     thread,
     loadingThread,

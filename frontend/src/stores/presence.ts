@@ -58,7 +58,8 @@ export const usePresenceStore = defineStore('presence', () => {
         startTyping(frame.room, frame.user_name)
         break
       case 'message':
-        stopTyping(frame.message.room, frame.message.user_name)
+        // A reaction or an edit elsewhere does not end what the user is typing.
+        if (frame.message.kind === 'text') stopTyping(frame.message.room, frame.message.user_name)
         break
     }
   }

@@ -19,7 +19,7 @@ interface Rows {
   own?: boolean
 }
 
-function setup(initial: Rows, el: FakeScroller) {
+function setup(initial: Rows, el: FakeScroller, withLastKey = false) {
   const rows = ref<Rows>(initial)
   const afterMove = vi.fn()
   let pinning!: ReturnType<typeof useScrollPinning>
@@ -29,7 +29,11 @@ function setup(initial: Rows, el: FakeScroller) {
         pinning = useScrollPinning(
           ref(el as HTMLElement),
           rows,
-          (r) => ({ firstKey: r.keys[0], ownNewest: r.own === true }),
+          (r) => ({
+            firstKey: r.keys[0],
+            ownNewest: r.own === true,
+            ...(withLastKey ? { lastKey: r.keys.at(-1) } : {}),
+          }),
           afterMove,
         )
         return () => h('div')
@@ -70,6 +74,17 @@ describe('useScrollPinning', () => {
     el.scrollTop = 650 // 1100 - 650 - 400 = 50: near the bottom again
     pinning.onScroll()
     expect(pinning.unseenBelow.value).toBe(false)
+  })
+
+  it('says nothing when a row above changes (a reaction) but none arrived below', async () => {
+    const el = fakeScroller(1000)
+    const { pinning, change } = setup({ keys: ['a', 'b'] }, el, true)
+    el.scrollTop = 100
+    await change({ keys: ['a', 'b'] }, 1030) // same rows, one taller
+    expect(el.scrollTop).toBe(100)
+    expect(pinning.unseenBelow.value).toBe(false)
+    await change({ keys: ['a', 'b', 'c'] }, 1130)
+    expect(pinning.unseenBelow.value).toBe(true)
   })
 
   it('keeps the reader on the same rows when older ones are prepended', async () => {

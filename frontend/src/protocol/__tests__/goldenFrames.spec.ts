@@ -6,7 +6,10 @@ import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
 import MessageListItem from '@/components/message/MessageListItem.vue'
 import { applyFrame, emptyTimelineState } from '@/stores/messagesReducer'
-import { parseServerFrame, type ClientFrame } from '../frames'
+import { createPinia, setActivePinia } from 'pinia'
+import { useMessagesStore } from '@/stores/messages'
+import { parseServerFrame, type ClientFrame, type StoredFrame } from '../frames'
+import { msg } from './factories'
 
 const EXAMPLES = path.resolve(__dirname, '../../../../protocol/examples')
 const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'))
@@ -35,16 +38,44 @@ describe('golden protocol frames', () => {
   it.each(files.filter((f) => f.startsWith('server_message')))('%s renders', (file) => {
     const frame = parseServerFrame(read(file))
     if (frame?.type !== 'message') throw new Error('not a message frame')
+    const { message } = frame
+    if (message.target_id !== undefined && !['text', 'join', 'leave'].includes(message.kind)) {
+      // A change is never a row: it folds onto its target, which it names.
+      const target = msg(message.target_id, { room: message.room, user_name: message.user_name })
+      let state = applyFrame(emptyTimelineState(), { type: 'message', message: target }, 'x')
+      if (message.kind === 'unreact') {
+        const react = { ...message, id: message.id - 1, kind: 'react' as const }
+        state = applyFrame(state, { type: 'message', message: react }, 'x')
+        expect(state.rooms[message.room]?.items[0]?.reactions?.length).toBe(1)
+      }
+      const next = applyFrame(state, frame, 'x')
+      const items = next.rooms[message.room]?.items ?? []
+      expect(items.map((i) => i.id)).toEqual([message.target_id])
+      const item = items[0]!
+      if (message.kind === 'edit')
+        expect(item).toMatchObject({ content: message.content, edited_ts: message.ts })
+      if (message.kind === 'delete') expect(item).toMatchObject({ deleted: true, content: '' })
+      if (message.kind === 'react') {
+        expect(item.reactions).toEqual([{ emoji: message.content, users: [message.user_name] }])
+      }
+      if (message.kind === 'unreact') expect(item.reactions).toEqual([])
+      return
+    }
     const state = applyFrame(emptyTimelineState(), frame, 'someone-else')
-    const item = state.rooms[frame.message.room]?.items[0]
+    const item = state.rooms[message.room]?.items[0]
     if (!item) throw new Error('not in the timeline')
-    expect(item.id).toBe(frame.message.id)
+    expect(item.id).toBe(message.id)
     const wrapper = mount(MessageListItem, { props: { item, grouped: false, me: 'x' } })
-    if (frame.message.kind === 'text') {
-      expect(wrapper.get('[data-testid="message-author"]').text()).toBe(frame.message.user_name)
-      expect(wrapper.get('[data-testid="message-text"]').text()).toBe(frame.message.content)
+    if (message.kind === 'text') {
+      expect(wrapper.get('[data-testid="message-author"]').text()).toBe(message.user_name)
+      if (message.deleted) {
+        expect(wrapper.get('[data-testid="message-deleted"]').text()).toBe('message deleted')
+      } else {
+        expect(wrapper.get('[data-testid="message-text"]').text()).toBe(message.content)
+      }
+      expect(item.reply_to).toBe(message.reply_to)
     } else {
-      expect(wrapper.get('[data-testid="notice"]').text()).toContain(frame.message.user_name)
+      expect(wrapper.get('[data-testid="notice"]').text()).toContain(message.user_name)
       expect(wrapper.text()).not.toContain('CONNECTION_MESSAGE')
     }
   })
@@ -53,20 +84,32 @@ describe('golden protocol frames', () => {
     '%s is a frame this client sends',
     (file) => {
       const golden = read(file) as ClientFrame
-      // Rebuild the frame the way the client does and compare the wire text.
+      // Rebuild the frame the way the client does (the store's actions) and compare.
+      setActivePinia(createPinia())
+      const messages = useMessagesStore()
+      const sent: StoredFrame[] = []
+      messages.setSender({ send: (f) => (sent.push(f), 'sent') })
       let built: ClientFrame
-      if (golden.type === 'send') {
-        built = {
-          type: 'send',
-          room: golden.room,
-          content: golden.content,
-          client_msg_id: golden.client_msg_id,
-        }
-      } else if (golden.type === 'typing') {
-        built = { type: 'typing', room: golden.room }
-      } else {
-        built = { type: 'ping' }
+      switch (golden.type) {
+        case 'send':
+          messages.send(golden.room, golden.content, golden.reply_to)
+          break
+        case 'edit':
+          messages.edit(golden.room, golden.id, golden.content)
+          break
+        case 'delete':
+          messages.remove(golden.room, golden.id)
+          break
+        case 'react':
+          messages.react(golden.room, golden.id, golden.emoji)
+          break
+        case 'unreact':
+          messages.unreact(golden.room, golden.id, golden.emoji)
+          break
       }
+      if (golden.type === 'typing') built = { type: 'typing', room: golden.room }
+      else if (golden.type === 'ping') built = { type: 'ping' }
+      else built = { ...sent[0]!, client_msg_id: golden.client_msg_id }
       expect(JSON.parse(JSON.stringify(built))).toEqual(golden)
     },
   )

@@ -175,6 +175,134 @@ describe('messages store', () => {
   })
 })
 
+describe('messages store: room changes', () => {
+  function signedIn() {
+    const session = useSessionStore()
+    session.userName = 'alice'
+    session.token = 't'
+    const messages = useMessagesStore()
+    const sent: StoredFrame[] = []
+    messages.setSender({ send: (f) => (sent.push(f), 'sent') })
+    messages.applyHistory({
+      room: 'general',
+      messages: [msg(1, { user_name: 'alice' }), msg(2)],
+      mode: 'latest',
+      hasMore: false,
+      asOf: 2,
+    })
+    return { messages, sent }
+  }
+
+  it('sends edit, delete, react and unreact frames, each with its own client_msg_id', () => {
+    const { messages, sent } = signedIn()
+    messages.edit('general', 1, 'fixed')
+    messages.remove('general', 1)
+    messages.react('general', 2, '👍')
+    messages.unreact('general', 2, '👍')
+    messages.send('general', 'yes', 2)
+    expect(
+      sent.map(({ client_msg_id, ...rest }) => (expect(client_msg_id).toBeTruthy(), rest)),
+    ).toEqual([
+      { type: 'edit', room: 'general', id: 1, content: 'fixed' },
+      { type: 'delete', room: 'general', id: 1 },
+      { type: 'react', room: 'general', id: 2, emoji: '👍' },
+      { type: 'unreact', room: 'general', id: 2, emoji: '👍' },
+      { type: 'send', room: 'general', content: 'yes', reply_to: 2 },
+    ])
+    expect(new Set(sent.map((f) => f.client_msg_id)).size).toBe(5)
+    expect(messages.changePending('general', 1)).toBe(true)
+  })
+
+  it('toggles a reaction: react when I have not, unreact when I have', () => {
+    const { messages, sent } = signedIn()
+    messages.toggleReaction('general', 2, '🎉')
+    messages.applyFrame({
+      type: 'message',
+      message: msg(3, { kind: 'react', target_id: 2, content: '🎉', user_name: 'alice' }),
+    })
+    expect(messages.message('general', 2)?.reactions).toEqual([{ emoji: '🎉', users: ['alice'] }])
+    messages.toggleReaction('general', 2, '🎉')
+    expect(sent.map((f) => f.type)).toEqual(['react', 'unreact'])
+  })
+
+  it('keeps a refusal as an error to show, and clears it on the next change', () => {
+    const { messages, sent } = signedIn()
+    messages.edit('general', 2, 'not mine')
+    messages.applyFrame({
+      type: 'error',
+      code: 'not_author',
+      message: 'no',
+      client_msg_id: sent[0]!.client_msg_id,
+    })
+    expect(messages.changeError).toMatchObject({ kind: 'edit', id: 2, code: 'not_author' })
+    expect(messages.changePending('general', 2)).toBe(false)
+    messages.react('general', 2, '👍')
+    expect(messages.changeError).toBeNull()
+  })
+
+  it('finds my last message for Up-arrow editing, skipping deleted ones', () => {
+    const { messages } = signedIn()
+    expect(messages.lastOwnMessage('general')?.id).toBe(1)
+    messages.applyFrame({
+      type: 'message',
+      message: msg(3, { kind: 'delete', target_id: 1, content: '' }),
+    })
+    expect(messages.lastOwnMessage('general')).toBeUndefined()
+  })
+
+  it('fetches a quoted parent by id once, and remembers one the server does not have', async () => {
+    const { messages } = signedIn()
+    const fetch = vi.fn(async (url: string) => {
+      if (url === '/api/rooms/general/messages/7') {
+        return jsonResponse(200, { message: msg(7, { content: 'old' }), as_of: 2 })
+      }
+      return jsonResponse(404, { error: { code: 'message_not_found', message: 'no' } })
+    })
+    vi.stubGlobal('fetch', fetch)
+    const [a, b] = await Promise.all([
+      messages.fetchMessage('general', 7),
+      messages.fetchMessage('general', 7),
+    ])
+    expect(a?.content).toBe('old')
+    expect(b).toBe(a)
+    expect(await messages.fetchMessage('general', 8)).toBeNull()
+    expect(messages.isMissing('general', 8)).toBe(true)
+    expect(await messages.fetchMessage('general', 8)).toBeNull()
+    expect(fetch).toHaveBeenCalledTimes(2)
+    // not a row of the timeline
+    expect(messages.timeline('general')?.items.map((i) => i.id)).toEqual([1, 2])
+  })
+
+  it('loads older pages until a message is in the timeline', async () => {
+    const messages = useMessagesStore()
+    messages.applyHistory({ room: 'general', messages: [msg(101)], mode: 'latest', hasMore: true })
+    const fetch = vi.fn(async (url: string) => {
+      const before = Number(new URL(url, 'http://x').searchParams.get('before'))
+      const ids = [before - 2, before - 1].filter((id) => id > 0)
+      return jsonResponse(200, { messages: ids.map((id) => msg(id)), has_more: ids[0]! > 1 })
+    })
+    vi.stubGlobal('fetch', fetch)
+    expect(await messages.loadUntil('general', 96)).toBe(true)
+    expect(fetch).toHaveBeenCalledTimes(3)
+    expect(await messages.loadUntil('general', 95.5)).toBe(false) // not an id there
+  })
+
+  it('opens a thread, loads its replies and replies into it', async () => {
+    const { messages, sent } = signedIn()
+    const fetch = vi.fn(async (url: string) => {
+      expect(url).toBe('/api/rooms/general/messages/2/replies?limit=50')
+      return jsonResponse(200, { messages: [msg(5, { reply_to: 2 })], has_more: false, as_of: 6 })
+    })
+    vi.stubGlobal('fetch', fetch)
+    await messages.openThread('general', 2)
+    expect(messages.thread?.items.map((i) => i.id)).toEqual([5])
+    messages.replyInThread('me too')
+    expect(sent.at(-1)).toMatchObject({ type: 'send', content: 'me too', reply_to: 2 })
+    messages.closeThread()
+    expect(messages.thread).toBeNull()
+  })
+})
+
 describe('rooms store', () => {
   it('tracks joined rooms and counts unread messages from others', () => {
     const session = useSessionStore()
@@ -232,7 +360,12 @@ describe('presence store', () => {
     presence.applyFrame({ type: 'typing', room: 'general', user_name: 'bob' })
     presence.applyFrame({ type: 'typing', room: 'general', user_name: 'carol' })
     expect(presence.typingIn('general')).toEqual(['bob', 'carol'])
-    presence.applyFrame({ type: 'message', message: msg(1, { user_name: 'bob' }) })
+    presence.applyFrame({
+      type: 'message',
+      message: msg(1, { user_name: 'carol', kind: 'react', target_id: 1, content: '👍' }),
+    })
+    expect(presence.typingIn('general')).toEqual(['bob', 'carol'])
+    presence.applyFrame({ type: 'message', message: msg(2, { user_name: 'bob' }) })
     expect(presence.typingIn('general')).toEqual(['carol'])
     vi.advanceTimersByTime(TYPING_TTL_MS)
     expect(presence.typingIn('general')).toEqual([])
