@@ -66,6 +66,9 @@ struct Options {
     std::string user_prefix = "cb";
     std::string label;
     std::string mix;  // "S,R,E": percentages of sends, reactions and edits (native API)
+    std::size_t history_pages = 0;  // > 0: the history-page benchmark instead of the load
+    std::string history_room = "history";
+    std::size_t history_limit = 50;
 };
 
 // Counters of one worker thread; written by it, read by the reporter.
@@ -640,6 +643,87 @@ bool wait_for(double seconds, Done done, Line line, bool quiet) {
 
 }  // namespace
 
+// The history-page benchmark (--history-pages N): one signed-in user reads N pages of
+// --history-limit messages at uniformly random `before=` ids of a filled room
+// (chatd-history-fill), one request at a time on one keep-alive connection, and reports the
+// latency of each GET from request to full answer.
+struct HistoryResult {
+    Histogram latency;  // microseconds
+    std::size_t pages = 0, failed = 0, messages = 0;
+    std::int64_t newest_id = 0;
+    double seconds = 0;
+};
+
+awaitable<void> read_history(const Options& o, HistoryResult& result) {
+    auto ex = co_await asio::this_coro::executor;
+    auto socket = co_await connect_from(ex, o, 0);
+    if (!socket) co_return;
+    std::string buf;
+    auto login = co_await http_request(*socket, buf, o, "POST", "/api/login",
+                                       fmt::format(R"({{"user_name":"{}"}})", "hf0"));
+    if (!login || login->status != 200) co_return;
+    const std::string token(json_string_field(login->body, "token"));
+    const auto base =
+        fmt::format("/api/rooms/{}/messages?limit={}", o.history_room, o.history_limit);
+    auto newest = co_await http_request(*socket, buf, o, "GET", base, "", token);
+    if (!newest || newest->status != 200) co_return;
+    // The newest page's last message has the highest id of the room's visible messages.
+    const auto last = newest->body.rfind(R"({"id":)");
+    if (last == std::string::npos) co_return;
+    result.newest_id =
+        json_int_field(std::string_view(newest->body).substr(last), "id").value_or(0);
+    std::mt19937_64 random(42);
+    std::uniform_int_distribution<std::int64_t> before(2, result.newest_id + 1);
+    const auto start = now_ns();
+    for (std::size_t i = 0; i < o.history_pages; ++i) {
+        const auto path = fmt::format("{}&before={}", base, before(random));
+        const auto t = now_ns();
+        auto page = co_await http_request(*socket, buf, o, "GET", path, "", token);
+        if (!page) co_return;
+        result.latency.record((now_ns() - t) / 1000);
+        ++result.pages;
+        if (page->status != 200) {
+            ++result.failed;
+            continue;
+        }
+        for (std::size_t at = page->body.find(R"({"id":)"); at != std::string::npos;
+             at = page->body.find(R"({"id":)", at + 1)) {
+            ++result.messages;
+        }
+    }
+    result.seconds = static_cast<double>(now_ns() - start) / 1e9;
+}
+
+int history_bench(const Options& o) {
+    asio::io_context io{1};
+    HistoryResult result;
+    asio::co_spawn(io, read_history(o, result), asio::detached);
+    io.run();
+    const auto h = result.latency.snapshot();
+    fmt::print("\n== chat-bench {} ==\n", o.label);
+    fmt::print("room             {} (newest id {})\n", o.history_room, result.newest_id);
+    fmt::print("pages            {} of {} messages ({} failed), {} messages, {:.0f} pages/s\n",
+               result.pages, o.history_limit, result.failed, result.messages,
+               result.seconds > 0 ? static_cast<double>(result.pages) / result.seconds : 0.0);
+    fmt::print("latency          p50 {:.2f} p90 {:.2f} p99 {:.2f} max {:.2f} ms\n",
+               ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)),
+               ms(static_cast<double>(h.max)));
+    if (!o.json_path.empty()) {
+        std::ofstream out(o.json_path);
+        out << fmt::format(
+            R"({{"label":"{}","room":"{}","limit":{},"pages":{},"failed":{},"messages":{},)"
+            R"("pages_per_s":{:.1f},"latency":{{"count":{},"p50_ms":{:.3f},"p90_ms":{:.3f},)"
+            R"("p99_ms":{:.3f},"max_ms":{:.3f}}}}})",
+            o.label, o.history_room, o.history_limit, result.pages, result.failed, result.messages,
+            result.seconds > 0 ? static_cast<double>(result.pages) / result.seconds : 0.0,
+            h.total(), ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)),
+            ms(static_cast<double>(h.max)));
+        out << "\n";
+    }
+    const bool complete = result.pages == o.history_pages && result.failed == 0;
+    return complete ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     Options o;
     CLI::App app{"chat-bench: load generator for chatd (docs/benchmarks.md)"};
@@ -685,12 +769,21 @@ int main(int argc, char** argv) {
     app.add_option("--mix", o.mix,
                    "S,R,E: percentages of messages, reactions and edits each sender sends "
                    "(native API; reactions and edits change the sender's newest message)");
+    app.add_option("--history-pages", o.history_pages,
+                   "Read this many history pages at random before= ids instead of sending "
+                   "(a room filled by chatd-history-fill; signs in as hf0, open auth)");
+    app.add_option("--history-room", o.history_room, "The room --history-pages reads")
+        ->capture_default_str();
+    app.add_option("--history-limit", o.history_limit, "Messages per history page")
+        ->capture_default_str();
     app.add_option("--label", o.label, "A name for this run in the output");
     CLI11_PARSE(app, argc, argv);
     if (o.api == "seed") o.rooms = 1;
     if (o.idle) o.senders = 0;
     o.senders = std::min(o.senders, o.clients);
     o.threads = std::clamp(o.threads, 1u, 8u);
+
+    if (o.history_pages > 0) return history_bench(o);
 
     Bench b;
     b.o = o;
