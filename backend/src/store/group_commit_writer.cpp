@@ -98,8 +98,10 @@ void GroupCommitWriter::commit(std::vector<PendingAppend*>& batch) {
         const auto stored = std::count_if(results.begin(), results.end(), [](const auto& result) {
             return result.ok && !result.duplicate;
         });
-        const auto errors = std::count_if(results.begin(), results.end(),
-                                          [](const auto& result) { return !result.ok; });
+        // A refusal by a rule of the room log is an answer, not a store error.
+        const auto errors = std::count_if(results.begin(), results.end(), [](const auto& result) {
+            return !result.ok && result.refusal == Refusal::None;
+        });
         if (stored > 0) metrics_->messages_stored.Increment(static_cast<double>(stored));
         if (errors > 0) metrics_->store_errors.Increment(static_cast<double>(errors));
     }

@@ -25,7 +25,8 @@ class AppendCommitter {
     virtual ~AppendCommitter() = default;
 
     // Stores `messages` in one transaction and returns one result each, in order; a message
-    // refused alone (missing room) is a failed result, not an exception. Throws when the
+    // refused alone (missing room, or a rule of the room log: AppendResult::refusal) is a failed
+    // result, not an exception, and the rest of the batch commits. Throws when the
     // transaction failed as a whole: nothing of it is stored then, and the writer retries each
     // message in a transaction of its own, unless the throw was WriterUnavailable. Once the
     // transaction committed it may move text out of the messages into the results.

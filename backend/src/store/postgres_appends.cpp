@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+
+#include "store/room_log_rules.hpp"
 
 namespace chatd::store::detail {
 namespace {
@@ -17,10 +20,40 @@ constexpr const char* kLockRoom = "SELECT pg_advisory_xact_lock($1::bigint)";
 // predicate). An empty client_msg_id is outside that index, so such a row always inserts.
 constexpr const char* kInsertMessage =
     "INSERT INTO messages"
-    " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
-    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::smallint, $8, $9::boolean)"
+    " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published,"
+    " target_id, reply_to)"
+    " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::smallint, $8, $9::boolean, $10::bigint,"
+    " $11::bigint)"
     " ON CONFLICT (user_name, client_msg_id) WHERE client_msg_id <> '' DO NOTHING"
     " RETURNING id";
+
+// The room log's rules (room_log_rules.hpp): the row a change or reply refers to, then the
+// folded state each accepted append updates, all inside the append's transaction and under
+// the room's lock, so concurrent changes of one message (from any node) apply one at a time.
+constexpr const char* kFindTarget =
+    "SELECT room, kind, user_name, ts_ms, deleted, reply_to FROM messages WHERE id = $1::bigint";
+constexpr const char* kReactionState =
+    "SELECT COUNT(DISTINCT emoji),"
+    " EXISTS (SELECT 1 FROM reactions WHERE message_id = $1::bigint AND emoji = $2)"
+    " FROM reactions WHERE message_id = $1::bigint";
+constexpr const char* kCountReply =
+    "UPDATE messages SET reply_count = reply_count + 1,"
+    " last_reply_ms = GREATEST(last_reply_ms, $2::bigint) WHERE id = $1::bigint";
+constexpr const char* kUncountReply =
+    "UPDATE messages SET reply_count = reply_count - 1 WHERE id = $1::bigint";
+constexpr const char* kApplyEdit =
+    "UPDATE messages SET content = $2, edited_ms = $3::bigint WHERE id = $1::bigint";
+constexpr const char* kApplyDelete =
+    "UPDATE messages SET content = '', deleted = TRUE WHERE id = $1::bigint";
+constexpr const char* kEraseEdits =
+    "UPDATE messages SET content = '' WHERE target_id = $1::bigint AND target_id <> 0"
+    " AND kind = 3";
+constexpr const char* kClearReactions = "DELETE FROM reactions WHERE message_id = $1::bigint";
+constexpr const char* kAddReaction =
+    "INSERT INTO reactions (message_id, emoji, user_name, ts_ms, change_id)"
+    " VALUES ($1::bigint, $2, $3, $4::bigint, $5::bigint) ON CONFLICT DO NOTHING";
+constexpr const char* kRemoveReaction =
+    "DELETE FROM reactions WHERE message_id = $1::bigint AND emoji = $2 AND user_name = $3";
 // The room's newest id, read once per room per transaction under the room's lock.
 constexpr const char* kLastIdOfRoom =
     "SELECT COALESCE((SELECT id FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1), 0)";
@@ -72,24 +105,117 @@ model::MessageId& last_id_of_room(PgConnection& db,
     return last_ids.emplace(room, id).first->second;
 }
 
+std::optional<model::Message> find_by_client_msg_id(PgConnection& db, const NewMessage& message) {
+    const auto existing =
+        db.exec(kFindMessageByClientMsgId, {message.user_name, message.client_msg_id});
+    if (existing.empty()) return std::nullopt;
+    auto stored = message_from_row(existing, 0);
+    clear_folded_state(stored);
+    return stored;
+}
+
+std::optional<TargetRow> find_target(PgConnection& db, model::MessageId id) {
+    const auto row = db.exec(kFindTarget, {param(id)});
+    if (row.empty()) return std::nullopt;
+    return TargetRow{row.text(0, 0),    kind_from_db(row.integer(0, 1)),
+                     row.text(0, 2),    row.integer(0, 3),
+                     row.boolean(0, 4), row.integer(0, 5)};
+}
+
+Refusal refusal_of(PgConnection& db,
+                   const NewMessage& message,
+                   const std::optional<TargetRow>& target) {
+    const Refusal refusal = check_target(message, target);
+    if (refusal != Refusal::None || message.kind != model::MessageKind::React) return refusal;
+    const auto state = db.exec(kReactionState, {param(message.target_id), message.content});
+    return refuses_new_emoji(message, state.integer(0, 0), state.boolean(0, 1))
+               ? Refusal::TooManyReactions
+               : Refusal::None;
+}
+
+// Updates the folded state for the append `message` just stored as `id`, in its transaction.
+void apply_to_folded_state(PgConnection& db,
+                           const NewMessage& message,
+                           model::MessageId id,
+                           const TargetRow& target,
+                           model::MessageId reply_to) {
+    const std::string target_id = param(message.target_id);
+    switch (message.kind) {
+        case model::MessageKind::Text:
+            db.exec(kCountReply, {param(reply_to), param(message.ts_ms)});
+            return;
+        case model::MessageKind::Edit:
+            db.exec(kApplyEdit, {target_id, message.content, param(message.ts_ms)});
+            return;
+        case model::MessageKind::Delete:
+            db.exec(kApplyDelete, {target_id});
+            db.exec(kEraseEdits, {target_id});
+            db.exec(kClearReactions, {target_id});
+            if (target.reply_to != 0) db.exec(kUncountReply, {param(target.reply_to)});
+            return;
+        case model::MessageKind::React:
+            db.exec(kAddReaction, {target_id, message.content, message.user_name,
+                                   param(message.ts_ms), param(id)});
+            return;
+        case model::MessageKind::Unreact:
+            db.exec(kRemoveReaction, {target_id, message.content, message.user_name});
+            return;
+        case model::MessageKind::Join:
+        case model::MessageKind::Leave:
+            return;
+    }
+}
+
 // Stores one message inside the open transaction (whose room locks are held). Throws PgError:
 // in PostgreSQL any failed statement aborts the whole transaction.
+//
+// A rule-following append (a change or a reply) is checked first: its target is in the same
+// room, whose lock this transaction holds, so no other writer changes the target until the
+// commit. A refused one stores nothing, changes nothing and costs the batch nothing.
 AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdOfRoom& last_ids) {
     model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
     AppendResult result;
+    const bool ruled = follows_rules(message);
+    std::optional<TargetRow> target;
+    model::MessageId reply_to = 0;
+    if (ruled) {
+        // A retried change answers with its first copy, even if the rules would refuse it now.
+        if (!message.client_msg_id.empty()) {
+            if (auto existing = find_by_client_msg_id(db, message)) {
+                result.ok = true;
+                result.duplicate = true;
+                result.message = std::move(*existing);
+                return result;
+            }
+        }
+        target = find_target(db, referenced_id(message));
+        result.refusal = refusal_of(db, message, target);
+        if (result.refusal != Refusal::None) return result;
+        reply_to = stored_reply_to(message, *target);
+    }
     try {
         const auto inserted =
             db.exec(kInsertMessage,
                     {message.room, message.user_name, message.content, message.sent_at,
                      param(message.ts_ms), message.client_msg_id, param(kind_to_db(message.kind)),
-                     message.origin_node, param(message.origin_node.empty())});
+                     message.origin_node, param(message.origin_node.empty()),
+                     param(message.target_id), param(reply_to)});
         if (!inserted.empty()) {
+            const model::MessageId id = inserted.integer(0, 0);
+            if (ruled) apply_to_folded_state(db, message, id, *target, reply_to);
             result.ok = true;
-            result.message =
-                model::Message{inserted.integer(0, 0), message.room,    message.user_name,
-                               message.content,        message.sent_at, message.ts_ms,
-                               message.client_msg_id,  message.kind,    room_last_id};
-            room_last_id = result.message.id;
+            result.message = model::Message{id,
+                                            message.room,
+                                            message.user_name,
+                                            message.content,
+                                            message.sent_at,
+                                            message.ts_ms,
+                                            message.client_msg_id,
+                                            message.kind,
+                                            room_last_id,
+                                            message.target_id,
+                                            reply_to};
+            room_last_id = id;
             return result;
         }
     } catch (const PgError& error) {
@@ -102,14 +228,13 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdO
     // ON CONFLICT did nothing: the key belongs to a committed row (this node's or another's;
     // a concurrent insert of the same key made ours wait for its transaction to end) or to an
     // earlier row of this transaction. This new statement's snapshot sees either.
-    const auto existing =
-        db.exec(kFindMessageByClientMsgId, {message.user_name, message.client_msg_id});
-    if (existing.empty()) {
+    auto existing = find_by_client_msg_id(db, message);
+    if (!existing) {
         throw PgError("postgres: client_msg_id conflict without a visible row", "", false);
     }
     result.ok = true;
     result.duplicate = true;
-    result.message = message_from_row(existing, 0);
+    result.message = std::move(*existing);
     return result;
 }
 
@@ -145,6 +270,7 @@ std::vector<AppendResult> insert_in_one_transaction(PgConnection& db,
 }  // namespace
 
 std::vector<AppendResult> PostgresAppends::commit(const std::vector<NewMessage*>& messages) {
+    for (auto* message : messages) normalize(*message);
     PgConnection& db = connection();
     try {
         return insert_in_one_transaction(db, messages);

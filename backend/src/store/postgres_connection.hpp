@@ -275,6 +275,12 @@ inline model::Message message_from_row(const Rows& rows, int row) {
     message.client_msg_id = rows.text(row, 6);
     message.kind = kind_from_db(rows.integer(row, 7));
     message.prev_id = rows.integer(row, 8);
+    message.target_id = rows.integer(row, 9);
+    message.reply_to = rows.integer(row, 10);
+    message.edited_ms = rows.integer(row, 11);
+    message.deleted = rows.boolean(row, 12);
+    message.reply_count = rows.integer(row, 13);
+    message.last_reply_ms = rows.integer(row, 14);
     return message;
 }
 

@@ -9,15 +9,19 @@
 // committed because a room's ids are committed in id order (SQLite's single writer, PostgreSQL's
 // room lock taken before any insert) and messages are never deleted; docs/design/storage.md
 // "prev_id". A macro so that each store's statements stay string literals.
+// Then the room-event columns (migration 0007): target_id, reply_to and the folded state
+// (edited_ms, deleted, reply_count, last_reply_ms; reactions come from their own table).
 #define CHATD_MESSAGE_COLUMNS                                                            \
     "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
     " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
-    " ORDER BY p.id DESC LIMIT 1), 0)"
+    " ORDER BY p.id DESC LIMIT 1), 0),"                                                  \
+    " m.target_id, m.reply_to, m.edited_ms, m.deleted, m.reply_count, m.last_reply_ms"
 
 // Encodings shared by the SQLite and PostgreSQL schemas.
 namespace chatd::store::detail {
 
-// The stored codes are part of both schemas (CHECK in each 0001_init.sql): never renumber.
+// The stored codes are part of both schemas (the kind CHECK of 0001, widened by 0007): never
+// renumber.
 inline std::int64_t kind_to_db(model::MessageKind kind) {
     switch (kind) {
         case model::MessageKind::Text:
@@ -55,6 +59,17 @@ inline model::MessageKind kind_from_db(std::int64_t code) {
         default:
             return model::MessageKind::Text;
     }
+}
+
+// The state a message has when it is published live (model::Message's defaults): the outbox
+// and a duplicate's answer carry the stored row as it was appended, not its folded state, so
+// that a client applying the later changes (and replies) counts each exactly once.
+inline void clear_folded_state(model::Message& message) {
+    message.edited_ms = 0;
+    message.deleted = false;
+    message.reactions.clear();
+    message.reply_count = 0;
+    message.last_reply_ms = 0;
 }
 
 template <class Migrations>

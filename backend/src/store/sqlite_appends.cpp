@@ -6,6 +6,8 @@
 #include <tuple>
 #include <utility>
 
+#include "store/room_log_rules.hpp"
+
 namespace chatd::store::detail {
 namespace {
 
@@ -27,9 +29,35 @@ constexpr const char* kFindMessageByClientMsgId =
 // RETURNING: SQLite buffers its rows in an ephemeral table, opened and freed per execution.
 constexpr const char* kInsertMessage =
     "INSERT INTO messages"
-    " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published,"
+    " target_id, reply_to)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     " ON CONFLICT DO NOTHING";
+
+// The room log's rules (room_log_rules.hpp): the row a change or reply refers to, then the
+// folded state each accepted append updates, all inside the append's transaction.
+constexpr const char* kFindTarget =
+    "SELECT room, kind, user_name, ts_ms, deleted, reply_to FROM messages WHERE id = ?1";
+constexpr const char* kReactionState =
+    "SELECT COUNT(DISTINCT emoji),"
+    " EXISTS (SELECT 1 FROM reactions WHERE message_id = ?1 AND emoji = ?2)"
+    " FROM reactions WHERE message_id = ?1";
+constexpr const char* kCountReply =
+    "UPDATE messages SET reply_count = reply_count + 1, last_reply_ms = MAX(last_reply_ms, ?2)"
+    " WHERE id = ?1";
+constexpr const char* kUncountReply =
+    "UPDATE messages SET reply_count = reply_count - 1 WHERE id = ?1";
+constexpr const char* kApplyEdit = "UPDATE messages SET content = ?2, edited_ms = ?3 WHERE id = ?1";
+constexpr const char* kApplyDelete = "UPDATE messages SET content = '', deleted = 1 WHERE id = ?1";
+// `target_id <> 0` repeats the partial index's condition so the planner may use it.
+constexpr const char* kEraseEdits =
+    "UPDATE messages SET content = '' WHERE target_id = ?1 AND target_id <> 0 AND kind = 3";
+constexpr const char* kClearReactions = "DELETE FROM reactions WHERE message_id = ?1";
+constexpr const char* kAddReaction =
+    "INSERT INTO reactions (message_id, emoji, user_name, ts_ms, change_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+constexpr const char* kRemoveReaction =
+    "DELETE FROM reactions WHERE message_id = ?1 AND emoji = ?2 AND user_name = ?3";
 // Up to kMaxRowsPerInsert messages per INSERT statement (rows of ?1..?9, ?10..?18, ...): one
 // statement start, one set of cursors on the table and its three indexes, one statement journal
 // and one sqlite_sequence update for all of them, instead of one each per message (together
@@ -95,7 +123,77 @@ std::optional<model::Message> find_by_client_msg_id(SqliteConnection& db,
     Query existing(db, kFindMessageByClientMsgId);
     existing.bind_borrowed(1, message.user_name).bind_borrowed(2, message.client_msg_id);
     if (!existing.step()) return std::nullopt;
-    return message_from_row(existing);
+    auto stored = message_from_row(existing);
+    clear_folded_state(stored);
+    return stored;
+}
+
+std::optional<TargetRow> find_target(SqliteConnection& db, model::MessageId id) {
+    Query row(db, kFindTarget);
+    row.bind(1, id);
+    if (!row.step()) return std::nullopt;
+    return TargetRow{row.text(0),    kind_from_db(row.integer(1)), row.text(2),
+                     row.integer(3), row.integer(4) != 0,          row.integer(5)};
+}
+
+// The refusal of a rule-following append, read inside the open transaction.
+Refusal refusal_of(SqliteConnection& db,
+                   const NewMessage& message,
+                   const std::optional<TargetRow>& target) {
+    const Refusal refusal = check_target(message, target);
+    if (refusal != Refusal::None || message.kind != model::MessageKind::React) return refusal;
+    Query state(db, kReactionState);
+    state.bind(1, message.target_id).bind_borrowed(2, message.content);
+    if (!state.step()) db.fail("reaction state");
+    return refuses_new_emoji(message, state.integer(0), state.integer(1) != 0)
+               ? Refusal::TooManyReactions
+               : Refusal::None;
+}
+
+// Updates the folded state for the append `message` just stored as `id`, in its transaction.
+// Throws StoreError: a change stored without its effect must not commit.
+void apply_to_folded_state(SqliteConnection& db,
+                           const NewMessage& message,
+                           model::MessageId id,
+                           const TargetRow& target,
+                           model::MessageId reply_to) {
+    switch (message.kind) {
+        case model::MessageKind::Text:
+            Query(db, kCountReply).bind(1, reply_to).bind(2, message.ts_ms).run();
+            return;
+        case model::MessageKind::Edit:
+            Query(db, kApplyEdit)
+                .bind(1, message.target_id)
+                .bind_borrowed(2, message.content)
+                .bind(3, message.ts_ms)
+                .run();
+            return;
+        case model::MessageKind::Delete:
+            Query(db, kApplyDelete).bind(1, message.target_id).run();
+            Query(db, kEraseEdits).bind(1, message.target_id).run();
+            Query(db, kClearReactions).bind(1, message.target_id).run();
+            if (target.reply_to != 0) Query(db, kUncountReply).bind(1, target.reply_to).run();
+            return;
+        case model::MessageKind::React:
+            Query(db, kAddReaction)
+                .bind(1, message.target_id)
+                .bind_borrowed(2, message.content)
+                .bind_borrowed(3, message.user_name)
+                .bind(4, message.ts_ms)
+                .bind(5, id)
+                .run();
+            return;
+        case model::MessageKind::Unreact:
+            Query(db, kRemoveReaction)
+                .bind(1, message.target_id)
+                .bind_borrowed(2, message.content)
+                .bind_borrowed(3, message.user_name)
+                .run();
+            return;
+        case model::MessageKind::Join:
+        case model::MessageKind::Leave:
+            return;
+    }
 }
 
 // The stored form of a freshly inserted `message`, its strings still empty: they are moved
@@ -123,10 +221,32 @@ void take_text(model::Message& stored, NewMessage& message) {
 // Stores one message inside the open transaction. A statement error that leaves the
 // transaction open only concerns this message (SQLite undid just that statement) and becomes
 // a failed result; one that ended the transaction throws StoreError.
+//
+// A rule-following append (a change or a reply) is checked first, against the rows this
+// transaction sees (SQLite's single writer: nobody else changes them meanwhile), and updates
+// the folded state once stored. A refused one stores nothing and changes nothing.
 AppendResult insert_message(SqliteConnection& db,
                             const NewMessage& message,
                             LastIdOfRoom& last_ids) {
     AppendResult result;
+    const bool ruled = follows_rules(message);
+    std::optional<TargetRow> target;
+    model::MessageId reply_to = 0;
+    if (ruled) {
+        // A retried change answers with its first copy, even if the rules would refuse it now.
+        if (!message.client_msg_id.empty()) {
+            if (auto existing = find_by_client_msg_id(db, message)) {
+                result.ok = true;
+                result.duplicate = true;
+                result.message = std::move(*existing);
+                return result;
+            }
+        }
+        target = find_target(db, referenced_id(message));
+        result.refusal = refusal_of(db, message, target);
+        if (result.refusal != Refusal::None) return result;
+        reply_to = stored_reply_to(message, *target);
+    }
     // Read before the insert: afterwards the room's newest id is the new message's own.
     model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
     if (room_last_id == kNoSuchRoom) {
@@ -143,7 +263,9 @@ AppendResult insert_message(SqliteConnection& db,
             .bind_borrowed(6, message.client_msg_id)
             .bind(7, kind_to_db(message.kind))
             .bind_borrowed(8, message.origin_node)
-            .bind(9, std::int64_t{message.origin_node.empty() ? 1 : 0});
+            .bind(9, std::int64_t{message.origin_node.empty() ? 1 : 0})
+            .bind(10, message.target_id)
+            .bind(11, reply_to);
         const int rc = insert.try_step();
         if (rc != SQLITE_DONE) {
             if (!db.in_transaction()) db.fail("append");
@@ -164,10 +286,13 @@ AppendResult insert_message(SqliteConnection& db,
         result.message = std::move(*existing);
         return result;
     }
+    const model::MessageId id = sqlite3_last_insert_rowid(db.handle());
+    if (ruled) apply_to_folded_state(db, message, id, *target, reply_to);
     result.ok = true;
-    result.message =
-        stored_without_text(sqlite3_last_insert_rowid(db.handle()), message, room_last_id);
-    room_last_id = result.message.id;
+    result.message = stored_without_text(id, message, room_last_id);
+    result.message.target_id = message.target_id;
+    result.message.reply_to = reply_to;
+    room_last_id = id;
     return result;
 }
 
@@ -279,34 +404,47 @@ std::vector<AppendResult> insert_in_one_transaction(SqliteConnection& db,
             return results;
         }
         std::vector<AppendResult> results(messages.size());
-        // Every room's newest id (and whether it exists) before the first insert: afterwards
-        // it would be one of the new rows.
-        std::vector<std::size_t> rows;
-        rows.reserve(messages.size());
+        const auto& multi_row_sql = multi_row_inserts();
+        std::vector<sqlite3_stmt*> multi_row_statements(multi_row_sql.size(), nullptr);
+        // Stores a run of messages that follow no rule (indexes into `messages`) with
+        // multi-row INSERTs.
+        auto insert_run = [&](const std::vector<std::size_t>& rows) {
+            for (std::size_t first = 0; first < rows.size();) {
+                const std::size_t left = rows.size() - first;
+                if (left == 1) {
+                    results[rows[first]] = insert_message(db, *messages[rows[first]], last_ids);
+                    break;
+                }
+                // The largest statement that fits: 2^(size_index + 1) rows.
+                std::size_t size_index = multi_row_sql.size() - 1;
+                while ((std::size_t{2} << size_index) > left) --size_index;
+                const std::size_t count = std::size_t{2} << size_index;
+                auto& statement = multi_row_statements[size_index];
+                if (statement == nullptr) {
+                    statement = db.prepared(multi_row_sql[size_index].c_str());
+                }
+                insert_rows(db, statement, messages, rows.data() + first, count, last_ids, results);
+                first += count;
+            }
+        };
+        // In append order: a change or reply is checked against everything stored before it,
+        // this batch's earlier rows included, so the run before it is stored first. Each room's
+        // newest id (and whether it exists) is read before its first insert: afterwards it
+        // would be one of the new rows.
+        std::vector<std::size_t> run;
+        run.reserve(messages.size());
         for (std::size_t i = 0; i < messages.size(); ++i) {
             if (last_id_of_room(db, last_ids, messages[i]->room) == kNoSuchRoom) {
                 results[i].error = "no such room: " + messages[i]->room;
+            } else if (follows_rules(*messages[i])) {
+                insert_run(run);
+                run.clear();
+                results[i] = insert_message(db, *messages[i], last_ids);
             } else {
-                rows.push_back(i);
+                run.push_back(i);
             }
         }
-        const auto& multi_row_sql = multi_row_inserts();
-        std::vector<sqlite3_stmt*> multi_row_statements(multi_row_sql.size(), nullptr);
-        for (std::size_t first = 0; first < rows.size();) {
-            const std::size_t left = rows.size() - first;
-            if (left == 1) {
-                results[rows[first]] = insert_message(db, *messages[rows[first]], last_ids);
-                break;
-            }
-            // The largest statement that fits: 2^(size_index + 1) rows.
-            std::size_t size_index = multi_row_sql.size() - 1;
-            while ((std::size_t{2} << size_index) > left) --size_index;
-            const std::size_t count = std::size_t{2} << size_index;
-            auto& statement = multi_row_statements[size_index];
-            if (statement == nullptr) statement = db.prepared(multi_row_sql[size_index].c_str());
-            insert_rows(db, statement, messages, rows.data() + first, count, last_ids, results);
-            first += count;
-        }
+        insert_run(run);
         execute(db, kCommit);
         chains.committed(db);
         return results;
@@ -320,6 +458,7 @@ std::vector<AppendResult> insert_in_one_transaction(SqliteConnection& db,
 }  // namespace
 
 std::vector<AppendResult> SqliteAppends::commit(const std::vector<NewMessage*>& messages) {
+    for (auto* message : messages) normalize(*message);
     auto results = insert_in_one_transaction(db_, chains_, messages);
     for (std::size_t i = 0; i < messages.size(); ++i) {
         // A duplicate's message is the stored first copy, complete already.

@@ -170,6 +170,12 @@ inline model::Message message_from_row(const Query& row) {
     message.client_msg_id = row.text(6);
     message.kind = kind_from_db(row.integer(7));
     message.prev_id = row.integer(8);
+    message.target_id = row.integer(9);
+    message.reply_to = row.integer(10);
+    message.edited_ms = row.integer(11);
+    message.deleted = row.integer(12) != 0;
+    message.reply_count = row.integer(13);
+    message.last_reply_ms = row.integer(14);
     return message;
 }
 

@@ -12,6 +12,10 @@
 //       void poison(const std::string& content);
 //   };  // destroyed after the store: it may remove what it created
 //   INSTANTIATE_TYPED_TEST_SUITE_P(My, StoreContract, ::testing::Types<MyFactory>);
+//   INSTANTIATE_TYPED_TEST_SUITE_P(My, RoomLogContract, ::testing::Types<MyFactory>);
+//
+// RoomLogContract: the room events (edits, deletes, reactions, replies) as rows of the room's
+// log, the rules the store checks when appending them, and the folded state pages read.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -1300,5 +1304,274 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             RoomsOfListsEveryRoomOfTheUserByNameDirectOnesIncluded,
                             MembersOfListsTheMembersByName,
                             EveryMethodMayBeCalledFromManyThreadsAtOnce);
+
+// ---------------------------------------------------------------------------------------------
+// The room log: changes and replies (docs/design/storage.md "Room events").
+
+using model::MessageKind;
+
+inline NewMessage change(MessageKind kind,
+                         std::string user,
+                         model::MessageId target,
+                         std::string content = {},
+                         std::string client_msg_id = {}) {
+    auto message =
+        new_message("general", std::move(user), std::move(content), std::move(client_msg_id));
+    message.kind = kind;
+    message.target_id = target;
+    return message;
+}
+
+inline NewMessage reply(std::string user, model::MessageId to, std::string content) {
+    auto message = new_message("general", std::move(user), std::move(content));
+    message.reply_to = to;
+    return message;
+}
+
+inline NewMessage at(NewMessage message, std::int64_t ts_ms) {
+    message.ts_ms = ts_ms;
+    return message;
+}
+
+template <typename Factory>
+class RoomLogContract : public StoreContract<Factory> {
+  protected:
+    // Appends and expects it stored; returns its id.
+    model::MessageId stored(NewMessage message) {
+        const auto result = append_and_wait(this->store(), std::move(message));
+        EXPECT_TRUE(result.ok) << result.error;
+        EXPECT_FALSE(result.duplicate);
+        return result.message.id;
+    }
+    Refusal refusal(NewMessage message) {
+        const auto result = append_and_wait(this->store(), std::move(message));
+        EXPECT_FALSE(result.ok && result.refusal != Refusal::None);
+        return result.ok ? Refusal::None : result.refusal;
+    }
+};
+
+TYPED_TEST_SUITE_P(RoomLogContract);
+
+TYPED_TEST_P(RoomLogContract, AChangeRowIsStoredInTheRoomsChainWithItsTarget) {
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    const auto result =
+        append_and_wait(this->store(), change(MessageKind::Edit, "alice", text, "hello all", "c1"));
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(result.refusal, Refusal::None);
+    EXPECT_EQ(result.message.kind, MessageKind::Edit);
+    EXPECT_EQ(result.message.target_id, text);
+    EXPECT_EQ(result.message.prev_id, text);
+    EXPECT_EQ(result.message.content, "hello all");
+    EXPECT_EQ(result.message.user_name, "alice");
+    EXPECT_EQ(result.message.client_msg_id, "c1");
+    EXPECT_EQ(result.message.reply_to, 0);
+    // The live form of a stored row: no folded state.
+    EXPECT_EQ(result.message.edited_ms, 0);
+    EXPECT_FALSE(result.message.deleted);
+}
+
+TYPED_TEST_P(RoomLogContract, ChangesAndRepliesOfAnythingButATextMessageOfTheRoomAreNotFound) {
+    ASSERT_TRUE(this->store().create_room(make_room("other")));
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    const auto elsewhere = this->stored(new_message("other", "alice", "there"));
+    auto join = new_message("general", "alice", "CONNECTION_MESSAGE");
+    join.kind = MessageKind::Join;
+    const auto notice = this->stored(join);
+    const auto edit = this->stored(change(MessageKind::Edit, "alice", text, "hello all"));
+    for (const model::MessageId target :
+         {model::MessageId{0}, elsewhere, notice, edit, model::MessageId{edit + 1000}}) {
+        SCOPED_TRACE(target);
+        EXPECT_EQ(this->refusal(change(MessageKind::Edit, "alice", target, "x")),
+                  Refusal::MessageNotFound);
+        EXPECT_EQ(this->refusal(change(MessageKind::Delete, "alice", target)),
+                  Refusal::MessageNotFound);
+        EXPECT_EQ(this->refusal(change(MessageKind::React, "alice", target, "👍")),
+                  Refusal::MessageNotFound);
+        EXPECT_EQ(this->refusal(change(MessageKind::Unreact, "alice", target, "👍")),
+                  Refusal::MessageNotFound);
+        if (target != 0) {
+            EXPECT_EQ(this->refusal(reply("alice", target, "re")), Refusal::MessageNotFound);
+        }
+    }
+    // Nothing was stored: the next message follows the edit in the chain.
+    const auto next = append_and_wait(this->store(), new_message("general", "alice", "next"));
+    EXPECT_EQ(next.message.prev_id, edit);
+}
+
+TYPED_TEST_P(RoomLogContract, OnlyTheAuthorMayEditOrDeleteAndAnyoneMayReact) {
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    EXPECT_EQ(this->refusal(change(MessageKind::Edit, "bob", text, "mine now")),
+              Refusal::NotAuthor);
+    EXPECT_EQ(this->refusal(change(MessageKind::Delete, "bob", text)), Refusal::NotAuthor);
+    EXPECT_EQ(this->refusal(change(MessageKind::React, "bob", text, "👍")), Refusal::None);
+    EXPECT_EQ(this->refusal(change(MessageKind::Unreact, "bob", text, "👍")), Refusal::None);
+    EXPECT_EQ(this->refusal(reply("bob", text, "re")), Refusal::None);
+}
+
+TYPED_TEST_P(RoomLogContract, TheEditWindowClosesOneMillisecondPastItsLength) {
+    const std::int64_t sent = 1'000'000;
+    const auto text = this->stored(at(new_message("general", "alice", "hello"), sent));
+    auto edit = [&](MessageKind kind, std::int64_t ts_ms, std::int64_t window) {
+        auto message = at(change(kind, "alice", text, kind == MessageKind::Edit ? "e" : ""), ts_ms);
+        message.edit_window_ms = window;
+        return message;
+    };
+    EXPECT_EQ(this->refusal(edit(MessageKind::Edit, sent + 60'001, 60'000)),
+              Refusal::EditWindowClosed);
+    EXPECT_EQ(this->refusal(edit(MessageKind::Delete, sent + 60'001, 60'000)),
+              Refusal::EditWindowClosed);
+    EXPECT_EQ(this->refusal(edit(MessageKind::Edit, sent + 60'000, 60'000)), Refusal::None);
+    // 0: no window at all.
+    EXPECT_EQ(this->refusal(edit(MessageKind::Edit, sent + 10'000'000'000, 0)), Refusal::None);
+    EXPECT_EQ(this->refusal(edit(MessageKind::Delete, sent + 60'000, 60'000)), Refusal::None);
+}
+
+TYPED_TEST_P(RoomLogContract, NothingChangesOrAnswersADeletedMessage) {
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    this->stored(change(MessageKind::Delete, "alice", text));
+    EXPECT_EQ(this->refusal(change(MessageKind::Edit, "alice", text, "back")),
+              Refusal::MessageDeleted);
+    EXPECT_EQ(this->refusal(change(MessageKind::Delete, "alice", text)), Refusal::MessageDeleted);
+    EXPECT_EQ(this->refusal(change(MessageKind::React, "bob", text, "👍")), Refusal::MessageDeleted);
+    EXPECT_EQ(this->refusal(change(MessageKind::Unreact, "bob", text, "👍")),
+              Refusal::MessageDeleted);
+    EXPECT_EQ(this->refusal(reply("bob", text, "re")), Refusal::MessageDeleted);
+    // Someone else's message, deleted: still "deleted" rather than "not yours".
+    EXPECT_EQ(this->refusal(change(MessageKind::Edit, "bob", text, "x")), Refusal::MessageDeleted);
+}
+
+TYPED_TEST_P(RoomLogContract, ANewEmojiPastMaxReactionsIsRefusedButKnownOnesStillCount) {
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    auto react = [&](std::string user, std::string emoji) {
+        auto message = change(MessageKind::React, std::move(user), text, std::move(emoji));
+        message.max_reactions = 2;
+        return message;
+    };
+    EXPECT_EQ(this->refusal(react("alice", "👍")), Refusal::None);
+    EXPECT_EQ(this->refusal(react("alice", "🎉")), Refusal::None);  // at the limit
+    EXPECT_EQ(this->refusal(react("bob", "❤️")), Refusal::TooManyReactions);
+    EXPECT_EQ(this->refusal(react("bob", "👍")), Refusal::None);    // a known emoji
+    EXPECT_EQ(this->refusal(react("alice", "👍")), Refusal::None);  // a repeat: idempotent
+    // Once an emoji is gone, another fits.
+    auto unreact = change(MessageKind::Unreact, "alice", text, "🎉");
+    EXPECT_EQ(this->refusal(unreact), Refusal::None);
+    EXPECT_EQ(this->refusal(react("bob", "❤️")), Refusal::None);
+}
+
+TYPED_TEST_P(RoomLogContract, AReplyToAReplyJoinsItsThreadAndChangesCarryTheTargetsThread) {
+    const auto root = this->stored(new_message("general", "alice", "root"));
+    const auto first = append_and_wait(this->store(), reply("bob", root, "first"));
+    ASSERT_TRUE(first.ok);
+    EXPECT_EQ(first.message.reply_to, root);
+    const auto nested = append_and_wait(this->store(), reply("carol", first.message.id, "nested"));
+    ASSERT_TRUE(nested.ok);
+    EXPECT_EQ(nested.message.reply_to, root);
+    const auto edit =
+        append_and_wait(this->store(), change(MessageKind::Edit, "bob", first.message.id, "1st"));
+    EXPECT_EQ(edit.message.reply_to, root);
+    const auto react = append_and_wait(this->store(), change(MessageKind::React, "bob", root, "👍"));
+    EXPECT_EQ(react.message.reply_to, 0);
+    // Fields a kind does not have are not stored.
+    auto notice = new_message("general", "alice", "CONNECTION_MESSAGE");
+    notice.kind = MessageKind::Join;
+    notice.reply_to = root;
+    notice.target_id = root;
+    const auto join = append_and_wait(this->store(), notice);
+    ASSERT_TRUE(join.ok);
+    EXPECT_EQ(join.message.reply_to, 0);
+    EXPECT_EQ(join.message.target_id, 0);
+    auto text = new_message("general", "alice", "plain");
+    text.target_id = root;
+    EXPECT_EQ(append_and_wait(this->store(), text).message.target_id, 0);
+    const auto deletion = append_and_wait(
+        this->store(), change(MessageKind::Delete, "bob", first.message.id, "ignored"));
+    ASSERT_TRUE(deletion.ok);
+    EXPECT_EQ(deletion.message.content, "");
+    EXPECT_EQ(deletion.message.reply_to, root);
+}
+
+TYPED_TEST_P(RoomLogContract, ARetriedChangeReturnsItsFirstRowEvenWhenTheRulesWouldNowRefuseIt) {
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    const auto first =
+        append_and_wait(this->store(), change(MessageKind::Delete, "alice", text, "", "d1"));
+    ASSERT_TRUE(first.ok);
+    const auto again =
+        append_and_wait(this->store(), change(MessageKind::Delete, "alice", text, "", "d1"));
+    ASSERT_TRUE(again.ok);
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_EQ(again.message.id, first.message.id);
+    EXPECT_EQ(again.message.kind, MessageKind::Delete);
+    EXPECT_EQ(again.message.target_id, text);
+    // Another key is another change: refused now.
+    EXPECT_EQ(this->refusal(change(MessageKind::Delete, "alice", text, "", "d2")),
+              Refusal::MessageDeleted);
+}
+
+TYPED_TEST_P(RoomLogContract, ABatchMixingRefusedAndAcceptedAppendsStoresTheAcceptedOnes) {
+    metrics::Metrics metrics("test");
+    this->reopen({.metrics = &metrics, .max_batch = 1024});
+    const auto text = this->stored(new_message("general", "alice", "hello"));
+    Recorder recorder;
+    {
+        WriterGate gate(this->store());
+        this->store().append(new_message("general", "alice", "a"), recorder.callback(0));
+        this->store().append(change(MessageKind::Edit, "bob", text, "x"), recorder.callback(1));
+        this->store().append(change(MessageKind::Edit, "alice", text, "hi"), recorder.callback(2));
+        this->store().append(new_message("general", "alice", "b"), recorder.callback(3));
+        this->store().append(new_message("general", "alice", "c"), recorder.callback(4));
+        this->store().append(change(MessageKind::Delete, "alice", text), recorder.callback(5));
+        this->store().append(change(MessageKind::React, "bob", text, "👍"), recorder.callback(6));
+        this->store().append(new_message("general", "alice", "d"), recorder.callback(7));
+    }
+    this->store().flush();
+    ASSERT_EQ(recorder.results().size(), 8u);
+    for (std::size_t tag : {0, 2, 3, 4, 5, 7}) {
+        EXPECT_TRUE(recorder.of(tag).ok) << tag << ": " << recorder.of(tag).error;
+    }
+    EXPECT_EQ(recorder.of(1).refusal, Refusal::NotAuthor);
+    EXPECT_FALSE(recorder.of(1).ok);
+    // Deleted by an earlier append of the same batch.
+    EXPECT_EQ(recorder.of(6).refusal, Refusal::MessageDeleted);
+    // The chain links the stored rows only, in append order.
+    EXPECT_EQ(recorder.of(2).message.prev_id, recorder.of(0).message.id);
+    EXPECT_EQ(recorder.of(3).message.prev_id, recorder.of(2).message.id);
+    EXPECT_EQ(recorder.of(5).message.prev_id, recorder.of(4).message.id);
+    EXPECT_EQ(recorder.of(7).message.prev_id, recorder.of(5).message.id);
+    // One commit for the batch, no retry; refusals are no store errors.
+    EXPECT_EQ(metrics.store_batch_size.Collect().histogram.sample_count, 3u);
+    EXPECT_EQ(metrics.store_errors.Value(), 0.0);
+    EXPECT_EQ(metrics.messages_stored.Value(), 8.0);
+}
+
+TYPED_TEST_P(RoomLogContract, AChangeMayTargetAMessageOfItsOwnBatch) {
+    const auto before = this->stored(new_message("general", "alice", "a"));
+    Recorder recorder;
+    {
+        // The gate is before + 1, so "b" will be before + 2 (ids without gaps: nothing fails).
+        WriterGate gate(this->store());
+        this->store().append(new_message("general", "alice", "b"), recorder.callback(0));
+        this->store().append(change(MessageKind::Edit, "alice", before + 2, "b2"),
+                             recorder.callback(1));
+        this->store().append(change(MessageKind::React, "bob", before + 2, "👍"),
+                             recorder.callback(2));
+    }
+    this->store().flush();
+    ASSERT_EQ(recorder.of(0).message.id, before + 2);
+    EXPECT_TRUE(recorder.of(1).ok) << recorder.of(1).error;
+    EXPECT_EQ(recorder.of(1).refusal, Refusal::None);
+    EXPECT_TRUE(recorder.of(2).ok) << recorder.of(2).error;
+}
+
+REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
+                            AChangeRowIsStoredInTheRoomsChainWithItsTarget,
+                            ChangesAndRepliesOfAnythingButATextMessageOfTheRoomAreNotFound,
+                            OnlyTheAuthorMayEditOrDeleteAndAnyoneMayReact,
+                            TheEditWindowClosesOneMillisecondPastItsLength,
+                            NothingChangesOrAnswersADeletedMessage,
+                            ANewEmojiPastMaxReactionsIsRefusedButKnownOnesStillCount,
+                            AReplyToAReplyJoinsItsThreadAndChangesCarryTheTargetsThread,
+                            ARetriedChangeReturnsItsFirstRowEvenWhenTheRulesWouldNowRefuseIt,
+                            ABatchMixingRefusedAndAcceptedAppendsStoresTheAcceptedOnes,
+                            AChangeMayTargetAMessageOfItsOwnBatch);
 
 }  // namespace chatd::store::contract

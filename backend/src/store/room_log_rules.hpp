@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "model/message.hpp"
+#include "store/store.hpp"
+
+// The rules of the room log that both backends check inside the append's transaction
+// (docs/design/storage.md "Room events"). What each backend reads and writes differs; what is
+// refused, and which reply_to is stored, is decided here.
+namespace chatd::store::detail {
+
+// What the rules need of the message a change targets or a reply answers.
+struct TargetRow {
+    std::string room;
+    model::MessageKind kind = model::MessageKind::Text;
+    std::string user_name;
+    std::int64_t ts_ms = 0;
+    bool deleted = false;
+    model::MessageId reply_to = 0;
+};
+
+// Drops the fields that the message's kind does not have, so that nothing but a change stores
+// a target and nothing but a Text message names a thread, and a delete stores no text.
+// Idempotent: a batch retried one by one normalizes again.
+inline void normalize(NewMessage& message) {
+    if (!model::is_change(message.kind)) message.target_id = 0;
+    if (message.kind != model::MessageKind::Text) message.reply_to = 0;
+    if (message.kind == model::MessageKind::Delete) message.content.clear();
+}
+
+// Whether storing `message` depends on another row (a change, or a reply): such appends are
+// checked and applied one at a time.
+inline bool follows_rules(const NewMessage& message) {
+    return model::is_change(message.kind) || message.reply_to != 0;
+}
+
+// The row a rule-following append refers to: its target, or the message it answers.
+inline model::MessageId referenced_id(const NewMessage& message) {
+    return model::is_change(message.kind) ? message.target_id : message.reply_to;
+}
+
+// The refusal of a rule-following append given the row it refers to (nullopt: no such row).
+// TooManyReactions needs the target's reaction set: see refuses_new_emoji.
+inline Refusal check_target(const NewMessage& message, const std::optional<TargetRow>& target) {
+    // Only a visible Text message of the same room can be changed or answered.
+    if (!target || target->room != message.room || target->kind != model::MessageKind::Text) {
+        return Refusal::MessageNotFound;
+    }
+    if (target->deleted) return Refusal::MessageDeleted;
+    if (message.kind == model::MessageKind::Edit || message.kind == model::MessageKind::Delete) {
+        if (target->user_name != message.user_name) return Refusal::NotAuthor;
+        // At the window's edge still allowed, one millisecond past it refused.
+        if (message.edit_window_ms > 0 && message.ts_ms - target->ts_ms > message.edit_window_ms) {
+            return Refusal::EditWindowClosed;
+        }
+    }
+    return Refusal::None;
+}
+
+// A React of an emoji the target does not have yet, when it has max_reactions distinct ones.
+inline bool refuses_new_emoji(const NewMessage& message,
+                              std::int64_t distinct_emoji,
+                              bool emoji_present) {
+    return message.kind == model::MessageKind::React && !emoji_present &&
+           distinct_emoji >= static_cast<std::int64_t>(message.max_reactions);
+}
+
+// The reply_to stored with an accepted append: a change carries its target's (so a client can
+// count a deleted reply off its root); a reply to a reply answers that reply's thread, since
+// threads are one level deep.
+inline model::MessageId stored_reply_to(const NewMessage& message, const TargetRow& target) {
+    if (model::is_change(message.kind)) return target.reply_to;
+    return target.reply_to != 0 ? target.reply_to : message.reply_to;
+}
+
+}  // namespace chatd::store::detail
