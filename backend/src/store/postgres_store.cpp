@@ -53,15 +53,44 @@ constexpr const char* kUnpublished =
     " FROM messages m WHERE origin_node = $1 AND NOT published ORDER BY id ASC LIMIT $2::bigint";
 constexpr const char* kMarkPublished =
     "UPDATE messages SET published = TRUE WHERE id = ANY ($1::bigint[]) AND NOT published";
+// Newest and before= pages: visible rows only, through messages_visible_by_room (`kind < 3`
+// repeats its predicate so the planner can prove the partial index applies).
 constexpr const char* kHistoryNewest =
     "SELECT " CHATD_MESSAGE_COLUMNS
-    " FROM messages m WHERE room = $1 ORDER BY id DESC LIMIT $2::bigint";
+    " FROM messages m WHERE room = $1 AND kind < 3 ORDER BY id DESC LIMIT $2::bigint";
 constexpr const char* kHistoryBefore =
     "SELECT " CHATD_MESSAGE_COLUMNS
-    " FROM messages m WHERE room = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3::bigint";
+    " FROM messages m WHERE room = $1 AND kind < 3 AND id < $2::bigint"
+    " ORDER BY id DESC LIMIT $3::bigint";
+// after= pages: every row, changes included, so a client can apply them in order.
 constexpr const char* kHistoryAfter =
     "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE room = $1 AND id > $2::bigint ORDER BY id ASC LIMIT $3::bigint";
+// A thread's replies, through messages_replies.
+constexpr const char* kThreadNewest =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE reply_to = $1::bigint AND reply_to <> 0 AND room = $2 AND kind = 0"
+    " ORDER BY id DESC LIMIT $3::bigint";
+constexpr const char* kThreadBefore =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE reply_to = $1::bigint AND reply_to <> 0 AND room = $2 AND kind = 0"
+    " AND id < $3::bigint ORDER BY id DESC LIMIT $4::bigint";
+constexpr const char* kThreadAfter =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE reply_to = $1::bigint AND reply_to <> 0 AND room = $2 AND kind = 0"
+    " AND id > $3::bigint ORDER BY id ASC LIMIT $4::bigint";
+constexpr const char* kFindVisible =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE id = $1::bigint AND room = $2 AND kind < 3";
+// The reactions of a page's messages ($1: a bigint[] of ids), one query whatever its length.
+constexpr const char* kReactionsOf =
+    "SELECT message_id, emoji, user_name FROM reactions"
+    " WHERE message_id = ANY ($1::bigint[]) ORDER BY message_id, change_id";
+// The room's highest id of any kind: a page's as_of.
+constexpr const char* kRoomAsOf =
+    "SELECT COALESCE((SELECT id FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1), 0)";
+// Every statement of a page reads one snapshot, so rows, reactions and as_of agree.
+constexpr const char* kBeginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 constexpr const char* kInsertUser =
     "INSERT INTO users (name, password_hash, created_ms, name_key)"
@@ -257,35 +286,106 @@ void PostgresStore::count_error() {
     if (metrics_ != nullptr) metrics_->store_errors.Increment();
 }
 
-// TODO(room events): folded pages, as_of, find_message and thread are not written yet.
-HistoryPage PostgresStore::page(const HistoryQuery& query) {
-    return HistoryPage{history_rows(query), 0};
+namespace {
+
+// A bigint[] literal: digits and commas only, bound as one parameter.
+template <typename Ids>
+std::string bigint_array(const Ids& ids) {
+    std::string array = "{";
+    for (const auto id : ids) {
+        if (array.size() > 1) array += ',';
+        array += std::to_string(id);
+    }
+    return array + '}';
 }
 
-std::optional<HistoryPage> PostgresStore::find_message(std::string_view, model::MessageId) {
-    throw StoreError("find_message: not implemented");
+// Adds their reactions to the page's messages: one query for the whole page.
+void add_reactions(PgConnection& db, std::vector<model::Message>& messages) {
+    const auto holders = detail::reaction_holders(messages);
+    if (holders.empty()) return;
+    std::vector<model::MessageId> ids;
+    ids.reserve(holders.size());
+    for (const auto& [id, index] : holders) ids.push_back(id);
+    const auto rows = db.exec(kReactionsOf, {bigint_array(ids)});
+    for (int row = 0; row < rows.size(); ++row) {
+        detail::fold_reaction(messages[holders.at(rows.integer(row, 0))], rows.text(row, 1),
+                              rows.text(row, 2));
+    }
 }
 
-HistoryPage PostgresStore::thread(const HistoryQuery&, model::MessageId) {
-    throw StoreError("thread: not implemented");
+// Runs `read` in one REPEATABLE READ READ ONLY transaction, then as_of from the same snapshot.
+template <typename Read>
+HistoryPage in_one_snapshot(PgConnection& db, std::string_view room, Read read) {
+    db.run(kBeginSnapshot);
+    try {
+        HistoryPage page;
+        page.messages = read();
+        add_reactions(db, page.messages);
+        page.as_of = db.exec(kRoomAsOf, {std::string(room)}).integer(0, 0);
+        db.commit();
+        return page;
+    } catch (...) {
+        db.rollback_quietly();  // never hand a pooled connection back inside a transaction
+        throw;
+    }
 }
 
-std::vector<model::Message> PostgresStore::history_rows(const HistoryQuery& query) {
+void check_cursors(const HistoryQuery& query) {
     if (query.before && query.after) {
         throw std::invalid_argument("history: before and after are mutually exclusive");
     }
+}
+
+}  // namespace
+
+HistoryPage PostgresStore::page(const HistoryQuery& query) {
+    check_cursors(query);
     const std::int64_t limit = std::clamp(query.limit, 1, kMaxHistoryLimit);
     return pooled(OnLostConnection::Retry, [&](Connection& db) {
-        if (query.after) {
-            return messages_from(
-                db.exec(kHistoryAfter, {query.room, param(*query.after), param(limit)}));
-        }
-        auto messages = query.before
-                            ? messages_from(db.exec(
-                                  kHistoryBefore, {query.room, param(*query.before), param(limit)}))
-                            : messages_from(db.exec(kHistoryNewest, {query.room, param(limit)}));
-        std::reverse(messages.begin(), messages.end());  // fetched newest first
-        return messages;
+        return in_one_snapshot(db, query.room, [&] {
+            if (query.after) {
+                return messages_from(
+                    db.exec(kHistoryAfter, {query.room, param(*query.after), param(limit)}));
+            }
+            auto messages =
+                query.before
+                    ? messages_from(
+                          db.exec(kHistoryBefore, {query.room, param(*query.before), param(limit)}))
+                    : messages_from(db.exec(kHistoryNewest, {query.room, param(limit)}));
+            std::reverse(messages.begin(), messages.end());  // fetched newest first
+            return messages;
+        });
+    });
+}
+
+std::optional<HistoryPage> PostgresStore::find_message(std::string_view room, model::MessageId id) {
+    auto page = pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return in_one_snapshot(db, room, [&] {
+            return messages_from(db.exec(kFindVisible, {param(id), std::string(room)}));
+        });
+    });
+    if (page.messages.empty()) return std::nullopt;
+    return page;
+}
+
+HistoryPage PostgresStore::thread(const HistoryQuery& query, model::MessageId root) {
+    check_cursors(query);
+    const std::int64_t limit = std::clamp(query.limit, 1, kMaxHistoryLimit);
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return in_one_snapshot(db, query.room, [&] {
+            if (query.after) {
+                return messages_from(db.exec(
+                    kThreadAfter, {param(root), query.room, param(*query.after), param(limit)}));
+            }
+            auto messages =
+                query.before
+                    ? messages_from(db.exec(kThreadBefore, {param(root), query.room,
+                                                            param(*query.before), param(limit)}))
+                    : messages_from(
+                          db.exec(kThreadNewest, {param(root), query.room, param(limit)}));
+            std::reverse(messages.begin(), messages.end());  // fetched newest first
+            return messages;
+        });
     });
 }
 
@@ -294,19 +394,16 @@ std::vector<model::Message> PostgresStore::unpublished(std::string_view origin_n
     const auto bounded = static_cast<std::int64_t>(
         std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
     return pooled(OnLostConnection::Retry, [&](Connection& db) {
-        return messages_from(db.exec(kUnpublished, {std::string(origin_node), param(bounded)}));
+        auto messages =
+            messages_from(db.exec(kUnpublished, {std::string(origin_node), param(bounded)}));
+        for (auto& message : messages) detail::clear_folded_state(message);
+        return messages;
     });
 }
 
 void PostgresStore::mark_published(const std::vector<model::MessageId>& ids) {
     if (ids.empty()) return;
-    // A bigint[] literal: digits and commas only, bound as one parameter.
-    std::string array = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (i > 0) array += ',';
-        array += std::to_string(ids[i]);
-    }
-    array += '}';
+    const std::string array = bigint_array(ids);
     pooled(OnLostConnection::Retry, [&](Connection& db) { db.exec(kMarkPublished, {array}); });
 }
 

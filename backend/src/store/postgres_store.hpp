@@ -103,7 +103,6 @@ class PostgresStore final : public Store {
     std::vector<std::string> members_of(std::string_view room) override;
 
   private:
-    std::vector<model::Message> history_rows(const HistoryQuery& query);
     using Connection = detail::PgConnection;
 
     // Whether a pooled operation may run again after its connection was lost mid-way. Only

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "model/message.hpp"
 
@@ -70,6 +76,30 @@ inline void clear_folded_state(model::Message& message) {
     message.reactions.clear();
     message.reply_count = 0;
     message.last_reply_ms = 0;
+}
+
+// Ids of the messages of a page that may hold reactions (Text, not deleted), and where each is.
+inline std::unordered_map<model::MessageId, std::size_t> reaction_holders(
+    const std::vector<model::Message>& messages) {
+    std::unordered_map<model::MessageId, std::size_t> holders;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (messages[i].kind == model::MessageKind::Text && !messages[i].deleted) {
+            holders.emplace(messages[i].id, i);
+        }
+    }
+    return holders;
+}
+
+// Folds one reactions row into its message. Rows come in the order they were added
+// (change_id), so emoji are ordered by their first reaction and users by when they reacted.
+inline void fold_reaction(model::Message& message, std::string emoji, std::string user) {
+    auto it = std::find_if(message.reactions.begin(), message.reactions.end(),
+                           [&emoji](const model::Reaction& r) { return r.emoji == emoji; });
+    if (it == message.reactions.end()) {
+        message.reactions.push_back(model::Reaction{std::move(emoji), {}});
+        it = std::prev(message.reactions.end());
+    }
+    it->users.push_back(std::move(user));
 }
 
 template <class Migrations>

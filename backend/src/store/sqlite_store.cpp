@@ -62,14 +62,43 @@ constexpr const char* kUnpublished =
     "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE origin_node = ?1 AND published = 0 ORDER BY id ASC LIMIT ?2";
 constexpr const char* kMarkPublished = "UPDATE messages SET published = 1 WHERE id = ?1";
+// Newest and before= pages: visible rows only, through messages_visible_by_room (`kind < 3`
+// repeats its condition literally, as SQLite requires to use a partial index).
 constexpr const char* kHistoryNewest =
-    "SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE room = ?1 ORDER BY id DESC LIMIT ?2";
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE room = ?1 AND kind < 3 ORDER BY id DESC LIMIT ?2";
 constexpr const char* kHistoryBefore =
     "SELECT " CHATD_MESSAGE_COLUMNS
-    " FROM messages m WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    " FROM messages m WHERE room = ?1 AND kind < 3 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+// after= pages: every row, changes included, so a client can apply them in order.
 constexpr const char* kHistoryAfter =
     "SELECT " CHATD_MESSAGE_COLUMNS
     " FROM messages m WHERE room = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3";
+// A thread's replies, through messages_replies.
+constexpr const char* kThreadNewest =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE reply_to = ?1 AND reply_to <> 0 AND room = ?2 AND kind = 0"
+    " ORDER BY id DESC LIMIT ?3";
+constexpr const char* kThreadBefore =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE reply_to = ?1 AND reply_to <> 0 AND room = ?2 AND kind = 0"
+    " AND id < ?3 ORDER BY id DESC LIMIT ?4";
+constexpr const char* kThreadAfter =
+    "SELECT " CHATD_MESSAGE_COLUMNS
+    " FROM messages m WHERE reply_to = ?1 AND reply_to <> 0 AND room = ?2 AND kind = 0"
+    " AND id > ?3 ORDER BY id ASC LIMIT ?4";
+constexpr const char* kFindVisible =
+    "SELECT " CHATD_MESSAGE_COLUMNS " FROM messages m WHERE id = ?1 AND room = ?2 AND kind < 3";
+// The reactions of a page's messages (?1: a JSON array of ids), one query whatever its length.
+constexpr const char* kReactionsOf =
+    "SELECT message_id, emoji, user_name FROM reactions"
+    " WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY message_id, change_id";
+// The room's highest id of any kind: a page's as_of.
+constexpr const char* kRoomAsOf =
+    "SELECT COALESCE((SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC LIMIT 1), 0)";
+// A deferred transaction on a read-only connection: its first read fixes the WAL snapshot that
+// every later statement of the page reads.
+constexpr const char* kBeginRead = "BEGIN";
 
 constexpr const char* kInsertUser =
     "INSERT INTO users (name, password_hash, created_ms, name_key) VALUES (?1, ?2, ?3, ?4)"
@@ -284,42 +313,122 @@ void SqliteStore::count_error() {
     if (metrics_ != nullptr) metrics_->store_errors.Increment();
 }
 
-// TODO(room events): folded pages, as_of, find_message and thread are not written yet.
-HistoryPage SqliteStore::page(const HistoryQuery& query) {
-    return HistoryPage{history_rows(query), 0};
+namespace {
+
+// One snapshot for all the statements of a page: rows, reactions and as_of agree.
+class ReadSnapshot {
+  public:
+    explicit ReadSnapshot(SqliteConnection& db) : db_(db) { execute(db_, kBeginRead); }
+    ~ReadSnapshot() { db_.rollback_quietly(); }  // read only: nothing to commit
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+  private:
+    SqliteConnection& db_;
+};
+
+std::vector<model::Message> messages_of(Query& rows) {
+    std::vector<model::Message> messages;
+    while (rows.step()) messages.push_back(message_from_row(rows));
+    return messages;
 }
 
-std::optional<HistoryPage> SqliteStore::find_message(std::string_view, model::MessageId) {
-    throw StoreError("find_message: not implemented");
+// Adds their reactions to the page's messages: one query for the whole page.
+void add_reactions(SqliteConnection& db, std::vector<model::Message>& messages) {
+    const auto holders = detail::reaction_holders(messages);
+    if (holders.empty()) return;
+    std::string ids = "[";
+    for (const auto& [id, index] : holders) {
+        if (ids.size() > 1) ids += ',';
+        ids += std::to_string(id);
+    }
+    ids += ']';
+    Query rows(db, kReactionsOf);
+    rows.bind(1, ids);
+    while (rows.step()) {
+        detail::fold_reaction(messages[holders.at(rows.integer(0))], rows.text(1), rows.text(2));
+    }
 }
 
-HistoryPage SqliteStore::thread(const HistoryQuery&, model::MessageId) {
-    throw StoreError("thread: not implemented");
+model::MessageId room_as_of(SqliteConnection& db, std::string_view room) {
+    Query row(db, kRoomAsOf);
+    row.bind(1, room);
+    return row.step() ? row.integer(0) : 0;
 }
 
-std::vector<model::Message> SqliteStore::history_rows(const HistoryQuery& query) {
+void check_cursors(const HistoryQuery& query) {
     if (query.before && query.after) {
         throw std::invalid_argument("history: before and after are mutually exclusive");
     }
+}
+
+}  // namespace
+
+HistoryPage SqliteStore::page(const HistoryQuery& query) {
+    check_cursors(query);
     const std::int64_t limit = std::clamp(query.limit, 1, kMaxHistoryLimit);
     return read([&](Connection& db) {
-        std::vector<model::Message> messages;
+        ReadSnapshot snapshot(db);
+        HistoryPage page;
         if (query.after) {
             Query rows(db, kHistoryAfter);
             rows.bind(1, query.room).bind(2, *query.after).bind(3, limit);
-            while (rows.step()) messages.push_back(message_from_row(rows));
-            return messages;
-        }
-        Query rows(db, query.before ? kHistoryBefore : kHistoryNewest);
-        rows.bind(1, query.room);
-        if (query.before) {
-            rows.bind(2, *query.before).bind(3, limit);
+            page.messages = messages_of(rows);
         } else {
-            rows.bind(2, limit);
+            Query rows(db, query.before ? kHistoryBefore : kHistoryNewest);
+            rows.bind(1, query.room);
+            if (query.before) {
+                rows.bind(2, *query.before).bind(3, limit);
+            } else {
+                rows.bind(2, limit);
+            }
+            page.messages = messages_of(rows);
+            std::reverse(page.messages.begin(), page.messages.end());  // fetched newest first
         }
-        while (rows.step()) messages.push_back(message_from_row(rows));
-        std::reverse(messages.begin(), messages.end());  // fetched newest first
-        return messages;
+        add_reactions(db, page.messages);
+        page.as_of = room_as_of(db, query.room);
+        return page;
+    });
+}
+
+std::optional<HistoryPage> SqliteStore::find_message(std::string_view room, model::MessageId id) {
+    return read([&](Connection& db) -> std::optional<HistoryPage> {
+        ReadSnapshot snapshot(db);
+        HistoryPage page;
+        {
+            Query row(db, kFindVisible);
+            row.bind(1, id).bind(2, room);
+            page.messages = messages_of(row);
+        }
+        if (page.messages.empty()) return std::nullopt;
+        add_reactions(db, page.messages);
+        page.as_of = room_as_of(db, room);
+        return page;
+    });
+}
+
+HistoryPage SqliteStore::thread(const HistoryQuery& query, model::MessageId root) {
+    check_cursors(query);
+    const std::int64_t limit = std::clamp(query.limit, 1, kMaxHistoryLimit);
+    return read([&](Connection& db) {
+        ReadSnapshot snapshot(db);
+        HistoryPage page;
+        {
+            Query rows(db, query.after    ? kThreadAfter
+                           : query.before ? kThreadBefore
+                                          : kThreadNewest);
+            rows.bind(1, root).bind(2, query.room);
+            if (query.after || query.before) {
+                rows.bind(3, query.after ? *query.after : *query.before).bind(4, limit);
+            } else {
+                rows.bind(3, limit);
+            }
+            page.messages = messages_of(rows);
+        }
+        if (!query.after) std::reverse(page.messages.begin(), page.messages.end());
+        add_reactions(db, page.messages);
+        page.as_of = room_as_of(db, query.room);
+        return page;
     });
 }
 
@@ -329,7 +438,10 @@ std::vector<model::Message> SqliteStore::unpublished(std::string_view origin_nod
         std::vector<model::Message> messages;
         Query rows(db, kUnpublished);
         rows.bind(1, origin_node).bind(2, static_cast<std::int64_t>(limit));
-        while (rows.step()) messages.push_back(message_from_row(rows));
+        while (rows.step()) {
+            messages.push_back(message_from_row(rows));
+            detail::clear_folded_state(messages.back());
+        }
         return messages;
     });
 }

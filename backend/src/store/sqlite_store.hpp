@@ -97,7 +97,6 @@ class SqliteStore final : public Store {
     std::vector<std::string> members_of(std::string_view room) override;
 
   private:
-    std::vector<model::Message> history_rows(const HistoryQuery& query);
     using Connection = detail::SqliteConnection;
 
     // Runs `work` on the writer thread and returns its result (or rethrows its exception).

@@ -1335,7 +1335,7 @@ inline NewMessage at(NewMessage message, std::int64_t ts_ms) {
 
 template <typename Factory>
 class RoomLogContract : public StoreContract<Factory> {
-  protected:
+  public:
     // Appends and expects it stored; returns its id.
     model::MessageId stored(NewMessage message) {
         const auto result = append_and_wait(this->store(), std::move(message));
@@ -1562,6 +1562,237 @@ TYPED_TEST_P(RoomLogContract, AChangeMayTargetAMessageOfItsOwnBatch) {
     EXPECT_TRUE(recorder.of(2).ok) << recorder.of(2).error;
 }
 
+// A room where every kind of change happened, for the folding tests.
+struct Scene {
+    model::MessageId a = 0, b = 0, edit = 0, reply1 = 0, reply2 = 0, last = 0;
+    std::int64_t edit_ts = 0, reply2_ts = 0;
+};
+
+template <typename Contract>
+Scene build_scene(Contract& test) {
+    Scene scene;
+    scene.a = test.stored(at(new_message("general", "alice", "hello"), 1000));
+    scene.b = test.stored(at(new_message("general", "bob", "hi"), 2000));
+    scene.edit_ts = 3000;
+    scene.edit = test.stored(at(change(MessageKind::Edit, "alice", scene.a, "hello all"), 3000));
+    test.stored(change(MessageKind::React, "bob", scene.a, "👍"));
+    test.stored(change(MessageKind::React, "alice", scene.a, "🎉"));
+    test.stored(change(MessageKind::React, "carol", scene.a, "👍"));
+    test.stored(change(MessageKind::React, "dave", scene.a, "🎉"));
+    test.stored(change(MessageKind::Unreact, "dave", scene.a, "🎉"));
+    test.stored(change(MessageKind::React, "bob", scene.b, "❤️"));
+    scene.reply1 = test.stored(at(reply("bob", scene.a, "first"), 4000));
+    scene.reply2_ts = 5000;
+    scene.reply2 = test.stored(at(reply("carol", scene.reply1, "second"), 5000));
+    test.stored(change(MessageKind::React, "alice", scene.reply1, "👀"));
+    scene.last = test.stored(change(MessageKind::Delete, "bob", scene.reply1));
+    return scene;
+}
+
+inline std::vector<model::Reaction> reactions(
+    std::initializer_list<std::pair<std::string, std::vector<std::string>>> list) {
+    std::vector<model::Reaction> out;
+    for (const auto& [emoji, users] : list) out.push_back(model::Reaction{emoji, users});
+    return out;
+}
+
+TYPED_TEST_P(RoomLogContract, PagesReturnVisibleMessagesFoldedWithTheRoomsAsOf) {
+    const auto scene = build_scene(*this);
+    for (const auto& page : {this->store().page(newest("general")),
+                             this->store().page(page_before("general", scene.last + 1))}) {
+        ASSERT_EQ(page.messages.size(), 4u);
+        EXPECT_EQ(page.as_of, scene.last);
+        const auto& a = page.messages[0];
+        EXPECT_EQ(a.id, scene.a);
+        EXPECT_EQ(a.content, "hello all");
+        EXPECT_EQ(a.edited_ms, scene.edit_ts);
+        EXPECT_FALSE(a.deleted);
+        EXPECT_EQ(a.reactions, reactions({{"👍", {"bob", "carol"}}, {"🎉", {"alice"}}}));
+        EXPECT_EQ(a.reply_count, 1);  // reply1 is deleted
+        EXPECT_EQ(a.last_reply_ms, scene.reply2_ts);
+        EXPECT_EQ(page.messages[1].id, scene.b);
+        EXPECT_EQ(page.messages[1].edited_ms, 0);
+        EXPECT_EQ(page.messages[1].reactions, reactions({{"❤️", {"bob"}}}));
+        const auto& reply1 = page.messages[2];
+        EXPECT_EQ(reply1.id, scene.reply1);
+        EXPECT_TRUE(reply1.deleted);
+        EXPECT_EQ(reply1.content, "");
+        EXPECT_TRUE(reply1.reactions.empty());
+        EXPECT_EQ(reply1.reply_to, scene.a);
+        EXPECT_EQ(page.messages[3].reply_to, scene.a);
+        EXPECT_EQ(page.messages[3].content, "second");
+        // Visible rows keep their place in the chain of every row.
+        EXPECT_EQ(page.messages[1].prev_id, scene.a);
+        EXPECT_EQ(page.messages[2].prev_id, scene.reply1 - 1);
+    }
+    // A page of fewer messages than the room's changes still says as_of = the room's newest id.
+    const auto older = this->store().page(page_before("general", scene.reply1, 1));
+    ASSERT_EQ(older.messages.size(), 1u);
+    EXPECT_EQ(older.messages[0].id, scene.b);
+    EXPECT_EQ(older.as_of, scene.last);
+    EXPECT_EQ(this->store().page(newest("nowhere")).as_of, 0);
+}
+
+TYPED_TEST_P(RoomLogContract, FindMessageReturnsOneVisibleMessageOfTheRoomFolded) {
+    const auto scene = build_scene(*this);
+    const auto found = this->store().find_message("general", scene.a);
+    ASSERT_TRUE(found.has_value());
+    ASSERT_EQ(found->messages.size(), 1u);
+    EXPECT_EQ(found->as_of, scene.last);
+    EXPECT_EQ(found->messages[0].content, "hello all");
+    EXPECT_EQ(found->messages[0].reactions, reactions({{"👍", {"bob", "carol"}}, {"🎉", {"alice"}}}));
+    EXPECT_EQ(found->messages[0].reply_count, 1);
+    EXPECT_TRUE(this->store().find_message("general", scene.reply1)->messages[0].deleted);
+    EXPECT_FALSE(this->store().find_message("general", scene.edit).has_value());  // a change
+    EXPECT_FALSE(this->store().find_message("other", scene.a).has_value());
+    EXPECT_FALSE(this->store().find_message("general", scene.last + 100).has_value());
+}
+
+TYPED_TEST_P(RoomLogContract, AfterPagesReturnEveryRowChangesAsStoredInOrder) {
+    const auto scene = build_scene(*this);
+    const auto page = this->store().page(page_after("general", scene.b));
+    EXPECT_EQ(page.as_of, scene.last);
+    ASSERT_EQ(page.messages.size(), static_cast<std::size_t>(scene.last - scene.b));
+    for (std::size_t i = 0; i < page.messages.size(); ++i) {
+        EXPECT_EQ(page.messages[i].id, scene.b + 1 + static_cast<model::MessageId>(i));
+        EXPECT_EQ(page.messages[i].prev_id, page.messages[i].id - 1);
+    }
+    EXPECT_EQ(page.messages[0].kind, MessageKind::Edit);
+    EXPECT_EQ(page.messages[0].target_id, scene.a);
+    EXPECT_EQ(page.messages[0].content, "hello all");
+    EXPECT_EQ(page.messages[1].kind, MessageKind::React);
+    EXPECT_EQ(page.messages[1].content, "👍");
+    EXPECT_EQ(page.messages[1].user_name, "bob");
+    EXPECT_TRUE(page.messages[1].reactions.empty());
+    EXPECT_EQ(page.messages[5].kind, MessageKind::Unreact);
+    EXPECT_EQ(page.messages.back().kind, MessageKind::Delete);
+    EXPECT_EQ(page.messages.back().reply_to, scene.a);
+    // The visible rows among them come folded.
+    const auto reply2 = std::find_if(page.messages.begin(), page.messages.end(),
+                                     [&](const auto& m) { return m.id == scene.reply2; });
+    ASSERT_NE(reply2, page.messages.end());
+    EXPECT_EQ(reply2->reply_to, scene.a);
+    const auto limited = this->store().page(page_after("general", scene.b, 2));
+    ASSERT_EQ(limited.messages.size(), 2u);
+    EXPECT_EQ(limited.as_of, scene.last);
+}
+
+TYPED_TEST_P(RoomLogContract, ADeletedMessagesTextIsGoneFromEveryRow) {
+    const auto text = this->stored(new_message("general", "alice", "secret one"));
+    this->stored(change(MessageKind::Edit, "alice", text, "secret two"));
+    this->stored(change(MessageKind::Edit, "alice", text, "secret three"));
+    this->stored(change(MessageKind::React, "bob", text, "👍"));
+    this->stored(change(MessageKind::Delete, "alice", text, "secret four"));
+    const auto everything = this->store().page(page_after("general", 0, 1000));
+    ASSERT_EQ(everything.messages.size(), 5u);
+    for (const auto& row : everything.messages) {
+        EXPECT_THAT(row.content, ::testing::Not(::testing::HasSubstr("secret"))) << row.id;
+    }
+    const auto found = this->store().find_message("general", text);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_TRUE(found->messages[0].deleted);
+    EXPECT_EQ(found->messages[0].content, "");
+    EXPECT_TRUE(found->messages[0].reactions.empty());
+    EXPECT_EQ(found->messages[0].edited_ms, everything.messages[2].ts_ms);
+}
+
+TYPED_TEST_P(RoomLogContract, ThreadsPageTheirRepliesFolded) {
+    const auto root = this->stored(new_message("general", "alice", "root"));
+    const auto other = this->stored(new_message("general", "alice", "other root"));
+    std::vector<model::MessageId> replies;
+    for (int i = 0; i < 5; ++i) {
+        // Every other one answers the previous reply: it still joins the root's thread.
+        const auto to = (i % 2 == 1) ? replies.back() : root;
+        replies.push_back(this->stored(reply("bob", to, "r" + std::to_string(i))));
+        this->stored(reply("carol", other, "elsewhere"));
+    }
+    this->stored(change(MessageKind::Delete, "bob", replies[1]));
+    const auto last = this->stored(change(MessageKind::React, "alice", replies[4], "👍"));
+
+    const auto newest_two = this->store().thread(newest("general", 2), root);
+    EXPECT_EQ(contents_of(newest_two.messages), (std::vector<std::string>{"r3", "r4"}));
+    EXPECT_EQ(newest_two.as_of, last);
+    EXPECT_EQ(newest_two.messages[1].reactions, reactions({{"👍", {"alice"}}}));
+    const auto before = this->store().thread(page_before("general", replies[3], 2), root);
+    ASSERT_EQ(before.messages.size(), 2u);
+    EXPECT_EQ(before.messages[0].id, replies[1]);
+    EXPECT_TRUE(before.messages[0].deleted);
+    EXPECT_EQ(before.messages[1].content, "r2");
+    const auto after = this->store().thread(page_after("general", replies[0], 3), root);
+    EXPECT_EQ(contents_of(after.messages), (std::vector<std::string>{"", "r2", "r3"}));
+    EXPECT_EQ(this->store().thread(newest("general"), root).messages.size(), 5u);
+    EXPECT_EQ(this->store().thread(newest("general"), other).messages.size(), 5u);
+    EXPECT_TRUE(this->store().thread(newest("general"), replies[0]).messages.empty());
+    EXPECT_TRUE(this->store().thread(newest("other"), root).messages.empty());
+    const auto root_now = this->store().find_message("general", root);
+    EXPECT_EQ(root_now->messages[0].reply_count, 4);
+}
+
+TYPED_TEST_P(RoomLogContract, TheOutboxHoldsChangeRowsAndStoredRowsWithoutFoldedState) {
+    auto on_node = [](NewMessage message) {
+        message.origin_node = "node-a";
+        return message;
+    };
+    const auto text = this->stored(on_node(new_message("general", "alice", "hello")));
+    const auto replied = this->stored(on_node(reply("bob", text, "re")));
+    const auto edit = this->stored(on_node(change(MessageKind::Edit, "alice", text, "hello!")));
+    const auto react = this->stored(on_node(change(MessageKind::React, "bob", text, "👍")));
+    const auto outbox = this->store().unpublished("node-a", 10);
+    ASSERT_EQ(outbox.size(), 4u);
+    EXPECT_EQ(outbox[0].id, text);
+    // The live form: a client applies the changes and replies that follow it exactly once.
+    EXPECT_EQ(outbox[0].reply_count, 0);
+    EXPECT_EQ(outbox[0].edited_ms, 0);
+    EXPECT_TRUE(outbox[0].reactions.empty());
+    EXPECT_EQ(outbox[1].id, replied);
+    EXPECT_EQ(outbox[1].reply_to, text);
+    EXPECT_EQ(outbox[2].id, edit);
+    EXPECT_EQ(outbox[2].kind, MessageKind::Edit);
+    EXPECT_EQ(outbox[2].target_id, text);
+    EXPECT_EQ(outbox[3].id, react);
+    EXPECT_EQ(outbox[3].content, "👍");
+    this->store().mark_published({text, replied, edit, react});
+    EXPECT_TRUE(this->store().unpublished("node-a", 10).empty());
+}
+
+// Two writers (a second store on the same database: another process or node) race an edit and
+// a delete of the same message: one order wins, and the state agrees with it.
+TYPED_TEST_P(RoomLogContract, AnEditAndADeleteRacingHaveExactlyOneOutcome) {
+    auto second = this->factory_.create(StoreSetup{});
+    constexpr int kRounds = 20;
+    for (int round = 0; round < kRounds; ++round) {
+        SCOPED_TRACE(round);
+        const auto text = this->stored(new_message("general", "alice", "draft"));
+        std::promise<void> go;
+        auto start = go.get_future().share();
+        auto edit = std::async(std::launch::async, [&] {
+            start.wait();
+            return append_and_wait(this->store(),
+                                   change(MessageKind::Edit, "alice", text, "edited"));
+        });
+        auto deletion = std::async(std::launch::async, [&] {
+            start.wait();
+            return append_and_wait(*second, change(MessageKind::Delete, "alice", text));
+        });
+        go.set_value();
+        const auto edited = edit.get();
+        const auto deleted = deletion.get();
+        ASSERT_TRUE(deleted.ok) << deleted.error;
+        if (edited.ok) {
+            EXPECT_LT(edited.message.id, deleted.message.id);  // the edit came first
+        } else {
+            EXPECT_EQ(edited.refusal, Refusal::MessageDeleted);
+        }
+        const auto found = this->store().find_message("general", text);
+        ASSERT_TRUE(found.has_value());
+        EXPECT_TRUE(found->messages[0].deleted);
+        EXPECT_EQ(found->messages[0].content, "");
+        for (const auto& row : this->store().page(page_after("general", text)).messages) {
+            EXPECT_EQ(row.content, "") << row.id;
+        }
+    }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
                             AChangeRowIsStoredInTheRoomsChainWithItsTarget,
                             ChangesAndRepliesOfAnythingButATextMessageOfTheRoomAreNotFound,
@@ -1572,6 +1803,13 @@ REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
                             AReplyToAReplyJoinsItsThreadAndChangesCarryTheTargetsThread,
                             ARetriedChangeReturnsItsFirstRowEvenWhenTheRulesWouldNowRefuseIt,
                             ABatchMixingRefusedAndAcceptedAppendsStoresTheAcceptedOnes,
-                            AChangeMayTargetAMessageOfItsOwnBatch);
+                            AChangeMayTargetAMessageOfItsOwnBatch,
+                            PagesReturnVisibleMessagesFoldedWithTheRoomsAsOf,
+                            FindMessageReturnsOneVisibleMessageOfTheRoomFolded,
+                            AfterPagesReturnEveryRowChangesAsStoredInOrder,
+                            ADeletedMessagesTextIsGoneFromEveryRow,
+                            ThreadsPageTheirRepliesFolded,
+                            TheOutboxHoldsChangeRowsAndStoredRowsWithoutFoldedState,
+                            AnEditAndADeleteRacingHaveExactlyOneOutcome);
 
 }  // namespace chatd::store::contract
