@@ -102,6 +102,62 @@ std::string_view json_string_field(std::string_view json, std::string_view key) 
     }
 }
 
+std::optional<std::int64_t> json_int_field(std::string_view json, std::string_view key) {
+    const std::string needle = "\"" + std::string(key) + "\":";
+    const auto pos = json.find(needle);
+    if (pos == std::string_view::npos) return std::nullopt;
+    const char* first = json.data() + pos + needle.size();
+    std::int64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(first, json.data() + json.size(), value);
+    if (ec != std::errc{} || ptr == first) return std::nullopt;
+    return value;
+}
+
+std::optional<Mix> parse_mix(std::string_view text) {
+    std::uint64_t part[3] = {};
+    for (int i = 0; i < 3; ++i) {
+        if (i > 0) {
+            if (text.empty() || text.front() != ',') return std::nullopt;
+            text.remove_prefix(1);
+        }
+        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), part[i]);
+        if (ec != std::errc{} || ptr == text.data()) return std::nullopt;
+        text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
+    }
+    if (!text.empty() || part[0] + part[1] + part[2] != 100) return std::nullopt;
+    return Mix{static_cast<unsigned>(part[0]), static_cast<unsigned>(part[1]),
+               static_cast<unsigned>(part[2])};
+}
+
+Action action_of(const Mix& mix, std::uint64_t seq) {
+    // 37 is prime to 100: seq -> slot visits every slot once per 100 seqs, interleaved.
+    const auto slot = static_cast<unsigned>((seq * 37) % 100);
+    if (slot < mix.send) return Action::Send;
+    if (slot < mix.send + mix.react) return Action::React;
+    return Action::Edit;
+}
+
+std::string format_change_id(const Payload& p) {
+    return std::to_string(p.run) + '-' + std::to_string(p.sender) + '-' +
+           std::to_string(p.sent_ns) + '-' + std::to_string(p.seq);
+}
+
+std::optional<Payload> parse_change_id(std::string_view id) {
+    std::uint64_t part[4] = {};
+    for (int i = 0; i < 4; ++i) {
+        if (i > 0) {
+            if (id.empty() || id.front() != '-') return std::nullopt;
+            id.remove_prefix(1);
+        }
+        const auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), part[i]);
+        if (ec != std::errc{} || ptr == id.data()) return std::nullopt;
+        id.remove_prefix(static_cast<std::size_t>(ptr - id.data()));
+    }
+    if (!id.empty()) return std::nullopt;
+    return Payload{static_cast<std::uint32_t>(part[0]), static_cast<std::uint32_t>(part[1]),
+                   part[3], part[2]};
+}
+
 void append_client_frame(std::string& out, std::uint8_t opcode, std::string_view payload) {
     out.push_back(static_cast<char>(0x80 | opcode));
     const std::size_t n = payload.size();

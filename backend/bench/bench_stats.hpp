@@ -94,6 +94,24 @@ std::optional<Payload> parse_payload(std::string_view content);
 // The string value of `"key":"..."` in a flat JSON text (no unescaping: chat-bench's own
 // values need none). Empty when absent.
 std::string_view json_string_field(std::string_view json, std::string_view key);
+// The value of `"key":<integer>` in a flat JSON text; nullopt when absent or not an integer.
+std::optional<std::int64_t> json_int_field(std::string_view json, std::string_view key);
+
+// What a sender sends in a mix (chat-bench --mix): percentages of sends, reactions and edits.
+enum class Action { Send, React, Edit };
+struct Mix {
+    unsigned send = 100, react = 0, edit = 0;
+};
+// "S,R,E" with S + R + E = 100; nullopt otherwise.
+std::optional<Mix> parse_mix(std::string_view text);
+// The action of a sender's seq-th frame: spread evenly over the seqs, so any window of 100
+// frames holds the mix's percentages.
+Action action_of(const Mix& mix, std::uint64_t seq);
+
+// A change's client_msg_id carries what a payload carries, since its content cannot (a
+// reaction's content is the emoji): "RUN-SENDER-T_NS-SEQ" (the seq last, as acks read it).
+std::string format_change_id(const Payload& p);
+std::optional<Payload> parse_change_id(std::string_view id);
 
 // A WebSocket frame as a client writes it: masked (with a zero key, which leaves the payload
 // as is and is as valid as any other key).

@@ -65,6 +65,10 @@ struct Options {
     std::string json_path;
     std::string user_prefix = "cb";
     std::string label;
+    std::string mix;  // "S,R,E": percentages of sends, reactions and edits (native API)
+    std::size_t history_pages = 0;  // > 0: the history-page benchmark instead of the load
+    std::string history_room = "history";
+    std::size_t history_limit = 50;
 };
 
 // Counters of one worker thread; written by it, read by the reporter.
@@ -107,6 +111,7 @@ struct Client {
     std::uint64_t next_seq = 0;
     std::uint64_t inflight = 0;
     std::vector<std::uint64_t> sent_at;  // ring: send time by seq
+    std::int64_t last_message_id = 0;    // the sender's newest acked message: what it changes
     std::unique_ptr<asio::steady_timer> wake;
 };
 
@@ -206,6 +211,7 @@ struct Bench {
     std::vector<std::unique_ptr<Client>> clients;
     std::vector<std::size_t> room_members;
     std::atomic<bool> sending{false};
+    std::optional<Mix> mix;  // --mix: nullopt sends messages only
     // One phase of setup or connecting: clients [first, last) handed out to a few worker
     // coroutines. Each phase has its own counters and the main thread waits until every worker
     // of a phase has returned (not only until the jobs are done), so no worker of an earlier
@@ -427,12 +433,17 @@ struct Bench {
         // Native frames start {"type":"...", seed frames {"content":"...".
         const bool seed = text.starts_with(R"({"content")");
         if (seed || text.starts_with(R"({"type":"message")")) {
-            on_delivery(c, json_string_field(text, "content"));
+            const auto kind = seed ? std::string_view{} : json_string_field(text, "kind");
+            if (kind == "react" || kind == "unreact") {
+                on_delivery(c, parse_change_id(json_string_field(text, "client_msg_id")));
+            } else {
+                on_delivery(c, parse_payload(json_string_field(text, "content")));
+            }
         } else if (text.starts_with(R"({"type":"ack")")) {
-            on_ack(c, json_string_field(text, "client_msg_id"), true);
+            on_ack(c, json_string_field(text, "client_msg_id"), true, json_int_field(text, "id"));
         } else if (text.starts_with(R"({"type":"error")")) {
             const auto id = json_string_field(text, "client_msg_id");
-            if (!id.empty()) on_ack(c, id, false);
+            if (!id.empty()) on_ack(c, id, false, std::nullopt);
             if (!o.quiet && s.send_errors.load() < 3) {
                 fmt::print(stderr, "error frame: {}\n", text.substr(0, 200));
             }
@@ -441,9 +452,8 @@ struct Bench {
         }
     }
 
-    void on_delivery(Client& c, std::string_view content) {
+    void on_delivery(Client& c, const std::optional<Payload>& p) {
         Stats& s = c.worker->stats;
-        const auto p = parse_payload(content);
         if (!p || p->run != run || p->sender >= c.seen.size()) {
             Stats::bump(s.foreign);
             return;
@@ -457,7 +467,10 @@ struct Bench {
         s.latency.record(now > p->sent_ns ? (now - p->sent_ns) / 1000 : 0);
     }
 
-    void on_ack(Client& c, std::string_view client_msg_id, bool ok) {
+    void on_ack(Client& c,
+                std::string_view client_msg_id,
+                bool ok,
+                std::optional<std::int64_t> id) {
         Stats& s = c.worker->stats;
         // "RUN-SENDER-SEQ"
         const auto dash = client_msg_id.rfind('-');
@@ -467,6 +480,9 @@ struct Bench {
         if (ok) {
             Stats::bump(s.acked);
             Stats::bump(s.expected, room_members[c.room]);
+            if (id && mix && action_of(*mix, seq) == Action::Send) {
+                c.last_message_id = std::max(c.last_message_id, *id);
+            }
             const std::uint64_t sent = c.sent_at[seq % c.sent_at.size()];
             const std::uint64_t now = now_ns();
             s.ack_latency.record(now > sent ? (now - sent) / 1000 : 0);
@@ -482,11 +498,28 @@ struct Bench {
         c.sent_at[seq % c.sent_at.size()] = t;
         ++c.inflight;
         Stats::bump(c.worker->stats.sent);
-        const auto content =
-            format_payload(Payload{run, static_cast<std::uint32_t>(c.sender), seq, t}, o.payload);
-        const std::string text = fmt::format(
-            R"({{"type":"send","room":"{}","content":"{}","client_msg_id":"{}-{}-{}"}})",
-            room_name(run, c.room, o.rooms), content, run, c.sender, seq);
+        const Payload payload{run, static_cast<std::uint32_t>(c.sender), seq, t};
+        const auto content = format_payload(payload, o.payload);
+        const auto room = room_name(run, c.room, o.rooms);
+        // A change needs a message of the sender's own: until the first ack, only sends.
+        const auto action = mix && c.last_message_id > 0 ? action_of(*mix, seq) : Action::Send;
+        std::string text;
+        if (action == Action::React) {
+            static constexpr std::array<std::string_view, 6> kEmoji = {"\U0001F44D", "\u2764\uFE0F",
+                                                                       "\U0001F602", "\U0001F389",
+                                                                       "\U0001F440", "\U0001F680"};
+            text = fmt::format(
+                R"({{"type":"react","room":"{}","id":{},"emoji":"{}","client_msg_id":"{}"}})", room,
+                c.last_message_id, kEmoji[seq % kEmoji.size()], format_change_id(payload));
+        } else if (action == Action::Edit) {
+            text = fmt::format(
+                R"({{"type":"edit","room":"{}","id":{},"content":"{}","client_msg_id":"{}"}})",
+                room, c.last_message_id, content, format_change_id(payload));
+        } else {
+            text = fmt::format(
+                R"({{"type":"send","room":"{}","content":"{}","client_msg_id":"{}-{}-{}"}})", room,
+                content, run, c.sender, seq);
+        }
         std::string frame;
         append_client_frame(frame, 0x1, text);
         return frame;
@@ -610,6 +643,87 @@ bool wait_for(double seconds, Done done, Line line, bool quiet) {
 
 }  // namespace
 
+// The history-page benchmark (--history-pages N): one signed-in user reads N pages of
+// --history-limit messages at uniformly random `before=` ids of a filled room
+// (chatd-history-fill), one request at a time on one keep-alive connection, and reports the
+// latency of each GET from request to full answer.
+struct HistoryResult {
+    Histogram latency;  // microseconds
+    std::size_t pages = 0, failed = 0, messages = 0;
+    std::int64_t newest_id = 0;
+    double seconds = 0;
+};
+
+awaitable<void> read_history(const Options& o, HistoryResult& result) {
+    auto ex = co_await asio::this_coro::executor;
+    auto socket = co_await connect_from(ex, o, 0);
+    if (!socket) co_return;
+    std::string buf;
+    auto login = co_await http_request(*socket, buf, o, "POST", "/api/login",
+                                       fmt::format(R"({{"user_name":"{}"}})", "hf0"));
+    if (!login || login->status != 200) co_return;
+    const std::string token(json_string_field(login->body, "token"));
+    const auto base =
+        fmt::format("/api/rooms/{}/messages?limit={}", o.history_room, o.history_limit);
+    auto newest = co_await http_request(*socket, buf, o, "GET", base, "", token);
+    if (!newest || newest->status != 200) co_return;
+    // The newest page's last message has the highest id of the room's visible messages.
+    const auto last = newest->body.rfind(R"({"id":)");
+    if (last == std::string::npos) co_return;
+    result.newest_id =
+        json_int_field(std::string_view(newest->body).substr(last), "id").value_or(0);
+    std::mt19937_64 random(42);
+    std::uniform_int_distribution<std::int64_t> before(2, result.newest_id + 1);
+    const auto start = now_ns();
+    for (std::size_t i = 0; i < o.history_pages; ++i) {
+        const auto path = fmt::format("{}&before={}", base, before(random));
+        const auto t = now_ns();
+        auto page = co_await http_request(*socket, buf, o, "GET", path, "", token);
+        if (!page) co_return;
+        result.latency.record((now_ns() - t) / 1000);
+        ++result.pages;
+        if (page->status != 200) {
+            ++result.failed;
+            continue;
+        }
+        for (std::size_t at = page->body.find(R"({"id":)"); at != std::string::npos;
+             at = page->body.find(R"({"id":)", at + 1)) {
+            ++result.messages;
+        }
+    }
+    result.seconds = static_cast<double>(now_ns() - start) / 1e9;
+}
+
+int history_bench(const Options& o) {
+    asio::io_context io{1};
+    HistoryResult result;
+    asio::co_spawn(io, read_history(o, result), asio::detached);
+    io.run();
+    const auto h = result.latency.snapshot();
+    fmt::print("\n== chat-bench {} ==\n", o.label);
+    fmt::print("room             {} (newest id {})\n", o.history_room, result.newest_id);
+    fmt::print("pages            {} of {} messages ({} failed), {} messages, {:.0f} pages/s\n",
+               result.pages, o.history_limit, result.failed, result.messages,
+               result.seconds > 0 ? static_cast<double>(result.pages) / result.seconds : 0.0);
+    fmt::print("latency          p50 {:.2f} p90 {:.2f} p99 {:.2f} max {:.2f} ms\n",
+               ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)),
+               ms(static_cast<double>(h.max)));
+    if (!o.json_path.empty()) {
+        std::ofstream out(o.json_path);
+        out << fmt::format(
+            R"({{"label":"{}","room":"{}","limit":{},"pages":{},"failed":{},"messages":{},)"
+            R"("pages_per_s":{:.1f},"latency":{{"count":{},"p50_ms":{:.3f},"p90_ms":{:.3f},)"
+            R"("p99_ms":{:.3f},"max_ms":{:.3f}}}}})",
+            o.label, o.history_room, o.history_limit, result.pages, result.failed, result.messages,
+            result.seconds > 0 ? static_cast<double>(result.pages) / result.seconds : 0.0,
+            h.total(), ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)),
+            ms(static_cast<double>(h.max)));
+        out << "\n";
+    }
+    const bool complete = result.pages == o.history_pages && result.failed == 0;
+    return complete ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     Options o;
     CLI::App app{"chat-bench: load generator for chatd (docs/benchmarks.md)"};
@@ -652,6 +766,16 @@ int main(int argc, char** argv) {
     app.add_option("--json", o.json_path, "Write the summary as JSON to this file");
     app.add_option("--user-prefix", o.user_prefix, "User names are PREFIX<run>-<i>")
         ->capture_default_str();
+    app.add_option("--mix", o.mix,
+                   "S,R,E: percentages of messages, reactions and edits each sender sends "
+                   "(native API; reactions and edits change the sender's newest message)");
+    app.add_option("--history-pages", o.history_pages,
+                   "Read this many history pages at random before= ids instead of sending "
+                   "(a room filled by chatd-history-fill; signs in as hf0, open auth)");
+    app.add_option("--history-room", o.history_room, "The room --history-pages reads")
+        ->capture_default_str();
+    app.add_option("--history-limit", o.history_limit, "Messages per history page")
+        ->capture_default_str();
     app.add_option("--label", o.label, "A name for this run in the output");
     CLI11_PARSE(app, argc, argv);
     if (o.api == "seed") o.rooms = 1;
@@ -659,8 +783,17 @@ int main(int argc, char** argv) {
     o.senders = std::min(o.senders, o.clients);
     o.threads = std::clamp(o.threads, 1u, 8u);
 
+    if (o.history_pages > 0) return history_bench(o);
+
     Bench b;
     b.o = o;
+    if (!o.mix.empty()) {
+        b.mix = parse_mix(o.mix);
+        if (!b.mix || o.api != "native") {
+            fmt::print(stderr, "--mix: S,R,E percentages summing to 100, native API only\n");
+            return 2;
+        }
+    }
     b.run = std::random_device{}() % 1000000;
     for (unsigned i = 0; i < o.threads; ++i) b.workers.push_back(std::make_unique<Worker>());
     b.room_members.assign(std::max<std::size_t>(1, o.rooms), 0);
@@ -874,19 +1007,19 @@ int main(int argc, char** argv) {
         };
         std::ofstream out(o.json_path);
         out << fmt::format(
-            R"({{"label":"{}","api":"{}","clients":{},"senders":{},"rate":{},"rooms":{},"duration_s":{:.2f},)"
+            R"({{"label":"{}","api":"{}","mix":"{}","clients":{},"senders":{},"rate":{},"rooms":{},"duration_s":{:.2f},)"
             R"("connected":{},"connect_failed":{},"connect_per_s":{:.1f},"setup_s":{:.2f},)"
             R"("sent":{},"acked":{},"refused":{},"unacked":{},"acked_per_s":{:.1f},)"
             R"("delivered":{},"expected":{},"lost":{},"duplicated":{},"closed_by_server":{},)"
             R"("deliveries_per_s":{:.1f},"peak_deliveries_per_s":{:.1f},"latency":{},"ack_latency":{},)"
             R"("server":{{"rss_start_kib":{},"rss_connected_kib":{},"rss_peak_kib":{},"rss_end_kib":{},)"
             R"("bytes_per_connection":{},"cpu_percent":{:.1f},"threads":{}}}}})",
-            o.label, o.api, o.clients, o.senders, o.rate, o.rooms, send_s, t0.connected,
-            t.connect_failed, connect_rate, setup_s, t.sent, t.acked, t.send_errors, unacked,
-            acked_per_s, t.delivered, t.expected, lost, t.duplicated, t.closed, deliveries_per_s,
-            peak_rate, h(t.latency), h(t.ack_latency), server_before_connect.rss_kib,
-            server_connected.rss_kib, server_rss_peak, srv_end.rss_kib, per_conn, cpu_pct,
-            srv_end.threads);
+            o.label, o.api, o.mix.empty() ? "100,0,0" : o.mix, o.clients, o.senders, o.rate,
+            o.rooms, send_s, t0.connected, t.connect_failed, connect_rate, setup_s, t.sent, t.acked,
+            t.send_errors, unacked, acked_per_s, t.delivered, t.expected, lost, t.duplicated,
+            t.closed, deliveries_per_s, peak_rate, h(t.latency), h(t.ack_latency),
+            server_before_connect.rss_kib, server_connected.rss_kib, server_rss_peak,
+            srv_end.rss_kib, per_conn, cpu_pct, srv_end.threads);
         out << "\n";
     }
 

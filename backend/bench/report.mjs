@@ -20,7 +20,7 @@ const files = readdirSync(dir)
 const isDurable = (s) => s.startsWith('durable')
 
 // Single-node scenarios: NAME.{chatd,peer}.json.
-const scenarios = [...new Set(files.filter((f) => /\.(chatd|peer)\.json$/.test(f) && !/^(connections|startup|dist)/.test(f))
+const scenarios = [...new Set(files.filter((f) => /\.(chatd|peer)\.json$/.test(f) && !/^(connections|startup|dist|mix|history)/.test(f))
   .map((f) => f.replace(/\.(chatd|peer)\.json$/, '')))]
 const rank = (s) => {
   const m = /^fanout-(\d+)-(r(\d+)|max)$/.exec(s)
@@ -78,6 +78,35 @@ for (const s of scenarios.filter(isDurable)) {
   if (!commits) continue
   lines.push('', `${s}, chatd's store (\`/metrics\` after the run): ${fmt(commits)} group commits, ${fmt(m.chat_store_commit_batch_messages_sum / m.chat_store_commit_batch_messages_count, 1)} messages per commit on average, ` +
     `${fmt(m.chat_store_commit_seconds_sum / commits * 1000, 2)} ms per commit (fsync included) on average.`)
+}
+
+// Messages and changes (chatd only), beside the message-only scenario of the same shape.
+const mixes = [['mix-1000-r100', 'fanout-1000-r100'], ['mix-1000-max', 'fanout-1000-max']].filter(([m]) => load(`${m}.chatd.json`))
+if (mixes.length) {
+  lines.push('', '**Messages and changes** (chatd; 1,000 clients in one room, 4 senders; the mix is 80 % messages,',
+    '15 % reactions and 5 % edits of the sender\'s newest message, each delivered to every member; beside',
+    'the messages-only run of the same shape):', '',
+    '| scenario | mix (messages, reactions, edits %) | acked/s | deliveries/s | p50 ms | p99 ms | max ms | lost | dup | server CPU % |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const pair of mixes) {
+    for (const s of pair) {
+      const r = load(`${s}.chatd.json`)
+      if (!r) { lines.push(`| ${s} | | (no result) | | | | | | | |`); continue }
+      lines.push(`| ${s} | ${r.mix ?? '100,0,0'} | ${fmt(r.acked_per_s)} | ${fmt(r.deliveries_per_s)} | ${fmt(r.latency.p50_ms, 2)} | ${fmt(r.latency.p99_ms, 2)} | ${fmt(r.latency.max_ms, 1)} | ${fmt(r.lost)} | ${fmt(r.duplicated)} | ${fmt(r.server.cpu_percent)} |`)
+    }
+  }
+}
+
+// History pages: history-{sqlite,postgres}.chatd.json.
+const histories = ['sqlite', 'postgres'].map((b) => [b, load(`history-${b}.chatd.json`)]).filter(([, r]) => r)
+if (histories.length) {
+  lines.push('', '**History pages** (a room of a million messages filled by `chatd-history-fill`: every 10th with',
+    'reactions, every 20th a reply, every 50th edited, every 200th deleted; pages of 50 at random',
+    '`before=` ids over HTTP, one at a time, request to full answer):', '',
+    '| store | pages | messages | pages/s | p50 ms | p90 ms | p99 ms | max ms | failed |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const [b, r] of histories) {
+    lines.push(`| ${b === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${fmt(r.pages)} | ${fmt(r.messages)} | ${fmt(r.pages_per_s)} | ${fmt(r.latency.p50_ms, 2)} | ${fmt(r.latency.p90_ms, 2)} | ${fmt(r.latency.p99_ms, 2)} | ${fmt(r.latency.max_ms, 1)} | ${fmt(r.failed)} |`)
+  }
 }
 
 // Idle connections (connections-idle.*; connections-19000.* from runs before 100,000 were held).

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-using chatd::bench::sends_due;
+using namespace chatd::bench;
 
 TEST(SendsDue, SendersTakeTurnsAtTheTotalRate) {
     // 100 msg/s from 4 senders: one message every 10 ms overall, each sender every 40 ms.
@@ -23,4 +23,59 @@ TEST(SendsDue, TheTotalAfterOneSecondIsTheRate) {
 
 TEST(SendsDue, NoRateMeansNothingIsScheduled) {
     EXPECT_EQ(sends_due(5.0, 0, 4, 0), 0u);
+}
+
+TEST(Mix, ParsesThreePercentagesThatSumToAHundred) {
+    const auto mix = parse_mix("80,15,5");
+    ASSERT_TRUE(mix);
+    EXPECT_EQ(mix->send, 80u);
+    EXPECT_EQ(mix->react, 15u);
+    EXPECT_EQ(mix->edit, 5u);
+    EXPECT_FALSE(parse_mix("80,15,6"));
+    EXPECT_FALSE(parse_mix("80,15"));
+    EXPECT_FALSE(parse_mix("80,15,5,0"));
+    EXPECT_FALSE(parse_mix("80,x,5"));
+    EXPECT_FALSE(parse_mix(""));
+}
+
+TEST(Mix, EveryHundredSeqsHoldTheMixAndItsKindsInterleave) {
+    const Mix mix{80, 15, 5};
+    for (std::uint64_t start : {0u, 37u, 1000u}) {
+        unsigned counts[3] = {};
+        for (std::uint64_t seq = start; seq < start + 100; ++seq) {
+            ++counts[static_cast<int>(action_of(mix, seq))];
+        }
+        EXPECT_EQ(counts[0], 80u);
+        EXPECT_EQ(counts[1], 15u);
+        EXPECT_EQ(counts[2], 5u);
+    }
+    // Not 80 sends and then 20 changes: a change comes within the first ten frames.
+    bool early_change = false;
+    for (std::uint64_t seq = 0; seq < 10; ++seq) {
+        early_change = early_change || action_of(mix, seq) != Action::Send;
+    }
+    EXPECT_TRUE(early_change);
+    EXPECT_EQ(action_of(Mix{}, 12345), Action::Send);
+}
+
+TEST(ChangeId, RoundTripsAndEndsWithTheSeqAsAcksReadIt) {
+    const Payload p{42, 3, 17, 123456789};
+    const auto id = format_change_id(p);
+    EXPECT_EQ(id.substr(id.rfind('-') + 1), "17");
+    const auto back = parse_change_id(id);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->run, 42u);
+    EXPECT_EQ(back->sender, 3u);
+    EXPECT_EQ(back->seq, 17u);
+    EXPECT_EQ(back->sent_ns, 123456789u);
+    EXPECT_FALSE(parse_change_id("42-3-17"));
+    EXPECT_FALSE(parse_change_id("42-3-x-17"));
+    EXPECT_FALSE(parse_change_id("42-3-1-17-"));
+}
+
+TEST(JsonIntField, ReadsAnIntegerValue) {
+    EXPECT_EQ(json_int_field(R"({"type":"ack","id":42,"room":"general"})", "id"), 42);
+    EXPECT_EQ(json_int_field(R"({"type":"ack","client_msg_id":"a","id":-7})", "id"), -7);
+    EXPECT_FALSE(json_int_field(R"({"type":"ack","id":"42"})", "id"));
+    EXPECT_FALSE(json_int_field(R"({"type":"ack"})", "id"));
 }
