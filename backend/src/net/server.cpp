@@ -612,7 +612,7 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     res.set("Referrer-Policy", "no-referrer");
     if (options.web_root.empty()) {
         res.set(http::field::content_type, "text/html; charset=utf-8");
-        res.body() = std::string(kBuiltinPage);
+        if (request.method() != http::verb::head) res.body() = std::string(kBuiltinPage);
         co_return res;
     }
     auto parsed = boost::urls::parse_origin_form(request.target());
@@ -635,10 +635,12 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
             throw chat::Error(ErrorCode::NotFound, "no such file");
         }
     }
+    res.set(http::field::content_type, mime_type(path.string()));
+    // A HEAD answer has the GET's headers and no body (the writer sends whatever body it has).
+    if (request.method() == http::verb::head) co_return res;
     std::ifstream file(path, std::ios::binary);
     std::ostringstream content;
     content << file.rdbuf();
-    res.set(http::field::content_type, mime_type(path.string()));
     res.body() = std::move(content).str();
     co_return res;
 }
@@ -676,7 +678,10 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     auto match = router.match(method, segments);
     try {
         if (!match) {
-            if (request.method() == http::verb::get && (segments.empty() || segments[0] != "api")) {
+            // HEAD too: caches and the emoji picker ask whether a file changed with HEAD.
+            const bool readable =
+                request.method() == http::verb::get || request.method() == http::verb::head;
+            if (readable && (segments.empty() || segments[0] != "api")) {
                 route = "(static)";
                 co_return co_await serve_static(request);
             }

@@ -21,15 +21,15 @@ const passwordOf = name => `${PASSWORD} #${name.charCodeAt(0)}`
 
 // One request with the target sent byte for byte (node's URL class would normalize ".."); the
 // answer as raw text, once chatd closes the connection.
-function rawRequest (port, target, headers) {
+function rawRequest (port, target, headers, method = 'GET') {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     const chunks = []
-    socket.setTimeout(5000, () => socket.destroy(new Error(`GET ${target}: no answer in 5 s`)))
+    socket.setTimeout(5000, () => socket.destroy(new Error(`${method} ${target}: no answer in 5 s`)))
     socket.on('data', c => chunks.push(c))
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
     socket.on('error', reject)
-    socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`)
+    socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`)
   })
 }
 
@@ -164,6 +164,19 @@ describe('security (--auth password)', () => {
     const app = await get('/app.js')
     assert.equal(app.status, 200)
     assert.match(app.text, /WEBROOT-APP/)
+  })
+
+  it('static files answer HEAD with their headers and no body; the API does not', async () => {
+    const head = await rawRequest(server.port, '/app.js', 'Connection: close\r\n', 'HEAD')
+    assert.match(head, /^HTTP\/1\.1 200/)
+    assert.match(head, /content-security-policy: default-src 'self'/i)
+    assert.match(head, /content-type: text\/javascript/i)
+    assert.doesNotMatch(head, /WEBROOT-APP/, 'no body')
+    assert.equal(head.split('\r\n\r\n')[1], '')
+    const missing = await rawRequest(server.port, '/nope.js', 'Connection: close\r\n', 'HEAD')
+    assert.match(missing, /^HTTP\/1\.1 404/)
+    const api = await rawRequest(server.port, '/api/config', 'Connection: close\r\n', 'HEAD')
+    assert.doesNotMatch(api, /^HTTP\/1\.1 200/)
   })
 
   it('the web client is served with CSP, nosniff, no framing and no referrer', async () => {

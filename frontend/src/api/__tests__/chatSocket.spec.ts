@@ -299,6 +299,44 @@ describe('ChatSocket send buffer', () => {
 })
 
 describe('ChatSocket resync', () => {
+  it('moves the mark to a page’s as_of, resyncs changes after it, and passes as_of on', async () => {
+    const pages: Record<string, MessagePage[]> = {
+      // the newest page: two messages, folded as of 9 (changes 3..9 are in them)
+      'general:latest': [{ messages: [msg(1), msg(2)], has_more: false, as_of: 9 }],
+      // after the reconnect: nothing new since the live change 10, the room is at 12
+      'general:after:10': [{ messages: [], has_more: false, as_of: 12 }],
+    }
+    const fetchMessages = vi.fn<Fetch>(async (room, query) => {
+      const key = query.after === undefined ? `${room}:latest` : `${room}:after:${query.after}`
+      const page = pages[key]?.shift()
+      if (!page) throw new Error(`unexpected fetch ${key}`)
+      return page
+    })
+    const { socket, history } = setup({ fetchMessages })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general'])
+    await flush()
+    expect(socket.lastSeenId('general')).toBe(9)
+    // a live change continues the chain like a message
+    FakeWebSocket.last.receive({
+      type: 'message',
+      message: msg(10, { kind: 'react', target_id: 2, content: '👍', prev_id: 9 }),
+    })
+    expect(socket.lastSeenId('general')).toBe(10)
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general'])
+    await flush()
+    // the last page (has_more false) moves the mark to its as_of
+    expect(socket.lastSeenId('general')).toBe(12)
+    expect(history.map((b) => [b.mode, b.asOf])).toEqual([
+      ['latest', 9],
+      ['after', 12],
+    ])
+  })
+
   it('loads a baseline for new rooms, then fetches what was missed after a reconnect', async () => {
     const pages: Record<string, MessagePage[]> = {
       'general:latest': [{ messages: [msg(1), msg(2)], has_more: true }],
