@@ -166,7 +166,7 @@ export function check ({ clients, stored, members, faults = [], beforeFinalSync 
           violations.unexpected.push({ what: 'never sent', user: c.user, room, id, sender: m.user_name, cmid: m.client_msg_id })
         } else if (s.room !== room || (s.kind ?? 'text') !== kind ||
           (change && s.target !== m.target_id) ||
-          (s.content !== m.content && !(kind === 'edit' && m.content === ''))) {
+          (s.content !== m.content && !(kind === 'edit' && m.content === '') && !m.changed)) {
           violations.unexpected.push({ what: 'differs from what was sent', user: c.user, room, id, sentRoom: s.room, sentKind: s.kind ?? 'text', kind, sentContent: s.content, content: m.content })
         } else if (s.ack && s.ack.id !== id) {
           violations.duplicated.push({ what: 'displayed under another id than acked', user: c.user, room, id, acked: s.ack.id })

@@ -114,6 +114,16 @@ test('a message nobody sent, or changed, is unexpected', () => {
   assert.deepEqual(r.violations.unexpected.map(v => v.what).sort(), ['differs from what was sent', 'never sent'])
 })
 
+test('a message a page brought already edited or deleted is not unexpected for its content', () => {
+  const h = clean()
+  const edited = { ...history[2], content: 'm a 2 general, edited', changed: true }
+  h.clients[1] = client('b', [[1, 2, 1]], [history[0], history[1], edited])
+  assert.equal(check(h).counts.unexpected, 0)
+  const deleted = { ...history[2], content: '', changed: true }
+  h.clients[1] = client('b', [[1, 2, 1]], [history[0], history[1], deleted])
+  assert.equal(check(h).counts.unexpected, 0)
+})
+
 // --- changes: edits, deletes and reactions are rows of the room's log like messages ----------
 
 const change = (id, user, seq, kind, target, content = '') =>

@@ -282,7 +282,10 @@ export class ChaosClient {
       client_msg_id: message.client_msg_id,
       content: message.content,
       kind: message.kind,
-      target_id: message.target_id ?? 0
+      target_id: message.target_id ?? 0,
+      // A page brings a message in its current state: its content is then the last edit's, or
+      // empty once deleted (checked against the store's folded state, not against what was sent).
+      changed: Boolean(message.deleted || message.edited_ts)
     })
     this.displayOrder.get(message.room).push(message.id)
     if (message.id > this.maxDisplayed(message.room)) this.maxId.set(message.room, message.id)
