@@ -122,7 +122,9 @@ async function assertNothingRan(name) {
       .filter((url) => new URL(url, location.href).origin !== location.origin),
     inMessages: Array.from(
       document.querySelectorAll(
-        '[data-testid="messages"] :is(img, svg, math, video, audio, script, style, iframe, form, input)',
+        // What content renders into: message texts and reply quotes (the message's own
+        // controls, icons included, are the app's).
+        ':is([data-testid="message-text"], [data-testid="reply-quote"]) :is(img, svg, math, video, audio, script, style, iframe, form, input)',
       ),
       (el) => el.tagName,
     ),
