@@ -27,7 +27,7 @@ help:
 	@echo "make fuzz          libFuzzer targets (clang 14), each for FUZZ_SECONDS (default 60) -> build/fuzz"
 	@echo "make chaos         two chatd nodes, RabbitMQ, PostgreSQL under load and faults; loss checker (CHAOS_SECONDS=300)"
 	@echo "make bench         chat-bench scenarios, chatd vs its peers -> docs/benchmarks.md + docs/bench/*.svg"
-	@echo "                   (about 13 min; make bench BENCH_ARGS=--quick: about 9 min)"
+	@echo "                   (about 17 min; make bench BENCH_ARGS=--quick: about 10 min)"
 	@echo "make run-cluster   RabbitMQ + PostgreSQL + two chatd nodes (:8081, :8082), from Debian packages"
 	@echo "make run-stack     run-cluster + nginx (:8080, web client) + Prometheus (:9090)"
 	@echo "make stop-stack    stop what run-cluster / run-stack started (by PID)"
