@@ -67,12 +67,12 @@ inline model::MessageKind kind_from_db(std::int64_t code) {
     }
 }
 
-// The state a message has when it is published live (model::Message's defaults): the outbox
-// and a duplicate's answer carry the stored row as it was appended, not its folded state, so
-// that a client applying the later changes (and replies) counts each exactly once.
+// The outbox and a duplicate's answer carry the stored row without the counted parts of its
+// folded state (reactions, replies), so that a client applying the later change rows and
+// replies counts each exactly once. edited_ms and deleted stay: the row's content already is
+// its folded content (an edit rewrote it, a delete emptied it), and a row republished after an
+// edit must say why its content is not what was first sent.
 inline void clear_folded_state(model::Message& message) {
-    message.edited_ms = 0;
-    message.deleted = false;
     message.reactions.clear();
     message.reply_count = 0;
     message.last_reply_ms = 0;

@@ -283,8 +283,9 @@ export class ChaosClient {
       content: message.content,
       kind: message.kind,
       target_id: message.target_id ?? 0,
-      // A page brings a message in its current state: its content is then the last edit's, or
-      // empty once deleted (checked against the store's folded state, not against what was sent).
+      // A page, or a row the outbox republishes after an outage, brings a message in its current
+      // state: its content is then the last edit's, or empty once deleted (checked against the
+      // store's folded state, not against what was sent).
       changed: Boolean(message.deleted || message.edited_ts)
     })
     this.displayOrder.get(message.room).push(message.id)
