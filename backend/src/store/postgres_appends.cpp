@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 
 #include "store/room_log_rules.hpp"
 
@@ -122,15 +123,9 @@ std::optional<TargetRow> find_target(PgConnection& db, model::MessageId id) {
                      row.boolean(0, 4), row.integer(0, 5)};
 }
 
-Refusal refusal_of(PgConnection& db,
-                   const NewMessage& message,
-                   const std::optional<TargetRow>& target) {
-    const Refusal refusal = check_target(message, target);
-    if (refusal != Refusal::None || message.kind != model::MessageKind::React) return refusal;
+ReactionState reactions_of(PgConnection& db, const NewMessage& message) {
     const auto state = db.exec(kReactionState, {param(message.target_id), message.content});
-    return refuses_new_emoji(message, state.integer(0, 0), state.boolean(0, 1))
-               ? Refusal::TooManyReactions
-               : Refusal::None;
+    return ReactionState{state.integer(0, 0), state.boolean(0, 1)};
 }
 
 // Updates the folded state for the append `message` just stored as `id`, in its transaction.
@@ -174,25 +169,16 @@ void apply_to_folded_state(PgConnection& db,
 // commit. A refused one stores nothing, changes nothing and costs the batch nothing.
 AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdOfRoom& last_ids) {
     model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
-    AppendResult result;
-    const bool ruled = follows_rules(message);
-    std::optional<TargetRow> target;
-    model::MessageId reply_to = 0;
-    if (ruled) {
-        // A retried change answers with its first copy, even if the rules would refuse it now.
-        if (!message.client_msg_id.empty()) {
-            if (auto existing = find_by_client_msg_id(db, message)) {
-                result.ok = true;
-                result.duplicate = true;
-                result.message = std::move(*existing);
-                return result;
-            }
-        }
-        target = find_target(db, referenced_id(message));
-        result.refusal = refusal_of(db, message, target);
-        if (result.refusal != Refusal::None) return result;
-        reply_to = stored_reply_to(message, *target);
+    std::optional<AcceptedByRules> accepted;
+    if (follows_rules(message)) {
+        auto checked = check_rules(
+            message, [&](const NewMessage& m) { return find_by_client_msg_id(db, m); },
+            [&](model::MessageId id) { return find_target(db, id); },
+            [&](const NewMessage& m) { return reactions_of(db, m); });
+        if (auto* answer = std::get_if<AppendResult>(&checked)) return std::move(*answer);
+        accepted = std::get<AcceptedByRules>(std::move(checked));
     }
+    const model::MessageId reply_to = accepted ? accepted->reply_to : 0;
     try {
         const auto inserted =
             db.exec(kInsertMessage,
@@ -202,7 +188,8 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdO
                      param(message.target_id), param(reply_to)});
         if (!inserted.empty()) {
             const model::MessageId id = inserted.integer(0, 0);
-            if (ruled) apply_to_folded_state(db, message, id, *target, reply_to);
+            if (accepted) apply_to_folded_state(db, message, id, accepted->target, reply_to);
+            AppendResult result;
             result.ok = true;
             result.message = model::Message{id,
                                             message.room,
@@ -232,10 +219,7 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdO
     if (!existing) {
         throw PgError("postgres: client_msg_id conflict without a visible row", "", false);
     }
-    result.ok = true;
-    result.duplicate = true;
-    result.message = std::move(*existing);
-    return result;
+    return duplicate_of(std::move(*existing));
 }
 
 // Stores `messages` in one transaction. Throws PgError when the transaction failed as a

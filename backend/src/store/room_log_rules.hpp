@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 
 #include "model/message.hpp"
 #include "store/store.hpp"
@@ -43,7 +45,7 @@ inline model::MessageId referenced_id(const NewMessage& message) {
 }
 
 // The refusal of a rule-following append given the row it refers to (nullopt: no such row).
-// TooManyReactions needs the target's reaction set: see refuses_new_emoji.
+// TooManyReactions needs the target's reaction set: see check_rules.
 inline Refusal check_target(const NewMessage& message, const std::optional<TargetRow>& target) {
     // Only a visible Text message of the same room can be changed or answered.
     if (!target || target->room != message.room || target->kind != model::MessageKind::Text) {
@@ -60,20 +62,67 @@ inline Refusal check_target(const NewMessage& message, const std::optional<Targe
     return Refusal::None;
 }
 
-// A React of an emoji the target does not have yet, when it has max_reactions distinct ones.
-inline bool refuses_new_emoji(const NewMessage& message,
-                              std::int64_t distinct_emoji,
-                              bool emoji_present) {
-    return message.kind == model::MessageKind::React && !emoji_present &&
-           distinct_emoji >= static_cast<std::int64_t>(message.max_reactions);
-}
-
 // The reply_to stored with an accepted append: a change carries its target's (so a client can
 // count a deleted reply off its root); a reply to a reply answers that reply's thread, since
 // threads are one level deep.
 inline model::MessageId stored_reply_to(const NewMessage& message, const TargetRow& target) {
     if (model::is_change(message.kind)) return target.reply_to;
     return target.reply_to != 0 ? target.reply_to : message.reply_to;
+}
+
+// The answer to an append that stored nothing because `first_copy` has its client_msg_id.
+inline AppendResult duplicate_of(model::Message first_copy) {
+    AppendResult result;
+    result.ok = true;
+    result.duplicate = true;
+    result.message = std::move(first_copy);
+    return result;
+}
+
+// What storing an accepted rule-following append needs.
+struct AcceptedByRules {
+    TargetRow target;
+    model::MessageId reply_to = 0;  // the stored reply_to (stored_reply_to)
+};
+
+// The target's reactions as the React rule needs them.
+struct ReactionState {
+    std::int64_t distinct_emoji = 0;
+    bool emoji_present = false;  // the React's own emoji
+};
+
+// The rules of a rule-following append (follows_rules), read through the backend's open
+// transaction: either the answer for an append that stores nothing (its first copy when
+// retried, even if the rules would refuse it now; or its refusal) or what storing it needs.
+//   first_copy(message)     -> std::optional<model::Message>, by user_name and client_msg_id
+//   find_target(id)         -> std::optional<TargetRow>
+//   reactions_of(message)   -> ReactionState of message.target_id for message.content
+template <class FirstCopy, class FindTarget, class ReactionsOf>
+std::variant<AppendResult, AcceptedByRules> check_rules(const NewMessage& message,
+                                                        FirstCopy&& first_copy,
+                                                        FindTarget&& find_target,
+                                                        ReactionsOf&& reactions_of) {
+    if (!message.client_msg_id.empty()) {
+        if (std::optional<model::Message> existing = first_copy(message)) {
+            return duplicate_of(std::move(*existing));
+        }
+    }
+    const std::optional<TargetRow> target = find_target(referenced_id(message));
+    Refusal refusal = check_target(message, target);
+    if (refusal == Refusal::None && message.kind == model::MessageKind::React) {
+        const ReactionState reactions = reactions_of(message);
+        // A new emoji on a target that already has max_reactions distinct ones.
+        if (!reactions.emoji_present &&
+            reactions.distinct_emoji >= static_cast<std::int64_t>(message.max_reactions)) {
+            refusal = Refusal::TooManyReactions;
+        }
+    }
+    if (refusal != Refusal::None) {
+        AppendResult refused;
+        refused.refusal = refusal;
+        return refused;
+    }
+    return AcceptedByRules{*target, stored_reply_to(message, *target)};
 }
 
 }  // namespace chatd::store::detail

@@ -5,6 +5,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 
 #include "store/room_log_rules.hpp"
 
@@ -136,18 +137,11 @@ std::optional<TargetRow> find_target(SqliteConnection& db, model::MessageId id) 
                      row.integer(3), row.integer(4) != 0,          row.integer(5)};
 }
 
-// The refusal of a rule-following append, read inside the open transaction.
-Refusal refusal_of(SqliteConnection& db,
-                   const NewMessage& message,
-                   const std::optional<TargetRow>& target) {
-    const Refusal refusal = check_target(message, target);
-    if (refusal != Refusal::None || message.kind != model::MessageKind::React) return refusal;
+ReactionState reactions_of(SqliteConnection& db, const NewMessage& message) {
     Query state(db, kReactionState);
     state.bind(1, message.target_id).bind_borrowed(2, message.content);
     if (!state.step()) db.fail("reaction state");
-    return refuses_new_emoji(message, state.integer(0), state.integer(1) != 0)
-               ? Refusal::TooManyReactions
-               : Refusal::None;
+    return ReactionState{state.integer(0), state.integer(1) != 0};
 }
 
 // Updates the folded state for the append `message` just stored as `id`, in its transaction.
@@ -229,24 +223,16 @@ AppendResult insert_message(SqliteConnection& db,
                             const NewMessage& message,
                             LastIdOfRoom& last_ids) {
     AppendResult result;
-    const bool ruled = follows_rules(message);
-    std::optional<TargetRow> target;
-    model::MessageId reply_to = 0;
-    if (ruled) {
-        // A retried change answers with its first copy, even if the rules would refuse it now.
-        if (!message.client_msg_id.empty()) {
-            if (auto existing = find_by_client_msg_id(db, message)) {
-                result.ok = true;
-                result.duplicate = true;
-                result.message = std::move(*existing);
-                return result;
-            }
-        }
-        target = find_target(db, referenced_id(message));
-        result.refusal = refusal_of(db, message, target);
-        if (result.refusal != Refusal::None) return result;
-        reply_to = stored_reply_to(message, *target);
+    std::optional<AcceptedByRules> accepted;
+    if (follows_rules(message)) {
+        auto checked = check_rules(
+            message, [&](const NewMessage& m) { return find_by_client_msg_id(db, m); },
+            [&](model::MessageId id) { return find_target(db, id); },
+            [&](const NewMessage& m) { return reactions_of(db, m); });
+        if (auto* answer = std::get_if<AppendResult>(&checked)) return std::move(*answer);
+        accepted = std::get<AcceptedByRules>(std::move(checked));
     }
+    const model::MessageId reply_to = accepted ? accepted->reply_to : 0;
     // Read before the insert: afterwards the room's newest id is the new message's own.
     model::MessageId& room_last_id = last_id_of_room(db, last_ids, message.room);
     if (room_last_id == kNoSuchRoom) {
@@ -281,13 +267,10 @@ AppendResult insert_message(SqliteConnection& db,
             result.error = "sqlite: append of " + message.client_msg_id + " stored nothing";
             return result;
         }
-        result.ok = true;
-        result.duplicate = true;
-        result.message = std::move(*existing);
-        return result;
+        return duplicate_of(std::move(*existing));
     }
     const model::MessageId id = sqlite3_last_insert_rowid(db.handle());
-    if (ruled) apply_to_folded_state(db, message, id, *target, reply_to);
+    if (accepted) apply_to_folded_state(db, message, id, accepted->target, reply_to);
     result.ok = true;
     result.message = stored_without_text(id, message, room_last_id);
     result.message.target_id = message.target_id;
@@ -372,9 +355,7 @@ void insert_rows(SqliteConnection& db,
                 result.error = "sqlite: append of " + message.client_msg_id + " stored nothing";
                 continue;
             }
-            result.ok = true;
-            result.duplicate = true;
-            result.message = std::move(*existing);
+            result = duplicate_of(std::move(*existing));
             continue;
         }
         model::MessageId& room_last_id = last_ids.find(message.room)->second;
