@@ -105,6 +105,32 @@ class RawDatabase {
     sqlite3* db_ = nullptr;
 };
 
+// Takes a database of this build back to schema version 6 (before room events): the messages
+// table as 0003 left it, with the same rows, ids and id sequence, and without reactions.
+void revert_schema_to_version_6(RawDatabase& raw) {
+    raw.execute(
+        "CREATE TABLE messages_v6 ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " room TEXT NOT NULL REFERENCES rooms (name),"
+        " user_name TEXT NOT NULL, content TEXT NOT NULL, sent_at TEXT NOT NULL,"
+        " ts_ms INTEGER NOT NULL, client_msg_id TEXT NOT NULL DEFAULT '',"
+        " kind INTEGER NOT NULL DEFAULT 0 CHECK (kind BETWEEN 0 AND 2),"
+        " origin_node TEXT NOT NULL DEFAULT '',"
+        " published INTEGER NOT NULL DEFAULT 1 CHECK (published BETWEEN 0 AND 1)) STRICT;"
+        "INSERT INTO messages_v6 SELECT id, room, user_name, content, sent_at, ts_ms,"
+        " client_msg_id, kind, origin_node, published FROM messages WHERE kind <= 2;"
+        "INSERT INTO sqlite_sequence (name, seq)"
+        " SELECT 'messages_v6', seq FROM sqlite_sequence WHERE name = 'messages';"
+        "DROP TABLE messages;"
+        "ALTER TABLE messages_v6 RENAME TO messages;"
+        "CREATE INDEX messages_by_room ON messages (room, id);"
+        "CREATE UNIQUE INDEX messages_client_msg_id ON messages (user_name, client_msg_id)"
+        " WHERE client_msg_id <> '';"
+        "CREATE INDEX messages_unpublished ON messages (origin_node, id) WHERE published = 0;"
+        "DROP TABLE reactions;"
+        "DELETE FROM schema_version WHERE version >= 7;");
+}
+
 struct SqliteFactory {
     TempDir dir;
     fs::path path() const { return dir.path() / "chat.db"; }
@@ -117,6 +143,26 @@ struct SqliteFactory {
             ("CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.content = '" + content +
              "' BEGIN SELECT RAISE(ROLLBACK, 'poisoned message'); END")
                 .c_str());
+    }
+    void revert_to_version_6(model::MessageId deleted) {
+        RawDatabase raw(path());
+        revert_schema_to_version_6(raw);
+        raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
+    }
+    std::vector<std::string> room_log_indexes() {
+        std::vector<std::string> names;
+        for (auto& row :
+             RawDatabase(path()).rows("SELECT name FROM sqlite_schema WHERE type = 'index'"
+                                      " AND tbl_name IN ('messages', 'reactions')")) {
+            names.push_back(row[0]);
+        }
+        return names;
+    }
+    int times_applied(int version) {
+        const auto rows = RawDatabase(path()).rows(
+            ("SELECT COUNT(*) FROM schema_version WHERE version = " + std::to_string(version))
+                .c_str());
+        return std::stoi(rows.at(0).at(0));
     }
 };
 
@@ -162,32 +208,6 @@ TEST_F(SqliteStoreTest, ReopeningAnExistingDatabaseAppliesNoMigrationAgain) {
               (std::vector<std::vector<std::string>>{{"1"}}));
 }
 
-// Takes a database of this build back to schema version 6 (before room events): the messages
-// table as 0003 left it, with the same rows, ids and id sequence, and without reactions.
-void revert_to_version_6(RawDatabase& raw) {
-    raw.execute(
-        "CREATE TABLE messages_v6 ("
-        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " room TEXT NOT NULL REFERENCES rooms (name),"
-        " user_name TEXT NOT NULL, content TEXT NOT NULL, sent_at TEXT NOT NULL,"
-        " ts_ms INTEGER NOT NULL, client_msg_id TEXT NOT NULL DEFAULT '',"
-        " kind INTEGER NOT NULL DEFAULT 0 CHECK (kind BETWEEN 0 AND 2),"
-        " origin_node TEXT NOT NULL DEFAULT '',"
-        " published INTEGER NOT NULL DEFAULT 1 CHECK (published BETWEEN 0 AND 1)) STRICT;"
-        "INSERT INTO messages_v6 SELECT id, room, user_name, content, sent_at, ts_ms,"
-        " client_msg_id, kind, origin_node, published FROM messages WHERE kind <= 2;"
-        "INSERT INTO sqlite_sequence (name, seq)"
-        " SELECT 'messages_v6', seq FROM sqlite_sequence WHERE name = 'messages';"
-        "DROP TABLE messages;"
-        "ALTER TABLE messages_v6 RENAME TO messages;"
-        "CREATE INDEX messages_by_room ON messages (room, id);"
-        "CREATE UNIQUE INDEX messages_client_msg_id ON messages (user_name, client_msg_id)"
-        " WHERE client_msg_id <> '';"
-        "CREATE INDEX messages_unpublished ON messages (origin_node, id) WHERE published = 0;"
-        "DROP TABLE reactions;"
-        "DELETE FROM schema_version WHERE version >= 7;");
-}
-
 // Migration 0003 copies messages into a rebuilt table: rows, ids and the AUTOINCREMENT sequence
 // (ids are never reused, even after the newest message was deleted) must come through, and the
 // rewritten CHECK must still refuse an unknown kind. Run here on a store with data by forgetting
@@ -204,7 +224,7 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
         RawDatabase raw(db_path());
         raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
         // Back to version 2: the later migrations' objects go too, so that they apply again.
-        revert_to_version_6(raw);
+        revert_schema_to_version_6(raw);
         raw.execute("DROP INDEX sessions_by_user");
         raw.execute("DROP INDEX sessions_by_expiry");
         raw.execute("DROP TABLE login_failures");
@@ -232,66 +252,6 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
                                                      {"messages_replies"},
                                                      {"messages_unpublished"},
                                                      {"messages_visible_by_room"}}));
-}
-
-// Migration 0007 rebuilds messages to widen its kind CHECK and add the room-event columns: a
-// version-6 database with data keeps its rows, ids, id sequence (past a deleted newest
-// message), idempotency keys and unpublished outbox rows, gets every index, and then takes
-// room events.
-TEST_F(SqliteStoreTest, RoomEventsMigrationUpgradesAVersion6DatabaseWithData) {
-    model::MessageId deleted = 0;
-    model::MessageId first = 0;
-    {
-        SqliteStore store(options());
-        first = append_and_wait(store, new_message("general", "alice", "one", "k1")).message.id;
-        auto outbox = new_message("general", "bob", "two", "k2");
-        outbox.origin_node = "node-a";
-        append_and_wait(store, outbox);
-        deleted = append_and_wait(store, new_message("general", "alice", "three")).message.id;
-    }
-    {
-        RawDatabase raw(db_path());
-        revert_to_version_6(raw);
-        raw.execute(("DELETE FROM messages WHERE id = " + std::to_string(deleted)).c_str());
-        ASSERT_EQ(raw.rows("SELECT MAX(version) FROM schema_version"),
-                  (std::vector<std::vector<std::string>>{{"6"}}));
-    }
-    SqliteStore store(options());
-    const auto page = store.page(newest("general"));
-    ASSERT_EQ(contents_of(page.messages), (std::vector<std::string>{"one", "two"}));
-    ASSERT_EQ(page.messages.size(), 2u);
-    EXPECT_EQ(page.messages[0].id, first);
-    EXPECT_EQ(page.messages[1].prev_id, first);
-    const auto outbox = store.unpublished("node-a", 10);
-    ASSERT_EQ(outbox.size(), 1u);
-    EXPECT_EQ(outbox[0].content, "two");
-    EXPECT_TRUE(append_and_wait(store, new_message("general", "alice", "again", "k1")).duplicate);
-
-    auto edit = new_message("general", "alice", "one, edited", "k3");
-    edit.kind = model::MessageKind::Edit;
-    edit.target_id = first;
-    const auto edited = append_and_wait(store, edit);
-    ASSERT_TRUE(edited.ok) << edited.error;
-    EXPECT_GT(edited.message.id, deleted);
-
-    RawDatabase raw(db_path());
-    EXPECT_EQ(
-        raw.rows(("SELECT content FROM messages WHERE id = " + std::to_string(first)).c_str()),
-        (std::vector<std::vector<std::string>>{{"one, edited"}}));
-    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM schema_version WHERE version = 7"),
-              (std::vector<std::vector<std::string>>{{"1"}}));
-    EXPECT_EQ(raw.rows("SELECT name FROM sqlite_schema WHERE tbl_name IN ('messages', 'reactions')"
-                       " AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name"),
-              (std::vector<std::vector<std::string>>{{"messages"},
-                                                     {"messages_by_room"},
-                                                     {"messages_changes_by_target"},
-                                                     {"messages_client_msg_id"},
-                                                     {"messages_replies"},
-                                                     {"messages_unpublished"},
-                                                     {"messages_visible_by_room"},
-                                                     {"reactions"}}));
-    EXPECT_EQ(raw.rows("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'messages_v7'"),
-              (std::vector<std::vector<std::string>>{{"0"}}));
 }
 
 // The plans of a page's statements (the same text as sqlite_store.cpp's) in a room where

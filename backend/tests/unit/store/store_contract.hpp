@@ -10,12 +10,19 @@
 //       // From now on, a transaction inserting a message with this content fails as a whole
 //       // with an error that says "poisoned message" (a database trigger).
 //       void poison(const std::string& content);
+//       // With no store open: takes the database back to schema version 6 (before room events),
+//       // keeping its rows, ids and id sequence, then deletes the row `deleted` (0: none).
+//       void revert_to_version_6(chatd::model::MessageId deleted);
+//       // The indexes on messages and reactions, and how many times migration 7 is recorded.
+//       std::vector<std::string> room_log_indexes();
+//       int times_applied(int version);
 //   };  // destroyed after the store: it may remove what it created
 //   INSTANTIATE_TYPED_TEST_SUITE_P(My, StoreContract, ::testing::Types<MyFactory>);
 //   INSTANTIATE_TYPED_TEST_SUITE_P(My, RoomLogContract, ::testing::Types<MyFactory>);
 //
 // RoomLogContract: the room events (edits, deletes, reactions, replies) as rows of the room's
-// log, the rules the store checks when appending them, and the folded state pages read.
+// log, the rules the store checks when appending them, the folded state pages read, and the
+// migration that brings a database from before room events to them.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -1795,6 +1802,43 @@ TYPED_TEST_P(RoomLogContract, AnEditAndADeleteRacingHaveExactlyOneOutcome) {
     }
 }
 
+// Migration 0007 brings a version-6 database with data to room events: rows, ids, the id
+// sequence (past a deleted newest message), idempotency keys and unpublished outbox rows come
+// through, every index is there, and the store then takes room events.
+TYPED_TEST_P(RoomLogContract, TheRoomEventsMigrationUpgradesAVersion6DatabaseWithData) {
+    const auto first = this->stored(new_message("general", "alice", "one", "k1"));
+    auto outbox = new_message("general", "bob", "two", "k2");
+    outbox.origin_node = "node-a";
+    this->stored(outbox);
+    const auto deleted = this->stored(new_message("general", "alice", "three"));
+    this->store_.reset();
+    this->factory_.revert_to_version_6(deleted);
+    this->store_ = this->factory_.create(StoreSetup{});
+
+    const auto page = this->store().page(newest("general"));
+    ASSERT_EQ(contents_of(page.messages), (std::vector<std::string>{"one", "two"}));
+    EXPECT_EQ(page.messages[0].id, first);
+    EXPECT_EQ(page.messages[1].prev_id, first);
+    const auto unpublished = this->store().unpublished("node-a", 10);
+    ASSERT_EQ(unpublished.size(), 1u);
+    EXPECT_EQ(unpublished[0].content, "two");
+    EXPECT_TRUE(
+        append_and_wait(this->store(), new_message("general", "alice", "again", "k1")).duplicate);
+
+    const auto edited =
+        append_and_wait(this->store(), change(MessageKind::Edit, "alice", first, "one, edited"));
+    ASSERT_TRUE(edited.ok) << edited.error;
+    EXPECT_GT(edited.message.id, deleted);
+    const auto found = this->store().find_message("general", first);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(contents_of(found->messages), (std::vector<std::string>{"one, edited"}));
+    EXPECT_EQ(this->factory_.times_applied(7), 1);
+    EXPECT_THAT(this->factory_.room_log_indexes(),
+                ::testing::IsSupersetOf({"messages_by_room", "messages_changes_by_target",
+                                         "messages_client_msg_id", "messages_replies",
+                                         "messages_unpublished", "messages_visible_by_room"}));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
                             AChangeRowIsStoredInTheRoomsChainWithItsTarget,
                             ChangesAndRepliesOfAnythingButATextMessageOfTheRoomAreNotFound,
@@ -1812,6 +1856,7 @@ REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
                             ADeletedMessagesTextIsGoneFromEveryRow,
                             ThreadsPageTheirRepliesFolded,
                             TheOutboxHoldsChangeRowsAndStoredRowsWithoutFoldedState,
-                            AnEditAndADeleteRacingHaveExactlyOneOutcome);
+                            AnEditAndADeleteRacingHaveExactlyOneOutcome,
+                            TheRoomEventsMigrationUpgradesAVersion6DatabaseWithData);
 
 }  // namespace chatd::store::contract
