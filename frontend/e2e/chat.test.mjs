@@ -2,19 +2,20 @@
 // Chromium through playwright-core. Two users in two browser contexts. Every wait is on a
 // selector or an event, bounded by the default timeout; there are no fixed sleeps.
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { launchBrowser } from './support/browser.mjs'
-import { FRONTEND, apiClient, startChatd } from './support/chatd.mjs'
+import { apiClient } from './support/chatd.mjs'
+import {
+  DESKTOP,
+  TIMEOUT,
+  PHONE,
+  shot,
+  signUp as signUpAt,
+  startSuite,
+  tokenOf,
+  waitOnline,
+} from './support/ui.mjs'
 
-const SHOTS = path.join(FRONTEND, 'e2e', 'screenshots')
-const TIMEOUT = 10_000
-const DESKTOP = { width: 1280, height: 800 }
-const PHONE = { width: 390, height: 844 }
-const PASSWORD = 'correct-horse-1'
-
-/** @type {Awaited<ReturnType<typeof startChatd>>} */
+/** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
 let server
 /** @type {import('playwright-core').Browser} */
 let browser
@@ -36,19 +37,8 @@ async function newUser(name, viewport = DESKTOP) {
   return users[name]
 }
 
-async function signUp(page, name) {
-  await page.goto(server.url + '/')
-  await page.getByTestId('login-toggle').click()
-  await page.getByTestId('login-name').fill(name)
-  await page.getByTestId('login-password').fill(PASSWORD)
-  await page.getByTestId('login-submit').click()
-  await waitOnline(page)
-}
-
-function waitOnline(page, timeout = TIMEOUT) {
-  return page
-    .locator('[data-testid="connection-status"][data-status="online"]')
-    .waitFor({ timeout })
+function signUp(page, name) {
+  return signUpAt(page, server.url, name)
 }
 
 function room(page, name) {
@@ -77,20 +67,8 @@ function waitText(page, text) {
   return page.getByTestId('messages').getByText(text, { exact: true }).last().waitFor()
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) })
-}
-
-/** Token of a signed-in page (the client keeps it in sessionStorage). */
-async function tokenOf(page) {
-  const raw = await page.evaluate(() => sessionStorage.getItem('chatd.session'))
-  return JSON.parse(raw).token
-}
-
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true })
-  server = await startChatd({ args: ['--rate-per-second', '500', '--rate-burst', '500'] })
-  browser = await launchBrowser()
+  ;({ server, browser } = await startSuite())
 })
 
 after(async () => {

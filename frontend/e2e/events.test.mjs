@@ -1,28 +1,26 @@
 // End-to-end: edits, deletes, reactions, replies and threads in Debian's Chromium against a real
-// chatd, two users on desktops and one on a phone. The first test needs only stored messages;
-// the others need a chatd with room changes (its history pages carry `as_of`) and are skipped,
-// saying so, against an older binary. Every wait is on a selector or an event, bounded.
+// chatd, two users on desktops and one on a phone. Every wait is on a selector or an event,
+// bounded.
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { chromium } from 'playwright-core'
-import { FRONTEND, apiClient, startChatd } from './support/chatd.mjs'
+import { apiClient } from './support/chatd.mjs'
+import {
+  DESKTOP,
+  PHONE,
+  TIMEOUT,
+  shot,
+  signUp,
+  startSuite,
+  tokenOf,
+  waitOnline,
+} from './support/ui.mjs'
 
-const SHOTS = path.join(FRONTEND, 'e2e', 'screenshots')
-const TIMEOUT = 10_000
-const DESKTOP = { width: 1280, height: 800 }
-const PHONE = { width: 390, height: 844 }
-const PASSWORD = 'correct-horse-1'
-
-/** @type {Awaited<ReturnType<typeof startChatd>>} */
+/** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
 let server
 /** @type {import('playwright-core').Browser} */
 let browser
 /** @type {Record<string, { context: import('playwright-core').BrowserContext, page: import('playwright-core').Page, errors: string[] }>} */
 const users = {}
-/** The server stores room changes (set in before()). */
-let supportsEvents = false
 
 async function newUser(name, viewport = DESKTOP) {
   const context = await browser.newContext({
@@ -37,20 +35,9 @@ async function newUser(name, viewport = DESKTOP) {
   const errors = []
   page.on('dialog', (dialog) => void dialog.dismiss())
   page.on('pageerror', (error) => errors.push(String(error)))
-  await page.goto(server.url + '/')
-  await page.getByTestId('login-toggle').click()
-  await page.getByTestId('login-name').fill(name)
-  await page.getByTestId('login-password').fill(PASSWORD)
-  await page.getByTestId('login-submit').click()
-  await waitOnline(page)
+  await signUp(page, server.url, name)
   users[name] = { context, page, errors }
   return users[name]
-}
-
-function waitOnline(page, timeout = TIMEOUT) {
-  return page
-    .locator('[data-testid="connection-status"][data-status="online"]')
-    .waitFor({ timeout })
 }
 
 /** The room's row for the last message with this exact text. */
@@ -91,11 +78,6 @@ async function waitTextOf(locator, expected) {
   assert.equal((await locator.innerText()).trim(), expected)
 }
 
-async function tokenOf(page) {
-  const raw = await page.evaluate(() => sessionStorage.getItem('chatd.session'))
-  return JSON.parse(raw).token
-}
-
 /** Sends frames on a WebSocket of the page's user, outside the UI; resolves with the acks. */
 function sendFrames(page, token, frames) {
   return page.evaluate(
@@ -118,27 +100,10 @@ function sendFrames(page, token, frames) {
   )
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) })
-}
-
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true })
-  server = await startChatd({ args: ['--rate-per-second', '500', '--rate-burst', '500'] })
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  })
-  const alice = await newUser('alice')
+  ;({ server, browser } = await startSuite())
+  await newUser('alice')
   await newUser('bob')
-  const page = await apiClient(server.url)(
-    'GET',
-    '/api/rooms/general/messages?limit=1',
-    undefined,
-    await tokenOf(alice.page),
-  )
-  supportsEvents = typeof page.as_of === 'number'
 })
 
 after(async () => {
@@ -146,9 +111,6 @@ after(async () => {
   await browser?.close()
   await server?.close()
 })
-
-const needsEvents = () =>
-  supportsEvents ? false : 'this chatd binary predates room changes (no as_of in its pages)'
 
 describe('room events in the web client', () => {
   it('shows message actions on hover on a desktop, and as a menu on a phone', async () => {
@@ -200,8 +162,7 @@ describe('room events in the web client', () => {
     await row.dispatchEvent('touchend')
   })
 
-  it('edits: Up in the empty composer, Enter saves, both see "(edited)"', async (t) => {
-    if (needsEvents()) return t.skip(needsEvents())
+  it('edits: Up in the empty composer, Enter saves, both see "(edited)"', async () => {
     const { page: a } = users.alice
     const { page: b } = users.bob
     const id = await send(a, 'helo wrld')
@@ -222,8 +183,7 @@ describe('room events in the web client', () => {
     }
   })
 
-  it('reacts and unreacts: both users see each other’s reactions live', async (t) => {
-    if (needsEvents()) return t.skip(needsEvents())
+  it('reacts and unreacts: both users see each other’s reactions live', async () => {
     const { page: a } = users.alice
     const { page: b } = users.bob
     const id = await send(a, 'react to me')
@@ -257,8 +217,7 @@ describe('room events in the web client', () => {
     assert.equal(await reaction(onA, '👍').getAttribute('title'), 'you reacted with 👍')
   })
 
-  it('deletes after a confirmation: a tombstone in place for both', async (t) => {
-    if (needsEvents()) return t.skip(needsEvents())
+  it('deletes after a confirmation: a tombstone in place for both', async () => {
     const { page: a } = users.alice
     const { page: b } = users.bob
     const id = await send(a, 'oops, wrong room')
@@ -274,8 +233,7 @@ describe('room events in the web client', () => {
     }
   })
 
-  it('replies with a quote; the quote scrolls to its parent, loading older history', async (t) => {
-    if (needsEvents()) return t.skip(needsEvents())
+  it('replies with a quote; the quote scrolls to its parent, loading older history', async () => {
     const { page: a } = users.alice
     const { page: b } = users.bob
     const api = apiClient(server.url)
@@ -329,8 +287,7 @@ describe('room events in the web client', () => {
       .waitFor()
   })
 
-  it('lists a thread in the side panel and replies into it; the count follows', async (t) => {
-    if (needsEvents()) return t.skip(needsEvents())
+  it('lists a thread in the side panel and replies into it; the count follows', async () => {
     const { page: a } = users.alice
     const { page: b } = users.bob
     await a.locator('[data-testid="room-item"][data-room="threads"]').click()
@@ -359,8 +316,7 @@ describe('room events in the web client', () => {
     await panel.waitFor({ state: 'detached' })
   })
 
-  it('recovers edits, deletes and reactions made while offline, without a reload', async (t) => {
-    if (needsEvents()) return t.skip(needsEvents())
+  it('recovers edits, deletes and reactions made while offline, without a reload', async () => {
     const { page: a } = users.alice
     const { page: b, context: bobContext } = users.bob
     for (const page of [a, b]) {

@@ -3,11 +3,16 @@
 // (a desktop reader) and from history (a phone reader who signs in afterwards). Nothing may
 // execute, load from elsewhere or render outside the markdown renderer's own elements.
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { launchBrowser } from './support/browser.mjs'
-import { FRONTEND, startChatd } from './support/chatd.mjs'
+import {
+  DESKTOP,
+  PHONE,
+  TIMEOUT,
+  shot,
+  signUp as signUpAt,
+  startSuite,
+  tokenOf,
+} from './support/ui.mjs'
 import {
   LINK_REL,
   XSS_CORPUS,
@@ -16,13 +21,7 @@ import {
   listElements,
 } from './fixtures/xssCorpus.mjs'
 
-const SHOTS = path.join(FRONTEND, 'e2e', 'screenshots')
-const TIMEOUT = 10_000
-const DESKTOP = { width: 1280, height: 800 }
-const PHONE = { width: 390, height: 844 }
-const PASSWORD = 'correct-horse-1'
-
-/** @type {Awaited<ReturnType<typeof startChatd>>} */
+/** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
 let server
 /** @type {import('playwright-core').Browser} */
 let browser
@@ -54,13 +53,8 @@ async function newUser(name, viewport) {
   return user
 }
 
-async function signUp(page, name) {
-  await page.goto(server.url + '/')
-  await page.getByTestId('login-toggle').click()
-  await page.getByTestId('login-name').fill(name)
-  await page.getByTestId('login-password').fill(PASSWORD)
-  await page.getByTestId('login-submit').click()
-  await page.locator('[data-testid="connection-status"][data-status="online"]').waitFor()
+function signUp(page, name) {
+  return signUpAt(page, server.url, name)
 }
 
 /**
@@ -68,8 +62,7 @@ async function signUp(page, name) {
  * typed, outside the composer) and returns the stored ids, in order.
  */
 async function sendRaw(page, contents) {
-  const raw = await page.evaluate(() => sessionStorage.getItem('chatd.session'))
-  const token = JSON.parse(raw).token
+  const token = await tokenOf(page)
   return page.evaluate(
     async ({ token, contents }) => {
       const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`)
@@ -137,9 +130,7 @@ async function assertNothingRan(name) {
 }
 
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true })
-  server = await startChatd({ args: ['--rate-per-second', '500', '--rate-burst', '500'] })
-  browser = await launchBrowser()
+  ;({ server, browser } = await startSuite())
 })
 
 after(async () => {
@@ -206,7 +197,7 @@ describe('markdown in messages', () => {
       assert.equal(await rendered.locator('img').count(), 0)
       assert.match(await rendered.innerText(), /# not a title$/)
     }
-    await users.bob.page.screenshot({ path: path.join(SHOTS, 'desktop-markdown.png') })
+    await shot(users.bob.page, 'desktop-markdown')
   })
 
   it(`renders ${XSS_CORPUS.length} hostile messages live and from history, running nothing`, async () => {
@@ -251,7 +242,7 @@ describe('markdown in messages', () => {
     }
     for (let i = 0; i < 20; i++) await b.keyboard.press('Tab')
     for (const name of ['alice', 'bob', 'carol']) await assertNothingRan(name)
-    await carol.page.screenshot({ path: path.join(SHOTS, 'phone-xss.png') })
-    await b.screenshot({ path: path.join(SHOTS, 'desktop-xss.png') })
+    await shot(carol.page, 'phone-xss')
+    await shot(b, 'desktop-xss')
   })
 })

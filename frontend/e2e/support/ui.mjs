@@ -1,0 +1,49 @@
+// What the browser suites share: viewports, the test password, one chatd and one Chromium per
+// suite, signing up, waiting for the live connection, tokens and screenshots.
+import fs from 'node:fs'
+import path from 'node:path'
+import { launchBrowser } from './browser.mjs'
+import { FRONTEND, startChatd } from './chatd.mjs'
+
+export const TIMEOUT = 10_000
+export const DESKTOP = { width: 1280, height: 800 }
+export const PHONE = { width: 390, height: 844 }
+export const PASSWORD = 'correct-horse-1'
+const SHOTS = path.join(FRONTEND, 'e2e', 'screenshots')
+
+/**
+ * A chatd whose rate limit the suite's bursts stay under, and a headless Chromium.
+ * @returns {Promise<{ server: Awaited<ReturnType<typeof startChatd>>, browser: import('playwright-core').Browser }>}
+ */
+export async function startSuite() {
+  fs.mkdirSync(SHOTS, { recursive: true })
+  const server = await startChatd({ args: ['--rate-per-second', '500', '--rate-burst', '500'] })
+  const browser = await launchBrowser()
+  return { server, browser }
+}
+
+export function waitOnline(page, timeout = TIMEOUT) {
+  return page
+    .locator('[data-testid="connection-status"][data-status="online"]')
+    .waitFor({ timeout })
+}
+
+/** Creates the account `name` through the sign-up form at `url` and waits until online. */
+export async function signUp(page, url, name) {
+  await page.goto(url + '/')
+  await page.getByTestId('login-toggle').click()
+  await page.getByTestId('login-name').fill(name)
+  await page.getByTestId('login-password').fill(PASSWORD)
+  await page.getByTestId('login-submit').click()
+  await waitOnline(page)
+}
+
+/** Token of a signed-in page (the client keeps it in sessionStorage). */
+export async function tokenOf(page) {
+  const raw = await page.evaluate(() => sessionStorage.getItem('chatd.session'))
+  return JSON.parse(raw).token
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) })
+}
