@@ -1802,6 +1802,25 @@ TYPED_TEST_P(RoomLogContract, AnEditAndADeleteRacingHaveExactlyOneOutcome) {
     }
 }
 
+// last_reply_ms is the thread's last activity: deleting its newest reply, or every reply, takes
+// the count down and leaves the time (docs/protocol.md, folded fields).
+TYPED_TEST_P(RoomLogContract, DeletedRepliesLeaveTheThreadsLastActivity) {
+    const auto root = this->stored(at(new_message("general", "alice", "root"), 1000));
+    const auto first = this->stored(at(reply("bob", root, "one"), 2000));
+    const auto newest_reply = this->stored(at(reply("bob", root, "two"), 3000));
+    auto root_now = [&] {
+        auto found = this->store().find_message("general", root);
+        EXPECT_TRUE(found.has_value());
+        return found ? found->messages.at(0) : model::Message{};
+    };
+    this->stored(change(MessageKind::Delete, "bob", newest_reply));
+    EXPECT_EQ(root_now().reply_count, 1);
+    EXPECT_EQ(root_now().last_reply_ms, 3000);
+    this->stored(change(MessageKind::Delete, "bob", first));
+    EXPECT_EQ(root_now().reply_count, 0);
+    EXPECT_EQ(root_now().last_reply_ms, 3000);
+}
+
 // Migration 0007 brings a version-6 database with data to room events: rows, ids, the id
 // sequence (past a deleted newest message), idempotency keys and unpublished outbox rows come
 // through, every index is there, and the store then takes room events.
@@ -1857,6 +1876,7 @@ REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
                             ThreadsPageTheirRepliesFolded,
                             TheOutboxHoldsChangeRowsAndStoredRowsWithoutFoldedState,
                             AnEditAndADeleteRacingHaveExactlyOneOutcome,
+                            DeletedRepliesLeaveTheThreadsLastActivity,
                             TheRoomEventsMigrationUpgradesAVersion6DatabaseWithData);
 
 }  // namespace chatd::store::contract
