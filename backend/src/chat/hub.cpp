@@ -103,7 +103,7 @@ Hub::SubscriberListPtr Hub::make_snapshot(const std::vector<Subscriber>& members
     list->members.resize(members.size());
     for (const auto& s : members) {
         list->members[next[shard_of(s)]++] = s;
-        (s.protocol == Protocol::Native ? list->has_native : list->has_seed) = true;
+        ++(s.protocol == Protocol::Native ? list->native_count : list->seed_count);
     }
     return list;
 }
@@ -132,9 +132,10 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
 void Hub::deliver_by_shard(const model::Message& message,
                            const SubscriberListPtr& list,
                            ShardRunner& runner) {
-    const Frame native = list->has_native ? make_frame(encode_message(message)) : nullptr;
-    const Frame seed =
-        list->has_seed && seed_sees(message) ? make_frame(encode_seed_message(message)) : nullptr;
+    const Frame native = list->native_count > 0 ? make_frame(encode_message(message)) : nullptr;
+    const Frame seed = list->seed_count > 0 && seed_sees(message)
+                           ? make_frame(encode_seed_message(message))
+                           : nullptr;
     std::size_t begin = 0;
     for (std::size_t shard = 0; shard < list->shard_end.size(); ++shard) {
         const std::size_t end = list->shard_end[shard];
@@ -165,7 +166,8 @@ void Hub::deliver_message(const model::Message& message, const std::string& only
     std::size_t delivered = 0;
     if (by_shard) {
         deliver_by_shard(message, list, *runner);
-        delivered = list->members.size();
+        // The brief's /receive streams are not sent what they do not see (room changes).
+        delivered = list->native_count + (seed_sees(message) ? list->seed_count : 0);
     } else if (list) {
         Frame native;
         Frame seed;

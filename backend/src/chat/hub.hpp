@@ -98,8 +98,8 @@ class Hub {
             shard_end;  // shard s: [shard_end[s - 1] (0 for s = 0), shard_end[s])
         // Weak: the runner holds the work that holds this snapshot.
         std::weak_ptr<ShardRunner> runner;
-        bool has_native = false;
-        bool has_seed = false;
+        std::size_t native_count = 0;
+        std::size_t seed_count = 0;
     };
     using SubscriberListPtr = std::shared_ptr<const SubscriberList>;
     struct Room {

@@ -610,6 +610,21 @@ TEST_F(ShardedHubTest, AMessageIsOneRunPerShardThatDeliversToEachOfItsConnection
     EXPECT_EQ(metrics.messages_delivered.Value(), 5.0);
 }
 
+// The brief's /receive streams see no room changes: they are neither sent one nor counted.
+TEST_F(ShardedHubTest, AChangeReachesNativeConnectionsOnlyAndCountsThem) {
+    const std::vector<Client> clients{attach_on(0, "a"), attach_on(1, "b"),
+                                      attach_on(1, "s", Protocol::Seed)};
+    auto edit = message_in("general");
+    edit.kind = model::MessageKind::Edit;
+    edit.target_id = edit.id - 1;
+    hub.deliver(edit);
+    runner->run();
+    EXPECT_EQ(clients[0].sink->frame_count(), 1u);
+    EXPECT_EQ(clients[1].sink->frame_count(), 1u);
+    EXPECT_EQ(clients[2].sink->frame_count(), 0u);
+    EXPECT_EQ(metrics.messages_delivered.Value(), 2.0);
+}
+
 TEST_F(ShardedHubTest, AShardWithoutMembersInTheRoomGetsNoWork) {
     attach_on(1, "b");
     hub.deliver(message_in("general"));
