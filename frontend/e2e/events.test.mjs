@@ -22,10 +22,10 @@ let browser
 /** @type {Record<string, { context: import('playwright-core').BrowserContext, page: import('playwright-core').Page, errors: string[] }>} */
 const users = {}
 
-async function newUser(name, viewport = DESKTOP) {
+async function newUser(name, viewport = DESKTOP, locale = 'en-US') {
   const context = await browser.newContext({
     viewport,
-    locale: 'en-US',
+    locale,
     reducedMotion: 'reduce',
     hasTouch: viewport === PHONE,
     isMobile: viewport === PHONE,
@@ -350,5 +350,44 @@ describe('room events in the web client', () => {
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))
     assert.equal(new Set(ids).size, ids.length)
     await shot(b, 'desktop-recovered')
+  })
+
+  it('in French on a phone: the edit mark, the tombstone, the thread summary and the menu', async () => {
+    const { page: a } = users.alice
+    const { page: f } = await newUser('francoise', PHONE, 'fr-FR')
+    const edited = await send(a, 'bonjour a tous')
+    const gone = await send(a, 'a supprimer')
+    const token = await tokenOf(a)
+    await sendFrames(a, token, [
+      {
+        type: 'edit',
+        room: 'general',
+        id: edited,
+        content: 'bonjour à tous',
+        client_msg_id: 'fr-1',
+      },
+      { type: 'delete', room: 'general', id: gone, client_msg_id: 'fr-2' },
+      {
+        type: 'send',
+        room: 'general',
+        content: 'une réponse',
+        client_msg_id: 'fr-3',
+        reply_to: edited,
+      },
+    ])
+    const row = rowById(f, edited)
+    await waitTextOf(row.getByTestId('message-text'), 'bonjour à tous')
+    await waitTextOf(row.getByTestId('message-edited'), '(modifié)')
+    assert.match(await row.getByTestId('message-edited').getAttribute('title'), /^Modifié le /)
+    await waitTextOf(rowById(f, gone).getByTestId('message-deleted'), 'message supprimé')
+    await row
+      .getByTestId('thread-summary')
+      .filter({ hasText: /^1 réponse/ })
+      .waitFor()
+    await row.getByTestId('action-more').click()
+    await waitTextOf(row.getByTestId('menu-reply'), 'Répondre')
+    await shot(f, 'phone-fr-message-menu')
+    await f.keyboard.press('Escape')
+    await row.getByTestId('message-menu').waitFor({ state: 'detached' })
   })
 })
