@@ -7,6 +7,8 @@
 // Every delivery is checked against what was sent: per receiver and sender a bitmap of the
 // sequence numbers seen tells duplicates; lost = expected (acked messages x room members)
 // minus distinct deliveries. Latency: the send time (CLOCK_MONOTONIC ns) rides in the content.
+// --reconnect instead waits for the server to be restarted under the connected clients and
+// times their reconnects and resyncs (reconnect_storm).
 //
 // The client speaks WebSocket by hand (no Beast): it writes masked frames and parses the
 // server's unmasked ones straight from a per-thread buffer, so an idle client holds no buffer
@@ -15,9 +17,11 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -60,6 +64,11 @@ struct Options {
     unsigned threads = 1;
     int server_pid = 0;
     bool idle = false;
+    // The server goes away while the clients are connected (the caller kills and restarts it):
+    // every client reconnects on a jittered, growing schedule and resyncs its room; timings.
+    bool reconnect = false;
+    double reconnect_jitter_ms = 1000;  // first attempt after uniform [0, this)
+    double reconnect_cap_ms = 8000;     // the growing wait between attempts stops here
     bool check = false;
     bool quiet = false;
     std::string json_path;
@@ -78,6 +87,9 @@ struct Stats {
         bytes_in{0}, other_frames{0};
     Histogram latency;      // send -> delivery, microseconds
     Histogram ack_latency;  // send -> ack (durable commit), microseconds
+    // --reconnect: acks of sends made after the server came back until every client resynced.
+    Histogram storm_ack_latency;
+    std::atomic<std::uint64_t> reconnected{0}, resynced{0}, reconnect_attempts_failed{0};
 
     static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) {
         c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -113,6 +125,11 @@ struct Client {
     std::vector<std::uint64_t> sent_at;  // ring: send time by seq
     std::int64_t last_message_id = 0;    // the sender's newest acked message: what it changes
     std::unique_ptr<asio::steady_timer> wake;
+    bool sending_loop = false;  // send_loop is running (at most one per client)
+    // --reconnect: the newest message id seen (what the resync asks after), and when this client
+    // was connected again and had its room's missed messages (CLOCK_MONOTONIC ns, 0: not yet).
+    std::int64_t last_seen_id = 0;
+    std::atomic<std::uint64_t> reconnected_ns{0}, resynced_ns{0};
 };
 
 std::string room_name(std::uint32_t run, std::size_t room, std::size_t rooms) {
@@ -233,6 +250,10 @@ struct Bench {
     };
     std::atomic<std::size_t> setup_failed{0};
     std::uint64_t send_start_ns = 0;
+    // --reconnect: clients reconnect while this is set; the first close and the first
+    // successful reconnect after it (the server is back), CLOCK_MONOTONIC ns.
+    std::atomic<bool> reconnecting{false};
+    std::atomic<std::uint64_t> outage_ns{0}, back_ns{0};
 
     Worker& worker_of(std::size_t i) { return *workers[i % workers.size()]; }
 
@@ -363,6 +384,56 @@ struct Bench {
             c.open = false;
             Stats::bump(w.stats.closed);
         }
+        if (reconnecting.load()) {
+            std::uint64_t none = 0;
+            outage_ns.compare_exchange_strong(none, now_ns());
+            asio::co_spawn(w.io, reconnect(c), asio::detached);
+        }
+    }
+
+    // Waits a jittered time, then tries again with a growing, jittered wait until the WebSocket
+    // is open again (as the web client does after a server restart), then fetches the messages
+    // of its room after the last one it saw, over HTTP, as the web client's resync does.
+    awaitable<void> reconnect(Client& c) {
+        Stats& s = c.worker->stats;
+        std::minstd_rand random(static_cast<std::uint32_t>(c.index * 7919 + run));
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        asio::steady_timer timer(c.worker->io);
+        double wait_ms = unit(random) * o.reconnect_jitter_ms;
+        for (int attempt = 1; !c.open; ++attempt) {
+            timer.expires_after(
+                std::chrono::microseconds(static_cast<std::int64_t>(wait_ms * 1000)));
+            co_await timer.async_wait(kTuple);
+            if (!reconnecting.load()) co_return;
+            co_await open_client(c);
+            if (c.open) break;
+            Stats::bump(s.reconnect_attempts_failed);
+            const double ceiling =
+                std::min(o.reconnect_cap_ms, o.reconnect_jitter_ms * std::pow(2.0, attempt));
+            wait_ms = ceiling * (0.5 + 0.5 * unit(random));
+        }
+        const std::uint64_t now = now_ns();
+        std::uint64_t none = 0;
+        back_ns.compare_exchange_strong(none, now);
+        c.reconnected_ns = now;
+        Stats::bump(s.reconnected);
+        if (c.sender >= 0 && sending.load() && !c.sending_loop) {
+            c.inflight = 0;  // acks of the sends the server took down with it never come
+            asio::co_spawn(c.worker->io, send_loop(c), asio::detached);
+        }
+        const auto path = fmt::format("/api/rooms/{}/messages?after={}&limit=100",
+                                      room_name(run, c.room, o.rooms), c.last_seen_id);
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            auto socket = co_await connect_from(c.worker->io.get_executor(), o, c.index);
+            if (!socket) continue;
+            std::string buf;
+            const auto page = co_await http_request(*socket, buf, o, "GET", path, "", c.token);
+            if (page && page->status == 200) {
+                c.resynced_ns = now_ns();
+                Stats::bump(s.resynced);
+                co_return;
+            }
+        }
     }
 
     // Bytes read from the client's socket, in order.
@@ -433,6 +504,9 @@ struct Bench {
         // Native frames start {"type":"...", seed frames {"content":"...".
         const bool seed = text.starts_with(R"({"content")");
         if (seed || text.starts_with(R"({"type":"message")")) {
+            if (o.reconnect && !seed) {
+                c.last_seen_id = std::max(c.last_seen_id, json_int_field(text, "id").value_or(0));
+            }
             const auto kind = seed ? std::string_view{} : json_string_field(text, "kind");
             if (kind == "react" || kind == "unreact") {
                 on_delivery(c, parse_change_id(json_string_field(text, "client_msg_id")));
@@ -486,6 +560,9 @@ struct Bench {
             const std::uint64_t sent = c.sent_at[seq % c.sent_at.size()];
             const std::uint64_t now = now_ns();
             s.ack_latency.record(now > sent ? (now - sent) / 1000 : 0);
+            if (reconnecting.load() && back_ns.load() != 0 && sent >= back_ns.load()) {
+                s.storm_ack_latency.record(now > sent ? (now - sent) / 1000 : 0);
+            }
         } else {
             Stats::bump(s.send_errors);
         }
@@ -526,16 +603,19 @@ struct Bench {
     }
 
     awaitable<void> send_loop(Client& c) {
+        c.sending_loop = true;
         c.wake = std::make_unique<asio::steady_timer>(c.worker->io);
         const std::uint64_t start = now_ns();
+        // A loop started again after a reconnect paces from here, not from the first send.
+        const std::uint64_t first_seq = c.next_seq;
         std::string frames;
         while (sending.load(std::memory_order_relaxed) && c.open) {
             frames.clear();
             std::uint64_t due = o.inflight;
             if (o.rate > 0) {
                 const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
-                const auto target =
-                    sends_due(elapsed, o.rate, o.senders, static_cast<std::size_t>(c.sender));
+                const auto target = first_seq + sends_due(elapsed, o.rate, o.senders,
+                                                          static_cast<std::size_t>(c.sender));
                 due = target > c.next_seq ? target - c.next_seq : 0;
             }
             while (due > 0 && c.inflight < o.inflight) {
@@ -550,6 +630,7 @@ struct Bench {
             }
             co_await c.wake->async_wait(kTuple);
         }
+        c.sending_loop = false;
     }
 
     // The seed API's sender: POST /send/ on one keep-alive connection, one request at a time.
@@ -593,8 +674,9 @@ struct Bench {
     struct Totals {
         std::uint64_t connected = 0, connect_failed = 0, closed = 0, sent = 0, acked = 0,
                       send_errors = 0, delivered = 0, duplicated = 0, foreign = 0, expected = 0,
-                      frames = 0, bytes_in = 0, other_frames = 0;
-        Histogram::Snapshot latency, ack_latency;
+                      frames = 0, bytes_in = 0, other_frames = 0, reconnected = 0, resynced = 0,
+                      reconnect_attempts_failed = 0;
+        Histogram::Snapshot latency, ack_latency, storm_ack_latency;
     };
     Totals totals() const {
         Totals t;
@@ -613,8 +695,12 @@ struct Bench {
             t.frames += s.frames.load();
             t.bytes_in += s.bytes_in.load();
             t.other_frames += s.other_frames.load();
+            t.reconnected += s.reconnected.load();
+            t.resynced += s.resynced.load();
+            t.reconnect_attempts_failed += s.reconnect_attempts_failed.load();
             t.latency.add(s.latency.snapshot());
             t.ack_latency.add(s.ack_latency.snapshot());
+            t.storm_ack_latency.add(s.storm_ack_latency.snapshot());
         }
         return t;
     }
@@ -724,6 +810,92 @@ int history_bench(const Options& o) {
     return complete ? 0 : 1;
 }
 
+// --reconnect: waits for the server to go away, then until every client is connected again and
+// resynced (or --phase-timeout), and reports how long that took after the server came back.
+// Exit 1 when some client did not make it.
+int reconnect_storm(Bench& b, const Bench::Totals& before, bool quiet) {
+    const Options& o = b.o;
+    auto say = [&](const std::string& s) {
+        if (!quiet) fmt::print(stderr, "{}\n", s);
+    };
+    say(fmt::format("  waiting up to {:.0f} s for the server to go away", o.duration));
+    if (!wait_for(
+            o.duration, [&] { return b.outage_ns.load() != 0; }, [] {}, true)) {
+        fmt::print(stderr, "chat-bench: the server never went away\n");
+        return 1;
+    }
+    const std::size_t n = b.clients.size();
+    const bool all_back = wait_for(
+        o.phase_timeout,
+        [&] {
+            const auto t = b.totals();
+            return t.reconnected >= n && t.resynced >= n;
+        },
+        [&] {
+            const auto t = b.totals();
+            say(fmt::format("  reconnected {}/{}, resynced {}/{}, failed attempts {}",
+                            t.reconnected, n, t.resynced, n, t.reconnect_attempts_failed));
+        },
+        quiet);
+    b.reconnecting = false;
+    b.sending = false;
+    const auto t = b.totals();
+    const std::uint64_t outage = b.outage_ns.load();
+    const std::uint64_t back = b.back_ns.load();
+    // Per client: from the server's return (the first reconnect) to its own reconnect and resync.
+    std::vector<double> connect_s, resync_s;
+    for (const auto& c : b.clients) {
+        const std::uint64_t connected = c->reconnected_ns.load();
+        const std::uint64_t resynced = c->resynced_ns.load();
+        if (connected >= back && connected != 0) {
+            connect_s.push_back(static_cast<double>(connected - back) / 1e9);
+        }
+        if (resynced >= back && resynced != 0) {
+            resync_s.push_back(static_cast<double>(resynced - back) / 1e9);
+        }
+    }
+    std::sort(connect_s.begin(), connect_s.end());
+    std::sort(resync_s.begin(), resync_s.end());
+    auto quantile = [](const std::vector<double>& v, double q) {
+        if (v.empty()) return 0.0;
+        return v[std::min(v.size() - 1,
+                          static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+    };
+    const double down_s = back > outage ? static_cast<double>(back - outage) / 1e9 : 0;
+    const auto& live = t.storm_ack_latency;
+    fmt::print("\n== chat-bench {} (reconnect) ==\n", o.label);
+    fmt::print("clients          {} reconnected, {} resynced of {}; {} failed attempts\n",
+               t.reconnected, t.resynced, n, t.reconnect_attempts_failed);
+    fmt::print("server away      {:.2f} s (first close to first reconnect)\n", down_s);
+    fmt::print(
+        "reconnected      all in {:.2f} s after the server was back (p50 {:.2f}, p99 {:.2f})\n",
+        connect_s.empty() ? 0 : connect_s.back(), quantile(connect_s, 0.5),
+        quantile(connect_s, 0.99));
+    fmt::print(
+        "resynced         all in {:.2f} s after the server was back (p50 {:.2f}, p99 {:.2f})\n",
+        resync_s.empty() ? 0 : resync_s.back(), quantile(resync_s, 0.5), quantile(resync_s, 0.99));
+    fmt::print("live round trip  {} acks meanwhile: p50 {:.2f} p99 {:.2f} max {:.2f} ms\n",
+               live.total(), ms(live.quantile(0.5)), ms(live.quantile(0.99)),
+               ms(static_cast<double>(live.max)));
+    if (!o.json_path.empty()) {
+        std::ofstream out(o.json_path);
+        out << fmt::format(
+            R"({{"label":"{}","clients":{},"connected_before":{},"reconnected":{},"resynced":{},)"
+            R"("failed_attempts":{},"away_s":{:.3f},"all_reconnected_s":{:.3f},"reconnect_p50_s":{:.3f},)"
+            R"("reconnect_p99_s":{:.3f},"all_resynced_s":{:.3f},"resync_p50_s":{:.3f},"resync_p99_s":{:.3f},)"
+            R"("live_acks":{},"live_p50_ms":{:.3f},"live_p99_ms":{:.3f},"live_max_ms":{:.3f},)"
+            R"("jitter_ms":{:.0f},"cap_ms":{:.0f}}})",
+            o.label, n, before.connected, t.reconnected, t.resynced, t.reconnect_attempts_failed,
+            down_s, connect_s.empty() ? 0 : connect_s.back(), quantile(connect_s, 0.5),
+            quantile(connect_s, 0.99), resync_s.empty() ? 0 : resync_s.back(),
+            quantile(resync_s, 0.5), quantile(resync_s, 0.99), live.total(), ms(live.quantile(0.5)),
+            ms(live.quantile(0.99)), ms(static_cast<double>(live.max)), o.reconnect_jitter_ms,
+            o.reconnect_cap_ms);
+        out << "\n";
+    }
+    return all_back ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
     Options o;
     CLI::App app{"chat-bench: load generator for chatd (docs/benchmarks.md)"};
@@ -761,6 +933,15 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads, "Client threads (1 or 2)")->capture_default_str();
     app.add_option("--server-pid", o.server_pid, "Sample this process's RSS and CPU (/proc)");
     app.add_flag("--idle", o.idle, "Only connect and hold the connections (memory per connection)");
+    app.add_flag("--reconnect", o.reconnect,
+                 "After connecting, wait (up to --duration s) for the server to go away and come "
+                 "back (the caller restarts it), then time every client's reconnect and resync");
+    app.add_option("--reconnect-jitter", o.reconnect_jitter_ms,
+                   "ms: a client's first reconnect attempt waits uniform [0, this)")
+        ->capture_default_str();
+    app.add_option("--reconnect-cap", o.reconnect_cap_ms,
+                   "ms: the doubling, jittered wait between later attempts stops growing here")
+        ->capture_default_str();
     app.add_flag("--check", o.check, "Exit 1 when a message was lost or duplicated");
     app.add_flag("-q,--quiet", o.quiet, "No per-second progress");
     app.add_option("--json", o.json_path, "Write the summary as JSON to this file");
@@ -887,6 +1068,28 @@ int main(int argc, char** argv) {
     say(fmt::format("  {} connected in {:.2f} s ({:.0f}/s), setup {:.2f} s", t0.connected,
                     connect_s, static_cast<double>(t0.connected) / connect_s, setup_s));
 
+    // Closes every client and stops the worker threads.
+    auto close_all = [&] {
+        b.reconnecting = false;
+        for (auto& w : b.workers) {
+            asio::post(w->io, [&b, w = w.get()] {
+                for (auto& c : b.clients) {
+                    if (c->worker == w && c->socket) {
+                        boost::system::error_code ignored;
+                        c->open = false;
+                        c->socket->close(ignored);
+                    }
+                }
+            });
+        }
+        guards.clear();
+        for (auto& w : b.workers) {
+            asio::post(w->io, [w = w.get()] { w->io.stop(); });
+        }
+        for (auto& th : threads) th.join();
+    };
+    b.reconnecting = o.reconnect;
+
     // 3. Send (or hold) for --duration.
     b.sending = true;
     b.send_start_ns = now_ns();
@@ -901,6 +1104,11 @@ int main(int argc, char** argv) {
                 asio::co_spawn(c.worker->io, b.send_loop(c), asio::detached);
             }
         }
+    }
+    if (o.reconnect) {
+        const int status = reconnect_storm(b, t0, quiet);
+        close_all();
+        return status;
     }
     auto run_start = std::chrono::steady_clock::now();
     auto last = b.totals();
@@ -1023,23 +1231,7 @@ int main(int argc, char** argv) {
         out << "\n";
     }
 
-    // Close everything and stop.
-    for (auto& w : b.workers) {
-        asio::post(w->io, [&b, w = w.get()] {
-            for (auto& c : b.clients) {
-                if (c->worker == w && c->socket) {
-                    boost::system::error_code ignored;
-                    c->open = false;
-                    c->socket->close(ignored);
-                }
-            }
-        });
-    }
-    guards.clear();
-    for (auto& w : b.workers) {
-        asio::post(w->io, [w = w.get()] { w->io.stop(); });
-    }
-    for (auto& th : threads) th.join();
+    close_all();
 
     const bool failed = (timed_out || t0.connected < o.clients || t.connect_failed > 0 ||
                          b.setup_failed > 0 || lost > 0 || t.duplicated > 0 || t.send_errors > 0 ||

@@ -20,7 +20,7 @@ const files = readdirSync(dir)
 const isDurable = (s) => s.startsWith('durable')
 
 // Single-node scenarios: NAME.{chatd,peer}.json.
-const scenarios = [...new Set(files.filter((f) => /\.(chatd|peer)\.json$/.test(f) && !/^(connections|startup|dist|mix|history)/.test(f))
+const scenarios = [...new Set(files.filter((f) => /\.(chatd|peer)\.json$/.test(f) && !/^(connections|startup|dist|mix|history|reconnect)/.test(f))
   .map((f) => f.replace(/\.(chatd|peer)\.json$/, '')))]
 const rank = (s) => {
   const m = /^fanout-(\d+)-(r(\d+)|max)$/.exec(s)
@@ -107,6 +107,19 @@ if (histories.length) {
   for (const [b, r] of histories) {
     lines.push(`| ${b === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${fmt(r.pages)} | ${fmt(r.messages)} | ${fmt(r.pages_per_s)} | ${fmt(r.latency.p50_ms, 2)} | ${fmt(r.latency.p90_ms, 2)} | ${fmt(r.latency.p99_ms, 2)} | ${fmt(r.latency.max_ms, 1)} | ${fmt(r.failed)} |`)
   }
+}
+
+// Reconnecting after a restart: reconnect-10000.chatd.json.
+const storm = load('reconnect-10000.chatd.json')
+if (storm) {
+  lines.push('', '**Reconnecting after a restart** (10,000 connected clients, one sending 20 messages/s; chatd killed',
+    `with SIGKILL and started again on the same port and database; each client retries after a random wait of up to ${fmt(storm.jitter_ms)} ms,`,
+    `then doubling jittered waits up to ${fmt(storm.cap_ms)} ms, and then fetches its room's missed messages over HTTP; times from the`,
+    "server's return, i.e. the first client that reconnected; server CPU of the restarted process until every client was back" +
+      (storm.date ? `; measured ${storm.date.replace('T', ' ')} UTC, load ${storm.load}):` : '):'), '',
+    '| clients | reconnected | resynced | server away s | all connected s | p50 s | p99 s | all resynced s | failed attempts | live round trip p50 / p99 ms | server CPU s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${fmt(storm.clients)} | ${fmt(storm.reconnected)} | ${fmt(storm.resynced)} | ${fmt(storm.away_s, 2)} | ${fmt(storm.all_reconnected_s, 2)} | ${fmt(storm.reconnect_p50_s, 2)} | ${fmt(storm.reconnect_p99_s, 2)} | ${fmt(storm.all_resynced_s, 2)} | ${fmt(storm.failed_attempts)} | ${fmt(storm.live_p50_ms, 1)} / ${fmt(storm.live_p99_ms, 1)} | ${storm.server_cpu_s === undefined ? '?' : fmt(storm.server_cpu_s, 2)} |`)
 }
 
 // Idle connections (connections-idle.*; connections-19000.* from runs before 100,000 were held).
