@@ -4,6 +4,7 @@
 // chatd; every wait is on a selector, a URL or an event, bounded.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { apiClient } from './support/chatd.mjs'
 import {
   DESKTOP,
   PASSWORD,
@@ -218,6 +219,24 @@ describe('links in the web client', () => {
     await waitOnline(b)
     await landedOn(b, newestId)
     await waitTitle(b, '#design · chatd')
+  })
+
+  it('opens a direct conversation with a dotted name, and keeps it across a reload', async () => {
+    const { page: a } = users.alice
+    await apiClient(server.url)('POST', '/api/register', {
+      user_name: 'dan.smith',
+      password: PASSWORD,
+    })
+    // chatd takes a last segment with a dot for a file: the address ends with /
+    await a.goto(`${server.url}/dm/dan.smith/`)
+    await waitOnline(a)
+    await title(a, 'dan.smith')
+    await roomItem(a, 'dm:alice:dan.smith').waitFor()
+    assert.equal(await roomItem(a, 'dm:alice:dan.smith').getAttribute('href'), '/dm/dan.smith/')
+    await a.reload()
+    await waitOnline(a)
+    await title(a, 'dan.smith')
+    assert.equal(path(a), '/dm/dan.smith/')
   })
 
   it('says why a link cannot be followed, in English and French', async () => {
