@@ -219,6 +219,29 @@ describe('links in the web client', () => {
     await waitOnline(b)
     await landedOn(b, newestId)
     await waitTitle(b, '#design · chatd')
+
+    // a reply in the thread panel has its link too
+    const [reply] = await sendFrames(a, await tokenOf(a), [
+      {
+        type: 'send',
+        room: 'design',
+        content: 'a reply in the thread',
+        client_msg_id: 'lr-1',
+        reply_to: newestId,
+      },
+    ])
+    await rowById(a, newestId).getByTestId('thread-summary').click()
+    const panel = a.getByTestId('thread-panel')
+    const replyRow = panel.locator(`[data-testid="message"][data-id="${reply.id}"]`)
+    await replyRow.hover()
+    await replyRow.getByTestId('action-copy-link').click()
+    await panel.getByTestId('link-copied').filter({ hasText: 'Link copied' }).waitFor()
+    assert.equal(
+      await a.evaluate(() => navigator.clipboard.readText()),
+      `${server.url}/r/design/${reply.id}`,
+    )
+    await panel.getByTestId('thread-close').click()
+    await panel.waitFor({ state: 'detached' })
   })
 
   it('opens a direct conversation with a dotted name, and keeps it across a reload', async () => {

@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { msg } from '@/protocol/__tests__/factories'
 import { useMessagesStore } from '@/stores/messages'
 import { useSessionStore } from '@/stores/session'
+import { applyFrame, emptyTimelineState } from '@/stores/messagesReducer'
 import MessageList from '../MessageList.vue'
+import MessageListItem from '../MessageListItem.vue'
 
 beforeEach(() => {
   setActivePinia(createPinia())
@@ -68,5 +70,16 @@ describe('Copy link', () => {
     expect(wrapper.get('[data-testid="link-copied"]').text()).toBe(
       `The link could not be copied. Here it is: ${location.origin}/r/design/42`,
     )
+  })
+
+  it('is offered on a thread’s messages too', async () => {
+    const state = applyFrame(emptyTimelineState(), { type: 'message', message: msg(9) }, 'alice')
+    const wrapper = mount(MessageListItem, {
+      props: { item: state.rooms.general!.items[0]!, grouped: false, me: 'alice', place: 'thread' },
+    })
+    await wrapper.get('[data-testid="action-copy-link"]').trigger('click')
+    expect(wrapper.emitted('copyLink')).toHaveLength(1)
+    await wrapper.get('[data-testid="action-more"]').trigger('click')
+    expect(wrapper.find('[data-testid="menu-copy-link"]').exists()).toBe(true)
   })
 })
