@@ -1,14 +1,27 @@
-// The tab title counts unread messages, "(3) chatd", so a reader sees them from another tab.
-import { watch, type WatchSource } from 'vue'
-import { t } from '@/i18n'
+// The tab title names the open room and counts unread messages, "(3) #general · chatd", so a
+// reader sees both from another tab (and in the browser's history and bookmarks).
+import { onBeforeUnmount, toValue, watch, type MaybeRefOrGetter } from 'vue'
+import { locale, t } from '@/i18n'
 
-export function unreadTitle(count: number): string {
-  return count > 0 ? `(${count}) ${t('app.title')}` : t('app.title')
+export function unreadTitle(count: number, room = ''): string {
+  const title = room ? t('app.roomTitle', { room }) : t('app.title')
+  return count > 0 ? `(${count}) ${title}` : title
 }
 
-/** Sets `document.title` each time `count` changes. */
-export function useUnreadTitle(count: WatchSource<number>): void {
-  watch(count, (n) => {
-    document.title = unreadTitle(n)
+/** Sets `document.title` now and each time the count, the room or the language changes. */
+export function useUnreadTitle(
+  count: MaybeRefOrGetter<number>,
+  room: MaybeRefOrGetter<string> = '',
+): void {
+  // 'post': after App's own title update on a language change.
+  watch(
+    [() => toValue(count), () => toValue(room), locale],
+    ([n, name]) => {
+      document.title = unreadTitle(n, name)
+    },
+    { immediate: true, flush: 'post' },
+  )
+  onBeforeUnmount(() => {
+    document.title = t('app.title')
   })
 }

@@ -1,17 +1,19 @@
 import { createRouter, createWebHistory } from 'vue-router'
 import LoginView from '@/views/LoginView.vue'
 import { useSessionStore } from '@/stores/session'
+import { safeRedirect } from './links'
+
+// The chat screen is its own chunk: the sign-in page loads without it. Every chat route uses this
+// one component, so moving between rooms keeps the screen (and its socket) mounted.
+const ChatView = () => import('@/views/ChatView.vue')
 
 const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
   routes: [
-    {
-      path: '/',
-      name: 'chat',
-      // The chat screen is its own chunk: the sign-in page loads without it.
-      component: () => import('@/views/ChatView.vue'),
-      meta: { requiresAuth: true },
-    },
+    // `/` opens the room used last on this device (useChatRoute), then names it in the URL.
+    { path: '/', name: 'chat', component: ChatView, meta: { requiresAuth: true } },
+    { path: '/r/:room/:id?', name: 'room', component: ChatView, meta: { requiresAuth: true } },
+    { path: '/dm/:user/:id?', name: 'dm', component: ChatView, meta: { requiresAuth: true } },
     { path: '/login', name: 'login', component: LoginView },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
@@ -19,8 +21,15 @@ const router = createRouter({
 
 router.beforeEach((to) => {
   const session = useSessionStore()
-  if (to.meta.requiresAuth && !session.signedIn) return { name: 'login' }
-  if (to.name === 'login' && session.signedIn) return { name: 'chat' }
+  if (to.meta.requiresAuth && !session.signedIn) {
+    // Signing in continues to the page first asked for (LoginView follows `redirect`).
+    return to.fullPath === '/'
+      ? { name: 'login' }
+      : { name: 'login', query: { redirect: to.fullPath } }
+  }
+  if (to.name === 'login' && session.signedIn) {
+    return safeRedirect(to.query.redirect) ?? { name: 'chat' }
+  }
   return true
 })
 

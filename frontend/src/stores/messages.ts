@@ -59,6 +59,8 @@ export const useMessagesStore = defineStore('messages', () => {
   /** Messages asked by id and not found (deleted rooms, ids gone): `room\nid`. */
   const missing = ref<Record<string, true>>({})
   const fetching = new Map<string, Promise<TimelineItem | null>>()
+  /** Per room: the older page on its way. */
+  const olderLoads = new Map<string, Promise<void>>()
   let sender: MessageSender | null = null
 
   const me = () => session.userName ?? ''
@@ -326,26 +328,36 @@ export const useMessagesStore = defineStore('messages', () => {
     return send(current.room, content, current.root)
   }
 
-  /** Fetches the page before the oldest message shown (scrolling up). */
-  async function loadOlder(room: string): Promise<void> {
+  /**
+   * Fetches the page before the oldest message shown (scrolling up). A call while that page is on
+   * its way waits for it, so that loadUntil counts pages that arrived, not calls.
+   */
+  function loadOlder(room: string): Promise<void> {
+    const running = olderLoads.get(room)
+    if (running) return running
     const current = timeline(room)
-    if (!current || !current.hasOlder || loadingOlder.value[room]) return
+    if (!current || !current.hasOlder) return Promise.resolve()
     const before = oldestId(current)
-    if (before === null) return
+    if (before === null) return Promise.resolve()
     loadingOlder.value = { ...loadingOlder.value, [room]: true }
-    try {
-      const page = await session.api.messages(room, { before, limit: OLDER_PAGE_SIZE })
-      state.value = reduceHistory(
-        state.value,
-        room,
-        page.messages,
-        'before',
-        page.has_more,
-        page.as_of,
-      )
-    } finally {
-      loadingOlder.value = { ...loadingOlder.value, [room]: false }
-    }
+    const request = (async () => {
+      try {
+        const page = await session.api.messages(room, { before, limit: OLDER_PAGE_SIZE })
+        state.value = reduceHistory(
+          state.value,
+          room,
+          page.messages,
+          'before',
+          page.has_more,
+          page.as_of,
+        )
+      } finally {
+        olderLoads.delete(room)
+        loadingOlder.value = { ...loadingOlder.value, [room]: false }
+      }
+    })()
+    olderLoads.set(room, request)
+    return request
   }
 
   function forgetRoom(room: string) {
@@ -361,6 +373,7 @@ export const useMessagesStore = defineStore('messages', () => {
     replyingTo.value = {}
     missing.value = {}
     fetching.clear()
+    olderLoads.clear()
   }
 
   return {

@@ -165,11 +165,12 @@ export const useRoomsStore = defineStore('rooms', () => {
     void refreshPublic().catch(() => undefined)
   }
 
-  /** Opens (creating if needed) the direct conversation with `user`. */
-  async function openDirect(user: string) {
+  /** Opens (creating if needed) the direct conversation with `user`; its room's name. */
+  async function openDirect(user: string): Promise<string> {
     const { name } = await session.api.openDirect(user)
     addJoined(name)
     active.value = name
+    return name
   }
 
   function reset() {

@@ -3,6 +3,7 @@
 export default {
   app: {
     title: 'chatd',
+    roomTitle: '{room} · chatd',
     skipToMessages: 'Skip to messages',
   },
   auth: {
@@ -126,6 +127,21 @@ export default {
     goToParent: 'Go to the message replied to',
     pickEmoji: 'Pick an emoji',
     notFound: 'The original message could not be found in the history.',
+  },
+  links: {
+    copy: 'Copy link',
+    copied: 'Link copied',
+    copyFailed: 'The link could not be copied. Here it is:',
+    roomNotFound: 'There is no room #{room}. You are in #general.',
+    roomForbidden: 'You cannot join #{room}. You are in #general.',
+    conversationForbidden: 'That conversation is not one of yours. You are in #general.',
+    userNotFound: 'There is no user named {name}. You are in #general.',
+    dmSelf: 'You cannot send direct messages to yourself. You are in #general.',
+    openFailed: 'That link could not be opened ({code}). You are in #general.',
+    messageNotFound: 'That message is not in this conversation: the link may be wrong.',
+    messageUnavailable: 'That message could not be loaded. Try the link again later.',
+    messageTooOld: 'That message is too far back in the history to scroll to.',
+    dismiss: 'Dismiss',
   },
   thread: {
     title: 'Thread',

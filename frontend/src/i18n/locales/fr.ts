@@ -4,6 +4,7 @@ import type { Catalog } from '../index'
 const fr: Catalog = {
   app: {
     title: 'chatd',
+    roomTitle: '{room} · chatd',
     skipToMessages: 'Aller aux messages',
   },
   auth: {
@@ -127,6 +128,21 @@ const fr: Catalog = {
     goToParent: 'Aller au message auquel on répond',
     pickEmoji: 'Choisir un emoji',
     notFound: 'Le message d’origine est introuvable dans l’historique.',
+  },
+  links: {
+    copy: 'Copier le lien',
+    copied: 'Lien copié',
+    copyFailed: 'Le lien n’a pas pu être copié. Le voici :',
+    roomNotFound: 'Le salon #{room} n’existe pas. Vous êtes dans #general.',
+    roomForbidden: 'Vous ne pouvez pas rejoindre #{room}. Vous êtes dans #general.',
+    conversationForbidden: 'Cette conversation n’est pas la vôtre. Vous êtes dans #general.',
+    userNotFound: 'Aucun utilisateur ne s’appelle {name}. Vous êtes dans #general.',
+    dmSelf: 'Vous ne pouvez pas vous envoyer de message privé. Vous êtes dans #general.',
+    openFailed: 'Ce lien n’a pas pu être ouvert ({code}). Vous êtes dans #general.',
+    messageNotFound: 'Ce message n’est pas dans cette conversation : le lien est peut-être faux.',
+    messageUnavailable: 'Ce message n’a pas pu être chargé. Réessayez le lien plus tard.',
+    messageTooOld: 'Ce message est trop loin dans l’historique pour y aller.',
+    dismiss: 'Fermer',
   },
   thread: {
     title: 'Fil de discussion',

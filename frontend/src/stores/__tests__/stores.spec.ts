@@ -287,6 +287,24 @@ describe('messages store: room changes', () => {
     expect(await messages.loadUntil('general', 95.5)).toBe(false) // not an id there
   })
 
+  it('finds a message while a page started by scrolling is still on its way', async () => {
+    const messages = useMessagesStore()
+    messages.applyHistory({ room: 'general', messages: [msg(101)], mode: 'latest', hasMore: true })
+    const fetch = vi.fn(async (url: string) => {
+      const before = Number(new URL(url, 'http://x').searchParams.get('before'))
+      return jsonResponse(200, { messages: [msg(before - 2), msg(before - 1)], has_more: true })
+    })
+    vi.stubGlobal('fetch', fetch)
+    const scrolling = messages.loadOlder('general')
+    // the same page is not asked twice, and the search counts it
+    expect(await messages.loadUntil('general', 97)).toBe(true)
+    await scrolling
+    expect(fetch.mock.calls.map(([url]) => url)).toEqual([
+      '/api/rooms/general/messages?before=101&limit=50',
+      '/api/rooms/general/messages?before=99&limit=50',
+    ])
+  })
+
   it('opens a thread, loads its replies and replies into it', async () => {
     const { messages, sent } = signedIn()
     const fetch = vi.fn(async (url: string) => {

@@ -9,7 +9,7 @@ afterEach(() => {
   vi.unstubAllGlobals()
 })
 
-function mountLogin(auth: 'open' | 'password') {
+async function mountLogin(auth: 'open' | 'password', at = '/login') {
   vi.stubGlobal(
     'fetch',
     vi.fn(
@@ -21,15 +21,29 @@ function mountLogin(auth: 'open' | 'password') {
     routes: [
       { path: '/login', name: 'login', component: LoginView },
       { path: '/', name: 'chat', component: { template: '<p>chat</p>' } },
+      { path: '/r/:room/:id?', name: 'room', component: { template: '<p>room</p>' } },
     ],
   })
+  await router.push(at)
   const pinia = createTestingPinia({ stubActions: false, createSpy: vi.fn })
-  return mount(LoginView, { global: { plugins: [pinia, router] } })
+  return { wrapper: mount(LoginView, { global: { plugins: [pinia, router] } }), router }
+}
+
+/** Signs in as alice through the form, the server accepting. */
+async function signIn(wrapper: Awaited<ReturnType<typeof mountLogin>>['wrapper']) {
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async () => new Response(JSON.stringify({ user_name: 'alice', token: 't' }))),
+  )
+  await wrapper.get('[data-testid="login-name"]').setValue('alice')
+  await wrapper.get('[data-testid="login-password"]').setValue('correct-horse-1')
+  await wrapper.get('form').trigger('submit')
+  await flushPromises()
 }
 
 describe('LoginView', () => {
   it('asks for a name and a password, and switches to sign-up', async () => {
-    const wrapper = mountLogin('password')
+    const { wrapper } = await mountLogin('password')
     await flushPromises()
     expect(wrapper.find('[data-testid="login-password"]').exists()).toBe(true)
     expect(wrapper.get('h1').text()).toBe('Sign in')
@@ -39,7 +53,7 @@ describe('LoginView', () => {
   })
 
   it('asks for a name only when the server runs --auth open', async () => {
-    const wrapper = mountLogin('open')
+    const { wrapper } = await mountLogin('open')
     await flushPromises()
     expect(wrapper.find('[data-testid="login-password"]').exists()).toBe(false)
     expect(wrapper.find('[data-testid="login-toggle"]').exists()).toBe(false)
@@ -47,7 +61,7 @@ describe('LoginView', () => {
   })
 
   it('shows the server’s refusal in words', async () => {
-    const wrapper = mountLogin('password')
+    const { wrapper } = await mountLogin('password')
     await flushPromises()
     const session = useSessionStore()
     vi.stubGlobal(
@@ -65,5 +79,22 @@ describe('LoginView', () => {
     await flushPromises()
     expect(wrapper.get('[role="alert"]').text()).toBe('Wrong user name or password.')
     expect(session.signedIn).toBe(false)
+  })
+
+  it('continues to the page first asked for after signing in', async () => {
+    const { wrapper, router } = await mountLogin('password', '/login?redirect=/r/design/42')
+    await flushPromises()
+    await signIn(wrapper)
+    expect(router.currentRoute.value.fullPath).toBe('/r/design/42')
+  })
+
+  it('never follows a redirect that leaves the site', async () => {
+    const { wrapper, router } = await mountLogin(
+      'password',
+      `/login?redirect=${encodeURIComponent('//evil.example/r/x')}`,
+    )
+    await flushPromises()
+    await signIn(wrapper)
+    expect(router.currentRoute.value.fullPath).toBe('/')
   })
 })

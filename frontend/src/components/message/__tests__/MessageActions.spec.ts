@@ -130,6 +130,7 @@ describe('MessageListItem: room changes', () => {
       'menu-react',
       'menu-reply',
       'menu-thread',
+      'menu-copy-link',
       'menu-edit',
       'menu-delete',
     ])
