@@ -612,7 +612,7 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     res.set("Referrer-Policy", "no-referrer");
     if (options.web_root.empty()) {
         res.set(http::field::content_type, "text/html; charset=utf-8");
-        if (request.method() != http::verb::head) res.body() = std::string(kBuiltinPage);
+        res.body() = std::string(kBuiltinPage);
         co_return res;
     }
     auto parsed = boost::urls::parse_origin_form(request.target());
@@ -636,8 +636,6 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
         }
     }
     res.set(http::field::content_type, mime_type(path.string()));
-    // A HEAD answer has the GET's headers and no body (the writer sends whatever body it has).
-    if (request.method() == http::verb::head) co_return res;
     std::ifstream file(path, std::ios::binary);
     std::ostringstream content;
     content << file.rdbuf();
@@ -666,7 +664,10 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     Call call{request, {}, {}, {}, remote_address};
     for (auto param : parsed->params()) call.query[param.key] = param.value;
 
-    const auto method = request.method_string();
+    // HEAD is routed as GET wherever GET is (http_session drops the body).
+    const std::string_view method = request.method() == http::verb::head
+                                        ? std::string_view("GET")
+                                        : std::string_view(request.method_string());
     if (request.method() == http::verb::options) {
         route = "(preflight)";
         Response res{http::status::no_content, request.version()};
@@ -679,9 +680,7 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     try {
         if (!match) {
             // HEAD too: caches and the emoji picker ask whether a file changed with HEAD.
-            const bool readable =
-                request.method() == http::verb::get || request.method() == http::verb::head;
-            if (readable && (segments.empty() || segments[0] != "api")) {
+            if (method == "GET" && (segments.empty() || segments[0] != "api")) {
                 route = "(static)";
                 co_return co_await serve_static(request);
             }
@@ -904,6 +903,10 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
         response.set(http::field::server, "chatd");
         response.keep_alive(request.keep_alive() && !stopping);
         response.prepare_payload();
+        if (request.method() == http::verb::head) {
+            // The GET's status and headers, its Content-Length included, and no body.
+            response.body().clear();
+        }
         metrics.http_response(route, response.result_int());
         stream.expires_after(idle);
         auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
@@ -970,7 +973,7 @@ awaitable<void> Server::Impl::accept_loop() {
 Response Server::Impl::metrics_listener_response(const Request& request, std::string_view& route) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     const auto segments = parsed ? path_segments(*parsed) : std::vector<std::string>{};
-    const bool get = request.method() == http::verb::get;
+    const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
     if (get && segments.size() == 1 && segments[0] == "metrics") {
         route = "/metrics";
         return reply_response(request, metrics_reply());
