@@ -1,5 +1,6 @@
 #include "net/server.hpp"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -155,11 +157,39 @@ Response error_response(const Request& request, const Refusal& error) {
     return res;
 }
 
-// The web client's policy.
+// The web client's policy: scripts only from chatd's own files (no inline script, no eval).
+// style-src keeps 'unsafe-inline' for emoji-picker-element alone, which puts a <style> element
+// in its shadow root and sets style attributes on its own elements (docs/security.md).
 constexpr std::string_view kWebClientCsp =
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-    "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+// The CSP source naming the content between `open` and `close` in the built-in page by its
+// SHA-256, so that its one inline script and one inline style run and nothing else inline does.
+std::string builtin_page_hash(std::string_view open, std::string_view close) {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+    const auto begin = kBuiltinPage.find(open) + open.size();
+    const auto content = kBuiltinPage.substr(begin, kBuiltinPage.find(close, begin) - begin);
+    std::array<unsigned char, crypto_hash_sha256_BYTES> hash{};
+    crypto_hash_sha256(hash.data(), reinterpret_cast<const unsigned char*>(content.data()),
+                       content.size());
+    std::array<char,
+               sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)>
+        text{};
+    sodium_bin2base64(text.data(), text.size(), hash.data(), hash.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    return "'sha256-" + std::string(text.data()) + "'";
+}
+
+const std::string& builtin_page_csp() {
+    static const std::string csp =
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src " +
+        builtin_page_hash("<style>", "</style>") + "; script-src " +
+        builtin_page_hash("<script>", "</script>") +
+        "; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+    return csp;
+}
 
 // The session token: `Authorization: Bearer` on every request; `?token=` only on WebSocket
 // upgrades, where browsers cannot set headers. On any other request a query token is refused
@@ -603,7 +633,7 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     res.set("X-Frame-Options", "DENY");
     res.set("Referrer-Policy", "no-referrer");
     if (!static_files) {
-        res.set("Content-Security-Policy", kWebClientCsp);
+        res.set("Content-Security-Policy", builtin_page_csp());
         res.set(http::field::cache_control, "no-cache");
         res.set(http::field::content_type, "text/html; charset=utf-8");
         res.body() = std::string(kBuiltinPage);

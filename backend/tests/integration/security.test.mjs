@@ -188,6 +188,7 @@ describe('security (--auth password)', () => {
       const csp = res.headers['content-security-policy'] ?? ''
       assert.match(csp, /default-src 'self'/)
       assert.match(csp, /frame-ancestors 'none'/)
+      assert.doesNotMatch(csp, /script-src[^;]*'unsafe-inline'/)
       assert.equal(res.headers['x-content-type-options'], 'nosniff')
       assert.equal(res.headers['x-frame-options'], 'DENY')
       assert.equal(res.headers['referrer-policy'], 'no-referrer')

@@ -1,10 +1,10 @@
 // The web client's files as chatd serves them (docs/web-client.md, "How chatd serves it"):
 // precompressed variants chosen by Accept-Encoding, Cache-Control and ETags, 304s, HEAD wherever
 // GET works (static files, client routes and the API), the memory budget (--web-cache-bytes) at
-// and past its edge. Local mode: the front is the same in every
+// and past its edge, and the Content-Security-Policy. Local mode: the front is the same in every
 // mode.
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
@@ -233,6 +233,18 @@ describe('web client files', () => {
       assert.equal(res.status, 405, `HEAD ${path}`)
     }
   })
+
+  it('the web client\'s policy allows no inline script', async () => {
+    for (const path of ['/', APP, '/r/general']) {
+      const csp = (await fetchRaw(server.base, path)).headers['content-security-policy']
+      const scriptSrc = /(?:^|;)\s*script-src ([^;]*)/.exec(csp)?.[1]
+      assert.equal(scriptSrc, "'self'", `${path}: ${csp}`)
+      assert.match(csp, /default-src 'self'/)
+      assert.match(csp, /object-src 'none'/)
+      assert.match(csp, /base-uri 'none'/)
+      assert.match(csp, /frame-ancestors 'none'/)
+    }
+  })
 })
 
 describe('web client files: the memory budget (--web-cache-bytes)', () => {
@@ -273,5 +285,33 @@ describe('web client files: the memory budget (--web-cache-bytes)', () => {
     assert.equal(limitHits(m2, 'web_cache') - limitHits(m1, 'web_cache'), 3)
     assert.equal(m2.value('chat_web_cache_bytes'), indexBytes)
     assert.equal((await fetchRaw(server.base, '/app.js')).body.toString(), appSource)
+  })
+})
+
+describe('the built-in page (no --web-root)', () => {
+  let server
+  after(async () => {
+    await server?.stop()
+    server?.cleanup()
+  })
+
+  it('its policy names its one inline script and one inline style by hash, nothing else inline', async () => {
+    server = await startChatd({ auth: 'open' })
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetchRaw(server.base, '/', { method })
+      assert.equal(res.status, 200)
+      assert.equal(res.headers['cache-control'], 'no-cache')
+    }
+    const res = await fetchRaw(server.base, '/')
+    const page = res.body.toString()
+    const csp = res.headers['content-security-policy']
+    assert.doesNotMatch(csp, /unsafe-inline/)
+    const hash = (open, close) => {
+      const start = page.indexOf(open) + open.length
+      return `'sha256-${createHash('sha256').update(page.slice(start, page.indexOf(close, start))).digest('base64')}'`
+    }
+    assert.match(csp, new RegExp(`script-src ${hash('<script>', '</script>').replace(/[+/]/g, '\\$&')}(;|$)`))
+    assert.match(csp, new RegExp(`style-src ${hash('<style>', '</style>').replace(/[+/]/g, '\\$&')}(;|$)`))
+    assert.equal(page.split('<script').length, 2, 'one inline script')
   })
 })
