@@ -642,12 +642,14 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     res.set("Content-Security-Policy", kWebClientCsp);
     auto parsed = boost::urls::parse_origin_form(request.target());
     std::string relative;
+    bool trailing_slash = false;  // "/dm/a.b/": a route, even though "a.b" looks like a file
     for (auto segment : parsed->segments()) {
         // Decoded segments: "..", "%2e%2e" and embedded separators never leave web_root.
         if (segment == ".." || segment == "." || segment.find('/') != std::string::npos ||
             segment.find('\\') != std::string::npos || segment.find('\0') != std::string::npos) {
             throw chat::Error(ErrorCode::NotFound, "no such file");
         }
+        trailing_slash = segment.empty();
         if (segment.empty()) continue;
         if (!relative.empty()) relative += '/';
         relative += segment;
@@ -656,7 +658,7 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
     if (!lookup.file) {
         // Client-side routes (/r/general, /dm/bob) fall back to the app shell; a missing file is
         // a 404, never the shell.
-        if (std::filesystem::path(relative).has_extension()) {
+        if (!trailing_slash && std::filesystem::path(relative).has_extension()) {
             throw chat::Error(ErrorCode::NotFound, "no such file");
         }
         lookup = static_files->find("index.html");

@@ -147,6 +147,11 @@ describe('web client files', () => {
     const index = await fetchRaw(server.base, '/', { headers: { 'accept-encoding': 'br' } })
     assert.equal(shell.headers.etag, index.headers.etag)
     assert.equal(decoded(shell).toString(), indexHtml)
+    // A last segment with a dot is a file, unless the path ends with a slash (/dm/<name.with.dot>/).
+    assert.equal((await fetchRaw(server.base, '/dm/a.b')).status, 404)
+    const dotted = await fetchRaw(server.base, '/dm/a.b/')
+    assert.equal(dotted.status, 200)
+    assert.equal(dotted.body.toString(), indexHtml)
 
     const etag = asset.headers.etag
     for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
