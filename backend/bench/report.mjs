@@ -145,6 +145,22 @@ if (conn.chatd || conn.peer) {
 const st = load('startup.chatd.json'); const sp = load('startup.peer.json')
 if (st) lines.push('', `Start-up (spawn to listening line): chatd ${st.startup_ms} ms, node ws peer ${sp?.startup_ms ?? '–'} ms. Idle RSS: chatd ${fmt(st.idle_rss_kib / 1024, 1)} MiB, node ws peer ${fmt(sp?.idle_rss_kib / 1024, 1)} MiB.`)
 
+// First load of the web client: first-load.json (frontend/scripts/first-load.mjs).
+const firstLoad = load('first-load.json')
+if (firstLoad) {
+  const names = { 'login-cold': 'sign-in page, cold', 'login-warm': 'sign-in page, warm (reload)', 'chat-cold': 'signed in, cold', 'chat-warm': 'signed in, warm (reload)' }
+  lines.push('', `**First load of the web client** (Chromium ${firstLoad.chromium}, median of ${firstLoad.runs} runs; bytes are`,
+    'every HTTP response of the load, headers included, as Chromium received them; time is from navigation to',
+    'the name field (sign-in page) or to "Connected" (signed in); "identity" is the same build without its',
+    `.br and .gz copies; load average ${firstLoad.load_before} before, ${firstLoad.load_after} after):`, '',
+    '| load | precompressed: bytes | requests (cache included) | ms | identity: bytes | requests | ms | bytes saved |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const [key, label] of Object.entries(names)) {
+    const a = firstLoad.precompressed?.[key]; const b = firstLoad.identity?.[key]
+    if (!a || !b) continue
+    lines.push(`| ${label} | ${fmt(a.bytes)} | ${fmt(a.requests)} | ${fmt(a.ms_median)} | ${fmt(b.bytes)} | ${fmt(b.requests)} | ${fmt(b.ms_median)} | ${b.bytes ? `${fmt(100 * (1 - a.bytes / b.bytes))} %` : '–'} |`)
+  }
+}
+
 // Distributed: dist-USERS.{per-user,per-node,brief}.json.
 const distKinds = [['per-user', 'chatd per-user'], ['per-node', 'chatd per-node'], ['brief', 'brief peer (Node + amqplib)']]
 const distUsers = [...new Set(files.map((f) => /^dist-(\d+)\./.exec(f)?.[1]).filter(Boolean).map(Number))].sort((a, b) => a - b)

@@ -13,6 +13,7 @@ import {
   startSuite,
   tokenOf,
   waitOnline,
+  watchCsp,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -33,6 +34,7 @@ async function newUser(name, viewport = DESKTOP) {
     void dialog.dismiss()
   })
   page.on('pageerror', (error) => errors.push(String(error)))
+  await watchCsp(page, errors)
   users[name] = { context, page, dialogs, errors }
   return users[name]
 }

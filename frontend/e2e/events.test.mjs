@@ -14,6 +14,7 @@ import {
   startSuite,
   tokenOf,
   waitOnline,
+  watchCsp,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -36,6 +37,7 @@ async function newUser(name, viewport = DESKTOP, locale = 'en-US') {
   const errors = []
   page.on('dialog', (dialog) => void dialog.dismiss())
   page.on('pageerror', (error) => errors.push(String(error)))
+  await watchCsp(page, errors)
   await signUp(page, server.url, name)
   users[name] = { context, page, errors }
   return users[name]

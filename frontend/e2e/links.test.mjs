@@ -16,6 +16,7 @@ import {
   startSuite,
   tokenOf,
   waitOnline,
+  watchCsp,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -30,10 +31,12 @@ const users = {}
 let linkedId = 0
 let newestId = 0
 
-function watch(page) {
+/** Records the page's errors and Content-Security-Policy refusals (none may happen). */
+async function watch(page) {
   const errors = []
   page.on('dialog', (dialog) => void dialog.dismiss())
   page.on('pageerror', (error) => errors.push(String(error)))
+  await watchCsp(page, errors)
   pages.push({ page, errors })
   return page
 }
@@ -53,7 +56,7 @@ async function newContext(viewport = DESKTOP) {
 
 async function newUser(name, viewport = DESKTOP) {
   const context = await newContext(viewport)
-  const page = watch(await context.newPage())
+  const page = await watch(await context.newPage())
   await signUp(page, server.url, name)
   users[name] = { context, page }
   return users[name]
@@ -181,7 +184,7 @@ describe('links in the web client', () => {
     newestId = acks[acks.length - 1].id
 
     // Bob is not in #design, and this new tab has no session yet.
-    const tab = watch(await users.bob.context.newPage())
+    const tab = await watch(await users.bob.context.newPage())
     await tab.goto(`${server.url}/r/design/${linkedId}`)
     await tab.getByTestId('login-form').waitFor()
     assert.equal(path(tab), '/login')
@@ -287,7 +290,7 @@ describe('links in the web client', () => {
 
     // the sign-in page never sends anyone to another site
     const context = await newContext()
-    const stranger = watch(await context.newPage())
+    const stranger = await watch(await context.newPage())
     await stranger.goto(
       `${server.url}/login?redirect=${encodeURIComponent('https://example.com/')}`,
     )

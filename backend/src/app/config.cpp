@@ -62,6 +62,10 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "amqp-topology", c.amqp_topology, "per-user (the brief's) or per-node queues")
         ->check(CLI::IsMember({"per-user", "per-node"}));
     add(app, "web-root", c.web_root, "Directory of the web client (empty: built-in page)");
+    add(app, "web-cache-bytes", c.web_cache_bytes,
+        "Most bytes of web client files (with their .br and .gz variants) kept in memory; a "
+        "file past it is read from disk on each request (0: none kept)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 34));
     add(app, "node-id", c.node_id, "Name of this node (empty: host name)");
     add(app, "threads", c.threads, "I/O threads (0: one per core)");
     add(app, "log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
@@ -253,7 +257,7 @@ std::string redact_url(const std::string& url) {
 std::string describe(const Config& c) {
     return fmt::format(
         "listen={} metrics_listen={} db={} auth={} amqp_url={} amqp_topology={} web_root={} "
-        "node_id={} threads={} "
+        "web_cache_bytes={} node_id={} threads={} "
         "log_level={} cors_origins=[{}] trusted_proxies=[{}] max_frame_bytes={} "
         "max_message_length={} edit_window_seconds={} max_reactions_per_message={} "
         "max_body_bytes={} max_header_bytes={} rate_per_second={} rate_burst={} "
@@ -271,13 +275,13 @@ std::string describe(const Config& c) {
         "store_max_batch={} presence_window_ms={}",
         c.listen, c.metrics_listen.empty() ? "(main listener)" : c.metrics_listen, redact_url(c.db),
         c.auth, c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
-        c.web_root.empty() ? "(built-in)" : c.web_root, c.node_id, c.threads, c.log_level,
-        fmt::join(c.cors_origins, ","), fmt::join(c.trusted_proxies, ","), c.max_frame_bytes,
-        c.max_message_length, c.edit_window_seconds, c.max_reactions_per_message, c.max_body_bytes,
-        c.max_header_bytes, c.rate_per_second, c.rate_burst, c.frame_rate_per_second,
-        c.frame_rate_burst, c.user_frame_rate_per_second, c.user_frame_rate_burst,
-        c.frame_flood_close, c.typing_interval_ms, c.ephemeral_queue_bytes, c.max_connections,
-        c.max_connections_per_address, c.headroom_connections_per_address,
+        c.web_root.empty() ? "(built-in)" : c.web_root, c.web_cache_bytes, c.node_id, c.threads,
+        c.log_level, fmt::join(c.cors_origins, ","), fmt::join(c.trusted_proxies, ","),
+        c.max_frame_bytes, c.max_message_length, c.edit_window_seconds, c.max_reactions_per_message,
+        c.max_body_bytes, c.max_header_bytes, c.rate_per_second, c.rate_burst,
+        c.frame_rate_per_second, c.frame_rate_burst, c.user_frame_rate_per_second,
+        c.user_frame_rate_burst, c.frame_flood_close, c.typing_interval_ms, c.ephemeral_queue_bytes,
+        c.max_connections, c.max_connections_per_address, c.headroom_connections_per_address,
         c.http_first_request_timeout_s, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_pair_failures, c.login_max_address_failures, c.login_max_account_failures,

@@ -20,6 +20,9 @@ struct Config {
     std::string amqp_url;           // empty: in-process bus
     std::string amqp_topology = "per-user";
     std::string web_root;  // empty: the built-in page
+    // Web client files (their compressed variants included) kept in memory; past it a file is
+    // read from disk for each request.
+    std::size_t web_cache_bytes = 64 << 20;
     std::string node_id;   // empty: the host name
     unsigned threads = 0;  // 0: one per core
     std::string log_level = "info";

@@ -118,6 +118,8 @@ std::string_view to_string(Limit limit) {
             return "invalid_reaction";
         case Limit::EmptyMessage:
             return "empty_message";
+        case Limit::WebCache:
+            return "web_cache";
         case Limit::kCount:
             break;
     }
@@ -190,6 +192,10 @@ Metrics::Metrics(std::string_view version)
       broker_foreign_messages(counter(*registry_,
                                       "chat_broker_foreign_messages_total",
                                       "Brief-format messages from other AMQP publishers stored")),
+      web_cache_bytes(gauge(*registry_,
+                            "chat_web_cache_bytes",
+                            "Bytes of web client files held in memory (precompressed variants "
+                            "included)")),
       limit_hits_(BuildCounter()
                       .Name("chat_limit_hits_total")
                       .Help("Requests or frames refused, by limit or error kind")

@@ -61,6 +61,7 @@ enum class Limit {
     TooManyReactions,
     InvalidReaction,
     EmptyMessage,
+    WebCache,  // a web client file read from disk for one request: past --web-cache-bytes
     kCount
 };
 
@@ -100,6 +101,7 @@ class Metrics {
     prometheus::Gauge& broker_outbox_pending;      // stored messages waiting to be (re)published
     prometheus::Counter& broker_reconnects;        // successful (re)connections
     prometheus::Counter& broker_foreign_messages;  // brief-format messages from other publishers
+    prometheus::Gauge& web_cache_bytes;  // web client files held in memory, variants included
 
     void limit_hit(Limit limit);
     // Counts one HTTP response; `route` is the route pattern ("/api/rooms/{room}/messages").

@@ -1,5 +1,6 @@
 #include "net/server.hpp"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -7,10 +8,9 @@
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
-#include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -24,6 +24,7 @@
 #include "net/io_shards.hpp"
 #include "net/router.hpp"
 #include "net/spawn.hpp"
+#include "net/static_files.hpp"
 #include "net/websocket_session.hpp"
 #include "protocol/requests.hpp"
 #include "protocol/responses.hpp"
@@ -156,19 +157,38 @@ Response error_response(const Request& request, const Refusal& error) {
     return res;
 }
 
-std::string_view mime_type(std::string_view path) {
-    const auto dot = path.rfind('.');
-    const auto ext = dot == std::string_view::npos ? std::string_view{} : path.substr(dot);
-    if (ext == ".html") return "text/html; charset=utf-8";
-    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-    if (ext == ".css") return "text/css; charset=utf-8";
-    if (ext == ".json") return "application/json";
-    if (ext == ".svg") return "image/svg+xml";
-    if (ext == ".png") return "image/png";
-    if (ext == ".ico") return "image/x-icon";
-    if (ext == ".woff2") return "font/woff2";
-    if (ext == ".txt") return "text/plain; charset=utf-8";
-    return "application/octet-stream";
+// The web client's policy: scripts only from chatd's own files (no inline script, no eval).
+// style-src keeps 'unsafe-inline' for emoji-picker-element alone, which puts a <style> element
+// in its shadow root and sets style attributes on its own elements (docs/security.md).
+constexpr std::string_view kWebClientCsp =
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+// The CSP source naming the content between `open` and `close` in the built-in page by its
+// SHA-256, so that its one inline script and one inline style run and nothing else inline does.
+std::string builtin_page_hash(std::string_view open, std::string_view close) {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+    const auto begin = kBuiltinPage.find(open) + open.size();
+    const auto content = kBuiltinPage.substr(begin, kBuiltinPage.find(close, begin) - begin);
+    std::array<unsigned char, crypto_hash_sha256_BYTES> hash{};
+    crypto_hash_sha256(hash.data(), reinterpret_cast<const unsigned char*>(content.data()),
+                       content.size());
+    std::array<char,
+               sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)>
+        text{};
+    sodium_bin2base64(text.data(), text.size(), hash.data(), hash.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    return "'sha256-" + std::string(text.data()) + "'";
+}
+
+const std::string& builtin_page_csp() {
+    static const std::string csp =
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src " +
+        builtin_page_hash("<style>", "</style>") + "; script-src " +
+        builtin_page_hash("<script>", "</script>") +
+        "; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+    return csp;
 }
 
 // The session token: `Authorization: Bearer` on every request; `?token=` only on WebSocket
@@ -334,6 +354,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
               std::make_shared<ConnectionLimits>(options.max_connections,
                                                  options.max_connections_per_address,
                                                  options.headroom_connections_per_address)) {
+        if (!options.web_root.empty()) {
+            static_files = std::make_unique<StaticFiles>(options.web_root, options.web_cache_bytes);
+        }
         listen_on(acceptor, options.address, options.port);
         if (!options.metrics_address.empty()) {
             metrics_acceptor.emplace(io);
@@ -362,6 +385,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Router<Handler> router;
     TrustedProxies trusted_proxies;
     std::shared_ptr<ConnectionLimits> connection_limits;
+    std::unique_ptr<StaticFiles> static_files;  // --web-root's files; null: the built-in page
     std::atomic<bool> stopping{false};
 
     // Runs `work` on the blocking pool; the awaiting coroutine resumes on its own executor with
@@ -598,50 +622,70 @@ void Server::Impl::add_cors(const Request& request, Response& response) const {
     const auto origin = request[http::field::origin];
     if (origin.empty() || !origin_allowed(origin)) return;
     response.set(http::field::access_control_allow_origin, origin);
-    response.set(http::field::vary, "Origin");
+    // Appended: a static file with precompressed variants already varies on Accept-Encoding.
+    const std::string vary(response[http::field::vary]);
+    response.set(http::field::vary, vary.empty() ? "Origin" : vary + ", Origin");
 }
 
 awaitable<Response> Server::Impl::serve_static(const Request& request) {
     Response res{http::status::ok, request.version()};
     res.set("X-Content-Type-Options", "nosniff");
-    res.set("Content-Security-Policy",
-            "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     res.set("X-Frame-Options", "DENY");
     res.set("Referrer-Policy", "no-referrer");
-    if (options.web_root.empty()) {
+    if (!static_files) {
+        res.set("Content-Security-Policy", builtin_page_csp());
+        res.set(http::field::cache_control, "no-cache");
         res.set(http::field::content_type, "text/html; charset=utf-8");
-        if (request.method() != http::verb::head) res.body() = std::string(kBuiltinPage);
+        res.body() = std::string(kBuiltinPage);
         co_return res;
     }
+    res.set("Content-Security-Policy", kWebClientCsp);
     auto parsed = boost::urls::parse_origin_form(request.target());
-    std::filesystem::path relative;
+    std::string relative;
+    bool trailing_slash = false;  // "/dm/a.b/": a route, even though "a.b" looks like a file
     for (auto segment : parsed->segments()) {
         // Decoded segments: "..", "%2e%2e" and embedded separators never leave web_root.
         if (segment == ".." || segment == "." || segment.find('/') != std::string::npos ||
             segment.find('\\') != std::string::npos || segment.find('\0') != std::string::npos) {
             throw chat::Error(ErrorCode::NotFound, "no such file");
         }
-        relative /= segment;
+        trailing_slash = segment.empty();
+        if (segment.empty()) continue;
+        if (!relative.empty()) relative += '/';
+        relative += segment;
     }
-    std::filesystem::path path = std::filesystem::path(options.web_root) / relative;
-    std::error_code ec;
-    if (relative.empty() || std::filesystem::is_directory(path, ec)) path /= "index.html";
-    if (!std::filesystem::is_regular_file(path, ec)) {
-        // Client-side routes fall back to the app shell.
-        path = std::filesystem::path(options.web_root) / "index.html";
-        if (relative.has_extension() || !std::filesystem::is_regular_file(path, ec)) {
+    auto lookup = static_files->find(relative);
+    if (!lookup.file) {
+        // Client-side routes (/r/general, /dm/bob) fall back to the app shell; a missing file is
+        // a 404, never the shell.
+        if (!trailing_slash && std::filesystem::path(relative).has_extension()) {
             throw chat::Error(ErrorCode::NotFound, "no such file");
         }
+        lookup = static_files->find("index.html");
+        if (!lookup.file) throw chat::Error(ErrorCode::NotFound, "no such file");
     }
-    res.set(http::field::content_type, mime_type(path.string()));
-    // A HEAD answer has the GET's headers and no body (the writer sends whatever body it has).
-    if (request.method() == http::verb::head) co_return res;
-    std::ifstream file(path, std::ios::binary);
-    std::ostringstream content;
-    content << file.rdbuf();
-    res.body() = std::move(content).str();
+    if (lookup.over_budget) metrics.limit_hit(Limit::WebCache);
+    metrics.web_cache_bytes.Set(static_cast<double>(static_files->bytes_held()));
+    const auto& file = *lookup.file;
+    const auto accept_encoding = request.find(http::field::accept_encoding);
+    const auto& variant = file.choose(accept_encoding == request.end()
+                                          ? AcceptedCodings{}
+                                          : parse_accept_encoding(accept_encoding->value()));
+    res.set(http::field::cache_control,
+            file.immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    res.set(http::field::etag, variant.etag);
+    // Caches must key a file with variants by the request's Accept-Encoding.
+    if (file.has_variants()) res.set(http::field::vary, "Accept-Encoding");
+    const auto if_none_match = request[http::field::if_none_match];
+    if (!if_none_match.empty() && if_none_match_matches(if_none_match, variant.etag)) {
+        res.result(http::status::not_modified);
+        co_return res;
+    }
+    res.set(http::field::content_type, file.content_type);
+    if (variant.coding != ContentCoding::Identity) {
+        res.set(http::field::content_encoding, coding_name(variant.coding));
+    }
+    res.body() = variant.body;
     co_return res;
 }
 
@@ -666,7 +710,10 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     Call call{request, {}, {}, {}, remote_address};
     for (auto param : parsed->params()) call.query[param.key] = param.value;
 
-    const auto method = request.method_string();
+    // HEAD is routed as GET wherever GET is (http_session drops the body).
+    const std::string_view method = request.method() == http::verb::head
+                                        ? std::string_view("GET")
+                                        : std::string_view(request.method_string());
     if (request.method() == http::verb::options) {
         route = "(preflight)";
         Response res{http::status::no_content, request.version()};
@@ -679,9 +726,7 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     try {
         if (!match) {
             // HEAD too: caches and the emoji picker ask whether a file changed with HEAD.
-            const bool readable =
-                request.method() == http::verb::get || request.method() == http::verb::head;
-            if (readable && (segments.empty() || segments[0] != "api")) {
+            if (method == "GET" && (segments.empty() || segments[0] != "api")) {
                 route = "(static)";
                 co_return co_await serve_static(request);
             }
@@ -904,6 +949,13 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
         response.set(http::field::server, "chatd");
         response.keep_alive(request.keep_alive() && !stopping);
         response.prepare_payload();
+        if (response.result() == http::status::not_modified) {
+            // No body; a Content-Length would have to be the 200's (RFC 9110 §8.6).
+            response.erase(http::field::content_length);
+        } else if (request.method() == http::verb::head) {
+            // The GET's status and headers, its Content-Length included, and no body.
+            response.body().clear();
+        }
         metrics.http_response(route, response.result_int());
         stream.expires_after(idle);
         auto [write_ec, written] = co_await http::async_write(stream, response, kTuple);
@@ -970,7 +1022,7 @@ awaitable<void> Server::Impl::accept_loop() {
 Response Server::Impl::metrics_listener_response(const Request& request, std::string_view& route) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     const auto segments = parsed ? path_segments(*parsed) : std::vector<std::string>{};
-    const bool get = request.method() == http::verb::get;
+    const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
     if (get && segments.size() == 1 && segments[0] == "metrics") {
         route = "/metrics";
         return reply_response(request, metrics_reply());

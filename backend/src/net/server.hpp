@@ -25,8 +25,9 @@ struct ServerOptions {
     unsigned short metrics_port = 0;  // 0: any free port; see Server::metrics_port()
     unsigned threads = 1;
     std::size_t blocking_threads = 4;
-    std::string web_root;                   // empty: the built-in page
-    std::vector<std::string> cors_origins;  // "*" allows any origin
+    std::string web_root;                    // empty: the built-in page
+    std::size_t web_cache_bytes = 64 << 20;  // web_root's files held in memory (StaticFiles)
+    std::vector<std::string> cors_origins;   // "*" allows any origin
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     std::size_t max_frame_bytes = 64 * 1024;

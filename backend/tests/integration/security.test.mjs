@@ -166,7 +166,7 @@ describe('security (--auth password)', () => {
     assert.match(app.text, /WEBROOT-APP/)
   })
 
-  it('static files answer HEAD with their headers and no body; the API does not', async () => {
+  it('static files and the API answer HEAD with their GET headers and no body', async () => {
     const head = await rawRequest(server.port, '/app.js', 'Connection: close\r\n', 'HEAD')
     assert.match(head, /^HTTP\/1\.1 200/)
     assert.match(head, /content-security-policy: default-src 'self'/i)
@@ -176,7 +176,9 @@ describe('security (--auth password)', () => {
     const missing = await rawRequest(server.port, '/nope.js', 'Connection: close\r\n', 'HEAD')
     assert.match(missing, /^HTTP\/1\.1 404/)
     const api = await rawRequest(server.port, '/api/config', 'Connection: close\r\n', 'HEAD')
-    assert.doesNotMatch(api, /^HTTP\/1\.1 200/)
+    assert.match(api, /^HTTP\/1\.1 200/)
+    assert.match(api, /cache-control: no-store/i)
+    assert.equal(api.split('\r\n\r\n')[1], '')
   })
 
   it('the web client is served with CSP, nosniff, no framing and no referrer', async () => {
@@ -186,6 +188,7 @@ describe('security (--auth password)', () => {
       const csp = res.headers['content-security-policy'] ?? ''
       assert.match(csp, /default-src 'self'/)
       assert.match(csp, /frame-ancestors 'none'/)
+      assert.doesNotMatch(csp, /script-src[^;]*'unsafe-inline'/)
       assert.equal(res.headers['x-content-type-options'], 'nosniff')
       assert.equal(res.headers['x-frame-options'], 'DENY')
       assert.equal(res.headers['referrer-policy'], 'no-referrer')

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { http, metrics, startChatd, waitFor, WebSocket } from '../integration/lib/chatd.mjs'
 import { repoRoot } from './lib/dashboards.mjs'
 import { freePort, removeDir, startNginx } from './lib/services.mjs'
@@ -29,6 +30,7 @@ before(async () => {
   mkdirSync(join(web, 'assets'), { recursive: true })
   writeFileSync(join(web, 'index.html'), '<!doctype html><title>chatd web client</title>')
   writeFileSync(join(web, 'assets', 'app-1234.js'), 'console.log("app")')
+  writeFileSync(join(web, 'assets', 'app-1234.js.gz'), gzipSync('console.log("app")'))
   const port = await freePort(24000, 25000)
   let conf = readFileSync(join(repoRoot, 'backend/deploy/nginx/chatd.conf'), 'utf8')
   conf = replaceExactly(conf, 'server chatd-1:8080', `server 127.0.0.1:${state.nodes[0].port}`)
@@ -109,6 +111,14 @@ test('security headers: on the web client, the API, chatd\'s errors and nginx\'s
   }
   assert.match(cookieOf(await get('/')) ?? '', /^[0-9a-f]{32}$/, 'the affinity cookie is still set beside the headers')
   assert.match((await get('/assets/app-1234.js')).headers['cache-control'], /immutable/)
+  assert.match((await get('/')).headers['cache-control'], /^no-cache$/)
+  for (const path of ['/', '/assets/app-1234.js']) {
+    assert.doesNotMatch((await get(path)).headers['content-security-policy'], /script-src[^;]*'unsafe-inline'/, path)
+  }
+  // The build's .gz copy goes out as is to a client that accepts gzip.
+  const gz = await http(state.nginx.base, 'GET', '/assets/app-1234.js', undefined, undefined, { headers: { 'accept-encoding': 'gzip' } })
+  assert.equal(gz.headers['content-encoding'], 'gzip')
+  assert.match(gz.headers.vary ?? '', /Accept-Encoding/)
   // The API through the proxy (chatd's answers, success and error) and nginx's own 404.
   for (const [path, status] of [['/api/config', 200], ['/users/', 200], ['/api/me', 401], ['/api/nope', 404], ['/assets/missing.js', 404]]) {
     const res = await get(path)

@@ -70,3 +70,36 @@ export function sendFrames(page, token, frames) {
     { token, frames },
   )
 }
+
+/**
+ * Collects every Content-Security-Policy refusal in `page` into `into`: each
+ * `securitypolicyviolation` event (composed, so it leaves shadow roots such as the emoji
+ * picker's) and Chromium's console report of it. Call before the first navigation.
+ * @param {import('playwright-core').Page} page
+ * @param {string[]} into
+ */
+export async function watchCsp(page, into) {
+  await page.addInitScript(() => {
+    document.addEventListener(
+      'securitypolicyviolation',
+      (event) =>
+        console.error(
+          `CSP violation: ${event.effectiveDirective} refused ${event.blockedURI || 'inline'} ` +
+            `at ${event.sourceFile}:${event.lineNumber}`,
+        ),
+      true,
+    )
+  })
+  page.on('console', (message) => {
+    if (/Content Security Policy|CSP violation/i.test(message.text())) into.push(message.text())
+  })
+}
+
+/** The policy's source list for one directive ("script-src"), or undefined. */
+export function cspDirective(policy, name) {
+  const directive = (policy ?? '')
+    .split(';')
+    .map((part) => part.trim().split(/\s+/))
+    .find(([directiveName]) => directiveName === name)
+  return directive?.slice(1)
+}
