@@ -229,6 +229,11 @@ export class ChatSocket {
     if (this.welcomed) this.transmit({ type: 'typing', room })
   }
 
+  /** Tells them we stopped (the draft was cleared); dropped when offline, like typing. */
+  sendTypingStop(room: string): void {
+    if (this.welcomed) this.transmit({ type: 'typing_stop', room })
+  }
+
   /** Forgets a room (after leaving it), so a later join starts from its latest page. */
   forgetRoom(room: string): void {
     this.chains.delete(room)
