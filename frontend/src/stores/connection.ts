@@ -77,6 +77,7 @@ export const useConnectionStore = defineStore('connection', () => {
       },
       onAuthRevoked: () => session.expire(),
       network: typeof window === 'undefined' ? null : window,
+      visibility: typeof document === 'undefined' ? null : document,
       ...overrides,
     })
     socket.value = next
