@@ -8,6 +8,7 @@ import {
   DESKTOP,
   PHONE,
   TIMEOUT,
+  sendFrames,
   shot,
   signUp,
   startSuite,
@@ -76,28 +77,6 @@ async function reactionCount(row, emoji) {
 async function waitTextOf(locator, expected) {
   await locator.filter({ hasText: expected }).waitFor()
   assert.equal((await locator.innerText()).trim(), expected)
-}
-
-/** Sends frames on a WebSocket of the page's user, outside the UI; resolves with the acks. */
-function sendFrames(page, token, frames) {
-  return page.evaluate(
-    async ({ token, frames }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`)
-      const acks = await new Promise((resolve, reject) => {
-        const got = []
-        ws.onerror = reject
-        ws.onmessage = (event) => {
-          const frame = JSON.parse(event.data)
-          if (frame.type === 'welcome') for (const f of frames) ws.send(JSON.stringify(f))
-          else if (frame.type === 'ack' && got.push(frame) === frames.length) resolve(got)
-          else if (frame.type === 'error') reject(new Error(`${frame.code}: ${frame.message}`))
-        }
-      })
-      ws.close()
-      return acks
-    },
-    { token, frames },
-  )
 }
 
 before(async () => {
@@ -258,7 +237,7 @@ describe('room events in the web client', () => {
         reply_to: parentAck.id,
       },
     ])
-    await b.getByTestId('room-create-toggle').click()
+    await b.getByTestId('room-browse-toggle').click()
     await b.getByTestId('join-threads').click()
     const reply = messageRow(b, 'the answer')
     await reply.waitFor()

@@ -47,3 +47,25 @@ export async function tokenOf(page) {
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) })
 }
+
+/** Sends frames on a WebSocket of the page's user, outside the UI; resolves with the acks. */
+export function sendFrames(page, token, frames) {
+  return page.evaluate(
+    async ({ token, frames }) => {
+      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`)
+      const acks = await new Promise((resolve, reject) => {
+        const got = []
+        ws.onerror = reject
+        ws.onmessage = (event) => {
+          const frame = JSON.parse(event.data)
+          if (frame.type === 'welcome') for (const f of frames) ws.send(JSON.stringify(f))
+          else if (frame.type === 'ack' && got.push(frame) === frames.length) resolve(got)
+          else if (frame.type === 'error') reject(new Error(`${frame.code}: ${frame.message}`))
+        }
+      })
+      ws.close()
+      return acks
+    },
+    { token, frames },
+  )
+}
