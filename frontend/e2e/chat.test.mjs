@@ -104,7 +104,7 @@ describe('chatd web client', () => {
     await a.getByTestId('room-create-name').press('Enter')
     await a.locator('[data-testid="room-title"]', { hasText: 'e2e-room' }).waitFor()
 
-    await b.getByTestId('room-create-toggle').click()
+    await b.getByTestId('room-browse-toggle').click()
     await b.getByTestId('join-e2e-room').click()
     await b.locator('[data-testid="room-title"]', { hasText: 'e2e-room' }).waitFor()
     // Alice sees Bob join the room (a membership notice).
@@ -127,8 +127,9 @@ describe('chatd web client', () => {
     await shot(a, 'desktop-room')
     await shot(b, 'desktop-room-bob')
 
-    // Bob leaves the room: it goes from his list, and Alice sees him leave.
+    // Bob leaves the room, once he confirms: it goes from his list, and Alice sees him leave.
     await b.getByTestId('leave-room').click()
+    await b.getByTestId('leave-room-yes').click()
     await room(b, 'e2e-room').waitFor({ state: 'detached' })
     await b.locator('[data-testid="room-title"]', { hasText: 'general' }).waitFor()
     await a.getByTestId('notice').filter({ hasText: 'bob left the room' }).waitFor()
@@ -234,7 +235,7 @@ describe('chatd web client', () => {
     await shot(a, 'desktop-offline')
 
     await server.restart()
-    // The backoff timers reconnect both (a few seconds at most after a short outage).
+    // The quick retries reconnect both within about a second of the server answering.
     await waitOnline(a, 20_000)
     await waitOnline(b, 20_000)
     await waitSent(a, 'queued while down')
@@ -282,7 +283,7 @@ describe('chatd web client', () => {
       },
       { token, count },
     )
-    await b.getByTestId('room-create-toggle').click()
+    await b.getByTestId('room-browse-toggle').click()
     await b.getByTestId('join-history').click()
     await b.locator('[data-testid="room-title"]', { hasText: 'history' }).waitFor()
     await waitText(b, `seed ${count}`)

@@ -239,7 +239,7 @@ describe('room events in the web client', () => {
         reply_to: parentAck.id,
       },
     ])
-    await b.getByTestId('room-create-toggle').click()
+    await b.getByTestId('room-browse-toggle').click()
     await b.getByTestId('join-threads').click()
     const reply = messageRow(b, 'the answer')
     await reply.waitFor()

@@ -144,8 +144,11 @@ std::string encode_event(const model::Event& event, std::string_view node) {
         model::Overloaded{
             [](const model::Message& m) { return message_object(m); },
             [](const model::Typing& t) {
-                return json::object{
-                    {"type", "typing"}, {"room", t.room}, {"user_name", t.user_name}};
+                // A stop has its own type: a node that does not know it drops it rather than
+                // showing the user as typing.
+                return json::object{{"type", t.stopped ? "typing_stop" : "typing"},
+                                    {"room", t.room},
+                                    {"user_name", t.user_name}};
             },
             [](const model::Presence& p) {
                 return json::object{
@@ -201,10 +204,10 @@ Wire decode_wire(std::string_view body) {
         if (auto* why = std::get_if<std::string>(&m)) return invalid(std::move(*why));
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(std::get<model::Message>(std::move(m)));
-    } else if (type == "typing") {
+    } else if (type == "typing" || type == "typing_stop") {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(
-            model::Typing{str(o, "room"), str(o, "user_name")});
+            model::Typing{str(o, "room"), str(o, "user_name"), type == "typing_stop"});
     } else if (type == "presence") {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(

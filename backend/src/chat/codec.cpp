@@ -148,10 +148,10 @@ DecodeResult decode_client_frame(std::string_view text) {
     if (const auto kind = model::kind_from_name(*type); kind && model::is_change(*kind)) {
         return decode_change(*object, *kind);
     }
-    if (*type == "typing") {
+    if (*type == "typing" || *type == "typing_stop") {
         const auto* room = string_field(*object, "room");
         if (!room) return bad_request("missing string field \"room\"");
-        return TypingCommand{std::string(*room)};
+        return TypingCommand{std::string(*room), *type == "typing_stop"};
     }
     if (*type == "ping") return PingCommand{};
     return DecodeError{
@@ -195,8 +195,9 @@ std::string encode_error(std::string_view code,
 }
 
 std::string encode_typing(const model::Typing& typing) {
-    return json::serialize(
-        json::object{{"type", "typing"}, {"room", typing.room}, {"user_name", typing.user_name}});
+    return json::serialize(json::object{{"type", typing.stopped ? "typing_stop" : "typing"},
+                                        {"room", typing.room},
+                                        {"user_name", typing.user_name}});
 }
 
 std::string encode_presence(const model::Presence& presence) {

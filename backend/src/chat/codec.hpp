@@ -27,8 +27,10 @@ struct ChangeCommand {
     std::string content;
     std::string client_msg_id;
 };
+// `typing`, or `typing_stop` (stopped: the draft was cleared).
 struct TypingCommand {
     std::string room;
+    bool stopped = false;
 };
 struct PingCommand {};
 using ClientCommand = std::variant<SendCommand, ChangeCommand, TypingCommand, PingCommand>;

@@ -68,12 +68,26 @@ bool Coalescer::admit(std::string_view user, std::string_view room, Clock::time_
     std::lock_guard lock(mutex_);
     if (++calls_since_sweep_ >= kSweepEvery) {
         calls_since_sweep_ = 0;
-        std::erase_if(last_, [&](const auto& entry) { return now - entry.second >= interval_; });
+        const auto open_for = std::max<Clock::duration>(interval_, kStopWithin);
+        std::erase_if(last_, [&](const auto& entry) {
+            return now - entry.second.last >= (entry.second.open ? open_for : interval_);
+        });
     }
-    auto [it, inserted] = last_.try_emplace(key(user, room), now);
+    auto [it, inserted] = last_.try_emplace(key(user, room), Entry{now, true});
     if (inserted) return true;
-    if (now - it->second < interval_) return false;
-    it->second = now;
+    if (now - it->second.last < interval_) return false;
+    it->second = Entry{now, true};
+    return true;
+}
+
+bool Coalescer::close(std::string_view user, std::string_view room, Clock::time_point now) {
+    if (interval_.count() <= 0) return true;
+    std::lock_guard lock(mutex_);
+    const auto it = last_.find(key(user, room));
+    if (it == last_.end() || !it->second.open || now - it->second.last >= kStopWithin) {
+        return false;
+    }
+    it->second.open = false;
     return true;
 }
 

@@ -66,27 +66,39 @@ class FrameGuard {
 };
 
 // At most one ephemeral event (a typing notice) per key (user and room) per interval: the
-// others within it are dropped. Thread-safe; entries older than the interval are swept now and
-// then, so memory follows the number of recently typing users.
+// others within it are dropped. A notice that went out is "open" until a stop (close) or a
+// message (reset) ends it: a stop goes out only for an open notice, so there are never more
+// stops than notices. Thread-safe; entries older than the interval (open ones: kStopWithin) are
+// swept now and then, so memory follows the number of recently typing users.
 class Coalescer {
   public:
     using Clock = std::chrono::steady_clock;
+    // A stop later than this after the notice it would end is dropped: clients have stopped
+    // showing that notice by then (the web client after 5 s).
+    static constexpr std::chrono::seconds kStopWithin{10};
 
     explicit Coalescer(std::chrono::milliseconds interval) : interval_(interval) {}
 
     // True when the event may go out (none went out for this key within the interval).
     bool admit(std::string_view user, std::string_view room, Clock::time_point now = Clock::now());
+    // True when a stop may go out: a notice went out for this key within kStopWithin and no stop
+    // or reset followed it. It does not shorten the interval of the next notice.
+    bool close(std::string_view user, std::string_view room, Clock::time_point now = Clock::now());
     // The next event for this key goes out at once (the user sent a message: a new typing
-    // notice after it is news, as the web client assumes).
+    // notice after it is news, as the web client assumes; it ended the notice, so no stop does).
     void reset(std::string_view user, std::string_view room);
     std::size_t tracked_keys();
 
   private:
+    struct Entry {
+        Clock::time_point last;  // the last notice that went out
+        bool open = false;       // no stop has ended it
+    };
     static std::string key(std::string_view user, std::string_view room);
 
     const std::chrono::milliseconds interval_;
     std::mutex mutex_;
-    std::unordered_map<std::string, Clock::time_point> last_;
+    std::unordered_map<std::string, Entry> last_;
     std::size_t calls_since_sweep_ = 0;
 };
 

@@ -560,12 +560,15 @@ void ChatService::handle_frame(ConnectionId id,
             refuse(sink, Limit::Forbidden, "not_member", "join the room first");
             return;
         }
-        // Ephemeral: one notice per user per room per interval, the others dropped (counted).
-        if (!typing_.admit(user_name, typing->room)) {
+        // Ephemeral: one notice per user per room per interval, and a stop only to end a notice
+        // that went out; the others are dropped (counted).
+        const bool admitted = typing->stopped ? typing_.close(user_name, typing->room)
+                                              : typing_.admit(user_name, typing->room);
+        if (!admitted) {
             metrics_.limit_hit(Limit::TypingCoalesced);
             return;
         }
-        publish(model::Typing{std::move(typing->room), user_name});
+        publish(model::Typing{std::move(typing->room), user_name, typing->stopped});
     } else {
         sink->deliver(make_frame(encode_pong()));
     }

@@ -118,10 +118,12 @@ struct Message {
     std::int64_t last_reply_ms = 0;     // ts_ms of its newest reply; 0: none
 };
 
-// Ephemeral: "user is typing in room". Never stored.
+// Ephemeral: "user is typing in room", or with `stopped` "user stopped typing there" (the draft
+// was cleared). Never stored.
 struct Typing {
     std::string room;
     std::string user_name;
+    bool stopped = false;
 };
 
 // A user's first connection came up (online) or last one went away (offline).

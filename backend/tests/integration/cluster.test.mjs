@@ -83,6 +83,16 @@ describe(`two chatd nodes (${mode})`, () => {
     await alice.next(isMessage(m => m.id === reply.id))
   })
 
+  it('a typing notice and its stop sent on A reach a member on B', async () => {
+    const alice = track(await nativeConnect(a, await openLogin(a.base, 'typist-a')))
+    const bob = track(await nativeConnect(b, await openLogin(b.base, 'watcher-b')))
+    alice.send({ type: 'typing', room: 'general' })
+    await bob.next(f => f.type === 'typing' && f.user_name === 'typist-a', 5000, 'typing on B')
+    alice.send({ type: 'typing_stop', room: 'general' })
+    const stop = await bob.next(f => f.type === 'typing_stop', 5000, 'typing_stop on B')
+    assert.deepEqual(stop, { type: 'typing_stop', room: 'general', user_name: 'typist-a' })
+  })
+
   it('signing out on one node closes the session\'s sockets on the other; sign out everywhere closes them all', async () => {
     const first = await openLogin(a.base, 'gina')
     const second = await openLogin(b.base, 'gina')

@@ -312,6 +312,28 @@ describe('native API (--auth password)', () => {
       assert.deepEqual(sockets.alice.drain(f => f.type === 'typing'), [])
     })
 
+    it('a typing stop reaches the other members at once, only to end a notice that went out', async () => {
+      // Alice's last notice in general may still be within --typing-interval-ms: a message
+      // starts a fresh one.
+      await sendOk(sockets.alice, 'general', 'about to type')
+      sockets.bob.drain(f => f.type === 'typing' || f.type === 'typing_stop')
+      sockets.alice.send({ type: 'typing', room: 'general' })
+      await sockets.bob.next(f => f.type === 'typing' && f.user_name === 'alice')
+      sockets.alice.send({ type: 'typing_stop', room: 'general' })
+      const stop = await sockets.bob.next(f => f.type === 'typing_stop')
+      assert.deepEqual(stop, { type: 'typing_stop', room: 'general', user_name: 'alice' })
+      // A second stop has nothing left to end: dropped, never echoed to alice nor refused.
+      sockets.alice.send({ type: 'typing_stop', room: 'general' })
+      const marker = await sendOk(sockets.alice, 'general', 'after the stops')
+      const seen = []
+      await sockets.bob.next(f => {
+        if (f.type === 'typing_stop') seen.push(f)
+        return f.type === 'message' && f.message.id === marker.id
+      })
+      assert.deepEqual(seen, [])
+      assert.deepEqual(sockets.alice.drain(f => f.type === 'typing_stop' || f.type === 'error'), [])
+    })
+
     it('a user\'s first connection is announced online and their last disconnect offline', async () => {
       const reg = await register(server.base, 'erin', PASSWORD)
       assert.equal(reg.status, 201, reg.text)

@@ -1,5 +1,6 @@
 // Starts a real chatd for the end-to-end tests: a private port, a fresh SQLite file, the built
-// web client as --web-root. restart() stops it and starts it again on the same port and DB.
+// web client as --web-root. restart() stops it (or kills it: restart({ kill: true })) and starts
+// it again on the same port and DB.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -22,7 +23,7 @@ export function findChatd() {
 }
 
 /**
- * @param {{ webRoot?: string, args?: string[], timeoutMs?: number }} [options]
+ * @param {{ webRoot?: string, args?: string[], timeoutMs?: number, auth?: 'password' | 'open' }} [options]
  */
 export async function startChatd(options = {}) {
   const bin = findChatd()
@@ -42,7 +43,7 @@ export async function startChatd(options = {}) {
       '--db',
       `sqlite:${path.join(dir, 'chat.db')}`,
       '--auth',
-      'password',
+      options.auth ?? 'password',
       '--password-cost',
       'min',
       '--sqlite-sync',
@@ -84,12 +85,13 @@ export async function startChatd(options = {}) {
     return found
   }
 
-  async function stop() {
+  /** SIGTERM: a graceful shutdown (close 1012); SIGKILL: a crash, sockets just drop. */
+  async function stop(signal = 'SIGTERM') {
     const proc = child
     child = null
     if (!proc || proc.exitCode !== null) return
     const exited = new Promise((resolve) => proc.once('exit', resolve))
-    proc.kill('SIGTERM')
+    proc.kill(signal)
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5000)
     await exited
     clearTimeout(timer)
@@ -102,9 +104,10 @@ export async function startChatd(options = {}) {
     },
     dir,
     logFile,
-    stop,
-    async restart() {
-      await stop()
+    stop: () => stop(),
+    /** @param {{ kill?: boolean }} [how] */
+    async restart(how = {}) {
+      await stop(how.kill ? 'SIGKILL' : 'SIGTERM')
       // The port was ours a moment ago; retry briefly in case the kernel still holds it.
       for (let attempt = 0; ; attempt++) {
         try {

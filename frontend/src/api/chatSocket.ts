@@ -1,10 +1,13 @@
 // The one WebSocket to chatd (`/ws?token=…`), free of Vue so it can be unit-tested with a stubbed
 // WebSocket and fake timers. It keeps these promises:
 //
-// * It reconnects after any drop (except an explicit stop() or a revoked token, close 1008),
-//   waiting random(0, min(cap, base·2^attempt)) ms: exponential backoff with full jitter, so
-//   clients do not all come back in the same instant after a server restart. The attempt
-//   count resets once a connection has stayed up for `stableMs`.
+// * It reconnects after any drop (except an explicit stop() or a revoked token, close 1008). The
+//   first `quickRetries` attempts wait a random time in [quickMinMs, quickMaxMs) (0.1-1 s), so a
+//   restarted server has its clients back within about a second of answering again, spread
+//   over that second rather than all in the same instant; later ones wait
+//   random(0, min(cap, base·2^n)) ms: exponential backoff with full jitter. The attempt count
+//   resets once a connection has stayed up for `stableMs`. The browser's `online` event, and a
+//   hidden tab becoming visible with no live socket, reconnect at once.
 // * It pings every `intervalMs` and drops the socket when no pong comes within `timeoutMs`
 //   (a half-open TCP connection never fires onclose by itself).
 // * No message is lost: after every `welcome` it fetches, per room, every message after its
@@ -92,6 +95,8 @@ export interface ChatSocketOptions {
   pageSize?: number
   /** Where to listen for `online`/`offline` (window in the browser; null to disable). */
   network?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'> | null
+  /** Where to listen for `visibilitychange` (document in the browser; null to disable). */
+  visibility?: VisibilitySource | null
   /** A hole in a room's chain stayed open this long: fetched then (default HOLE_REPAIR_DELAY_MS). */
   holeRepairMs?: number
   /** A hole is being repaired by fetching `?after=mark` (for diagnostics). */
@@ -99,11 +104,20 @@ export interface ChatSocketOptions {
 }
 
 export interface BackoffOptions {
+  /** Reconnect attempts (and resync retries) after the quick ones: full jitter up to this. */
   baseMs: number
   capMs: number
   /** A connection up this long resets the attempt count. */
   stableMs: number
+  /** The first reconnect attempts after a drop, each after a uniform wait in [min, max). */
+  quickRetries: number
+  quickMinMs: number
+  quickMaxMs: number
 }
+export type VisibilitySource = Pick<
+  Document,
+  'visibilityState' | 'addEventListener' | 'removeEventListener'
+>
 export interface HeartbeatOptions {
   intervalMs: number
   timeoutMs: number
@@ -115,14 +129,34 @@ export interface StatusDetail {
   retryAt: number | null
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 15_000, stableMs: 10_000 }
+export const DEFAULT_BACKOFF: BackoffOptions = {
+  baseMs: 1000,
+  capMs: 15_000,
+  stableMs: 10_000,
+  quickRetries: 8,
+  quickMinMs: 100,
+  quickMaxMs: 1000,
+}
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 20_000, timeoutMs: 8_000 }
+const CONNECTING = 0
 const OPEN = 1
 
 /** Full jitter: a uniform delay in [0, min(cap, base·2^attempt)). */
-export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number) {
+export function backoffDelay(
+  attempt: number,
+  options: Pick<BackoffOptions, 'baseMs' | 'capMs'>,
+  random: () => number,
+) {
   const ceiling = Math.min(options.capMs, options.baseMs * 2 ** Math.min(attempt, 30))
   return Math.floor(random() * ceiling)
+}
+
+/** The wait before reconnect attempt `attempt` (0: the first after a drop): quick, then backoff. */
+export function reconnectDelay(attempt: number, options: BackoffOptions, random: () => number) {
+  if (attempt < options.quickRetries) {
+    return Math.floor(options.quickMinMs + random() * (options.quickMaxMs - options.quickMinMs))
+  }
+  return backoffDelay(attempt - options.quickRetries, options, random)
 }
 
 export class ChatSocket {
@@ -191,6 +225,7 @@ export class ChatSocket {
     this.attempt = 0
     this.options.network?.addEventListener('online', this.handleOnline)
     this.options.network?.addEventListener('offline', this.handleOffline)
+    this.options.visibility?.addEventListener('visibilitychange', this.handleVisibility)
     this.connect()
   }
 
@@ -199,6 +234,7 @@ export class ChatSocket {
     this.stopped = true
     this.options.network?.removeEventListener('online', this.handleOnline)
     this.options.network?.removeEventListener('offline', this.handleOffline)
+    this.options.visibility?.removeEventListener('visibilitychange', this.handleVisibility)
     this.clearTimers()
     this.detach(1000, 'bye')
     this.outbox.clear()
@@ -227,6 +263,11 @@ export class ChatSocket {
   /** Tells the room's other members we are typing; dropped when offline (never buffered). */
   sendTyping(room: string): void {
     if (this.welcomed) this.transmit({ type: 'typing', room })
+  }
+
+  /** Tells them we stopped (the draft was cleared); dropped when offline, like typing. */
+  sendTypingStop(room: string): void {
+    if (this.welcomed) this.transmit({ type: 'typing_stop', room })
   }
 
   /** Forgets a room (after leaving it), so a later join starts from its latest page. */
@@ -308,7 +349,7 @@ export class ChatSocket {
 
   private scheduleReconnect(): void {
     if (this.stopped) return
-    const delay = backoffDelay(this.attempt, this.backoff, this.random)
+    const delay = reconnectDelay(this.attempt, this.backoff, this.random)
     this.attempt += 1
     this.retryAt = Date.now() + delay
     this.setStatus('waiting')
@@ -321,6 +362,25 @@ export class ChatSocket {
 
   private readonly handleOnline = () => this.reconnectNow()
 
+  /**
+   * A tab coming back into view: its timers were throttled while hidden, so a dead socket may
+   * not have been noticed nor a retry made. With no socket, reconnect now; with one that claims
+   * to be open, ping it at once so a half-open connection is found in `timeoutMs`.
+   */
+  private readonly handleVisibility = () => {
+    if (this.stopped || this.options.visibility?.visibilityState !== 'visible') return
+    const ws = this.ws
+    if (!ws) {
+      this.reconnectNow()
+    } else if (ws.readyState === OPEN) {
+      this.ping()
+    } else if (ws.readyState !== CONNECTING) {
+      this.detach(4002, 'dead socket')
+      this.attempt = 0
+      this.connect()
+    }
+  }
+
   private readonly handleOffline = () => {
     if (this.stopped || !this.ws) return
     this.detach(4001, 'offline')
@@ -331,15 +391,18 @@ export class ChatSocket {
 
   private startHeartbeat(): void {
     this.stopHeartbeat()
-    this.pingTimer = setInterval(() => {
-      if (this.pongTimer) return // still waiting for the previous one
-      this.transmit({ type: 'ping' })
-      this.pongTimer = setTimeout(() => {
-        this.pongTimer = null
-        this.detach(4000, 'heartbeat timeout')
-        this.scheduleReconnect()
-      }, this.heartbeat.timeoutMs)
-    }, this.heartbeat.intervalMs)
+    this.pingTimer = setInterval(() => this.ping(), this.heartbeat.intervalMs)
+  }
+
+  /** Sends a ping; no pong within timeoutMs drops the socket and reconnects. */
+  private ping(): void {
+    if (this.pongTimer) return // still waiting for the previous one
+    this.transmit({ type: 'ping' })
+    this.pongTimer = setTimeout(() => {
+      this.pongTimer = null
+      this.detach(4000, 'heartbeat timeout')
+      this.scheduleReconnect()
+    }, this.heartbeat.timeoutMs)
   }
 
   private stopHeartbeat(): void {

@@ -67,6 +67,12 @@ export interface TypingFrame {
   room: string
   user_name: string
 }
+/** The user cleared the draft: their typing line ends now. */
+export interface TypingStopFrame {
+  type: 'typing_stop'
+  room: string
+  user_name: string
+}
 export interface PresenceFrame {
   type: 'presence'
   user_name: string
@@ -93,6 +99,7 @@ export type ServerFrame =
   | AckFrame
   | MessageFrame
   | TypingFrame
+  | TypingStopFrame
   | PresenceFrame
   | MembershipFrame
   | ErrorFrame
@@ -104,6 +111,7 @@ export type ClientFrame =
   | { type: 'delete'; room: string; id: number; client_msg_id: string }
   | { type: 'react' | 'unreact'; room: string; id: number; emoji: string; client_msg_id: string }
   | { type: 'typing'; room: string }
+  | { type: 'typing_stop'; room: string }
   | { type: 'ping' }
 
 export type SendFrame = Extract<ClientFrame, { type: 'send' }>
@@ -251,8 +259,9 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
       return { type: 'message', message }
     }
     case 'typing':
+    case 'typing_stop':
       if (!isString(v.room) || !isString(v.user_name)) break
-      return { type: 'typing', room: v.room, user_name: v.user_name }
+      return { type: v.type, room: v.room, user_name: v.user_name }
     case 'presence':
       if (!isString(v.user_name) || !isBool(v.online)) break
       return { type: 'presence', user_name: v.user_name, online: v.online }

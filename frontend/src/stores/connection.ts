@@ -34,6 +34,8 @@ export const useConnectionStore = defineStore('connection', () => {
   const detail = ref<StatusDetail>({ attempt: 0, retryAt: null })
   const socket = shallowRef<ChatSocket | null>(null)
   const lastTyping = new Map<string, number>()
+  /** Rooms where a typing notice went out that no stop or message has ended yet. */
+  const announced = new Set<string>()
 
   function dispatch(frame: ServerFrame) {
     rooms.applyFrame(frame)
@@ -75,6 +77,7 @@ export const useConnectionStore = defineStore('connection', () => {
       },
       onAuthRevoked: () => session.expire(),
       network: typeof window === 'undefined' ? null : window,
+      visibility: typeof document === 'undefined' ? null : document,
       ...overrides,
     })
     socket.value = next
@@ -89,6 +92,7 @@ export const useConnectionStore = defineStore('connection', () => {
     status.value = 'idle'
     detail.value = { attempt: 0, retryAt: null }
     lastTyping.clear()
+    announced.clear()
   }
 
   function reconnectNow() {
@@ -100,13 +104,23 @@ export const useConnectionStore = defineStore('connection', () => {
     const now = Date.now()
     if (now - (lastTyping.get(room) ?? 0) < TYPING_THROTTLE_MS) return
     lastTyping.set(room, now)
+    announced.add(room)
     socket.value?.sendTyping(room)
   }
 
-  /** The message was sent: the next keystroke may announce typing again at once. */
-  function sent(room: string) {
+  /** The draft was emptied: end the typing line on the other screens now, if one is showing. */
+  function stoppedTyping(room: string) {
+    if (!announced.delete(room)) return
     lastTyping.delete(room)
+    socket.value?.sendTypingStop(room)
   }
 
-  return { status, detail, socket, start, stop, reconnectNow, typing, sent }
+  /** The message was sent (it ends the typing line by itself): the next keystroke may announce
+   * typing again at once. */
+  function sent(room: string) {
+    lastTyping.delete(room)
+    announced.delete(room)
+  }
+
+  return { status, detail, socket, start, stop, reconnectNow, typing, stoppedTyping, sent }
 })

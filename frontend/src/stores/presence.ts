@@ -1,5 +1,6 @@
 // Who is online, and who is typing where. Typing entries expire TYPING_TTL_MS after the last
-// `typing` frame, or at once when that user's message arrives.
+// `typing` frame, or at once when that user's `typing_stop` (the draft was cleared) or message
+// arrives.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { ServerFrame } from '@/protocol/frames'
@@ -56,6 +57,9 @@ export const usePresenceStore = defineStore('presence', () => {
         break
       case 'typing':
         startTyping(frame.room, frame.user_name)
+        break
+      case 'typing_stop':
+        stopTyping(frame.room, frame.user_name)
         break
       case 'message':
         // A reaction or an edit elsewhere does not end what the user is typing.

@@ -39,6 +39,19 @@ TEST(Wire, EndedSessionsRoundTrip) {
     EXPECT_EQ(ended.reason, "signed out everywhere");
 }
 
+TEST(Wire, TypingAndItsStopRoundTripUnderTheirOwnTypes) {
+    for (const bool stopped : {false, true}) {
+        const auto body = bus::encode_event(model::Typing{"general", "alice", stopped}, "node-a");
+        EXPECT_EQ(boost::json::parse(body).at("type"), stopped ? "typing_stop" : "typing");
+        const auto wire = bus::decode_wire(body);
+        ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+        const auto& back = std::get<model::Typing>(*wire.event);
+        EXPECT_EQ(back.room, "general");
+        EXPECT_EQ(back.user_name, "alice");
+        EXPECT_EQ(back.stopped, stopped);
+    }
+}
+
 TEST(Wire, MessageBodyIsTheBriefFormatPlusChatdFields) {
     // Consumers of the brief's format read content, user_name and sent_at and ignore the rest;
     // prev_id is one more added field.

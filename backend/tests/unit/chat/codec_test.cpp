@@ -127,6 +127,16 @@ TEST(CodecDecode, GoldenTypingFrameDecodesToTypingCommand) {
     EXPECT_EQ(typing->room, example("client_typing.json").at("room").as_string());
 }
 
+TEST(CodecDecode, GoldenTypingStopFrameDecodesToAStoppedTypingCommand) {
+    const auto command = decode_command(example_text("client_typing_stop.json"));
+    const auto* typing = std::get_if<TypingCommand>(&command);
+    ASSERT_NE(typing, nullptr);
+    EXPECT_EQ(typing->room, example("client_typing_stop.json").at("room").as_string());
+    EXPECT_TRUE(typing->stopped);
+    const auto started = decode_command(example_text("client_typing.json"));
+    EXPECT_FALSE(std::get<TypingCommand>(started).stopped);
+}
+
 TEST(CodecDecode, GoldenPingFrameDecodesToPingCommand) {
     const auto command = decode_command(example_text("client_ping.json"));
     EXPECT_TRUE(std::holds_alternative<PingCommand>(command));
@@ -382,6 +392,7 @@ TEST(CodecDecode, SendWithMissingOrMistypedContentIsBadRequestEchoingClientMsgId
 TEST(CodecDecode, TypingWithMissingOrMistypedRoomIsBadRequest) {
     EXPECT_EQ(decode_error(R"({"type":"typing"})").code, "bad_request");
     EXPECT_EQ(decode_error(R"({"type":"typing","room":false})").code, "bad_request");
+    EXPECT_EQ(decode_error(R"({"type":"typing_stop"})").code, "bad_request");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,6 +551,12 @@ TEST(CodecEncode, TypingHasTheGoldenShapeAndValues) {
     const auto encoded = chat::encode_typing(model::Typing{"general", "bob"});
     expect_matches_golden(encoded, "server_typing.json");
     EXPECT_EQ(json::parse(encoded), example("server_typing.json"));
+}
+
+TEST(CodecEncode, TypingStopHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_typing(model::Typing{"general", "bob", true});
+    expect_matches_golden(encoded, "server_typing_stop.json");
+    EXPECT_EQ(json::parse(encoded), example("server_typing_stop.json"));
 }
 
 TEST(CodecEncode, PresenceHasTheGoldenShapeAndValues) {

@@ -103,9 +103,56 @@ TEST(Coalescer, ResetLetsTheNextOneThrough) {
     EXPECT_TRUE(typing.admit("alice", "general", t0 + 1ms));
 }
 
+TEST(Coalescer, AStopGoesOutOnlyToEndANoticeThatWentOut) {
+    Coalescer typing(1000ms);
+    EXPECT_FALSE(typing.close("alice", "general", t0));  // no notice yet
+    EXPECT_TRUE(typing.admit("alice", "general", t0));
+    EXPECT_TRUE(typing.close("alice", "general", t0 + 10ms));
+    EXPECT_FALSE(typing.close("alice", "general", t0 + 20ms));  // already ended
+    // A stop does not shorten the interval: a notice right after it is still coalesced...
+    EXPECT_FALSE(typing.admit("alice", "general", t0 + 30ms));
+    EXPECT_FALSE(typing.close("alice", "general", t0 + 40ms));
+    // ...and the next one that goes out can be ended again.
+    EXPECT_TRUE(typing.admit("alice", "general", t0 + 1000ms));
+    EXPECT_TRUE(typing.close("alice", "general", t0 + 1500ms));
+    // Other keys are their own.
+    EXPECT_TRUE(typing.admit("bob", "general", t0 + 1500ms));
+    EXPECT_FALSE(typing.close("bob", "rust", t0 + 1500ms));
+}
+
+TEST(Coalescer, AMessageEndsTheNoticeSoNoStopFollows) {
+    Coalescer typing(1000ms);
+    EXPECT_TRUE(typing.admit("alice", "general", t0));
+    typing.reset("alice", "general");
+    EXPECT_FALSE(typing.close("alice", "general", t0 + 1ms));
+}
+
+TEST(Coalescer, AStopLongAfterItsNoticeIsDropped) {
+    Coalescer typing(1000ms);
+    EXPECT_TRUE(typing.admit("alice", "general", t0));
+    EXPECT_TRUE(typing.admit("bob", "general", t0));
+    EXPECT_TRUE(typing.close("alice", "general", t0 + Coalescer::kStopWithin - 1ms));
+    EXPECT_FALSE(typing.close("bob", "general", t0 + Coalescer::kStopWithin));
+}
+
+TEST(Coalescer, OpenNoticesAreKeptForTheirStopThenSwept) {
+    Coalescer typing(1000ms);
+    EXPECT_TRUE(typing.admit("alice", "general", t0));
+    for (int i = 0; i < 5000; ++i) typing.admit("late", "general", t0 + 5s);
+    EXPECT_EQ(typing.tracked_keys(), 2u);  // alice's notice is open: its stop may still come
+    EXPECT_TRUE(typing.close("alice", "general", t0 + 5s));
+    for (int i = 0; i < 5000; ++i) typing.admit("later", "general", t0 + 5s + 500ms);
+    // Ended, and its notice older than the interval: gone; "late" is still open.
+    EXPECT_EQ(typing.tracked_keys(), 2u);
+    EXPECT_FALSE(typing.close("alice", "general", t0 + 5s + 500ms));
+    for (int i = 0; i < 5000; ++i) typing.admit("last", "general", t0 + 30s);
+    EXPECT_EQ(typing.tracked_keys(), 1u);
+}
+
 TEST(Coalescer, AZeroIntervalAdmitsEverything) {
     Coalescer typing(0ms);
     for (int i = 0; i < 10; ++i) EXPECT_TRUE(typing.admit("alice", "general", t0));
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(typing.close("alice", "general", t0));
     EXPECT_EQ(typing.tracked_keys(), 0u);
 }
 

@@ -834,6 +834,55 @@ TEST_F(ChatServiceTest, EveryFrameTypeCountsAgainstTheFrameRateAndTheFloodIsClos
               json::value(false));
 }
 
+TEST_F(ChatServiceTest, AStopEndsATypingNoticeOnTheOtherMembersScreensOnce) {
+    auto options = default_options();
+    options.typing_interval = std::chrono::hours(1);
+    use_options(options);
+    const auto alice = connect_new("alice");
+    const auto bob = connect_new("bob");
+    alice.sink->clear();
+    bob.sink->clear();
+
+    // A stop with no notice before it has nothing to end.
+    frame(alice, R"({"type":"typing_stop","room":"general"})");
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+
+    frame(alice, R"({"type":"typing","room":"general"})");
+    frame(alice, R"({"type":"typing_stop","room":"general"})");
+    frame(alice, R"({"type":"typing_stop","room":"general"})");
+    const auto frames = frames_of(*bob.sink);
+    ASSERT_EQ(frames.size(), 2u) << ::testing::PrintToString(bob.sink->texts());
+    EXPECT_EQ(frames[0].at("type"), "typing");
+    EXPECT_EQ(frames[1],
+              json::parse(R"({"type":"typing_stop","room":"general","user_name":"alice"})"));
+    EXPECT_EQ(alice.sink->frame_count(), 0u);  // neither echoed nor refused
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="typing_coalesced"} 2)"))
+        << metrics.serialize();
+
+    // A message ends the notice itself: a stop after it is dropped.
+    send_and_ack(alice, "general", "done", "m-1");
+    frame(alice, R"({"type":"typing","room":"general"})");
+    send_and_ack(alice, "general", "done again", "m-2");
+    bob.sink->clear();
+    frame(alice, R"({"type":"typing_stop","room":"general"})");
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+}
+
+TEST_F(ChatServiceTest, TypingStopInARoomTheConnectionIsNotInIsNotMember) {
+    const auto alice = connect_new("alice");
+    const auto bob = connect_new("bob");
+    service->create_room(bob.identity, "rust");
+    alice.sink->clear();
+    bob.sink->clear();
+
+    frame(alice, R"({"type":"typing_stop","room":"rust"})");
+
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+    const auto frames = frames_of(*alice.sink);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].at("code"), "not_member");
+}
+
 TEST_F(ChatServiceTest, TypingInARoomTheConnectionIsNotInIsNotMember) {
     const auto alice = connect_new("alice");
     const auto bob = connect_new("bob");

@@ -2,7 +2,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   ChatSocket,
+  DEFAULT_BACKOFF,
   backoffDelay,
+  reconnectDelay,
   type ChatSocketOptions,
   type ConnectionStatus,
   type HistoryBatch,
@@ -28,7 +30,8 @@ function setup(overrides: Partial<ChatSocketOptions> = {}) {
     WebSocket: FakeWebSocket,
     random: () => 0.5,
     network: null,
-    backoff: { baseMs: 1000, capMs: 8000, stableMs: 5000 },
+    // No quick retries: these tests follow the exponential part ("reconnect schedule" has both).
+    backoff: { baseMs: 1000, capMs: 8000, stableMs: 5000, quickRetries: 0 },
     heartbeat: { intervalMs: 10_000, timeoutMs: 3000 },
     ...overrides,
   })
@@ -60,6 +63,186 @@ describe('backoffDelay', () => {
   it('is capped', () => {
     expect(backoffDelay(10, options, () => 0.5)).toBe(5000)
     expect(backoffDelay(1000, options, () => 0.999)).toBeLessThan(10_000)
+  })
+})
+
+describe('reconnectDelay', () => {
+  const options = { ...DEFAULT_BACKOFF }
+
+  it('retries quickly first: each of the first 8 waits 0.1-1 s, spread by random()', () => {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      expect(reconnectDelay(attempt, options, () => 0)).toBe(100)
+      expect(reconnectDelay(attempt, options, () => 0.5)).toBe(550)
+      expect(reconnectDelay(attempt, options, () => 0.999)).toBe(999)
+    }
+  })
+
+  it('then backs off exponentially with full jitter, up to the 15 s cap', () => {
+    const ceilings = [1000, 2000, 4000, 8000, 15_000, 15_000]
+    for (const [n, ceiling] of ceilings.entries()) {
+      expect(reconnectDelay(8 + n, options, () => 0.5)).toBe(ceiling / 2)
+      expect(reconnectDelay(8 + n, options, () => 0)).toBe(0)
+    }
+    expect(reconnectDelay(1000, options, () => 0.999)).toBeLessThan(15_000)
+  })
+
+  it('spreads 10,000 clients over the first second instead of one instant', () => {
+    // Park-Miller: a fixed, evenly spread sequence in (0, 1).
+    let seed = 42
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647
+    const perTenth = new Array<number>(10).fill(0)
+    for (let i = 0; i < 10_000; i++) {
+      const delay = reconnectDelay(0, options, random)
+      expect(delay).toBeGreaterThanOrEqual(100)
+      expect(delay).toBeLessThan(1000)
+      perTenth[Math.floor(delay / 100)]! += 1
+    }
+    // Nothing before 100 ms, then about 1,111 per 100 ms: no tenth holds more than 15 %.
+    expect(perTenth[0]).toBe(0)
+    for (const count of perTenth.slice(1)) expect(count).toBeLessThan(1500)
+  })
+})
+
+describe('ChatSocket reconnect schedule', () => {
+  function setupDefault(overrides: Partial<ChatSocketOptions> = {}) {
+    return setup({ backoff: {}, ...overrides })
+  }
+
+  it('is back within a second of the server answering again after a restart', async () => {
+    const { socket } = setupDefault()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    await flush()
+    // The server restarts (1012) and refuses connections for 3 s; then it answers again.
+    FakeWebSocket.last.serverClose(1012)
+    const upAt = Date.now() + 3000
+    for (;;) {
+      const count = FakeWebSocket.instances.length
+      while (FakeWebSocket.instances.length === count) await vi.advanceTimersByTimeAsync(10)
+      if (Date.now() < upAt) {
+        FakeWebSocket.last.serverClose(1006) // refused
+        continue
+      }
+      FakeWebSocket.last.open()
+      FakeWebSocket.last.welcome()
+      break
+    }
+    await flush()
+    expect(socket.status).toBe('online')
+    expect(Date.now() - upAt).toBeLessThan(1000)
+    expect(FakeWebSocket.instances.length).toBeLessThanOrEqual(1 + 8) // all quick retries
+  })
+
+  it('draws a new random wait for every attempt', async () => {
+    const draws = [0.1, 0.9, 0.3]
+    const random = vi.fn(() => draws.shift() ?? 0.5)
+    const { socket } = setupDefault({ random })
+    socket.start()
+    const waits: number[] = []
+    for (let i = 0; i < 3; i++) {
+      FakeWebSocket.last.serverClose(1006)
+      const started = Date.now()
+      const count = FakeWebSocket.instances.length
+      while (FakeWebSocket.instances.length === count) await vi.advanceTimersByTimeAsync(10)
+      waits.push(Date.now() - started)
+    }
+    expect(waits).toEqual([190, 910, 370])
+  })
+
+  it('slows down after the quick retries, and the online event skips the wait', async () => {
+    const network = new EventTarget()
+    const { socket } = setupDefault({ network })
+    socket.start()
+    for (let i = 0; i < 8; i++) {
+      FakeWebSocket.last.serverClose(1006)
+      await vi.advanceTimersByTimeAsync(550)
+    }
+    expect(FakeWebSocket.instances).toHaveLength(9)
+    FakeWebSocket.last.serverClose(1006)
+    await vi.advanceTimersByTimeAsync(499) // 9th attempt: 0.5 × 1000
+    expect(FakeWebSocket.instances).toHaveLength(9)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(FakeWebSocket.instances).toHaveLength(10)
+    FakeWebSocket.last.serverClose(1006)
+    await vi.advanceTimersByTimeAsync(900) // 10th: 0.5 × 2000
+    expect(FakeWebSocket.instances).toHaveLength(10)
+    network.dispatchEvent(new Event('online'))
+    expect(FakeWebSocket.instances).toHaveLength(11)
+  })
+})
+
+describe('ChatSocket visibility', () => {
+  class FakeDocument extends EventTarget {
+    visibilityState: DocumentVisibilityState = 'visible'
+    show() {
+      this.visibilityState = 'visible'
+      this.dispatchEvent(new Event('visibilitychange'))
+    }
+    hide() {
+      this.visibilityState = 'hidden'
+      this.dispatchEvent(new Event('visibilitychange'))
+    }
+  }
+
+  it('reconnects at once when a hidden tab with no socket becomes visible', async () => {
+    const visibility = new FakeDocument()
+    const { socket } = setup({ visibility })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    visibility.hide()
+    for (let i = 0; i < 4; i++) {
+      FakeWebSocket.last.serverClose(1006)
+      await vi.advanceTimersByTimeAsync(8000)
+    }
+    FakeWebSocket.last.serverClose(1006) // the next wait is 4 s
+    expect(socket.status).toBe('waiting')
+    const count = FakeWebSocket.instances.length
+    visibility.show()
+    expect(FakeWebSocket.instances).toHaveLength(count + 1)
+    expect(socket.status).toBe('connecting')
+  })
+
+  it('pings a socket that looks open when the tab becomes visible, and replaces it if dead', async () => {
+    const visibility = new FakeDocument()
+    const { socket } = setup({ visibility })
+    socket.start()
+    const first = FakeWebSocket.last
+    first.open()
+    first.welcome()
+    await flush()
+    visibility.hide()
+    visibility.show()
+    expect(first.frames.at(-1)).toEqual({ type: 'ping' })
+    await vi.advanceTimersByTimeAsync(3000) // heartbeat timeoutMs: no pong came
+    expect(first.closedWith).toBe(4000)
+    expect(socket.status).toBe('waiting')
+  })
+
+  it('does nothing while hidden, nor for a live socket that answers', async () => {
+    const visibility = new FakeDocument()
+    const { socket } = setup({ visibility })
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    await flush()
+    visibility.hide()
+    expect(FakeWebSocket.last.frames).toEqual([])
+    visibility.show()
+    FakeWebSocket.last.receive({ type: 'pong' })
+    await vi.advanceTimersByTimeAsync(3000)
+    expect(FakeWebSocket.instances).toHaveLength(1)
+    expect(socket.status).toBe('online')
+  })
+
+  it('stops listening after stop()', () => {
+    const visibility = new FakeDocument()
+    const { socket } = setup({ visibility })
+    socket.start()
+    socket.stop()
+    visibility.show()
+    expect(FakeWebSocket.instances).toHaveLength(1)
   })
 })
 

@@ -17,6 +17,8 @@ export default {
     haveAccount: 'Already have an account?',
     noAccount: 'New here?',
     openModeHint: 'This server needs only a name.',
+    openModeWarning:
+      'Names are not protected here: after you sign out, whoever joins next with your name sees your direct messages. Do not share secrets.',
     working: 'Please wait…',
     tagline: 'Real-time chat, rooms and direct messages.',
     expired: 'Your session has ended. Please sign in again.',
@@ -59,10 +61,15 @@ export default {
     create: 'Create room',
     createLabel: 'New room name',
     createPlaceholder: 'new-room',
-    createHint: 'a-z, 0-9, _ and - (up to 48).',
+    createHint: 'Spaces become -, capitals lower case.',
     browse: 'Browse rooms',
+    browseTitle: 'Rooms you can join',
+    willCreate: 'Will be created as #{name}.',
     join: 'Join',
-    leave: 'Leave room',
+    options: 'Room options',
+    leave: 'Leave room…',
+    confirmLeave: 'Leave #{room}? You can join it again from “Browse rooms”.',
+    confirmLeaveYes: 'Leave',
     noOther: 'No other rooms yet.',
     errors: {
       invalid_room: 'Room names use a-z, 0-9, _ and - (up to 48).',
@@ -98,6 +105,10 @@ export default {
     today: 'Today',
     yesterday: 'Yesterday',
     messages: 'Messages in {room}',
+    tooLong: {
+      one: 'The message is {n} character too long ({length} / {max}).',
+      other: 'The message is {n} characters too long ({length} / {max}).',
+    },
   },
   actions: {
     react: 'Add reaction',

@@ -18,6 +18,8 @@ const fr: Catalog = {
     haveAccount: 'Déjà un compte ?',
     noAccount: 'Nouveau ici ?',
     openModeHint: 'Ce serveur ne demande qu’un nom.',
+    openModeWarning:
+      'Les noms ne sont pas protégés ici : après votre déconnexion, quiconque entre avec votre nom voit vos messages privés. Ne partagez rien de secret.',
     working: 'Un instant…',
     tagline: 'Discussion en temps réel, salons et messages privés.',
     expired: 'Votre session a expiré. Reconnectez-vous.',
@@ -60,10 +62,15 @@ const fr: Catalog = {
     create: 'Créer un salon',
     createLabel: 'Nom du nouveau salon',
     createPlaceholder: 'nouveau-salon',
-    createHint: 'a-z, 0-9, _ et - (48 au plus).',
+    createHint: 'Les espaces deviennent des -, les majuscules des minuscules.',
     browse: 'Parcourir les salons',
+    browseTitle: 'Salons que vous pouvez rejoindre',
+    willCreate: 'Sera créé sous le nom #{name}.',
     join: 'Rejoindre',
-    leave: 'Quitter le salon',
+    options: 'Options du salon',
+    leave: 'Quitter le salon…',
+    confirmLeave: 'Quitter #{room} ? Vous pourrez le rejoindre depuis « Parcourir les salons ».',
+    confirmLeaveYes: 'Quitter',
     noOther: 'Aucun autre salon pour l’instant.',
     errors: {
       invalid_room: 'Les noms de salon utilisent a-z, 0-9, _ et - (48 au plus).',
@@ -99,6 +106,10 @@ const fr: Catalog = {
     today: 'Aujourd’hui',
     yesterday: 'Hier',
     messages: 'Messages de {room}',
+    tooLong: {
+      one: 'Le message a {n} caractère de trop ({length} / {max}).',
+      other: 'Le message a {n} caractères de trop ({length} / {max}).',
+    },
   },
   actions: {
     react: 'Ajouter une réaction',

@@ -68,6 +68,20 @@ describe('connection store', () => {
     connection.typing('general') // throttled
     expect(ws.frames.filter((f) => f.type === 'typing')).toHaveLength(1)
 
+    // Clearing the draft ends the notice once; the next keystroke announces typing at once.
+    connection.stoppedTyping('general')
+    connection.stoppedTyping('general')
+    connection.stoppedTyping('dev') // nothing was announced there
+    expect(ws.frames.filter((f) => f.type === 'typing_stop')).toEqual([
+      { type: 'typing_stop', room: 'general' },
+    ])
+    connection.typing('general')
+    expect(ws.frames.filter((f) => f.type === 'typing')).toHaveLength(2)
+    // A message ends the notice itself: no stop after it.
+    connection.sent('general')
+    connection.stoppedTyping('general')
+    expect(ws.frames.filter((f) => f.type === 'typing_stop')).toHaveLength(1)
+
     connection.stop()
     expect(connection.status).toBe('idle')
     expect(ws.closedWith).toBe(1000)

@@ -388,4 +388,20 @@ describe('presence store', () => {
     vi.advanceTimersByTime(TYPING_TTL_MS)
     expect(presence.typingIn('general')).toEqual([])
   })
+
+  it('ends a typing line at once on that user’s typing_stop', () => {
+    vi.useFakeTimers()
+    const presence = usePresenceStore()
+    presence.applyFrame({ type: 'typing', room: 'general', user_name: 'bob' })
+    presence.applyFrame({ type: 'typing', room: 'general', user_name: 'carol' })
+    presence.applyFrame({ type: 'typing', room: 'dev', user_name: 'bob' })
+    presence.applyFrame({ type: 'typing_stop', room: 'general', user_name: 'bob' })
+    expect(presence.typingIn('general')).toEqual(['carol'])
+    expect(presence.typingIn('dev')).toEqual(['bob'])
+    // Its timer went with it: a new notice later lasts its full time.
+    vi.advanceTimersByTime(TYPING_TTL_MS - 1000)
+    presence.applyFrame({ type: 'typing', room: 'general', user_name: 'bob' })
+    vi.advanceTimersByTime(1000)
+    expect(presence.typingIn('general')).toEqual(['bob'])
+  })
 })

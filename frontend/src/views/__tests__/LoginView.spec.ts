@@ -52,12 +52,32 @@ describe('LoginView', () => {
     expect(wrapper.get('label[for="login-name"]').text()).toBe('User name')
   })
 
-  it('asks for a name only when the server runs --auth open', async () => {
+  it('asks for a name only when the server runs --auth open, and says names are not protected', async () => {
     const { wrapper } = await mountLogin('open')
     await flushPromises()
     expect(wrapper.find('[data-testid="login-password"]').exists()).toBe(false)
     expect(wrapper.find('[data-testid="login-toggle"]').exists()).toBe(false)
     expect(wrapper.get('h1').text()).toBe('Join the chat')
+    expect(wrapper.get('[data-testid="open-mode-warning"]').text()).toContain(
+      'whoever joins next with your name sees your direct messages',
+    )
+  })
+
+  it('has no open-mode warning with passwords', async () => {
+    const { wrapper } = await mountLogin('password')
+    await flushPromises()
+    expect(wrapper.find('[data-testid="open-mode-warning"]').exists()).toBe(false)
+  })
+
+  it('describes the password only by a hint that exists', async () => {
+    const { wrapper } = await mountLogin('password')
+    await flushPromises()
+    const password = () => wrapper.get('[data-testid="login-password"]')
+    expect(password().attributes('aria-describedby')).toBeUndefined()
+    await wrapper.get('[data-testid="login-toggle"]').trigger('click')
+    const hint = password().attributes('aria-describedby')
+    expect(hint).toBe('login-password-hint')
+    expect(wrapper.find(`#${hint}`).exists()).toBe(true)
   })
 
   it('shows the server’s refusal in words', async () => {

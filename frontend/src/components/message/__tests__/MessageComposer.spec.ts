@@ -38,12 +38,43 @@ describe('MessageComposer', () => {
     expect(input.attributes('aria-invalid')).toBe('true')
   })
 
-  it('is labelled, and announces typing on input', async () => {
+  it('is labelled, and announces typing on input and its end when the draft is emptied', async () => {
     const wrapper = setup()
     expect(wrapper.get('label').text()).toBe('Message #general')
     expect(wrapper.get('label').attributes('for')).toBe(wrapper.get('textarea').attributes('id'))
     await wrapper.get('textarea').setValue('h')
     expect(wrapper.emitted('typing')).toHaveLength(1)
+    expect(wrapper.emitted('typingStop')).toBeUndefined()
+    await wrapper.get('textarea').setValue('')
+    expect(wrapper.emitted('typingStop')).toHaveLength(1)
+  })
+
+  it('names the Send button even where its text is hidden (phones)', () => {
+    const wrapper = setup()
+    expect(wrapper.get('[data-testid="send"]').attributes('aria-label')).toBe('Send')
+  })
+
+  it('says in a live region why a draft cannot be sent, and by how much', async () => {
+    const wrapper = mount(MessageComposer, {
+      props: { room: 'general', placeholder: 'Message #general', maxLength: 4000 },
+    })
+    const input = wrapper.get('textarea')
+    const status = wrapper.get('[data-testid="too-long"]')
+    expect(status.attributes('role')).toBe('status')
+    expect(input.attributes('aria-describedby')).toContain(status.attributes('id'))
+    // 2,100 emoji are 4,200 UTF-16 units but 2,100 characters, as the server counts: fine.
+    await input.setValue('😀'.repeat(2100))
+    expect(status.text()).toBe('')
+    expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeUndefined()
+    await input.setValue('😀'.repeat(4000))
+    expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeUndefined()
+    await input.setValue('😀'.repeat(4003))
+    expect(status.text()).toBe('The message is 3 characters too long (4003 / 4000).')
+    expect(wrapper.get('[data-testid="send"]').attributes('disabled')).toBeDefined()
+    await input.setValue('😀'.repeat(4001))
+    expect(status.text()).toBe('The message is 1 character too long (4001 / 4000).')
+    await input.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toBeUndefined()
   })
 
   it('keeps a draft per room', async () => {

@@ -37,7 +37,13 @@ describe('MessageList', () => {
         r.classes().includes('day') ? 'day' : r.classes().includes('grouped') ? 'g' : 'm',
       ),
     ).toEqual(['day', 'm', 'g', 'm', 'm', 'day', 'm'])
-    expect(wrapper.find('[role="log"]').exists()).toBe(true)
+    // A live region around a real list: the <ol> keeps its list semantics, every child an <li>.
+    const log = wrapper.get('[role="log"]')
+    expect(log.attributes('aria-live')).toBe('polite')
+    const list = log.get('ol')
+    expect(list.attributes('role')).toBeUndefined()
+    expect([...list.element.children].every((child) => child.tagName === 'LI')).toBe(true)
+    expect(list.findAll('li').every((li) => li.attributes('role') === undefined)).toBe(true)
     expect(wrapper.get('[data-testid="room-beginning"]').text()).toContain('#general')
   })
 
