@@ -61,6 +61,10 @@ enum class Limit {
     TooManyReactions,
     InvalidReaction,
     EmptyMessage,
+    // Read state: a read mark above the room's newest id (refused); an unread count that
+    // stopped at --max-unread-count.
+    ReadMarkBeyondNewest,
+    UnreadCapped,
     kCount
 };
 
@@ -100,6 +104,10 @@ class Metrics {
     prometheus::Gauge& broker_outbox_pending;      // stored messages waiting to be (re)published
     prometheus::Counter& broker_reconnects;        // successful (re)connections
     prometheus::Counter& broker_foreign_messages;  // brief-format messages from other publishers
+    // Read state: marks that moved (stored), marks refused (not a member, no such room, an id
+    // above the room's newest).
+    prometheus::Counter& read_marks_stored;
+    prometheus::Counter& read_marks_refused;
 
     void limit_hit(Limit limit);
     // Counts one HTTP response; `route` is the route pattern ("/api/rooms/{room}/messages").

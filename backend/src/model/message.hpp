@@ -158,8 +158,15 @@ struct ReadState {
     bool operator==(const ReadState&) const = default;
 };
 
+// A user's read mark in a room moved: every connection of that user, on every node, gets the
+// room's new state (docs/protocol.md "Read state").
+struct ReadMoved {
+    std::string user_name;
+    ReadState state;
+};
+
 // Everything that travels on the bus between the chat core and every node.
-using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded>;
+using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved>;
 using EventPtr = std::shared_ptr<const Event>;
 
 // std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)
