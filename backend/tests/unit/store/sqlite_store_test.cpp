@@ -254,6 +254,7 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
                                                      {"messages_client_msg_id"},
                                                      {"messages_replies"},
                                                      {"messages_unpublished"},
+                                                     {"messages_unread"},
                                                      {"messages_visible_by_room"}}));
 }
 
