@@ -64,10 +64,7 @@ export const useConnectionStore = defineStore('connection', () => {
             : { after: query.after, limit: query.limit },
         ),
       onFrame: dispatch,
-      onHistory: (batch) => {
-        messages.applyHistory(batch)
-        rooms.applyHistory(batch)
-      },
+      onHistory: (batch) => messages.applyHistory(batch),
       onStatus: (next, info) => {
         status.value = next
         detail.value = info
@@ -79,6 +76,7 @@ export const useConnectionStore = defineStore('connection', () => {
     })
     socket.value = next
     messages.setSender(next)
+    rooms.setReadSender(next)
     next.start()
   }
 
@@ -86,6 +84,7 @@ export const useConnectionStore = defineStore('connection', () => {
     socket.value?.stop()
     socket.value = null
     messages.setSender(null)
+    rooms.setReadSender(null)
     status.value = 'idle'
     detail.value = { attempt: 0, retryAt: null }
     lastTyping.clear()
