@@ -167,6 +167,13 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                                     {"sessions", std::move(sessions)},
                                     {"reason", ended.reason}};
             },
+            [](const model::ReadMoved& read) {
+                return json::object{
+                    {"type", "read_moved"},        {"user_name", read.user_name},
+                    {"room", read.state.room},     {"last_read_id", read.state.last_read_id},
+                    {"unread", read.state.unread}, {"unread_capped", read.state.unread_capped},
+                    {"as_of", read.state.as_of}};
+            },
         },
         event);
     o["node"] = node;
@@ -225,6 +232,12 @@ Wire decode_wire(std::string_view body) {
         }
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(std::move(ended));
+    } else if (type == "read_moved") {
+        w.kind = Wire::Kind::Event;
+        w.event = std::make_shared<const model::Event>(model::ReadMoved{
+            str(o, "user_name"),
+            model::ReadState{str(o, "room"), num(o, "last_read_id"), num(o, "unread"),
+                             boolean(o, "unread_capped"), num(o, "as_of")}});
     } else if (type == "heartbeat") {
         w.kind = Wire::Kind::Heartbeat;
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {

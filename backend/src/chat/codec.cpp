@@ -109,6 +109,24 @@ json::object message_object(const model::Message& message) {
     return object;
 }
 
+// A room's read state as every frame carries it; room for a mention count beside `unread`.
+// `object` may hold fields to put first (a frame's type).
+json::object read_state_object(const model::ReadState& state, json::object object = {}) {
+    object["room"] = state.room;
+    object["last_read_id"] = state.last_read_id;
+    object["unread"] = state.unread;
+    if (state.unread_capped) object["unread_capped"] = true;
+    object["as_of"] = state.as_of;
+    return object;
+}
+
+json::array read_state_array(const std::vector<model::ReadState>& states) {
+    json::array out;
+    out.reserve(states.size());
+    for (const auto& state : states) out.emplace_back(read_state_object(state));
+    return out;
+}
+
 json::array string_array(const std::vector<std::string>& items) {
     json::array out;
     out.reserve(items.size());
@@ -154,12 +172,28 @@ DecodeResult decode_client_frame(std::string_view text) {
         return TypingCommand{std::string(*room), *type == "typing_stop"};
     }
     if (*type == "ping") return PingCommand{};
+    if (*type == "read" || *type == "read_all") {
+        std::optional<DecodeError> error;
+        auto id = client_msg_id_of(*object, error);
+        if (error) return *error;
+        if (*type == "read_all") return ReadAllCommand{std::move(id)};
+        const auto* room = string_field(*object, "room");
+        if (!room) return bad_request("missing string field \"room\"", id);
+        const auto* up_to = object->if_contains("id");
+        const auto up_to_id = up_to ? message_id_of(*up_to) : std::nullopt;
+        if (!up_to_id) return bad_request("\"id\" must be a message id (a positive integer)", id);
+        return ReadCommand{std::string(*room), *up_to_id, std::move(id)};
+    }
     return DecodeError{
         "unknown_type", fmt::format("unknown frame type \"{}\"", std::string_view(*type)), {}};
 }
 
 std::string message_json(const model::Message& message) {
     return json::serialize(message_object(message));
+}
+
+std::string read_state_json(const model::ReadState& state) {
+    return json::serialize(read_state_object(state));
 }
 
 std::string encode_message(const model::Message& message) {
@@ -214,11 +248,24 @@ std::string encode_membership(const model::Membership& membership) {
 
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
-                           const std::vector<std::string>& online) {
+                           const std::vector<std::string>& online,
+                           const std::vector<model::ReadState>& read) {
     return json::serialize(json::object{{"type", "welcome"},
                                         {"user_name", user_name},
                                         {"rooms", string_array(rooms)},
-                                        {"online", string_array(online)}});
+                                        {"online", string_array(online)},
+                                        {"read", read_state_array(read)}});
+}
+
+std::string encode_read_state(const model::ReadState& state) {
+    return json::serialize(read_state_object(state, json::object{{"type", "read_state"}}));
+}
+
+std::string encode_read_ack(std::string_view client_msg_id,
+                            const std::vector<model::ReadState>& states) {
+    return json::serialize(json::object{{"type", "read_ack"},
+                                        {"client_msg_id", client_msg_id},
+                                        {"rooms", read_state_array(states)}});
 }
 
 std::string encode_pong() {

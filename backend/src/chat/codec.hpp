@@ -33,7 +33,18 @@ struct TypingCommand {
     bool stopped = false;
 };
 struct PingCommand {};
-using ClientCommand = std::variant<SendCommand, ChangeCommand, TypingCommand, PingCommand>;
+// Marks `room` read up to `up_to` (docs/protocol.md "Read state").
+struct ReadCommand {
+    std::string room;
+    model::MessageId up_to = 0;
+    std::string client_msg_id;
+};
+// Marks every room of the user read.
+struct ReadAllCommand {
+    std::string client_msg_id;
+};
+using ClientCommand = std::
+    variant<SendCommand, ChangeCommand, TypingCommand, PingCommand, ReadCommand, ReadAllCommand>;
 
 // Why a client frame could not be decoded; `code` is the protocol's error code.
 struct DecodeError {
@@ -65,11 +76,20 @@ std::string encode_presence(const model::Presence& presence);
 std::string encode_membership(const model::Membership& membership);
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
-                           const std::vector<std::string>& online);
+                           const std::vector<std::string>& online,
+                           const std::vector<model::ReadState>& read);
+// A read mark moved: the room's new state, to every connection of its user.
+std::string encode_read_state(const model::ReadState& state);
+// The answer to a `read` or `read_all` frame: the state of each room it names (read: the one
+// room, moved or not; read_all: the rooms that moved).
+std::string encode_read_ack(std::string_view client_msg_id,
+                            const std::vector<model::ReadState>& states);
 std::string encode_pong();
 
 // The JSON object of a message as it appears in history pages and `message` frames.
 std::string message_json(const model::Message& message);
+// The JSON object of a room's read state as frames and HTTP answers carry it.
+std::string read_state_json(const model::ReadState& state);
 
 std::string_view to_string(model::MessageKind kind);
 

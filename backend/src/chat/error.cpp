@@ -52,6 +52,8 @@ std::string_view code_name(ErrorCode code) {
             return "invalid_reaction";
         case ErrorCode::EmptyMessage:
             return "empty_message";
+        case ErrorCode::ReadMarkBeyondNewest:
+            return "read_mark_beyond_newest";
         case ErrorCode::SendRateLimited:
         case ErrorCode::LoginThrottled:
         case ErrorCode::RegistrationThrottled:

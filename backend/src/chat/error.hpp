@@ -37,6 +37,8 @@ enum class ErrorCode {
     TooManyReactions,
     InvalidReaction,
     EmptyMessage,
+    // A read mark above the room's newest id (docs/protocol.md "Read state").
+    ReadMarkBeyondNewest,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

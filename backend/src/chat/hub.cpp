@@ -125,6 +125,7 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
                            close_session(session, CloseCode::Policy, ended.reason);
                        }
                    },
+                   [this](const model::ReadMoved& read) { deliver_read(read); },
                },
                event);
 }
@@ -279,6 +280,22 @@ void Hub::deliver_membership(const model::Membership& membership) {
             }
         }
     }
+}
+
+void Hub::deliver_read(const model::ReadMoved& read) {
+    std::vector<std::shared_ptr<Sink>> sinks;
+    {
+        std::shared_lock lock(mutex_);
+        const auto user = users_.find(read.user_name);
+        if (user == users_.end()) return;
+        for (const ConnectionId id : user->second) {
+            const Connection& connection = connections_.at(id);
+            if (connection.protocol == Protocol::Native) sinks.push_back(connection.sink);
+        }
+    }
+    if (sinks.empty()) return;
+    const auto frame = make_frame(encode_read_state(read.state));
+    for (const auto& sink : sinks) sink->deliver(frame);
 }
 
 std::vector<std::shared_ptr<Sink>> Hub::sinks_where(auto predicate) const {

@@ -121,6 +121,8 @@ class Hub {
     void deliver_typing(const model::Typing& typing);
     void deliver_presence(const model::Presence& presence);
     void deliver_membership(const model::Membership& membership);
+    // To every native connection of the user.
+    void deliver_read(const model::ReadMoved& read);
     // Requires the unique lock.
     void subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection);
     void unsubscribe_locked(const std::string& room, ConnectionId id);

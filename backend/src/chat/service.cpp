@@ -320,6 +320,73 @@ std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {
     return rooms;
 }
 
+void ChatService::count_capped(const std::vector<model::ReadState>& states) {
+    for (const auto& state : states) {
+        if (state.unread_capped) metrics_.limit_hit(Limit::UnreadCapped);
+    }
+}
+
+std::vector<model::ReadState> ChatService::read_states(const std::string& user_name,
+                                                       const std::vector<std::string>& rooms) {
+    auto states = store_.read_states(user_name, rooms, options_.max_unread_count);
+    count_capped(states);
+    return states;
+}
+
+void ChatService::move_read_mark(store::ReadMark mark, ReadDone done) {
+    mark.unread_cap = options_.max_unread_count;
+    auto user_name = mark.user_name;
+    store_.mark_read(std::move(mark), [this, user_name = std::move(user_name),
+                                       done = std::move(done)](store::ReadMarkResult result) {
+        using Outcome = store::ReadMarkResult::Outcome;
+        switch (result.outcome) {
+            case Outcome::Moved:
+                metrics_.read_marks_stored.Increment();
+                count_capped(result.states);
+                // Every connection of the user, this one included and on every node.
+                for (const auto& state : result.states) {
+                    publish(model::ReadMoved{user_name, state});
+                }
+                done(std::nullopt, std::move(result.states));
+                return;
+            case Outcome::Unchanged:
+                count_capped(result.states);
+                done(std::nullopt, std::move(result.states));
+                return;
+            case Outcome::BeyondNewest:
+                metrics_.read_marks_refused.Increment();
+                done(Error(ErrorCode::ReadMarkBeyondNewest,
+                           "that id is above the room's newest message"),
+                     {});
+                return;
+            case Outcome::Failed:  // counted by the store
+                done(Error(ErrorCode::StoreFailed, result.error), {});
+                return;
+        }
+    });
+}
+
+void ChatService::mark_read(const Identity& identity,
+                            std::string_view room,
+                            model::MessageId up_to,
+                            ReadDone done) {
+    try {
+        require_reader(identity, room);
+        if (up_to <= 0) throw Error(ErrorCode::BadRequest, "id is a positive integer");
+    } catch (const Error&) {
+        metrics_.read_marks_refused.Increment();
+        throw;
+    }
+    move_read_mark(store::ReadMark{identity.user_name, std::string(room), up_to}, std::move(done));
+}
+
+void ChatService::mark_all_read(const Identity& identity, ReadDone done) {
+    // A room the user has never met yet (general, for a client that never connected) gets its
+    // mark first, so that "every room" is every room.
+    store_.read_states(identity.user_name, rooms_of(identity.user_name), options_.max_unread_count);
+    move_read_mark(store::ReadMark{identity.user_name, {}, 0}, std::move(done));
+}
+
 Profile ChatService::me(const Identity& identity) {
     return Profile{identity.user_name, rooms_of(identity.user_name)};
 }
@@ -492,11 +559,12 @@ Identity ChatService::seed_identity(std::string_view user_name,
 }
 
 Frame ChatService::welcome(const std::string& user_name,
-                           const std::vector<std::string>& rooms) const {
+                           const std::vector<std::string>& rooms,
+                           const std::vector<model::ReadState>& read) const {
     auto online = online_users(Hub::kDefaultPresenceLimit);
     const auto at = std::lower_bound(online.begin(), online.end(), user_name);
     if (at == online.end() || *at != user_name) online.insert(at, user_name);
-    return make_frame(encode_welcome(user_name, rooms, online));
+    return make_frame(encode_welcome(user_name, rooms, online, read));
 }
 
 void ChatService::when_subscribed(const std::string& user_name, std::function<void()> done) {
@@ -569,6 +637,11 @@ void ChatService::handle_frame(ConnectionId id,
             return;
         }
         publish(model::Typing{std::move(typing->room), user_name, typing->stopped});
+    } else if (auto* read = std::get_if<ReadCommand>(&command)) {
+        read_frame(id, user_name, sink, std::move(read->room), read->up_to,
+                   std::move(read->client_msg_id));
+    } else if (auto* read_all = std::get_if<ReadAllCommand>(&command)) {
+        read_frame(id, user_name, sink, {}, 0, std::move(read_all->client_msg_id));
     } else {
         sink->deliver(make_frame(encode_pong()));
     }
@@ -714,6 +787,35 @@ void ChatService::append_and_ack(const std::shared_ptr<Sink>& sink, store::NewMe
             publisher_.publish(std::move(result.message));
         }
     });
+}
+
+void ChatService::read_frame(ConnectionId id,
+                             const std::string& user_name,
+                             const std::shared_ptr<Sink>& sink,
+                             std::string room,
+                             model::MessageId up_to,
+                             std::string client_msg_id) {
+    // The connection's rooms are its user's (general included): one not among them is either
+    // not joined or does not exist.
+    if (!room.empty() && !hub_.is_subscribed(id, room)) {
+        metrics_.read_marks_refused.Increment();
+        refuse(sink, Limit::Forbidden, "not_member", "join the room before marking it read",
+               client_msg_id);
+        return;
+    }
+    move_read_mark(store::ReadMark{user_name, std::move(room), up_to},
+                   [this, sink, client_msg_id](std::optional<Error> error,
+                                               std::vector<model::ReadState> states) {
+                       if (error) {
+                           const auto limit = error->code == ErrorCode::ReadMarkBeyondNewest
+                                                  ? Limit::ReadMarkBeyondNewest
+                                                  : Limit::BadRequest;
+                           refuse(sink, limit, code_name(error->code), error->what(),
+                                  client_msg_id);
+                           return;
+                       }
+                       sink->deliver(make_frame(encode_read_ack(client_msg_id, states)));
+                   });
 }
 
 void ChatService::post_seed(const std::string& user_name,

@@ -26,6 +26,7 @@ class Store;
 struct NewMessage;
 struct HistoryQuery;
 struct HistoryPage;
+struct ReadMark;
 }  // namespace chatd::store
 namespace chatd::bus {
 class Bus;
@@ -108,6 +109,9 @@ struct ServiceOptions {
     std::chrono::milliseconds registration_window = std::chrono::hours(1);
     // Expired sessions are purged on a sign-in at most this often.
     std::chrono::milliseconds session_purge_interval = std::chrono::minutes(1);
+    // Unread counts stop here (the web client shows "999+"); each count that stops is counted
+    // (chat_limit_hits_total{kind="unread_capped"}).
+    std::size_t max_unread_count = 999;
     // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
     // which the edit window compares (a fake one in tests).
     std::function<std::int64_t()> clock{};
@@ -185,6 +189,24 @@ class ChatService {
                         int limit);
     // Rooms the user's live connections subscribe to (general included). Blocking.
     std::vector<std::string> rooms_of(const std::string& user_name);
+
+    // --- Read state (docs/protocol.md "Read state"). ---
+    // The user's last-read id and unread count in each of `rooms`. Blocking.
+    std::vector<model::ReadState> read_states(const std::string& user_name,
+                                              const std::vector<std::string>& rooms);
+    // What a read mark answers, on a store thread once it is durable: the states (mark_read: the
+    // room's, moved or not; mark_all_read: the rooms that moved) or the refusal.
+    using ReadDone = std::function<void(std::optional<Error>, std::vector<model::ReadState>)>;
+    // Marks `room` read up to `up_to` (a mark never moves back: a lower id answers the state as
+    // it is). Only members (throws NotMember, RoomNotFound, InvalidRoom, BadRequest at once);
+    // ReadMarkBeyondNewest through `done` above the room's newest id. Every connection of the
+    // user, on every node, is told when the mark moves. Blocking (the checks), then `done`.
+    void mark_read(const Identity& identity,
+                   std::string_view room,
+                   model::MessageId up_to,
+                   ReadDone done);
+    // Marks every room of the user read up to its newest id. Blocking, then `done`.
+    void mark_all_read(const Identity& identity, ReadDone done);
     // This node's users and those the bus reports on other nodes, sorted. Not blocking.
     // With `limit`, this node's part holds at most that many names (the welcome frame's cap).
     std::vector<std::string> online_users(std::size_t limit = SIZE_MAX) const;
@@ -202,7 +224,10 @@ class ChatService {
     // --- Live connections. Not blocking. ---
     // The first frame of a native connection: its user, its rooms and who is online (this
     // node's part capped at Hub::kDefaultPresenceLimit), the user always among them.
-    Frame welcome(const std::string& user_name, const std::vector<std::string>& rooms) const;
+    // `read`: the user's state in each room (read_states).
+    Frame welcome(const std::string& user_name,
+                  const std::vector<std::string>& rooms,
+                  const std::vector<model::ReadState>& read = {}) const;
     ConnectionId connect(const Identity& identity,
                          Protocol protocol,
                          std::shared_ptr<Sink> sink,
@@ -235,6 +260,17 @@ class ChatService {
                 struct ChangeCommand command);
     // Appends, then acks on `sink` and publishes, or tells `sink` why it was refused.
     void append_and_ack(const std::shared_ptr<Sink>& sink, store::NewMessage message);
+    // Moves a read mark; publishes the moved states to the user's connections, then `done` with
+    // the states (or the refusal), on a store thread.
+    void move_read_mark(store::ReadMark mark, ReadDone done);
+    // `read` and `read_all` frames: acked with read_ack on `sink`.
+    void read_frame(ConnectionId id,
+                    const std::string& user_name,
+                    const std::shared_ptr<Sink>& sink,
+                    std::string room,
+                    model::MessageId up_to,
+                    std::string client_msg_id);
+    void count_capped(const std::vector<model::ReadState>& states);
     // Checks and paging shared by history and replies; `read` reads the page with its extra row.
     HistoryPage page(const Identity& identity,
                      std::string_view room,

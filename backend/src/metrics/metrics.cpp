@@ -120,6 +120,10 @@ std::string_view to_string(Limit limit) {
             return "empty_message";
         case Limit::WebCache:
             return "web_cache";
+        case Limit::ReadMarkBeyondNewest:
+            return "read_mark_beyond_newest";
+        case Limit::UnreadCapped:
+            return "unread_capped";
         case Limit::kCount:
             break;
     }
@@ -196,6 +200,12 @@ Metrics::Metrics(std::string_view version)
                             "chat_web_cache_bytes",
                             "Bytes of web client files held in memory (precompressed variants "
                             "included)")),
+      read_marks_stored(counter(
+          *registry_, "chat_read_marks_stored_total", "Read marks moved forward and stored")),
+      read_marks_refused(counter(*registry_,
+                                 "chat_read_marks_refused_total",
+                                 "Read marks refused: not a member, no such room, or an id above "
+                                 "the room's newest")),
       limit_hits_(BuildCounter()
                       .Name("chat_limit_hits_total")
                       .Help("Requests or frames refused, by limit or error kind")

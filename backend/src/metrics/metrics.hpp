@@ -62,6 +62,10 @@ enum class Limit {
     InvalidReaction,
     EmptyMessage,
     WebCache,  // a web client file read from disk for one request: past --web-cache-bytes
+    // Read state: a read mark above the room's newest id (refused); an unread count that
+    // stopped at --max-unread-count.
+    ReadMarkBeyondNewest,
+    UnreadCapped,
     kCount
 };
 
@@ -102,6 +106,10 @@ class Metrics {
     prometheus::Counter& broker_reconnects;        // successful (re)connections
     prometheus::Counter& broker_foreign_messages;  // brief-format messages from other publishers
     prometheus::Gauge& web_cache_bytes;  // web client files held in memory, variants included
+    // Read state: marks that moved (stored), marks refused (not a member, no such room, an id
+    // above the room's newest).
+    prometheus::Counter& read_marks_stored;
+    prometheus::Counter& read_marks_refused;
 
     void limit_hit(Limit limit);
     // Counts one HTTP response; `route` is the route pattern ("/api/rooms/{room}/messages").

@@ -147,8 +147,28 @@ struct SessionsEnded {
     std::string reason;  // the close frame's reason
 };
 
+// One user's read state in one room (docs/design/storage.md "Read state").
+struct ReadState {
+    std::string room;
+    MessageId last_read_id = 0;  // the newest id of the room the user has read
+    // The room's Text messages above last_read_id that are neither deleted nor the user's own,
+    // counted up to a cap: `unread` is at most the cap, `unread_capped` says that more exist.
+    // (A mention count, when there is one, sits beside these.)
+    std::int64_t unread = 0;
+    bool unread_capped = false;
+    MessageId as_of = 0;  // the room's newest id (of any kind) when this was counted
+    bool operator==(const ReadState&) const = default;
+};
+
+// A user's read mark in a room moved: every connection of that user, on every node, gets the
+// room's new state (docs/protocol.md "Read state").
+struct ReadMoved {
+    std::string user_name;
+    ReadState state;
+};
+
 // Everything that travels on the bus between the chat core and every node.
-using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded>;
+using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved>;
 using EventPtr = std::shared_ptr<const Event>;
 
 // std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)

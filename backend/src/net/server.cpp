@@ -8,6 +8,7 @@
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -100,6 +101,7 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case TooManyReactions: return {s::conflict, Limit::TooManyReactions};
         case InvalidReaction: return {s::bad_request, Limit::InvalidReaction};
         case EmptyMessage: return {s::bad_request, Limit::EmptyMessage};
+        case ReadMarkBeyondNewest: return {s::bad_request, Limit::ReadMarkBeyondNewest};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
@@ -408,6 +410,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         return await_callback<R>(std::move(start));
     }
 
+    // On the blocking pool: starts a read mark and waits for the store to commit it (the service
+    // answers on the store's writer thread); rethrows its refusal.
+    template <class Start>
+    static std::vector<model::ReadState> wait_for_read_marks(Start start) {
+        std::promise<std::vector<model::ReadState>> answer;
+        auto answered = answer.get_future();
+        start([&answer](std::optional<chat::Error> error, std::vector<model::ReadState> states) {
+            if (error) {
+                answer.set_exception(std::make_exception_ptr(std::move(*error)));
+            } else {
+                answer.set_value(std::move(states));
+            }
+        });
+        return answered.get();
+    }
+
     // The bearer token's session; nullopt without a valid one.
     awaitable<std::optional<chat::Identity>> authenticate(const Call& call) {
         auto token = bearer_token(call);
@@ -606,6 +624,25 @@ void Server::Impl::add_routes() {
             return ok(protocol::history_body(
                 service.replies(me, c.params.at("room"), id, query.before, query.after, limit)));
         });
+    add("POST", "/api/rooms/{room}/read", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            const auto id = protocol::parse_read_mark(c.request.body());
+            const auto states = wait_for_read_marks([&](chat::ChatService::ReadDone done) {
+                service.mark_read(me, c.params.at("room"), id, std::move(done));
+            });
+            if (states.empty()) throw chat::Error(ErrorCode::StoreFailed, "no read state");
+            return ok(protocol::read_state_body(states.front()));
+        });
+    add("GET", "/api/read", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(protocol::read_states_body(
+            service.read_states(me.user_name, service.rooms_of(me.user_name))));
+    });
+    add("POST", "/api/read/all", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(
+            protocol::read_states_body(wait_for_read_marks([&](chat::ChatService::ReadDone done) {
+                service.mark_all_read(me, std::move(done));
+            })));
+    });
     add("GET", "/api/users/online", SignedIn, Inline, [this](const Call&, const Identity&) {
         return ok(protocol::users_body(service.online_users()));
     });
@@ -790,14 +827,20 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
                           "too many connections from your address", Limit::ConnectionsPerAddress};
         }
         std::vector<std::string> rooms;
+        std::vector<model::ReadState> read_state;
         if (native) {
-            auto job = [this, name = identity.user_name] { return service.rooms_of(name); };
-            rooms = co_await offload(std::move(job));
+            auto job = [this, name = identity.user_name] {
+                auto mine = service.rooms_of(name);
+                auto states = service.read_states(name, mine);
+                return std::pair{std::move(mine), std::move(states)};
+            };
+            std::tie(rooms, read_state) = co_await offload(std::move(job));
         }
         metrics.http_response(route, 101);
         start_websocket(std::move(stream), std::move(request), std::move(identity),
                         native ? chat::Protocol::Native : chat::Protocol::Seed, std::move(rooms),
-                        std::move(slot), WebSocketContext{service, metrics, options},
+                        std::move(read_state), std::move(slot),
+                        WebSocketContext{service, metrics, options},
                         shards->shard_of(stream.get_executor()));
         co_return;
     } catch (const chat::Error& error) {

@@ -85,7 +85,8 @@ class WebSocketSession final : public chat::Sink,
                         Request request,
                         chat::Identity identity,
                         chat::Protocol protocol,
-                        std::vector<std::string> rooms);
+                        std::vector<std::string> rooms,
+                        std::vector<model::ReadState> read_state);
 
     void deliver(const chat::Frame& frame) override { push(frame, false); }
     std::size_t queued_bytes() const override { return outbox_.queued_bytes(); }
@@ -219,7 +220,8 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
                                       Request request,
                                       chat::Identity identity,
                                       chat::Protocol protocol,
-                                      std::vector<std::string> rooms) {
+                                      std::vector<std::string> rooms,
+                                      std::vector<model::ReadState> read_state) {
     protocol_ = protocol;
     user_name_ = identity.user_name;
 
@@ -230,7 +232,9 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
     // registered so that nothing the bus delivers meanwhile overtakes it: a client resyncs
     // after each welcome from the last id it saw, and a message seen first would move that
     // mark past what it missed (found by the chaos checker, docs/reliability.md).
-    if (protocol == chat::Protocol::Native) deliver(context_.service.welcome(user_name_, rooms));
+    if (protocol == chat::Protocol::Native) {
+        deliver(context_.service.welcome(user_name_, rooms, read_state));
+    }
     id_ = context_.service.connect(identity, protocol, self, rooms);
     {
         asio::steady_timer subscribed(socket_.get_executor(), std::chrono::seconds(2));
@@ -558,6 +562,7 @@ void start_websocket(beast::tcp_stream stream,
                      chat::Identity identity,
                      chat::Protocol protocol,
                      std::vector<std::string> rooms,
+                     std::vector<model::ReadState> read_state,
                      ConnectionLimits::Slot slot,
                      WebSocketContext context,
                      std::size_t shard) {
@@ -568,7 +573,7 @@ void start_websocket(beast::tcp_stream stream,
     auto* raw = session.get();
     asio::co_spawn(executor,
                    raw->run(std::move(session), std::move(request), std::move(identity), protocol,
-                            std::move(rooms)),
+                            std::move(rooms), std::move(read_state)),
                    log_failure(context.metrics, "WebSocket session"));
 }
 

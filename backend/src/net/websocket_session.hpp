@@ -22,12 +22,14 @@ struct WebSocketContext {
 // (released when the connection ends), so no frame of the HTTP session stays allocated for the
 // connection's life. It accepts the upgrade, registers with the service, reads frames, and
 // writes the outbox through a single writer, on the stream's strand. `rooms` are the native
-// user's rooms. `shard` is the I/O shard (IoShards) whose context runs the stream.
+// user's rooms and `read_state` their read state (the welcome frame's). `shard` is the I/O shard
+// (IoShards) whose context runs the stream.
 void start_websocket(beast::tcp_stream stream,
                      Request request,
                      chat::Identity identity,
                      chat::Protocol protocol,
                      std::vector<std::string> rooms,
+                     std::vector<model::ReadState> read_state,
                      ConnectionLimits::Slot slot,
                      WebSocketContext context,
                      std::size_t shard);

@@ -111,4 +111,17 @@ std::int64_t parse_message_id(std::string_view segment) {
     return *id;
 }
 
+std::int64_t parse_read_mark(std::string_view body) {
+    const auto value = parse_json_body(body);
+    const auto* id = body_object(value).if_contains("id");
+    if (id != nullptr) {
+        if (const auto* signed_id = id->if_int64(); signed_id && *signed_id > 0) return *signed_id;
+        if (const auto* unsigned_id = id->if_uint64();
+            unsigned_id && *unsigned_id <= static_cast<std::uint64_t>(INT64_MAX)) {
+            return static_cast<std::int64_t>(*unsigned_id);
+        }
+    }
+    throw Error(ErrorCode::BadRequest, "\"id\" must be a message id (a positive integer)");
+}
+
 }  // namespace chatd::protocol

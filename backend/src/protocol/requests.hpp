@@ -60,4 +60,7 @@ HistoryQuery parse_history_query(const std::unordered_map<std::string, std::stri
 // The {id} of /api/rooms/{room}/messages/{id}: a positive decimal integer (BadRequest otherwise).
 std::int64_t parse_message_id(std::string_view segment);
 
+// POST /api/rooms/{room}/read: {"id"}, a positive integer (BadRequest otherwise).
+std::int64_t parse_read_mark(std::string_view body);
+
 }  // namespace chatd::protocol

@@ -91,6 +91,19 @@ std::string history_body(const chat::HistoryPage& page) {
     return body;
 }
 
+std::string read_state_body(const model::ReadState& state) {
+    return chat::read_state_json(state);
+}
+
+std::string read_states_body(const std::vector<model::ReadState>& states) {
+    std::string body = "{\"rooms\":[";
+    for (std::size_t i = 0; i < states.size(); ++i) {
+        if (i > 0) body += ',';
+        body += chat::read_state_json(states[i]);
+    }
+    return body + "]}";
+}
+
 std::string message_body(const chat::FoundMessage& found) {
     return "{\"message\":" + chat::message_json(found.message) +
            ",\"as_of\":" + std::to_string(found.as_of) + "}";

@@ -34,6 +34,10 @@ std::string rooms_body(const std::vector<chat::RoomEntry>& rooms);
 std::string room_body(const chat::RoomEntry& room);
 // POST /api/dm/{user_name}: {"name"}.
 std::string direct_body(std::string_view room);
+// POST /api/rooms/{room}/read: the room's read state, as frames carry it.
+std::string read_state_body(const model::ReadState& state);
+// GET /api/read, POST /api/read/all: {"rooms": [read state...]}.
+std::string read_states_body(const std::vector<model::ReadState>& states);
 // GET /api/rooms/{room}/messages and .../messages/{id}/replies:
 // {"messages": [message objects], "has_more", "as_of"}.
 std::string history_body(const chat::HistoryPage& page);

@@ -49,6 +49,21 @@ void GroupCommitWriter::flush() {
     call([] {});
 }
 
+void GroupCommitWriter::post(std::function<void()> job) {
+    // A throwing job (its callback) must not cost the writer thread, like an append callback.
+    queue(Job([this, job = std::move(job)] {
+        try {
+            job();
+        } catch (const std::exception& error) {
+            spdlog::error("store: a queued write's callback threw: {}", error.what());
+            if (metrics_ != nullptr) metrics_->store_callback_failures.Increment();
+        } catch (...) {
+            spdlog::error("store: a queued write's callback threw a non-standard exception");
+            if (metrics_ != nullptr) metrics_->store_callback_failures.Increment();
+        }
+    }));
+}
+
 void GroupCommitWriter::queue(Item item) {
     if (!queue_.push_always(std::move(item))) {
         throw std::logic_error("store: used while it is being destroyed");

@@ -72,6 +72,11 @@ class GroupCommitWriter {
     template <typename Work>
     auto call(Work work) -> std::invoke_result_t<Work&>;
 
+    // Queues `job` to run alone on the writer thread after everything queued before it, and
+    // returns at once. The job reports its own outcome (a callback); one that throws is logged
+    // and counted like a throwing append callback.
+    void post(std::function<void()> job);
+
     // Blocks until every append queued before the call has committed and its callback has
     // run. Throws std::logic_error from a callback.
     void flush();

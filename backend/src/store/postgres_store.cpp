@@ -15,6 +15,7 @@
 #include "store/group_commit_writer.hpp"
 #include "store/postgres_appends.hpp"
 #include "store/postgres_connection.hpp"
+#include "store/read_state_rows.hpp"
 #include "store/schema_codes.hpp"
 
 namespace chatd::store {
@@ -141,10 +142,47 @@ constexpr const char* kFindRoom =
 constexpr const char* kListPublicRooms =
     "SELECT name, direct, created_by, created_ms FROM rooms WHERE NOT direct ORDER BY name";
 
+// A new member's read mark starts at the room's newest id (the `n` subqueries, as kRoomAsOf),
+// replacing one left from before (docs/design/storage.md "Read state"); leaving deletes it.
 constexpr const char* kInsertMember =
-    "INSERT INTO members (room, user_name) VALUES ($1, $2)"
-    " ON CONFLICT (room, user_name) DO NOTHING";
-constexpr const char* kDeleteMember = "DELETE FROM members WHERE room = $1 AND user_name = $2";
+    "WITH joined AS (INSERT INTO members (room, user_name) VALUES ($1, $2)"
+    " ON CONFLICT (room, user_name) DO NOTHING RETURNING room, user_name)"
+    " INSERT INTO read_marks (user_name, room, last_read_id)"
+    " SELECT user_name, room,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = joined.room ORDER BY id DESC LIMIT 1), 0)"
+    " FROM joined ON CONFLICT (user_name, room) DO UPDATE SET last_read_id = EXCLUDED.last_read_id";
+constexpr const char* kDeleteMember =
+    "WITH left_room AS (DELETE FROM members WHERE room = $1 AND user_name = $2)"
+    " DELETE FROM read_marks WHERE room = $1 AND user_name = $2";
+// Marks for the rooms of $2 (a JSON array) that exist and have none yet, at their newest id.
+constexpr const char* kStartReadMarks =
+    "INSERT INTO read_marks (user_name, room, last_read_id)"
+    " SELECT $1, r.name,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = r.name ORDER BY id DESC LIMIT 1), 0)"
+    " FROM rooms r WHERE r.name IN (SELECT json_array_elements_text($2::json))"
+    " ON CONFLICT (user_name, room) DO NOTHING";
+// Each room's mark, its unread count (at most $3, through messages_unread) and its newest id:
+// one query for every room.
+constexpr const char* kReadStates =
+    "SELECT r.room, r.last_read_id, counted.unread,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = r.room ORDER BY id DESC LIMIT 1), 0)"
+    " FROM read_marks r"
+    " CROSS JOIN LATERAL (SELECT COUNT(*) AS unread FROM (SELECT 1 FROM messages m"
+    " WHERE m.room = r.room AND m.kind = 0 AND NOT m.deleted AND m.id > r.last_read_id"
+    " AND m.user_name <> r.user_name LIMIT $3::bigint) c) counted"
+    " WHERE r.user_name = $1 AND r.room IN (SELECT json_array_elements_text($2::json))"
+    " ORDER BY r.room";
+// Forward only: a lower id returns no row.
+constexpr const char* kMoveReadMark =
+    "INSERT INTO read_marks (user_name, room, last_read_id) VALUES ($1, $2, $3::bigint)"
+    " ON CONFLICT (user_name, room) DO UPDATE SET last_read_id = EXCLUDED.last_read_id"
+    " WHERE read_marks.last_read_id < EXCLUDED.last_read_id RETURNING last_read_id";
+constexpr const char* kMarkAllRead =
+    "UPDATE read_marks r SET last_read_id = latest.newest FROM (SELECT rm.room,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = rm.room ORDER BY id DESC LIMIT 1), 0)"
+    " AS newest FROM read_marks rm WHERE rm.user_name = $1) latest"
+    " WHERE r.user_name = $1 AND r.room = latest.room AND r.last_read_id < latest.newest"
+    " RETURNING r.room, r.last_read_id";
 constexpr const char* kIsMember = "SELECT 1 FROM members WHERE room = $1 AND user_name = $2";
 constexpr const char* kRoomsOf = "SELECT room FROM members WHERE user_name = $1 ORDER BY room";
 constexpr const char* kMembersOf =
@@ -620,6 +658,89 @@ std::vector<std::string> PostgresStore::rooms_of(std::string_view user_name) {
 std::vector<std::string> PostgresStore::members_of(std::string_view room) {
     return pooled(OnLostConnection::Retry, [&](Connection& db) {
         return first_column(db.exec(kMembersOf, {std::string(room)}));
+    });
+}
+
+namespace {
+
+std::vector<ReadState> read_states_of(PgConnection& db,
+                                      std::string_view user_name,
+                                      const std::vector<std::string>& rooms,
+                                      std::size_t cap) {
+    const auto rows =
+        db.exec(kReadStates, {std::string(user_name), detail::json_string_array(rooms),
+                              param(detail::unread_count_limit(cap))});
+    std::vector<ReadState> states;
+    states.reserve(static_cast<std::size_t>(rows.size()));
+    for (int row = 0; row < rows.size(); ++row) {
+        states.push_back(detail::read_state_of(rows.text(row, 0), rows.integer(row, 1),
+                                               rows.integer(row, 2), rows.integer(row, 3), cap));
+    }
+    return states;
+}
+
+ReadMarkResult move_read_mark(PgConnection& db, const ReadMark& mark) {
+    using Outcome = ReadMarkResult::Outcome;
+    ReadMarkResult result;
+    db.run(kBegin);
+    try {
+        if (mark.room.empty()) {
+            const auto rows = db.exec(kMarkAllRead, {mark.user_name});
+            for (int row = 0; row < rows.size(); ++row) {
+                const auto newest = rows.integer(row, 1);
+                result.states.push_back(ReadState{rows.text(row, 0), newest, 0, false, newest});
+            }
+            detail::sort_by_room(result.states);
+            result.outcome = result.states.empty() ? Outcome::Unchanged : Outcome::Moved;
+        } else if (mark.up_to > db.exec(kRoomAsOf, {mark.room}).integer(0, 0)) {
+            result.outcome = Outcome::BeyondNewest;
+        } else {
+            const auto moved =
+                db.exec(kMoveReadMark, {mark.user_name, mark.room, param(mark.up_to)});
+            result.outcome = moved.empty() ? Outcome::Unchanged : Outcome::Moved;
+            result.states = read_states_of(db, mark.user_name, {mark.room}, mark.unread_cap);
+        }
+        db.commit();
+        return result;
+    } catch (...) {
+        db.rollback_quietly();
+        throw;
+    }
+}
+
+}  // namespace
+
+void PostgresStore::mark_read(ReadMark mark, std::function<void(ReadMarkResult)> done) {
+    // Queued on the writer thread so that the caller never waits; it runs on a pooled connection
+    // (the writer's own is the appends'), one short transaction between two group commits.
+    group_commit_->post([this, mark = std::move(mark), done = std::move(done)] {
+        ReadMarkResult result;
+        try {
+            // Not retried on a lost connection: a second run would answer Unchanged.
+            result = pooled(OnLostConnection::Fail,
+                            [&mark](Connection& db) { return move_read_mark(db, mark); });
+        } catch (const std::exception& error) {
+            result.outcome = ReadMarkResult::Outcome::Failed;
+            result.error = error.what();
+        }
+        done(std::move(result));
+    });
+}
+
+std::vector<ReadState> PostgresStore::read_states(std::string_view user_name,
+                                                  const std::vector<std::string>& rooms,
+                                                  std::size_t unread_cap) {
+    if (rooms.empty()) return {};
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        auto states = read_states_of(db, user_name, rooms, unread_cap);
+        const auto missing = detail::rooms_missing(rooms, states);
+        if (missing.empty()) return states;
+        // A room met for the first time (general, which nobody joins): the user starts at its end.
+        db.exec(kStartReadMarks, {std::string(user_name), detail::json_string_array(missing)});
+        auto started = read_states_of(db, user_name, missing, unread_cap);
+        states.insert(states.end(), started.begin(), started.end());
+        detail::sort_by_room(states);
+        return states;
     });
 }
 

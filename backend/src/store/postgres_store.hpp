@@ -102,6 +102,11 @@ class PostgresStore final : public Store {
     std::vector<std::string> rooms_of(std::string_view user_name) override;
     std::vector<std::string> members_of(std::string_view room) override;
 
+    void mark_read(ReadMark mark, std::function<void(ReadMarkResult)> done) override;
+    std::vector<ReadState> read_states(std::string_view user_name,
+                                       const std::vector<std::string>& rooms,
+                                       std::size_t unread_cap) override;
+
   private:
     using Connection = detail::PgConnection;
 

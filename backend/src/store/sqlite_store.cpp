@@ -15,6 +15,7 @@
 #include "model/clock.hpp"
 #include "store/embedded_migrations.hpp"
 #include "store/group_commit_writer.hpp"
+#include "store/read_state_rows.hpp"
 #include "store/schema_codes.hpp"
 #include "store/sqlite_appends.hpp"
 #include "store/sqlite_checkpointer.hpp"
@@ -156,6 +157,42 @@ constexpr const char* kIsMember = "SELECT 1 FROM members WHERE room = ?1 AND use
 constexpr const char* kRoomsOf = "SELECT room FROM members WHERE user_name = ?1 ORDER BY room";
 constexpr const char* kMembersOf =
     "SELECT user_name FROM members WHERE room = ?1 ORDER BY user_name";
+
+// Read state (docs/design/storage.md "Read state"). `n` subqueries read a room's newest id, as
+// kRoomAsOf does. A new member's mark starts at it, replacing one left from before.
+constexpr const char* kStartMemberMark =
+    "INSERT INTO read_marks (user_name, room, last_read_id) VALUES (?2, ?1,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = ?1 ORDER BY id DESC LIMIT 1), 0))"
+    " ON CONFLICT (user_name, room) DO UPDATE SET last_read_id = excluded.last_read_id";
+constexpr const char* kDeleteMemberMark =
+    "DELETE FROM read_marks WHERE room = ?1 AND user_name = ?2";
+// Marks for the rooms of ?2 (a JSON array) that exist and have none yet, at their newest id.
+constexpr const char* kStartReadMarks =
+    "INSERT INTO read_marks (user_name, room, last_read_id)"
+    " SELECT ?1, j.value,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = j.value ORDER BY id DESC LIMIT 1), 0)"
+    " FROM json_each(?2) j WHERE EXISTS (SELECT 1 FROM rooms WHERE name = j.value)"
+    " ON CONFLICT (user_name, room) DO NOTHING";
+// Each room's mark, its unread count (at most ?3, through messages_unread: `kind = 0 AND
+// deleted = 0` repeats the index's condition) and its newest id: one query for every room.
+constexpr const char* kReadStates =
+    "SELECT r.room, r.last_read_id,"
+    " (SELECT COUNT(*) FROM (SELECT 1 FROM messages m WHERE m.room = r.room AND m.kind = 0"
+    " AND m.deleted = 0 AND m.id > r.last_read_id AND m.user_name <> r.user_name LIMIT ?3)),"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = r.room ORDER BY id DESC LIMIT 1), 0)"
+    " FROM read_marks r"
+    " WHERE r.user_name = ?1 AND r.room IN (SELECT value FROM json_each(?2)) ORDER BY r.room";
+// Forward only: a lower id changes nothing (sqlite3_changes 0).
+constexpr const char* kMoveReadMark =
+    "INSERT INTO read_marks (user_name, room, last_read_id) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (user_name, room) DO UPDATE SET last_read_id = excluded.last_read_id"
+    " WHERE excluded.last_read_id > read_marks.last_read_id";
+constexpr const char* kMarkAllRead =
+    "UPDATE read_marks SET last_read_id = newest FROM (SELECT room AS marked,"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = rm.room ORDER BY id DESC LIMIT 1), 0)"
+    " AS newest FROM read_marks rm WHERE rm.user_name = ?1)"
+    " WHERE user_name = ?1 AND room = marked AND last_read_id < newest"
+    " RETURNING room, last_read_id";
 
 constexpr int kMaxHistoryLimit = 1000;
 
@@ -670,13 +707,31 @@ void SqliteStore::add_member(std::string_view room, std::string_view user_name) 
             exists.bind(1, room);
             if (!exists.step()) throw StoreError("sqlite: no such room: " + std::string(room));
         }
-        Query(db, kInsertMember).bind(1, room).bind(2, user_name).run();
+        execute(db, kBeginImmediate);
+        try {
+            Query(db, kInsertMember).bind(1, room).bind(2, user_name).run();
+            if (sqlite3_changes(db.handle()) == 1) {
+                Query(db, kStartMemberMark).bind(1, room).bind(2, user_name).run();
+            }
+            execute(db, kCommit);
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
     });
 }
 
 void SqliteStore::remove_member(std::string_view room, std::string_view user_name) {
     write([room, user_name](Connection& db) {
-        Query(db, kDeleteMember).bind(1, room).bind(2, user_name).run();
+        execute(db, kBeginImmediate);
+        try {
+            Query(db, kDeleteMember).bind(1, room).bind(2, user_name).run();
+            Query(db, kDeleteMemberMark).bind(1, room).bind(2, user_name).run();
+            execute(db, kCommit);
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
     });
 }
 
@@ -706,6 +761,97 @@ std::vector<std::string> SqliteStore::members_of(std::string_view room) {
         while (rows.step()) members.push_back(rows.text(0));
         return members;
     });
+}
+
+namespace {
+
+std::vector<ReadState> read_states_of(SqliteConnection& db,
+                                      std::string_view user_name,
+                                      const std::vector<std::string>& rooms,
+                                      std::size_t cap) {
+    std::vector<ReadState> states;
+    Query rows(db, kReadStates);
+    rows.bind(1, user_name)
+        .bind(2, detail::json_string_array(rooms))
+        .bind(3, detail::unread_count_limit(cap));
+    while (rows.step()) {
+        states.push_back(detail::read_state_of(rows.text(0), rows.integer(1), rows.integer(2),
+                                               rows.integer(3), cap));
+    }
+    return states;
+}
+
+ReadMarkResult move_read_mark(SqliteConnection& db, const ReadMark& mark) {
+    using Outcome = ReadMarkResult::Outcome;
+    ReadMarkResult result;
+    execute(db, kBeginImmediate);
+    try {
+        if (mark.room.empty()) {
+            Query rows(db, kMarkAllRead);
+            rows.bind(1, mark.user_name);
+            while (rows.step()) {
+                const auto newest = rows.integer(1);
+                result.states.push_back(ReadState{rows.text(0), newest, 0, false, newest});
+            }
+            detail::sort_by_room(result.states);
+            result.outcome = result.states.empty() ? Outcome::Unchanged : Outcome::Moved;
+        } else if (mark.up_to > room_as_of(db, mark.room)) {
+            result.outcome = Outcome::BeyondNewest;
+        } else {
+            Query(db, kMoveReadMark)
+                .bind(1, mark.user_name)
+                .bind(2, mark.room)
+                .bind(3, mark.up_to)
+                .run();
+            result.outcome =
+                sqlite3_changes(db.handle()) == 1 ? Outcome::Moved : Outcome::Unchanged;
+            result.states = read_states_of(db, mark.user_name, {mark.room}, mark.unread_cap);
+        }
+        execute(db, kCommit);
+        return result;
+    } catch (...) {
+        db.rollback_quietly();
+        throw;
+    }
+}
+
+}  // namespace
+
+void SqliteStore::mark_read(ReadMark mark, std::function<void(ReadMarkResult)> done) {
+    group_commit_->post([this, mark = std::move(mark), done = std::move(done)] {
+        ReadMarkResult result;
+        try {
+            result = move_read_mark(*writer_, mark);
+        } catch (const std::exception& error) {
+            count_error();
+            result.outcome = ReadMarkResult::Outcome::Failed;
+            result.error = error.what();
+        }
+        done(std::move(result));
+    });
+}
+
+std::vector<ReadState> SqliteStore::read_states(std::string_view user_name,
+                                                const std::vector<std::string>& rooms,
+                                                std::size_t unread_cap) {
+    if (rooms.empty()) return {};
+    auto states = read([&](Connection& db) {
+        ReadSnapshot snapshot(db);
+        return read_states_of(db, user_name, rooms, unread_cap);
+    });
+    const auto missing = detail::rooms_missing(rooms, states);
+    if (missing.empty()) return states;
+    // A room met for the first time (general, which nobody joins): the user starts at its end.
+    auto started = write([&](Connection& db) {
+        Query(db, kStartReadMarks)
+            .bind(1, user_name)
+            .bind(2, detail::json_string_array(missing))
+            .run();
+        return read_states_of(db, user_name, missing, unread_cap);
+    });
+    states.insert(states.end(), started.begin(), started.end());
+    detail::sort_by_room(states);
+    return states;
 }
 
 }  // namespace chatd::store

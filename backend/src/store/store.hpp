@@ -108,6 +108,31 @@ struct HistoryPage {
     model::MessageId as_of = 0;
 };
 
+// One user's read state in one room: counted by read_states and mark_read.
+using model::ReadState;
+
+// Moves a user's read mark forward (Store::mark_read).
+struct ReadMark {
+    std::string user_name;
+    std::string room;            // empty: every room the user has a mark in, each to its newest id
+    model::MessageId up_to = 0;  // one room: the newest id read; ignored for every room
+    std::size_t unread_cap = 999;
+};
+
+struct ReadMarkResult {
+    enum class Outcome {
+        Moved,         // the mark moved (every room: at least one did)
+        Unchanged,     // it was already at or past up_to: a mark never moves back
+        BeyondNewest,  // up_to is above the room's newest id: refused, nothing changed
+        Failed,        // error says what failed; nothing changed
+    };
+    Outcome outcome = Outcome::Failed;
+    // One room: its state after the call (Moved or Unchanged). Every room: the rooms whose mark
+    // moved, each now at its newest id with nothing unread.
+    std::vector<ReadState> states;
+    std::string error;
+};
+
 // Persistence contract shared by every backend (tests/unit/store/store_contract.hpp).
 // Thread-safe. Every method except append blocks the calling thread: call them from a blocking
 // pool, never from an I/O thread. History is always returned in ascending id order.
@@ -181,13 +206,25 @@ class Store {
     virtual std::optional<Room> find_room(std::string_view name) = 0;
     // Rooms that are not direct conversations, by name.
     virtual std::vector<Room> list_public_rooms() = 0;
-    // Idempotent.
+    // Idempotent (a member's read mark stays where it is).
     virtual void add_member(std::string_view room, std::string_view user_name) = 0;
     virtual void remove_member(std::string_view room, std::string_view user_name) = 0;
     virtual bool is_member(std::string_view room, std::string_view user_name) = 0;
     // Every room the user belongs to, direct conversations included, by name.
     virtual std::vector<std::string> rooms_of(std::string_view user_name) = 0;
     virtual std::vector<std::string> members_of(std::string_view room) = 0;
+
+    // Read state. add_member starts the member's mark at the room's newest id; remove_member
+    // deletes it. Queued on the writer like append and returns at once: `done` runs on the
+    // writer thread once the mark is durable (or refused); it must not block. A mark only moves
+    // forward; membership is the caller's to check.
+    virtual void mark_read(ReadMark mark, std::function<void(ReadMarkResult)> done) = 0;
+    // The user's state in each of `rooms` that exists, by room name, unread counts capped at
+    // `unread_cap`. A room where the user has no mark yet gets one at its newest id (nothing is
+    // unread for a newcomer). A fixed number of queries, whatever the number of rooms.
+    virtual std::vector<ReadState> read_states(std::string_view user_name,
+                                               const std::vector<std::string>& rooms,
+                                               std::size_t unread_cap) = 0;
 };
 
 }  // namespace chatd::store

@@ -1,7 +1,7 @@
 // Two chatd nodes on one RabbitMQ vhost and one database (CHATD_TEST_MODE per-user or per-node):
 // rooms, DMs, the seed API and presence across nodes, a user on both nodes at once, offline
 // catch-up, a broker outage under load, and kill -9 of a node (issue 3); edits, deletes and
-// reactions across nodes, live and by resync.
+// reactions across nodes, live and by resync; read marks across nodes.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
@@ -136,6 +136,27 @@ describe(`two chatd nodes (${mode})`, () => {
       const dup = tab.drain(isMessage(m => ids.includes(m.id)))
       assert.deepEqual(dup, [], 'no message twice on one tab')
     }
+  })
+
+  it('reading on one node clears the count of the same user\'s tab on the other node', async () => {
+    const tabA = track(await nativeConnect(a, await openLogin(a.base, 'rhea')))
+    const tokenB = await openLogin(b.base, 'rhea')
+    const tabB = track(await nativeConnect(b, tokenB))
+    const sam = track(await nativeConnect(b, await openLogin(b.base, 'sam')))
+    const sent = await sendOk(sam, 'general', 'read me on either node')
+    await tabB.next(isMessage(m => m.id === sent.id), 10000, 'the message on B')
+    const cmid = newCmid('read')
+    tabA.send({ type: 'read', room: 'general', id: sent.id, client_msg_id: cmid })
+    const ack = await tabA.next(f => (f.type === 'read_ack' || f.type === 'error') && f.client_msg_id === cmid)
+    assert.equal(ack.type, 'read_ack', JSON.stringify(ack))
+    const live = await tabB.next(f => f.type === 'read_state' && f.room === 'general', 10000, 'read_state on B')
+    assert.equal(live.last_read_id, sent.id)
+    assert.equal(live.unread, 0)
+    // A new tab on B reads the same state from the shared store.
+    const later = track(await nativeConnect(b, tokenB))
+    const state = later.welcome.read.find(s => s.room === 'general')
+    assert.equal(state.last_read_id, sent.id)
+    assert.equal(state.unread, 0)
   })
 
   it('offline: bob disconnects, alice sends 50, bob reconnects and gets all 50 in order, once', async () => {

@@ -24,6 +24,8 @@
 // * Events from a replaced socket are ignored (every handler checks it is still current).
 import {
   parseServerFrame,
+  readAllFrame,
+  readFrame,
   type ChatMessage,
   type ClientFrame,
   type MessagePage,
@@ -258,6 +260,18 @@ export class ChatSocket {
     this.outbox.set(frame.client_msg_id, frame)
     if (this.welcomed && this.transmit(frame)) return 'sent'
     return 'queued'
+  }
+
+  /**
+   * Marks `room` read up to message `id` (or every room, without a room). Dropped when offline,
+   * never buffered: the next welcome brings the server's read state.
+   */
+  sendRead(room: string, id: number): void {
+    if (this.welcomed) this.transmit(readFrame(room, id))
+  }
+
+  sendReadAll(): void {
+    if (this.welcomed) this.transmit(readAllFrame())
   }
 
   /** Tells the room's other members we are typing; dropped when offline (never buffered). */

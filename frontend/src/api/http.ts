@@ -2,8 +2,10 @@
 // from a getter so that the session store stays the single owner of it.
 import {
   parseMessagePage,
+  parseReadState,
   parseSingleMessage,
   type MessagePage,
+  type ReadState,
   type SingleMessage,
 } from '@/protocol/frames'
 
@@ -135,7 +137,21 @@ export function createApiClient(options: ApiClientOptions) {
       if (!single) throw new ApiError(200, 'bad_response', 'unexpected message')
       return single satisfies SingleMessage
     },
+    /** The read state of each of the user's rooms: `GET /api/read`. */
+    async readStates() {
+      const raw = await request<unknown>('GET', '/api/read')
+      const rooms = isObjectWith(raw, 'rooms') && Array.isArray(raw.rooms) ? raw.rooms : null
+      const states = rooms?.map(parseReadState)
+      if (!states || states.some((s) => s === null)) {
+        throw new ApiError(200, 'bad_response', 'unexpected read state')
+      }
+      return states as ReadState[]
+    },
   }
+}
+
+function isObjectWith(value: unknown, key: string): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && key in value
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>

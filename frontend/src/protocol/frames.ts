@@ -1,5 +1,6 @@
 // TypeScript mirror of docs/protocol.md. Every frame the server sends goes through
 // parseServerFrame(), which checks field types, so the rest of the client can trust them.
+import { newClientMsgId } from '@/utils/ids'
 
 /** Visible kinds are shown as rows; change kinds change a message and are never shown. */
 export type VisibleKind = 'text' | 'join' | 'leave'
@@ -43,11 +44,34 @@ export interface ChatMessage {
   last_reply_ts?: number
 }
 
+/** A user's read mark in one room and what is unread there (docs/protocol.md "Read state"). */
+export interface ReadState {
+  room: string
+  /** The newest id of the room the user has read. */
+  last_read_id: number
+  /** Text messages from others above the mark, counted up to `as_of` (at most the server's cap). */
+  unread: number
+  /** More than `unread` exist (the server's cap): show "999+". */
+  unread_capped?: boolean
+  /** The room's newest id when the count was made: later messages are the client's to count. */
+  as_of: number
+}
+
 export interface WelcomeFrame {
   type: 'welcome'
   user_name: string
   rooms: string[]
   online: string[]
+  /** Absent from servers without read state. */
+  read?: ReadState[]
+}
+export interface ReadStateFrame extends ReadState {
+  type: 'read_state'
+}
+export interface ReadAckFrame {
+  type: 'read_ack'
+  client_msg_id: string
+  rooms: ReadState[]
 }
 export interface AckFrame {
   type: 'ack'
@@ -104,6 +128,8 @@ export type ServerFrame =
   | MembershipFrame
   | ErrorFrame
   | PongFrame
+  | ReadStateFrame
+  | ReadAckFrame
 
 export type ClientFrame =
   | { type: 'send'; room: string; content: string; client_msg_id: string; reply_to?: number }
@@ -113,10 +139,23 @@ export type ClientFrame =
   | { type: 'typing'; room: string }
   | { type: 'typing_stop'; room: string }
   | { type: 'ping' }
+  | ReadFrame
+
+/** Marks read: answered by `read_ack`, never buffered nor retried (the next welcome has the state). */
+export type ReadFrame =
+  | { type: 'read'; room: string; id: number; client_msg_id: string }
+  | { type: 'read_all'; client_msg_id: string }
+
+export function readFrame(room: string, id: number): ReadFrame {
+  return { type: 'read', room, id, client_msg_id: newClientMsgId() }
+}
+export function readAllFrame(): ReadFrame {
+  return { type: 'read_all', client_msg_id: newClientMsgId() }
+}
 
 export type SendFrame = Extract<ClientFrame, { type: 'send' }>
 /** Frames stored by the server: each is acked (or refused) by its client_msg_id. */
-export type StoredFrame = Extract<ClientFrame, { client_msg_id: string }>
+export type StoredFrame = Exclude<Extract<ClientFrame, { client_msg_id: string }>, ReadFrame>
 
 /** `GET /api/rooms/{room}/messages` and `…/messages/{id}/replies` */
 export interface MessagePage {
@@ -203,6 +242,26 @@ export function parseMessage(value: unknown): ChatMessage | null {
   return message
 }
 
+export function parseReadState(value: unknown): ReadState | null {
+  if (!isObject(value)) return null
+  const { room, last_read_id, unread, unread_capped, as_of } = value
+  if (!isString(room) || !isInt(last_read_id) || !isInt(unread) || !isInt(as_of)) return null
+  const state: ReadState = { room, last_read_id, unread, as_of }
+  if (unread_capped === true) state.unread_capped = true
+  return state
+}
+
+function parseReadStates(value: unknown): ReadState[] | null {
+  if (!Array.isArray(value)) return null
+  const states: ReadState[] = []
+  for (const raw of value) {
+    const state = parseReadState(raw)
+    if (!state) return null
+    states.push(state)
+  }
+  return states
+}
+
 export function parseMessagePage(value: unknown): MessagePage | null {
   if (!isObject(value) || !Array.isArray(value.messages)) return null
   const messages: ChatMessage[] = []
@@ -239,9 +298,28 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
   if (!isObject(value)) return null
   const v = value
   switch (v.type) {
-    case 'welcome':
+    case 'welcome': {
       if (!isString(v.user_name) || !isStringArray(v.rooms) || !isStringArray(v.online)) break
-      return { type: 'welcome', user_name: v.user_name, rooms: v.rooms, online: v.online }
+      const frame: WelcomeFrame = {
+        type: 'welcome',
+        user_name: v.user_name,
+        rooms: v.rooms,
+        online: v.online,
+      }
+      const read = parseReadStates(v.read)
+      if (read) frame.read = read
+      return frame
+    }
+    case 'read_state': {
+      const state = parseReadState(v)
+      if (!state) break
+      return { type: 'read_state', ...state }
+    }
+    case 'read_ack': {
+      const states = parseReadStates(v.rooms)
+      if (!isString(v.client_msg_id) || !states) break
+      return { type: 'read_ack', client_msg_id: v.client_msg_id, rooms: states }
+    }
     case 'ack':
       if (!isString(v.client_msg_id) || !isInt(v.id) || !isString(v.room)) break
       return {

@@ -66,10 +66,7 @@ export const useConnectionStore = defineStore('connection', () => {
             : { after: query.after, limit: query.limit },
         ),
       onFrame: dispatch,
-      onHistory: (batch) => {
-        messages.applyHistory(batch)
-        rooms.applyHistory(batch)
-      },
+      onHistory: (batch) => messages.applyHistory(batch),
       onStatus: (next, info) => {
         status.value = next
         detail.value = info
@@ -82,6 +79,7 @@ export const useConnectionStore = defineStore('connection', () => {
     })
     socket.value = next
     messages.setSender(next)
+    rooms.setReadSender(next)
     next.start()
   }
 
@@ -89,6 +87,7 @@ export const useConnectionStore = defineStore('connection', () => {
     socket.value?.stop()
     socket.value = null
     messages.setSender(null)
+    rooms.setReadSender(null)
     status.value = 'idle'
     detail.value = { attempt: 0, retryAt: null }
     lastTyping.clear()

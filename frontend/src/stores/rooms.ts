@@ -1,21 +1,35 @@
 // The rooms this user is in (from `welcome` and `membership` frames), the public room list,
-// the open room, and unread counts (messages from others after the last one read here; the
-// read marks are kept per user in localStorage).
+// the open room, and unread counts. Read marks live on the server (docs/protocol.md "Read
+// state"): the welcome brings each room's mark and count, `read_state` frames bring a mark moved
+// from another tab or device, and this client adds the messages from others that arrive after
+// the count. Reading a room marks it read on the server, at most once a second per room.
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { HistoryBatch } from '@/api/chatSocket'
 import type { RoomInfo } from '@/api/http'
-import { GENERAL_ROOM, directPeer, isDirectRoom, type ServerFrame } from '@/protocol/frames'
+import {
+  GENERAL_ROOM,
+  directPeer,
+  isDirectRoom,
+  type ReadState,
+  type ServerFrame,
+} from '@/protocol/frames'
 import { useMessagesStore } from './messages'
 import { useSessionStore } from './session'
 
 export interface UnreadCount {
   count: number
-  /** More unread messages exist than are loaded (show "n+"). */
+  /** More unread messages exist than the server counts (show "n+"). */
   more: boolean
 }
 
-const readKey = (user: string) => `chatd.read.${user}`
+/** Where a `read` frame goes (the connection's socket); null while there is none. */
+export interface ReadSender {
+  sendRead(room: string, id: number): void
+  sendReadAll(): void
+}
+
+/** A room's read mark goes to the server at most this often while the reader reads on. */
+export const READ_THROTTLE_MS = 1000
 
 export const useRoomsStore = defineStore('rooms', () => {
   const session = useSessionStore()
@@ -26,11 +40,19 @@ export const useRoomsStore = defineStore('rooms', () => {
   /** `GET /api/rooms` (public rooms), loaded when the browser opens. */
   const publicRooms = ref<RoomInfo[]>([])
   const active = ref<string>(GENERAL_ROOM)
-  /** room -> highest id read. */
-  const lastRead = ref<Record<string, number>>({})
-  /** No read marks were stored for this user: mark the first baseline of each room read. */
-  let freshDevice = false
-  let initialRooms = new Set<string>()
+  /** room -> the server's read state, moved forward by this client as it reads. */
+  const readStates = ref<Record<string, ReadState>>({})
+  /**
+   * room -> the mark when the room was opened with unread messages: the "New messages" line
+   * sits above the first message from others after it, until the room is opened again.
+   */
+  const newLineAfter = ref<Record<string, number>>({})
+  let sender: ReadSender | null = null
+  /** room -> when its last `read` frame went, and the newest id waiting to go after it. */
+  const throttle = new Map<
+    string,
+    { sentAt: number; waiting?: number; timer?: ReturnType<typeof setTimeout> }
+  >()
 
   const me = computed(() => session.userName ?? '')
   const channels = computed(() => joined.value.filter((r) => !isDirectRoom(r)).sort(compareRooms))
@@ -49,27 +71,15 @@ export const useRoomsStore = defineStore('rooms', () => {
     return directPeer(room, me.value) ?? room
   }
 
-  function loadReadMarks() {
-    const user = me.value
-    if (!user) return
-    try {
-      const raw = localStorage.getItem(readKey(user))
-      freshDevice = raw === null
-      const parsed: unknown = raw ? JSON.parse(raw) : {}
-      lastRead.value =
-        typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, number>) : {}
-    } catch {
-      lastRead.value = {}
-      freshDevice = true
-    }
+  function setReadSender(next: ReadSender | null) {
+    sender = next
   }
 
-  function saveReadMarks() {
-    try {
-      localStorage.setItem(readKey(me.value), JSON.stringify(lastRead.value))
-    } catch {
-      // storage full or disabled
-    }
+  /** Keeps the state with the furthest mark: marks only move forward. */
+  function applyReadState(state: ReadState) {
+    const held = readStates.value[state.room]
+    if (held && held.last_read_id > state.last_read_id) return
+    readStates.value = { ...readStates.value, [state.room]: state }
   }
 
   function newestId(room: string): number {
@@ -81,53 +91,122 @@ export const useRoomsStore = defineStore('rooms', () => {
     return 0
   }
 
-  /** Marks everything loaded in `room` as read. */
-  function markRead(room: string) {
-    const newest = newestId(room)
-    if (newest > (lastRead.value[room] ?? 0)) {
-      lastRead.value = { ...lastRead.value, [room]: newest }
-      saveReadMarks()
+  function sendRead(room: string, id: number) {
+    const now = Date.now()
+    const slot = throttle.get(room) ?? { sentAt: -Infinity }
+    throttle.set(room, slot)
+    if (now - slot.sentAt >= READ_THROTTLE_MS) {
+      slot.sentAt = now
+      slot.waiting = undefined
+      sender?.sendRead(room, id)
+      return
     }
+    slot.waiting = Math.max(slot.waiting ?? 0, id)
+    slot.timer ??= setTimeout(
+      () => {
+        slot.timer = undefined
+        const waiting = slot.waiting
+        if (waiting !== undefined) sendRead(room, waiting)
+      },
+      READ_THROTTLE_MS - (now - slot.sentAt),
+    )
   }
 
+  /** Marks everything loaded in `room` as read, here at once and on the server (throttled). */
+  function markRead(room: string) {
+    const newest = newestId(room)
+    const held = readStates.value[room]
+    if (newest === 0 || (held && newest <= held.last_read_id)) return
+    applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest })
+    sendRead(room, newest)
+  }
+
+  /** "Mark all as read": every room, in one frame. */
+  function markAllRead() {
+    for (const room of joined.value) {
+      const held = readStates.value[room]
+      const newest = Math.max(newestId(room), held?.as_of ?? 0, held?.last_read_id ?? 0)
+      applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest })
+    }
+    newLineAfter.value = {}
+    sender?.sendReadAll()
+  }
+
+  /**
+   * The server's count, plus the messages from others this client holds that arrived after it
+   * was made (above both its as_of and the mark).
+   */
   const unread = computed<Record<string, UnreadCount>>(() => {
     const result: Record<string, UnreadCount> = {}
     for (const room of joined.value) {
-      const timeline = messages.timeline(room)
-      const read = lastRead.value[room] ?? 0
-      let count = 0
-      let firstId: number | null = null
-      for (const item of timeline?.items ?? []) {
-        if (item.id === null) continue
-        firstId ??= item.id
-        if (item.id > read && item.kind === 'text' && item.user_name !== me.value) count++
+      const state = readStates.value[room]
+      if (!state) {
+        result[room] = { count: 0, more: false }
+        continue
       }
-      const more = !!timeline?.hasOlder && firstId !== null && firstId > read + 1 && count > 0
-      result[room] = { count, more }
+      const counted = Math.max(state.as_of, state.last_read_id)
+      let count = state.unread
+      for (const item of messages.timeline(room)?.items ?? []) {
+        if (item.id === null || item.id <= counted) continue
+        if (item.kind === 'text' && item.user_name !== me.value && !item.deleted) count++
+      }
+      result[room] = { count, more: state.unread_capped === true }
     }
     return result
   })
 
+  /** A room joined since the welcome: its mark (set by the server at the join) and count. */
+  async function fetchReadStates() {
+    try {
+      for (const state of await session.api.readStates()) {
+        if (!(state.room in readStates.value)) applyReadState(state)
+      }
+    } catch {
+      // The next welcome brings them.
+    }
+  }
+
+  /** Remembers where the "New messages" line goes in `room`, when it has unread messages. */
+  function placeNewLine(room: string) {
+    const state = readStates.value[room]
+    const rest = { ...newLineAfter.value }
+    delete rest[room]
+    newLineAfter.value =
+      state && (unread.value[room]?.count ?? 0) > 0 ? { ...rest, [room]: state.last_read_id } : rest
+  }
+
   function applyFrame(frame: ServerFrame) {
     if (frame.type === 'welcome') {
-      if (!joined.value.length) loadReadMarks()
+      const first = joined.value.length === 0
       joined.value = [...new Set(frame.rooms)]
-      if (initialRooms.size === 0) initialRooms = new Set(frame.rooms)
+      // The server's marks replace what this client guessed while offline.
+      if (frame.read) {
+        const states: Record<string, ReadState> = {}
+        for (const state of frame.read) states[state.room] = state
+        readStates.value = states
+      }
       if (!joined.value.includes(active.value)) active.value = GENERAL_ROOM
+      if (first) placeNewLine(active.value)
+    } else if (frame.type === 'read_state') {
+      const state: ReadState = {
+        room: frame.room,
+        last_read_id: frame.last_read_id,
+        unread: frame.unread,
+        as_of: frame.as_of,
+      }
+      if (frame.unread_capped) state.unread_capped = true
+      applyReadState(state)
+    } else if (frame.type === 'read_ack') {
+      for (const state of frame.rooms) applyReadState(state)
     } else if (frame.type === 'membership' && frame.user_name === me.value) {
       if (frame.joined && !joined.value.includes(frame.room)) {
         joined.value = [...joined.value, frame.room]
+        void fetchReadStates()
       } else if (!frame.joined) {
         joined.value = joined.value.filter((r) => r !== frame.room)
         messages.forgetRoom(frame.room)
         if (active.value === frame.room) active.value = GENERAL_ROOM
       }
-    }
-  }
-
-  function applyHistory(batch: HistoryBatch) {
-    if (batch.mode === 'latest' && freshDevice && initialRooms.has(batch.room)) {
-      if (!(batch.room in lastRead.value)) markRead(batch.room)
     }
   }
 
@@ -137,10 +216,13 @@ export const useRoomsStore = defineStore('rooms', () => {
 
   function open(room: string) {
     active.value = room
+    placeNewLine(room)
   }
 
   function addJoined(room: string) {
-    if (!joined.value.includes(room)) joined.value = [...joined.value, room]
+    if (joined.value.includes(room)) return
+    joined.value = [...joined.value, room]
+    void fetchReadStates()
   }
 
   async function create(name: string) {
@@ -177,23 +259,26 @@ export const useRoomsStore = defineStore('rooms', () => {
     joined.value = []
     publicRooms.value = []
     active.value = GENERAL_ROOM
-    lastRead.value = {}
-    freshDevice = false
-    initialRooms = new Set()
+    readStates.value = {}
+    newLineAfter.value = {}
+    for (const slot of throttle.values()) if (slot.timer) clearTimeout(slot.timer)
+    throttle.clear()
   }
 
   return {
     joined,
     publicRooms,
     active,
-    lastRead,
+    readStates,
+    newLineAfter,
     channels,
     directs,
     unread,
     displayName,
+    setReadSender,
     markRead,
+    markAllRead,
     applyFrame,
-    applyHistory,
     refreshPublic,
     open,
     create,

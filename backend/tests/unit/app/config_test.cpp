@@ -101,6 +101,14 @@ TEST(Config, RoomEventLimitsHaveDefaultsAndBounds) {
     EXPECT_THROW(parse({"--max-reactions-per-message", "10001"}), std::invalid_argument);
 }
 
+TEST(Config, TheUnreadCountCapHasADefaultAndBounds) {
+    EXPECT_EQ(parse({})->max_unread_count, 999u);
+    EXPECT_EQ(parse({"--max-unread-count", "1"})->max_unread_count, 1u);
+    EXPECT_EQ(parse({"--max-unread-count", "100000"})->max_unread_count, 100000u);
+    EXPECT_THROW(parse({"--max-unread-count", "0"}), std::invalid_argument);
+    EXPECT_THROW(parse({"--max-unread-count", "100001"}), std::invalid_argument);
+}
+
 TEST(Config, FrameLimitsDefaultToTheLargerOfAFloorAndAMultipleOfTheMessageLimit) {
     const auto defaults = chatd::app::frame_limits(*parse({}));
     EXPECT_EQ(defaults.connection_rate, 50);

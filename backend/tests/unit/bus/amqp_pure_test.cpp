@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "bus/amqp_topology.hpp"
 #include "bus/presence_directory.hpp"
 #include "bus/wire.hpp"
 
@@ -49,6 +50,22 @@ TEST(Wire, TypingAndItsStopRoundTripUnderTheirOwnTypes) {
         EXPECT_EQ(back.room, "general");
         EXPECT_EQ(back.user_name, "alice");
         EXPECT_EQ(back.stopped, stopped);
+    }
+}
+
+TEST(Wire, AMovedReadMarkRoundTripsAndTravelsOnTheEventsExchange) {
+    const model::ReadMoved moved{"alice", model::ReadState{"dm:alice:bob", 44, 999, true, 5000}};
+    const auto wire = bus::decode_wire(bus::encode_event(moved, "node-a"));
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    EXPECT_EQ(wire.node, "node-a");
+    const auto& decoded = std::get<model::ReadMoved>(*wire.event);
+    EXPECT_EQ(decoded.user_name, "alice");
+    EXPECT_EQ(decoded.state, moved.state);
+    for (const auto topology : {bus::Topology::PerUser, bus::Topology::PerNode}) {
+        const auto where = bus::route(model::Event(moved), topology, std::nullopt);
+        EXPECT_EQ(where.outcome, bus::Route::Outcome::Publish);
+        EXPECT_EQ(where.exchange, bus::kEventsExchange);
+        EXPECT_FALSE(where.persistent);
     }
 }
 

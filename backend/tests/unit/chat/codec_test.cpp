@@ -408,18 +408,67 @@ void expect_matches_golden(const std::string& encoded, const std::string& golden
     EXPECT_EQ(actual.at("type"), golden.at("type")) << golden_file;
 }
 
+// The read states of the golden welcome frame.
+std::vector<model::ReadState> golden_read_states() {
+    return {{"dm:alice:bob", 40, 2, false, 44},
+            {"general", 42, 0, false, 42},
+            {"rust-fans", 7, 999, true, 3120}};
+}
+
 TEST(CodecEncode, WelcomeHasTheGoldenShapeAndValues) {
-    const auto encoded =
-        chat::encode_welcome("alice", {"general", "rust-fans", "dm:alice:bob"}, {"alice", "bob"});
-    expect_matches_golden(encoded, "server_welcome.json");
+    const auto encoded = chat::encode_welcome("alice", {"general", "rust-fans", "dm:alice:bob"},
+                                              {"alice", "bob"}, golden_read_states());
     EXPECT_EQ(json::parse(encoded), example("server_welcome.json"));
+    EXPECT_EQ(keys_of(json::parse(encoded)), keys_of(example("server_welcome.json")));
 }
 
 TEST(CodecEncode, WelcomeWithNoRoomsStillHasArrays) {
-    const auto frame = json::parse(chat::encode_welcome("alice", {}, {}));
+    const auto frame = json::parse(chat::encode_welcome("alice", {}, {}, {}));
     EXPECT_EQ(keys_of(frame), keys_of(example("server_welcome.json")));
     EXPECT_TRUE(frame.at("rooms").is_array());
     EXPECT_TRUE(frame.at("online").is_array());
+    EXPECT_TRUE(frame.at("read").is_array());
+}
+
+TEST(CodecEncode, ReadStateAndReadAckHaveTheGoldenShapeAndValues) {
+    const model::ReadState state{"dm:alice:bob", 44, 0, false, 44};
+    const auto live = chat::encode_read_state(state);
+    expect_matches_golden(live, "server_read_state.json");
+    EXPECT_EQ(json::parse(live), example("server_read_state.json"));
+    const auto ack = chat::encode_read_ack("r-1", {state});
+    EXPECT_EQ(json::parse(ack), example("server_read_ack.json"));
+    // unread_capped only when the count stopped at the cap.
+    const auto capped = json::parse(chat::encode_read_state({"general", 1, 999, true, 5000}));
+    EXPECT_TRUE(capped.at("unread_capped").as_bool());
+    EXPECT_EQ(capped.at("unread").as_int64(), 999);
+}
+
+TEST(CodecDecode, ReadAndReadAllGoldenFramesDecode) {
+    const auto command = decode_command(example_text("client_read.json"));
+    const auto* read = std::get_if<chat::ReadCommand>(&command);
+    ASSERT_NE(read, nullptr);
+    EXPECT_EQ(read->room, "dm:alice:bob");
+    EXPECT_EQ(read->up_to, 44);
+    EXPECT_EQ(read->client_msg_id, "r-1");
+    const auto all = decode_command(example_text("client_read_all.json"));
+    const auto* read_all = std::get_if<chat::ReadAllCommand>(&all);
+    ASSERT_NE(read_all, nullptr);
+    EXPECT_EQ(read_all->client_msg_id, "r-2");
+}
+
+TEST(CodecDecode, AReadFrameWithoutAPositiveIdOrARoomIsABadRequestNamingItsKey) {
+    for (const char* text : {R"({"type":"read","room":"general","client_msg_id":"r-9"})",
+                             R"({"type":"read","room":"general","id":0,"client_msg_id":"r-9"})",
+                             R"({"type":"read","room":"general","id":-4,"client_msg_id":"r-9"})",
+                             R"({"type":"read","room":"general","id":1.5,"client_msg_id":"r-9"})",
+                             R"({"type":"read","room":"general","id":"7","client_msg_id":"r-9"})",
+                             R"({"type":"read","id":7,"client_msg_id":"r-9"})"}) {
+        const auto error = decode_error(text);
+        EXPECT_EQ(error.code, "bad_request") << text;
+        EXPECT_EQ(error.client_msg_id, "r-9") << text;
+    }
+    EXPECT_EQ(decode_error(R"({"type":"read_all"})").code, "bad_request");
+    EXPECT_EQ(decode_error(R"({"type":"read","room":"general","id":7})").code, "bad_request");
 }
 
 TEST(CodecEncode, AckHasTheGoldenShapeAndValues) {

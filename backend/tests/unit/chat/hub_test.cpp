@@ -388,6 +388,30 @@ TEST_F(HubTest, PresenceReachesEveryNativeConnectionButNoSeedConnection) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Read state
+
+TEST_F(HubTest, AMovedReadMarkGoesToEveryNativeConnectionOfItsUserOnly) {
+    const auto alice1 = attach("alice");
+    const auto alice2 = attach("alice", {"rust"});
+    const auto alice_seed = attach_seed("alice");
+    const auto bob = attach("bob");
+
+    hub.deliver(model::ReadMoved{"alice", model::ReadState{"general", 7, 3, false, 10}});
+
+    const auto expected = json::parse(
+        R"({"type":"read_state","room":"general","last_read_id":7,"unread":3,"as_of":10})");
+    for (const auto* client : {&alice1, &alice2}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(frames[0], expected);
+    }
+    EXPECT_EQ(alice_seed.sink->frame_count(), 0u);
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+    // A user with no connection here: nothing to do.
+    hub.deliver(model::ReadMoved{"carol", model::ReadState{"general", 7, 0, false, 7}});
+}
+
+// ---------------------------------------------------------------------------------------------
 // Membership
 
 TEST_F(HubTest, JoiningSubscribesEveryNativeConnectionOfTheUser) {

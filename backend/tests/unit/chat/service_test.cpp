@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -1651,6 +1652,177 @@ TEST_F(ChatServiceRoomEventsTest, SeedStreamsGetRepliesAsMessagesAndNoChange) {
     EXPECT_EQ(keys_of(frames[0]), (std::set<std::string>{"content", "user_name", "sent_at"}));
     EXPECT_EQ(frames[0].at("content"), "a reply");
     EXPECT_EQ(frames[0].at("user_name"), "bob");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read state (docs/protocol.md "Read state").
+
+class ChatServiceReadStateTest : public ChatServiceTest {
+  protected:
+    void SetUp() override {
+        ChatServiceTest::SetUp();
+        const auto alice_identity = sign_up("alice");
+        alice = connect(alice_identity);
+        alice_tab = connect(alice_identity);
+        bob = connect_new("bob");
+        // What the connect path does before the welcome: alice's mark in general starts at its end.
+        service->read_states("alice", service->rooms_of("alice"));
+        first = send_and_ack(bob, "general", "one", "b-1").at("id").as_int64();
+        second = send_and_ack(bob, "general", "two", "b-2").at("id").as_int64();
+        for (const auto* client : {&alice, &alice_tab, &bob}) client->sink->clear();
+    }
+    void read(const Client& client, std::string_view room, std::int64_t id, std::string_view key) {
+        frame(client, json::serialize(json::object{
+                          {"type", "read"}, {"room", room}, {"id", id}, {"client_msg_id", key}}));
+        settle();
+    }
+    // The HTTP path: checks, then waits for the store's answer (net does this on its pool).
+    std::vector<model::ReadState> marked(const std::function<void(ChatService::ReadDone)>& start) {
+        std::promise<std::vector<model::ReadState>> answer;
+        auto answered = answer.get_future();
+        start([&answer](std::optional<Error> error, std::vector<model::ReadState> states) {
+            if (error) {
+                answer.set_exception(std::make_exception_ptr(*error));
+            } else {
+                answer.set_value(std::move(states));
+            }
+        });
+        return answered.get();
+    }
+    std::vector<model::ReadState> mark_read(const Identity& who,
+                                            const std::string& room,
+                                            std::int64_t id) {
+        return marked([&](ChatService::ReadDone done) {
+            service->mark_read(who, room, id, std::move(done));
+        });
+    }
+    std::vector<model::ReadState> mark_all_read(const Identity& who) {
+        return marked(
+            [&](ChatService::ReadDone done) { service->mark_all_read(who, std::move(done)); });
+    }
+    model::ReadState general_state(const std::string& user) {
+        const auto states = service->read_states(user, {"general"});
+        EXPECT_EQ(states.size(), 1u);
+        return states.empty() ? model::ReadState{} : states.front();
+    }
+    Client alice;
+    Client alice_tab;
+    Client bob;
+    std::int64_t first = 0;
+    std::int64_t second = 0;
+};
+
+TEST_F(ChatServiceReadStateTest, AMarkIsAckedAndEveryConnectionOfTheUserGetsTheNewState) {
+    EXPECT_EQ(general_state("alice").unread, 2);
+    read(alice, "general", first, "r-1");
+
+    const auto acks = frames_of_type(*alice.sink, "read_ack");
+    ASSERT_EQ(acks.size(), 1u) << ::testing::PrintToString(alice.sink->texts());
+    EXPECT_EQ(acks[0].at("client_msg_id"), "r-1");
+    const json::value expected = json::object{
+        {"room", "general"}, {"last_read_id", first}, {"unread", 1}, {"as_of", second}};
+    EXPECT_EQ(acks[0].at("rooms"), json::array{expected});
+    // The other tab (and this one) are told; bob is not.
+    for (const auto* tab : {&alice, &alice_tab}) {
+        const auto states = frames_of_type(*tab->sink, "read_state");
+        ASSERT_EQ(states.size(), 1u) << ::testing::PrintToString(tab->sink->texts());
+        auto object = states[0].as_object();
+        object.erase("type");
+        EXPECT_EQ(json::value(object), expected);
+    }
+    EXPECT_TRUE(frames_of_type(*bob.sink, "read_state").empty());
+    EXPECT_EQ(general_state("alice").unread, 1);
+    EXPECT_TRUE(metric_has("chat_read_marks_stored_total 1")) << metrics.serialize();
+}
+
+TEST_F(ChatServiceReadStateTest, ALowerMarkChangesNothingAndIsAckedWithTheStateAsItIs) {
+    read(alice, "general", second, "r-1");
+    alice.sink->clear();
+    alice_tab.sink->clear();
+    read(alice, "general", first, "r-2");
+    const auto acks = frames_of_type(*alice.sink, "read_ack");
+    ASSERT_EQ(acks.size(), 1u);
+    EXPECT_EQ(acks[0].at("rooms").at(0).at("last_read_id").as_int64(), second);
+    EXPECT_TRUE(frames_of_type(*alice_tab.sink, "read_state").empty());
+    EXPECT_EQ(general_state("alice").last_read_id, second);
+    EXPECT_TRUE(metric_has("chat_read_marks_stored_total 1")) << metrics.serialize();
+}
+
+TEST_F(ChatServiceReadStateTest,
+       AMarkAboveTheNewestIdOrOfARoomNotJoinedIsRefusedAndChangesNothing) {
+    read(alice, "general", second + 1, "r-1");
+    service->create_room(bob.identity, "rust");
+    settle();
+    read(alice, "rust", 1, "r-2");
+    read(alice, "no-such-room", 1, "r-3");
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 3u) << ::testing::PrintToString(alice.sink->texts());
+    EXPECT_EQ(errors[0].at("code"), "read_mark_beyond_newest");
+    EXPECT_EQ(errors[0].at("client_msg_id"), "r-1");
+    EXPECT_EQ(errors[1].at("code"), "not_member");
+    EXPECT_EQ(errors[2].at("code"), "not_member");
+    EXPECT_TRUE(frames_of_type(*alice_tab.sink, "read_state").empty());
+    EXPECT_EQ(general_state("alice").unread, 2);
+    EXPECT_TRUE(metric_has("chat_read_marks_refused_total 3")) << metrics.serialize();
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="read_mark_beyond_newest"} 1)"));
+
+    // The HTTP path refuses the same way.
+    EXPECT_ERROR(mark_read(alice.identity, "general", second + 1), ErrorCode::ReadMarkBeyondNewest);
+    EXPECT_ERROR(mark_read(alice.identity, "rust", 1), ErrorCode::NotMember);
+    EXPECT_ERROR(mark_read(alice.identity, "no-such-room", 1), ErrorCode::RoomNotFound);
+    EXPECT_ERROR(mark_read(alice.identity, "Not A Room", 1), ErrorCode::InvalidRoom);
+    EXPECT_EQ(general_state("alice").unread, 2);
+}
+
+TEST_F(ChatServiceReadStateTest, TheHttpMarkAnswersTheNewStateAndTellsEveryConnection) {
+    const auto states = mark_read(alice.identity, "general", second);
+    EXPECT_EQ(states, (std::vector<model::ReadState>{{"general", second, 0, false, second}}));
+    settle();
+    EXPECT_EQ(frames_of_type(*alice_tab.sink, "read_state").size(), 1u);
+}
+
+TEST_F(ChatServiceReadStateTest, MarkAllReadMovesEveryRoomOfTheUserInOneCall) {
+    service->create_room(bob.identity, "rust");
+    service->join_room(alice.identity, "rust");
+    settle();
+    service->read_states("alice", service->rooms_of("alice"));
+    const auto in_rust = send_and_ack(bob, "rust", "in rust", "b-3").at("id").as_int64();
+    frame(alice, R"({"type":"read_all","client_msg_id":"r-all"})");
+    settle();
+    const auto acks = frames_of_type(*alice.sink, "read_ack");
+    ASSERT_EQ(acks.size(), 1u) << ::testing::PrintToString(alice.sink->texts());
+    const auto& rooms = acks[0].at("rooms").as_array();
+    ASSERT_EQ(rooms.size(), 2u);
+    EXPECT_EQ(rooms[0].at("room"), "general");
+    EXPECT_EQ(rooms[0].at("last_read_id").as_int64(), second);
+    EXPECT_EQ(rooms[1].at("room"), "rust");
+    EXPECT_EQ(rooms[1].at("last_read_id").as_int64(), in_rust);
+    EXPECT_EQ(frames_of_type(*alice_tab.sink, "read_state").size(), 2u);
+    for (const auto& state : service->read_states("alice", {"general", "rust"})) {
+        EXPECT_EQ(state.unread, 0) << state.room;
+    }
+    EXPECT_TRUE(mark_all_read(alice.identity).empty());  // nothing left to move
+}
+
+TEST_F(ChatServiceReadStateTest, UnreadCountsStopAtMaxUnreadCountWhichIsCounted) {
+    auto options = default_options();
+    options.max_unread_count = 2;
+    use_options(options);
+    EXPECT_EQ(general_state("alice").unread, 2);
+    EXPECT_FALSE(general_state("alice").unread_capped);
+    send_and_ack(bob, "general", "three", "b-3");
+    const auto capped = general_state("alice");
+    EXPECT_EQ(capped.unread, 2);
+    EXPECT_TRUE(capped.unread_capped);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="unread_capped"} 1)"))
+        << metrics.serialize();
+}
+
+TEST_F(ChatServiceReadStateTest, TheWelcomeCarriesTheReadStateOfEachRoom) {
+    const auto states = service->read_states("alice", service->rooms_of("alice"));
+    const auto welcome = json::parse(*service->welcome("alice", {"general"}, states));
+    EXPECT_EQ(welcome.at("read").at(0).at("room"), "general");
+    EXPECT_EQ(welcome.at("read").at(0).at("unread").as_int64(), 2);
 }
 
 }  // namespace

@@ -222,11 +222,13 @@ struct PostgresFactory {
                 " CREATE TRIGGER poison BEFORE INSERT ON messages"
                 " FOR EACH ROW EXECUTE FUNCTION poison()");
     }
-    // Migration 0007 changed the messages table in place: undone in place.
+    // Migration 0007 changed the messages table in place: undone in place (0008's read marks
+    // dropped, its index going with the deleted column).
     void revert_to_version_6(model::MessageId deleted) {
         RawConnection(database.conninfo())
             .execute(
                 "DROP TABLE reactions;"
+                "DROP TABLE read_marks;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
                 " DROP COLUMN edited_ms, DROP COLUMN deleted, DROP COLUMN reply_count,"
@@ -257,6 +259,7 @@ struct PostgresFactory {
 namespace chatd::store::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreContract, ::testing::Types<PostgresFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, RoomLogContract, ::testing::Types<PostgresFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ReadStateContract, ::testing::Types<PostgresFactory>);
 }  // namespace chatd::store::contract
 
 namespace {

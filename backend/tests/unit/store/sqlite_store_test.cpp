@@ -106,7 +106,8 @@ class RawDatabase {
 };
 
 // Takes a database of this build back to schema version 6 (before room events): the messages
-// table as 0003 left it, with the same rows, ids and id sequence, and without reactions.
+// table as 0003 left it, with the same rows, ids and id sequence, and without reactions or
+// read marks (0008).
 void revert_schema_to_version_6(RawDatabase& raw) {
     raw.execute(
         "CREATE TABLE messages_v6 ("
@@ -128,6 +129,7 @@ void revert_schema_to_version_6(RawDatabase& raw) {
         " WHERE client_msg_id <> '';"
         "CREATE INDEX messages_unpublished ON messages (origin_node, id) WHERE published = 0;"
         "DROP TABLE reactions;"
+        "DROP TABLE read_marks;"
         "DELETE FROM schema_version WHERE version >= 7;");
 }
 
@@ -171,6 +173,7 @@ struct SqliteFactory {
 namespace chatd::store::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Types<SqliteFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, RoomLogContract, ::testing::Types<SqliteFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, ReadStateContract, ::testing::Types<SqliteFactory>);
 }  // namespace chatd::store::contract
 
 namespace {
@@ -251,6 +254,7 @@ TEST_F(SqliteStoreTest, MessagesTableRebuildKeepsRowsIdsAndTheIdSequence) {
                                                      {"messages_client_msg_id"},
                                                      {"messages_replies"},
                                                      {"messages_unpublished"},
+                                                     {"messages_unread"},
                                                      {"messages_visible_by_room"}}));
 }
 
@@ -296,6 +300,14 @@ TEST_F(SqliteStoreTest, PagesOfARoomWithManyReactionsUseTheVisibleRowsIndex) {
     EXPECT_THAT(plan("UPDATE messages SET content = '' WHERE target_id = 1 AND target_id <> 0"
                      " AND kind = 3"),
                 ::testing::HasSubstr("USING INDEX messages_changes_by_target (target_id=?)"));
+    // Unread counts (kReadStates): each room's count walks messages_unread from the mark, reading
+    // no table row.
+    EXPECT_THAT(plan("SELECT r.room, (SELECT COUNT(*) FROM (SELECT 1 FROM messages m"
+                     " WHERE m.room = r.room AND m.kind = 0 AND m.deleted = 0"
+                     " AND m.id > r.last_read_id AND m.user_name <> r.user_name LIMIT 1000))"
+                     " FROM read_marks r WHERE r.user_name = 'bob'"
+                     " AND r.room IN (SELECT value FROM json_each('[\"general\"]'))"),
+                ::testing::HasSubstr("USING COVERING INDEX messages_unread (room=? AND id>?)"));
 }
 
 // A delete leaves the text nowhere in the file's tables: not in the message, not in its edits.

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1878,5 +1879,212 @@ REGISTER_TYPED_TEST_SUITE_P(RoomLogContract,
                             AnEditAndADeleteRacingHaveExactlyOneOutcome,
                             DeletedRepliesLeaveTheThreadsLastActivity,
                             TheRoomEventsMigrationUpgradesAVersion6DatabaseWithData);
+
+// ---------------------------------------------------------------------------------------------
+// Read state: each user's last-read id per room and unread counts (docs/design/storage.md
+// "Read state").
+
+inline ReadMarkResult mark_and_wait(Store& store,
+                                    std::string user,
+                                    std::string room,
+                                    model::MessageId up_to,
+                                    std::size_t cap = 999) {
+    std::promise<ReadMarkResult> result;
+    auto future = result.get_future();
+    store.mark_read(ReadMark{std::move(user), std::move(room), up_to, cap},
+                    [&result](ReadMarkResult r) { result.set_value(std::move(r)); });
+    return future.get();
+}
+
+template <typename Factory>
+class ReadStateContract : public RoomLogContract<Factory> {
+  public:
+    void SetUp() override {
+        ASSERT_TRUE(this->store().create_room(Room{"team", false, "alice", 1}));
+        this->store().add_member("team", "alice");
+    }
+    model::MessageId say(std::string user, std::string content, std::string room = "team") {
+        return this->stored(new_message(std::move(room), std::move(user), std::move(content)));
+    }
+    // The user's state in one room.
+    ReadState state(const std::string& user,
+                    const std::string& room = "team",
+                    std::size_t cap = 999) {
+        const auto states = this->store().read_states(user, {room}, cap);
+        EXPECT_EQ(states.size(), 1u);
+        return states.empty() ? ReadState{} : states.front();
+    }
+};
+
+TYPED_TEST_SUITE_P(ReadStateContract);
+
+inline NewMessage in_team(NewMessage message) {
+    message.room = "team";
+    return message;
+}
+
+using Outcome = ReadMarkResult::Outcome;
+
+TYPED_TEST_P(ReadStateContract, AMemberStartsAtTheNewestIdAndCountsOnlyOthersVisibleTextMessages) {
+    this->say("alice", "before bob");
+    const auto joined_at = this->say("alice", "still before bob");
+    this->store().add_member("team", "bob");
+    EXPECT_EQ(this->state("bob"), (ReadState{"team", joined_at, 0, false, joined_at}));
+
+    const auto kept = this->say("alice", "one");
+    const auto deleted = this->say("alice", "two");
+    this->say("bob", "bob's own");
+    this->stored(in_team(change(MessageKind::Edit, "alice", kept, "one, edited")));
+    this->stored(in_team(change(MessageKind::Delete, "alice", deleted)));
+    const auto newest = this->stored(in_team(change(MessageKind::React, "alice", kept, "👍")));
+
+    // "one" only: not the deleted one, not bob's own, not the changes.
+    EXPECT_EQ(this->state("bob"), (ReadState{"team", joined_at, 1, false, newest}));
+    // alice joined before her own messages: bob's is her only unread one.
+    EXPECT_EQ(this->state("alice").unread, 1);
+}
+
+TYPED_TEST_P(ReadStateContract, AMarkMovesOnlyForwardAndNeverPastTheRoomsNewestId) {
+    this->store().add_member("team", "bob");
+    const auto first = this->say("alice", "one");
+    const auto second = this->say("alice", "two");
+    const auto third = this->say("alice", "three");
+
+    auto moved = mark_and_wait(this->store(), "bob", "team", second);
+    EXPECT_EQ(moved.outcome, Outcome::Moved) << moved.error;
+    EXPECT_THAT(moved.states, ElementsAre(ReadState{"team", second, 1, false, third}));
+
+    const auto back = mark_and_wait(this->store(), "bob", "team", first);
+    EXPECT_EQ(back.outcome, Outcome::Unchanged);
+    EXPECT_THAT(back.states, ElementsAre(ReadState{"team", second, 1, false, third}));
+
+    const auto beyond = mark_and_wait(this->store(), "bob", "team", third + 1);
+    EXPECT_EQ(beyond.outcome, Outcome::BeyondNewest);
+    EXPECT_EQ(this->state("bob"), (ReadState{"team", second, 1, false, third}));
+
+    moved = mark_and_wait(this->store(), "bob", "team", third);
+    EXPECT_EQ(moved.outcome, Outcome::Moved);
+    EXPECT_THAT(moved.states, ElementsAre(ReadState{"team", third, 0, false, third}));
+    // Durable: a reopened store has it.
+    this->reopen(StoreSetup{});
+    EXPECT_EQ(this->state("bob"), (ReadState{"team", third, 0, false, third}));
+}
+
+TYPED_TEST_P(ReadStateContract, MarkAllReadMovesEveryRoomBehindItsNewestIdAndOnlyThose) {
+    ASSERT_TRUE(this->store().create_room(Room{"quiet", false, "alice", 1}));
+    ASSERT_TRUE(this->store().create_room(Room{"busy", false, "alice", 1}));
+    for (const auto* room : {"quiet", "busy"}) this->store().add_member(room, "bob");
+    this->store().add_member("team", "bob");
+    this->say("alice", "in team");
+    const auto busy = this->say("alice", "in busy", "busy");
+    const auto team = this->say("alice", "in team again");
+
+    const auto all = mark_and_wait(this->store(), "bob", "", 0);
+    EXPECT_EQ(all.outcome, Outcome::Moved) << all.error;
+    EXPECT_THAT(all.states, ElementsAre(ReadState{"busy", busy, 0, false, busy},
+                                        ReadState{"team", team, 0, false, team}));
+    EXPECT_EQ(this->store().read_states("bob", {"busy", "quiet", "team"}, 999),
+              (std::vector<ReadState>{{"busy", busy, 0, false, busy},
+                                      {"quiet", 0, 0, false, 0},
+                                      {"team", team, 0, false, team}}));
+    EXPECT_EQ(mark_and_wait(this->store(), "bob", "", 0).outcome, Outcome::Unchanged);
+}
+
+TYPED_TEST_P(ReadStateContract, UnreadCountsStopAtTheCapAndSayWhenMoreExist) {
+    this->store().add_member("team", "bob");
+    this->say("alice", "one");
+    this->say("alice", "two");
+    EXPECT_EQ(this->state("bob", "team", 2).unread, 2);
+    EXPECT_FALSE(this->state("bob", "team", 2).unread_capped);
+    this->say("alice", "three");
+    EXPECT_EQ(this->state("bob", "team", 2).unread, 2);
+    EXPECT_TRUE(this->state("bob", "team", 2).unread_capped);
+    EXPECT_EQ(this->state("bob", "team", 3).unread, 3);
+    EXPECT_FALSE(this->state("bob", "team", 3).unread_capped);
+}
+
+TYPED_TEST_P(ReadStateContract, AUserMeetingARoomWithoutJoiningItStartsAtItsNewestId) {
+    this->say("alice", "old news", "general");
+    const auto newest = this->say("alice", "older news", "general");
+    // general has no members row: carol's first read gives her a mark at its end. An unknown
+    // room is left out.
+    EXPECT_EQ(this->store().read_states("carol", {"general", "no-such-room"}, 999),
+              (std::vector<ReadState>{{"general", newest, 0, false, newest}}));
+    const auto fresh = this->say("alice", "news", "general");
+    EXPECT_EQ(this->state("carol", "general"), (ReadState{"general", newest, 1, false, fresh}));
+    // A mark is also made by marking.
+    EXPECT_EQ(mark_and_wait(this->store(), "dave", "general", fresh).outcome, Outcome::Moved);
+    EXPECT_EQ(this->state("dave", "general"), (ReadState{"general", fresh, 0, false, fresh}));
+}
+
+TYPED_TEST_P(ReadStateContract, LeavingForgetsTheMarkAndRejoiningStartsAtTheNewestId) {
+    this->store().add_member("team", "bob");
+    this->say("alice", "one");
+    this->store().add_member("team", "bob");  // idempotent: the mark stays
+    EXPECT_EQ(this->state("bob").unread, 1);
+    this->store().remove_member("team", "bob");
+    const auto newest = this->say("alice", "two");
+    this->store().add_member("team", "bob");
+    EXPECT_EQ(this->state("bob"), (ReadState{"team", newest, 0, false, newest}));
+}
+
+// One query counts every room, each up to the cap through the index, however many messages
+// are unread: measured here with 100,000 in one room (the figure is in docs/design/storage.md).
+TYPED_TEST_P(ReadStateContract, CountingAHundredThousandUnreadMessagesStopsAtTheCap) {
+    this->store().add_member("team", "bob");
+    constexpr int kMessages = 100'000;
+    for (int done = 0; done < kMessages; done += 10'000) {
+        for (int i = 0; i < 10'000; ++i) {
+            this->store().append(new_message("team", "alice", "m" + std::to_string(done + i)),
+                                 nullptr);
+        }
+        this->store().flush();
+    }
+    std::vector<std::string> rooms{"general", "team"};
+    for (int i = 0; i < 20; ++i) {
+        const auto room = "r" + std::to_string(i);
+        ASSERT_TRUE(this->store().create_room(Room{room, false, "alice", 1}));
+        this->store().add_member(room, "bob");
+        rooms.push_back(room);
+    }
+    this->store().read_states("bob", rooms, 999);  // general's mark made, caches warm
+    const auto started = std::chrono::steady_clock::now();
+    constexpr int kRounds = 20;
+    std::vector<ReadState> states;
+    for (int i = 0; i < kRounds; ++i) states = this->store().read_states("bob", rooms, 999);
+    const auto each =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started) /
+        kRounds;
+    ASSERT_EQ(states.size(), rooms.size());
+    const auto team = std::find_if(states.begin(), states.end(),
+                                   [](const ReadState& s) { return s.room == "team"; });
+    EXPECT_EQ(team->unread, 999);
+    EXPECT_TRUE(team->unread_capped);
+    std::cout << "read_states of 22 rooms, one with 100,000 unread: " << each.count()
+              << " ms per call\n";
+    this->RecordProperty("read_states_ms", std::to_string(each.count()));
+}
+
+// Migration 0008 gives every member of a room from before it a mark at the room's newest id.
+TYPED_TEST_P(ReadStateContract, TheReadMarksMigrationStartsExistingMembersAtTheNewestId) {
+    this->store().add_member("team", "bob");
+    this->say("alice", "one");
+    const auto newest = this->say("alice", "two");
+    this->store_.reset();
+    this->factory_.revert_to_version_6(0);
+    this->store_ = this->factory_.create(StoreSetup{});
+    EXPECT_EQ(this->state("bob"), (ReadState{"team", newest, 0, false, newest}));
+    EXPECT_EQ(this->factory_.times_applied(8), 1);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(ReadStateContract,
+                            AMemberStartsAtTheNewestIdAndCountsOnlyOthersVisibleTextMessages,
+                            AMarkMovesOnlyForwardAndNeverPastTheRoomsNewestId,
+                            MarkAllReadMovesEveryRoomBehindItsNewestIdAndOnlyThose,
+                            UnreadCountsStopAtTheCapAndSayWhenMoreExist,
+                            AUserMeetingARoomWithoutJoiningItStartsAtItsNewestId,
+                            LeavingForgetsTheMarkAndRejoiningStartsAtTheNewestId,
+                            CountingAHundredThousandUnreadMessagesStopsAtTheCap,
+                            TheReadMarksMigrationStartsExistingMembersAtTheNewestId);
 
 }  // namespace chatd::store::contract

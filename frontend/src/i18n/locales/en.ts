@@ -58,6 +58,7 @@ export default {
     newMessages: 'New messages',
   },
   rooms: {
+    markAllRead: 'Mark all as read',
     create: 'Create room',
     createLabel: 'New room name',
     createPlaceholder: 'new-room',

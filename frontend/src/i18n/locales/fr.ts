@@ -59,6 +59,7 @@ const fr: Catalog = {
     newMessages: 'Nouveaux messages',
   },
   rooms: {
+    markAllRead: 'Tout marquer comme lu',
     create: 'Créer un salon',
     createLabel: 'Nom du nouveau salon',
     createPlaceholder: 'nouveau-salon',

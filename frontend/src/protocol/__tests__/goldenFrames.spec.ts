@@ -8,7 +8,13 @@ import MessageListItem from '@/components/message/MessageListItem.vue'
 import { applyFrame, emptyTimelineState } from '@/stores/messagesReducer'
 import { createPinia, setActivePinia } from 'pinia'
 import { useMessagesStore } from '@/stores/messages'
-import { parseServerFrame, type ClientFrame, type StoredFrame } from '../frames'
+import {
+  parseServerFrame,
+  readAllFrame,
+  readFrame,
+  type ClientFrame,
+  type StoredFrame,
+} from '../frames'
 import { msg } from './factories'
 
 const EXAMPLES = path.resolve(__dirname, '../../../../protocol/examples')
@@ -110,6 +116,10 @@ describe('golden protocol frames', () => {
       if (golden.type === 'typing' || golden.type === 'typing_stop') {
         built = { type: golden.type, room: golden.room }
       } else if (golden.type === 'ping') built = { type: 'ping' }
+      else if (golden.type === 'read')
+        built = { ...readFrame(golden.room, golden.id), client_msg_id: golden.client_msg_id }
+      else if (golden.type === 'read_all')
+        built = { ...readAllFrame(), client_msg_id: golden.client_msg_id }
       else built = { ...sent[0]!, client_msg_id: golden.client_msg_id }
       expect(JSON.parse(JSON.stringify(built))).toEqual(golden)
     },

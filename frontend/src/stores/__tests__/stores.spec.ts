@@ -1,10 +1,10 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { StoredFrame } from '@/protocol/frames'
+import type { ReadState, StoredFrame } from '@/protocol/frames'
 import { msg } from '@/protocol/__tests__/factories'
 import { useMessagesStore } from '../messages'
 import { usePresenceStore, TYPING_TTL_MS } from '../presence'
-import { useRoomsStore } from '../rooms'
+import { READ_THROTTLE_MS, useRoomsStore } from '../rooms'
 import { useSessionStore } from '../session'
 
 function jsonResponse(status: number, body: unknown) {
@@ -322,31 +322,132 @@ describe('messages store: room changes', () => {
 })
 
 describe('rooms store', () => {
-  it('tracks joined rooms and counts unread messages from others', () => {
-    const session = useSessionStore()
-    session.userName = 'alice'
-    localStorage.setItem('chatd.read.alice', JSON.stringify({ general: 2 }))
+  function welcomed(read: ReadState[] = []) {
+    useSessionStore().userName = 'alice'
     const rooms = useRoomsStore()
-    const messages = useMessagesStore()
+    const sent: Array<[string, number] | 'all'> = []
+    rooms.setReadSender({
+      sendRead: (room, id) => sent.push([room, id]),
+      sendReadAll: () => sent.push('all'),
+    })
     rooms.applyFrame({
       type: 'welcome',
       user_name: 'alice',
       rooms: ['general', 'dm:alice:bob'],
       online: [],
+      read,
     })
+    return { rooms, messages: useMessagesStore(), sent }
+  }
+
+  it('counts unread from the server and adds the messages from others that came after', () => {
+    const { rooms, messages } = welcomed([
+      { room: 'general', last_read_id: 2, unread: 1, as_of: 3 },
+      { room: 'dm:alice:bob', last_read_id: 0, unread: 999, unread_capped: true, as_of: 5000 },
+    ])
     expect(rooms.channels).toEqual(['general'])
     expect(rooms.directs).toEqual(['dm:alice:bob'])
     expect(rooms.displayName('dm:alice:bob')).toBe('bob')
+    expect(rooms.unread.general).toEqual({ count: 1, more: false })
+    expect(rooms.unread['dm:alice:bob']).toEqual({ count: 999, more: true })
+    // 1-3 are in the server's count; 4 is mine, 6 deleted: 5 and 7 are new.
     messages.applyHistory({
       room: 'general',
-      messages: [msg(1), msg(2), msg(3), msg(4, { user_name: 'alice' }), msg(5)],
+      messages: [
+        msg(1),
+        msg(2),
+        msg(3),
+        msg(4, { user_name: 'alice' }),
+        msg(5),
+        msg(6, { deleted: true, content: '' }),
+        msg(7),
+      ],
       mode: 'latest',
       hasMore: false,
     })
-    expect(rooms.unread.general).toEqual({ count: 2, more: false })
+    expect(rooms.unread.general).toEqual({ count: 3, more: false })
+  })
+
+  it('marks read at once here and on the server at most once a second per room', () => {
+    vi.useFakeTimers()
+    const { rooms, messages, sent } = welcomed([
+      { room: 'general', last_read_id: 0, unread: 0, as_of: 0 },
+    ])
+    messages.applyHistory({
+      room: 'general',
+      messages: [msg(1), msg(2)],
+      mode: 'latest',
+      hasMore: false,
+    })
+    expect(rooms.unread.general?.count).toBe(2)
     rooms.markRead('general')
     expect(rooms.unread.general?.count).toBe(0)
-    expect(JSON.parse(localStorage.getItem('chatd.read.alice') ?? '{}')).toEqual({ general: 5 })
+    expect(sent).toEqual([['general', 2]])
+    rooms.markRead('general') // nothing new: nothing sent
+    messages.applyFrame({ type: 'message', message: msg(3, { prev_id: 2 }) })
+    rooms.markRead('general')
+    messages.applyFrame({ type: 'message', message: msg(4, { prev_id: 3 }) })
+    rooms.markRead('general')
+    expect(sent).toEqual([['general', 2]]) // within the second: waits
+    vi.advanceTimersByTime(READ_THROTTLE_MS)
+    expect(sent).toEqual([
+      ['general', 2],
+      ['general', 4],
+    ])
+  })
+
+  it('takes marks moved in another tab, never moving one back', () => {
+    const { rooms } = welcomed([{ room: 'general', last_read_id: 5, unread: 3, as_of: 8 }])
+    rooms.applyFrame({ type: 'read_state', room: 'general', last_read_id: 8, unread: 0, as_of: 8 })
+    expect(rooms.unread.general?.count).toBe(0)
+    rooms.applyFrame({
+      type: 'read_ack',
+      client_msg_id: 'r-1',
+      rooms: [{ room: 'general', last_read_id: 6, unread: 2, as_of: 8 }],
+    })
+    expect(rooms.readStates.general?.last_read_id).toBe(8)
+  })
+
+  it('places the "New messages" line where an opened room was read up to', () => {
+    const { rooms } = welcomed([
+      { room: 'general', last_read_id: 4, unread: 2, as_of: 9 },
+      { room: 'dm:alice:bob', last_read_id: 7, unread: 0, as_of: 7 },
+    ])
+    expect(rooms.newLineAfter).toEqual({ general: 4 }) // the room open at the welcome
+    rooms.open('dm:alice:bob')
+    expect(rooms.newLineAfter).toEqual({ general: 4 }) // nothing unread there: no line
+    rooms.markRead('general')
+    rooms.open('general')
+    expect(rooms.newLineAfter).toEqual({ general: 4 })
+  })
+
+  it('asks the server for the read state of a room joined since the welcome', async () => {
+    const { rooms } = welcomed([{ room: 'general', last_read_id: 1, unread: 0, as_of: 1 }])
+    const fetch = vi.fn(async (url: string) => {
+      if (url !== '/api/read') throw new Error(url)
+      return jsonResponse(200, {
+        rooms: [
+          { room: 'dev', last_read_id: 7, unread: 0, as_of: 7 },
+          { room: 'general', last_read_id: 0, unread: 5, as_of: 9 },
+        ],
+      })
+    })
+    vi.stubGlobal('fetch', fetch)
+    rooms.applyFrame({ type: 'membership', room: 'dev', user_name: 'alice', joined: true })
+    await vi.waitFor(() => expect(rooms.readStates.dev?.last_read_id).toBe(7))
+    expect(rooms.readStates.general?.last_read_id).toBe(1) // what it holds stays
+  })
+
+  it('marks every room read in one frame', () => {
+    const { rooms, sent } = welcomed([
+      { room: 'general', last_read_id: 1, unread: 4, as_of: 9 },
+      { room: 'dm:alice:bob', last_read_id: 2, unread: 1, as_of: 3 },
+    ])
+    rooms.markAllRead()
+    expect(sent).toEqual(['all'])
+    expect(rooms.unread.general?.count).toBe(0)
+    expect(rooms.unread['dm:alice:bob']?.count).toBe(0)
+    expect(rooms.newLineAfter).toEqual({})
   })
 
   it('adds and removes rooms on our own membership frames', () => {
