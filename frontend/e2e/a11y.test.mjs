@@ -17,6 +17,7 @@ import {
   startSuite,
   tokenOf,
   waitOnline,
+  openPage,
 } from './support/ui.mjs'
 
 const AXE_SOURCE = fs.readFileSync(
@@ -28,28 +29,12 @@ const AXE_SOURCE = fs.readFileSync(
 let server
 /** @type {import('playwright-core').Browser} */
 let browser
-/** Every page opened, with the errors it reported. */
-const opened = []
+/** Page errors and CSP refusals of every page opened (none may happen). */
+const errors = []
 
-/**
- * @param {{ viewport?: { width: number, height: number }, colorScheme?: 'light' | 'dark' }} [options]
- */
-async function newPage({ viewport = DESKTOP, colorScheme = 'light' } = {}) {
-  const phone = viewport === PHONE
-  const context = await browser.newContext({
-    viewport,
-    colorScheme,
-    locale: 'en-US',
-    reducedMotion: 'reduce',
-    hasTouch: phone,
-    isMobile: phone,
-  })
-  context.setDefaultTimeout(TIMEOUT)
-  const page = await context.newPage()
-  const errors = []
-  page.on('pageerror', (error) => errors.push(String(error)))
-  opened.push({ context, errors })
-  return page
+/** @param {{ viewport?: { width: number, height: number }, colorScheme?: 'light' | 'dark' }} [options] */
+function newPage(options) {
+  return openPage(browser, errors, options)
 }
 
 /**
@@ -118,7 +103,7 @@ before(async () => {
 })
 
 after(async () => {
-  for (const { errors } of opened) assert.deepEqual(errors, [])
+  assert.deepEqual(errors, [])
   await browser?.close()
   await server?.close()
 })

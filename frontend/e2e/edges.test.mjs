@@ -9,38 +9,24 @@ import { apiClient, startChatd } from './support/chatd.mjs'
 import {
   DESKTOP,
   PHONE,
-  TIMEOUT,
   shot,
   signUp,
   startSuite,
   tokenOf,
   waitOnline,
+  openPage,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
 let server
 /** @type {import('playwright-core').Browser} */
 let browser
-const opened = []
+/** Page errors and CSP refusals of every page opened (none may happen). */
+const errors = []
 
-/**
- * @param {{ viewport?: { width: number, height: number }, locale?: string }} [options]
- */
-async function newPage({ viewport = DESKTOP, locale = 'en-US' } = {}) {
-  const phone = viewport === PHONE
-  const context = await browser.newContext({
-    viewport,
-    locale,
-    reducedMotion: 'reduce',
-    hasTouch: phone,
-    isMobile: phone,
-  })
-  context.setDefaultTimeout(TIMEOUT)
-  const page = await context.newPage()
-  const errors = []
-  page.on('pageerror', (error) => errors.push(String(error)))
-  opened.push({ context, errors })
-  return page
+/** @param {{ viewport?: { width: number, height: number }, locale?: string }} [options] */
+function newPage(options) {
+  return openPage(browser, errors, options)
 }
 
 function room(page, name) {
@@ -78,7 +64,7 @@ before(async () => {
 })
 
 after(async () => {
-  for (const { errors } of opened) assert.deepEqual(errors, [])
+  assert.deepEqual(errors, [])
   await browser?.close()
   await server?.close()
 })

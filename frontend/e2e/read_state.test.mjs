@@ -10,12 +10,12 @@ import {
   DESKTOP,
   PASSWORD,
   PHONE,
-  TIMEOUT,
   shot,
   signUp,
   startSuite,
   tokenOf,
   waitOnline,
+  openPage,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -36,18 +36,8 @@ let bobToken
 let api
 const DM = 'dm:alice:bob'
 
-async function newPage(viewport, locale) {
-  const context = await browser.newContext({
-    viewport,
-    locale,
-    reducedMotion: 'reduce',
-    hasTouch: viewport === PHONE,
-    isMobile: viewport === PHONE,
-  })
-  context.setDefaultTimeout(TIMEOUT)
-  const page = await context.newPage()
-  page.on('pageerror', (error) => errors.push(String(error)))
-  return page
+function newPage(viewport, locale) {
+  return openPage(browser, errors, { viewport, locale })
 }
 
 async function signIn(page, name) {

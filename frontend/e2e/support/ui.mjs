@@ -103,3 +103,32 @@ export function cspDirective(policy, name) {
     .find(([directiveName]) => directiveName === name)
   return directive?.slice(1)
 }
+
+/**
+ * A page in a new browser context: the viewport (a phone one with touch), locale and colour
+ * scheme asked for, reduced motion and the suites' timeout. Its page errors and
+ * Content-Security-Policy refusals are pushed to `errors`, which a suite expects to stay empty.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string[]} errors
+ * @param {{ viewport?: { width: number, height: number }, locale?: string, colorScheme?: 'light' | 'dark' }} [options]
+ */
+export async function openPage(
+  browser,
+  errors,
+  { viewport = DESKTOP, locale = 'en-US', colorScheme = 'light' } = {},
+) {
+  const phone = viewport === PHONE
+  const context = await browser.newContext({
+    viewport,
+    locale,
+    colorScheme,
+    reducedMotion: 'reduce',
+    hasTouch: phone,
+    isMobile: phone,
+  })
+  context.setDefaultTimeout(TIMEOUT)
+  const page = await context.newPage()
+  page.on('pageerror', (error) => errors.push(String(error)))
+  await watchCsp(page, errors)
+  return page
+}
