@@ -28,6 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)chatd::chat::utf8_length(change->content);
             (void)chatd::chat::valid_reaction(change->content);
             (void)chatd::chat::encode_error("invalid_reaction", "x", change->client_msg_id);
+        } else if (const auto* read = std::get_if<chatd::chat::ReadCommand>(command)) {
+            // What the service checks of a decoded read before asking the store.
+            (void)chatd::chat::valid_room_name(read->room);
+            (void)chatd::chat::is_direct_room(read->room);
+            (void)chatd::chat::encode_error("read_mark_beyond_newest", "x", read->client_msg_id);
         }
     } else {
         const auto& error = std::get<chatd::chat::DecodeError>(result);

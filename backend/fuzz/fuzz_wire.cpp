@@ -1,6 +1,6 @@
 // libFuzzer target: the AMQP message body decoder (bus/wire.hpp), then a round trip of what
 // decoded: encoding it again and decoding that must give the same kind, and for a message or a
-// change the same kind of row, target and thread.
+// change the same kind of row, target and thread, for a moved read mark the same user and state.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (!after || after->kind != before->kind || after->target_id != before->target_id ||
              after->reply_to != before->reply_to || after->content != before->content ||
              after->reactions != before->reactions)) {
+            std::abort();
+        }
+        const auto* read_before = std::get_if<chatd::model::ReadMoved>(wire.event.get());
+        const auto* read_after = std::get_if<chatd::model::ReadMoved>(again.event.get());
+        if (read_before && (!read_after || read_after->user_name != read_before->user_name ||
+                            !(read_after->state == read_before->state))) {
             std::abort();
         }
     }
