@@ -83,3 +83,32 @@ describe('Copy link', () => {
     expect(wrapper.find('[data-testid="menu-copy-link"]').exists()).toBe(true)
   })
 })
+
+describe('scrolling to a linked id', () => {
+  it('finds a join notice as it finds a message, and highlights it', async () => {
+    const scrolled: Element[] = []
+    Element.prototype.scrollIntoView = function (this: Element) {
+      scrolled.push(this)
+    }
+    useMessagesStore().applyHistory({
+      room: 'design',
+      messages: [
+        msg(41, { room: 'design' }),
+        msg(42, { room: 'design', kind: 'join', user_name: 'carol' }),
+      ],
+      mode: 'latest',
+      hasMore: false,
+    })
+    const wrapper = mount(MessageList, {
+      props: { room: 'design', label: 'design' },
+      attachTo: document.body,
+    })
+    const list = wrapper.vm as unknown as { scrollToMessage: (id: number) => Promise<boolean> }
+    expect(await list.scrollToMessage(42)).toBe(true)
+    await flushPromises()
+    const notice = wrapper.get('[data-testid="notice"][data-id="42"]')
+    expect(scrolled).toEqual([notice.element])
+    expect(notice.classes()).toContain('highlighted')
+    expect(await list.scrollToMessage(40)).toBe(false)
+  })
+})
