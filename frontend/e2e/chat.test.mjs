@@ -6,14 +6,13 @@ import { after, before, describe, it } from 'node:test'
 import { apiClient } from './support/chatd.mjs'
 import {
   DESKTOP,
-  TIMEOUT,
   PHONE,
   shot,
   signUp as signUpAt,
   startSuite,
   tokenOf,
   waitOnline,
-  watchCsp,
+  openPage,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -24,17 +23,14 @@ let browser
 const users = {}
 
 async function newUser(name, viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport, locale: 'en-US', reducedMotion: 'reduce' })
-  context.setDefaultTimeout(TIMEOUT)
-  const page = await context.newPage()
   const dialogs = []
   const errors = []
+  const page = await openPage(browser, errors, { viewport })
+  const context = page.context()
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message())
     void dialog.dismiss()
   })
-  page.on('pageerror', (error) => errors.push(String(error)))
-  await watchCsp(page, errors)
   users[name] = { context, page, dialogs, errors }
   return users[name]
 }

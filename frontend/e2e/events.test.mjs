@@ -14,7 +14,7 @@ import {
   startSuite,
   tokenOf,
   waitOnline,
-  watchCsp,
+  openPage,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -25,19 +25,10 @@ let browser
 const users = {}
 
 async function newUser(name, viewport = DESKTOP, locale = 'en-US') {
-  const context = await browser.newContext({
-    viewport,
-    locale,
-    reducedMotion: 'reduce',
-    hasTouch: viewport === PHONE,
-    isMobile: viewport === PHONE,
-  })
-  context.setDefaultTimeout(TIMEOUT)
-  const page = await context.newPage()
   const errors = []
+  const page = await openPage(browser, errors, { viewport, locale })
+  const context = page.context()
   page.on('dialog', (dialog) => void dialog.dismiss())
-  page.on('pageerror', (error) => errors.push(String(error)))
-  await watchCsp(page, errors)
   await signUp(page, server.url, name)
   users[name] = { context, page, errors }
   return users[name]
