@@ -65,10 +65,16 @@ struct Options {
     int server_pid = 0;
     bool idle = false;
     // The server goes away while the clients are connected (the caller kills and restarts it):
-    // every client reconnects on a jittered, growing schedule and resyncs its room; timings.
+    // every client reconnects on the web client's schedule and resyncs its room; timings.
     bool reconnect = false;
-    double reconnect_jitter_ms = 1000;  // first attempt after uniform [0, this)
-    double reconnect_cap_ms = 8000;     // the growing wait between attempts stops here
+    // The web client's schedule (frontend/src/api/chatSocket.ts DEFAULT_BACKOFF): the first
+    // `quick_retries` attempts each after a uniform wait in [quick_min, quick_max), then full
+    // jitter: uniform [0, min(cap, base * 2^n)).
+    int reconnect_quick_retries = 8;
+    double reconnect_quick_min_ms = 100;
+    double reconnect_quick_max_ms = 1000;
+    double reconnect_base_ms = 1000;
+    double reconnect_cap_ms = 15000;
     bool check = false;
     bool quiet = false;
     std::string json_path;
@@ -391,16 +397,24 @@ struct Bench {
         }
     }
 
-    // Waits a jittered time, then tries again with a growing, jittered wait until the WebSocket
-    // is open again (as the web client does after a server restart), then fetches the messages
+    // Tries again on the web client's schedule (Options::reconnect_*) until the WebSocket is
+    // open again, as the web client does after a server restart, then fetches the messages
     // of its room after the last one it saw, over HTTP, as the web client's resync does.
     awaitable<void> reconnect(Client& c) {
         Stats& s = c.worker->stats;
         std::minstd_rand random(static_cast<std::uint32_t>(c.index * 7919 + run));
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         asio::steady_timer timer(c.worker->io);
-        double wait_ms = unit(random) * o.reconnect_jitter_ms;
-        for (int attempt = 1; !c.open; ++attempt) {
+        for (int attempt = 0; !c.open; ++attempt) {
+            double wait_ms = 0;
+            if (attempt < o.reconnect_quick_retries) {
+                wait_ms = o.reconnect_quick_min_ms +
+                          unit(random) * (o.reconnect_quick_max_ms - o.reconnect_quick_min_ms);
+            } else {
+                const int n = std::min(attempt - o.reconnect_quick_retries, 30);
+                wait_ms = unit(random) *
+                          std::min(o.reconnect_cap_ms, o.reconnect_base_ms * std::pow(2.0, n));
+            }
             timer.expires_after(
                 std::chrono::microseconds(static_cast<std::int64_t>(wait_ms * 1000)));
             co_await timer.async_wait(kTuple);
@@ -408,9 +422,6 @@ struct Bench {
             co_await open_client(c);
             if (c.open) break;
             Stats::bump(s.reconnect_attempts_failed);
-            const double ceiling =
-                std::min(o.reconnect_cap_ms, o.reconnect_jitter_ms * std::pow(2.0, attempt));
-            wait_ms = ceiling * (0.5 + 0.5 * unit(random));
         }
         const std::uint64_t now = now_ns();
         std::uint64_t none = 0;
@@ -884,12 +895,14 @@ int reconnect_storm(Bench& b, const Bench::Totals& before, bool quiet) {
             R"("failed_attempts":{},"away_s":{:.3f},"all_reconnected_s":{:.3f},"reconnect_p50_s":{:.3f},)"
             R"("reconnect_p99_s":{:.3f},"all_resynced_s":{:.3f},"resync_p50_s":{:.3f},"resync_p99_s":{:.3f},)"
             R"("live_acks":{},"live_p50_ms":{:.3f},"live_p99_ms":{:.3f},"live_max_ms":{:.3f},)"
-            R"("jitter_ms":{:.0f},"cap_ms":{:.0f}}})",
+            R"("quick_retries":{},"quick_min_ms":{:.0f},"quick_max_ms":{:.0f},"base_ms":{:.0f},)"
+            R"("cap_ms":{:.0f}}})",
             o.label, n, before.connected, t.reconnected, t.resynced, t.reconnect_attempts_failed,
             down_s, connect_s.empty() ? 0 : connect_s.back(), quantile(connect_s, 0.5),
             quantile(connect_s, 0.99), resync_s.empty() ? 0 : resync_s.back(),
             quantile(resync_s, 0.5), quantile(resync_s, 0.99), live.total(), ms(live.quantile(0.5)),
-            ms(live.quantile(0.99)), ms(static_cast<double>(live.max)), o.reconnect_jitter_ms,
+            ms(live.quantile(0.99)), ms(static_cast<double>(live.max)), o.reconnect_quick_retries,
+            o.reconnect_quick_min_ms, o.reconnect_quick_max_ms, o.reconnect_base_ms,
             o.reconnect_cap_ms);
         out << "\n";
     }
@@ -936,12 +949,18 @@ int main(int argc, char** argv) {
     app.add_flag("--reconnect", o.reconnect,
                  "After connecting, wait (up to --duration s) for the server to go away and come "
                  "back (the caller restarts it), then time every client's reconnect and resync");
-    app.add_option("--reconnect-jitter", o.reconnect_jitter_ms,
-                   "ms: a client's first reconnect attempt waits uniform [0, this)")
+    app.add_option("--reconnect-quick-retries", o.reconnect_quick_retries,
+                   "The first attempts after a drop that wait only a short uniform time")
         ->capture_default_str();
-    app.add_option("--reconnect-cap", o.reconnect_cap_ms,
-                   "ms: the doubling, jittered wait between later attempts stops growing here")
+    app.add_option("--reconnect-quick-min", o.reconnect_quick_min_ms,
+                   "ms: a quick attempt waits uniform [this, --reconnect-quick-max)")
         ->capture_default_str();
+    app.add_option("--reconnect-quick-max", o.reconnect_quick_max_ms, "ms: see above")
+        ->capture_default_str();
+    app.add_option("--reconnect-base", o.reconnect_base_ms,
+                   "ms: later attempt n waits uniform [0, min(cap, base * 2^n))")
+        ->capture_default_str();
+    app.add_option("--reconnect-cap", o.reconnect_cap_ms, "ms: see above")->capture_default_str();
     app.add_flag("--check", o.check, "Exit 1 when a message was lost or duplicated");
     app.add_flag("-q,--quiet", o.quiet, "No per-second progress");
     app.add_option("--json", o.json_path, "Write the summary as JSON to this file");

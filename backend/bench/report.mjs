@@ -113,8 +113,11 @@ if (histories.length) {
 const storm = load('reconnect-10000.chatd.json')
 if (storm) {
   lines.push('', '**Reconnecting after a restart** (10,000 connected clients, one sending 20 messages/s; chatd killed',
-    `with SIGKILL and started again on the same port and database; each client retries after a random wait of up to ${fmt(storm.jitter_ms)} ms,`,
-    `then doubling jittered waits up to ${fmt(storm.cap_ms)} ms, and then fetches its room's missed messages over HTTP; times from the`,
+    'with SIGKILL and started again on the same port and database; each client retries on the web client\'s schedule' +
+      (storm.quick_retries === undefined
+        ? ` (a random wait of up to ${fmt(storm.jitter_ms)} ms, then doubling jittered waits up to ${fmt(storm.cap_ms)} ms)`
+        : ` (${storm.quick_retries} attempts after a uniform ${fmt(storm.quick_min_ms)}-${fmt(storm.quick_max_ms)} ms each, then full jitter up to ${fmt(storm.base_ms)} ms doubling, at most ${fmt(storm.cap_ms)} ms)`) + ',',
+    "and then fetches its room's missed messages over HTTP; times from the",
     "server's return, i.e. the first client that reconnected; server CPU of the restarted process until every client was back" +
       (storm.date ? `; measured ${storm.date.replace('T', ' ')} UTC, load ${storm.load}):` : '):'), '',
     '| clients | reconnected | resynced | server away s | all connected s | p50 s | p99 s | all resynced s | failed attempts | live round trip p50 / p99 ms | server CPU s |',
