@@ -24,9 +24,10 @@ Hub::Attached Hub::attach(const std::string& user_name,
     connection.rooms.emplace(model::kGeneralRoom);
     if (protocol == Protocol::Native) connection.rooms.insert(rooms.begin(), rooms.end());
     for (const auto& room : connection.rooms) subscribe_locked(room, id, connection);
-    auto& ids = users_[user_name];
-    ids.push_back(id);
-    return Attached{id, ids.size() == 1};
+    auto [user, added] = users_.try_emplace(user_name);
+    if (added) users_in_order_.insert(user->first);
+    user->second.push_back(id);
+    return Attached{id, user->second.size() == 1};
 }
 
 bool Hub::detach(ConnectionId id) {
@@ -39,6 +40,7 @@ bool Hub::detach(ConnectionId id) {
     if (user == users_.end()) return false;
     std::erase(user->second, id);
     if (!user->second.empty()) return false;
+    users_in_order_.erase(user->first);
     users_.erase(user);
     return true;
 }
@@ -315,15 +317,12 @@ bool Hub::is_subscribed(ConnectionId id, const std::string& room) const {
 
 std::vector<std::string> Hub::online_users(std::size_t limit) const {
     std::vector<std::string> out;
-    {
-        std::shared_lock lock(mutex_);
-        out.reserve(std::min(limit, users_.size()));
-        for (const auto& [name, ids] : users_) {
-            if (out.size() >= limit) break;
-            out.push_back(name);
-        }
+    std::shared_lock lock(mutex_);
+    out.reserve(std::min(limit, users_in_order_.size()));
+    for (const auto name : users_in_order_) {
+        if (out.size() >= limit) break;
+        out.emplace_back(name);
     }
-    std::sort(out.begin(), out.end());
     return out;
 }
 

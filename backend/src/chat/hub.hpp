@@ -3,8 +3,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -72,7 +74,7 @@ class Hub {
 
     // Whether the connection receives the room's messages (the user is a member).
     bool is_subscribed(ConnectionId id, const std::string& room) const;
-    // Sorted; at most `limit` names (which ones, above the limit, is unspecified).
+    // Sorted; the first `limit` names in that order.
     std::vector<std::string> online_users(std::size_t limit = SIZE_MAX) const;
     std::size_t presence_limit() const { return presence_limit_; }
     bool is_online(const std::string& user_name) const;
@@ -139,6 +141,9 @@ class Hub {
     ConnectionId next_id_ = 1;
     std::unordered_map<ConnectionId, Connection> connections_;
     std::unordered_map<std::string, std::vector<ConnectionId>> users_;
+    // users_' names in order (views of its keys, which stay put until erased), so a welcome's
+    // first names of the online list cost no sort: a reconnect storm asks for it per connection.
+    std::set<std::string_view> users_in_order_;
     std::unordered_map<std::string, Room> rooms_;
     std::shared_ptr<ShardRunner> shard_runner_;
     const std::size_t presence_limit_;

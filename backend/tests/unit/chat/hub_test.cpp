@@ -136,6 +136,19 @@ TEST_F(HubTest, OnlineUsersAreSortedAndUnique) {
     EXPECT_EQ(hub.online_users(), (std::vector<std::string>{"alice", "carol"}));
 }
 
+TEST_F(HubTest, ALimitedOnlineListHoldsTheFirstNamesInOrder) {
+    attach("dave");
+    const auto bob = attach("bob");
+    attach("carol");
+    attach("alice");
+    EXPECT_EQ(hub.online_users(2), (std::vector<std::string>{"alice", "bob"}));
+    hub.detach(bob.id);
+    EXPECT_EQ(hub.online_users(2), (std::vector<std::string>{"alice", "carol"}));
+    attach("bob");
+    EXPECT_EQ(hub.online_users(3), (std::vector<std::string>{"alice", "bob", "carol"}));
+    EXPECT_EQ(hub.online_users(0), (std::vector<std::string>{}));
+}
+
 TEST_F(HubTest, OnlineUsersIsEmptyWithoutConnections) {
     EXPECT_TRUE(hub.online_users().empty());
 }
