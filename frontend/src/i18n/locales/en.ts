@@ -54,6 +54,7 @@ export default {
     beginningDm: 'This is the beginning of your conversation with {name}.',
     unread: { one: '{n} unread message', other: '{n} unread messages' },
     unreadMore: '{n}+ unread messages',
+    mentions: { one: '{n} mention of you', other: '{n} mentions of you' },
     startDm: 'Send a direct message to {name}',
     newMessages: 'New messages',
   },

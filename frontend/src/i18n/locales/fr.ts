@@ -55,6 +55,7 @@ const fr: Catalog = {
     beginningDm: 'Début de votre conversation avec {name}.',
     unread: { one: '{n} message non lu', other: '{n} messages non lus' },
     unreadMore: 'Plus de {n} messages non lus',
+    mentions: { one: '{n} mention de vous', other: '{n} mentions de vous' },
     startDm: 'Envoyer un message privé à {name}',
     newMessages: 'Nouveaux messages',
   },
