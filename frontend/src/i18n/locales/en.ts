@@ -141,6 +141,13 @@ export default {
     pickEmoji: 'Pick an emoji',
     notFound: 'The original message could not be found in the history.',
   },
+  notifications: {
+    prompt:
+      'Get a desktop notification when someone mentions you while chatd is in the background.',
+    enable: 'Enable desktop notifications',
+    notNow: 'Not now',
+    mentioned: '{user} mentioned you in {room}',
+  },
   links: {
     copy: 'Copy link',
     copied: 'Link copied',

@@ -142,6 +142,13 @@ const fr: Catalog = {
     pickEmoji: 'Choisir un emoji',
     notFound: 'Le message d’origine est introuvable dans l’historique.',
   },
+  notifications: {
+    prompt:
+      'Recevez une notification sur le bureau quand quelqu’un vous mentionne pendant que chatd est en arrière-plan.',
+    enable: 'Activer les notifications',
+    notNow: 'Plus tard',
+    mentioned: '{user} vous a mentionné dans {room}',
+  },
   links: {
     copy: 'Copier le lien',
     copied: 'Lien copié',
