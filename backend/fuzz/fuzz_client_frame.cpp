@@ -1,10 +1,12 @@
-// libFuzzer target: the native WebSocket client-frame decoder (docs/protocol.md).
+// libFuzzer target: the native WebSocket client-frame decoder (docs/protocol.md), and the
+// mention finder on a decoded send's content.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <variant>
 
 #include "chat/codec.hpp"
+#include "chat/mentions.hpp"
 #include "chat/message_content.hpp"
 #include "chat/validation.hpp"
 
@@ -18,6 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)chatd::chat::is_direct_room(send->room);
             if (chatd::chat::valid_utf8(send->content)) {
                 (void)chatd::chat::utf8_length(send->content);
+                // Every name found is a valid user name, never "room" (that is the flag).
+                for (const auto& name : chatd::chat::find_mentions(send->content).names) {
+                    if (!chatd::chat::valid_user_name(name) || name == chatd::chat::kRoomMention) {
+                        __builtin_trap();
+                    }
+                }
             }
             (void)chatd::chat::blank_content(send->content);
             (void)chatd::chat::encode_error("bad_request", "x", send->client_msg_id);

@@ -109,6 +109,7 @@ int run(const Config& input, const std::string& version) {
     service_options.edit_window = std::chrono::seconds(config.edit_window_seconds);
     service_options.max_reactions_per_message = config.max_reactions_per_message;
     service_options.max_unread_count = config.max_unread_count;
+    service_options.max_room_mention_members = config.max_room_mention_members;
     service_options.max_frame_bytes = config.max_frame_bytes;
     service_options.rate_per_second = config.rate_per_second;
     service_options.rate_burst = config.rate_burst;

@@ -36,6 +36,7 @@ struct Config {
     unsigned edit_window_seconds = 0;            // edits and deletes of own messages; 0: any time
     std::size_t max_reactions_per_message = 50;  // distinct emoji on one message
     std::size_t max_unread_count = 999;          // unread counts stop here ("999+")
+    std::size_t max_room_mention_members = 50;   // @room only in rooms this small
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     double rate_per_second = 20;

@@ -41,6 +41,12 @@ json::object message_object(const model::Message& m) {
     }
     if (m.reply_count != 0) o["reply_count"] = m.reply_count;
     if (m.last_reply_ms != 0) o["last_reply_ts"] = m.last_reply_ms;
+    if (!m.mentions.empty()) {
+        json::array names;
+        for (const auto& name : m.mentions) names.emplace_back(name);
+        o["mentions"] = std::move(names);
+    }
+    if (m.mentions_room) o["mentions_room"] = true;
     return o;
 }
 
@@ -110,6 +116,12 @@ std::variant<model::Message, std::string> message_from(const json::object& o) {
     m.reactions = reactions_from(o);
     m.reply_count = num(o, "reply_count");
     m.last_reply_ms = num(o, "last_reply_ts");
+    if (const auto* names = o.if_contains("mentions"); names && names->is_array()) {
+        for (const auto& name : names->as_array()) {
+            if (name.is_string()) m.mentions.emplace_back(name.as_string());
+        }
+    }
+    m.mentions_room = boolean(o, "mentions_room");
     if (!o.contains("id")) {
         // Foreign (the brief's format): the receiver stores it as a new message of general,
         // so only content, user_name and sent_at count.
@@ -172,7 +184,7 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                     {"type", "read_moved"},        {"user_name", read.user_name},
                     {"room", read.state.room},     {"last_read_id", read.state.last_read_id},
                     {"unread", read.state.unread}, {"unread_capped", read.state.unread_capped},
-                    {"as_of", read.state.as_of}};
+                    {"as_of", read.state.as_of},   {"mentions", read.state.mentions}};
             },
         },
         event);
@@ -237,7 +249,7 @@ Wire decode_wire(std::string_view body) {
         w.event = std::make_shared<const model::Event>(model::ReadMoved{
             str(o, "user_name"),
             model::ReadState{str(o, "room"), num(o, "last_read_id"), num(o, "unread"),
-                             boolean(o, "unread_capped"), num(o, "as_of")}});
+                             boolean(o, "unread_capped"), num(o, "as_of"), num(o, "mentions")}});
     } else if (type == "heartbeat") {
         w.kind = Wire::Kind::Heartbeat;
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {

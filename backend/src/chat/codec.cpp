@@ -73,6 +73,13 @@ DecodeResult decode_change(const json::object& object, model::MessageKind kind) 
     return ChangeCommand{kind, std::string(*room), *target_id, std::move(content), std::move(id)};
 }
 
+json::array string_array(const std::vector<std::string>& items) {
+    json::array out;
+    out.reserve(items.size());
+    for (const auto& item : items) out.emplace_back(item);
+    return out;
+}
+
 json::array reactions_array(const std::vector<model::Reaction>& reactions) {
     json::array out;
     out.reserve(reactions.size());
@@ -106,17 +113,23 @@ json::object message_object(const model::Message& message) {
     if (!message.reactions.empty()) object["reactions"] = reactions_array(message.reactions);
     if (message.reply_count != 0) object["reply_count"] = message.reply_count;
     if (message.last_reply_ms != 0) object["last_reply_ts"] = message.last_reply_ms;
+    // A tombstone mentions nobody any more.
+    if (!message.deleted) {
+        if (!message.mentions.empty()) object["mentions"] = string_array(message.mentions);
+        if (message.mentions_room) object["mentions_room"] = true;
+    }
     return object;
 }
 
-// A room's read state as every frame carries it; room for a mention count beside `unread`.
-// `object` may hold fields to put first (a frame's type).
+// A room's read state as every frame carries it. `object` may hold fields to put first (a
+// frame's type).
 json::object read_state_object(const model::ReadState& state, json::object object = {}) {
     object["room"] = state.room;
     object["last_read_id"] = state.last_read_id;
     object["unread"] = state.unread;
     if (state.unread_capped) object["unread_capped"] = true;
     object["as_of"] = state.as_of;
+    object["mentions"] = state.mentions;
     return object;
 }
 
@@ -124,13 +137,6 @@ json::array read_state_array(const std::vector<model::ReadState>& states) {
     json::array out;
     out.reserve(states.size());
     for (const auto& state : states) out.emplace_back(read_state_object(state));
-    return out;
-}
-
-json::array string_array(const std::vector<std::string>& items) {
-    json::array out;
-    out.reserve(items.size());
-    for (const auto& item : items) out.emplace_back(item);
     return out;
 }
 

@@ -54,6 +54,8 @@ std::string_view code_name(ErrorCode code) {
             return "empty_message";
         case ErrorCode::ReadMarkBeyondNewest:
             return "read_mark_beyond_newest";
+        case ErrorCode::RoomMentionTooLarge:
+            return "room_mention_too_large";
         case ErrorCode::SendRateLimited:
         case ErrorCode::LoginThrottled:
         case ErrorCode::RegistrationThrottled:

@@ -39,6 +39,8 @@ enum class ErrorCode {
     EmptyMessage,
     // A read mark above the room's newest id (docs/protocol.md "Read state").
     ReadMarkBeyondNewest,
+    // `@room` in a room larger than --max-room-mention-members (docs/protocol.md "Mentions").
+    RoomMentionTooLarge,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

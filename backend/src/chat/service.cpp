@@ -8,6 +8,7 @@
 #include "bus/bus.hpp"
 #include "bus/wire.hpp"
 #include "chat/codec.hpp"
+#include "chat/mentions.hpp"
 #include "chat/message_content.hpp"
 #include "chat/user_names.hpp"
 #include "chat/validation.hpp"
@@ -74,6 +75,10 @@ RuleRefusal rule_refusal(store::Refusal refusal, std::chrono::milliseconds edit_
             return {ErrorCode::TooManyReactions,
                     "that message has as many different reactions as it may hold",
                     Limit::TooManyReactions};
+        case store::Refusal::RoomMentionTooLarge:
+            return {ErrorCode::RoomMentionTooLarge,
+                    "@room is only for rooms of at most --max-room-mention-members members",
+                    Limit::RoomMention};
         case store::Refusal::None:
             break;
     }
@@ -147,6 +152,9 @@ void ChatService::store_foreign(const model::Message& message, const std::string
                              ts,
                              bus::foreign_key(message),
                              kind_of_content(message.content)};
+    if (stored.kind == model::MessageKind::Text) {
+        stored.mention_names = find_mentions(stored.content).names;
+    }
     store_.append(std::move(stored), [this, only_user](store::AppendResult result) {
         if (!result.ok) {
             metrics_.store_errors.Increment();
@@ -699,6 +707,10 @@ void ChatService::send(ConnectionId id,
                               model::MessageKind::Text,
                               std::string(publisher_.outbox_origin())};
     message.reply_to = command.reply_to;
+    auto mentions = find_mentions(message.content);
+    message.mention_names = std::move(mentions.names);
+    message.mentions_room = mentions.room;
+    message.max_room_mention_members = options_.max_room_mention_members;
     append_and_ack(sink, std::move(message));
 }
 
@@ -836,6 +848,10 @@ void ChatService::post_seed(const std::string& user_name,
                               {},
                               kind,
                               std::string(publisher_.outbox_origin())};
+    // The brief's POST /send answers as it always did: names are mentioned, `@room` is text.
+    if (kind == model::MessageKind::Text) {
+        message.mention_names = find_mentions(message.content).names;
+    }
     metrics_.messages_received.Increment();
     store_.append(std::move(message), [this, done = std::move(done)](store::AppendResult result) {
         if (!result.ok) {

@@ -112,6 +112,9 @@ struct ServiceOptions {
     // Unread counts stop here (the web client shows "999+"); each count that stops is counted
     // (chat_limit_hits_total{kind="unread_capped"}).
     std::size_t max_unread_count = 999;
+    // `@room` is refused (room_mention_too_large) in rooms with more members than this; each
+    // refusal is counted (chat_limit_hits_total{kind="room_mention"}).
+    std::size_t max_room_mention_members = 50;
     // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
     // which the edit window compares (a fake one in tests).
     std::function<std::int64_t()> clock{};

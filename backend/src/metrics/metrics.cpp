@@ -124,6 +124,8 @@ std::string_view to_string(Limit limit) {
             return "read_mark_beyond_newest";
         case Limit::UnreadCapped:
             return "unread_capped";
+        case Limit::RoomMention:
+            return "room_mention";
         case Limit::kCount:
             break;
     }

@@ -66,6 +66,7 @@ enum class Limit {
     // stopped at --max-unread-count.
     ReadMarkBeyondNewest,
     UnreadCapped,
+    RoomMention,  // `@room` in a room with more than --max-room-mention-members members
     kCount
 };
 

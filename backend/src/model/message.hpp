@@ -116,6 +116,11 @@ struct Message {
     std::vector<Reaction> reactions{};  // by first reaction; an emoji nobody holds is absent
     std::int64_t reply_count = 0;       // a thread root: its replies that are not deleted
     std::int64_t last_reply_ms = 0;     // ts_ms of its newest reply; 0: none
+
+    // A Text message: the room's members it names as `@name` (docs/protocol.md "Mentions"), in
+    // the order written, and whether it says `@room`. Fixed when stored; an edit changes neither.
+    std::vector<std::string> mentions{};
+    bool mentions_room = false;
 };
 
 // Ephemeral: "user is typing in room", or with `stopped` "user stopped typing there" (the draft
@@ -153,10 +158,12 @@ struct ReadState {
     MessageId last_read_id = 0;  // the newest id of the room the user has read
     // The room's Text messages above last_read_id that are neither deleted nor the user's own,
     // counted up to a cap: `unread` is at most the cap, `unread_capped` says that more exist.
-    // (A mention count, when there is one, sits beside these.)
     std::int64_t unread = 0;
     bool unread_capped = false;
     MessageId as_of = 0;  // the room's newest id (of any kind) when this was counted
+    // Of those unread messages, the ones that mention the user (by name or @room), with the
+    // same cap: at most `unread`.
+    std::int64_t mentions = 0;
     bool operator==(const ReadState&) const = default;
 };
 

@@ -102,6 +102,7 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case InvalidReaction: return {s::bad_request, Limit::InvalidReaction};
         case EmptyMessage: return {s::bad_request, Limit::EmptyMessage};
         case ReadMarkBeyondNewest: return {s::bad_request, Limit::ReadMarkBeyondNewest};
+        case RoomMentionTooLarge: return {s::conflict, Limit::RoomMention};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};

@@ -9,6 +9,7 @@
 #include <utility>
 #include <variant>
 
+#include "store/read_state_rows.hpp"
 #include "store/room_log_rules.hpp"
 
 namespace chatd::store::detail {
@@ -22,11 +23,27 @@ constexpr const char* kLockRoom = "SELECT pg_advisory_xact_lock($1::bigint)";
 constexpr const char* kInsertMessage =
     "INSERT INTO messages"
     " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published,"
-    " target_id, reply_to)"
+    " target_id, reply_to, mentions, mentions_room)"
     " VALUES ($1, $2, $3, $4, $5::bigint, $6, $7::smallint, $8, $9::boolean, $10::bigint,"
-    " $11::bigint)"
+    " $11::bigint, $12, $13::boolean)"
     " ON CONFLICT (user_name, client_msg_id) WHERE client_msg_id <> '' DO NOTHING"
     " RETURNING id";
+
+// Mentions (room_log_rules.hpp FoundMentions): the room's members are the users with a read
+// mark in it; the room's lock keeps its membership of writers' appends steady meanwhile.
+constexpr const char* kMentionedMembers =
+    "SELECT j.value FROM json_array_elements_text($2::json) WITH ORDINALITY AS j(value, n)"
+    " WHERE EXISTS (SELECT 1 FROM read_marks r WHERE r.user_name = j.value AND r.room = $1)"
+    " ORDER BY j.n";
+constexpr const char* kRoomMemberCount =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM read_marks WHERE room = $1 LIMIT $2::bigint) c";
+constexpr const char* kInsertMentions =
+    "INSERT INTO mentions (user_name, room, message_id)"
+    " SELECT j.value, $1, $3::bigint FROM json_array_elements_text($4::json) j(value)"
+    " WHERE j.value <> $2"
+    " UNION SELECT r.user_name, $1, $3::bigint FROM read_marks r WHERE $5::boolean"
+    " AND r.room = $1 AND r.user_name <> $2"
+    " ON CONFLICT DO NOTHING";
 
 // The room log's rules (room_log_rules.hpp): the row a change or reply refers to, then the
 // folded state each accepted append updates, all inside the append's transaction and under
@@ -128,6 +145,21 @@ ReactionState reactions_of(PgConnection& db, const NewMessage& message) {
     return ReactionState{state.integer(0, 0), state.boolean(0, 1)};
 }
 
+FoundMentions find_mentions(PgConnection& db, const NewMessage& message) {
+    FoundMentions found;
+    if (!message.mention_names.empty()) {
+        const auto rows =
+            db.exec(kMentionedMembers, {message.room, json_string_array(message.mention_names)});
+        for (int row = 0; row < rows.size(); ++row) found.members.push_back(rows.text(row, 0));
+    }
+    if (message.mentions_room) {
+        found.room_members =
+            db.exec(kRoomMemberCount, {message.room, param(room_members_count_limit(message))})
+                .integer(0, 0);
+    }
+    return found;
+}
+
 // Updates the folded state for the append `message` just stored as `id`, in its transaction.
 void apply_to_folded_state(PgConnection& db,
                            const NewMessage& message,
@@ -179,16 +211,36 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdO
         accepted = std::get<AcceptedByRules>(std::move(checked));
     }
     const model::MessageId reply_to = accepted ? accepted->reply_to : 0;
+    FoundMentions mentions;
+    if (has_mentions(message)) {
+        mentions = find_mentions(db, message);
+        if (room_mention_too_large(message, mentions)) {
+            // A retry of a message stored before the room grew is still its first copy.
+            if (!message.client_msg_id.empty()) {
+                if (auto existing = find_by_client_msg_id(db, message)) {
+                    return duplicate_of(std::move(*existing));
+                }
+            }
+            AppendResult refused;
+            refused.refusal = Refusal::RoomMentionTooLarge;
+            return refused;
+        }
+    }
     try {
-        const auto inserted =
-            db.exec(kInsertMessage,
-                    {message.room, message.user_name, message.content, message.sent_at,
-                     param(message.ts_ms), message.client_msg_id, param(kind_to_db(message.kind)),
-                     message.origin_node, param(message.origin_node.empty()),
-                     param(message.target_id), param(reply_to)});
+        const auto inserted = db.exec(
+            kInsertMessage,
+            {message.room, message.user_name, message.content, message.sent_at,
+             param(message.ts_ms), message.client_msg_id, param(kind_to_db(message.kind)),
+             message.origin_node, param(message.origin_node.empty()), param(message.target_id),
+             param(reply_to), stored_mentions(mentions.members), param(message.mentions_room)});
         if (!inserted.empty()) {
             const model::MessageId id = inserted.integer(0, 0);
             if (accepted) apply_to_folded_state(db, message, id, accepted->target, reply_to);
+            if (has_mentions(message)) {
+                db.exec(kInsertMentions,
+                        {message.room, message.user_name, param(id),
+                         json_string_array(mentions.members), param(message.mentions_room)});
+            }
             AppendResult result;
             result.ok = true;
             result.message = model::Message{id,
@@ -202,6 +254,8 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdO
                                             room_last_id,
                                             message.target_id,
                                             reply_to};
+            result.message.mentions = std::move(mentions.members);
+            result.message.mentions_room = message.mentions_room;
             room_last_id = id;
             return result;
         }

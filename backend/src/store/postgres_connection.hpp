@@ -281,6 +281,8 @@ inline model::Message message_from_row(const Rows& rows, int row) {
     message.deleted = rows.boolean(row, 12);
     message.reply_count = rows.integer(row, 13);
     message.last_reply_ms = rows.integer(row, 14);
+    message.mentions = mentions_from_db(rows.text(row, 15));
+    message.mentions_room = rows.boolean(row, 16);
     return message;
 }
 

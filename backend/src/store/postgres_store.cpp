@@ -165,11 +165,16 @@ constexpr const char* kStartReadMarks =
 // one query for every room.
 constexpr const char* kReadStates =
     "SELECT r.room, r.last_read_id, counted.unread,"
-    " COALESCE((SELECT id FROM messages n WHERE n.room = r.room ORDER BY id DESC LIMIT 1), 0)"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = r.room ORDER BY id DESC LIMIT 1), 0),"
+    " mentioned.mentions"
     " FROM read_marks r"
     " CROSS JOIN LATERAL (SELECT COUNT(*) AS unread FROM (SELECT 1 FROM messages m"
     " WHERE m.room = r.room AND m.kind = 0 AND NOT m.deleted AND m.id > r.last_read_id"
     " AND m.user_name <> r.user_name LIMIT $3::bigint) c) counted"
+    " CROSS JOIN LATERAL (SELECT COUNT(*) AS mentions FROM (SELECT 1 FROM mentions mn"
+    " JOIN messages m ON m.id = mn.message_id WHERE mn.user_name = r.user_name"
+    " AND mn.room = r.room AND mn.message_id > r.last_read_id AND NOT m.deleted"
+    " LIMIT $3::bigint) c) mentioned"
     " WHERE r.user_name = $1 AND r.room IN (SELECT json_array_elements_text($2::json))"
     " ORDER BY r.room";
 // Forward only: a lower id returns no row.
@@ -674,7 +679,8 @@ std::vector<ReadState> read_states_of(PgConnection& db,
     states.reserve(static_cast<std::size_t>(rows.size()));
     for (int row = 0; row < rows.size(); ++row) {
         states.push_back(detail::read_state_of(rows.text(row, 0), rows.integer(row, 1),
-                                               rows.integer(row, 2), rows.integer(row, 3), cap));
+                                               rows.integer(row, 2), rows.integer(row, 3), cap,
+                                               rows.integer(row, 4)));
     }
     return states;
 }
@@ -688,7 +694,7 @@ ReadMarkResult move_read_mark(PgConnection& db, const ReadMark& mark) {
             const auto rows = db.exec(kMarkAllRead, {mark.user_name});
             for (int row = 0; row < rows.size(); ++row) {
                 const auto newest = rows.integer(row, 1);
-                result.states.push_back(ReadState{rows.text(row, 0), newest, 0, false, newest});
+                result.states.push_back(ReadState{rows.text(row, 0), newest, 0, false, newest, 0});
             }
             detail::sort_by_room(result.states);
             result.outcome = result.states.empty() ? Outcome::Unchanged : Outcome::Moved;

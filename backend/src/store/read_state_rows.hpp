@@ -46,10 +46,13 @@ inline ReadState read_state_of(std::string room,
                                model::MessageId last_read_id,
                                std::int64_t counted,
                                model::MessageId as_of,
-                               std::size_t cap) {
+                               std::size_t cap,
+                               std::int64_t mentions_counted = 0) {
     const auto limit = static_cast<std::int64_t>(std::min<std::size_t>(cap, INT32_MAX));
-    return ReadState{std::move(room), last_read_id, std::min(counted, limit), counted > limit,
-                     as_of};
+    const auto unread = std::min(counted, limit);
+    // A mention is of an unread message; `std::min` keeps that true within the cap.
+    return ReadState{std::move(room), last_read_id, unread,
+                     counted > limit, as_of,        std::min(mentions_counted, unread)};
 }
 
 // The rooms of `wanted` that `found` lacks (both sorted by name).

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "model/message.hpp"
 #include "store/store.hpp"
@@ -31,6 +33,36 @@ inline void normalize(NewMessage& message) {
     if (!model::is_change(message.kind)) message.target_id = 0;
     if (message.kind != model::MessageKind::Text) message.reply_to = 0;
     if (message.kind == model::MessageKind::Delete) message.content.clear();
+    if (message.kind != model::MessageKind::Text) {
+        message.mention_names.clear();
+        message.mentions_room = false;
+    }
+}
+
+// Whether storing `message` stores mentions: such appends are stored one at a time too.
+inline bool has_mentions(const NewMessage& message) {
+    return !message.mention_names.empty() || message.mentions_room;
+}
+
+// Mentions a backend found for an append, inside its transaction (docs/design/storage.md
+// "Mentions"): the named members, in the order written, and the room's member count when the
+// append says `@room`.
+struct FoundMentions {
+    std::vector<std::string> members;
+    std::int64_t room_members = 0;
+};
+
+// Whether `@room` is refused: more members than the append allows.
+inline bool room_mention_too_large(const NewMessage& message, const FoundMentions& found) {
+    return message.mentions_room &&
+           found.room_members > static_cast<std::int64_t>(message.max_room_mention_members);
+}
+
+// How many members a room-size query needs to count to decide room_mention_too_large.
+inline std::int64_t room_members_count_limit(const NewMessage& message) {
+    return static_cast<std::int64_t>(
+               std::min<std::size_t>(message.max_room_mention_members, INT32_MAX)) +
+           1;
 }
 
 // Whether storing `message` depends on another row (a change, or a reply): such appends are

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -17,14 +18,37 @@
 // "prev_id". A macro so that each store's statements stay string literals.
 // Then the room-event columns (migration 0007): target_id, reply_to and the folded state
 // (edited_ms, deleted, reply_count, last_reply_ms; reactions come from their own table).
+// Then the mention columns (migration 0009): mentions (stored_mentions), mentions_room.
 #define CHATD_MESSAGE_COLUMNS                                                            \
     "m.id, m.room, m.user_name, m.content, m.sent_at, m.ts_ms, m.client_msg_id, m.kind," \
     " COALESCE((SELECT p.id FROM messages p WHERE p.room = m.room AND p.id < m.id"       \
     " ORDER BY p.id DESC LIMIT 1), 0),"                                                  \
-    " m.target_id, m.reply_to, m.edited_ms, m.deleted, m.reply_count, m.last_reply_ms"
+    " m.target_id, m.reply_to, m.edited_ms, m.deleted, m.reply_count, m.last_reply_ms,"  \
+    " m.mentions, m.mentions_room"
 
 // Encodings shared by the SQLite and PostgreSQL schemas.
 namespace chatd::store::detail {
+
+// messages.mentions: the names separated by single spaces (a user name holds no space).
+inline std::string stored_mentions(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) {
+        if (!out.empty()) out += ' ';
+        out += name;
+    }
+    return out;
+}
+
+inline std::vector<std::string> mentions_from_db(std::string_view stored) {
+    std::vector<std::string> names;
+    while (!stored.empty()) {
+        const auto space = stored.find(' ');
+        names.emplace_back(stored.substr(0, space));
+        if (space == std::string_view::npos) break;
+        stored.remove_prefix(space + 1);
+    }
+    return names;
+}
 
 // The stored codes are part of both schemas (the kind CHECK of 0001, widened by 0007): never
 // renumber.

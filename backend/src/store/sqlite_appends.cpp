@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "store/read_state_rows.hpp"
 #include "store/room_log_rules.hpp"
 
 namespace chatd::store::detail {
@@ -31,9 +32,24 @@ constexpr const char* kFindMessageByClientMsgId =
 constexpr const char* kInsertMessage =
     "INSERT INTO messages"
     " (room, user_name, content, sent_at, ts_ms, client_msg_id, kind, origin_node, published,"
-    " target_id, reply_to)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " target_id, reply_to, mentions, mentions_room)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     " ON CONFLICT DO NOTHING";
+
+// Mentions (room_log_rules.hpp FoundMentions): the room's members are the users with a read
+// mark in it. ?2 is a JSON array of names; j.key keeps the order they were written in.
+constexpr const char* kMentionedMembers =
+    "SELECT j.value FROM json_each(?2) j WHERE EXISTS"
+    " (SELECT 1 FROM read_marks r WHERE r.user_name = j.value AND r.room = ?1) ORDER BY j.key";
+constexpr const char* kRoomMemberCount =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM read_marks WHERE room = ?1 LIMIT ?2)";
+// One row per member to notify: the named ones (?4, a JSON array), every member for @room (?5),
+// never the author.
+constexpr const char* kInsertMentions =
+    "INSERT OR IGNORE INTO mentions (user_name, room, message_id)"
+    " SELECT j.value, ?1, ?3 FROM json_each(?4) j WHERE j.value <> ?2"
+    " UNION ALL SELECT r.user_name, ?1, ?3 FROM read_marks r WHERE ?5 AND r.room = ?1"
+    " AND r.user_name <> ?2";
 
 // The room log's rules (room_log_rules.hpp): the row a change or reply refers to, then the
 // folded state each accepted append updates, all inside the append's transaction.
@@ -144,6 +160,35 @@ ReactionState reactions_of(SqliteConnection& db, const NewMessage& message) {
     return ReactionState{state.integer(0), state.integer(1) != 0};
 }
 
+FoundMentions find_mentions(SqliteConnection& db, const NewMessage& message) {
+    FoundMentions found;
+    if (!message.mention_names.empty()) {
+        Query rows(db, kMentionedMembers);
+        rows.bind_borrowed(1, message.room).bind(2, json_string_array(message.mention_names));
+        while (rows.step()) found.members.push_back(rows.text(0));
+    }
+    if (message.mentions_room) {
+        Query count(db, kRoomMemberCount);
+        count.bind_borrowed(1, message.room).bind(2, room_members_count_limit(message));
+        if (!count.step()) db.fail("room member count");
+        found.room_members = count.integer(0);
+    }
+    return found;
+}
+
+void store_mentions(SqliteConnection& db,
+                    const NewMessage& message,
+                    model::MessageId id,
+                    const FoundMentions& found) {
+    Query(db, kInsertMentions)
+        .bind_borrowed(1, message.room)
+        .bind_borrowed(2, message.user_name)
+        .bind(3, id)
+        .bind(4, json_string_array(found.members))
+        .bind(5, std::int64_t{message.mentions_room ? 1 : 0})
+        .run();
+}
+
 // Updates the folded state for the append `message` just stored as `id`, in its transaction.
 // Throws StoreError: a change stored without its effect must not commit.
 void apply_to_folded_state(SqliteConnection& db,
@@ -239,6 +284,19 @@ AppendResult insert_message(SqliteConnection& db,
         result.error = "no such room: " + message.room;
         return result;
     }
+    FoundMentions mentions;
+    if (has_mentions(message)) {
+        mentions = find_mentions(db, message);
+        if (room_mention_too_large(message, mentions)) {
+            // A retry of a message stored before the room grew is still its first copy.
+            if (auto existing = find_by_client_msg_id(db, message)) {
+                return duplicate_of(std::move(*existing));
+            }
+            result.refusal = Refusal::RoomMentionTooLarge;
+            return result;
+        }
+    }
+    const std::string stored_names = stored_mentions(mentions.members);
     {
         Query insert(db, kInsertMessage);
         insert.bind_borrowed(1, message.room)
@@ -251,7 +309,9 @@ AppendResult insert_message(SqliteConnection& db,
             .bind_borrowed(8, message.origin_node)
             .bind(9, std::int64_t{message.origin_node.empty() ? 1 : 0})
             .bind(10, message.target_id)
-            .bind(11, reply_to);
+            .bind(11, reply_to)
+            .bind_borrowed(12, stored_names)
+            .bind(13, std::int64_t{message.mentions_room ? 1 : 0});
         const int rc = insert.try_step();
         if (rc != SQLITE_DONE) {
             if (!db.in_transaction()) db.fail("append");
@@ -271,10 +331,13 @@ AppendResult insert_message(SqliteConnection& db,
     }
     const model::MessageId id = sqlite3_last_insert_rowid(db.handle());
     if (accepted) apply_to_folded_state(db, message, id, accepted->target, reply_to);
+    if (has_mentions(message)) store_mentions(db, message, id, mentions);
     result.ok = true;
     result.message = stored_without_text(id, message, room_last_id);
     result.message.target_id = message.target_id;
     result.message.reply_to = reply_to;
+    result.message.mentions = std::move(mentions.members);
+    result.message.mentions_room = message.mentions_room;
     room_last_id = id;
     return result;
 }
@@ -417,7 +480,7 @@ std::vector<AppendResult> insert_in_one_transaction(SqliteConnection& db,
         for (std::size_t i = 0; i < messages.size(); ++i) {
             if (last_id_of_room(db, last_ids, messages[i]->room) == kNoSuchRoom) {
                 results[i].error = "no such room: " + messages[i]->room;
-            } else if (follows_rules(*messages[i])) {
+            } else if (follows_rules(*messages[i]) || has_mentions(*messages[i])) {
                 insert_run(run);
                 run.clear();
                 results[i] = insert_message(db, *messages[i], last_ids);

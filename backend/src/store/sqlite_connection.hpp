@@ -176,6 +176,8 @@ inline model::Message message_from_row(const Query& row) {
     message.deleted = row.integer(12) != 0;
     message.reply_count = row.integer(13);
     message.last_reply_ms = row.integer(14);
+    message.mentions = mentions_from_db(row.text(15));
+    message.mentions_room = row.integer(16) != 0;
     return message;
 }
 

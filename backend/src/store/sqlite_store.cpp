@@ -174,12 +174,16 @@ constexpr const char* kStartReadMarks =
     " FROM json_each(?2) j WHERE EXISTS (SELECT 1 FROM rooms WHERE name = j.value)"
     " ON CONFLICT (user_name, room) DO NOTHING";
 // Each room's mark, its unread count (at most ?3, through messages_unread: `kind = 0 AND
-// deleted = 0` repeats the index's condition) and its newest id: one query for every room.
+// deleted = 0` repeats the index's condition), its newest id and its mention count (a range of
+// the mentions key, each message looked up to skip deleted ones): one query for every room.
 constexpr const char* kReadStates =
     "SELECT r.room, r.last_read_id,"
     " (SELECT COUNT(*) FROM (SELECT 1 FROM messages m WHERE m.room = r.room AND m.kind = 0"
     " AND m.deleted = 0 AND m.id > r.last_read_id AND m.user_name <> r.user_name LIMIT ?3)),"
-    " COALESCE((SELECT id FROM messages n WHERE n.room = r.room ORDER BY id DESC LIMIT 1), 0)"
+    " COALESCE((SELECT id FROM messages n WHERE n.room = r.room ORDER BY id DESC LIMIT 1), 0),"
+    " (SELECT COUNT(*) FROM (SELECT 1 FROM mentions mn JOIN messages m ON m.id = mn.message_id"
+    " WHERE mn.user_name = r.user_name AND mn.room = r.room AND mn.message_id > r.last_read_id"
+    " AND m.deleted = 0 LIMIT ?3))"
     " FROM read_marks r"
     " WHERE r.user_name = ?1 AND r.room IN (SELECT value FROM json_each(?2)) ORDER BY r.room";
 // Forward only: a lower id changes nothing (sqlite3_changes 0).
@@ -776,7 +780,7 @@ std::vector<ReadState> read_states_of(SqliteConnection& db,
         .bind(3, detail::unread_count_limit(cap));
     while (rows.step()) {
         states.push_back(detail::read_state_of(rows.text(0), rows.integer(1), rows.integer(2),
-                                               rows.integer(3), cap));
+                                               rows.integer(3), cap, rows.integer(4)));
     }
     return states;
 }
@@ -791,7 +795,7 @@ ReadMarkResult move_read_mark(SqliteConnection& db, const ReadMark& mark) {
             rows.bind(1, mark.user_name);
             while (rows.step()) {
                 const auto newest = rows.integer(1);
-                result.states.push_back(ReadState{rows.text(0), newest, 0, false, newest});
+                result.states.push_back(ReadState{rows.text(0), newest, 0, false, newest, 0});
             }
             detail::sort_by_room(result.states);
             result.outcome = result.states.empty() ? Outcome::Unchanged : Outcome::Moved;

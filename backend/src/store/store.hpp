@@ -41,16 +41,24 @@ struct NewMessage {
     // (0: no limit); a React that would give the target more distinct emoji than max_reactions.
     std::int64_t edit_window_ms = 0;
     std::size_t max_reactions = 50;
+    // A Text message's `@name` tokens (chat::find_mentions) and whether it says `@room`. The
+    // store keeps the names of the room's members among them (general: every user with a read
+    // mark there) and refuses `@room` (RoomMentionTooLarge) in a room with more members than
+    // max_room_mention_members, inside the commit.
+    std::vector<std::string> mention_names{};
+    bool mentions_room = false;
+    std::size_t max_room_mention_members = 50;
 };
 
 // Why an append was refused by a rule of the room log (nothing stored, nothing changed).
 enum class Refusal {
     None,
-    MessageNotFound,   // the target (or reply_to) is not a visible Text message of that room
-    MessageDeleted,    // the target (or reply_to) is deleted
-    NotAuthor,         // an Edit or Delete of another user's message
-    EditWindowClosed,  // an Edit or Delete past edit_window_ms
-    TooManyReactions,  // a new emoji past max_reactions
+    MessageNotFound,      // the target (or reply_to) is not a visible Text message of that room
+    MessageDeleted,       // the target (or reply_to) is deleted
+    NotAuthor,            // an Edit or Delete of another user's message
+    EditWindowClosed,     // an Edit or Delete past edit_window_ms
+    TooManyReactions,     // a new emoji past max_reactions
+    RoomMentionTooLarge,  // `@room` in a room with more than max_room_mention_members members
 };
 
 struct AppendResult {

@@ -1,7 +1,7 @@
 // Two chatd nodes on one RabbitMQ vhost and one database (CHATD_TEST_MODE per-user or per-node):
 // rooms, DMs, the seed API and presence across nodes, a user on both nodes at once, offline
 // catch-up, a broker outage under load, and kill -9 of a node (issue 3); edits, deletes and
-// reactions across nodes, live and by resync; read marks across nodes.
+// reactions across nodes, live and by resync; read marks and mentions across nodes.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
@@ -138,7 +138,7 @@ describe(`two chatd nodes (${mode})`, () => {
     }
   })
 
-  it('reading on one node clears the count of the same user\'s tab on the other node', async () => {
+  it('reading on one node clears the count of the same user\'s tab on the other node; mentions count across nodes', async () => {
     const tabA = track(await nativeConnect(a, await openLogin(a.base, 'rhea')))
     const tokenB = await openLogin(b.base, 'rhea')
     const tabB = track(await nativeConnect(b, tokenB))
@@ -157,6 +157,13 @@ describe(`two chatd nodes (${mode})`, () => {
     const state = later.welcome.read.find(s => s.room === 'general')
     assert.equal(state.last_read_id, sent.id)
     assert.equal(state.unread, 0)
+    // A mention stored on A is counted for rhea on B, and its frame names her there.
+    const tess = track(await nativeConnect(a, await openLogin(a.base, 'tess')))
+    const mention = await sendOk(tess, 'general', '@rhea over here')
+    const onB = await tabB.next(isMessage(m => m.id === mention.id), 10000, 'the mention on B')
+    assert.deepEqual(onB.message.mentions, ['rhea'])
+    const counted = track(await nativeConnect(b, tokenB)).welcome.read.find(s => s.room === 'general')
+    assert.equal(counted.mentions, 1)
   })
 
   it('offline: bob disconnects, alice sends 50, bob reconnects and gets all 50 in order, once', async () => {

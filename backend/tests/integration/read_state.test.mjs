@@ -3,14 +3,18 @@
 // clears the other tab's count, counts are right in the welcome after reconnecting and after a
 // restart, a mark never moves back nor past the room's newest id, the count stops at
 // --max-unread-count and says so, and only members may mark a room (over /ws and over HTTP).
+// Mentions (docs/protocol.md "Mentions") are counted beside: on connect, on every device, and
+// @room only in rooms of at most --max-room-mention-members members.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
-import { http, metrics, nativeConnect, newCmid, register, sendOk, startChatd } from './lib/chatd.mjs'
+import { http, metrics, nativeConnect, newCmid, register, sendMessage, sendOk, startChatd } from './lib/chatd.mjs'
 
 const PASSWORD = 'correct horse battery'
 const MAX_UNREAD = 5
-const ARGS = ['--rate-per-second', '10000', '--rate-burst', '10000', '--max-unread-count', String(MAX_UNREAD)]
+const MAX_ROOM_MENTION = 3
+const ARGS = ['--rate-per-second', '10000', '--rate-burst', '10000', '--max-unread-count', String(MAX_UNREAD),
+  '--max-room-mention-members', String(MAX_ROOM_MENTION)]
 
 describe('read state', () => {
   let server
@@ -61,13 +65,14 @@ describe('read state', () => {
     const counted = await call('GET', '/api/read', 'alice')
     assert.equal(counted.status, 200, counted.text)
     assert.deepEqual(counted.json.rooms.find(s => s.room === 'general'),
-      { room: 'general', last_read_id: stateIn(tabA.welcome, 'general').last_read_id, unread: 1, as_of: sent.id })
+      { room: 'general', last_read_id: stateIn(tabA.welcome, 'general').last_read_id, unread: 1, as_of: sent.id, mentions: 0 })
 
     const ack = await mark(tabA, { type: 'read', room: 'general', id: sent.id })
     assert.equal(ack.type, 'read_ack', JSON.stringify(ack))
-    assert.deepEqual(ack.rooms, [{ room: 'general', last_read_id: sent.id, unread: 0, as_of: sent.id }])
+    assert.deepEqual(ack.rooms, [{ room: 'general', last_read_id: sent.id, unread: 0, as_of: sent.id, mentions: 0 }])
     const live = await tabB.next(f => f.type === 'read_state' && f.room === 'general', 5000, 'read_state on the other tab')
-    assert.deepEqual(live, { type: 'read_state', room: 'general', last_read_id: sent.id, unread: 0, as_of: sent.id })
+    assert.deepEqual(live,
+      { type: 'read_state', room: 'general', last_read_id: sent.id, unread: 0, as_of: sent.id, mentions: 0 })
     // bob's own read state is his: he is not told of alice's.
     const probe = await sendOk(bob, 'general', 'probe')
     await bob.next(f => f.type === 'message' && f.message.id === probe.id)
@@ -138,7 +143,7 @@ describe('read state', () => {
     const inGeneral = await sendOk(bob, 'general', 'hi all')
     const marked = await call('POST', `/api/rooms/${room}/read`, 'carol', { id: inDm.id })
     assert.equal(marked.status, 200, marked.text)
-    assert.deepEqual(marked.json, { room, last_read_id: inDm.id, unread: 0, as_of: inDm.id })
+    assert.deepEqual(marked.json, { room, last_read_id: inDm.id, unread: 0, as_of: inDm.id, mentions: 0 })
     await tab.next(f => f.type === 'read_state' && f.room === room && f.last_read_id === inDm.id, 5000, 'the DM read')
 
     const all = await call('POST', '/api/read/all', 'carol')
@@ -149,6 +154,59 @@ describe('read state', () => {
     const viaSocket = await mark(tab, { type: 'read_all' })
     assert.deepEqual(viaSocket.rooms, [], 'nothing left to mark')
   })
+
+  it('mentions are counted on connect and on every device, deletes uncount them, @room only in small rooms',
+    async () => {
+      const dave = await register(server.base, 'dave', PASSWORD)
+      assert.equal(dave.status, 201, dave.text)
+      tokens.dave = dave.token
+      assert.equal((await call('POST', '/api/rooms', 'bob', { name: 'team' })).status, 201)
+      for (const user of ['alice', 'carol']) {
+        assert.equal((await call('POST', '/api/rooms/team/join', user)).status, 200)
+      }
+      const bob = await connect('bob')
+      const mentionsOf = async (user) =>
+        (await call('GET', '/api/read', user)).json.rooms.find(s => s.room === 'team').mentions
+
+      const named = await sendOk(bob, 'team', '@alice look, `@carol` not you, @dave not here')
+      const frame = await bob.next(f => f.type === 'message' && f.message.id === named.id)
+      assert.deepEqual(frame.message.mentions, ['alice'])
+      assert.equal(await mentionsOf('alice'), 1)
+      assert.equal(await mentionsOf('carol'), 0)
+
+      // Two devices: the count is in each welcome; reading on one clears it on the other.
+      const phone = await connect('alice')
+      const laptop = await connect('alice')
+      assert.equal(stateIn(phone.welcome, 'team').mentions, 1)
+      assert.equal((await mark(phone, { type: 'read', room: 'team', id: named.id })).rooms[0].mentions, 0)
+      const cleared = await laptop.next(f => f.type === 'read_state' && f.room === 'team', 5000, 'read_state on the laptop')
+      assert.equal(cleared.mentions, 0)
+
+      // Three members, at the limit: everyone else is mentioned.
+      const everyone = await sendOk(bob, 'team', '@room standup')
+      const roomFrame = await bob.next(f => f.type === 'message' && f.message.id === everyone.id)
+      assert.equal(roomFrame.message.mentions_room, true)
+      assert.equal(await mentionsOf('carol'), 1)
+      assert.equal(await mentionsOf('alice'), 1)
+
+      // A deleted message leaves the count.
+      const toCarol = await sendOk(bob, 'team', '@carol a word')
+      assert.equal(await mentionsOf('carol'), 2)
+      const cmid = newCmid('del')
+      bob.send({ type: 'delete', room: 'team', id: toCarol.id, client_msg_id: cmid })
+      await bob.next(f => f.type === 'ack' && f.client_msg_id === cmid, 5000, 'delete acked')
+      assert.equal(await mentionsOf('carol'), 1)
+
+      // A fourth member: one past the limit, refused with its code, nothing stored.
+      assert.equal((await call('POST', '/api/rooms/team/join', 'dave')).status, 200)
+      const before = (await call('GET', '/api/read', 'carol')).json.rooms.find(s => s.room === 'team')
+      const refused = await sendMessage(bob, 'team', '@room again')
+      assert.equal(refused.type, 'error', JSON.stringify(refused))
+      assert.equal(refused.code, 'room_mention_too_large')
+      const afterwards = (await call('GET', '/api/read', 'carol')).json.rooms.find(s => s.room === 'team')
+      assert.deepEqual(afterwards, before)
+      assert.ok((await metrics(server.base)).value('chat_limit_hits_total{kind="room_mention"}') >= 1)
+    })
 
   // Last: it restarts the server.
   it('read marks survive a restart', async () => {
@@ -162,6 +220,6 @@ describe('read state', () => {
     server = await startChatd({ auth: 'password', args: ARGS, dbPath: server.dbPath, vhost: server.vhost })
     started.push(server)
     const state = stateIn((await connect('alice')).welcome, 'general')
-    assert.deepEqual(state, { room: 'general', last_read_id: read.id, unread: 1, as_of: unread.id })
+    assert.deepEqual(state, { room: 'general', last_read_id: read.id, unread: 1, as_of: unread.id, mentions: 0 })
   })
 })

@@ -2,11 +2,13 @@
 // - the only elements are the fixed tags below, never a tag name taken from a token;
 // - the only attributes are href/target/rel on links (href through safeHref) and start on
 //   ordered lists (an integer); nothing else of a token is copied to an attribute;
-// - every other piece of text, whatever the token, becomes a text node.
+// - every other piece of text, whatever the token, becomes a text node (a mention the server
+//   listed is a text node inside a <span class="mention">, a fixed class).
 // So nothing a sender writes reaches the DOM as markup, and no HTML string is ever parsed.
 import { h, type VNodeArrayChildren } from 'vue'
 import type { Token } from 'markdown-it'
 import { parseMessage, safeHref, type ParsedMessage } from './parse'
+import { splitMentions, type MentionMarks } from './mentions'
 
 /** A link opens in a new tab, without giving it this page, a referrer or our endorsement. */
 export const LINK_REL = 'noopener noreferrer nofollow ugc'
@@ -63,12 +65,21 @@ function openFrame(token: Token): Frame {
   }
 }
 
-function leaf(token: Token): VNodeArrayChildren {
+function textWithMentions(text: string, marks: MentionMarks | undefined): VNodeArrayChildren {
+  if (!marks) return [text]
+  return splitMentions(text, marks).map((piece) =>
+    typeof piece === 'string'
+      ? piece
+      : h('span', { class: piece.me ? 'mention mention-me' : 'mention' }, piece.mention),
+  )
+}
+
+function leaf(token: Token, marks: MentionMarks | undefined): VNodeArrayChildren {
   switch (token.type) {
     case 'inline':
-      return renderTokens(token.children ?? [])
+      return renderTokens(token.children ?? [], marks)
     case 'text':
-      return [token.content]
+      return textWithMentions(token.content, marks)
     case 'softbreak':
     case 'hardbreak':
       return [h('br')]
@@ -95,8 +106,11 @@ function close(frame: Frame, parent: Frame): void {
   else parent.children.push(...frame.children)
 }
 
-/** Builds the VNodes of a token stream (block tokens, or the children of an inline one). */
-export function renderTokens(tokens: Token[]): VNodeArrayChildren {
+/**
+ * Builds the VNodes of a token stream (block tokens, or the children of an inline one), marking
+ * the mentions `marks` lists.
+ */
+export function renderTokens(tokens: Token[], marks?: MentionMarks): VNodeArrayChildren {
   const root: Frame = { tag: null, props: null, children: [] }
   const stack: Frame[] = [root]
   for (const token of tokens) {
@@ -111,18 +125,20 @@ export function renderTokens(tokens: Token[]): VNodeArrayChildren {
       }
       close(frame, stack[stack.length - 1]!)
     } else {
-      stack[stack.length - 1]!.children.push(...leaf(token))
+      stack[stack.length - 1]!.children.push(...leaf(token, marks))
     }
   }
   while (stack.length > 1) close(stack.pop()!, stack[stack.length - 1]!)
   return root.children
 }
 
-export function renderParsed(parsed: ParsedMessage): VNodeArrayChildren {
-  return parsed.kind === 'markdown' ? renderTokens(parsed.tokens) : [h('p', parsed.text)]
+export function renderParsed(parsed: ParsedMessage, marks?: MentionMarks): VNodeArrayChildren {
+  return parsed.kind === 'markdown'
+    ? renderTokens(parsed.tokens, marks)
+    : [h('p', textWithMentions(parsed.text, marks))]
 }
 
 /** The VNodes of a message's text. */
-export function renderMessage(text: string): VNodeArrayChildren {
-  return renderParsed(parseMessage(text))
+export function renderMessage(text: string, marks?: MentionMarks): VNodeArrayChildren {
+  return renderParsed(parseMessage(text), marks)
 }

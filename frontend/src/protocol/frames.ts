@@ -42,6 +42,10 @@ export interface ChatMessage {
   reply_count?: number
   /** Epoch ms of the newest reply. */
   last_reply_ts?: number
+  /** A text message: the room's members it names as `@name` (docs/protocol.md "Mentions"). */
+  mentions?: string[]
+  /** It says `@room`: every member is mentioned. */
+  mentions_room?: boolean
 }
 
 /** A user's read mark in one room and what is unread there (docs/protocol.md "Read state"). */
@@ -55,6 +59,8 @@ export interface ReadState {
   unread_capped?: boolean
   /** The room's newest id when the count was made: later messages are the client's to count. */
   as_of: number
+  /** Of the unread messages, those that mention the user; absent from older servers. */
+  mentions?: number
 }
 
 export interface WelcomeFrame {
@@ -239,15 +245,19 @@ export function parseMessage(value: unknown): ChatMessage | null {
   if (parsedReactions) message.reactions = parsedReactions
   if (isInt(reply_count) && reply_count > 0) message.reply_count = reply_count
   if (isInt(last_reply_ts) && last_reply_ts > 0) message.last_reply_ts = last_reply_ts
+  const { mentions, mentions_room } = value
+  if (isStringArray(mentions) && mentions.length > 0) message.mentions = mentions
+  if (mentions_room === true) message.mentions_room = true
   return message
 }
 
 export function parseReadState(value: unknown): ReadState | null {
   if (!isObject(value)) return null
-  const { room, last_read_id, unread, unread_capped, as_of } = value
+  const { room, last_read_id, unread, unread_capped, as_of, mentions } = value
   if (!isString(room) || !isInt(last_read_id) || !isInt(unread) || !isInt(as_of)) return null
   const state: ReadState = { room, last_read_id, unread, as_of }
   if (unread_capped === true) state.unread_capped = true
+  if (isInt(mentions) && mentions >= 0) state.mentions = mentions
   return state
 }
 

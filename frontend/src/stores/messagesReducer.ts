@@ -46,6 +46,9 @@ export interface TimelineItem {
   reactions?: Reaction[]
   reply_count?: number
   last_reply_ts?: number
+  /** Who it mentions, as the server decided when it stored it. */
+  mentions?: string[]
+  mentions_room?: boolean
   /** The id up to which this state reflects the room's changes (0 while unsent). */
   as_of: number
   /** Changes above as_of already applied (roomEvents.mjs). */
@@ -207,6 +210,8 @@ const FOLDED_KEYS = [
   'reactions',
   'reply_count',
   'last_reply_ts',
+  'mentions',
+  'mentions_room',
 ] as const
 
 function withRoom(state: TimelineState, room: string, update: (r: RoomTimeline) => RoomTimeline) {

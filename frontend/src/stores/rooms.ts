@@ -13,6 +13,7 @@ import {
   type ReadState,
   type ServerFrame,
 } from '@/protocol/frames'
+import { mentionsUser } from '@/utils/mentions'
 import { useMessagesStore } from './messages'
 import { useSessionStore } from './session'
 
@@ -20,6 +21,8 @@ export interface UnreadCount {
   count: number
   /** More unread messages exist than the server counts (show "n+"). */
   more: boolean
+  /** Of those, the ones that mention this user (by name or `@room`). */
+  mentions: number
 }
 
 /** Where a `read` frame goes (the connection's socket); null while there is none. */
@@ -117,7 +120,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     const newest = newestId(room)
     const held = readStates.value[room]
     if (newest === 0 || (held && newest <= held.last_read_id)) return
-    applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest })
+    applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest, mentions: 0 })
     sendRead(room, newest)
   }
 
@@ -126,7 +129,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     for (const room of joined.value) {
       const held = readStates.value[room]
       const newest = Math.max(newestId(room), held?.as_of ?? 0, held?.last_read_id ?? 0)
-      applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest })
+      applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest, mentions: 0 })
     }
     newLineAfter.value = {}
     sender?.sendReadAll()
@@ -141,16 +144,18 @@ export const useRoomsStore = defineStore('rooms', () => {
     for (const room of joined.value) {
       const state = readStates.value[room]
       if (!state) {
-        result[room] = { count: 0, more: false }
+        result[room] = { count: 0, more: false, mentions: 0 }
         continue
       }
       const counted = Math.max(state.as_of, state.last_read_id)
       let count = state.unread
+      let mentions = state.mentions ?? 0
       for (const item of messages.timeline(room)?.items ?? []) {
         if (item.id === null || item.id <= counted) continue
         if (item.kind === 'text' && item.user_name !== me.value && !item.deleted) count++
+        if (mentionsUser(item, me.value)) mentions++
       }
-      result[room] = { count, more: state.unread_capped === true }
+      result[room] = { count, more: state.unread_capped === true, mentions }
     }
     return result
   })
@@ -195,6 +200,7 @@ export const useRoomsStore = defineStore('rooms', () => {
         as_of: frame.as_of,
       }
       if (frame.unread_capped) state.unread_capped = true
+      if (frame.mentions !== undefined) state.mentions = frame.mentions
       applyReadState(state)
     } else if (frame.type === 'read_ack') {
       for (const state of frame.rooms) applyReadState(state)

@@ -54,7 +54,7 @@ TEST(Wire, TypingAndItsStopRoundTripUnderTheirOwnTypes) {
 }
 
 TEST(Wire, AMovedReadMarkRoundTripsAndTravelsOnTheEventsExchange) {
-    const model::ReadMoved moved{"alice", model::ReadState{"dm:alice:bob", 44, 999, true, 5000}};
+    const model::ReadMoved moved{"alice", model::ReadState{"dm:alice:bob", 44, 999, true, 5000, 7}};
     const auto wire = bus::decode_wire(bus::encode_event(moved, "node-a"));
     ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
     EXPECT_EQ(wire.node, "node-a");
@@ -175,7 +175,7 @@ TEST(Wire, APlainMessageCarriesNoneOfTheChangeFields) {
         7, "general", "alice", "hi", "01/02/2026 03:04:05", 123, "c1", model::MessageKind::Text, 5};
     const auto body = boost::json::parse(bus::encode_event(m, "node-a")).as_object();
     for (const auto* key : {"target_id", "reply_to", "edited_ts", "deleted", "reactions",
-                            "reply_count", "last_reply_ts"}) {
+                            "reply_count", "last_reply_ts", "mentions", "mentions_room"}) {
         EXPECT_FALSE(body.contains(key)) << key;
     }
 }
@@ -196,6 +196,22 @@ TEST(Wire, FoldedStateDecodesWhenPresent) {
     EXPECT_EQ(back.reactions, m.reactions);
     EXPECT_EQ(back.reply_count, 3);
     EXPECT_EQ(back.last_reply_ms, 300);
+}
+
+TEST(Wire, MentionsTravelWithTheirMessage) {
+    model::Message m{7, "dev", "alice", "@bob @room", "x", 123, "c1", model::MessageKind::Text, 5};
+    m.mentions = {"bob", "zo\xC3\xAB"};
+    m.mentions_room = true;
+    const auto wire = bus::decode_wire(bus::encode_event(m, "node-a"));
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event) << wire.error;
+    const auto& back = std::get<model::Message>(*wire.event);
+    EXPECT_EQ(back.mentions, m.mentions);
+    EXPECT_TRUE(back.mentions_room);
+    // A foreign body names nobody: the receiving node finds the mentions when it stores it.
+    const auto foreign = bus::decode_wire(
+        R"({"content":"@bob","user_name":"carol","sent_at":"x","mentions":["bob"]})");
+    ASSERT_EQ(foreign.kind, bus::Wire::Kind::Event) << foreign.error;
+    EXPECT_TRUE(std::get<model::Message>(*foreign.event).mentions.empty());
 }
 
 TEST(Wire, AChangeInAForwardRoundTrips) {

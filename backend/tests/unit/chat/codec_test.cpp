@@ -410,9 +410,9 @@ void expect_matches_golden(const std::string& encoded, const std::string& golden
 
 // The read states of the golden welcome frame.
 std::vector<model::ReadState> golden_read_states() {
-    return {{"dm:alice:bob", 40, 2, false, 44},
-            {"general", 42, 0, false, 42},
-            {"rust-fans", 7, 999, true, 3120}};
+    return {{"dm:alice:bob", 40, 2, false, 44, 1},
+            {"general", 42, 0, false, 42, 0},
+            {"rust-fans", 7, 999, true, 3120, 12}};
 }
 
 TEST(CodecEncode, WelcomeHasTheGoldenShapeAndValues) {
@@ -486,6 +486,26 @@ TEST(CodecEncode, TextMessageHasTheGoldenShapeAndValues) {
     const auto encoded = chat::encode_message(golden_text_message());
     expect_matches_golden(encoded, "server_message.json");
     EXPECT_EQ(json::parse(encoded), example("server_message.json"));
+}
+
+TEST(CodecEncode, AMentionHasTheGoldenShapeAndValuesAndATombstoneMentionsNobody) {
+    auto mention = golden_text_message();
+    mention.id = 45;
+    mention.room = "rust-fans";
+    mention.content = "@bob @room standup in 5, write to carol@example.org if late";
+    mention.sent_at = "27/11/2026 21:53:00";
+    mention.ts_ms = 1795816380000;
+    mention.client_msg_id = "c-9";
+    mention.prev_id = 44;
+    mention.mentions = {"bob"};
+    mention.mentions_room = true;
+    const auto encoded = chat::encode_message(mention);
+    expect_matches_golden(encoded, "server_message_mention.json");
+    EXPECT_EQ(json::parse(encoded), example("server_message_mention.json"));
+    mention.deleted = true;
+    const auto tombstone = json::parse(chat::encode_message(mention)).at("message").as_object();
+    EXPECT_FALSE(tombstone.contains("mentions"));
+    EXPECT_FALSE(tombstone.contains("mentions_room"));
 }
 
 TEST(CodecEncode, JoinMessageHasTheGoldenShapeAndKindJoin) {

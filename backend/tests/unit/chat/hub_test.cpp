@@ -409,10 +409,11 @@ TEST_F(HubTest, AMovedReadMarkGoesToEveryNativeConnectionOfItsUserOnly) {
     const auto alice_seed = attach_seed("alice");
     const auto bob = attach("bob");
 
-    hub.deliver(model::ReadMoved{"alice", model::ReadState{"general", 7, 3, false, 10}});
+    hub.deliver(model::ReadMoved{"alice", model::ReadState{"general", 7, 3, false, 10, 1}});
 
     const auto expected = json::parse(
-        R"({"type":"read_state","room":"general","last_read_id":7,"unread":3,"as_of":10})");
+        R"({"type":"read_state","room":"general","last_read_id":7,"unread":3,"as_of":10,)"
+        R"("mentions":1})");
     for (const auto* client : {&alice1, &alice2}) {
         const auto frames = parsed(*client->sink);
         ASSERT_EQ(frames.size(), 1u);

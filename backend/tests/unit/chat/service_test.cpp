@@ -1719,8 +1719,11 @@ TEST_F(ChatServiceReadStateTest, AMarkIsAckedAndEveryConnectionOfTheUserGetsTheN
     const auto acks = frames_of_type(*alice.sink, "read_ack");
     ASSERT_EQ(acks.size(), 1u) << ::testing::PrintToString(alice.sink->texts());
     EXPECT_EQ(acks[0].at("client_msg_id"), "r-1");
-    const json::value expected = json::object{
-        {"room", "general"}, {"last_read_id", first}, {"unread", 1}, {"as_of", second}};
+    const json::value expected = json::object{{"room", "general"},
+                                              {"last_read_id", first},
+                                              {"unread", 1},
+                                              {"as_of", second},
+                                              {"mentions", 0}};
     EXPECT_EQ(acks[0].at("rooms"), json::array{expected});
     // The other tab (and this one) are told; bob is not.
     for (const auto* tab : {&alice, &alice_tab}) {
@@ -1823,6 +1826,59 @@ TEST_F(ChatServiceReadStateTest, TheWelcomeCarriesTheReadStateOfEachRoom) {
     const auto welcome = json::parse(*service->welcome("alice", {"general"}, states));
     EXPECT_EQ(welcome.at("read").at(0).at("room"), "general");
     EXPECT_EQ(welcome.at("read").at(0).at("unread").as_int64(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mentions (docs/protocol.md "Mentions").
+
+TEST_F(ChatServiceReadStateTest, AMentionNamesTheMemberInItsFramesAndCountsOnTheirMark) {
+    const auto ack = send_and_ack(bob, "general", "@alice look, and @nobody too", "b-3");
+    const auto messages = frames_of_type(*alice.sink, "message");
+    ASSERT_EQ(messages.size(), 1u) << ::testing::PrintToString(alice.sink->texts());
+    EXPECT_EQ(messages[0].at("message").at("mentions"), (json::array{"alice"}));
+    EXPECT_FALSE(messages[0].at("message").as_object().contains("mentions_room"));
+    const auto state = general_state("alice");
+    EXPECT_EQ(state.unread, 3);
+    EXPECT_EQ(state.mentions, 1);
+    // Read up to it: the mention is read too, on every connection of alice.
+    read(alice, "general", ack.at("id").as_int64(), "r-1");
+    const auto moved = frames_of_type(*alice_tab.sink, "read_state");
+    ASSERT_EQ(moved.size(), 1u);
+    EXPECT_EQ(moved[0].at("mentions").as_int64(), 0);
+}
+
+TEST_F(ChatServiceReadStateTest, RoomMentionsAreRefusedPastMaxRoomMentionMembersAndCounted) {
+    service->read_states("bob", {"general"});  // general's members: alice and bob
+    auto options = default_options();
+    options.max_room_mention_members = 2;
+    use_options(options);
+    // At the edge: stored, and alice is mentioned.
+    send_and_ack(bob, "general", "@room standup", "b-3");
+    EXPECT_EQ(general_state("alice").mentions, 1);
+    const auto messages = frames_of_type(*alice.sink, "message");
+    ASSERT_EQ(messages.size(), 1u);
+    EXPECT_EQ(messages[0].at("message").at("mentions_room"), true);
+
+    options.max_room_mention_members = 1;
+    use_options(options);
+    const auto as_of = general_state("alice").as_of;
+    send(bob, "general", "@room again", "b-4");
+    settle();
+    const auto errors = frames_of_type(*bob.sink, "error");
+    ASSERT_EQ(errors.size(), 1u) << ::testing::PrintToString(bob.sink->texts());
+    EXPECT_EQ(errors[0].at("code"), "room_mention_too_large");
+    EXPECT_EQ(errors[0].at("client_msg_id"), "b-4");
+    EXPECT_EQ(general_state("alice").as_of, as_of);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="room_mention"} 1)"))
+        << metrics.serialize();
+    // A name in a code span, or @room there, is no mention and no refusal.
+    send_and_ack(bob, "general", "type `@room` or `@alice`", "b-5");
+    EXPECT_EQ(general_state("alice").mentions, 1);
+}
+
+TEST_F(ChatServiceReadStateTest, SeedMessagesMentionByNameAndTreatRoomAsText) {
+    ASSERT_FALSE(post_seed("bob", "@alice @room hello").has_value());
+    EXPECT_EQ(general_state("alice").mentions, 1);
 }
 
 }  // namespace

@@ -223,14 +223,16 @@ struct PostgresFactory {
                 " FOR EACH ROW EXECUTE FUNCTION poison()");
     }
     // Migration 0007 changed the messages table in place: undone in place (0008's read marks
-    // dropped, its index going with the deleted column).
+    // and 0009's mentions dropped, 0008's index going with the deleted column).
     void revert_to_version_6(model::MessageId deleted) {
         RawConnection(database.conninfo())
             .execute(
                 "DROP TABLE reactions;"
                 "DROP TABLE read_marks;"
+                "DROP TABLE mentions;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
+                " DROP COLUMN mentions, DROP COLUMN mentions_room,"
                 " DROP COLUMN edited_ms, DROP COLUMN deleted, DROP COLUMN reply_count,"
                 " DROP COLUMN last_reply_ms, DROP CONSTRAINT messages_kind_check,"
                 " ADD CONSTRAINT messages_kind_check CHECK (kind IN (0, 1, 2));"
@@ -368,8 +370,8 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     auto db = raw();
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
-    // The newest migration (migrations/postgres/0008_read_marks.sql).
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "8");
+    // The newest migration (migrations/postgres/0009_mentions.sql).
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "9");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 

@@ -130,6 +130,7 @@ void revert_schema_to_version_6(RawDatabase& raw) {
         "CREATE INDEX messages_unpublished ON messages (origin_node, id) WHERE published = 0;"
         "DROP TABLE reactions;"
         "DROP TABLE read_marks;"
+        "DROP TABLE mentions;"
         "DELETE FROM schema_version WHERE version >= 7;");
 }
 

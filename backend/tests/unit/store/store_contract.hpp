@@ -2077,6 +2077,136 @@ TYPED_TEST_P(ReadStateContract, TheReadMarksMigrationStartsExistingMembersAtTheN
     EXPECT_EQ(this->factory_.times_applied(8), 1);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Mentions, stored with their message and counted above the read mark (docs/design/storage.md
+// "Mentions").
+
+inline NewMessage mentioning(std::string user,
+                             std::string content,
+                             std::vector<std::string> names,
+                             bool room = false,
+                             std::size_t max_room_members = 50,
+                             std::string client_msg_id = {}) {
+    auto message =
+        new_message("team", std::move(user), std::move(content), std::move(client_msg_id));
+    message.mention_names = std::move(names);
+    message.mentions_room = room;
+    message.max_room_mention_members = max_room_members;
+    return message;
+}
+
+TYPED_TEST_P(ReadStateContract, MentionsOfMembersAreStoredWithTheMessageAndCountedAboveTheMark) {
+    this->store().add_member("team", "bob");
+    this->say("alice", "before");
+    // carol is no member; alice's own name notifies nobody but is still a mention.
+    const auto sent = append_and_wait(
+        this->store(),
+        mentioning("alice", "@carol @bob @alice", {"carol", "bob", "alice"}, false, 50, "k-1"));
+    ASSERT_TRUE(sent.ok) << sent.error;
+    EXPECT_THAT(sent.message.mentions, ElementsAre("bob", "alice"));
+    EXPECT_FALSE(sent.message.mentions_room);
+    this->say("alice", "no mention");
+    EXPECT_EQ(this->state("bob").unread, 3);
+    EXPECT_EQ(this->state("bob").mentions, 1);
+    EXPECT_EQ(this->state("alice").mentions, 0);
+
+    // History and a retry carry the same names.
+    const auto page = this->store().page(HistoryQuery{"team", {}, {}, 10});
+    const auto stored = std::find_if(page.messages.begin(), page.messages.end(),
+                                     [&](const auto& m) { return m.id == sent.message.id; });
+    ASSERT_NE(stored, page.messages.end());
+    EXPECT_THAT(stored->mentions, ElementsAre("bob", "alice"));
+    const auto retry = append_and_wait(
+        this->store(),
+        mentioning("alice", "@carol @bob @alice", {"carol", "bob", "alice"}, false, 50, "k-1"));
+    EXPECT_TRUE(retry.duplicate);
+    EXPECT_THAT(retry.message.mentions, ElementsAre("bob", "alice"));
+
+    // Read past it: no mention left; read up to just before it: still one.
+    EXPECT_EQ(
+        mark_and_wait(this->store(), "bob", "team", sent.message.id - 1).states.at(0).mentions, 1);
+    EXPECT_EQ(mark_and_wait(this->store(), "bob", "team", sent.message.id).states.at(0).mentions,
+              0);
+}
+
+TYPED_TEST_P(ReadStateContract, ADeletedMessageLeavesTheCountAndAnEditAddsNoMention) {
+    this->store().add_member("team", "bob");
+    const auto first = this->stored(mentioning("alice", "@bob one", {"bob"}));
+    const auto second = this->stored(mentioning("alice", "plain", {}));
+    EXPECT_EQ(this->state("bob").mentions, 1);
+    auto edit = in_team(change(MessageKind::Edit, "alice", second, "@bob two"));
+    edit.mention_names = {"bob"};  // an edit stores none, whatever it says
+    this->stored(std::move(edit));
+    EXPECT_EQ(this->state("bob").mentions, 1);
+    this->stored(in_team(change(MessageKind::Delete, "alice", first)));
+    EXPECT_EQ(this->state("bob").mentions, 0);
+    EXPECT_EQ(this->state("bob").unread, 1);
+}
+
+TYPED_TEST_P(ReadStateContract, RoomMentionsReachEveryMemberOnlyUpToTheSizeLimit) {
+    this->store().add_member("team", "bob");
+    this->store().add_member("team", "dave");
+    // Three members, a limit of three: at the edge, allowed.
+    const auto sent =
+        append_and_wait(this->store(), mentioning("alice", "@room hi", {}, true, 3, "r-1"));
+    ASSERT_TRUE(sent.ok) << sent.error;
+    EXPECT_TRUE(sent.message.mentions_room);
+    EXPECT_TRUE(sent.message.mentions.empty());
+    EXPECT_EQ(this->state("bob").mentions, 1);
+    EXPECT_EQ(this->state("dave").mentions, 1);
+    EXPECT_EQ(this->state("alice").mentions, 0);
+    // Named and @room at once count once.
+    this->stored(mentioning("alice", "@room @bob", {"bob"}, true, 3));
+    EXPECT_EQ(this->state("bob").mentions, 2);
+
+    // One past the edge: refused, nothing stored.
+    const auto as_of = this->state("bob").as_of;
+    EXPECT_EQ(this->refusal(mentioning("alice", "@room again", {"bob"}, true, 2)),
+              Refusal::RoomMentionTooLarge);
+    EXPECT_EQ(this->state("bob").as_of, as_of);
+    EXPECT_EQ(this->state("bob").mentions, 2);
+    // A retry of the stored one is still its first copy.
+    const auto retry =
+        append_and_wait(this->store(), mentioning("alice", "@room hi", {}, true, 2, "r-1"));
+    EXPECT_TRUE(retry.ok && retry.duplicate);
+    EXPECT_EQ(retry.message.id, sent.message.id);
+}
+
+TYPED_TEST_P(ReadStateContract, InGeneralTheMembersAreTheUsersWithAMarkThere) {
+    this->store().read_states("bob", {"general"}, 999);  // bob has connected; carol never did
+    auto message = mentioning("alice", "@bob @carol", {"bob", "carol"});
+    message.room = "general";
+    const auto sent = append_and_wait(this->store(), std::move(message));
+    ASSERT_TRUE(sent.ok) << sent.error;
+    EXPECT_THAT(sent.message.mentions, ElementsAre("bob"));
+    EXPECT_EQ(this->state("bob", "general").mentions, 1);
+}
+
+TYPED_TEST_P(ReadStateContract, MentionCountsStopAtTheUnreadCap) {
+    this->store().add_member("team", "bob");
+    for (int i = 0; i < 3; ++i) this->stored(mentioning("alice", "@bob", {"bob"}));
+    EXPECT_EQ(this->state("bob", "team", 2).mentions, 2);
+    EXPECT_EQ(this->state("bob", "team", 3).mentions, 3);
+}
+
+// Mentions ride in batches beside plain messages: each gets its own names.
+TYPED_TEST_P(ReadStateContract, MentionsInABatchKeepTheirOwnNames) {
+    this->store().add_member("team", "bob");
+    Recorder recorder;
+    for (std::size_t i = 0; i < 6; ++i) {
+        auto message = i % 2 == 0 ? mentioning("alice", "@bob " + std::to_string(i), {"bob"})
+                                  : in_team(new_message("team", "alice", std::to_string(i)));
+        this->store().append(std::move(message), recorder.callback(i));
+    }
+    this->store().flush();
+    for (const auto& [tag, result] : recorder.results()) {
+        ASSERT_TRUE(result.ok) << result.error;
+        EXPECT_EQ(result.message.mentions.size(), tag % 2 == 0 ? 1u : 0u) << tag;
+    }
+    EXPECT_EQ(this->state("bob").mentions, 3);
+    EXPECT_EQ(this->state("bob").unread, 6);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ReadStateContract,
                             AMemberStartsAtTheNewestIdAndCountsOnlyOthersVisibleTextMessages,
                             AMarkMovesOnlyForwardAndNeverPastTheRoomsNewestId,
@@ -2085,6 +2215,12 @@ REGISTER_TYPED_TEST_SUITE_P(ReadStateContract,
                             AUserMeetingARoomWithoutJoiningItStartsAtItsNewestId,
                             LeavingForgetsTheMarkAndRejoiningStartsAtTheNewestId,
                             CountingAHundredThousandUnreadMessagesStopsAtTheCap,
-                            TheReadMarksMigrationStartsExistingMembersAtTheNewestId);
+                            TheReadMarksMigrationStartsExistingMembersAtTheNewestId,
+                            MentionsOfMembersAreStoredWithTheMessageAndCountedAboveTheMark,
+                            ADeletedMessageLeavesTheCountAndAnEditAddsNoMention,
+                            RoomMentionsReachEveryMemberOnlyUpToTheSizeLimit,
+                            InGeneralTheMembersAreTheUsersWithAMarkThere,
+                            MentionCountsStopAtTheUnreadCap,
+                            MentionsInABatchKeepTheirOwnNames);
 
 }  // namespace chatd::store::contract

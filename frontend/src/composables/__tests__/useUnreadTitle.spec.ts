@@ -21,6 +21,11 @@ describe('useUnreadTitle', () => {
     expect(unreadTitle(0)).toBe('chatd')
   })
 
+  it('puts mentions of the reader first', () => {
+    expect(unreadTitle(3, '#general', 1)).toBe('(@1 · 3) #general · chatd')
+    expect(unreadTitle(0, '', 2)).toBe('(@2 · 2) chatd')
+  })
+
   it('names the open room, and gives the plain title back when the chat closes', async () => {
     expect(unreadTitle(0, '#general')).toBe('#general · chatd')
     expect(unreadTitle(2, 'bob')).toBe('(2) bob · chatd')

@@ -54,6 +54,7 @@ export default {
     beginningDm: 'This is the beginning of your conversation with {name}.',
     unread: { one: '{n} unread message', other: '{n} unread messages' },
     unreadMore: '{n}+ unread messages',
+    mentions: { one: '{n} mention of you', other: '{n} mentions of you' },
     startDm: 'Send a direct message to {name}',
     newMessages: 'New messages',
   },
@@ -139,6 +140,13 @@ export default {
     goToParent: 'Go to the message replied to',
     pickEmoji: 'Pick an emoji',
     notFound: 'The original message could not be found in the history.',
+  },
+  notifications: {
+    prompt:
+      'Get a desktop notification when someone mentions you while chatd is in the background.',
+    enable: 'Enable desktop notifications',
+    notNow: 'Not now',
+    mentioned: '{user} mentioned you in {room}',
   },
   links: {
     copy: 'Copy link',

@@ -55,6 +55,7 @@ const fr: Catalog = {
     beginningDm: 'Début de votre conversation avec {name}.',
     unread: { one: '{n} message non lu', other: '{n} messages non lus' },
     unreadMore: 'Plus de {n} messages non lus',
+    mentions: { one: '{n} mention de vous', other: '{n} mentions de vous' },
     startDm: 'Envoyer un message privé à {name}',
     newMessages: 'Nouveaux messages',
   },
@@ -140,6 +141,13 @@ const fr: Catalog = {
     goToParent: 'Aller au message auquel on répond',
     pickEmoji: 'Choisir un emoji',
     notFound: 'Le message d’origine est introuvable dans l’historique.',
+  },
+  notifications: {
+    prompt:
+      'Recevez une notification sur le bureau quand quelqu’un vous mentionne pendant que chatd est en arrière-plan.',
+    enable: 'Activer les notifications',
+    notNow: 'Plus tard',
+    mentioned: '{user} vous a mentionné dans {room}',
   },
   links: {
     copy: 'Copier le lien',

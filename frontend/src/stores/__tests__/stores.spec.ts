@@ -348,8 +348,8 @@ describe('rooms store', () => {
     expect(rooms.channels).toEqual(['general'])
     expect(rooms.directs).toEqual(['dm:alice:bob'])
     expect(rooms.displayName('dm:alice:bob')).toBe('bob')
-    expect(rooms.unread.general).toEqual({ count: 1, more: false })
-    expect(rooms.unread['dm:alice:bob']).toEqual({ count: 999, more: true })
+    expect(rooms.unread.general).toEqual({ count: 1, more: false, mentions: 0 })
+    expect(rooms.unread['dm:alice:bob']).toEqual({ count: 999, more: true, mentions: 0 })
     // 1-3 are in the server's count; 4 is mine, 6 deleted: 5 and 7 are new.
     messages.applyHistory({
       room: 'general',
@@ -365,7 +365,38 @@ describe('rooms store', () => {
       mode: 'latest',
       hasMore: false,
     })
-    expect(rooms.unread.general).toEqual({ count: 3, more: false })
+    expect(rooms.unread.general).toEqual({ count: 3, more: false, mentions: 0 })
+  })
+
+  it('counts mentions from the server and adds the held ones that came after', () => {
+    const { rooms, messages } = welcomed([
+      { room: 'general', last_read_id: 2, unread: 1, as_of: 3, mentions: 1 },
+    ])
+    expect(rooms.unread.general).toEqual({ count: 1, more: false, mentions: 1 })
+    messages.applyHistory({
+      room: 'general',
+      messages: [
+        msg(3, { mentions: ['alice'] }), // in the server's count already
+        msg(4, { mentions: ['alice'] }),
+        msg(5, { mentions_room: true }),
+        msg(6, { mentions: ['bob'] }),
+        msg(7, { user_name: 'alice', mentions_room: true }), // her own
+        msg(8, { deleted: true, content: '' }),
+      ],
+      mode: 'latest',
+      hasMore: false,
+    })
+    expect(rooms.unread.general?.mentions).toBe(3)
+    rooms.applyFrame({
+      type: 'read_state',
+      room: 'general',
+      last_read_id: 8,
+      unread: 0,
+      as_of: 8,
+      mentions: 0,
+    })
+    expect(rooms.unread.general?.mentions).toBe(0)
+    expect(rooms.readStates.general?.mentions).toBe(0)
   })
 
   it('marks read at once here and on the server at most once a second per room', () => {

@@ -2,14 +2,14 @@ import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
 import RoomListItem from '../RoomListItem.vue'
 
-function mountItem(href?: string) {
+function mountItem(href?: string, unread = { count: 0, more: false, mentions: 0 }) {
   return mount(RoomListItem, {
     props: {
       room: 'design',
       label: 'design',
       direct: false,
       active: true,
-      unread: { count: 0, more: false },
+      unread,
       ...(href ? { href } : {}),
     },
     attachTo: document.body,
@@ -40,6 +40,18 @@ describe('RoomListItem', () => {
     expect(leftToBrowser).toBe(true)
     expect(wrapper.emitted('open')).toHaveLength(1)
     wrapper.unmount()
+  })
+
+  it('shows mentions of the reader in their own badge beside the unread count', () => {
+    const wrapper = mountItem(undefined, { count: 4, more: false, mentions: 2 })
+    const row = wrapper.get('[data-testid="room-item"]')
+    expect(row.classes()).toContain('mentioned')
+    expect(wrapper.get('[data-testid="mention-badge"]').text()).toContain('@2')
+    expect(wrapper.get('[data-testid="mention-badge"]').text()).toContain('2 mentions of you')
+    expect(wrapper.get('[data-testid="unread-badge"]').text()).toContain('4')
+    const quiet = mountItem(undefined, { count: 4, more: false, mentions: 0 })
+    expect(quiet.find('[data-testid="mention-badge"]').exists()).toBe(false)
+    expect(quiet.get('[data-testid="room-item"]').classes()).not.toContain('mentioned')
   })
 
   it('is a button without an address', async () => {
