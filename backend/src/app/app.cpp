@@ -169,6 +169,7 @@ int run(const Config& input, const std::string& version) {
     server_options.web_root = config.web_root;
     server_options.web_cache_bytes = config.web_cache_bytes;
     server_options.cors_origins = config.cors_origins;
+    server_options.allowed_origins = config.allowed_origins;
     server_options.max_body_bytes = config.max_body_bytes;
     server_options.max_header_bytes = config.max_header_bytes;
     server_options.max_frame_bytes = config.max_frame_bytes;

@@ -26,7 +26,8 @@ struct Config {
     std::string node_id;   // empty: the host name
     unsigned threads = 0;  // 0: one per core
     std::string log_level = "info";
-    std::vector<std::string> cors_origins;  // empty: "*" in open mode, none in password mode
+    std::vector<std::string> cors_origins;     // empty: "*" in open mode, none in password mode
+    std::vector<std::string> allowed_origins;  // cookie sign-in: origins besides the server's own
     // Peers (CIDR) whose X-Forwarded-For names the client; empty: the peer is the client.
     std::vector<std::string> trusted_proxies;
 

@@ -124,6 +124,10 @@ std::string_view to_string(Limit limit) {
             return "read_mark_beyond_newest";
         case Limit::UnreadCapped:
             return "unread_capped";
+        case Limit::Csrf:
+            return "csrf";
+        case Limit::WsOrigin:
+            return "ws_origin";
         case Limit::kCount:
             break;
     }

@@ -66,6 +66,8 @@ enum class Limit {
     // stopped at --max-unread-count.
     ReadMarkBeyondNewest,
     UnreadCapped,
+    Csrf,      // a state-changing request signed in by cookie without the CSRF header or Origin
+    WsOrigin,  // a WebSocket upgrade signed in by cookie from an origin not accepted
     kCount
 };
 
