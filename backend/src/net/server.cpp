@@ -649,12 +649,15 @@ void Server::Impl::add_routes() {
         const auto body = protocol::parse_credentials(c.request.body());
         return signed_in_reply(
             http::status::created,
-            service.register_user(body.user_name, body.password, c.remote_address), c.https);
+            service.register_user(body.user_name, body.password, c.remote_address,
+                                  c.request[http::field::user_agent]),
+            c.https);
     });
     add("POST", "/api/login", Anyone, Blocking, [this](const Call& c, const Identity&) {
         const auto body = protocol::parse_credentials(c.request.body());
         return signed_in_reply(http::status::ok,
-                               service.login(body.user_name, body.password, c.remote_address),
+                               service.login(body.user_name, body.password, c.remote_address,
+                                             c.request[http::field::user_agent]),
                                c.https);
     });
     // Both clear the cookie, whichever way the request was signed in.
@@ -669,6 +672,14 @@ void Server::Impl::add_routes() {
         reply.headers.emplace_back("Set-Cookie", cleared_session_cookie(c.https));
         return reply;
     });
+    add("GET", "/api/sessions", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(protocol::sessions_body(service.sessions(me)));
+    });
+    add("DELETE", "/api/sessions/{id}", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            service.revoke_session(me, c.params.at("id"));
+            return Reply{http::status::no_content, {}};
+        });
     // Signed in by cookie, the answer carries the session's CSRF token: how a new tab gets it.
     add("GET", "/api/me", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
         auto reply = ok(protocol::profile_body(service.me(me)));
@@ -848,7 +859,7 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     if (request.method() == http::verb::options) {
         route = "(preflight)";
         Response res{http::status::no_content, request.version()};
-        res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+        res.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
         res.set(http::field::access_control_allow_headers,
                 "Content-Type, Authorization, X-CSRF-Token");
         res.set(http::field::access_control_max_age, "600");

@@ -630,6 +630,39 @@ describe('staying signed in: the web client\'s session cookie', () => {
     ws.close()
   })
 
+  it('GET /api/sessions lists the user\'s devices newest first; DELETE revokes one, closing its socket; another user\'s id is 404', async () => {
+    const phone = await http(server.base, 'POST', '/api/login', { user_name: 'cookie-user', password: PASSWORD }, undefined,
+      { headers: { 'user-agent': 'Mozilla/5.0 (iPhone) Test\t' + 'x'.repeat(400) } })
+    const list = await http(server.base, 'GET', '/api/sessions', undefined, undefined, withCookie())
+    assert.equal(list.status, 200, list.text)
+    const { sessions } = list.json
+    assert.ok(sessions.length >= 2)
+    for (const s of sessions) {
+      assert.deepEqual(Object.keys(s).sort(), ['address', 'created_ms', 'current', 'expires_ms', 'id', 'last_used_ms', 'user_agent'])
+      assert.ok(!s.id.includes(bearer) && !bearer.includes(s.id), 'the id is not the token')
+    }
+    assert.equal(sessions.filter(s => s.current).length, 1)
+    const newest = sessions[0]
+    assert.ok(sessions.every(s => s.created_ms <= newest.created_ms), 'newest first')
+    assert.ok(newest.user_agent.startsWith('Mozilla/5.0 (iPhone) Testx'), 'control characters dropped')
+    assert.equal(Buffer.byteLength(newest.user_agent), 256, 'bounded')
+    assert.equal(newest.address, '127.0.0.1')
+    phone.token = phone.json.token
+    const ws = await nativeConnect(server, phone.token)
+    const other = await register(server.base, 'other-user', PASSWORD)
+    assert.equal((await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, other.token)).status, 404,
+      'another user\'s session id')
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, phone.token)).status, 200, 'untouched')
+    assert.equal((await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, undefined, withCookie({ origin })))
+      .status, 403, 'by cookie without the CSRF token')
+    const revoked = await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, undefined,
+      withCookie({ origin, 'x-csrf-token': csrf }))
+    assert.equal(revoked.status, 204, revoked.text)
+    assert.equal((await within(ws.closed, 5000, 'the revoked session\'s socket')).code, 1008)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, phone.token)).status, 401)
+    assert.equal((await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, bearer)).status, 404, 'gone')
+  })
+
   it('logout and sign-out everywhere clear the cookie', async () => {
     const fresh = await login(server.base, 'cookie-user', PASSWORD)
     const freshCookie = cookieOf(fresh).split(';')[0]

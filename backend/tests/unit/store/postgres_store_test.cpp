@@ -229,6 +229,8 @@ struct PostgresFactory {
             .execute(
                 "DROP TABLE reactions;"
                 "DROP TABLE read_marks;"
+                "ALTER TABLE sessions DROP COLUMN public_id, DROP COLUMN created_ms,"
+                " DROP COLUMN last_used_ms, DROP COLUMN user_agent, DROP COLUMN address;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
                 " DROP COLUMN edited_ms, DROP COLUMN deleted, DROP COLUMN reply_count,"
@@ -369,7 +371,7 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
     // The newest migration (migrations/postgres/0008_read_marks.sql).
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "8");
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "10");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 

@@ -130,6 +130,12 @@ void revert_schema_to_version_6(RawDatabase& raw) {
         "CREATE INDEX messages_unpublished ON messages (origin_node, id) WHERE published = 0;"
         "DROP TABLE reactions;"
         "DROP TABLE read_marks;"
+        "DROP INDEX sessions_by_public_id;"
+        "ALTER TABLE sessions DROP COLUMN public_id;"
+        "ALTER TABLE sessions DROP COLUMN created_ms;"
+        "ALTER TABLE sessions DROP COLUMN last_used_ms;"
+        "ALTER TABLE sessions DROP COLUMN user_agent;"
+        "ALTER TABLE sessions DROP COLUMN address;"
         "DELETE FROM schema_version WHERE version >= 7;");
 }
 
