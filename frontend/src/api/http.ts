@@ -30,6 +30,17 @@ export interface SessionInfo {
   expires_ms: number
 }
 
+/** One of the user's sessions (`GET /api/sessions`). */
+export interface SessionEntry {
+  id: string
+  created_ms: number
+  last_used_ms: number
+  expires_ms: number
+  user_agent: string
+  address: string
+  current: boolean
+}
+
 export interface RoomInfo {
   name: string
   joined: boolean
@@ -137,6 +148,9 @@ export function createApiClient(options: ApiClientOptions) {
     logout: () => request<void>('POST', '/api/logout'),
     logoutAll: () => request<{ signed_out_sessions: number }>('POST', '/api/logout-all'),
     me: () => request<{ user_name: string; rooms: string[] }>('GET', '/api/me'),
+    sessions: () => request<{ sessions: SessionEntry[] }>('GET', '/api/sessions'),
+    revokeSession: (id: string) =>
+      request<void>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
     rooms: () => request<{ rooms: RoomInfo[] }>('GET', '/api/rooms'),
     createRoom: (name: string) => request<RoomInfo>('POST', '/api/rooms', { name }),
     joinRoom: (name: string) => request<RoomInfo>('POST', `${room(name)}/join`),
