@@ -124,6 +124,7 @@ int run(const Config& input, const std::string& version) {
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
     service_options.max_sessions_per_user = config.max_sessions_per_user;
+    service_options.session_user_agent_bytes = config.session_user_agent_bytes;
     service_options.max_registrations_per_address = config.register_max_per_address;
     service_options.registration_window = std::chrono::minutes(config.register_window_minutes);
     service_options.login_throttle = chat::LoginThrottleOptions{

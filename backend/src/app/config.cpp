@@ -182,6 +182,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
     add(app, "max-sessions-per-user", c.max_sessions_per_user,
         "Sessions per user; past it the oldest is signed out and its sockets closed (0: no limit)");
+    add(app, "session-user-agent-bytes", c.session_user_agent_bytes,
+        "Most bytes of a sign-in's User-Agent kept with its session for the sessions list")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{4096}));
     add(app, "register-max-per-address", c.register_max_per_address,
         "Registrations per client address while each follows the previous one within "
         "--register-window-minutes (429 beyond; 0: no limit)");
@@ -281,6 +284,7 @@ std::string describe(const Config& c) {
         "login_max_pair_failures={} login_max_address_failures={} login_max_account_failures={} "
         "login_delay_base_ms={} login_delay_max_s={} login_forget_hours={} "
         "password_cost={} password_policy={} session_ttl_hours={} max_sessions_per_user={} "
+        "session_user_agent_bytes={} "
         "register_max_per_address={} register_window_minutes={} sqlite_sync={} blocking_threads={} "
         "store_max_batch={} presence_window_ms={}",
         c.listen, c.metrics_listen.empty() ? "(main listener)" : c.metrics_listen, redact_url(c.db),
@@ -297,9 +301,9 @@ std::string describe(const Config& c) {
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_pair_failures, c.login_max_address_failures, c.login_max_account_failures,
         c.login_delay_base_ms, c.login_delay_max_s, c.login_forget_hours, c.password_cost,
-        c.password_policy, c.session_ttl_hours, c.max_sessions_per_user, c.register_max_per_address,
-        c.register_window_minutes, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
-        c.presence_window_ms);
+        c.password_policy, c.session_ttl_hours, c.max_sessions_per_user, c.session_user_agent_bytes,
+        c.register_max_per_address, c.register_window_minutes, c.sqlite_sync, c.blocking_threads,
+        c.store_max_batch, c.presence_window_ms);
 }
 
 }  // namespace chatd::app

@@ -647,6 +647,11 @@ describe('staying signed in: the web client\'s session cookie', () => {
     assert.ok(newest.user_agent.startsWith('Mozilla/5.0 (iPhone) Testx'), 'control characters dropped')
     assert.equal(Buffer.byteLength(newest.user_agent), 256, 'bounded')
     assert.equal(newest.address, '127.0.0.1')
+    // At the edge (--session-user-agent-bytes, 256 by default) a user agent is kept whole.
+    await http(server.base, 'POST', '/api/login', { user_name: 'cookie-user', password: PASSWORD }, undefined,
+      { headers: { 'user-agent': 'y'.repeat(256) } })
+    const atEdge = (await http(server.base, 'GET', '/api/sessions', undefined, bearer)).json.sessions
+    assert.ok(atEdge.some(s => s.user_agent === 'y'.repeat(256)), 'a 256-byte user agent kept whole')
     phone.token = phone.json.token
     const ws = await nativeConnect(server, phone.token)
     const other = await register(server.base, 'other-user', PASSWORD)
