@@ -88,7 +88,9 @@ function precompress(): Plugin {
 }
 
 // The dev server forwards every chatd endpoint to a chatd running on 127.0.0.1:8080
-// (`make run`), so `npm run dev` works against a real server with hot reload.
+// (`make run`), so `npm run dev` works against a real server with hot reload. The Host header is
+// passed unchanged (no changeOrigin): chatd accepts the session cookie's requests and WebSocket
+// only from an Origin naming the Host it was asked for, here the dev server's.
 const chatd = process.env.CHATD_URL ?? 'http://127.0.0.1:8080'
 const proxied = ['/api', '/send', '/users', '/healthz', '/readyz']
 
@@ -100,9 +102,9 @@ export default defineConfig({
   server: {
     host: '127.0.0.1',
     proxy: {
-      ...Object.fromEntries(proxied.map((path) => [path, { target: chatd, changeOrigin: true }])),
-      '/ws': { target: chatd, ws: true, changeOrigin: true },
-      '/receive': { target: chatd, ws: true, changeOrigin: true },
+      ...Object.fromEntries(proxied.map((path) => [path, { target: chatd }])),
+      '/ws': { target: chatd, ws: true },
+      '/receive': { target: chatd, ws: true },
     },
   },
   build: {

@@ -139,6 +139,15 @@ describe('accessibility (axe-core)', () => {
       await page.getByTestId('thread-close').click()
       await page.getByTestId('thread-panel').waitFor({ state: 'detached' })
 
+      // The sessions dialog, opened from the sidebar (the drawer on a phone).
+      if (viewport === PHONE) await page.getByTestId('menu').click()
+      await page.getByTestId('sidebar').getByTestId('open-sessions').click()
+      await page.getByTestId('sessions-list').waitFor()
+      await assertNoViolations(page, `${label} sessions`)
+      await shot(page, `a11y-${label}-sessions`)
+      await page.keyboard.press('Escape')
+      await page.getByTestId('sessions-dialog').waitFor({ state: 'detached' })
+
       if (viewport === PHONE) {
         await page.getByTestId('menu').click()
         await page.getByTestId('sidebar').getByTestId('sign-out').waitFor({ state: 'visible' })

@@ -362,7 +362,12 @@ describe('chatd web client', () => {
     const { page: b } = users.bob
     await b.getByTestId('sign-out').click()
     await b.getByTestId('login-form').waitFor()
-    assert.equal(await b.evaluate(() => sessionStorage.getItem('chatd.session')), null)
+    const cookies = await b.context().cookies()
+    assert.equal(
+      cookies.find((c) => c.name === 'chatd_session'),
+      undefined,
+      'the cookie is cleared',
+    )
     for (const user of Object.values(users)) assert.deepEqual(user.errors, [])
   })
 })

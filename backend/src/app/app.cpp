@@ -125,6 +125,7 @@ int run(const Config& input, const std::string& version) {
     service_options.session_ttl = std::chrono::hours(config.session_ttl_hours);
     service_options.version = version;
     service_options.max_sessions_per_user = config.max_sessions_per_user;
+    service_options.session_user_agent_bytes = config.session_user_agent_bytes;
     service_options.max_registrations_per_address = config.register_max_per_address;
     service_options.registration_window = std::chrono::minutes(config.register_window_minutes);
     service_options.login_throttle = chat::LoginThrottleOptions{
@@ -170,6 +171,7 @@ int run(const Config& input, const std::string& version) {
     server_options.web_root = config.web_root;
     server_options.web_cache_bytes = config.web_cache_bytes;
     server_options.cors_origins = config.cors_origins;
+    server_options.allowed_origins = config.allowed_origins;
     server_options.max_body_bytes = config.max_body_bytes;
     server_options.max_header_bytes = config.max_header_bytes;
     server_options.max_frame_bytes = config.max_frame_bytes;

@@ -72,6 +72,10 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     add(app, "cors-origins", c.cors_origins, "Allowed browser origins (empty: * in open mode)")
         ->delimiter(',');
+    add(app, "allowed-origins", c.allowed_origins,
+        "Origins (scheme://host[:port]) besides the server's own from which a request or "
+        "WebSocket signed in by the web client's cookie is accepted (empty: only its own)")
+        ->delimiter(',');
     add(app, "trusted-proxies", c.trusted_proxies,
         "Reverse proxies (CIDR list) whose X-Forwarded-For names the client address, used for "
         "per-address limits and logs (empty: the TCP peer is the client)")
@@ -182,6 +186,9 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
     add(app, "session-ttl-hours", c.session_ttl_hours, "Lifetime of a session token");
     add(app, "max-sessions-per-user", c.max_sessions_per_user,
         "Sessions per user; past it the oldest is signed out and its sockets closed (0: no limit)");
+    add(app, "session-user-agent-bytes", c.session_user_agent_bytes,
+        "Most bytes of a sign-in's User-Agent kept with its session for the sessions list")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{4096}));
     add(app, "register-max-per-address", c.register_max_per_address,
         "Registrations per client address while each follows the previous one within "
         "--register-window-minutes (429 beyond; 0: no limit)");
@@ -266,7 +273,8 @@ std::string describe(const Config& c) {
     return fmt::format(
         "listen={} metrics_listen={} db={} auth={} amqp_url={} amqp_topology={} web_root={} "
         "web_cache_bytes={} node_id={} threads={} "
-        "log_level={} cors_origins=[{}] trusted_proxies=[{}] max_frame_bytes={} "
+        "log_level={} cors_origins=[{}] allowed_origins=[{}] trusted_proxies=[{}] "
+        "max_frame_bytes={} "
         "max_message_length={} edit_window_seconds={} max_reactions_per_message={} "
         "max_unread_count={} max_room_mention_members={} max_body_bytes={} max_header_bytes={} "
         "rate_per_second={} "
@@ -281,25 +289,26 @@ std::string describe(const Config& c) {
         "login_max_pair_failures={} login_max_address_failures={} login_max_account_failures={} "
         "login_delay_base_ms={} login_delay_max_s={} login_forget_hours={} "
         "password_cost={} password_policy={} session_ttl_hours={} max_sessions_per_user={} "
+        "session_user_agent_bytes={} "
         "register_max_per_address={} register_window_minutes={} sqlite_sync={} blocking_threads={} "
         "store_max_batch={} presence_window_ms={}",
         c.listen, c.metrics_listen.empty() ? "(main listener)" : c.metrics_listen, redact_url(c.db),
         c.auth, c.amqp_url.empty() ? "(in-process)" : redact_url(c.amqp_url), c.amqp_topology,
         c.web_root.empty() ? "(built-in)" : c.web_root, c.web_cache_bytes, c.node_id, c.threads,
-        c.log_level, fmt::join(c.cors_origins, ","), fmt::join(c.trusted_proxies, ","),
-        c.max_frame_bytes, c.max_message_length, c.edit_window_seconds, c.max_reactions_per_message,
-        c.max_unread_count, c.max_room_mention_members, c.max_body_bytes, c.max_header_bytes,
-        c.rate_per_second, c.rate_burst, c.frame_rate_per_second, c.frame_rate_burst,
-        c.user_frame_rate_per_second, c.user_frame_rate_burst, c.frame_flood_close,
-        c.typing_interval_ms, c.ephemeral_queue_bytes, c.max_connections,
-        c.max_connections_per_address, c.headroom_connections_per_address,
+        c.log_level, fmt::join(c.cors_origins, ","), fmt::join(c.allowed_origins, ","),
+        fmt::join(c.trusted_proxies, ","), c.max_frame_bytes, c.max_message_length,
+        c.edit_window_seconds, c.max_reactions_per_message, c.max_unread_count,
+        c.max_room_mention_members, c.max_body_bytes, c.max_header_bytes, c.rate_per_second,
+        c.rate_burst, c.frame_rate_per_second, c.frame_rate_burst, c.user_frame_rate_per_second,
+        c.user_frame_rate_burst, c.frame_flood_close, c.typing_interval_ms, c.ephemeral_queue_bytes,
+        c.max_connections, c.max_connections_per_address, c.headroom_connections_per_address,
         c.http_first_request_timeout_s, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,
         c.login_max_pair_failures, c.login_max_address_failures, c.login_max_account_failures,
         c.login_delay_base_ms, c.login_delay_max_s, c.login_forget_hours, c.password_cost,
-        c.password_policy, c.session_ttl_hours, c.max_sessions_per_user, c.register_max_per_address,
-        c.register_window_minutes, c.sqlite_sync, c.blocking_threads, c.store_max_batch,
-        c.presence_window_ms);
+        c.password_policy, c.session_ttl_hours, c.max_sessions_per_user, c.session_user_agent_bytes,
+        c.register_max_per_address, c.register_window_minutes, c.sqlite_sync, c.blocking_threads,
+        c.store_max_batch, c.presence_window_ms);
 }
 
 }  // namespace chatd::app

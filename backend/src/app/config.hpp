@@ -26,7 +26,8 @@ struct Config {
     std::string node_id;   // empty: the host name
     unsigned threads = 0;  // 0: one per core
     std::string log_level = "info";
-    std::vector<std::string> cors_origins;  // empty: "*" in open mode, none in password mode
+    std::vector<std::string> cors_origins;     // empty: "*" in open mode, none in password mode
+    std::vector<std::string> allowed_origins;  // cookie sign-in: origins besides the server's own
     // Peers (CIDR) whose X-Forwarded-For names the client; empty: the peer is the client.
     std::vector<std::string> trusted_proxies;
 
@@ -74,8 +75,9 @@ struct Config {
     std::string password_cost = "interactive";   // interactive | moderate | min (tests only)
     std::string password_policy = "dictionary";  // dictionary | length
     unsigned session_ttl_hours = 24 * 30;
-    std::size_t max_sessions_per_user = 20;     // 0: no limit
-    std::size_t register_max_per_address = 20;  // 0: no limit
+    std::size_t max_sessions_per_user = 20;      // 0: no limit
+    std::size_t session_user_agent_bytes = 256;  // of a session's User-Agent, kept for its list
+    std::size_t register_max_per_address = 20;   // 0: no limit
     unsigned register_window_minutes = 60;
     std::string sqlite_sync = "full";  // full | normal
     std::size_t blocking_threads = 4;

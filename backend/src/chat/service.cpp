@@ -168,19 +168,49 @@ void ChatService::store_foreign(const model::Message& message, const std::string
 std::optional<Identity> ChatService::authenticate(std::string_view token) {
     if (token.empty() || token.size() > 128) return std::nullopt;
     auto hash = auth::token_hash(token);
-    auto session = store_.find_session(hash, model::now_ms());
+    const auto now = model::now_ms();
+    auto session = store_.find_session(hash, now);
     if (!session) return std::nullopt;
+    // Bounded: a session's last use is written once per touch interval at most (nodes racing
+    // on one session may each write once; the store keeps the latest).
+    if (now - session->last_used_ms >= options_.session_touch_interval.count()) {
+        store_.touch_session(hash, now);
+    }
     return Identity{session->user_name, std::move(hash)};
 }
 
-Session ChatService::new_session(const std::string& user_name) {
+namespace {
+
+// At most `bytes` of `text`, cut at a UTF-8 character boundary, control characters dropped.
+std::string bounded_label(std::string_view text, std::size_t bytes) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) continue;
+        out.push_back(static_cast<char>(c));
+    }
+    if (out.size() <= bytes) return out;
+    auto end = bytes;
+    while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80) --end;
+    out.resize(end);
+    return out;
+}
+
+}  // namespace
+
+Session ChatService::new_session(const std::string& user_name,
+                                 std::string_view address,
+                                 std::string_view user_agent) {
     const auto token = auth::new_token();
     const auto now = clock_();
     // The expiry orders a user's sessions: the earliest is the oldest, dropped first past
     // --max-sessions-per-user.
     const auto expires =
         now + std::chrono::duration_cast<std::chrono::milliseconds>(options_.session_ttl).count();
-    store_.create_session(store::Session{auth::token_hash(token), user_name, expires});
+    // The public id is random on its own (22 base64url characters, 132 bits), unrelated to the
+    // token.
+    store_.create_session(store::Session{
+        auth::token_hash(token), user_name, expires, auth::new_token().substr(0, 22), now, now,
+        bounded_label(user_agent, options_.session_user_agent_bytes), std::string(address)});
     if (options_.max_sessions_per_user > 0) {
         auto dropped = store_.trim_sessions(user_name, options_.max_sessions_per_user);
         for (std::size_t i = 0; i < dropped.size(); ++i) metrics_.limit_hit(Limit::Sessions);
@@ -196,7 +226,8 @@ Session ChatService::new_session(const std::string& user_name) {
 
 Session ChatService::register_user(std::string_view user_name,
                                    std::optional<std::string_view> given_password,
-                                   std::string_view address) {
+                                   std::string_view address,
+                                   std::string_view user_agent) {
     if (!given_password) throw missing_password();
     const auto password = *given_password;
     if (options_.open_auth) {
@@ -240,12 +271,13 @@ Session ChatService::register_user(std::string_view user_name,
         const auto now = clock_();
         store_.add_login_failure(registrations, now, now - window);
     }
-    return new_session(user.name);
+    return new_session(user.name, address, user_agent);
 }
 
 Session ChatService::login(std::string_view user_name,
                            std::optional<std::string_view> password,
-                           std::string_view address) {
+                           std::string_view address,
+                           std::string_view user_agent) {
     if (!options_.open_auth && !password) throw missing_password();
     auto canonical = canonical_user_name(user_name);
     if (options_.open_auth) {
@@ -254,7 +286,7 @@ Session ChatService::login(std::string_view user_name,
         if (hub_.is_online(name) && hub_.has_other_session(name, {})) {
             throw Error(ErrorCode::NameTaken, "that name is in use by a connected user");
         }
-        return new_session(name);
+        return new_session(name, address, user_agent);
     }
     // An account registered before the look-alike rules may hold a name they refuse: it still
     // signs in with its exact name.
@@ -276,7 +308,7 @@ Session ChatService::login(std::string_view user_name,
         throw Error(ErrorCode::InvalidCredentials, "wrong user name or password");
     }
     login_throttle_.record_success(name, address);
-    return new_session(name);
+    return new_session(name, address, user_agent);
 }
 
 std::size_t ChatService::backfill_name_keys() {
@@ -318,6 +350,22 @@ std::size_t ChatService::logout_all(const Identity& identity) {
     }
     end_sessions(std::move(sessions), "signed out everywhere");
     return count;
+}
+
+std::vector<SessionEntry> ChatService::sessions(const Identity& identity) {
+    std::vector<SessionEntry> entries;
+    for (auto& s : store_.user_sessions(identity.user_name, model::now_ms())) {
+        entries.push_back(SessionEntry{std::move(s.public_id), s.created_ms, s.last_used_ms,
+                                       s.expires_ms, std::move(s.user_agent), std::move(s.address),
+                                       s.token_hash == identity.session});
+    }
+    return entries;
+}
+
+void ChatService::revoke_session(const Identity& identity, std::string_view id) {
+    auto hash = store_.delete_session_by_id(identity.user_name, id);
+    if (!hash) throw Error(ErrorCode::NotFound, "no such session");
+    end_sessions({std::move(*hash)}, "signed out: session revoked");
 }
 
 std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {

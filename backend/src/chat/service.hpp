@@ -47,6 +47,17 @@ struct Session {
     std::int64_t expires_ms = 0;
 };
 
+// One of a user's sessions as their list shows it (GET /api/sessions).
+struct SessionEntry {
+    std::string id;  // public: not the token, not its hash
+    std::int64_t created_ms = 0;
+    std::int64_t last_used_ms = 0;
+    std::int64_t expires_ms = 0;
+    std::string user_agent;
+    std::string address;
+    bool current = false;  // the session the request came with
+};
+
 struct Profile {
     std::string user_name;
     std::vector<std::string> rooms;
@@ -109,6 +120,11 @@ struct ServiceOptions {
     std::chrono::milliseconds registration_window = std::chrono::hours(1);
     // Expired sessions are purged on a sign-in at most this often.
     std::chrono::milliseconds session_purge_interval = std::chrono::minutes(1);
+    // A session's last use is written at most this often (authenticate), so a busy session
+    // costs one store write a minute, not one per request.
+    std::chrono::milliseconds session_touch_interval = std::chrono::minutes(1);
+    // A session's user-agent text is kept up to this many bytes (cut at a character boundary).
+    std::size_t session_user_agent_bytes = 256;
     // Unread counts stop here (the web client shows "999+"); each count that stops is counted
     // (chat_limit_hits_total{kind="unread_capped"}).
     std::size_t max_unread_count = 999;
@@ -151,15 +167,18 @@ class ChatService {
     std::optional<Identity> authenticate(std::string_view token);
     // The password is required (BadRequest without one). At most max_registrations_per_address
     // from `address` (RegistrationThrottled past it).
+    // `address` and `user_agent` describe the new session's device in the user's list.
     Session register_user(std::string_view user_name,
                           std::optional<std::string_view> password,
-                          std::string_view address = {});
+                          std::string_view address = {},
+                          std::string_view user_agent = {});
     // In open mode `password` is ignored (it may be absent) and a live connection holding the
     // name refuses it. In password mode it is required, and wrong passwords from `address` are
     // throttled (LoginThrottle: LoginThrottled with the wait in retry_after).
     Session login(std::string_view user_name,
                   std::optional<std::string_view> password,
-                  std::string_view address = {});
+                  std::string_view address = {},
+                  std::string_view user_agent = {});
     // Stores the name key of every user registered before keys existed (SQL cannot compute
     // it); a look-alike of a name held by another user keeps its account but not the key.
     // Returns how many users it went through. Blocking; chatd runs it once at start.
@@ -168,6 +187,11 @@ class ChatService {
     // Signs the user out everywhere: deletes every session of the user and closes their
     // connections on every node. Returns how many sessions there were.
     std::size_t logout_all(const Identity& identity);
+    // The user's unexpired sessions, newest first, the caller's marked current.
+    std::vector<SessionEntry> sessions(const Identity& identity);
+    // Ends one of the user's sessions and closes its connections on every node, as logout
+    // does; NotFound when the user has no session by that id (another user's included).
+    void revoke_session(const Identity& identity, std::string_view id);
     Profile me(const Identity& identity);
     std::vector<RoomEntry> list_rooms(const Identity& identity);
     RoomEntry create_room(const Identity& identity, std::string_view room);
@@ -303,7 +327,9 @@ class ChatService {
     // Closes the connections opened with `sessions`, on every node.
     void end_sessions(std::vector<std::string> sessions, std::string reason);
     void store_foreign(const model::Message& message, const std::string& only_user);
-    Session new_session(const std::string& user_name);
+    Session new_session(const std::string& user_name,
+                        std::string_view address,
+                        std::string_view user_agent);
     void require_room(std::string_view room, bool allow_direct);
 
     store::Store& store_;

@@ -126,6 +126,10 @@ std::string_view to_string(Limit limit) {
             return "unread_capped";
         case Limit::RoomMention:
             return "room_mention";
+        case Limit::Csrf:
+            return "csrf";
+        case Limit::WsOrigin:
+            return "ws_origin";
         case Limit::kCount:
             break;
     }

@@ -67,6 +67,8 @@ enum class Limit {
     ReadMarkBeyondNewest,
     UnreadCapped,
     RoomMention,  // `@room` in a room with more than --max-room-mention-members members
+    Csrf,         // a state-changing request signed in by cookie without the CSRF header or Origin
+    WsOrigin,     // a WebSocket upgrade signed in by cookie from an origin not accepted
     kCount
 };
 

@@ -26,6 +26,7 @@
 #include "net/router.hpp"
 #include "net/spawn.hpp"
 #include "net/static_files.hpp"
+#include "net/web_session.hpp"
 #include "net/websocket_session.hpp"
 #include "protocol/requests.hpp"
 #include "protocol/responses.hpp"
@@ -47,6 +48,7 @@ struct Call {
     std::string_view route;
     std::string remote_address;      // the peer's IP address, for per-address limits
     bool websocket_upgrade = false;  // /ws, /receive/{user}: ?token= is read (bearer_token)
+    bool https = false;  // X-Forwarded-Proto: https from a trusted proxy (the cookie's Secure)
 };
 
 using Handler = std::function<awaitable<Response>(Call&)>;
@@ -56,6 +58,7 @@ struct Reply {
     http::status status = http::status::ok;
     std::string body;
     std::string_view content_type = "application/json";
+    std::vector<std::pair<std::string_view, std::string>> headers{};  // Set-Cookie, X-CSRF-Token
 };
 
 Reply ok(std::string body) {
@@ -125,6 +128,22 @@ Refusal token_in_query() {
                    Limit::Unauthorized};
 }
 
+// A cookie-authenticated request that fails the CSRF or Origin rules (net/web_session.hpp).
+Refusal csrf_refused(CsrfVerdict verdict) {
+    return Refusal{http::status::forbidden, csrf_code(verdict),
+                   verdict == CsrfVerdict::CrossOrigin
+                       ? "a request signed in by cookie must come from this site"
+                       : "a request signed in by cookie needs this session's X-CSRF-Token header",
+                   Limit::Csrf};
+}
+
+Refusal origin_refused() {
+    return Refusal{http::status::forbidden, "origin_refused",
+                   "a WebSocket signed in by cookie must be opened from this site "
+                   "(or one of --allowed-origins)",
+                   Limit::WsOrigin};
+}
+
 Refusal server_full() {
     return Refusal{http::status::service_unavailable, "server_full", "too many connections",
                    Limit::Connections};
@@ -145,6 +164,7 @@ Response reply_response(const Request& request, Reply reply) {
     Response res{reply.status, request.version()};
     add_api_headers(res);
     if (!reply.body.empty()) res.set(http::field::content_type, reply.content_type);
+    for (auto& [name, value] : reply.headers) res.insert(name, value);
     res.body() = std::move(reply.body);
     return res;
 }
@@ -203,6 +223,39 @@ std::string bearer_token(const Call& call) {
     if (!call.websocket_upgrade) return {};
     if (auto it = call.query.find("token"); it != call.query.end()) return it->second;
     return {};
+}
+
+// The session token and where it came from: `Authorization` (or `?token=` on upgrades) first,
+// else the web client's cookie.
+struct Credential {
+    std::string token;
+    bool from_cookie = false;
+};
+
+Credential credential_of(const Call& call) {
+    if (auto bearer = bearer_token(call); !bearer.empty()) return {std::move(bearer), false};
+    std::vector<std::string_view> cookies;
+    const auto [first, last] = call.request.equal_range(http::field::cookie);
+    for (auto field = first; field != last; ++field) cookies.push_back(field->value());
+    return {session_token_of_cookies(cookies), true};
+}
+
+// The cookie's Max-Age: what is left of the session.
+std::chrono::seconds seconds_until(std::int64_t expires_ms) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return std::chrono::seconds(std::max<std::int64_t>(0, (expires_ms - now) / 1000));
+}
+
+// A sign-in's answer: the session in the body (bearer clients), the same token in an HttpOnly
+// cookie and its CSRF token in a header (the web client).
+Reply signed_in_reply(http::status status, const chat::Session& session, bool https) {
+    Reply reply{status, protocol::session_body(session)};
+    reply.headers.emplace_back(
+        "Set-Cookie", session_cookie(session.token, seconds_until(session.expires_ms), https));
+    reply.headers.emplace_back(kCsrfHeader, csrf_token_of(session.token));
+    return reply;
 }
 
 // Decoded path segments without empty ones, so "/send/" and "/send" are the same path.
@@ -428,11 +481,30 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
 
     // The bearer token's session; nullopt without a valid one.
+    // A cookie is checked against CSRF and Origin (check_cookie_use) before the store is asked.
     awaitable<std::optional<chat::Identity>> authenticate(const Call& call) {
-        auto token = bearer_token(call);
-        if (token.empty()) co_return std::nullopt;
-        auto job = [this, token] { return service.authenticate(token); };
+        auto credential = credential_of(call);
+        if (credential.token.empty()) co_return std::nullopt;
+        if (credential.from_cookie) check_cookie_use(call, credential.token);
+        auto job = [this, token = std::move(credential.token)] {
+            return service.authenticate(token);
+        };
         co_return co_await offload(std::move(job));
+    }
+
+    // The browser-only rules for a cookie: a WebSocket upgrade must come from an accepted
+    // Origin; a state-changing request must pass check_csrf. Throws the refusal.
+    void check_cookie_use(const Call& call, std::string_view token) const {
+        const OriginPolicy policy{call.request[http::field::host], &options.allowed_origins};
+        const auto origin = call.request[http::field::origin];
+        if (call.websocket_upgrade) {
+            if (!policy.accepts(origin)) throw origin_refused();
+            return;
+        }
+        if (!is_state_changing(call.request.method_string())) return;
+        const auto verdict = check_csrf(origin, call.request["Sec-Fetch-Site"],
+                                        call.request[kCsrfHeader], token, policy);
+        if (verdict != CsrfVerdict::Allowed) throw csrf_refused(verdict);
     }
 
     awaitable<chat::Identity> require_identity(const Call& call) {
@@ -487,10 +559,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     awaitable<Response> dispatch(const Request& request,
                                  std::string_view& route,
-                                 const std::string& remote_address);
+                                 const std::string& remote_address,
+                                 bool https);
     awaitable<Response> route_request(const Request& request,
                                       std::string_view& route,
-                                      const std::string& remote_address);
+                                      const std::string& remote_address,
+                                      bool https);
+    // Whether the request reached the proxy over HTTPS: X-Forwarded-Proto from a trusted peer.
+    bool forwarded_https(const std::optional<asio::ip::address>& peer,
+                         const Request& request) const {
+        return peer && trusted_proxies.contains(*peer) &&
+               request["X-Forwarded-Proto"] == std::string_view("https");
+    }
     awaitable<void> metrics_accept_loop();
     Response metrics_listener_response(const Request& request, std::string_view& route);
     awaitable<Response> serve_static(const Request& request);
@@ -568,23 +648,46 @@ void Server::Impl::add_routes() {
     });
     add("POST", "/api/register", Anyone, Blocking, [this](const Call& c, const Identity&) {
         const auto body = protocol::parse_credentials(c.request.body());
-        return Reply{http::status::created, protocol::session_body(service.register_user(
-                                                body.user_name, body.password, c.remote_address))};
+        return signed_in_reply(
+            http::status::created,
+            service.register_user(body.user_name, body.password, c.remote_address,
+                                  c.request[http::field::user_agent]),
+            c.https);
     });
     add("POST", "/api/login", Anyone, Blocking, [this](const Call& c, const Identity&) {
         const auto body = protocol::parse_credentials(c.request.body());
-        return ok(
-            protocol::session_body(service.login(body.user_name, body.password, c.remote_address)));
+        return signed_in_reply(http::status::ok,
+                               service.login(body.user_name, body.password, c.remote_address,
+                                             c.request[http::field::user_agent]),
+                               c.https);
     });
-    add("POST", "/api/logout", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+    // Both clear the cookie, whichever way the request was signed in.
+    add("POST", "/api/logout", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
         service.logout(me);
-        return Reply{http::status::no_content, {}};
+        Reply reply{http::status::no_content, {}};
+        reply.headers.emplace_back("Set-Cookie", cleared_session_cookie(c.https));
+        return reply;
     });
-    add("POST", "/api/logout-all", SignedIn, Blocking, [this](const Call&, const Identity& me) {
-        return ok(protocol::signed_out_body(service.logout_all(me)));
+    add("POST", "/api/logout-all", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
+        auto reply = ok(protocol::signed_out_body(service.logout_all(me)));
+        reply.headers.emplace_back("Set-Cookie", cleared_session_cookie(c.https));
+        return reply;
     });
-    add("GET", "/api/me", SignedIn, Blocking, [this](const Call&, const Identity& me) {
-        return ok(protocol::profile_body(service.me(me)));
+    add("GET", "/api/sessions", SignedIn, Blocking, [this](const Call&, const Identity& me) {
+        return ok(protocol::sessions_body(service.sessions(me)));
+    });
+    add("DELETE", "/api/sessions/{id}", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            service.revoke_session(me, c.params.at("id"));
+            return Reply{http::status::no_content, {}};
+        });
+    // Signed in by cookie, the answer carries the session's CSRF token: how a new tab gets it.
+    add("GET", "/api/me", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
+        auto reply = ok(protocol::profile_body(service.me(me)));
+        if (auto credential = credential_of(c); credential.from_cookie) {
+            reply.headers.emplace_back(kCsrfHeader, csrf_token_of(credential.token));
+        }
+        return reply;
     });
     add("GET", "/api/rooms", SignedIn, Blocking, [this](const Call&, const Identity& me) {
         return ok(protocol::rooms_body(service.list_rooms(me)));
@@ -729,15 +832,17 @@ awaitable<Response> Server::Impl::serve_static(const Request& request) {
 
 awaitable<Response> Server::Impl::dispatch(const Request& request,
                                            std::string_view& route,
-                                           const std::string& remote_address) {
-    auto response = co_await route_request(request, route, remote_address);
+                                           const std::string& remote_address,
+                                           bool https) {
+    auto response = co_await route_request(request, route, remote_address, https);
     if (route != "(static)") add_api_headers(response);
     co_return response;
 }
 
 awaitable<Response> Server::Impl::route_request(const Request& request,
                                                 std::string_view& route,
-                                                const std::string& remote_address) {
+                                                const std::string& remote_address,
+                                                bool https) {
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed) {
         route = "(invalid)";
@@ -745,7 +850,7 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
                          refusal_of(chat::Error(ErrorCode::BadRequest, "invalid request target")));
     }
     const auto segments = path_segments(*parsed);
-    Call call{request, {}, {}, {}, remote_address};
+    Call call{request, {}, {}, {}, remote_address, false, https};
     for (auto param : parsed->params()) call.query[param.key] = param.value;
 
     // HEAD is routed as GET wherever GET is (http_session drops the body).
@@ -755,8 +860,9 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     if (request.method() == http::verb::options) {
         route = "(preflight)";
         Response res{http::status::no_content, request.version()};
-        res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
-        res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
+        res.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
+        res.set(http::field::access_control_allow_headers,
+                "Content-Type, Authorization, X-CSRF-Token");
         res.set(http::field::access_control_max_age, "600");
         co_return res;
     }
@@ -987,7 +1093,7 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             co_await upgrade(stream, std::move(request), address, slot);
             co_return;
         } else {
-            response = co_await dispatch(request, route, address);
+            response = co_await dispatch(request, route, address, forwarded_https(peer, request));
         }
         add_cors(request, response);
         response.set(http::field::server, "chatd");

@@ -28,6 +28,8 @@ struct ServerOptions {
     std::string web_root;                    // empty: the built-in page
     std::size_t web_cache_bytes = 64 << 20;  // web_root's files held in memory (StaticFiles)
     std::vector<std::string> cors_origins;   // "*" allows any origin
+    // Origins besides the server's own from which a cookie-signed request or WebSocket may come.
+    std::vector<std::string> allowed_origins;
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     std::size_t max_frame_bytes = 64 * 1024;

@@ -58,6 +58,20 @@ std::string signed_out_body(std::size_t sessions) {
     return json::serialize(json::object{{"signed_out_sessions", sessions}});
 }
 
+std::string sessions_body(const std::vector<chat::SessionEntry>& sessions) {
+    json::array list;
+    for (const auto& s : sessions) {
+        list.push_back(json::object{{"id", s.id},
+                                    {"created_ms", s.created_ms},
+                                    {"last_used_ms", s.last_used_ms},
+                                    {"expires_ms", s.expires_ms},
+                                    {"user_agent", s.user_agent},
+                                    {"address", s.address},
+                                    {"current", s.current}});
+    }
+    return json::serialize(json::object{{"sessions", std::move(list)}});
+}
+
 std::string profile_body(const chat::Profile& profile) {
     return json::serialize(
         json::object{{"user_name", profile.user_name}, {"rooms", to_array(profile.rooms)}});

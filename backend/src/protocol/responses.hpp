@@ -26,6 +26,9 @@ std::string config_body(const chat::ServiceOptions& options);
 std::string session_body(const chat::Session& session);
 // POST /api/logout-all: {"signed_out_sessions"}.
 std::string signed_out_body(std::size_t sessions);
+// GET /api/sessions: {"sessions": [{id, created_ms, last_used_ms, expires_ms, user_agent,
+// address, current}]}, newest first.
+std::string sessions_body(const std::vector<chat::SessionEntry>& sessions);
 // GET /api/me: {"user_name", "rooms"}.
 std::string profile_body(const chat::Profile& profile);
 // GET /api/rooms: {"rooms": [{"name", "joined"}, ...]}.

@@ -119,10 +119,29 @@ constexpr const char* kPurgeLoginFailures =
     "DELETE FROM login_failures WHERE last_failure_ms < $1::bigint";
 
 constexpr const char* kInsertSession =
-    "INSERT INTO sessions (token_hash, user_name, expires_ms) VALUES ($1, $2, $3::bigint)";
+    "INSERT INTO sessions (token_hash, user_name, expires_ms, public_id, created_ms, "
+    "last_used_ms, user_agent, address) VALUES ($1, $2, $3::bigint, NULLIF($4, ''), $5::bigint, "
+    "$6::bigint, "
+    "$7, $8)";
 constexpr const char* kFindSession =
-    "SELECT token_hash, user_name, expires_ms FROM sessions"
-    " WHERE token_hash = $1 AND expires_ms > $2::bigint";
+    "SELECT token_hash, user_name, expires_ms, public_id, created_ms, last_used_ms, user_agent,"
+    " address FROM sessions WHERE token_hash = $1 AND expires_ms > $2::bigint";
+constexpr const char* kUserSessions =
+    "SELECT token_hash, user_name, expires_ms, public_id, created_ms, last_used_ms, user_agent,"
+    " address FROM sessions WHERE user_name = $1 AND expires_ms > $2::bigint"
+    " ORDER BY created_ms DESC, expires_ms DESC, public_id";
+constexpr const char* kDeleteSessionById =
+    "DELETE FROM sessions WHERE user_name = $1 AND public_id = $2 RETURNING token_hash";
+constexpr const char* kTouchSession =
+    "UPDATE sessions SET last_used_ms = $2::bigint WHERE token_hash = $1"
+    " AND last_used_ms < $2::bigint";
+
+// A row of kFindSession or kUserSessions.
+Session session_of(const Rows& rows, int row) {
+    return Session{rows.text(row, 0), rows.text(row, 1),    rows.integer(row, 2),
+                   rows.text(row, 3), rows.integer(row, 4), rows.integer(row, 5),
+                   rows.text(row, 6), rows.text(row, 7)};
+}
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = $1";
 // All but the `keep` ($2) sessions of the user expiring last; ties broken by token hash.
 constexpr const char* kTrimSessions =
@@ -564,7 +583,9 @@ std::size_t PostgresStore::purge_login_failures(std::int64_t before_ms) {
 
 void PostgresStore::create_session(const Session& session) {
     pooled(OnLostConnection::Fail, [&](Connection& db) {
-        db.exec(kInsertSession, {session.token_hash, session.user_name, param(session.expires_ms)});
+        db.exec(kInsertSession, {session.token_hash, session.user_name, param(session.expires_ms),
+                                 session.public_id, param(session.created_ms),
+                                 param(session.last_used_ms), session.user_agent, session.address});
     });
 }
 
@@ -573,7 +594,7 @@ std::optional<Session> PostgresStore::find_session(std::string_view token_hash,
     return pooled(OnLostConnection::Retry, [&](Connection& db) -> std::optional<Session> {
         const auto rows = db.exec(kFindSession, {std::string(token_hash), param(now_ms)});
         if (rows.empty()) return std::nullopt;
-        return Session{rows.text(0, 0), rows.text(0, 1), rows.integer(0, 2)};
+        return session_of(rows, 0);
     });
 }
 
@@ -601,6 +622,31 @@ std::vector<std::string> PostgresStore::delete_user_sessions(std::string_view us
 std::size_t PostgresStore::purge_expired_sessions(std::int64_t now_ms) {
     return pooled(OnLostConnection::Retry, [&](Connection& db) {
         return static_cast<std::size_t>(db.exec(kPurgeExpiredSessions, {param(now_ms)}).affected());
+    });
+}
+
+std::vector<Session> PostgresStore::user_sessions(std::string_view user_name, std::int64_t now_ms) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        const auto rows = db.exec(kUserSessions, {std::string(user_name), param(now_ms)});
+        std::vector<Session> sessions;
+        for (int i = 0; i < rows.size(); ++i) sessions.push_back(session_of(rows, i));
+        return sessions;
+    });
+}
+
+std::optional<std::string> PostgresStore::delete_session_by_id(std::string_view user_name,
+                                                               std::string_view public_id) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) -> std::optional<std::string> {
+        const auto rows =
+            db.exec(kDeleteSessionById, {std::string(user_name), std::string(public_id)});
+        if (rows.empty()) return std::nullopt;
+        return rows.text(0, 0);
+    });
+}
+
+void PostgresStore::touch_session(std::string_view token_hash, std::int64_t used_ms) {
+    pooled(OnLostConnection::Retry, [&](Connection& db) {
+        db.exec(kTouchSession, {std::string(token_hash), param(used_ms)});
     });
 }
 

@@ -125,11 +125,26 @@ constexpr const char* kAddLoginFailure =
 constexpr const char* kClearLoginFailures = "DELETE FROM login_failures WHERE key = ?1";
 constexpr const char* kPurgeLoginFailures = "DELETE FROM login_failures WHERE last_failure_ms < ?1";
 
-constexpr const char* kInsertSession =
-    "INSERT INTO sessions (token_hash, user_name, expires_ms) VALUES (?1, ?2, ?3)";
+#define CHATD_SESSION_COLUMNS \
+    "token_hash, user_name, expires_ms, public_id, created_ms, last_used_ms, user_agent, address"
+constexpr const char* kInsertSession = "INSERT INTO sessions (" CHATD_SESSION_COLUMNS
+                                       ") VALUES (?1, ?2, ?3, NULLIF(?4, ''), ?5, ?6, ?7, ?8)";
 constexpr const char* kFindSession =
-    "SELECT token_hash, user_name, expires_ms FROM sessions"
-    " WHERE token_hash = ?1 AND expires_ms > ?2";
+    "SELECT " CHATD_SESSION_COLUMNS " FROM sessions WHERE token_hash = ?1 AND expires_ms > ?2";
+constexpr const char* kUserSessions = "SELECT " CHATD_SESSION_COLUMNS
+                                      " FROM sessions WHERE user_name = ?1 AND expires_ms > ?2"
+                                      " ORDER BY created_ms DESC, expires_ms DESC, public_id";
+constexpr const char* kDeleteSessionById =
+    "DELETE FROM sessions WHERE user_name = ?1 AND public_id = ?2 RETURNING token_hash";
+constexpr const char* kTouchSession =
+    "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1 AND last_used_ms < ?2";
+#undef CHATD_SESSION_COLUMNS
+
+// A row of kFindSession or kUserSessions.
+Session session_of(Query& row) {
+    return Session{row.text(0),    row.text(1),    row.integer(2), row.text(3),
+                   row.integer(4), row.integer(5), row.text(6),    row.text(7)};
+}
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE token_hash = ?1";
 // All but the `keep` (?2) sessions of the user expiring last; ties broken by token hash.
 constexpr const char* kTrimSessions =
@@ -628,6 +643,11 @@ void SqliteStore::create_session(const Session& session) {
             .bind(1, session.token_hash)
             .bind(2, session.user_name)
             .bind(3, session.expires_ms)
+            .bind(4, session.public_id)
+            .bind(5, session.created_ms)
+            .bind(6, session.last_used_ms)
+            .bind(7, session.user_agent)
+            .bind(8, session.address)
             .run();
     });
 }
@@ -637,7 +657,7 @@ std::optional<Session> SqliteStore::find_session(std::string_view token_hash, st
         Query row(db, kFindSession);
         row.bind(1, token_hash).bind(2, now_ms);
         if (!row.step()) return std::nullopt;
-        return Session{row.text(0), row.text(1), row.integer(2)};
+        return session_of(row);
     });
 }
 
@@ -671,6 +691,32 @@ std::size_t SqliteStore::purge_expired_sessions(std::int64_t now_ms) {
     return write([now_ms](Connection& db) {
         Query(db, kPurgeExpiredSessions).bind(1, now_ms).run();
         return static_cast<std::size_t>(sqlite3_changes(db.handle()));
+    });
+}
+
+std::vector<Session> SqliteStore::user_sessions(std::string_view user_name, std::int64_t now_ms) {
+    return read([user_name, now_ms](Connection& db) {
+        std::vector<Session> sessions;
+        Query rows(db, kUserSessions);
+        rows.bind(1, user_name).bind(2, now_ms);
+        while (rows.step()) sessions.push_back(session_of(rows));
+        return sessions;
+    });
+}
+
+std::optional<std::string> SqliteStore::delete_session_by_id(std::string_view user_name,
+                                                             std::string_view public_id) {
+    return write([user_name, public_id](Connection& db) -> std::optional<std::string> {
+        Query row(db, kDeleteSessionById);
+        row.bind(1, user_name).bind(2, public_id);
+        if (!row.step()) return std::nullopt;
+        return row.text(0);
+    });
+}
+
+void SqliteStore::touch_session(std::string_view token_hash, std::int64_t used_ms) {
+    write([token_hash, used_ms](Connection& db) {
+        Query(db, kTouchSession).bind(1, token_hash).bind(2, used_ms).run();
     });
 }
 

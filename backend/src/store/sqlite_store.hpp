@@ -85,6 +85,10 @@ class SqliteStore final : public Store {
     std::vector<std::string> trim_sessions(std::string_view user_name, std::size_t keep) override;
     std::vector<std::string> delete_user_sessions(std::string_view user_name) override;
     std::size_t purge_expired_sessions(std::int64_t now_ms) override;
+    std::vector<Session> user_sessions(std::string_view user_name, std::int64_t now_ms) override;
+    std::optional<std::string> delete_session_by_id(std::string_view user_name,
+                                                    std::string_view public_id) override;
+    void touch_session(std::string_view token_hash, std::int64_t used_ms) override;
 
     bool create_room(const Room& room) override;
     std::optional<Room> find_room(std::string_view name) override;

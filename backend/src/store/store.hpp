@@ -90,6 +90,11 @@ struct Session {
     std::string token_hash;  // hex SHA-256 of the bearer token; the token itself is never stored
     std::string user_name;
     std::int64_t expires_ms = 0;
+    std::string public_id{};  // what lists and revocations name: random, unrelated to the token
+    std::int64_t created_ms = 0;
+    std::int64_t last_used_ms = 0;  // updated at a bounded rate (ChatService::authenticate)
+    std::string user_agent{};       // bounded by the service
+    std::string address{};
 };
 
 struct Room {
@@ -208,6 +213,14 @@ class Store {
     virtual std::vector<std::string> delete_user_sessions(std::string_view user_name) = 0;
     // Deletes the sessions expired at now_ms (expires_ms <= now_ms); returns how many.
     virtual std::size_t purge_expired_sessions(std::int64_t now_ms) = 0;
+    // The user's unexpired sessions, newest first (created_ms, then expires_ms, descending).
+    virtual std::vector<Session> user_sessions(std::string_view user_name, std::int64_t now_ms) = 0;
+    // Deletes the user's session with that public id; its token hash, or nullopt when the user
+    // has none by that id (another user's id included).
+    virtual std::optional<std::string> delete_session_by_id(std::string_view user_name,
+                                                            std::string_view public_id) = 0;
+    // Sets the session's last use to used_ms if that is later than the stored one.
+    virtual void touch_session(std::string_view token_hash, std::int64_t used_ms) = 0;
 
     // False when the name is taken. The general room exists from the first migration.
     virtual bool create_room(const Room& room) = 0;

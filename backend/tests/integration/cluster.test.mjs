@@ -116,6 +116,24 @@ describe(`two chatd nodes (${mode})`, () => {
     assert.equal((await http(a.base, 'GET', '/api/me', undefined, second)).status, 401)
   })
 
+  it('revoking a session on A closes its socket on B; listing it on B shows it gone', async () => {
+    const kept = await openLogin(a.base, 'hana')
+    const revoked = await openLogin(b.base, 'hana')
+    const onB = track(await nativeConnect(b, revoked))
+    const listed = await http(a.base, 'GET', '/api/sessions', undefined, kept)
+    assert.equal(listed.status, 200, listed.text)
+    assert.equal(listed.json.sessions.length, 2)
+    const target = listed.json.sessions.find(s => !s.current)
+    const res = await http(a.base, 'DELETE', `/api/sessions/${target.id}`, undefined, kept)
+    assert.equal(res.status, 204, res.text)
+    const { code, reason } = await within(onB.closed, 5000, 'the revoked session\'s socket on B')
+    assert.equal(code, 1008)
+    assert.equal(String(reason), 'signed out: session revoked')
+    assert.equal((await http(b.base, 'GET', '/api/me', undefined, revoked)).status, 401)
+    const after = await http(b.base, 'GET', '/api/sessions', undefined, kept)
+    assert.deepEqual(after.json.sessions.map(s => s.current), [true])
+  })
+
   it('seed POST /send/ on A reaches a /receive stream on B', async () => {
     const carol = track(await wsConnect(`${b.wsBase}/receive/carol`))
     await waitFor(async () => (await users(a)).includes('carol'), { what: 'carol listed on A' })

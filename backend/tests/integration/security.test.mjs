@@ -526,6 +526,165 @@ describe('sessions and registrations', () => {
   })
 })
 
+// The web client's session: an HttpOnly cookie, CSRF-checked on state-changing requests and
+// Origin-checked on WebSocket upgrades; bearer clients are unaffected (docs/security.md
+// "Staying signed in"). One server; 127.0.0.1 is a trusted proxy so X-Forwarded-Proto counts.
+describe('staying signed in: the web client\'s session cookie', () => {
+  const ALLOWED = 'https://app.example'
+  let server
+  let origin
+  let cookie // "chatd_session=<token>"
+  let csrf
+  let bearer
+  const withCookie = (headers = {}) => ({ headers: { cookie, ...headers } })
+  const cookieOf = res => [res.headers['set-cookie']].flat().find(c => c?.startsWith('chatd_session='))
+  const rooms = async () => (await http(server.base, 'GET', '/api/rooms', undefined, bearer)).json.rooms.map(r => r.name)
+  const upgradeWith = headers => wsConnect(`${server.wsBase}/ws`, { headers })
+
+  before(async () => {
+    server = await startChatd({ auth: 'password', args: ['--trusted-proxies', '127.0.0.1', '--allowed-origins', ALLOWED] })
+    origin = new URL(server.base).origin
+    const res = await register(server.base, 'cookie-user', PASSWORD)
+    assert.equal(res.status, 201, res.text)
+    bearer = res.token
+    cookie = cookieOf(res).split(';')[0]
+    csrf = res.headers['x-csrf-token']
+  })
+  after(async () => {
+    await server?.stop({ expectCode: 0 })
+    server?.cleanup()
+  })
+
+  it('a sign-in sets an HttpOnly, SameSite=Strict, whole-site cookie lasting the session, Secure behind HTTPS', async () => {
+    const res = await login(server.base, 'cookie-user', PASSWORD)
+    const set = cookieOf(res)
+    assert.match(set, /^chatd_session=[A-Za-z0-9_-]{43}; /)
+    assert.equal(set.split(';')[0], `chatd_session=${res.token}`, 'the same session as the body\'s token')
+    for (const attribute of ['Path=/', 'HttpOnly', 'SameSite=Strict']) assert.ok(set.includes(`; ${attribute}`), set)
+    const maxAge = Number(/Max-Age=(\d+)/.exec(set)[1])
+    assert.ok(maxAge > 30 * 24 * 3600 - 60 && maxAge <= 30 * 24 * 3600, `Max-Age ${maxAge}: --session-ttl-hours`)
+    assert.ok(!set.includes('Secure'), 'plain HTTP: no Secure')
+    assert.match(res.headers['x-csrf-token'], /^[A-Za-z0-9_-]{43}$/)
+    const https = await http(server.base, 'POST', '/api/login', { user_name: 'cookie-user', password: PASSWORD }, undefined,
+      { headers: { 'x-forwarded-proto': 'https' } })
+    assert.ok(cookieOf(https).endsWith('; Secure'), cookieOf(https))
+    const me = await http(server.base, 'GET', '/api/me', undefined, undefined, withCookie())
+    assert.equal(me.status, 200, me.text)
+    assert.equal(me.json.user_name, 'cookie-user')
+    assert.equal(me.headers['x-csrf-token'], csrf, 'a new page learns the CSRF token from /api/me')
+    const viaBearer = await http(server.base, 'GET', '/api/me', undefined, bearer)
+    assert.equal(viaBearer.headers['x-csrf-token'], undefined, 'bearer clients need none')
+  })
+
+  it('a cross-site or token-less POST with the cookie is refused with 403, counted, and changes nothing', async () => {
+    const before = (await metrics(server.base)).value('chat_limit_hits_total{kind="csrf"}') ?? 0
+    const attempts = [
+      [{ origin: 'https://evil.example', 'x-csrf-token': csrf }, 'cross_origin'],
+      [{ origin: 'null', 'x-csrf-token': csrf }, 'cross_origin'],
+      [{ 'sec-fetch-site': 'cross-site', 'x-csrf-token': csrf }, 'cross_origin'],
+      [{ origin }, 'csrf_token_missing'],
+      [{ origin, 'x-csrf-token': 'A'.repeat(43) }, 'csrf_token_invalid'],
+    ]
+    for (const [headers, code] of attempts) {
+      const res = await http(server.base, 'POST', '/api/rooms', { name: 'forged-room' }, undefined, withCookie(headers))
+      assert.equal(res.status, 403, `${JSON.stringify(headers)}: ${res.text}`)
+      assert.equal(errorCode(res), code)
+      assert.equal(res.headers['cache-control'], 'no-store')
+    }
+    const logout = await http(server.base, 'POST', '/api/logout', undefined, undefined, withCookie({ origin: 'https://evil.example' }))
+    assert.equal(logout.status, 403)
+    assert.ok(!(await rooms()).includes('forged-room'), 'no room was created')
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, undefined, withCookie())).status, 200, 'still signed in')
+    assert.equal((await metrics(server.base)).value('chat_limit_hits_total{kind="csrf"}') - before, attempts.length + 1)
+  })
+
+  it('a same-site POST with the session\'s X-CSRF-Token is accepted, as from --allowed-origins', async () => {
+    const res = await http(server.base, 'POST', '/api/rooms', { name: 'cookie-room' }, undefined,
+      withCookie({ origin, 'sec-fetch-site': 'same-origin', 'x-csrf-token': csrf }))
+    assert.equal(res.status, 201, res.text)
+    const allowed = await http(server.base, 'POST', '/api/rooms', { name: 'allowed-room' }, undefined,
+      withCookie({ origin: ALLOWED, 'sec-fetch-site': 'cross-site', 'x-csrf-token': csrf }))
+    assert.equal(allowed.status, 201, allowed.text)
+    assert.ok((await rooms()).includes('cookie-room'))
+  })
+
+  it('a WebSocket upgrade with the cookie opens from this site, and is refused from another one (403, counted)', async () => {
+    const before = (await metrics(server.base)).value('chat_limit_hits_total{kind="ws_origin"}') ?? 0
+    const same = await upgradeWith({ cookie, origin })
+    assert.equal((await same.next(f => f.type === 'welcome', 5000, 'welcome')).type, 'welcome')
+    same.close()
+    const allowed = await upgradeWith({ cookie, origin: ALLOWED })
+    allowed.close()
+    for (const bad of ['https://evil.example', undefined]) {
+      await assert.rejects(upgradeWith(bad ? { cookie, origin: bad } : { cookie }), err => err.status === 403,
+        `Origin ${bad}`)
+    }
+    assert.equal((await metrics(server.base)).value('chat_limit_hits_total{kind="ws_origin"}') - before, 2)
+  })
+
+  it('bearer clients are unaffected: no CSRF header, any Origin', async () => {
+    const res = await http(server.base, 'POST', '/api/rooms', { name: 'bearer-room' }, bearer,
+      { headers: { origin: 'https://evil.example', cookie: 'chatd_session=' + 'B'.repeat(43) } })
+    assert.equal(res.status, 201, res.text)
+    const ws = await wsConnect(`${server.wsBase}/ws?token=${bearer}`, { headers: { origin: 'https://evil.example' } })
+    ws.close()
+  })
+
+  it('GET /api/sessions lists the user\'s devices newest first; DELETE revokes one, closing its socket; another user\'s id is 404', async () => {
+    const phone = await http(server.base, 'POST', '/api/login', { user_name: 'cookie-user', password: PASSWORD }, undefined,
+      { headers: { 'user-agent': 'Mozilla/5.0 (iPhone) Test\t' + 'x'.repeat(400) } })
+    const list = await http(server.base, 'GET', '/api/sessions', undefined, undefined, withCookie())
+    assert.equal(list.status, 200, list.text)
+    const { sessions } = list.json
+    assert.ok(sessions.length >= 2)
+    for (const s of sessions) {
+      assert.deepEqual(Object.keys(s).sort(), ['address', 'created_ms', 'current', 'expires_ms', 'id', 'last_used_ms', 'user_agent'])
+      assert.ok(!s.id.includes(bearer) && !bearer.includes(s.id), 'the id is not the token')
+    }
+    assert.equal(sessions.filter(s => s.current).length, 1)
+    const newest = sessions[0]
+    assert.ok(sessions.every(s => s.created_ms <= newest.created_ms), 'newest first')
+    assert.ok(newest.user_agent.startsWith('Mozilla/5.0 (iPhone) Testx'), 'control characters dropped')
+    assert.equal(Buffer.byteLength(newest.user_agent), 256, 'bounded')
+    assert.equal(newest.address, '127.0.0.1')
+    // At the edge (--session-user-agent-bytes, 256 by default) a user agent is kept whole.
+    await http(server.base, 'POST', '/api/login', { user_name: 'cookie-user', password: PASSWORD }, undefined,
+      { headers: { 'user-agent': 'y'.repeat(256) } })
+    const atEdge = (await http(server.base, 'GET', '/api/sessions', undefined, bearer)).json.sessions
+    assert.ok(atEdge.some(s => s.user_agent === 'y'.repeat(256)), 'a 256-byte user agent kept whole')
+    phone.token = phone.json.token
+    const ws = await nativeConnect(server, phone.token)
+    const other = await register(server.base, 'other-user', PASSWORD)
+    assert.equal((await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, other.token)).status, 404,
+      'another user\'s session id')
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, phone.token)).status, 200, 'untouched')
+    assert.equal((await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, undefined, withCookie({ origin })))
+      .status, 403, 'by cookie without the CSRF token')
+    const revoked = await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, undefined,
+      withCookie({ origin, 'x-csrf-token': csrf }))
+    assert.equal(revoked.status, 204, revoked.text)
+    assert.equal((await within(ws.closed, 5000, 'the revoked session\'s socket')).code, 1008)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, phone.token)).status, 401)
+    assert.equal((await http(server.base, 'DELETE', `/api/sessions/${newest.id}`, undefined, bearer)).status, 404, 'gone')
+  })
+
+  it('logout and sign-out everywhere clear the cookie', async () => {
+    const fresh = await login(server.base, 'cookie-user', PASSWORD)
+    const freshCookie = cookieOf(fresh).split(';')[0]
+    const headers = { cookie: freshCookie, origin, 'x-csrf-token': fresh.headers['x-csrf-token'] }
+    const out = await http(server.base, 'POST', '/api/logout', undefined, undefined, { headers })
+    assert.equal(out.status, 204, out.text)
+    assert.match(cookieOf(out), /^chatd_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict/)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, undefined, { headers: { cookie: freshCookie } })).status, 401)
+    const all = await http(server.base, 'POST', '/api/logout-all', undefined, undefined,
+      withCookie({ origin, 'x-csrf-token': csrf }))
+    assert.equal(all.status, 200, all.text)
+    assert.match(cookieOf(all), /^chatd_session=; Path=\/; Max-Age=0/)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, undefined, withCookie())).status, 401)
+    assert.equal((await http(server.base, 'GET', '/api/me', undefined, bearer)).status, 401, 'every session ended')
+  })
+})
+
 // Password strength (--password-policy): libpwquality with cracklib's dictionary by default.
 describe('password strength', () => {
   const servers = []

@@ -153,6 +153,34 @@ test('the brief\'s WebSocket works through the proxy, and a browser stays on one
   ws.close()
 })
 
+test('the web client\'s session cookie and its Origin checks pass through the proxy', async () => {
+  const node = 'chatd_node=0123456789abcdef0123456789abcdef'
+  const origin = new URL(state.nginx.base).origin
+  const signIn = await http(state.nginx.base, 'POST', '/api/login', { user_name: 'dora' }, undefined, { headers: { cookie: node } })
+  assert.equal(signIn.status, 200, signIn.text)
+  const session = [].concat(signIn.headers['set-cookie'] ?? []).find(c => c.startsWith('chatd_session='))
+  assert.match(session ?? '', /HttpOnly; SameSite=Strict/, 'chatd\'s cookie reaches the browser')
+  const cookie = `${node}; ${session.split(';')[0]}`
+  const csrf = signIn.headers['x-csrf-token']
+  const created = await http(state.nginx.base, 'POST', '/api/rooms', { name: 'via-proxy' }, undefined,
+    { headers: { cookie, origin, 'x-csrf-token': csrf } })
+  assert.equal(created.status, 201, `Origin ${origin} against the Host nginx passes: ${created.text}`)
+  const ws = new WebSocket(`${state.nginx.base.replace('http', 'ws')}/ws`, { headers: { cookie, origin } })
+  const welcome = await new Promise((resolve, reject) => {
+    ws.once('message', d => resolve(JSON.parse(String(d))))
+    ws.once('error', reject)
+  })
+  assert.equal(welcome.type, 'welcome')
+  ws.close()
+  const refused = new WebSocket(`${state.nginx.base.replace('http', 'ws')}/ws`, { headers: { cookie, origin: 'https://evil.example' } })
+  const status = await new Promise(resolve => {
+    refused.once('unexpected-response', (req, res) => { resolve(res.statusCode); req.destroy() })
+    refused.once('open', () => resolve(101))
+    refused.once('error', () => {})
+  })
+  assert.equal(status, 403)
+})
+
 test('clients without the cookie are spread over both nodes', async () => {
   const before = await perNode('/users')
   for (let i = 0; i < 30; i++) assert.equal((await http(state.nginx.base, 'GET', '/users/')).status, 200)

@@ -39,10 +39,14 @@ export async function signUp(page, url, name) {
   await waitOnline(page)
 }
 
-/** Token of a signed-in page (the client keeps it in sessionStorage). */
+/**
+ * Token of a signed-in page: its context's HttpOnly session cookie (no script of the page can
+ * read it), used by the tests as a bearer token.
+ */
 export async function tokenOf(page) {
-  const raw = await page.evaluate(() => sessionStorage.getItem('chatd.session'))
-  return JSON.parse(raw).token
+  const cookie = (await page.context().cookies()).find((c) => c.name === 'chatd_session')
+  if (!cookie?.value) throw new Error('the page has no session cookie')
+  return cookie.value
 }
 
 export async function shot(page, name) {

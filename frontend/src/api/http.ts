@@ -1,5 +1,7 @@
-// The native HTTP API (docs/protocol.md, "Native HTTP API"). Framework-free: the token comes
-// from a getter so that the session store stays the single owner of it.
+// The native HTTP API (docs/protocol.md, "Native HTTP API"). Framework-free: the credentials
+// come from getters so that the session store stays their single owner. In the browser the
+// session is the HttpOnly cookie the server set (same origin, sent by fetch on its own); state-
+// changing requests add the session's CSRF token, which answers carry in `X-CSRF-Token`.
 import {
   parseMessagePage,
   parseReadState,
@@ -28,6 +30,17 @@ export interface SessionInfo {
   expires_ms: number
 }
 
+/** One of the user's sessions (`GET /api/sessions`). */
+export interface SessionEntry {
+  id: string
+  created_ms: number
+  last_used_ms: number
+  expires_ms: number
+  user_agent: string
+  address: string
+  current: boolean
+}
+
 export interface RoomInfo {
   name: string
   joined: boolean
@@ -46,8 +59,13 @@ export class ApiError extends Error {
 }
 
 export interface ApiClientOptions {
-  getToken: () => string | null
-  /** Called on a 401 from an authenticated request (expired or revoked token). */
+  /** A bearer token, for clients without the cookie (tests, tools); the web client has none. */
+  getToken?: () => string | null
+  /** The session's CSRF token, sent on every request that is not a GET. */
+  getCsrfToken?: () => string | null
+  /** An answer carried the session's CSRF token (sign-in, `GET /api/me`). */
+  onCsrfToken?: (csrfToken: string) => void
+  /** Called on a 401 from an authenticated request (expired or revoked session). */
   onUnauthorized?: () => void
   baseUrl?: string
   fetch?: typeof fetch
@@ -59,10 +77,18 @@ export function createApiClient(options: ApiClientOptions) {
   const base = options.baseUrl ?? ''
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** `anonymous`: a request that needs no session (a 401 there is not an expiry). */
+  async function request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    anonymous = false,
+  ): Promise<T> {
     const headers: Record<string, string> = {}
-    const token = options.getToken()
+    const token = options.getToken?.()
     if (token) headers.authorization = `Bearer ${token}`
+    const csrf = options.getCsrfToken?.()
+    if (csrf && method !== 'GET') headers['x-csrf-token'] = csrf
     if (body !== undefined) headers['content-type'] = 'application/json'
     let response: Response
     try {
@@ -70,10 +96,13 @@ export function createApiClient(options: ApiClientOptions) {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
       })
     } catch (error) {
       throw new ApiError(0, 'network', error instanceof Error ? error.message : String(error))
     }
+    const issued = response.headers.get('x-csrf-token')
+    if (issued) options.onCsrfToken?.(issued)
     if (response.status === 204) return undefined as T
     let json: unknown = null
     try {
@@ -85,7 +114,7 @@ export function createApiClient(options: ApiClientOptions) {
       const error = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error
       const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`
       const message = typeof error?.message === 'string' ? error.message : response.statusText
-      if (response.status === 401 && token) options.onUnauthorized?.()
+      if (response.status === 401 && !anonymous) options.onUnauthorized?.()
       throw new ApiError(response.status, code, message)
     }
     return json as T
@@ -106,18 +135,22 @@ export function createApiClient(options: ApiClientOptions) {
   }
 
   return {
-    config: () => request<ServerConfig>('GET', '/api/config'),
+    config: () => request<ServerConfig>('GET', '/api/config', undefined, true),
     register: (user_name: string, password: string) =>
-      request<SessionInfo>('POST', '/api/register', { user_name, password }),
+      request<SessionInfo>('POST', '/api/register', { user_name, password }, true),
     login: (user_name: string, password?: string) =>
       request<SessionInfo>(
         'POST',
         '/api/login',
         password === undefined ? { user_name } : { user_name, password },
+        true,
       ),
     logout: () => request<void>('POST', '/api/logout'),
     logoutAll: () => request<{ signed_out_sessions: number }>('POST', '/api/logout-all'),
     me: () => request<{ user_name: string; rooms: string[] }>('GET', '/api/me'),
+    sessions: () => request<{ sessions: SessionEntry[] }>('GET', '/api/sessions'),
+    revokeSession: (id: string) =>
+      request<void>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
     rooms: () => request<{ rooms: RoomInfo[] }>('GET', '/api/rooms'),
     createRoom: (name: string) => request<RoomInfo>('POST', '/api/rooms', { name }),
     joinRoom: (name: string) => request<RoomInfo>('POST', `${room(name)}/join`),

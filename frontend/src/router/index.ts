@@ -19,8 +19,10 @@ const router = createRouter({
   ],
 })
 
-router.beforeEach((to) => {
+// The first navigation waits for the server to say whether the session cookie signs us in.
+router.beforeEach(async (to) => {
   const session = useSessionStore()
+  await session.restore()
   if (to.meta.requiresAuth && !session.signedIn) {
     // Signing in continues to the page first asked for (LoginView follows `redirect`).
     return to.fullPath === '/'

@@ -15,10 +15,10 @@ import { usePresenceStore } from './presence'
 import { useRoomsStore } from './rooms'
 import { useSessionStore } from './session'
 
-/** `ws(s)://<this host>/ws?token=…`: the page and the socket share an origin. */
-export function socketUrl(token: string, loc: Pick<Location, 'protocol' | 'host'> = location) {
+/** `ws(s)://<this host>/ws`: same origin, so the upgrade carries the session cookie. */
+export function socketUrl(loc: Pick<Location, 'protocol' | 'host'> = location) {
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws'
-  return `${scheme}://${loc.host}/ws?token=${encodeURIComponent(token)}`
+  return `${scheme}://${loc.host}/ws`
 }
 
 /** Typing frames are sent at most this often while the user types. */
@@ -43,7 +43,7 @@ export const useConnectionStore = defineStore('connection', () => {
     messages.applyFrame(frame)
   }
 
-  /** After a few failed attempts, check whether the token itself is the problem. */
+  /** After a few failed attempts, check whether the session itself is the problem. */
   async function checkToken() {
     try {
       await session.api.me()
@@ -55,9 +55,9 @@ export const useConnectionStore = defineStore('connection', () => {
 
   /** Opens the socket for the signed-in user. `overrides` are for tests. */
   function start(overrides: Partial<ChatSocketOptions> = {}) {
-    if (socket.value || !session.token) return
+    if (socket.value || !session.signedIn) return
     const next = new ChatSocket({
-      url: () => socketUrl(session.token ?? ''),
+      url: () => socketUrl(),
       fetchMessages: (room, query) =>
         session.api.messages(
           room,

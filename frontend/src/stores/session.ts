@@ -1,48 +1,29 @@
-// Who is signed in, and the HTTP client that carries their token. The token lives in
-// sessionStorage: one identity per browser tab, kept across reloads, gone when the tab closes
-// (docs/web-client.md explains the choice).
+// Who is signed in, and the HTTP client. The session is an HttpOnly cookie that no script sees
+// (docs/security.md "Staying signed in"): every tab and a restarted browser share it, and a page
+// asks `GET /api/me` once (restore) whether it is signed in. The CSRF token that state-changing
+// requests carry lives in memory only; `/api/me` and the sign-in answers hand it to each page.
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { createApiClient, type AuthMode, type ServerConfig, type SessionInfo } from '@/api/http'
 
-const STORAGE_KEY = 'chatd.session'
-
-interface StoredSession {
-  token: string
-  user_name: string
-  expires_ms: number
-}
-
-function readStored(): StoredSession | null {
-  try {
-    const raw = sessionStorage.getItem(STORAGE_KEY)
-    if (!raw) return null
-    const value = JSON.parse(raw) as Partial<StoredSession>
-    if (typeof value.token !== 'string' || typeof value.user_name !== 'string') return null
-    const expires = typeof value.expires_ms === 'number' ? value.expires_ms : 0
-    if (expires > 0 && expires < Date.now()) return null
-    return { token: value.token, user_name: value.user_name, expires_ms: expires }
-  } catch {
-    return null
-  }
-}
-
 export const useSessionStore = defineStore('session', () => {
-  const stored = readStored()
-  /** Bearer token for HTTP and `/ws?token=`; null when signed out. */
-  const token = ref<string | null>(stored?.token ?? null)
-  const userName = ref<string | null>(stored?.user_name ?? null)
+  const userName = ref<string | null>(null)
+  /** The session's CSRF token (`X-CSRF-Token`); null when signed out. */
+  const csrfToken = ref<string | null>(null)
   /** `GET /api/config`, loaded once. */
   const config = ref<ServerConfig | null>(null)
-  /** Set when the server refused our token, so the sign-in screen can say why. */
+  /** Set when the server refused our session, so the sign-in screen can say why. */
   const expired = ref(false)
 
-  const signedIn = computed(() => token.value !== null && userName.value !== null)
+  const signedIn = computed(() => userName.value !== null)
   const authMode = computed<AuthMode>(() => config.value?.auth ?? 'password')
   const maxMessageLength = computed(() => config.value?.limits.max_message_length ?? 4000)
 
   const api = createApiClient({
-    getToken: () => token.value,
+    getCsrfToken: () => csrfToken.value,
+    onCsrfToken: (value) => {
+      csrfToken.value = value
+    },
     onUnauthorized: () => expire(),
   })
 
@@ -51,25 +32,29 @@ export const useSessionStore = defineStore('session', () => {
     return config.value
   }
 
+  let restoring: Promise<void> | null = null
+  /**
+   * Asks the server once per page whether the cookie signs us in. Without an answer (no
+   * session, or the server unreachable) the page starts signed out.
+   */
+  function restore(): Promise<void> {
+    restoring ??= api.me().then(
+      (me) => {
+        if (userName.value === null) userName.value = me.user_name
+      },
+      () => undefined,
+    )
+    return restoring
+  }
+
   function adopt(session: SessionInfo) {
-    token.value = session.token
     userName.value = session.user_name
     expired.value = false
-    try {
-      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session))
-    } catch {
-      // storage disabled: the session lasts until reload
-    }
   }
 
   function clear() {
-    token.value = null
     userName.value = null
-    try {
-      sessionStorage.removeItem(STORAGE_KEY)
-    } catch {
-      // nothing stored
-    }
+    csrfToken.value = null
   }
 
   /** Password mode: user name and password. Open mode: a name only. */
@@ -81,13 +66,13 @@ export const useSessionStore = defineStore('session', () => {
     adopt(await api.register(name, password))
   }
 
-  /** Revokes the token on the server (best effort) and forgets it here. */
+  /** Ends the session on the server, which clears the cookie (best effort), and here. */
   async function signOut() {
-    if (token.value) {
+    if (signedIn.value) {
       try {
         await api.logout()
       } catch {
-        // the token is forgotten locally anyway
+        // signed out here anyway
       }
     }
     clear()
@@ -95,24 +80,24 @@ export const useSessionStore = defineStore('session', () => {
 
   /**
    * Signs out everywhere: every session of this user stops working on the server and its
-   * sockets are closed; this one is forgotten here. Throws when the server could not do it,
-   * and keeps this session then, so the user can try again.
+   * sockets are closed. Throws when the server could not do it, and keeps this session then, so
+   * the user can try again.
    */
   async function signOutEverywhere() {
-    if (token.value) await api.logoutAll()
+    if (signedIn.value) await api.logoutAll()
     clear()
   }
 
-  /** The server no longer accepts our token. */
+  /** The server no longer accepts our session. */
   function expire() {
-    if (!token.value) return
+    if (!signedIn.value) return
     clear()
     expired.value = true
   }
 
   return {
-    token,
     userName,
+    csrfToken,
     config,
     expired,
     signedIn,
@@ -121,6 +106,7 @@ export const useSessionStore = defineStore('session', () => {
     maxMessageLength,
     api,
     loadConfig,
+    restore,
     signIn,
     signUp,
     signOut,

@@ -230,6 +230,8 @@ struct PostgresFactory {
                 "DROP TABLE reactions;"
                 "DROP TABLE read_marks;"
                 "DROP TABLE mentions;"
+                "ALTER TABLE sessions DROP COLUMN public_id, DROP COLUMN created_ms,"
+                " DROP COLUMN last_used_ms, DROP COLUMN user_agent, DROP COLUMN address;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
                 " DROP COLUMN mentions, DROP COLUMN mentions_room,"
@@ -370,8 +372,8 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     auto db = raw();
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
-    // The newest migration (migrations/postgres/0009_mentions.sql).
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "9");
+    // The newest migration (migrations/postgres/0010_session_details.sql).
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "10");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 

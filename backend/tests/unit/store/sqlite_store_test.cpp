@@ -131,6 +131,12 @@ void revert_schema_to_version_6(RawDatabase& raw) {
         "DROP TABLE reactions;"
         "DROP TABLE read_marks;"
         "DROP TABLE mentions;"
+        "DROP INDEX sessions_by_public_id;"
+        "ALTER TABLE sessions DROP COLUMN public_id;"
+        "ALTER TABLE sessions DROP COLUMN created_ms;"
+        "ALTER TABLE sessions DROP COLUMN last_used_ms;"
+        "ALTER TABLE sessions DROP COLUMN user_agent;"
+        "ALTER TABLE sessions DROP COLUMN address;"
         "DELETE FROM schema_version WHERE version >= 7;");
 }
 

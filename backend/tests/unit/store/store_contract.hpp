@@ -556,6 +556,59 @@ TYPED_TEST_P(StoreContract, DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmles
     EXPECT_TRUE(this->store().find_session("hash-2", 0).has_value());
 }
 
+TYPED_TEST_P(StoreContract, SessionDetailsAreStoredAndListedNewestFirstForTheUserOnly) {
+    auto& store = this->store();
+    store.create_session({"h-old", "alice", 9000, "id-old", 100, 150, "Firefox", "10.0.0.1"});
+    store.create_session({"h-new", "alice", 9000, "id-new", 200, 200, "Chromium", "10.0.0.2"});
+    store.create_session({"h-gone", "alice", 1000, "id-gone", 300, 300, "", ""});
+    store.create_session({"h-bob", "bob", 9000, "id-bob", 400, 400, "curl", "10.0.0.3"});
+    const auto found = store.find_session("h-old", 0);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->public_id, "id-old");
+    EXPECT_EQ(found->created_ms, 100);
+    EXPECT_EQ(found->last_used_ms, 150);
+    EXPECT_EQ(found->user_agent, "Firefox");
+    EXPECT_EQ(found->address, "10.0.0.1");
+    const auto listed = store.user_sessions("alice", 1000);
+    ASSERT_EQ(listed.size(), 2u);  // the expired one is not listed
+    EXPECT_EQ(listed[0].public_id, "id-new");
+    EXPECT_EQ(listed[0].token_hash, "h-new");
+    EXPECT_EQ(listed[0].user_agent, "Chromium");
+    EXPECT_EQ(listed[1].public_id, "id-old");
+    EXPECT_TRUE(store.user_sessions("carol", 0).empty());
+}
+
+TYPED_TEST_P(StoreContract, DeleteSessionByIdEndsOnlyThatUsersSessionByThatId) {
+    auto& store = this->store();
+    store.create_session({"h-a", "alice", 9000, "id-a", 1, 1, "", ""});
+    store.create_session({"h-b", "bob", 9000, "id-b", 1, 1, "", ""});
+    EXPECT_FALSE(store.delete_session_by_id("alice", "id-b").has_value());  // bob's
+    EXPECT_TRUE(store.find_session("h-b", 0).has_value());
+    EXPECT_FALSE(store.delete_session_by_id("alice", "no-such-id").has_value());
+    EXPECT_FALSE(store.delete_session_by_id("alice", "").has_value());
+    EXPECT_EQ(store.delete_session_by_id("alice", "id-a"), std::optional<std::string>("h-a"));
+    EXPECT_FALSE(store.find_session("h-a", 0).has_value());
+    EXPECT_FALSE(store.delete_session_by_id("alice", "id-a").has_value());
+}
+
+TYPED_TEST_P(StoreContract, TouchSessionOnlyMovesTheLastUseForward) {
+    auto& store = this->store();
+    store.create_session({"h-a", "alice", 9000, "id-a", 100, 100, "", ""});
+    store.create_session({"h-b", "alice", 9000, "id-b", 100, 100, "", ""});
+    store.touch_session("h-a", 500);
+    EXPECT_EQ(store.find_session("h-a", 0)->last_used_ms, 500);
+    store.touch_session("h-a", 300);
+    EXPECT_EQ(store.find_session("h-a", 0)->last_used_ms, 500);
+    EXPECT_EQ(store.find_session("h-b", 0)->last_used_ms, 100);
+    store.touch_session("never-existed", 900);
+}
+
+TYPED_TEST_P(StoreContract, SessionsWithoutAPublicIdDoNotCollide) {
+    this->store().create_session({"h-1", "alice", 5000});
+    this->store().create_session({"h-2", "alice", 5000});
+    EXPECT_EQ(this->store().user_sessions("alice", 0).size(), 2u);
+}
+
 TYPED_TEST_P(StoreContract, TrimSessionsKeepsTheNewestOfThatUserOnly) {
     this->store().create_session({"a1", "alice", 1000});
     this->store().create_session({"a2", "alice", 2000});
@@ -1295,6 +1348,10 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             FindSessionReturnsNothingForAnUnknownToken,
                             DeletedSessionIsGoneAndDeletingAnUnknownOneIsHarmless,
                             TrimSessionsKeepsTheNewestOfThatUserOnly,
+                            SessionDetailsAreStoredAndListedNewestFirstForTheUserOnly,
+                            DeleteSessionByIdEndsOnlyThatUsersSessionByThatId,
+                            TouchSessionOnlyMovesTheLastUseForward,
+                            SessionsWithoutAPublicIdDoNotCollide,
                             DeleteUserSessionsDeletesEveryOneOfThatUser,
                             PurgeExpiredSessionsDeletesThoseExpiredAtThatTime,
                             CreateUserRefusesANameKeyAnotherUserHoldsAndStoresNothing,

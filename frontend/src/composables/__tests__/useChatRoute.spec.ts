@@ -98,7 +98,6 @@ beforeEach(() => {
   setActivePinia(createPinia())
   localStorage.clear()
   const session = useSessionStore()
-  session.token = 'tok'
   session.userName = 'alice'
   scrolled.length = 0
   scrollFinds = true

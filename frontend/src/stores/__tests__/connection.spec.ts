@@ -15,7 +15,6 @@ beforeEach(() => {
   sessionStorage.clear()
   localStorage.clear()
   const session = useSessionStore()
-  session.token = 'tok en'
   session.userName = 'alice'
 })
 afterEach(() => {
@@ -24,12 +23,9 @@ afterEach(() => {
 
 describe('connection store', () => {
   it('builds the socket URL from the page location', () => {
-    expect(socketUrl('a b', { protocol: 'https:', host: 'chat.example' })).toBe(
-      'wss://chat.example/ws?token=a%20b',
-    )
-    expect(socketUrl('t', { protocol: 'http:', host: '127.0.0.1:8080' })).toBe(
-      'ws://127.0.0.1:8080/ws?token=t',
-    )
+    // No token in the URL: the same-origin upgrade carries the session cookie.
+    expect(socketUrl({ protocol: 'https:', host: 'chat.example' })).toBe('wss://chat.example/ws')
+    expect(socketUrl({ protocol: 'http:', host: '127.0.0.1:8080' })).toBe('ws://127.0.0.1:8080/ws')
   })
 
   it('routes frames and history to the stores, and sends through the socket', async () => {
@@ -41,7 +37,7 @@ describe('connection store', () => {
     const connection = useConnectionStore()
     connection.start({ WebSocket: FakeWebSocket, network: null })
     const ws = FakeWebSocket.last
-    expect(ws.url).toBe(`ws://${location.host}/ws?token=tok%20en`)
+    expect(ws.url).toBe(`ws://${location.host}/ws`)
     ws.open()
     ws.welcome(['general'], 'alice', ['alice', 'bob'])
     await vi.waitFor(() => expect(connection.status).toBe('online'))

@@ -25,14 +25,25 @@ afterEach(() => {
 })
 
 describe('session store', () => {
-  it('signs up, keeps the token in sessionStorage, and signs out', async () => {
+  function withCsrf(response: Response, csrf: string) {
+    response.headers.set('x-csrf-token', csrf)
+    return response
+  }
+
+  it('signs up, keeps no token in script storage, sends the CSRF token, and signs out', async () => {
     const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      expect(init?.credentials).toBe('same-origin')
       if (url === '/api/register') {
         expect(JSON.parse(String(init?.body))).toEqual({ user_name: 'alice', password: 'pw123456' })
-        return jsonResponse(201, { user_name: 'alice', token: 'tok', expires_ms: Date.now() + 1e6 })
+        return withCsrf(
+          jsonResponse(201, { user_name: 'alice', token: 'tok', expires_ms: Date.now() + 1e6 }),
+          'csrf1',
+        )
       }
       if (url === '/api/logout') {
-        expect((init?.headers as Record<string, string>).authorization).toBe('Bearer tok')
+        const headers = init?.headers as Record<string, string>
+        expect(headers.authorization).toBeUndefined()
+        expect(headers['x-csrf-token']).toBe('csrf1')
         return new Response(null, { status: 204 })
       }
       throw new Error(url)
@@ -41,21 +52,52 @@ describe('session store', () => {
     const session = useSessionStore()
     await session.signUp('alice', 'pw123456')
     expect(session.signedIn).toBe(true)
-    expect(JSON.parse(sessionStorage.getItem('chatd.session') ?? '{}').token).toBe('tok')
+    expect(session.csrfToken).toBe('csrf1')
+    expect(sessionStorage.length).toBe(0)
+    expect(localStorage.length).toBe(0)
     await session.signOut()
     expect(session.signedIn).toBe(false)
-    expect(sessionStorage.getItem('chatd.session')).toBeNull()
+    expect(session.csrfToken).toBeNull()
+  })
+
+  it('restores a cookie session from GET /api/me once, without a CSRF header on GET', async () => {
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      expect(url).toBe('/api/me')
+      expect((init?.headers as Record<string, string>)['x-csrf-token']).toBeUndefined()
+      return withCsrf(jsonResponse(200, { user_name: 'alice', rooms: ['general'] }), 'csrf2')
+    })
+    vi.stubGlobal('fetch', fetch)
+    const session = useSessionStore()
+    await session.restore()
+    await session.restore()
+    expect(session.userName).toBe('alice')
+    expect(session.csrfToken).toBe('csrf2')
+    expect(fetch).toHaveBeenCalledTimes(1)
+  })
+
+  it('starts signed out, not expired, when the cookie signs nobody in', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => jsonResponse(401, { error: { code: 'unauthorized', message: 'no' } })),
+    )
+    const session = useSessionStore()
+    await session.restore()
+    expect(session.signedIn).toBe(false)
+    expect(session.expired).toBe(false)
   })
 
   it('signs out everywhere through /api/logout-all, and keeps the session if that fails', async () => {
     let fail = true
     const fetch = vi.fn(async (url: string, init?: RequestInit) => {
       if (url === '/api/login') {
-        return jsonResponse(200, { user_name: 'alice', token: 'tok', expires_ms: Date.now() + 1e6 })
+        return withCsrf(
+          jsonResponse(200, { user_name: 'alice', token: 'tok', expires_ms: Date.now() + 1e6 }),
+          'c',
+        )
       }
       if (url === '/api/logout-all') {
         expect(init?.method).toBe('POST')
-        expect((init?.headers as Record<string, string>).authorization).toBe('Bearer tok')
+        expect((init?.headers as Record<string, string>)['x-csrf-token']).toBe('c')
         if (fail) return jsonResponse(503, { error: { code: 'unavailable', message: 'later' } })
         return jsonResponse(200, { signed_out_sessions: 3 })
       }
@@ -69,7 +111,6 @@ describe('session store', () => {
     fail = false
     await session.signOutEverywhere()
     expect(session.signedIn).toBe(false)
-    expect(sessionStorage.getItem('chatd.session')).toBeNull()
     expect(fetch.mock.calls.filter(([url]) => url === '/api/logout-all')).toHaveLength(2)
   })
 
@@ -88,7 +129,7 @@ describe('session store', () => {
     expect(session.userName).toBe('bob')
   })
 
-  it('reports the server error code, and expires on a 401', async () => {
+  it('reports the server error code, and expires on a 401 once signed in', async () => {
     vi.stubGlobal(
       'fetch',
       vi.fn(async () =>
@@ -97,16 +138,11 @@ describe('session store', () => {
     )
     const session = useSessionStore()
     await expect(session.signIn('a', 'b')).rejects.toMatchObject({ code: 'invalid_credentials' })
-    sessionStorage.setItem(
-      'chatd.session',
-      JSON.stringify({ token: 'old', user_name: 'a', expires_ms: 0 }),
-    )
-    setActivePinia(createPinia())
-    const restored = useSessionStore()
-    expect(restored.signedIn).toBe(true)
-    await expect(restored.api.me()).rejects.toMatchObject({ status: 401 })
-    expect(restored.signedIn).toBe(false)
-    expect(restored.expired).toBe(true)
+    expect(session.expired).toBe(false)
+    session.userName = 'a'
+    await expect(session.api.me()).rejects.toMatchObject({ status: 401 })
+    expect(session.signedIn).toBe(false)
+    expect(session.expired).toBe(true)
   })
 })
 
@@ -114,7 +150,6 @@ describe('messages store', () => {
   function signedIn() {
     const session = useSessionStore()
     session.userName = 'alice'
-    session.token = 't'
     return useMessagesStore()
   }
 
@@ -179,7 +214,6 @@ describe('messages store: room changes', () => {
   function signedIn() {
     const session = useSessionStore()
     session.userName = 'alice'
-    session.token = 't'
     const messages = useMessagesStore()
     const sent: StoredFrame[] = []
     messages.setSender({ send: (f) => (sent.push(f), 'sent') })

@@ -20,7 +20,6 @@ beforeEach(() => {
   setActivePinia(createPinia())
   const session = useSessionStore()
   session.userName = 'alice'
-  session.token = 't'
   scrolled.length = 0
   Element.prototype.scrollIntoView = function (this: Element) {
     scrolled.push(this)
