@@ -30,6 +30,7 @@
 #include "store/open_store.hpp"
 #include "store/schema_codes.hpp"
 #include "support/temp_dir.hpp"
+#include "unit/store/people_contract.hpp"
 #include "unit/store/store_contract.hpp"
 
 namespace {
@@ -229,6 +230,7 @@ struct PostgresFactory {
             .execute(
                 "DROP TABLE reactions;"
                 "DROP TABLE read_marks;"
+                "DROP TABLE people;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
                 " DROP COLUMN edited_ms, DROP COLUMN deleted, DROP COLUMN reply_count,"
@@ -260,6 +262,7 @@ namespace chatd::store::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreContract, ::testing::Types<PostgresFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, RoomLogContract, ::testing::Types<PostgresFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ReadStateContract, ::testing::Types<PostgresFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, PeopleContract, ::testing::Types<PostgresFactory>);
 }  // namespace chatd::store::contract
 
 namespace {
@@ -368,8 +371,8 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     auto db = raw();
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
-    // The newest migration (migrations/postgres/0008_read_marks.sql).
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "8");
+    // The newest migration (migrations/postgres/0011_people.sql).
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "11");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 
