@@ -39,6 +39,10 @@ enum class ErrorCode {
     EmptyMessage,
     // A read mark above the room's newest id (docs/protocol.md "Read state").
     ReadMarkBeyondNewest,
+    // People (docs/protocol.md "People").
+    PageTooLarge,
+    DisplayNameTooLong,
+    InvalidDisplayName,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

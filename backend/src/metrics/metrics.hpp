@@ -66,6 +66,12 @@ enum class Limit {
     // stopped at --max-unread-count.
     ReadMarkBeyondNewest,
     UnreadCapped,
+    // People: a directory page past --max-people-page; a display name past
+    // --max-display-name-length, or holding a character names may not hold.
+    PeoplePage,
+    DisplayNameLength,
+    InvalidDisplayName,
+    LastSeenCoalesced,  // a user's last-seen time replaced within one --last-seen-interval-ms
     kCount
 };
 

@@ -27,6 +27,7 @@
 #include "net/spawn.hpp"
 #include "net/static_files.hpp"
 #include "net/websocket_session.hpp"
+#include "protocol/people.hpp"
 #include "protocol/requests.hpp"
 #include "protocol/responses.hpp"
 
@@ -102,6 +103,9 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case InvalidReaction: return {s::bad_request, Limit::InvalidReaction};
         case EmptyMessage: return {s::bad_request, Limit::EmptyMessage};
         case ReadMarkBeyondNewest: return {s::bad_request, Limit::ReadMarkBeyondNewest};
+        case PageTooLarge: return {s::bad_request, Limit::PeoplePage};
+        case DisplayNameTooLong: return {s::bad_request, Limit::DisplayNameLength};
+        case InvalidDisplayName: return {s::bad_request, Limit::InvalidDisplayName};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
@@ -646,6 +650,15 @@ void Server::Impl::add_routes() {
     add("GET", "/api/users/online", SignedIn, Inline, [this](const Call&, const Identity&) {
         return ok(protocol::users_body(service.online_users()));
     });
+    add("GET", "/api/people", SignedIn, Blocking, [this](const Call& c, const Identity&) {
+        const auto query = protocol::parse_people_query(c.query);
+        return ok(
+            protocol::people_body(service.people().search(query.q, query.after, query.limit)));
+    });
+    add("GET", "/api/people/{user_name}", SignedIn, Blocking,
+        [this](const Call& c, const Identity&) {
+            return ok(protocol::person_body(service.people().card(c.params.at("user_name"))));
+        });
 }
 
 bool Server::Impl::origin_allowed(std::string_view origin) const {

@@ -111,8 +111,10 @@ constexpr const char* kAddPerson =
     " ON CONFLICT (name) DO UPDATE SET name_fold = excluded.name_fold"
     " WHERE people.name_fold <> excluded.name_fold";
 constexpr const char* kRecordLastSeen =
-    "INSERT INTO people (name, name_fold, last_seen_ms, created_ms) VALUES ($1, $2, $3::bigint, $3::bigint)"
-    " ON CONFLICT (name) DO UPDATE SET last_seen_ms = GREATEST(people.last_seen_ms, excluded.last_seen_ms)";
+    "INSERT INTO people (name, name_fold, last_seen_ms, created_ms) VALUES ($1, $2, $3::bigint, "
+    "$3::bigint)"
+    " ON CONFLICT (name) DO UPDATE SET last_seen_ms = GREATEST(people.last_seen_ms, "
+    "excluded.last_seen_ms)";
 constexpr const char* kSetDisplayName =
     "INSERT INTO people (name, name_fold, display_name, display_fold, created_ms)"
     " VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (name) DO UPDATE"
@@ -560,9 +562,9 @@ std::vector<Person> PostgresStore::people(const PeopleQuery& query) {
         if (query.prefix_fold.empty()) {
             return people_from_rows(db.exec(kAllPeople, {query.after, param(limit)}));
         }
-        return people_from_rows(db.exec(kSearchPeople, {query.prefix_fold,
-                                                        query.prefix_fold + kHighestCodePoint,
-                                                        query.after, param(limit)}));
+        return people_from_rows(db.exec(
+            kSearchPeople,
+            {query.prefix_fold, query.prefix_fold + kHighestCodePoint, query.after, param(limit)}));
     });
 }
 

@@ -120,7 +120,8 @@ constexpr const char* kAddPerson =
     " WHERE people.name_fold <> excluded.name_fold";
 constexpr const char* kRecordLastSeen =
     "INSERT INTO people (name, name_fold, last_seen_ms, created_ms) VALUES (?1, ?2, ?3, ?3)"
-    " ON CONFLICT (name) DO UPDATE SET last_seen_ms = max(people.last_seen_ms, excluded.last_seen_ms)";
+    " ON CONFLICT (name) DO UPDATE SET last_seen_ms = max(people.last_seen_ms, "
+    "excluded.last_seen_ms)";
 constexpr const char* kSetDisplayName =
     "INSERT INTO people (name, name_fold, display_name, display_fold, created_ms)"
     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE"
@@ -585,7 +586,9 @@ bool SqliteStore::set_name_key(std::string_view user_name, std::string_view name
     });
 }
 
-void SqliteStore::add_person(std::string_view name, std::string_view name_fold, std::int64_t now_ms) {
+void SqliteStore::add_person(std::string_view name,
+                             std::string_view name_fold,
+                             std::int64_t now_ms) {
     write([&](Connection& db) {
         Query(db, kAddPerson).bind(1, name).bind(2, name_fold).bind(3, now_ms).run();
     });

@@ -25,8 +25,8 @@ class PeopleContract : public StoreContract<Factory> {
     std::vector<std::string> search(std::string prefix_fold,
                                     std::string after = {},
                                     std::size_t limit = 50) {
-        return names_of(this->store().people(
-            PeopleQuery{std::move(prefix_fold), std::move(after), limit}));
+        return names_of(
+            this->store().people(PeopleQuery{std::move(prefix_fold), std::move(after), limit}));
     }
 };
 
