@@ -6,7 +6,6 @@ import { safeRedirect } from './links'
 // The chat screen is its own chunk: the sign-in page loads without it. Every chat route uses this
 // one component, so moving between rooms keeps the screen (and its socket) mounted.
 const ChatView = () => import('@/views/ChatView.vue')
-const PeopleView = () => import('@/views/PeopleView.vue')
 
 const router = createRouter({
   history: createWebHistory(import.meta.env.BASE_URL),
@@ -15,7 +14,7 @@ const router = createRouter({
     { path: '/', name: 'chat', component: ChatView, meta: { requiresAuth: true } },
     { path: '/r/:room/:id?', name: 'room', component: ChatView, meta: { requiresAuth: true } },
     { path: '/dm/:user/:id?', name: 'dm', component: ChatView, meta: { requiresAuth: true } },
-    { path: '/people', name: 'people', component: PeopleView, meta: { requiresAuth: true } },
+    { path: '/people', name: 'people', component: ChatView, meta: { requiresAuth: true } },
     { path: '/login', name: 'login', component: LoginView },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],
