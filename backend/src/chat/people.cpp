@@ -1,5 +1,7 @@
 #include "chat/people.hpp"
 
+#include <unicode/unistr.h>
+
 #include <algorithm>
 
 #include "chat/error.hpp"
@@ -76,6 +78,38 @@ PersonCard People::card(std::string_view user_name) const {
 
 void People::signed_in(std::string_view user_name, std::int64_t now_ms) {
     store_.add_person(user_name, search_fold(user_name), now_ms);
+}
+
+PersonCard People::set_display_name(const std::string& user_name,
+                                    std::string_view display_name,
+                                    std::int64_t now_ms) {
+    auto normalized = nfc_name(display_name);
+    if (!normalized) {
+        throw Error(ErrorCode::InvalidDisplayName, "a display name is UTF-8 text");
+    }
+    const auto first = normalized->find_first_not_of(' ');
+    const std::string trimmed =
+        first == std::string::npos
+            ? std::string{}
+            : normalized->substr(first, normalized->find_last_not_of(' ') - first + 1);
+    if (utf8_length(trimmed) > options_.max_display_name_length) {
+        throw Error(ErrorCode::DisplayNameTooLong,
+                    "a display name has at most " +
+                        std::to_string(options_.max_display_name_length) + " characters");
+    }
+    const auto text = icu::UnicodeString::fromUTF8(
+        icu::StringPiece(trimmed.data(), static_cast<int32_t>(trimmed.size())));
+    for (int32_t i = 0; i < text.length(); i = text.moveIndex32(i, 1)) {
+        const auto c = static_cast<char32_t>(text.char32At(i));
+        if (c != U' ' && !allowed_in_user_name(c)) {
+            throw Error(ErrorCode::InvalidDisplayName,
+                        "a display name may not hold invisible, control or bidi-control "
+                        "characters, nor white space other than spaces");
+        }
+    }
+    store_.set_display_name(store::LastSeen{user_name, search_fold(user_name), now_ms}, trimmed,
+                            search_fold(trimmed));
+    return card(user_name);
 }
 
 }  // namespace chatd::chat

@@ -60,6 +60,13 @@ class People {
     PersonCard card(std::string_view user_name) const;
     // Lists the user (idempotent): at registration and every sign-in.
     void signed_in(std::string_view user_name, std::int64_t now_ms);
+    // Sets (empty or only spaces: clears) the user's display name, stored in NFC without the
+    // spaces around it. Throws Error: DisplayNameTooLong past max_display_name_length code
+    // points, InvalidDisplayName for invalid UTF-8 or a character no user name may hold other
+    // than the space (user_names.hpp: invisible, bidi-control, control, format, line breaks).
+    PersonCard set_display_name(const std::string& user_name,
+                                std::string_view display_name,
+                                std::int64_t now_ms);
 
   private:
     PersonStatus status_of(const std::vector<std::string>& online, const std::string& name) const;

@@ -18,6 +18,7 @@
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
 #include "net/connection_limits.hpp"
@@ -655,6 +656,11 @@ void Server::Impl::add_routes() {
         return ok(
             protocol::people_body(service.people().search(query.q, query.after, query.limit)));
     });
+    add("PUT", "/api/me/profile", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
+        const auto display_name = protocol::parse_display_name(c.request.body());
+        return ok(protocol::person_body(
+            service.people().set_display_name(me.user_name, display_name, model::now_ms())));
+    });
     add("GET", "/api/people/{user_name}", SignedIn, Blocking,
         [this](const Call& c, const Identity&) {
             return ok(protocol::person_body(service.people().card(c.params.at("user_name"))));
@@ -767,7 +773,7 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     if (request.method() == http::verb::options) {
         route = "(preflight)";
         Response res{http::status::no_content, request.version()};
-        res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
+        res.set(http::field::access_control_allow_methods, "GET, POST, PUT, OPTIONS");
         res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
         res.set(http::field::access_control_max_age, "600");
         co_return res;

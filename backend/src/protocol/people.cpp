@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "chat/error.hpp"
+#include "protocol/requests.hpp"
 
 namespace chatd::protocol {
 namespace {
@@ -33,6 +34,15 @@ PeopleQuery parse_people_query(const std::unordered_map<std::string, std::string
         people.limit = value;
     }
     return people;
+}
+
+std::string parse_display_name(std::string_view body) {
+    const auto value = parse_json_body(body);
+    const auto* name = body_object(value).if_contains("display_name");
+    if (name == nullptr || !name->is_string()) {
+        throw chat::Error(chat::ErrorCode::BadRequest, "display_name must be a string");
+    }
+    return std::string(name->get_string());
 }
 
 std::string person_body(const chat::PersonCard& person) {

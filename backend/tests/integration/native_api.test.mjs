@@ -39,7 +39,7 @@ describe('native API (--auth password)', () => {
     server = await startChatd({
       auth: 'password',
       args: ['--rate-per-second', '10000', '--rate-burst', '10000', '--max-people-page', '3',
-        '--last-seen-interval-ms', '50']
+        '--last-seen-interval-ms', '50', '--max-display-name-length', '8']
     })
   })
 
@@ -402,6 +402,38 @@ describe('native API (--auth password)', () => {
       const missing = await get('/api/people/nobody', tokens.alice)
       assert.equal(missing.status, 404, missing.text)
       assert.equal(errorCode(missing), 'user_not_found')
+    })
+
+    it('PUT /api/me/profile sets a display name that search finds; past its limit or with hidden characters it is refused', async () => {
+      const put = (body, token = tokens.carol) => http(server.base, 'PUT', '/api/me/profile', body, token)
+      const set = await put({ display_name: '  Élodie  ' })
+      assert.equal(set.status, 200, set.text)
+      assertFields(set.json, { user_name: 'carol', display_name: 'Élodie' })
+      const found = await get(`/api/people?q=${encodeURIComponent('éLO')}`, tokens.alice)
+      assert.deepEqual(names(found), ['carol'])
+      assert.equal(found.json.people[0].display_name, 'Élodie')
+      const atEdge = await put({ display_name: '12345678' })
+      assert.equal(atEdge.status, 200, atEdge.text)
+      const before = await metrics(server.base)
+      const tooLong = await put({ display_name: '123456789' })
+      assert.equal(tooLong.status, 400, tooLong.text)
+      assert.equal(errorCode(tooLong), 'display_name_too_long')
+      for (const hidden of ['a\u200bb', 'a\u202eb', 'a\nb', 'a\u0007']) {
+        const res = await put({ display_name: hidden })
+        assert.equal(res.status, 400, `${JSON.stringify(hidden)}: ${res.text}`)
+        assert.equal(errorCode(res), 'invalid_display_name')
+      }
+      const after = await metrics(server.base)
+      const delta = kind => after.value(`chat_limit_hits_total{kind="${kind}"}`) -
+        (before.value(`chat_limit_hits_total{kind="${kind}"}`) ?? 0)
+      assert.equal(delta('display_name_length'), 1)
+      assert.equal(delta('invalid_display_name'), 4)
+      assert.equal((await put({ nope: 1 })).status, 400)
+      // Refusals changed nothing; an empty name clears it.
+      assert.equal((await get('/api/people/carol', tokens.alice)).json.display_name, '12345678')
+      const cleared = await put({ display_name: '   ' })
+      assert.equal(cleared.json.display_name, '')
+      assert.equal((await http(server.base, 'PUT', '/api/me/profile', { display_name: 'x' })).status, 401)
     })
 
     it('last seen is stored when a user\'s last connection closes', async () => {
