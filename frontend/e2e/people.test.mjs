@@ -35,6 +35,8 @@ describe('people', () => {
       locale: 'en-US',
       offline: 'Not seen yet',
       name: 'pia',
+      saved: 'Saved.',
+      tooLong: 'too long',
     },
     {
       label: 'phone-fr',
@@ -43,10 +45,12 @@ describe('people', () => {
       offline: 'Pas encore vu',
       name: 'paul',
       seen: /^Vu /,
+      saved: 'Enregistré.',
+      tooLong: 'trop long',
     },
   ]
-  for (const { label, viewport, locale, offline, name, seen } of cases) {
-    it(`${label}: search, status, and a DM to someone offline that reaches them later`, async () => {
+  for (const { label, viewport, locale, offline, name, seen, saved, tooLong } of cases) {
+    it(`${label}: search, status, last seen, a display name, and a DM to someone offline that reaches them later`, async () => {
       const page = await openPage(browser, errors, { viewport, locale })
       await signUp(page, server.url, name)
       if (viewport === PHONE) await page.getByTestId('menu').click()
@@ -79,6 +83,20 @@ describe('people', () => {
         assert.match(await status.textContent(), seen)
       }
       await shot(page, `people-${label}`)
+
+      // A display name, found by others' searches and shown instead of the user name.
+      await page.getByTestId('profile-display-name').fill(`Zoé ${label}`)
+      await page.getByTestId('profile-save').click()
+      await page.getByTestId('profile-note').filter({ hasText: saved }).waitFor()
+      await page.getByTestId('people-search').fill('zOÉ')
+      await list
+        .locator(`[data-user="${name}"]`)
+        .getByTestId('person-name')
+        .filter({ hasText: `Zoé ${label}` })
+        .waitFor()
+      await page.getByTestId('profile-display-name').fill('x'.repeat(65))
+      await page.getByTestId('profile-save').click()
+      await page.getByTestId('profile-note').filter({ hasText: tooLong }).waitFor()
 
       await page.getByTestId('people-search').fill('oli')
       await list.locator('[data-user="olivia"]').getByTestId('person-message').click()

@@ -139,6 +139,12 @@ export function createApiClient(options: ApiClientOptions) {
       if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected people page')
       return parsed satisfies PeoplePage
     },
+    /** Sets (or with '' clears) your display name: `PUT /api/me/profile`. */
+    async setDisplayName(display_name: string) {
+      const parsed = parsePerson(await request<unknown>('PUT', '/api/me/profile', { display_name }))
+      if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected person')
+      return parsed satisfies Person
+    },
     /** One person's card: `GET /api/people/{name}`. */
     async person(name: string) {
       const parsed = parsePerson(

@@ -47,5 +47,13 @@ export const usePeopleStore = defineStore('people', () => {
     return load(query.value, last.user_name)
   }
 
-  return { query, people, hasMore, loading, error, search, loadMore }
+  /** Sets your display name; the listed row of yours follows. Rejects with the server's error. */
+  async function setDisplayName(name: string) {
+    const session = useSessionStore()
+    const mine = await session.api.setDisplayName(name)
+    people.value = people.value.map((p) => (p.user_name === mine.user_name ? mine : p))
+    return mine
+  }
+
+  return { query, people, hasMore, loading, error, search, loadMore, setDisplayName }
 })

@@ -194,6 +194,15 @@ export default {
     loading: 'Loading…',
     error: 'The directory could not be loaded ({code}).',
     count: { one: '{n} person', other: '{n} people' },
+    profile: 'Your display name',
+    profileHint: 'Shown beside your user name; leave empty to use {name}.',
+    save: 'Save',
+    saved: 'Saved.',
+    errors: {
+      display_name_too_long: 'That display name is too long.',
+      invalid_display_name: 'That display name holds characters that are not allowed.',
+      unknown: 'It could not be saved ({code}).',
+    },
   },
   status: {
     idle: 'Not connected',

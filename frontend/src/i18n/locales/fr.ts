@@ -195,6 +195,15 @@ const fr: Catalog = {
     loading: 'Chargement…',
     error: 'L’annuaire n’a pas pu être chargé ({code}).',
     count: { one: '{n} personne', other: '{n} personnes' },
+    profile: 'Votre nom affiché',
+    profileHint: 'Affiché à côté de votre nom d’utilisateur ; laissez vide pour utiliser {name}.',
+    save: 'Enregistrer',
+    saved: 'Enregistré.',
+    errors: {
+      display_name_too_long: 'Ce nom affiché est trop long.',
+      invalid_display_name: 'Ce nom affiché contient des caractères non autorisés.',
+      unknown: 'L’enregistrement a échoué ({code}).',
+    },
   },
   status: {
     idle: 'Non connecté',

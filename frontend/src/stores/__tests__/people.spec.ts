@@ -104,4 +104,20 @@ describe('people store', () => {
     await people.search('')
     expect(people.error).toBe('page_too_large')
   })
+
+  it('sets the display name with PUT /api/me/profile and updates the listed row', async () => {
+    const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+      if (url === '/api/me/profile') {
+        expect(init?.method).toBe('PUT')
+        expect(JSON.parse(String(init?.body))).toEqual({ display_name: ' Alice A ' })
+        return jsonResponse(200, person('alice', { display_name: 'Alice A', status: 'online' }))
+      }
+      return jsonResponse(200, { people: [person('alice'), person('bob')], has_more: false })
+    })
+    vi.stubGlobal('fetch', fetch)
+    const people = usePeopleStore()
+    await people.search('')
+    await people.setDisplayName(' Alice A ')
+    expect(people.people.map((p) => p.display_name)).toEqual(['Alice A', ''])
+  })
 })
