@@ -13,7 +13,7 @@ import {
 import { RoomChain } from '../../../frontend/src/api/roomChain.mjs'
 import { RoomEvents, foldedState } from '../../../frontend/src/api/roomEvents.mjs'
 
-const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000']
+const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000', '--last-seen-interval-ms', '100']
 
 // Sends a change frame (edit, delete, react, unreact) and insists on its ack.
 async function changeOk (client, frame) {
@@ -117,7 +117,7 @@ describe(`two chatd nodes (${mode})`, () => {
     await waitFor(async () => {
       const res = await http(b.base, 'GET', '/api/people/pam', undefined, quinnToken)
       return res.json.status === 'offline' && res.json.last_seen_ms > 0
-    }, { timeoutMs: 15000, what: 'pam offline with a last seen on B' })
+    }, { what: 'pam offline with a last seen on B' })
     q.terminate()
   })
 
