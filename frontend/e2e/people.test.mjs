@@ -37,6 +37,7 @@ describe('people', () => {
       name: 'pia',
       saved: 'Saved.',
       tooLong: 'too long',
+      skip: 'Skip to people search',
     },
     {
       label: 'phone-fr',
@@ -47,9 +48,10 @@ describe('people', () => {
       seen: /^Vu /,
       saved: 'Enregistré.',
       tooLong: 'trop long',
+      skip: 'Aller à la recherche de personnes',
     },
   ]
-  for (const { label, viewport, locale, offline, name, seen, saved, tooLong } of cases) {
+  for (const { label, viewport, locale, offline, name, seen, saved, tooLong, skip } of cases) {
     it(`${label}: search, status, last seen, a display name, and a DM to someone offline that reaches them later`, async () => {
       const page = await openPage(browser, errors, { viewport, locale })
       await signUp(page, server.url, name)
@@ -58,6 +60,10 @@ describe('people', () => {
       await page.waitForURL(/\/people$/)
       const list = page.getByTestId('people-list')
       await list.locator(`[data-user="${name}"]`).waitFor()
+      // The skip link leads to the search box here, and says so.
+      const skipLink = page.locator('.skip-link')
+      assert.equal((await skipLink.textContent())?.trim(), skip)
+      assert.equal(await skipLink.getAttribute('href'), '#people-search')
 
       // The start of a name, in any case: olivia and oscar, not zed.
       await page.getByTestId('people-search').fill('O')

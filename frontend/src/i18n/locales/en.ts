@@ -5,6 +5,7 @@ export default {
     title: 'chatd',
     roomTitle: '{room} · chatd',
     skipToMessages: 'Skip to messages',
+    skipToPeopleSearch: 'Skip to people search',
   },
   auth: {
     signIn: 'Sign in',

@@ -6,6 +6,7 @@ const fr: Catalog = {
     title: 'chatd',
     roomTitle: '{room} · chatd',
     skipToMessages: 'Aller aux messages',
+    skipToPeopleSearch: 'Aller à la recherche de personnes',
   },
   auth: {
     signIn: 'Se connecter',
