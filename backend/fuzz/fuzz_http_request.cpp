@@ -28,7 +28,16 @@ namespace chat = chatd::chat;
 namespace protocol = chatd::protocol;
 
 // What a handler reads besides the path (net/server.cpp, Server::Impl::add_routes).
-enum class Reads { Nothing, SeedSend, Credentials, LoginCredentials, RoomName, HistoryQuery };
+enum class Reads {
+    Nothing,
+    SeedSend,
+    Credentials,
+    LoginCredentials,
+    RoomName,
+    HistoryQuery,
+    PeopleQuery,
+    DisplayName,
+};
 
 struct Endpoint {
     const char* route;
@@ -54,6 +63,9 @@ constexpr Endpoint kEndpoints[] = {
     {"POST /api/dm/{user_name}", Reads::Nothing},
     {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
     {"GET /api/users/online", Reads::Nothing},
+    {"GET /api/people", Reads::PeopleQuery},
+    {"PUT /api/me/profile", Reads::DisplayName},
+    {"GET /api/people/{user_name}", Reads::Nothing},
 };
 
 using Router = chatd::net::Router<Reads>;
@@ -98,6 +110,15 @@ void read_request(Reads reads,
             }
             return;
         }
+        case Reads::PeopleQuery: {
+            const auto people = protocol::parse_people_query(query);
+            (void)chat::valid_utf8(people.q);
+            return;
+        }
+        case Reads::DisplayName: {
+            (void)chat::utf8_length(protocol::parse_display_name(body));
+            return;
+        }
     }
 }
 
@@ -110,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto target = input.substr(0, newline);
     const auto body =
         newline == std::string_view::npos ? std::string_view{} : input.substr(newline + 1);
-    std::vector<std::string_view> methods{"GET", "POST"};
+    std::vector<std::string_view> methods{"GET", "POST", "PUT"};
     if (const auto space = target.find(' '); space != std::string_view::npos) {
         methods = {target.substr(0, space)};
         target.remove_prefix(space + 1);

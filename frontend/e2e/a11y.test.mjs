@@ -1,6 +1,6 @@
 // Accessibility in Debian's Chromium against a real chatd: axe-core (injected into the page) finds
 // no violation of any impact on the sign-in page, the chat view (messages, a reply's quote,
-// reactions) and the thread panel, on a desktop and a phone, light and dark; and focus goes where
+// reactions), the thread panel and the people directory, on a desktop and a phone, light and dark; and focus goes where
 // the next keystroke belongs (name field, composer, the phone drawer, which keeps it while open).
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -116,7 +116,7 @@ describe('accessibility (axe-core)', () => {
     { label: 'phone-dark', viewport: PHONE, colorScheme: 'dark' },
   ]
   for (const { label, viewport, colorScheme } of combinations) {
-    it(`${label}: sign-in page, chat view and thread panel have no violations`, async () => {
+    it(`${label}: sign-in page, chat view, thread panel and people directory have no violations`, async () => {
       const page = await newPage({ viewport, colorScheme })
       await page.goto(server.url + '/')
       await page.getByTestId('login-form').waitFor()
@@ -155,6 +155,13 @@ describe('accessibility (axe-core)', () => {
         await page.keyboard.press('Escape')
         await page.getByTestId('sidebar').waitFor({ state: 'hidden' })
       }
+
+      // The people directory, in the chat screen's main pane.
+      if (viewport === PHONE) await page.getByTestId('menu').click()
+      await page.getByTestId('people-link').click()
+      await page.locator('[data-testid="person"][data-user="alice"]').waitFor()
+      await assertNoViolations(page, `${label} people`)
+      await shot(page, `a11y-${label}-people`)
     })
   }
 })

@@ -13,10 +13,12 @@
 #include "bus/local_bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
+#include "delivery/last_seen_writer.hpp"
 #include "delivery/local_publisher.hpp"
 #include "delivery/outbox_publisher.hpp"
 #include "delivery/presence_batcher.hpp"
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 #include "net/server.hpp"
 #include "store/open_store.hpp"
 
@@ -135,6 +137,14 @@ int run(const Config& input, const std::string& version) {
         .base_delay = std::chrono::milliseconds(config.login_delay_base_ms),
         .max_delay = std::chrono::seconds(config.login_delay_max_s),
         .forget_after = std::chrono::hours(config.login_forget_hours),
+    };
+    service_options.people =
+        chat::PeopleOptions{.max_page = config.max_people_page,
+                            .max_display_name_length = config.max_display_name_length};
+    delivery::LastSeenWriter last_seen(*store, metrics,
+                                       std::chrono::milliseconds(config.last_seen_interval_ms));
+    service_options.on_last_disconnect = [&last_seen](const std::string& user_name) {
+        last_seen.record(user_name, model::now_ms());
     };
     std::optional<delivery::PresenceBatcher> presence;
     if (config.presence_window_ms > 0) {

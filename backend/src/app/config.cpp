@@ -105,6 +105,15 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "@room (a mention of every member) is refused in rooms with more members than this "
         "(room_mention_too_large); 0 refuses it everywhere")
         ->check(CLI::Range(std::size_t{0}, std::size_t{100000}));
+    add(app, "max-people-page", c.max_people_page,
+        "People per page of the directory (GET /api/people), at most; a larger limit is refused")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+    add(app, "max-display-name-length", c.max_display_name_length,
+        "Longest display name, in Unicode code points")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    add(app, "last-seen-interval-ms", c.last_seen_interval_ms,
+        "Last-seen times are written at most once per interval, gathered into one transaction")
+        ->check(CLI::Range(1u, 600000u));
     add(app, "max-body-bytes", c.max_body_bytes, "Largest HTTP request body (413)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
     add(app, "max-header-bytes", c.max_header_bytes, "Largest HTTP request header block (431)")

@@ -38,6 +38,10 @@ struct Config {
     std::size_t max_reactions_per_message = 50;  // distinct emoji on one message
     std::size_t max_unread_count = 999;          // unread counts stop here ("999+")
     std::size_t max_room_mention_members = 50;   // @room only in rooms this small
+    // People (docs/protocol.md "People").
+    std::size_t max_people_page = 100;         // people per directory page
+    std::size_t max_display_name_length = 64;  // code points
+    unsigned last_seen_interval_ms = 5000;     // at most one last-seen write per interval
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     double rate_per_second = 20;

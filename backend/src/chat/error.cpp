@@ -60,6 +60,12 @@ std::string_view code_name(ErrorCode code) {
         case ErrorCode::LoginThrottled:
         case ErrorCode::RegistrationThrottled:
             return "rate_limited";
+        case ErrorCode::PageTooLarge:
+            return "page_too_large";
+        case ErrorCode::DisplayNameTooLong:
+            return "display_name_too_long";
+        case ErrorCode::InvalidDisplayName:
+            return "invalid_display_name";
         case ErrorCode::StoreFailed:
             return "store_failed";
     }

@@ -41,6 +41,10 @@ enum class ErrorCode {
     ReadMarkBeyondNewest,
     // `@room` in a room larger than --max-room-mention-members (docs/protocol.md "Mentions").
     RoomMentionTooLarge,
+    // People (docs/protocol.md "People").
+    PageTooLarge,
+    DisplayNameTooLong,
+    InvalidDisplayName,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

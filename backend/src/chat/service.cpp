@@ -103,7 +103,9 @@ ChatService::ChatService(store::Store& store,
       frame_guard_(options_.frame_limits),
       typing_(options_.typing_interval),
       clock_(options_.clock ? options_.clock : std::function<std::int64_t()>(model::now_ms)),
-      login_throttle_(store_, options_.login_throttle, clock_) {
+      login_throttle_(store_, options_.login_throttle, clock_),
+      people_(
+          store_, [this] { return online_users(); }, metrics_, options_.people) {
     if (!options_.open_auth) {
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
@@ -211,6 +213,7 @@ Session ChatService::new_session(const std::string& user_name,
     store_.create_session(store::Session{
         auth::token_hash(token), user_name, expires, auth::new_token().substr(0, 22), now, now,
         bounded_label(user_agent, options_.session_user_agent_bytes), std::string(address)});
+    people_.signed_in(user_name, now);
     if (options_.max_sessions_per_user > 0) {
         auto dropped = store_.trim_sessions(user_name, options_.max_sessions_per_user);
         for (std::size_t i = 0; i < dropped.size(); ++i) metrics_.limit_hit(Limit::Sessions);
@@ -634,6 +637,7 @@ void ChatService::disconnect(ConnectionId id, const std::string& user_name) {
         metrics_.users_online.Decrement();
         bus_.user_offline(user_name);
         publish(model::Presence{user_name, false});
+        if (options_.on_last_disconnect) options_.on_last_disconnect(user_name);
     }
 }
 

@@ -16,6 +16,7 @@
 #include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
 #include "chat/login_guard.hpp"
+#include "chat/people.hpp"
 #include "chat/publisher.hpp"
 #include "chat/rate_limiter.hpp"
 #include "chat/sink.hpp"
@@ -134,6 +135,10 @@ struct ServiceOptions {
     // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
     // which the edit window compares (a fake one in tests).
     std::function<std::int64_t()> clock{};
+    // The people directory's limits; who is told when a user's last connection here closed
+    // (their last seen), on the thread that closed it: it must not block.
+    PeopleOptions people{};
+    std::function<void(const std::string& user_name)> on_last_disconnect{};
 };
 
 // The use cases: accounts, rooms, history, sending. Decides; the store, bus and hub carry.
@@ -152,6 +157,7 @@ class ChatService {
     ChatService& operator=(const ChatService&) = delete;
 
     const ServiceOptions& options() const { return options_; }
+    People& people() { return people_; }
 
     // After a broker outage, connected clients may have missed messages that no resync of
     // theirs would fetch (BrokerBus::on_resubscribed): native clients are closed with 1012 so
@@ -346,6 +352,7 @@ class ChatService {
     std::atomic<std::int64_t> last_session_purge_ms_{0};
     std::string dummy_password_hash_;  // verified against when a login names no account
     std::unique_ptr<auth::PasswordChecker> password_checker_;  // password mode, `dictionary`
+    People people_;
 };
 
 }  // namespace chatd::chat

@@ -112,4 +112,17 @@ std::string user_name_key(std::string_view utf8_name) {
     return out.empty() ? std::string(utf8_name) : out;
 }
 
+std::string search_fold(std::string_view utf8) {
+    const auto text = icu::UnicodeString::fromUTF8(
+        icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+    UErrorCode status = U_ZERO_ERROR;
+    const auto folded = nfkc_casefold().normalize(text, status);
+    if (U_FAILURE(status)) {
+        throw std::runtime_error(std::string("ICU: NFKC_Casefold: ") + u_errorName(status));
+    }
+    std::string out;
+    folded.toUTF8String(out);
+    return out;
+}
+
 }  // namespace chatd::chat

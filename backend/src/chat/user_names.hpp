@@ -27,4 +27,8 @@ bool allowed_in_user_name(char32_t code_point);
 // stable for one ICU version (docs/operations.md "User name keys").
 std::string user_name_key(std::string_view utf8_name);
 
+// What directory searches compare: the NFKC case fold of valid UTF-8 ("Élodie", "ÉLODIE" and
+// "élodie" fold alike). Unlike user_name_key, look-alikes of other scripts stay apart.
+std::string search_fold(std::string_view utf8);
+
 }  // namespace chatd::chat

@@ -130,6 +130,14 @@ std::string_view to_string(Limit limit) {
             return "csrf";
         case Limit::WsOrigin:
             return "ws_origin";
+        case Limit::PeoplePage:
+            return "people_page";
+        case Limit::DisplayNameLength:
+            return "display_name_length";
+        case Limit::InvalidDisplayName:
+            return "invalid_display_name";
+        case Limit::LastSeenCoalesced:
+            return "last_seen_coalesced";
         case Limit::kCount:
             break;
     }

@@ -69,6 +69,12 @@ enum class Limit {
     RoomMention,  // `@room` in a room with more than --max-room-mention-members members
     Csrf,         // a state-changing request signed in by cookie without the CSRF header or Origin
     WsOrigin,     // a WebSocket upgrade signed in by cookie from an origin not accepted
+    // People: a directory page past --max-people-page; a display name past
+    // --max-display-name-length, or holding a character names may not hold.
+    PeoplePage,
+    DisplayNameLength,
+    InvalidDisplayName,
+    LastSeenCoalesced,  // a user's last-seen time replaced within one --last-seen-interval-ms
     kCount
 };
 

@@ -18,6 +18,7 @@
 #include "chat/hub.hpp"
 #include "chat/service.hpp"
 #include "metrics/metrics.hpp"
+#include "model/clock.hpp"
 #include "net/asio.hpp"
 #include "net/builtin_page.hpp"
 #include "net/connection_limits.hpp"
@@ -28,6 +29,7 @@
 #include "net/static_files.hpp"
 #include "net/web_session.hpp"
 #include "net/websocket_session.hpp"
+#include "protocol/people.hpp"
 #include "protocol/requests.hpp"
 #include "protocol/responses.hpp"
 
@@ -106,6 +108,9 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case EmptyMessage: return {s::bad_request, Limit::EmptyMessage};
         case ReadMarkBeyondNewest: return {s::bad_request, Limit::ReadMarkBeyondNewest};
         case RoomMentionTooLarge: return {s::conflict, Limit::RoomMention};
+        case PageTooLarge: return {s::bad_request, Limit::PeoplePage};
+        case DisplayNameTooLong: return {s::bad_request, Limit::DisplayNameLength};
+        case InvalidDisplayName: return {s::bad_request, Limit::InvalidDisplayName};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
@@ -750,6 +755,20 @@ void Server::Impl::add_routes() {
     add("GET", "/api/users/online", SignedIn, Inline, [this](const Call&, const Identity&) {
         return ok(protocol::users_body(service.online_users()));
     });
+    add("GET", "/api/people", SignedIn, Blocking, [this](const Call& c, const Identity&) {
+        const auto query = protocol::parse_people_query(c.query);
+        return ok(
+            protocol::people_body(service.people().search(query.q, query.after, query.limit)));
+    });
+    add("PUT", "/api/me/profile", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
+        const auto display_name = protocol::parse_display_name(c.request.body());
+        return ok(protocol::person_body(
+            service.people().set_display_name(me.user_name, display_name, model::now_ms())));
+    });
+    add("GET", "/api/people/{user_name}", SignedIn, Blocking,
+        [this](const Call& c, const Identity&) {
+            return ok(protocol::person_body(service.people().card(c.params.at("user_name"))));
+        });
 }
 
 bool Server::Impl::origin_allowed(std::string_view origin) const {
@@ -860,7 +879,7 @@ awaitable<Response> Server::Impl::route_request(const Request& request,
     if (request.method() == http::verb::options) {
         route = "(preflight)";
         Response res{http::status::no_content, request.version()};
-        res.set(http::field::access_control_allow_methods, "GET, POST, DELETE, OPTIONS");
+        res.set(http::field::access_control_allow_methods, "GET, POST, PUT, DELETE, OPTIONS");
         res.set(http::field::access_control_allow_headers,
                 "Content-Type, Authorization, X-CSRF-Token");
         res.set(http::field::access_control_max_age, "600");

@@ -124,4 +124,29 @@ std::int64_t parse_read_mark(std::string_view body) {
     throw Error(ErrorCode::BadRequest, "\"id\" must be a message id (a positive integer)");
 }
 
+PeopleQuery parse_people_query(const std::unordered_map<std::string, std::string>& query) {
+    PeopleQuery people;
+    if (const auto q = query.find("q"); q != query.end()) people.q = q->second;
+    if (const auto after = query.find("after"); after != query.end()) people.after = after->second;
+    if (const auto limit = query.find("limit"); limit != query.end()) {
+        std::int64_t value = 0;
+        const auto& text = limit->second;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size()) {
+            throw Error(ErrorCode::BadRequest, "limit must be an integer");
+        }
+        people.limit = value;
+    }
+    return people;
+}
+
+std::string parse_display_name(std::string_view body) {
+    const auto value = parse_json_body(body);
+    const auto* name = body_object(value).if_contains("display_name");
+    if (name == nullptr || !name->is_string()) {
+        throw Error(ErrorCode::BadRequest, "display_name must be a string");
+    }
+    return std::string(name->get_string());
+}
+
 }  // namespace chatd::protocol

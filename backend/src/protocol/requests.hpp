@@ -63,4 +63,18 @@ std::int64_t parse_message_id(std::string_view segment);
 // POST /api/rooms/{room}/read: {"id"}, a positive integer (BadRequest otherwise).
 std::int64_t parse_read_mark(std::string_view body);
 
+// --- People (docs/protocol.md "People") ---
+
+struct PeopleQuery {
+    std::string q;
+    std::string after;
+    std::optional<std::int64_t> limit;
+};
+
+// GET /api/people?q=&after=&limit=: BadRequest for a limit that is not an integer.
+PeopleQuery parse_people_query(const std::unordered_map<std::string, std::string>& query);
+
+// PUT /api/me/profile {"display_name": str}: BadRequest without a string display_name.
+std::string parse_display_name(std::string_view body);
+
 }  // namespace chatd::protocol

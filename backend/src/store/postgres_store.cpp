@@ -102,6 +102,33 @@ constexpr const char* kClaimNameKey =
     "INSERT INTO user_name_keys (name_key, user_name) VALUES ($1, $2)"
     " ON CONFLICT (name_key) DO NOTHING";
 constexpr const char* kNameKeyHolder = "SELECT user_name FROM user_name_keys WHERE name_key = $1";
+// U+10FFFF in UTF-8: appended to a prefix, the end of the range of the strings starting with it.
+constexpr const char* kHighestCodePoint = "\xF4\x8F\xBF\xBF";
+// The people directory. A search reads two index ranges (name folds, display name folds), each
+// from the prefix up to the prefix followed by U+10FFFF, the highest code point.
+constexpr const char* kAddPerson =
+    "INSERT INTO people (name, name_fold, created_ms) VALUES ($1, $2, $3::bigint)"
+    " ON CONFLICT (name) DO UPDATE SET name_fold = excluded.name_fold"
+    " WHERE people.name_fold <> excluded.name_fold";
+constexpr const char* kRecordLastSeen =
+    "INSERT INTO people (name, name_fold, last_seen_ms, created_ms) VALUES ($1, $2, $3::bigint, "
+    "$3::bigint)"
+    " ON CONFLICT (name) DO UPDATE SET last_seen_ms = GREATEST(people.last_seen_ms, "
+    "excluded.last_seen_ms)";
+constexpr const char* kSetDisplayName =
+    "INSERT INTO people (name, name_fold, display_name, display_fold, created_ms)"
+    " VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (name) DO UPDATE"
+    " SET display_name = excluded.display_name, display_fold = excluded.display_fold";
+constexpr const char* kFindPerson =
+    "SELECT name, display_name, last_seen_ms, created_ms FROM people WHERE name = $1";
+constexpr const char* kAllPeople =
+    "SELECT name, display_name, last_seen_ms, created_ms FROM people WHERE name > $1"
+    " ORDER BY name LIMIT $2::bigint";
+constexpr const char* kSearchPeople =
+    "SELECT name, display_name, last_seen_ms, created_ms FROM people WHERE name IN ("
+    " SELECT name FROM people WHERE name_fold >= $1 AND name_fold < $2 AND name > $3"
+    " UNION SELECT name FROM people WHERE display_fold >= $1 AND display_fold < $2 AND name > $3)"
+    " ORDER BY name LIMIT $4::bigint";
 constexpr const char* kUsersWithoutNameKey =
     "SELECT name FROM users WHERE name_key = '' ORDER BY name LIMIT $1::bigint";
 constexpr const char* kSetNameKey = "UPDATE users SET name_key = $2 WHERE name = $1";
@@ -528,6 +555,74 @@ bool PostgresStore::set_name_key(std::string_view user_name, std::string_view na
             db.rollback_quietly();
             throw;
         }
+    });
+}
+
+void PostgresStore::add_person(std::string_view name,
+                               std::string_view name_fold,
+                               std::int64_t now_ms) {
+    pooled(OnLostConnection::Retry, [&](Connection& db) {
+        db.exec(kAddPerson, {std::string(name), std::string(name_fold), param(now_ms)});
+    });
+}
+
+namespace {
+template <typename Rows>
+std::vector<Person> people_from_rows(const Rows& rows) {
+    std::vector<Person> found;
+    found.reserve(static_cast<std::size_t>(rows.size()));
+    for (int row = 0; row < rows.size(); ++row) {
+        found.push_back(Person{rows.text(row, 0), rows.text(row, 1), rows.integer(row, 2),
+                               rows.integer(row, 3)});
+    }
+    return found;
+}
+}  // namespace
+
+std::vector<Person> PostgresStore::people(const PeopleQuery& query) {
+    const auto limit = static_cast<std::int64_t>(
+        std::min<std::size_t>(query.limit, std::numeric_limits<std::int64_t>::max()));
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        if (query.prefix_fold.empty()) {
+            return people_from_rows(db.exec(kAllPeople, {query.after, param(limit)}));
+        }
+        return people_from_rows(db.exec(
+            kSearchPeople,
+            {query.prefix_fold, query.prefix_fold + kHighestCodePoint, query.after, param(limit)}));
+    });
+}
+
+std::optional<Person> PostgresStore::find_person(std::string_view name) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) -> std::optional<Person> {
+        auto found = people_from_rows(db.exec(kFindPerson, {std::string(name)}));
+        if (found.empty()) return std::nullopt;
+        return std::move(found.front());
+    });
+}
+
+void PostgresStore::record_last_seen(const std::vector<LastSeen>& seen) {
+    if (seen.empty()) return;
+    // Idempotent (last_seen_ms only moves forward): a retry after a lost connection is safe.
+    pooled(OnLostConnection::Retry, [&](Connection& db) {
+        db.run(kBegin);
+        try {
+            for (const auto& person : seen) {
+                db.exec(kRecordLastSeen, {person.name, person.name_fold, param(person.ms)});
+            }
+            db.commit();
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+void PostgresStore::set_display_name(const LastSeen& person,
+                                     std::string_view display_name,
+                                     std::string_view display_fold) {
+    pooled(OnLostConnection::Retry, [&](Connection& db) {
+        db.exec(kSetDisplayName, {person.name, person.name_fold, std::string(display_name),
+                                  std::string(display_fold), param(person.ms)});
     });
 }
 

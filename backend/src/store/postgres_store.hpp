@@ -77,6 +77,15 @@ class PostgresStore final : public Store {
     std::optional<User> find_user(std::string_view name) override;
     std::vector<std::string> users_without_name_key(std::size_t limit) override;
     bool set_name_key(std::string_view user_name, std::string_view name_key) override;
+    void add_person(std::string_view name,
+                    std::string_view name_fold,
+                    std::int64_t now_ms) override;
+    std::vector<Person> people(const PeopleQuery& query) override;
+    std::optional<Person> find_person(std::string_view name) override;
+    void record_last_seen(const std::vector<LastSeen>& seen) override;
+    void set_display_name(const LastSeen& person,
+                          std::string_view display_name,
+                          std::string_view display_fold) override;
     std::vector<LoginFailures> login_failures(const std::vector<std::string>& keys) override;
     std::vector<LoginFailures> add_login_failure(const std::vector<std::string>& keys,
                                                  std::int64_t now_ms,

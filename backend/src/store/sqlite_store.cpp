@@ -110,6 +110,32 @@ constexpr const char* kClaimNameKey =
     "INSERT INTO user_name_keys (name_key, user_name) VALUES (?1, ?2)"
     " ON CONFLICT (name_key) DO NOTHING";
 constexpr const char* kNameKeyHolder = "SELECT user_name FROM user_name_keys WHERE name_key = ?1";
+// U+10FFFF in UTF-8: appended to a prefix, the end of the range of the strings starting with it.
+constexpr const char* kHighestCodePoint = "\xF4\x8F\xBF\xBF";
+// The people directory. A search reads two index ranges (name folds, display name folds), each
+// from the prefix up to the prefix followed by U+10FFFF, the highest code point.
+constexpr const char* kAddPerson =
+    "INSERT INTO people (name, name_fold, created_ms) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (name) DO UPDATE SET name_fold = excluded.name_fold"
+    " WHERE people.name_fold <> excluded.name_fold";
+constexpr const char* kRecordLastSeen =
+    "INSERT INTO people (name, name_fold, last_seen_ms, created_ms) VALUES (?1, ?2, ?3, ?3)"
+    " ON CONFLICT (name) DO UPDATE SET last_seen_ms = max(people.last_seen_ms, "
+    "excluded.last_seen_ms)";
+constexpr const char* kSetDisplayName =
+    "INSERT INTO people (name, name_fold, display_name, display_fold, created_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO UPDATE"
+    " SET display_name = excluded.display_name, display_fold = excluded.display_fold";
+constexpr const char* kFindPerson =
+    "SELECT name, display_name, last_seen_ms, created_ms FROM people WHERE name = ?1";
+constexpr const char* kAllPeople =
+    "SELECT name, display_name, last_seen_ms, created_ms FROM people WHERE name > ?1"
+    " ORDER BY name LIMIT ?2";
+constexpr const char* kSearchPeople =
+    "SELECT name, display_name, last_seen_ms, created_ms FROM people WHERE name IN ("
+    " SELECT name FROM people WHERE name_fold >= ?1 AND name_fold < ?2 AND name > ?3"
+    " UNION SELECT name FROM people WHERE display_fold >= ?1 AND display_fold < ?2 AND name > ?3)"
+    " ORDER BY name LIMIT ?4";
 constexpr const char* kUsersWithoutNameKey =
     "SELECT name FROM users WHERE name_key = '' ORDER BY name LIMIT ?1";
 constexpr const char* kSetNameKey = "UPDATE users SET name_key = ?2 WHERE name = ?1";
@@ -576,6 +602,84 @@ bool SqliteStore::set_name_key(std::string_view user_name, std::string_view name
             db.rollback_quietly();
             throw;
         }
+    });
+}
+
+void SqliteStore::add_person(std::string_view name,
+                             std::string_view name_fold,
+                             std::int64_t now_ms) {
+    write([&](Connection& db) {
+        Query(db, kAddPerson).bind(1, name).bind(2, name_fold).bind(3, now_ms).run();
+    });
+}
+
+namespace {
+Person person_from_row(Query& row) {
+    return Person{row.text(0), row.text(1), row.integer(2), row.integer(3)};
+}
+}  // namespace
+
+std::vector<Person> SqliteStore::people(const PeopleQuery& query) {
+    const auto limit = static_cast<std::int64_t>(
+        std::min<std::size_t>(query.limit, std::numeric_limits<std::int64_t>::max()));
+    return read([&](Connection& db) {
+        std::vector<Person> found;
+        if (query.prefix_fold.empty()) {
+            Query rows(db, kAllPeople);
+            rows.bind(1, query.after).bind(2, limit);
+            while (rows.step()) found.push_back(person_from_row(rows));
+        } else {
+            Query rows(db, kSearchPeople);
+            rows.bind(1, query.prefix_fold)
+                .bind(2, query.prefix_fold + kHighestCodePoint)
+                .bind(3, query.after)
+                .bind(4, limit);
+            while (rows.step()) found.push_back(person_from_row(rows));
+        }
+        return found;
+    });
+}
+
+std::optional<Person> SqliteStore::find_person(std::string_view name) {
+    return read([name](Connection& db) -> std::optional<Person> {
+        Query row(db, kFindPerson);
+        row.bind(1, name);
+        if (!row.step()) return std::nullopt;
+        return person_from_row(row);
+    });
+}
+
+void SqliteStore::record_last_seen(const std::vector<LastSeen>& seen) {
+    if (seen.empty()) return;
+    write([&seen](Connection& db) {
+        execute(db, kBeginImmediate);
+        try {
+            for (const auto& person : seen) {
+                Query(db, kRecordLastSeen)
+                    .bind(1, person.name)
+                    .bind(2, person.name_fold)
+                    .bind(3, person.ms)
+                    .run();
+            }
+            execute(db, kCommit);
+        } catch (...) {
+            db.rollback_quietly();
+            throw;
+        }
+    });
+}
+
+void SqliteStore::set_display_name(const LastSeen& person,
+                                   std::string_view display_name,
+                                   std::string_view display_fold) {
+    write([&](Connection& db) {
+        Query(db, kSetDisplayName)
+            .bind(1, person.name)
+            .bind(2, person.name_fold)
+            .bind(3, display_name)
+            .bind(4, display_fold)
+            .bind(5, person.ms)
+            .run();
     });
 }
 

@@ -80,6 +80,30 @@ struct User {
     std::string name_key{};
 };
 
+// One person of the directory: an account, or in open mode a name that signed in or connected.
+struct Person {
+    std::string name;
+    std::string display_name;       // empty: none set
+    std::int64_t last_seen_ms = 0;  // when a connection of theirs last closed; 0: never yet
+    std::int64_t created_ms = 0;
+    bool operator==(const Person&) const = default;
+};
+
+// A page of the directory: people whose name fold or display name fold starts with
+// `prefix_fold` (empty: everyone) and whose name sorts after `after`, by name (byte order).
+struct PeopleQuery {
+    std::string prefix_fold;
+    std::string after;
+    std::size_t limit = 50;
+};
+
+// A person's connection closed at `ms` (Store::record_last_seen).
+struct LastSeen {
+    std::string name;
+    std::string name_fold;
+    std::int64_t ms = 0;
+};
+
 // Failed sign-ins counted under one key (chat::LoginThrottle).
 struct LoginFailures {
     std::int64_t failures = 0;
@@ -188,6 +212,21 @@ class Store {
     // Stores the user's name key and claims it unless another user holds it (a clash from
     // before keys existed: both accounts stay). True when the user now holds the key.
     virtual bool set_name_key(std::string_view user_name, std::string_view name_key) = 0;
+
+    // The people directory (docs/design/storage.md "People"). Folds are chat::search_fold of
+    // the name and the display name, computed by the caller. add_person is idempotent and
+    // refreshes the name's fold; the others add the person when missing.
+    virtual void add_person(std::string_view name,
+                            std::string_view name_fold,
+                            std::int64_t now_ms) = 0;
+    virtual std::vector<Person> people(const PeopleQuery& query) = 0;
+    virtual std::optional<Person> find_person(std::string_view name) = 0;
+    // In one transaction; a person's last_seen_ms never moves back.
+    virtual void record_last_seen(const std::vector<LastSeen>& seen) = 0;
+    // An empty display name clears it.
+    virtual void set_display_name(const LastSeen& person,
+                                  std::string_view display_name,
+                                  std::string_view display_fold) = 0;
 
     // Failed sign-ins per key: the counts of `keys` in that order ({} for an unknown key).
     virtual std::vector<LoginFailures> login_failures(const std::vector<std::string>& keys) = 0;

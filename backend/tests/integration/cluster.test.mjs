@@ -13,7 +13,7 @@ import {
 import { RoomChain } from '../../../frontend/src/api/roomChain.mjs'
 import { RoomEvents, foldedState } from '../../../frontend/src/api/roomEvents.mjs'
 
-const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000']
+const ARGS = ['--rate-per-second', '100000', '--rate-burst', '100000', '--last-seen-interval-ms', '100']
 
 // Sends a change frame (edit, delete, react, unreact) and insists on its ack.
 async function changeOk (client, frame) {
@@ -91,6 +91,34 @@ describe(`two chatd nodes (${mode})`, () => {
     alice.send({ type: 'typing_stop', room: 'general' })
     const stop = await bob.next(f => f.type === 'typing_stop', 5000, 'typing_stop on B')
     assert.deepEqual(stop, { type: 'typing_stop', room: 'general', user_name: 'typist-a' })
+  })
+
+  it('the directory on either node lists open-mode names, shows who is online on the other node, and DMs reach an offline name', async () => {
+    const pamToken = await openLogin(a.base, 'pam')
+    const pam = track(await nativeConnect(a, pamToken))
+    const quinnToken = await openLogin(b.base, 'quinn')
+    // quinn signed in on B and never connected: listed, offline; pam is online on A, seen from B.
+    const fromB = await waitFor(async () => {
+      const res = await http(b.base, 'GET', '/api/people?q=PAM', undefined, quinnToken)
+      return res.json.people.find(p => p.user_name === 'pam' && p.status === 'online') && res
+    }, { what: 'pam online in the directory of B' })
+    assert.equal(fromB.status, 200, fromB.text)
+    const quinn = await http(a.base, 'GET', '/api/people/quinn', undefined, pamToken)
+    assert.equal(quinn.status, 200, quinn.text)
+    assert.equal(quinn.json.status, 'offline')
+    const dm = await http(a.base, 'POST', '/api/dm/quinn', undefined, pamToken)
+    assert.equal(dm.status, 200, dm.text)
+    const ack = await sendOk(pam, dm.json.name, 'for when you connect')
+    const q = track(await nativeConnect(b, quinnToken))
+    const page = await fetchAfter(b.base, quinnToken, dm.json.name, 0)
+    assert.ok(page.some(m => m.id === ack.id), JSON.stringify(page))
+    // pam leaves A: B's directory shows pam offline with a last seen.
+    await pam.close()
+    await waitFor(async () => {
+      const res = await http(b.base, 'GET', '/api/people/pam', undefined, quinnToken)
+      return res.json.status === 'offline' && res.json.last_seen_ms > 0
+    }, { what: 'pam offline with a last seen on B' })
+    q.terminate()
   })
 
   it('signing out on one node closes the session\'s sockets on the other; sign out everywhere closes them all', async () => {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 
 import {
   fetchAfter, http, isMessage, login, metrics, nativeConnect, newCmid, register, sendMessage, sendOk,
-  startChatd, within, wsConnect
+  startChatd, waitFor, within, wsConnect
 } from './lib/chatd.mjs'
 
 const PASSWORD = 'correct horse battery'
@@ -36,7 +36,11 @@ describe('native API (--auth password)', () => {
   before(async () => {
     // History and sequencing send a few hundred messages quickly: keep rate limiting out of the way
     // here (limits.test.mjs covers it).
-    server = await startChatd({ auth: 'password', args: ['--rate-per-second', '10000', '--rate-burst', '10000'] })
+    server = await startChatd({
+      auth: 'password',
+      args: ['--rate-per-second', '10000', '--rate-burst', '10000', '--max-people-page', '3',
+        '--last-seen-interval-ms', '50', '--max-display-name-length', '8']
+    })
   })
 
   after(async () => {
@@ -346,6 +350,124 @@ describe('native API (--auth password)', () => {
       const off = await sockets.alice.next(f => f.type === 'presence' && f.user_name === 'erin')
       assert.equal(off.online, false)
       await sockets.bob.next(f => f.type === 'presence' && f.user_name === 'erin' && f.online === false)
+    })
+  })
+
+  describe('people', () => {
+    const names = res => res.json.people.map(p => p.user_name)
+
+    it('GET /api/people lists every account by name with status, and pages after the last name', async () => {
+      const first = await get('/api/people?limit=2', tokens.alice)
+      assert.equal(first.status, 200, first.text)
+      assert.deepEqual(names(first), ['alice', 'bob'])
+      assert.equal(first.json.has_more, true)
+      assertFields(first.json.people[0], { user_name: 'alice', display_name: '', status: 'online' })
+      assert.equal(typeof first.json.people[0].last_seen_ms, 'number')
+      const next = await get('/api/people?limit=2&after=bob', tokens.alice)
+      assert.equal(next.status, 200, next.text)
+      assert.equal(names(next)[0], 'carol')
+      // erin signed up, connected and left above: offline, with a last seen.
+      const erin = (await get('/api/people?q=erin', tokens.alice)).json.people[0]
+      assertFields(erin, { user_name: 'erin', status: 'offline' })
+    })
+
+    it('q finds a case-insensitive prefix of the name, and bad pages are refused with their code', async () => {
+      const bo = await get('/api/people?q=BO', tokens.alice)
+      assert.equal(bo.status, 200, bo.text)
+      assert.deepEqual(names(bo), ['bob'])
+      const none = await get(`/api/people?q=${encodeURIComponent('ob')}`, tokens.alice)
+      assert.deepEqual(names(none), [], 'a prefix, not a substring')
+      const before = await metrics(server.base)
+      for (const limit of ['0', '4']) {
+        const res = await get(`/api/people?limit=${limit}`, tokens.alice)
+        assert.equal(res.status, 400, res.text)
+        assert.equal(errorCode(res), 'page_too_large')
+      }
+      const atEdge = await get('/api/people?limit=3', tokens.alice)
+      assert.equal(atEdge.status, 200, atEdge.text)
+      assert.equal(atEdge.json.people.length, 3)
+      const series = 'chat_limit_hits_total{kind="people_page"}'
+      const counted = (await metrics(server.base)).value(series) - (before.value(series) ?? 0)
+      assert.equal(counted, 2)
+      const long = await get(`/api/people?q=${'x'.repeat(129)}`, tokens.alice)
+      assert.equal(long.status, 400, long.text)
+      assert.equal(errorCode(long), 'bad_request')
+      assert.equal((await get('/api/people', undefined)).status, 401)
+    })
+
+    it('GET /api/people/{name} is the profile card; an unknown name answers 404 user_not_found', async () => {
+      const bob = await get('/api/people/bob', tokens.alice)
+      assert.equal(bob.status, 200, bob.text)
+      assertFields(bob.json, { user_name: 'bob', display_name: '', status: 'online' })
+      const missing = await get('/api/people/nobody', tokens.alice)
+      assert.equal(missing.status, 404, missing.text)
+      assert.equal(errorCode(missing), 'user_not_found')
+    })
+
+    it('PUT /api/me/profile sets a display name that search finds; past its limit or with hidden characters it is refused', async () => {
+      const put = (body, token = tokens.carol) => http(server.base, 'PUT', '/api/me/profile', body, token)
+      const set = await put({ display_name: '  Élodie  ' })
+      assert.equal(set.status, 200, set.text)
+      assertFields(set.json, { user_name: 'carol', display_name: 'Élodie' })
+      const found = await get(`/api/people?q=${encodeURIComponent('éLO')}`, tokens.alice)
+      assert.deepEqual(names(found), ['carol'])
+      assert.equal(found.json.people[0].display_name, 'Élodie')
+      const atEdge = await put({ display_name: '12345678' })
+      assert.equal(atEdge.status, 200, atEdge.text)
+      const before = await metrics(server.base)
+      const tooLong = await put({ display_name: '123456789' })
+      assert.equal(tooLong.status, 400, tooLong.text)
+      assert.equal(errorCode(tooLong), 'display_name_too_long')
+      for (const hidden of ['a\u200bb', 'a\u202eb', 'a\nb', 'a\u0007']) {
+        const res = await put({ display_name: hidden })
+        assert.equal(res.status, 400, `${JSON.stringify(hidden)}: ${res.text}`)
+        assert.equal(errorCode(res), 'invalid_display_name')
+      }
+      const after = await metrics(server.base)
+      const delta = kind => after.value(`chat_limit_hits_total{kind="${kind}"}`) -
+        (before.value(`chat_limit_hits_total{kind="${kind}"}`) ?? 0)
+      assert.equal(delta('display_name_length'), 1)
+      assert.equal(delta('invalid_display_name'), 4)
+      assert.equal((await put({ nope: 1 })).status, 400)
+      // Refusals changed nothing; an empty name clears it.
+      assert.equal((await get('/api/people/carol', tokens.alice)).json.display_name, '12345678')
+      const cleared = await put({ display_name: '   ' })
+      assert.equal(cleared.json.display_name, '')
+      assert.equal((await http(server.base, 'PUT', '/api/me/profile', { display_name: 'x' })).status, 401)
+    })
+
+    it('last seen is stored when a user\'s last connection closes', async () => {
+      const res = await register(server.base, 'frank', PASSWORD)
+      assert.equal(res.status, 201, res.text)
+      const never = await get('/api/people/frank', tokens.alice)
+      assertFields(never.json, { status: 'offline', last_seen_ms: 0 })
+      const frank = await nativeConnect(server, res.token)
+      const opened = Date.now()
+      await frank.close()
+      await sockets.alice.next(f => f.type === 'presence' && f.user_name === 'frank' && f.online === false)
+      // Written within one --last-seen-interval-ms (50 ms) of the close.
+      let card
+      await waitFor(async () => {
+        card = (await get('/api/people/frank', tokens.alice)).json
+        return card.last_seen_ms > 0
+      }, { what: 'frank\'s last seen' })
+      assert.equal(card.status, 'offline')
+      assert.ok(card.last_seen_ms >= opened - 1000 && card.last_seen_ms <= Date.now(), JSON.stringify(card))
+    })
+
+    it('anyone in the directory can be sent a DM, online or not', async () => {
+      const res = await post('/api/dm/frank', undefined, tokens.alice)
+      assert.equal(res.status, 200, res.text)
+      assertFields(res.json, { name: 'dm:alice:frank' })
+      const ack = await sendOk(sockets.alice, 'dm:alice:frank', 'when you are back')
+      const login = await http(server.base, 'POST', '/api/login', { user_name: 'frank', password: PASSWORD })
+      const frank = await nativeConnect(server, login.json.token)
+      try {
+        const hist = await get('/api/rooms/dm:alice:frank/messages', login.json.token)
+        assert.ok(hist.json.messages.some(m => m.id === ack.id), hist.text)
+      } finally {
+        await frank.close()
+      }
     })
   })
 

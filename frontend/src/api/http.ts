@@ -10,6 +10,7 @@ import {
   type ReadState,
   type SingleMessage,
 } from '@/protocol/frames'
+import { parsePeoplePage, parsePerson, type PeoplePage, type Person } from './people'
 
 export type AuthMode = 'password' | 'open'
 
@@ -158,6 +159,33 @@ export function createApiClient(options: ApiClientOptions) {
     openDirect: (user: string) =>
       request<{ name: string }>('POST', `/api/dm/${encodeURIComponent(user)}`),
     online: () => request<{ users: string[] }>('GET', '/api/users/online'),
+    /** The directory: `GET /api/people?q=&after=&limit=` (a prefix of the name or display name). */
+    async people(query: { q?: string; after?: string; limit?: number } = {}) {
+      const params = new URLSearchParams()
+      if (query.q) params.set('q', query.q)
+      if (query.after) params.set('after', query.after)
+      if (query.limit !== undefined) params.set('limit', String(query.limit))
+      const qs = params.toString()
+      const parsed = parsePeoplePage(
+        await request<unknown>('GET', `/api/people${qs ? `?${qs}` : ''}`),
+      )
+      if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected people page')
+      return parsed satisfies PeoplePage
+    },
+    /** Sets (or with '' clears) your display name: `PUT /api/me/profile`. */
+    async setDisplayName(display_name: string) {
+      const parsed = parsePerson(await request<unknown>('PUT', '/api/me/profile', { display_name }))
+      if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected person')
+      return parsed satisfies Person
+    },
+    /** One person's card: `GET /api/people/{name}`. */
+    async person(name: string) {
+      const parsed = parsePerson(
+        await request<unknown>('GET', `/api/people/${encodeURIComponent(name)}`),
+      )
+      if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected person')
+      return parsed satisfies Person
+    },
     messages: (name: string, query: HistoryQuery | { limit?: number } = {}) =>
       page(`${room(name)}/messages`, query),
     /** A thread's replies: `GET …/messages/{id}/replies`, the newest page or `before=`. */

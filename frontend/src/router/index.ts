@@ -14,6 +14,7 @@ const router = createRouter({
     { path: '/', name: 'chat', component: ChatView, meta: { requiresAuth: true } },
     { path: '/r/:room/:id?', name: 'room', component: ChatView, meta: { requiresAuth: true } },
     { path: '/dm/:user/:id?', name: 'dm', component: ChatView, meta: { requiresAuth: true } },
+    { path: '/people', name: 'people', component: ChatView, meta: { requiresAuth: true } },
     { path: '/login', name: 'login', component: LoginView },
     { path: '/:pathMatch(.*)*', redirect: '/' },
   ],

@@ -30,6 +30,7 @@
 #include "store/open_store.hpp"
 #include "store/schema_codes.hpp"
 #include "support/temp_dir.hpp"
+#include "unit/store/people_contract.hpp"
 #include "unit/store/store_contract.hpp"
 
 namespace {
@@ -232,6 +233,7 @@ struct PostgresFactory {
                 "DROP TABLE mentions;"
                 "ALTER TABLE sessions DROP COLUMN public_id, DROP COLUMN created_ms,"
                 " DROP COLUMN last_used_ms, DROP COLUMN user_agent, DROP COLUMN address;"
+                "DROP TABLE people;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
                 " DROP COLUMN mentions, DROP COLUMN mentions_room,"
@@ -264,6 +266,7 @@ namespace chatd::store::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreContract, ::testing::Types<PostgresFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, RoomLogContract, ::testing::Types<PostgresFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ReadStateContract, ::testing::Types<PostgresFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, PeopleContract, ::testing::Types<PostgresFactory>);
 }  // namespace chatd::store::contract
 
 namespace {
@@ -372,8 +375,8 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     auto db = raw();
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
-    // The newest migration (migrations/postgres/0010_session_details.sql).
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "10");
+    // The newest migration (migrations/postgres/0011_people.sql).
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "11");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 

@@ -20,6 +20,7 @@
 
 #include "metrics/metrics.hpp"
 #include "store/schema_codes.hpp"
+#include "unit/store/people_contract.hpp"
 #include "unit/store/store_contract.hpp"
 
 namespace {
@@ -137,6 +138,7 @@ void revert_schema_to_version_6(RawDatabase& raw) {
         "ALTER TABLE sessions DROP COLUMN last_used_ms;"
         "ALTER TABLE sessions DROP COLUMN user_agent;"
         "ALTER TABLE sessions DROP COLUMN address;"
+        "DROP TABLE people;"
         "DELETE FROM schema_version WHERE version >= 7;");
 }
 
@@ -181,6 +183,7 @@ namespace chatd::store::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Types<SqliteFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, RoomLogContract, ::testing::Types<SqliteFactory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, ReadStateContract, ::testing::Types<SqliteFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, PeopleContract, ::testing::Types<SqliteFactory>);
 }  // namespace chatd::store::contract
 
 namespace {

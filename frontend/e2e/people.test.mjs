@@ -1,0 +1,134 @@
+// The people directory in Debian's Chromium against a real chatd: search by the start of a name,
+// status and last seen, and "Message" opening a DM with someone who is offline, whose message
+// then reaches them when they come back; in English on a desktop and in French on a phone.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { apiClient } from './support/chatd.mjs'
+import { DESKTOP, PHONE, openPage, shot, signUp, startSuite, waitOnline } from './support/ui.mjs'
+
+/** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
+let server
+/** @type {import('playwright-core').Browser} */
+let browser
+const errors = []
+
+before(async () => {
+  ;({ server, browser } = await startSuite())
+  // Accounts that never connected: offline, never seen.
+  const api = apiClient(server.url)
+  for (const name of ['olivia', 'oscar', 'zed']) {
+    await api('POST', '/api/register', { user_name: name, password: 'correct-horse-1' })
+  }
+})
+
+after(async () => {
+  assert.deepEqual(errors, [])
+  await browser?.close()
+  await server?.close()
+})
+
+describe('people', () => {
+  const cases = [
+    {
+      label: 'desktop-en',
+      viewport: DESKTOP,
+      locale: 'en-US',
+      offline: 'Not seen yet',
+      name: 'pia',
+      saved: 'Saved.',
+      tooLong: 'too long',
+      skip: 'Skip to people search',
+    },
+    {
+      label: 'phone-fr',
+      viewport: PHONE,
+      locale: 'fr-FR',
+      offline: 'Pas encore vu',
+      name: 'paul',
+      seen: /^Vu /,
+      saved: 'Enregistré.',
+      tooLong: 'trop long',
+      skip: 'Aller à la recherche de personnes',
+    },
+  ]
+  for (const { label, viewport, locale, offline, name, seen, saved, tooLong, skip } of cases) {
+    it(`${label}: search, status, last seen, a display name, and a DM to someone offline that reaches them later`, async () => {
+      const page = await openPage(browser, errors, { viewport, locale })
+      await signUp(page, server.url, name)
+      if (viewport === PHONE) await page.getByTestId('menu').click()
+      await page.getByTestId('people-link').click()
+      await page.waitForURL(/\/people$/)
+      const list = page.getByTestId('people-list')
+      await list.locator(`[data-user="${name}"]`).waitFor()
+      // The skip link leads to the search box here, and says so.
+      const skipLink = page.locator('.skip-link')
+      assert.equal((await skipLink.textContent())?.trim(), skip)
+      assert.equal(await skipLink.getAttribute('href'), '#people-search')
+
+      // The start of a name, in any case: olivia and oscar, not zed.
+      await page.getByTestId('people-search').fill('O')
+      await page.waitForFunction(() => {
+        const users = [...document.querySelectorAll('[data-testid="person"]')].map((e) =>
+          e.getAttribute('data-user'),
+        )
+        return users.join(',') === 'olivia,oscar'
+      })
+      // oscar never connected; olivia did in the first case: a last seen, in the page's language.
+      const oscar = list.locator('[data-user="oscar"]')
+      assert.equal(await oscar.getByTestId('person-status').textContent(), offline)
+      assert.equal(await oscar.getByTestId('person-status').getAttribute('data-status'), 'offline')
+      await page.getByTestId('people-search').fill(name.toUpperCase())
+      const self = list.locator(`[data-user="${name}"]`)
+      await self.waitFor()
+      assert.equal(await self.getByTestId('person-status').getAttribute('data-status'), 'online')
+      assert.equal(await self.getByTestId('person-message').count(), 0, 'no DM with oneself')
+      if (seen) {
+        await page.getByTestId('people-search').fill('olivia')
+        const status = list.locator('[data-user="olivia"]').getByTestId('person-status')
+        await status.waitFor()
+        assert.match(await status.textContent(), seen)
+      }
+      await shot(page, `people-${label}`)
+
+      // A display name, found by others' searches and shown instead of the user name.
+      await page.getByTestId('profile-display-name').fill(`Zoé ${label}`)
+      await page.getByTestId('profile-save').click()
+      await page.getByTestId('profile-note').filter({ hasText: saved }).waitFor()
+      await page.getByTestId('people-search').fill('zOÉ')
+      await list
+        .locator(`[data-user="${name}"]`)
+        .getByTestId('person-name')
+        .filter({ hasText: `Zoé ${label}` })
+        .waitFor()
+      await page.getByTestId('profile-display-name').fill('x'.repeat(65))
+      await page.getByTestId('profile-save').click()
+      await page.getByTestId('profile-note').filter({ hasText: tooLong }).waitFor()
+
+      await page.getByTestId('people-search').fill('oli')
+      await list.locator('[data-user="olivia"]').getByTestId('person-message').click()
+      await page.waitForURL(/\/dm\/olivia$/)
+      await waitOnline(page)
+      await page.getByTestId('composer-input').fill(`hello olivia from ${name}`)
+      await page.getByTestId('composer-input').press('Enter')
+      await page
+        .getByTestId('message-text')
+        .filter({ hasText: `from ${name}` })
+        .waitFor()
+
+      // olivia signs in later and finds it.
+      const other = await openPage(browser, errors, { viewport, locale })
+      await other.goto(server.url + '/')
+      await other.getByTestId('login-name').fill('olivia')
+      await other.getByTestId('login-password').fill('correct-horse-1')
+      await other.getByTestId('login-submit').click()
+      await waitOnline(other)
+      await other.goto(server.url + `/dm/${name}`)
+      await other
+        .getByTestId('message-text')
+        .filter({ hasText: `hello olivia from ${name}` })
+        .waitFor()
+      await other.context().close()
+      await page.context().close()
+    })
+  }
+})
