@@ -37,6 +37,7 @@ struct Config {
     std::size_t max_reactions_per_message = 50;  // distinct emoji on one message
     std::size_t max_unread_count = 999;          // unread counts stop here ("999+")
     std::size_t max_room_mention_members = 50;   // @room only in rooms this small
+    std::size_t max_members_page = 1000;         // names per GET /api/rooms/{room}/members
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;
     double rate_per_second = 20;

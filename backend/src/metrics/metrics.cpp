@@ -126,6 +126,8 @@ std::string_view to_string(Limit limit) {
             return "unread_capped";
         case Limit::RoomMention:
             return "room_mention";
+        case Limit::MembersPage:
+            return "members_page";
         case Limit::kCount:
             break;
     }

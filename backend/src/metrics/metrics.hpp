@@ -67,6 +67,7 @@ enum class Limit {
     ReadMarkBeyondNewest,
     UnreadCapped,
     RoomMention,  // `@room` in a room with more than --max-room-mention-members members
+    MembersPage,  // a members page asked for more names than --max-members-page
     kCount
 };
 
