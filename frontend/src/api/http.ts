@@ -19,6 +19,8 @@ export interface ServerConfig {
     max_frame_bytes: number
     rate_per_second: number
     rate_burst: number
+    /** `@room` is refused in rooms with more members (absent from older servers). */
+    max_room_mention_members?: number
   }
 }
 
@@ -125,6 +127,12 @@ export function createApiClient(options: ApiClientOptions) {
     openDirect: (user: string) =>
       request<{ name: string }>('POST', `/api/dm/${encodeURIComponent(user)}`),
     online: () => request<{ users: string[] }>('GET', '/api/users/online'),
+    /** A page of the room's member names, in byte order: `GET …/members?after=`. */
+    members: (name: string, after = '') =>
+      request<{ members: string[]; has_more: boolean }>(
+        'GET',
+        `${room(name)}/members${after ? `?after=${encodeURIComponent(after)}` : ''}`,
+      ),
     messages: (name: string, query: HistoryQuery | { limit?: number } = {}) =>
       page(`${room(name)}/messages`, query),
     /** A thread's replies: `GET …/messages/{id}/replies`, the newest page or `before=`. */
