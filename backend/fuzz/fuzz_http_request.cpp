@@ -28,7 +28,15 @@ namespace chat = chatd::chat;
 namespace protocol = chatd::protocol;
 
 // What a handler reads besides the path (net/server.cpp, Server::Impl::add_routes).
-enum class Reads { Nothing, SeedSend, Credentials, LoginCredentials, RoomName, HistoryQuery };
+enum class Reads {
+    Nothing,
+    SeedSend,
+    Credentials,
+    LoginCredentials,
+    RoomName,
+    HistoryQuery,
+    MembersQuery
+};
 
 struct Endpoint {
     const char* route;
@@ -52,6 +60,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST /api/rooms/{room}/join", Reads::Nothing},
     {"POST /api/rooms/{room}/leave", Reads::Nothing},
     {"POST /api/dm/{user_name}", Reads::Nothing},
+    {"GET /api/rooms/{room}/members", Reads::MembersQuery},
     {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
     {"GET /api/users/online", Reads::Nothing},
 };
@@ -94,6 +103,14 @@ void read_request(Reads reads,
             const auto history = protocol::parse_history_query(query);
             if ((history.before && *history.before < 0) || (history.after && *history.after < 0) ||
                 history.limit < 0) {
+                std::abort();
+            }
+            return;
+        }
+        case Reads::MembersQuery: {
+            const auto members = protocol::parse_members_query(query);
+            if (members.after.size() > 256 || !chat::valid_utf8(members.after) ||
+                (members.limit && *members.limit < 1)) {
                 std::abort();
             }
             return;
