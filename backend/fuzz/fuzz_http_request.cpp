@@ -37,6 +37,7 @@ enum class Reads {
     HistoryQuery,
     PeopleQuery,
     DisplayName,
+    MembersQuery,
 };
 
 struct Endpoint {
@@ -61,6 +62,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST /api/rooms/{room}/join", Reads::Nothing},
     {"POST /api/rooms/{room}/leave", Reads::Nothing},
     {"POST /api/dm/{user_name}", Reads::Nothing},
+    {"GET /api/rooms/{room}/members", Reads::MembersQuery},
     {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
     {"GET /api/users/online", Reads::Nothing},
     {"GET /api/people", Reads::PeopleQuery},
@@ -117,6 +119,14 @@ void read_request(Reads reads,
         }
         case Reads::DisplayName: {
             (void)chat::utf8_length(protocol::parse_display_name(body));
+            return;
+        }
+        case Reads::MembersQuery: {
+            const auto members = protocol::parse_members_query(query);
+            if (members.after.size() > 256 || !chat::valid_utf8(members.after) ||
+                (members.limit && *members.limit < 1)) {
+                std::abort();
+            }
             return;
         }
     }

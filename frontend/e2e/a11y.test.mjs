@@ -1,7 +1,8 @@
 // Accessibility in Debian's Chromium against a real chatd: axe-core (injected into the page) finds
 // no violation of any impact on the sign-in page, the chat view (messages, a reply's quote,
-// reactions), the thread panel and the people directory, on a desktop and a phone, light and dark; and focus goes where
-// the next keystroke belongs (name field, composer, the phone drawer, which keeps it while open).
+// reactions, the composer's @ suggestions), the thread panel and the people directory, on a
+// desktop and a phone, light and dark; and focus goes where the next keystroke belongs (name
+// field, composer, the phone drawer, which keeps it while open).
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -131,6 +132,14 @@ describe('accessibility (axe-core)', () => {
       await page.getByTestId('emoji-picker').waitFor({ state: 'detached' })
       await assertNoViolations(page, `${label} chat`)
       await shot(page, `a11y-${label}-chat`)
+
+      const composer = page.getByTestId('composer-input')
+      await composer.pressSequentially('@')
+      await page.getByTestId('mention-suggestion').first().waitFor()
+      await assertNoViolations(page, `${label} mention suggestions`)
+      await composer.press('Escape')
+      await page.getByTestId('mention-suggestions').waitFor({ state: 'hidden' })
+      await composer.fill('')
 
       await root.getByTestId('thread-summary').click()
       await page.getByTestId('thread-panel').getByTestId('message-text').last().waitFor()

@@ -4,7 +4,9 @@
 // permission granted to the context, notifications captured by an init script that wraps
 // window.Notification), and once he opens the room a highlighted row with his name marked. A
 // name inside code mentions nobody. The phone, never granted, offers notifications once, politely,
-// and remembers "Plus tard". Every wait is on a selector or a condition, bounded.
+// and remembers "Plus tard". Typing `@` offers the room's members: alice picks bob with the
+// keyboard and he is mentioned; bob's phone inserts a name by a tap. Every wait is on a selector or
+// a condition, bounded.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -197,5 +199,42 @@ describe('mentions in the web client', () => {
     assert.equal(await mentionBadge(desk, DM).count(), 0)
     assert.equal(await desk.evaluate(() => window.__notifications.length), 1)
     await desk.evaluate(() => window.__setHidden(false))
+  })
+
+  it("@ offers the room's members: picked with the keyboard on a desktop, by a tap on a phone", async () => {
+    await row(alice, DM).click()
+    const input = alice.getByTestId('composer-input')
+    await input.click()
+    await input.pressSequentially('thanks @bo')
+    const options = alice.getByTestId('mention-suggestion')
+    await options.first().waitFor()
+    assert.deepEqual(await options.allTextContents(), ['@bob'])
+    assert.equal(
+      await input.getAttribute('aria-activedescendant'),
+      await options.first().getAttribute('id'),
+    )
+    assert.deepEqual(await axeViolations(alice), [], 'desktop with the mention suggestions open')
+    await shot(alice, 'mentions-desktop-autocomplete')
+    await input.press('ArrowDown')
+    await input.press('Enter')
+    assert.equal(await input.inputValue(), 'thanks @bob ')
+    await input.press('Enter')
+    await mentionBadge(desk, DM).waitFor({ state: 'attached' })
+
+    // bob's phone, in general (everyone who has connected): a tap inserts the name.
+    const phoneInput = phone.getByTestId('composer-input')
+    await phoneInput.click()
+    await phoneInput.pressSequentially('@al')
+    const phoneOption = phone.getByTestId('mention-suggestion')
+    await phoneOption.first().waitFor()
+    assert.equal(
+      await phone.getByRole('listbox').getAttribute('aria-label'),
+      'Personnes à mentionner',
+    )
+    assert.deepEqual(await axeViolations(phone), [], 'phone with the mention suggestions open')
+    await shot(phone, 'mentions-phone-autocomplete')
+    await phoneOption.first().tap()
+    assert.equal(await phoneInput.inputValue(), '@alice ')
+    await phoneInput.fill('')
   })
 })

@@ -379,6 +379,23 @@ std::vector<std::string> ChatService::rooms_of(const std::string& user_name) {
     return rooms;
 }
 
+MembersPage ChatService::room_members(const Identity& identity,
+                                      std::string_view room,
+                                      std::string_view after,
+                                      std::int64_t limit) {
+    if (limit < 1 || static_cast<std::uint64_t>(limit) > options_.max_members_page) {
+        if (limit > 0) metrics_.limit_hit(Limit::MembersPage);
+        throw Error(ErrorCode::BadRequest,
+                    "limit is 1 to " + std::to_string(options_.max_members_page));
+    }
+    require_reader(identity, room);
+    // One extra name tells whether another page exists.
+    auto members = store_.room_members(room, after, static_cast<std::size_t>(limit) + 1);
+    const bool has_more = members.size() > static_cast<std::size_t>(limit);
+    if (has_more) members.pop_back();
+    return MembersPage{std::move(members), has_more};
+}
+
 void ChatService::count_capped(const std::vector<model::ReadState>& states) {
     for (const auto& state : states) {
         if (state.unread_capped) metrics_.limit_hit(Limit::UnreadCapped);

@@ -82,6 +82,11 @@ struct HistoryPage {
     model::MessageId as_of = 0;
 };
 
+struct MembersPage {
+    std::vector<std::string> members;
+    bool has_more = false;
+};
+
 // One visible message of a room, folded as of `as_of`.
 struct FoundMessage {
     model::Message message;
@@ -132,6 +137,9 @@ struct ServiceOptions {
     // `@room` is refused (room_mention_too_large) in rooms with more members than this; each
     // refusal is counted (chat_limit_hits_total{kind="room_mention"}).
     std::size_t max_room_mention_members = 50;
+    // GET /api/rooms/{room}/members names at most this many per page; a larger limit is refused
+    // and counted (chat_limit_hits_total{kind="members_page"}).
+    std::size_t max_members_page = 1000;
     // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
     // which the edit window compares (a fake one in tests).
     std::function<std::int64_t()> clock{};
@@ -220,6 +228,12 @@ class ChatService {
                         std::optional<std::int64_t> before,
                         std::optional<std::int64_t> after,
                         int limit);
+    // The names of the room's members after `after`, in byte order, `limit` (1 to
+    // max_members_page, BadRequest otherwise) at most; only members read them. Blocking.
+    MembersPage room_members(const Identity& identity,
+                             std::string_view room,
+                             std::string_view after,
+                             std::int64_t limit);
     // Rooms the user's live connections subscribe to (general included). Blocking.
     std::vector<std::string> rooms_of(const std::string& user_name);
 

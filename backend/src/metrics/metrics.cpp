@@ -138,6 +138,8 @@ std::string_view to_string(Limit limit) {
             return "invalid_display_name";
         case Limit::LastSeenCoalesced:
             return "last_seen_coalesced";
+        case Limit::MembersPage:
+            return "members_page";
         case Limit::kCount:
             break;
     }

@@ -75,6 +75,7 @@ enum class Limit {
     DisplayNameLength,
     InvalidDisplayName,
     LastSeenCoalesced,  // a user's last-seen time replaced within one --last-seen-interval-ms
+    MembersPage,        // a members page asked for more names than --max-members-page
     kCount
 };
 

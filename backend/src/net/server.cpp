@@ -713,6 +713,14 @@ void Server::Impl::add_routes() {
         [this](const Call& c, const Identity& me) {
             return ok(protocol::direct_body(service.open_direct(me, c.params.at("user_name"))));
         });
+    add("GET", "/api/rooms/{room}/members", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            const auto query = protocol::parse_members_query(c.query);
+            return ok(protocol::members_body(service.room_members(
+                me, c.params.at("room"), query.after,
+                query.limit.value_or(
+                    static_cast<std::int64_t>(service.options().max_members_page)))));
+        });
     add("GET", "/api/rooms/{room}/messages", SignedIn, Blocking,
         [this](const Call& c, const Identity& me) {
             const auto query = protocol::parse_history_query(c.query);

@@ -105,6 +105,23 @@ HistoryQuery parse_history_query(const std::unordered_map<std::string, std::stri
     return history;
 }
 
+MembersQuery parse_members_query(const std::unordered_map<std::string, std::string>& query) {
+    MembersQuery members;
+    if (auto it = query.find("after"); it != query.end()) {
+        if (it->second.size() > 256 || !chat::valid_utf8(it->second)) {
+            throw Error(ErrorCode::BadRequest, "after must be a name (UTF-8, at most 256 bytes)");
+        }
+        members.after = it->second;
+    }
+    if (auto it = query.find("limit"); it != query.end()) {
+        members.limit = parse_int(it->second);
+        if (!members.limit || *members.limit < 1) {
+            throw Error(ErrorCode::BadRequest, "limit must be a positive integer");
+        }
+    }
+    return members;
+}
+
 std::int64_t parse_message_id(std::string_view segment) {
     const auto id = parse_int(segment);
     if (!id || *id < 1) throw Error(ErrorCode::BadRequest, "a message id is a positive integer");

@@ -57,6 +57,14 @@ struct HistoryQuery {
 };
 HistoryQuery parse_history_query(const std::unordered_map<std::string, std::string>& query);
 
+// GET /api/rooms/{room}/members?after=&limit=: after is a name (at most 256 bytes of UTF-8,
+// default "": from the first), limit a positive decimal integer (default: the page bound).
+struct MembersQuery {
+    std::string after;
+    std::optional<std::int64_t> limit;
+};
+MembersQuery parse_members_query(const std::unordered_map<std::string, std::string>& query);
+
 // The {id} of /api/rooms/{room}/messages/{id}: a positive decimal integer (BadRequest otherwise).
 std::int64_t parse_message_id(std::string_view segment);
 

@@ -26,6 +26,11 @@ std::string users_body(const std::vector<std::string>& users) {
     return json::serialize(json::object{{"users", to_array(users)}});
 }
 
+std::string members_body(const chat::MembersPage& page) {
+    return json::serialize(
+        json::object{{"members", to_array(page.members)}, {"has_more", page.has_more}});
+}
+
 std::string error_body(std::string_view code, std::string_view message) {
     return json::serialize(
         json::object{{"error", json::object{{"code", code}, {"message", message}}}});
@@ -44,6 +49,8 @@ std::string config_body(const chat::ServiceOptions& options) {
              {"edit_window_seconds",
               std::chrono::duration_cast<std::chrono::seconds>(options.edit_window).count()},
              {"max_reactions_per_message", options.max_reactions_per_message},
+             {"max_room_mention_members", options.max_room_mention_members},
+             {"max_members_page", options.max_members_page},
          }},
     });
 }

@@ -44,6 +44,8 @@ std::string read_states_body(const std::vector<model::ReadState>& states);
 // GET /api/rooms/{room}/messages and .../messages/{id}/replies:
 // {"messages": [message objects], "has_more", "as_of"}.
 std::string history_body(const chat::HistoryPage& page);
+// GET /api/rooms/{room}/members: {"members": [names], "has_more"}.
+std::string members_body(const chat::MembersPage& page);
 // GET /api/rooms/{room}/messages/{id}: {"message": message object, "as_of"}.
 std::string message_body(const chat::FoundMessage& found);
 

@@ -238,6 +238,11 @@ constexpr const char* kIsMember = "SELECT 1 FROM members WHERE room = $1 AND use
 constexpr const char* kRoomsOf = "SELECT room FROM members WHERE user_name = $1 ORDER BY room";
 constexpr const char* kMembersOf =
     "SELECT user_name FROM members WHERE room = $1 ORDER BY user_name";
+// read_marks.user_name is COLLATE "C": byte order, as SQLite compares, served by
+// read_marks_by_room.
+constexpr const char* kRoomMembers =
+    "SELECT user_name FROM read_marks WHERE room = $1 AND user_name > $2"
+    " ORDER BY user_name LIMIT $3::bigint";
 
 constexpr int kMaxHistoryLimit = 1000;
 static_assert(detail::versions_strictly_increase(embedded::kPostgresMigrations),
@@ -804,6 +809,15 @@ std::vector<std::string> PostgresStore::rooms_of(std::string_view user_name) {
 std::vector<std::string> PostgresStore::members_of(std::string_view room) {
     return pooled(OnLostConnection::Retry, [&](Connection& db) {
         return first_column(db.exec(kMembersOf, {std::string(room)}));
+    });
+}
+
+std::vector<std::string> PostgresStore::room_members(std::string_view room,
+                                                     std::string_view after,
+                                                     std::size_t limit) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        return first_column(db.exec(kRoomMembers, {std::string(room), std::string(after),
+                                                   param(static_cast<std::int64_t>(limit))}));
     });
 }
 

@@ -198,6 +198,10 @@ constexpr const char* kIsMember = "SELECT 1 FROM members WHERE room = ?1 AND use
 constexpr const char* kRoomsOf = "SELECT room FROM members WHERE user_name = ?1 ORDER BY room";
 constexpr const char* kMembersOf =
     "SELECT user_name FROM members WHERE room = ?1 ORDER BY user_name";
+// read_marks_by_room (room, user_name) serves it in order.
+constexpr const char* kRoomMembers =
+    "SELECT user_name FROM read_marks WHERE room = ?1 AND user_name > ?2"
+    " ORDER BY user_name LIMIT ?3";
 
 // Read state (docs/design/storage.md "Read state"). `n` subqueries read a room's newest id, as
 // kRoomAsOf does. A new member's mark starts at it, replacing one left from before.
@@ -912,6 +916,19 @@ std::vector<std::string> SqliteStore::members_of(std::string_view room) {
         std::vector<std::string> members;
         Query rows(db, kMembersOf);
         rows.bind(1, room);
+        while (rows.step()) members.push_back(rows.text(0));
+        return members;
+    });
+}
+
+std::vector<std::string> SqliteStore::room_members(std::string_view room,
+                                                   std::string_view after,
+                                                   std::size_t limit) {
+    return read([&](Connection& db) {
+        std::vector<std::string> members;
+        Query rows(db, kRoomMembers);
+        rows.bind(1, room).bind(2, after).bind(
+            3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT32_MAX)));
         while (rows.step()) members.push_back(rows.text(0));
         return members;
     });

@@ -108,6 +108,9 @@ class SqliteStore final : public Store {
     bool is_member(std::string_view room, std::string_view user_name) override;
     std::vector<std::string> rooms_of(std::string_view user_name) override;
     std::vector<std::string> members_of(std::string_view room) override;
+    std::vector<std::string> room_members(std::string_view room,
+                                          std::string_view after,
+                                          std::size_t limit) override;
 
     void mark_read(ReadMark mark, std::function<void(ReadMarkResult)> done) override;
     std::vector<ReadState> read_states(std::string_view user_name,

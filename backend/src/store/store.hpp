@@ -273,6 +273,11 @@ class Store {
     // Every room the user belongs to, direct conversations included, by name.
     virtual std::vector<std::string> rooms_of(std::string_view user_name) = 0;
     virtual std::vector<std::string> members_of(std::string_view room) = 0;
+    // The room's members as mentions see them (the users with a read mark in it; general: every
+    // user who has connected), names after `after` in byte order, at most `limit` of them.
+    virtual std::vector<std::string> room_members(std::string_view room,
+                                                  std::string_view after,
+                                                  std::size_t limit) = 0;
 
     // Read state. add_member starts the member's mark at the room's newest id; remove_member
     // deletes it. Queued on the writer like append and returns at once: `done` runs on the

@@ -1,7 +1,7 @@
 // Two chatd nodes on one RabbitMQ vhost and one database (CHATD_TEST_MODE per-user or per-node):
 // rooms, DMs, the seed API and presence across nodes, a user on both nodes at once, offline
 // catch-up, a broker outage under load, and kill -9 of a node (issue 3); edits, deletes and
-// reactions across nodes, live and by resync; read marks and mentions across nodes.
+// reactions across nodes, live and by resync; read marks, mentions and room members across nodes.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
@@ -210,6 +210,10 @@ describe(`two chatd nodes (${mode})`, () => {
     assert.deepEqual(onB.message.mentions, ['rhea'])
     const counted = track(await nativeConnect(b, tokenB)).welcome.read.find(s => s.room === 'general')
     assert.equal(counted.mentions, 1)
+    // The members the autocomplete offers are the same on either node: tess connected on A.
+    const members = await http(b.base, 'GET', '/api/rooms/general/members', undefined, tokenB)
+    assert.equal(members.status, 200, members.text)
+    for (const name of ['rhea', 'sam', 'tess']) assert.ok(members.json.members.includes(name), members.text)
   })
 
   it('offline: bob disconnects, alice sends 50, bob reconnects and gets all 50 in order, once', async () => {

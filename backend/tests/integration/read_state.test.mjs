@@ -4,7 +4,8 @@
 // restart, a mark never moves back nor past the room's newest id, the count stops at
 // --max-unread-count and says so, and only members may mark a room (over /ws and over HTTP).
 // Mentions (docs/protocol.md "Mentions") are counted beside: on connect, on every device, and
-// @room only in rooms of at most --max-room-mention-members members.
+// @room only in rooms of at most --max-room-mention-members members. The members list that
+// autocompletes them is read by members only, a page of at most --max-members-page names.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
@@ -13,8 +14,9 @@ import { http, metrics, nativeConnect, newCmid, register, sendMessage, sendOk, s
 const PASSWORD = 'correct horse battery'
 const MAX_UNREAD = 5
 const MAX_ROOM_MENTION = 3
+const MAX_MEMBERS_PAGE = 3
 const ARGS = ['--rate-per-second', '10000', '--rate-burst', '10000', '--max-unread-count', String(MAX_UNREAD),
-  '--max-room-mention-members', String(MAX_ROOM_MENTION)]
+  '--max-room-mention-members', String(MAX_ROOM_MENTION), '--max-members-page', String(MAX_MEMBERS_PAGE)]
 
 describe('read state', () => {
   let server
@@ -207,6 +209,38 @@ describe('read state', () => {
       assert.deepEqual(afterwards, before)
       assert.ok((await metrics(server.base)).value('chat_limit_hits_total{kind="room_mention"}') >= 1)
     })
+
+  it('a room\'s members are listed by name to its members only, in pages of at most --max-members-page', async () => {
+    // team (the test above): alice, bob, carol and dave, one past a page.
+    const first = await call('GET', '/api/rooms/team/members', 'carol')
+    assert.equal(first.status, 200, first.text)
+    assert.deepEqual(first.json, { members: ['alice', 'bob', 'carol'], has_more: true })
+    const rest = await call('GET', '/api/rooms/team/members?after=carol&limit=3', 'carol')
+    assert.deepEqual(rest.json, { members: ['dave'], has_more: false })
+
+    const hitsBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="members_page"}') ?? 0
+    const past = await call('GET', '/api/rooms/team/members?limit=4', 'carol')
+    assert.equal(past.status, 400)
+    assert.equal(past.json.error.code, 'bad_request')
+    assert.equal((await metrics(server.base)).value('chat_limit_hits_total{kind="members_page"}'), hitsBefore + 1)
+
+    const erin = await register(server.base, 'erin', PASSWORD)
+    tokens.erin = erin.token
+    const outsider = await call('GET', '/api/rooms/team/members', 'erin')
+    assert.equal(outsider.status, 403)
+    assert.equal(outsider.json.error.code, 'not_member')
+    const nowhere = await call('GET', '/api/rooms/nowhere/members', 'erin')
+    assert.equal(nowhere.status, 404)
+    assert.equal(nowhere.json.error.code, 'room_not_found')
+    // general: everyone who has connected.
+    const general = await call('GET', '/api/rooms/general/members', 'erin')
+    assert.equal(general.status, 200)
+    assert.ok(general.json.members.includes('bob'), general.text)
+
+    const config = (await http(server.base, 'GET', '/api/config')).json
+    assert.equal(config.limits.max_room_mention_members, MAX_ROOM_MENTION)
+    assert.equal(config.limits.max_members_page, MAX_MEMBERS_PAGE)
+  })
 
   // Last: it restarts the server.
   it('read marks survive a restart', async () => {

@@ -22,6 +22,8 @@ export interface ServerConfig {
     max_frame_bytes: number
     rate_per_second: number
     rate_burst: number
+    /** `@room` is refused in rooms with more members (absent from older servers). */
+    max_room_mention_members?: number
   }
 }
 
@@ -186,6 +188,12 @@ export function createApiClient(options: ApiClientOptions) {
       if (!parsed) throw new ApiError(200, 'bad_response', 'unexpected person')
       return parsed satisfies Person
     },
+    /** A page of the room's member names, in byte order: `GET …/members?after=`. */
+    members: (name: string, after = '') =>
+      request<{ members: string[]; has_more: boolean }>(
+        'GET',
+        `${room(name)}/members${after ? `?after=${encodeURIComponent(after)}` : ''}`,
+      ),
     messages: (name: string, query: HistoryQuery | { limit?: number } = {}) =>
       page(`${room(name)}/messages`, query),
     /** A thread's replies: `GET …/messages/{id}/replies`, the newest page or `before=`. */

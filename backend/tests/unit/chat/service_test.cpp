@@ -1876,6 +1876,34 @@ TEST_F(ChatServiceReadStateTest, RoomMentionsAreRefusedPastMaxRoomMentionMembers
     EXPECT_EQ(general_state("alice").mentions, 1);
 }
 
+TEST_F(ChatServiceReadStateTest, RoomMembersArePagedUpToMaxMembersPageForMembersOnly) {
+    service->read_states("bob", {"general"});  // general's members: alice and bob
+    auto options = default_options();
+    options.max_members_page = 2;
+    use_options(options);
+    // At the edge: every name, none left.
+    auto page = service->room_members(bob.identity, "general", "", 2);
+    EXPECT_EQ(page.members, (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_FALSE(page.has_more);
+    page = service->room_members(bob.identity, "general", "", 1);
+    EXPECT_EQ(page.members, std::vector<std::string>{"alice"});
+    EXPECT_TRUE(page.has_more);
+    page = service->room_members(bob.identity, "general", "alice", 1);
+    EXPECT_EQ(page.members, std::vector<std::string>{"bob"});
+    EXPECT_FALSE(page.has_more);
+    // Past it: refused and counted; a limit below 1 is refused but is no limit hit.
+    EXPECT_ERROR(service->room_members(bob.identity, "general", "", 3), ErrorCode::BadRequest);
+    EXPECT_ERROR(service->room_members(bob.identity, "general", "", 0), ErrorCode::BadRequest);
+    EXPECT_TRUE(metric_has(R"(chat_limit_hits_total{kind="members_page"} 1)"))
+        << metrics.serialize();
+
+    service->create_room(alice.identity, "rust");
+    EXPECT_EQ(service->room_members(alice.identity, "rust", "", 2).members,
+              std::vector<std::string>{"alice"});
+    EXPECT_ERROR(service->room_members(bob.identity, "rust", "", 2), ErrorCode::NotMember);
+    EXPECT_ERROR(service->room_members(bob.identity, "nowhere", "", 2), ErrorCode::RoomNotFound);
+}
+
 TEST_F(ChatServiceReadStateTest, SeedMessagesMentionByNameAndTreatRoomAsText) {
     ASSERT_FALSE(post_seed("bob", "@alice @room hello").has_value());
     EXPECT_EQ(general_state("alice").mentions, 1);

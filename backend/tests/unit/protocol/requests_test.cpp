@@ -115,6 +115,24 @@ TEST(HistoryQuery, DefaultsAndNonNegativeIntegers) {
     }
 }
 
+TEST(MembersQuery, ANameToStartAfterAndAPositiveLimit) {
+    const auto none = parse_members_query({});
+    EXPECT_EQ(none.after, "");
+    EXPECT_FALSE(none.limit);
+    const auto some = parse_members_query({{"after", "\xc3\xa9lodie"}, {"limit", "1"}});
+    EXPECT_EQ(some.after, "\xc3\xa9lodie");
+    EXPECT_EQ(some.limit, 1);
+    EXPECT_EQ(parse_members_query({{"after", std::string(256, 'a')}}).after.size(), 256u);
+    for (const auto* bad : {"0", "-1", "", "1x", "99999999999999999999"}) {
+        EXPECT_EQ(refusal([&] { parse_members_query({{"limit", bad}}); }), "bad_request") << bad;
+    }
+    EXPECT_EQ(refusal([] {
+                  parse_members_query({{"after", std::string(257, 'a')}});
+              }),
+              "bad_request");
+    EXPECT_EQ(refusal([] { parse_members_query({{"after", "\xff"}}); }), "bad_request");
+}
+
 TEST(MessageId, APositiveDecimalIntegerAndNothingElse) {
     EXPECT_EQ(parse_message_id("41"), 41);
     EXPECT_EQ(parse_message_id("9223372036854775807"), 9223372036854775807);

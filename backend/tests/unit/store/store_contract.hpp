@@ -820,6 +820,30 @@ TYPED_TEST_P(StoreContract, MembersOfListsTheMembersByName) {
     EXPECT_THAT(this->store().members_of("nowhere"), IsEmpty());
 }
 
+TYPED_TEST_P(StoreContract, RoomMembersPagesTheNamesWithAReadMarkInByteOrder) {
+    ASSERT_TRUE(this->store().create_room(make_room("dev")));
+    for (const char* user : {"dave", "Zoe", "alice", "\xc3\xa9lodie", "bob"}) {
+        this->store().add_member("dev", user);
+    }
+    this->store().add_member("general", "carol");
+    this->store().remove_member("dev", "dave");
+
+    EXPECT_THAT(this->store().room_members("dev", "", 10),
+                ElementsAre("Zoe", "alice", "bob", "\xc3\xa9lodie"));
+    EXPECT_THAT(this->store().room_members("dev", "", 2), ElementsAre("Zoe", "alice"));
+    EXPECT_THAT(this->store().room_members("dev", "alice", 2), ElementsAre("bob", "\xc3\xa9lodie"));
+    EXPECT_THAT(this->store().room_members("dev", "\xc3\xa9lodie", 2), IsEmpty());
+    EXPECT_THAT(this->store().room_members("dev", "", 0), IsEmpty());
+    EXPECT_THAT(this->store().room_members("nowhere", "", 10), IsEmpty());
+}
+
+TYPED_TEST_P(StoreContract, RoomMembersOfGeneralAreTheUsersWhoReadIt) {
+    EXPECT_THAT(this->store().room_members("general", "", 10), IsEmpty());
+    this->store().read_states("bob", {"general"}, 999);
+    this->store().read_states("alice", {"general"}, 999);
+    EXPECT_THAT(this->store().room_members("general", "", 10), ElementsAre("alice", "bob"));
+}
+
 // --- prev_id: the per-room chain -----------------------------------------------------------------
 
 // Every stored message names its room's previous id; a room's messages in id order form one
@@ -1368,6 +1392,8 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             IsMemberIsFalseForAnUnknownRoomOrUser,
                             RoomsOfListsEveryRoomOfTheUserByNameDirectOnesIncluded,
                             MembersOfListsTheMembersByName,
+                            RoomMembersPagesTheNamesWithAReadMarkInByteOrder,
+                            RoomMembersOfGeneralAreTheUsersWhoReadIt,
                             EveryMethodMayBeCalledFromManyThreadsAtOnce);
 
 // ---------------------------------------------------------------------------------------------

@@ -150,6 +150,10 @@ export default {
     notNow: 'Not now',
     mentioned: '{user} mentioned you in {room}',
   },
+  autocomplete: {
+    label: 'People to mention',
+    room: 'everyone in this room',
+  },
   links: {
     copy: 'Copy link',
     copied: 'Link copied',

@@ -151,6 +151,10 @@ const fr: Catalog = {
     notNow: 'Plus tard',
     mentioned: '{user} vous a mentionné dans {room}',
   },
+  autocomplete: {
+    label: 'Personnes à mentionner',
+    room: 'tout le monde dans ce salon',
+  },
   links: {
     copy: 'Copier le lien',
     copied: 'Lien copié',

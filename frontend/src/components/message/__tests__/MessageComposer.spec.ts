@@ -1,4 +1,4 @@
-import { mount } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
 import MessageComposer from '../MessageComposer.vue'
 
@@ -84,5 +84,95 @@ describe('MessageComposer', () => {
     expect((wrapper.get('textarea').element as HTMLTextAreaElement).value).toBe('')
     await wrapper.setProps({ room: 'general' })
     expect((wrapper.get('textarea').element as HTMLTextAreaElement).value).toBe('for general')
+  })
+})
+
+describe('MessageComposer @ autocomplete', () => {
+  function withMembers(roomMentionMax = 50) {
+    return mount(MessageComposer, {
+      attachTo: document.body,
+      props: {
+        room: 'dev',
+        placeholder: 'Message #dev',
+        maxLength: 100,
+        mentions: {
+          members: async () => ['alice', 'bob', 'bobby', 'carol'],
+          me: 'alice',
+          roomMentionMax,
+        },
+      },
+    })
+  }
+  async function typeInto(wrapper: ReturnType<typeof withMembers>, text: string) {
+    const input = wrapper.get('textarea')
+    const el = input.element as HTMLTextAreaElement
+    el.value = text
+    el.setSelectionRange(text.length, text.length)
+    await input.trigger('input')
+    await flushPromises()
+    return input
+  }
+  const options = (wrapper: ReturnType<typeof withMembers>) =>
+    wrapper.findAll('[role="option"]').map((o) => o.text())
+
+  it('opens on @ with the filtered members and @room, as a combobox', async () => {
+    const wrapper = withMembers()
+    const input = await typeInto(wrapper, 'hi @')
+    expect(options(wrapper)).toEqual(['@bob', '@bobby', '@carol', '@room everyone in this room'])
+    const combobox = wrapper.get('[role="combobox"]')
+    expect(combobox.attributes('aria-expanded')).toBe('true')
+    const list = wrapper.get('[role="listbox"]')
+    expect(combobox.attributes('aria-controls')).toBe(list.attributes('id'))
+    expect(input.attributes('aria-activedescendant')).toBe(
+      wrapper.findAll('[role="option"]')[0]!.attributes('id'),
+    )
+    await typeInto(wrapper, 'hi @bo')
+    expect(options(wrapper)).toEqual(['@bob', '@bobby'])
+    wrapper.unmount()
+  })
+
+  it('leaves @room out where the room is over the limit', async () => {
+    const wrapper = withMembers(3)
+    await typeInto(wrapper, '@r')
+    expect(options(wrapper)).toEqual([])
+    expect(wrapper.get('[role="combobox"]').attributes('aria-expanded')).toBe('false')
+    wrapper.unmount()
+  })
+
+  it('moves with Up and Down, inserts with Enter or Tab without sending', async () => {
+    const wrapper = withMembers()
+    const input = await typeInto(wrapper, 'hi @bo')
+    await input.trigger('keydown', { key: 'ArrowDown' })
+    expect(wrapper.get('[aria-selected="true"]').text()).toBe('@bobby')
+    await input.trigger('keydown', { key: 'ArrowDown' })
+    expect(wrapper.get('[aria-selected="true"]').text()).toBe('@bob')
+    await input.trigger('keydown', { key: 'ArrowUp' })
+    await input.trigger('keydown', { key: 'Enter' })
+    expect((input.element as HTMLTextAreaElement).value).toBe('hi @bobby ')
+    expect(wrapper.emitted('send')).toBeUndefined()
+    expect(wrapper.get('[role="combobox"]').attributes('aria-expanded')).toBe('false')
+
+    await typeInto(wrapper, 'and @ca')
+    await input.trigger('keydown', { key: 'Tab' })
+    expect((input.element as HTMLTextAreaElement).value).toBe('and @carol ')
+    wrapper.unmount()
+  })
+
+  it('closes on Escape, and Enter then sends', async () => {
+    const wrapper = withMembers()
+    const input = await typeInto(wrapper, '@bo')
+    await input.trigger('keydown', { key: 'Escape' })
+    expect(options(wrapper)).toEqual([])
+    await input.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toEqual([['@bo']])
+    wrapper.unmount()
+  })
+
+  it('inserts the tapped suggestion', async () => {
+    const wrapper = withMembers()
+    const input = await typeInto(wrapper, '@c')
+    await wrapper.get('[role="option"]').trigger('click')
+    expect((input.element as HTMLTextAreaElement).value).toBe('@carol ')
+    wrapper.unmount()
   })
 })

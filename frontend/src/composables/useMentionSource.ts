@@ -1,0 +1,25 @@
+// The composer's `@` autocomplete source for the signed-in user: one member cache per signed-in
+// user (a new sign-in starts a new one), and the server's `@room` size limit.
+import { computed } from 'vue'
+import type { MentionSource } from '@/components/message/MessageComposer.vue'
+import { useSessionStore } from '@/stores/session'
+import { createMemberCache, type MemberCache } from './useRoomMembers'
+
+/** The server's default for --max-room-mention-members, until /api/config says otherwise. */
+const DEFAULT_ROOM_MENTION_MAX = 50
+
+let cached: { user: string; cache: MemberCache } | null = null
+
+export function useMentionSource() {
+  const session = useSessionStore()
+  return computed<MentionSource | null>(() => {
+    const me = session.userName
+    if (!me) return null
+    if (cached?.user !== me) cached = { user: me, cache: createMemberCache(session.api) }
+    return {
+      members: cached.cache.members,
+      me,
+      roomMentionMax: session.config?.limits.max_room_mention_members ?? DEFAULT_ROOM_MENTION_MAX,
+    }
+  })
+}
