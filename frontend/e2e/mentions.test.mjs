@@ -23,6 +23,7 @@ import {
   tokenOf,
   waitOnline,
   openPage,
+  sendMessage,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -90,26 +91,7 @@ const mentionBadge = (page, room) => row(page, room).locator('[data-testid="ment
 
 /** alice sends `content` to `room` on a socket of her own; resolves with the ack. */
 function aliceSays(room, content) {
-  return alice.evaluate(
-    async ({ token, room, content }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`)
-      const ack = await new Promise((resolve, reject) => {
-        ws.onerror = reject
-        ws.onmessage = (event) => {
-          const frame = JSON.parse(event.data)
-          if (frame.type === 'welcome') {
-            ws.send(
-              JSON.stringify({ type: 'send', room, content, client_msg_id: crypto.randomUUID() }),
-            )
-          } else if (frame.type === 'ack') resolve(frame)
-          else if (frame.type === 'error') reject(new Error(`${frame.code}: ${frame.message}`))
-        }
-      })
-      ws.close()
-      return ack
-    },
-    { token: aliceToken, room, content },
-  )
+  return sendMessage(alice, aliceToken, room, content)
 }
 
 before(async () => {

@@ -16,6 +16,7 @@ import {
   tokenOf,
   waitOnline,
   openPage,
+  sendMessage,
 } from './support/ui.mjs'
 
 /** @type {Awaited<ReturnType<typeof startSuite>>['server']} */
@@ -53,26 +54,7 @@ const badge = (page, room) =>
 
 /** bob sends `content` to `room` from his page, on a socket of his own; resolves with the ack. */
 function bobSays(room, content) {
-  return bob.evaluate(
-    async ({ token, room, content }) => {
-      const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`)
-      const ack = await new Promise((resolve, reject) => {
-        ws.onerror = reject
-        ws.onmessage = (event) => {
-          const frame = JSON.parse(event.data)
-          if (frame.type === 'welcome') {
-            ws.send(
-              JSON.stringify({ type: 'send', room, content, client_msg_id: crypto.randomUUID() }),
-            )
-          } else if (frame.type === 'ack') resolve(frame)
-          else if (frame.type === 'error') reject(new Error(`${frame.code}: ${frame.message}`))
-        }
-      })
-      ws.close()
-      return ack
-    },
-    { token: bobToken, room, content },
-  )
+  return sendMessage(bob, bobToken, room, content)
 }
 
 before(async () => {

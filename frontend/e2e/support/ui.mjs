@@ -1,6 +1,7 @@
 // What the browser suites share: viewports, the test password, one chatd and one Chromium per
 // suite, signing up, waiting for the live connection, tokens, frames sent outside the UI and
 // screenshots.
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { launchBrowser } from './browser.mjs'
@@ -73,6 +74,14 @@ export function sendFrames(page, token, frames) {
     },
     { token, frames },
   )
+}
+
+/** Sends one message as the page's user, outside the UI; resolves with its ack. */
+export async function sendMessage(page, token, room, content) {
+  const [ack] = await sendFrames(page, token, [
+    { type: 'send', room, content, client_msg_id: `e2e-${randomUUID()}` },
+  ])
+  return ack
 }
 
 /**
