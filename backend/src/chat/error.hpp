@@ -65,4 +65,19 @@ class Error : public std::runtime_error {
     std::optional<std::chrono::seconds> retry_after;
 };
 
+// An Error as plain values, to hand from one thread to another: an Error copied, or thrown through
+// an exception_ptr, shares a reference count inside libstdc++ between the two threads, which the
+// thread sanitizer cannot see synchronised. raise() throws a new Error on the receiving thread.
+struct ErrorRecord {
+    ErrorCode code;
+    std::string message;
+    std::optional<std::chrono::seconds> retry_after;
+
+    static std::optional<ErrorRecord> of(const std::optional<Error>& error) {
+        if (!error) return std::nullopt;
+        return ErrorRecord{error->code, std::string(error->what()), error->retry_after};
+    }
+    [[noreturn]] void raise() const { throw Error(code, message, retry_after); }
+};
+
 }  // namespace chatd::chat

@@ -473,16 +473,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     // answers on the store's writer thread); rethrows its refusal.
     template <class Start>
     static std::vector<model::ReadState> wait_for_read_marks(Start start) {
-        std::promise<std::vector<model::ReadState>> answer;
+        using Answer = std::pair<std::optional<chat::ErrorRecord>, std::vector<model::ReadState>>;
+        std::promise<Answer> answer;
         auto answered = answer.get_future();
         start([&answer](std::optional<chat::Error> error, std::vector<model::ReadState> states) {
-            if (error) {
-                answer.set_exception(std::make_exception_ptr(std::move(*error)));
-            } else {
-                answer.set_value(std::move(states));
-            }
+            answer.set_value({chat::ErrorRecord::of(error), std::move(states)});
         });
-        return answered.get();
+        auto [error, states] = answered.get();
+        if (error) error->raise();
+        return std::move(states);
     }
 
     // The bearer token's session; nullopt without a valid one.

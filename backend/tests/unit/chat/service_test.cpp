@@ -1678,16 +1678,15 @@ class ChatServiceReadStateTest : public ChatServiceTest {
     }
     // The HTTP path: checks, then waits for the store's answer (net does this on its pool).
     std::vector<model::ReadState> marked(const std::function<void(ChatService::ReadDone)>& start) {
-        std::promise<std::vector<model::ReadState>> answer;
+        using Answer = std::pair<std::optional<chat::ErrorRecord>, std::vector<model::ReadState>>;
+        std::promise<Answer> answer;
         auto answered = answer.get_future();
         start([&answer](std::optional<Error> error, std::vector<model::ReadState> states) {
-            if (error) {
-                answer.set_exception(std::make_exception_ptr(*error));
-            } else {
-                answer.set_value(std::move(states));
-            }
+            answer.set_value({chat::ErrorRecord::of(error), std::move(states)});
         });
-        return answered.get();
+        auto [error, states] = answered.get();
+        if (error) error->raise();
+        return std::move(states);
     }
     std::vector<model::ReadState> mark_read(const Identity& who,
                                             const std::string& room,
