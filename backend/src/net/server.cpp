@@ -387,8 +387,10 @@ auto await_callback(Start start) {
 }
 
 enum class Access { Anyone, SignedIn };
-// Inline: on the I/O thread (the call never blocks); Blocking: on the blocking pool.
-enum class Runs { Inline, Blocking };
+// Inline: on the I/O thread (the call never blocks); Blocking: on the blocking pool; Probe: on
+// the probe thread, so that a readiness check never waits behind password hashing or slow store
+// calls queued on the blocking pool.
+enum class Runs { Inline, Blocking, Probe };
 // Which listener a connection came from: the main one, or --metrics-listen.
 enum class Listener { Main, Metrics };
 
@@ -438,6 +440,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::shared_ptr<IoShards> shards;
     asio::io_context& io;  // shard 0: the acceptor, signals, shutdown
     asio::thread_pool blocking;
+    asio::thread_pool probes{1};
     tcp::acceptor acceptor;
     // --metrics-listen: GET /metrics and /healthz only; the main listener then answers /metrics
     // 404. Empty: /metrics is on the main listener.
@@ -449,13 +452,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::unique_ptr<StaticFiles> static_files;  // --web-root's files; null: the built-in page
     std::atomic<bool> stopping{false};
 
-    // Runs `work` on the blocking pool; the awaiting coroutine resumes on its own executor with
-    // the result, or with what `work` threw (await_callback).
+    // Runs `work` on `pool` (the blocking pool unless told); the awaiting coroutine resumes on
+    // its own executor with the result, or with what `work` threw (await_callback).
     template <class F>
-    auto offload(F work) {
+    auto offload(F work, asio::thread_pool* pool = nullptr) {
         using R = std::invoke_result_t<F>;
-        auto start = [this, work = std::move(work)](auto done) mutable {
-            asio::post(blocking, [work = std::move(work), done = std::move(done)]() mutable {
+        auto& runner = pool != nullptr ? *pool : blocking;
+        auto start = [&runner, work = std::move(work)](auto done) mutable {
+            asio::post(runner, [work = std::move(work), done = std::move(done)]() mutable {
                 std::exception_ptr error;
                 R result{};
                 try {
@@ -599,7 +603,8 @@ void Server::Impl::add(
         if (access == Access::SignedIn) identity = co_await require_identity(c);
         if (runs == Runs::Inline) co_return reply_response(c.request, action(c, identity));
         auto job = [&] { return action(c, identity); };
-        co_return reply_response(c.request, co_await offload(std::move(job)));
+        co_return reply_response(
+            c.request, co_await offload(std::move(job), runs == Runs::Probe ? &probes : nullptr));
     };
     router.add(std::string(method), std::string(pattern), std::move(handler));
 }
@@ -630,7 +635,7 @@ void Server::Impl::add_routes() {
     using chat::Identity;
     add("GET", "/healthz", Anyone, Inline,
         [](const Call&, const Identity&) { return ok(protocol::status_body("ok")); });
-    add("GET", "/readyz", Anyone, Blocking, [this](const Call&, const Identity&) {
+    add("GET", "/readyz", Anyone, Probe, [this](const Call&, const Identity&) {
         const bool is_ready = !stopping && ready();
         return Reply{is_ready ? http::status::ok : http::status::service_unavailable,
                      protocol::status_body(is_ready ? "ready" : "unavailable")};
@@ -1279,6 +1284,7 @@ Server::~Server() {
     // The delivery thread may still deliver (a store flush at exit): directly from now on.
     impl_->hub.set_shard_runner(nullptr);
     impl_->blocking.join();
+    impl_->probes.join();
 }
 
 unsigned short Server::port() const {
