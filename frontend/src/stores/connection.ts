@@ -10,6 +10,7 @@ import {
 } from '@/api/chatSocket'
 import { ApiError } from '@/api/http'
 import type { ServerFrame } from '@/protocol/frames'
+import { useDisplayNamesStore } from './displayNames'
 import { useMessagesStore } from './messages'
 import { usePresenceStore } from './presence'
 import { useRoomsStore } from './rooms'
@@ -29,6 +30,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const messages = useMessagesStore()
   const rooms = useRoomsStore()
   const presence = usePresenceStore()
+  const displayNames = useDisplayNamesStore()
 
   const status = ref<ConnectionStatus>('idle')
   const detail = ref<StatusDetail>({ attempt: 0, retryAt: null })
@@ -41,6 +43,7 @@ export const useConnectionStore = defineStore('connection', () => {
     rooms.applyFrame(frame)
     presence.applyFrame(frame)
     messages.applyFrame(frame)
+    if (frame.type === 'profile') displayNames.remember(frame.person)
   }
 
   /** After a few failed attempts, check whether the session itself is the problem. */
