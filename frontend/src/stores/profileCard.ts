@@ -14,11 +14,11 @@ export const useProfileCardStore = defineStore('profileCard', () => {
   }
 
   /**
-   * Closes the card; focus goes back to what opened it, if it is still on the page, once the
+   * Closes the card; unless it leads elsewhere (`giveFocusBack` false), focus goes back to what opened it, if it is still on the page, once the
    * modal dialog is gone (while it is open, the rest of the page cannot take the focus).
    */
-  function close() {
-    const back = opener.value
+  function close(giveFocusBack = true) {
+    const back = giveFocusBack ? opener.value : null
     user.value = null
     opener.value = null
     return nextTick(() => {
