@@ -549,7 +549,7 @@ std::string ChatService::open_group_direct(const Identity& identity,
         throw Error(ErrorCode::BadRequest, "a direct conversation needs another user");
     }
     if (people.size() > options_.max_group_dm_members) {
-        metrics_.limit_hit(Limit::GroupDmMembers);
+        // Counted where it is answered (net: chat_limit_hits_total{kind="group_dm_members"}).
         throw Error(ErrorCode::GroupDmTooLarge, "a direct conversation holds at most " +
                                                     std::to_string(options_.max_group_dm_members) +
                                                     " people, you included");

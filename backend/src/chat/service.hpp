@@ -141,7 +141,7 @@ struct ServiceOptions {
     // and counted (chat_limit_hits_total{kind="members_page"}).
     std::size_t max_members_page = 1000;
     // A direct conversation holds at most this many people, its opener included; a larger one
-    // is refused (group_dm_too_large) and counted (chat_limit_hits_total{kind="group_dm_members"}).
+    // is refused (GroupDmTooLarge, which HTTP counts as kind="group_dm_members").
     std::size_t max_group_dm_members = 8;
     // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
     // which the edit window compares (a fake one in tests).
