@@ -57,7 +57,6 @@ export default {
     unread: { one: '{n} unread message', other: '{n} unread messages' },
     unreadMore: '{n}+ unread messages',
     mentions: { one: '{n} mention of you', other: '{n} mentions of you' },
-    startDm: 'Send a direct message to {name}',
     newMessages: 'New messages',
   },
   rooms: {

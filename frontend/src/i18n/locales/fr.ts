@@ -58,7 +58,6 @@ const fr: Catalog = {
     unread: { one: '{n} message non lu', other: '{n} messages non lus' },
     unreadMore: 'Plus de {n} messages non lus',
     mentions: { one: '{n} mention de vous', other: '{n} mentions de vous' },
-    startDm: 'Envoyer un message privé à {name}',
     newMessages: 'Nouveaux messages',
   },
   rooms: {
