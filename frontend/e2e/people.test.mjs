@@ -70,7 +70,7 @@ describe('people', () => {
     selected,
     messageThem,
   } of cases) {
-    it(`${label}: search, status, last seen, a display name, and a DM to someone offline that reaches them later`, async () => {
+    it(`${label}: search, status, last seen, a display name, a DM to someone offline that reaches them later, a group DM, the profile card and a live rename`, async () => {
       const page = await openPage(browser, errors, { viewport, locale })
       await signUp(page, server.url, name)
       if (viewport === PHONE) await page.getByTestId('menu').click()
