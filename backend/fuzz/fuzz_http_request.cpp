@@ -38,6 +38,7 @@ enum class Reads {
     PeopleQuery,
     DisplayName,
     MembersQuery,
+    GroupDirect,
 };
 
 struct Endpoint {
@@ -62,6 +63,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST /api/rooms/{room}/join", Reads::Nothing},
     {"POST /api/rooms/{room}/leave", Reads::Nothing},
     {"POST /api/dm/{user_name}", Reads::Nothing},
+    {"POST /api/dm", Reads::GroupDirect},
     {"GET /api/rooms/{room}/members", Reads::MembersQuery},
     {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
     {"GET /api/users/online", Reads::Nothing},
@@ -119,6 +121,12 @@ void read_request(Reads reads,
         }
         case Reads::DisplayName: {
             (void)chat::utf8_length(protocol::parse_display_name(body));
+            return;
+        }
+        case Reads::GroupDirect: {
+            for (const auto& user : protocol::parse_group_direct(body)) {
+                (void)chat::valid_user_name(user);
+            }
             return;
         }
         case Reads::MembersQuery: {

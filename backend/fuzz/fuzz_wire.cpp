@@ -35,6 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                             !(read_after->state == read_before->state))) {
             std::abort();
         }
+        const auto* profile_before = std::get_if<chatd::model::ProfileChanged>(wire.event.get());
+        const auto* profile_after = std::get_if<chatd::model::ProfileChanged>(again.event.get());
+        if (profile_before &&
+            (!profile_after || profile_after->user_name != profile_before->user_name ||
+             profile_after->display_name != profile_before->display_name)) {
+            std::abort();
+        }
     }
     return 0;
 }

@@ -148,6 +148,14 @@ describe('accessibility (axe-core)', () => {
       await page.getByTestId('thread-close').click()
       await page.getByTestId('thread-panel').waitFor({ state: 'detached' })
 
+      // A profile card, opened from a message's author; focus returns to the name.
+      await root.getByTestId('message-author').click()
+      await page.getByTestId('profile-card-status').waitFor()
+      await assertNoViolations(page, `${label} profile card`)
+      await shot(page, `a11y-${label}-card`)
+      await page.keyboard.press('Escape')
+      await page.getByTestId('profile-card').waitFor({ state: 'detached' })
+
       // The sessions dialog, opened from the sidebar (the drawer on a phone).
       if (viewport === PHONE) await page.getByTestId('menu').click()
       await page.getByTestId('sidebar').getByTestId('open-sessions').click()
@@ -168,7 +176,9 @@ describe('accessibility (axe-core)', () => {
       // The people directory, in the chat screen's main pane.
       if (viewport === PHONE) await page.getByTestId('menu').click()
       await page.getByTestId('people-link').click()
-      await page.locator('[data-testid="person"][data-user="alice"]').waitFor()
+      const alice = page.locator('[data-testid="person"][data-user="alice"]')
+      await alice.getByTestId('person-select').check()
+      await page.getByTestId('people-message-selected').waitFor()
       await assertNoViolations(page, `${label} people`)
       await shot(page, `a11y-${label}-people`)
     })

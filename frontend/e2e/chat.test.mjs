@@ -143,11 +143,13 @@ describe('chatd web client', () => {
     assert.equal(await input.inputValue(), '')
   })
 
-  it('sends a direct message from the online list, with an unread badge', async () => {
+  it('sends a direct message from the online list (through the card), with an unread badge', async () => {
     const { page: a } = users.alice
     const { page: b } = users.bob
     await b.locator('[data-testid="room-item"][data-room="general"]').click()
+    // The online list opens bob's card, whose "Message" opens the DM.
     await a.locator('[data-testid="online-user"][data-user="bob"]').click()
+    await a.getByTestId('profile-card-message').click()
     await a.locator('[data-testid="room-title"]', { hasText: 'bob' }).waitFor()
     await send(a, 'psst, private')
     await waitSent(a, 'psst, private')

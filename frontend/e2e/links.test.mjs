@@ -151,7 +151,9 @@ describe('links in the web client', () => {
     await title(a, 'general')
 
     // a direct conversation: /dm/<the other person>
+    // The online list opens bob's card, whose "Message" opens the DM.
     await a.locator('[data-testid="online-user"][data-user="bob"]').click()
+    await a.getByTestId('profile-card-message').click()
     await a.waitForURL(`${server.url}/dm/bob`)
     await waitTitle(a, 'bob · chatd')
     await a.reload()

@@ -1,6 +1,8 @@
 // The people directory in Debian's Chromium against a real chatd: search by the start of a name,
 // status and last seen, and "Message" opening a DM with someone who is offline, whose message
-// then reaches them when they come back; in English on a desktop and in French on a phone.
+// then reaches them when they come back; several people picked for a group conversation, titled
+// by their display names in the sidebar and after a reload; in English on a desktop and in
+// French on a phone.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { apiClient } from './support/chatd.mjs'
@@ -38,6 +40,8 @@ describe('people', () => {
       saved: 'Saved.',
       tooLong: 'too long',
       skip: 'Skip to people search',
+      selected: '2 selected:',
+      messageThem: 'Message them',
     },
     {
       label: 'phone-fr',
@@ -49,10 +53,24 @@ describe('people', () => {
       saved: 'Enregistré.',
       tooLong: 'trop long',
       skip: 'Aller à la recherche de personnes',
+      selected: '2 choisies :',
+      messageThem: 'Leur écrire',
     },
   ]
-  for (const { label, viewport, locale, offline, name, seen, saved, tooLong, skip } of cases) {
-    it(`${label}: search, status, last seen, a display name, and a DM to someone offline that reaches them later`, async () => {
+  for (const {
+    label,
+    viewport,
+    locale,
+    offline,
+    name,
+    seen,
+    saved,
+    tooLong,
+    skip,
+    selected,
+    messageThem,
+  } of cases) {
+    it(`${label}: search, status, last seen, a display name, a DM to someone offline that reaches them later, a group DM, the profile card and a live rename`, async () => {
       const page = await openPage(browser, errors, { viewport, locale })
       await signUp(page, server.url, name)
       if (viewport === PHONE) await page.getByTestId('menu').click()
@@ -123,6 +141,35 @@ describe('people', () => {
         .filter({ hasText: `from ${name}` })
         .waitFor()
 
+      // A group: olivia and oscar picked from one search, opened together.
+      if (viewport === PHONE) await page.getByTestId('menu').click()
+      await page.getByTestId('people-link').click()
+      await page.getByTestId('people-search').fill('o')
+      for (const who of ['oscar', 'olivia']) {
+        await list.locator(`[data-user="${who}"]`).getByTestId('person-select').check()
+      }
+      const bar = page.getByTestId('people-selection')
+      await bar.filter({ hasText: selected }).waitFor()
+      await bar.getByTestId('people-message-selected').filter({ hasText: messageThem }).click()
+      await page.waitForURL(/\/dm\/olivia,oscar$/)
+      await waitOnline(page)
+      await page.getByTestId('room-title').filter({ hasText: 'olivia, oscar' }).waitFor()
+      await page.getByTestId('composer-input').fill(`hello both from ${name}`)
+      await page.getByTestId('composer-input').press('Enter')
+      await page
+        .getByTestId('message-text')
+        .filter({ hasText: `both from ${name}` })
+        .waitFor()
+      // A reload lands in the same conversation.
+      await page.reload()
+      await waitOnline(page)
+      await page
+        .getByTestId('message-text')
+        .filter({ hasText: `both from ${name}` })
+        .waitFor()
+      assert.equal(new URL(page.url()).pathname, '/dm/olivia,oscar')
+      await shot(page, `people-group-${label}`)
+
       // olivia signs in later and finds it.
       const other = await openPage(browser, errors, { viewport, locale })
       await other.goto(server.url + '/')
@@ -134,6 +181,52 @@ describe('people', () => {
       await other
         .getByTestId('message-text')
         .filter({ hasText: `hello olivia from ${name}` })
+        .waitFor()
+      // The group is in her direct messages, titled by the others' display names.
+      if (viewport === PHONE) await other.getByTestId('menu').click()
+      await other
+        .getByTestId('dm-list')
+        .locator('a', { hasText: `oscar, Zoé ${label}` })
+        .click()
+      await other.waitForURL(new RegExp(`/dm/oscar,${name}$`))
+      await other
+        .getByTestId('message-text')
+        .filter({ hasText: `both from ${name}` })
+        .waitFor()
+
+      // The author's display name opens the card; Escape closes it, focus back on the name.
+      const author = other.getByTestId('message-author').filter({ hasText: `Zoé ${label}` })
+      await author.last().click()
+      const card = other.getByTestId('profile-card')
+      await card
+        .getByTestId('profile-card-name')
+        .filter({ hasText: `Zoé ${label}` })
+        .waitFor()
+      assert.equal(await card.getByTestId('profile-card-user').textContent(), `@${name}`)
+      assert.equal(
+        await card.getByTestId('profile-card-status').getAttribute('data-status'),
+        'online',
+      )
+      await other.keyboard.press('Escape')
+      await card.waitFor({ state: 'detached' })
+      await other.waitForFunction(
+        () => document.activeElement?.getAttribute('data-testid') === 'message-author',
+      )
+
+      // A new display name reaches her open screen live: rows and the sidebar's title.
+      if (viewport === PHONE) await page.getByTestId('menu').click()
+      await page.getByTestId('people-link').click()
+      await page.getByTestId('profile-display-name').fill(`Renamed ${label}`)
+      await page.getByTestId('profile-save').click()
+      await page.getByTestId('profile-note').filter({ hasText: saved }).waitFor()
+      await other
+        .getByTestId('message-author')
+        .filter({ hasText: `Renamed ${label}` })
+        .first()
+        .waitFor()
+      await other
+        .getByTestId('room-title')
+        .filter({ hasText: `oscar, Renamed ${label}` })
         .waitFor()
       await other.context().close()
       await page.context().close()

@@ -113,6 +113,7 @@ int run(const Config& input, const std::string& version) {
     service_options.max_unread_count = config.max_unread_count;
     service_options.max_room_mention_members = config.max_room_mention_members;
     service_options.max_members_page = config.max_members_page;
+    service_options.max_group_dm_members = config.max_group_dm_members;
     service_options.max_frame_bytes = config.max_frame_bytes;
     service_options.rate_per_second = config.rate_per_second;
     service_options.rate_burst = config.rate_burst;

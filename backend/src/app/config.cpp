@@ -118,6 +118,10 @@ std::optional<Config> parse_config(int argc, const char* const* argv, const std:
         "Most member names one GET /api/rooms/{room}/members page returns; a larger limit is "
         "refused (bad_request)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+    add(app, "max-group-dm-members", c.max_group_dm_members,
+        "Most people in one direct conversation, its opener included; a larger one is refused "
+        "(group_dm_too_large)")
+        ->check(CLI::Range(std::size_t{2}, std::size_t{64}));
     add(app, "max-body-bytes", c.max_body_bytes, "Largest HTTP request body (413)")
         ->check(CLI::Range(std::size_t{256}, std::size_t{16} << 20));
     add(app, "max-header-bytes", c.max_header_bytes, "Largest HTTP request header block (431)")
@@ -289,7 +293,9 @@ std::string describe(const Config& c) {
         "log_level={} cors_origins=[{}] allowed_origins=[{}] trusted_proxies=[{}] "
         "max_frame_bytes={} "
         "max_message_length={} edit_window_seconds={} max_reactions_per_message={} "
-        "max_unread_count={} max_room_mention_members={} max_members_page={} max_body_bytes={} "
+        "max_unread_count={} max_room_mention_members={} max_members_page={} "
+        "max_group_dm_members={} "
+        "max_body_bytes={} "
         "max_header_bytes={} "
         "rate_per_second={} "
         "rate_burst={} "
@@ -312,10 +318,10 @@ std::string describe(const Config& c) {
         c.log_level, fmt::join(c.cors_origins, ","), fmt::join(c.allowed_origins, ","),
         fmt::join(c.trusted_proxies, ","), c.max_frame_bytes, c.max_message_length,
         c.edit_window_seconds, c.max_reactions_per_message, c.max_unread_count,
-        c.max_room_mention_members, c.max_members_page, c.max_body_bytes, c.max_header_bytes,
-        c.rate_per_second, c.rate_burst, c.frame_rate_per_second, c.frame_rate_burst,
-        c.user_frame_rate_per_second, c.user_frame_rate_burst, c.frame_flood_close,
-        c.typing_interval_ms, c.ephemeral_queue_bytes, c.max_connections,
+        c.max_room_mention_members, c.max_members_page, c.max_group_dm_members, c.max_body_bytes,
+        c.max_header_bytes, c.rate_per_second, c.rate_burst, c.frame_rate_per_second,
+        c.frame_rate_burst, c.user_frame_rate_per_second, c.user_frame_rate_burst,
+        c.frame_flood_close, c.typing_interval_ms, c.ephemeral_queue_bytes, c.max_connections,
         c.max_connections_per_address, c.headroom_connections_per_address,
         c.http_first_request_timeout_s, c.outbox_max_bytes, c.outbox_max_frames,
         c.http_idle_timeout_s, c.http_request_timeout_s, c.ws_ping_interval_s, c.shutdown_grace_ms,

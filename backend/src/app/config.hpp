@@ -42,6 +42,7 @@ struct Config {
     std::size_t max_people_page = 100;         // people per directory page
     std::size_t max_display_name_length = 64;  // code points
     unsigned last_seen_interval_ms = 5000;     // at most one last-seen write per interval
+    std::size_t max_group_dm_members = 8;      // people in one direct conversation, opener included
     std::size_t max_members_page = 1000;       // names per GET /api/rooms/{room}/members
     std::size_t max_body_bytes = 64 * 1024;
     std::size_t max_header_bytes = 8 * 1024;

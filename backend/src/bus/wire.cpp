@@ -186,6 +186,11 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                     {"unread", read.state.unread}, {"unread_capped", read.state.unread_capped},
                     {"as_of", read.state.as_of},   {"mentions", read.state.mentions}};
             },
+            [](const model::ProfileChanged& profile) {
+                return json::object{{"type", "profile"},
+                                    {"user_name", profile.user_name},
+                                    {"display_name", profile.display_name}};
+            },
         },
         event);
     o["node"] = node;
@@ -250,6 +255,10 @@ Wire decode_wire(std::string_view body) {
             str(o, "user_name"),
             model::ReadState{str(o, "room"), num(o, "last_read_id"), num(o, "unread"),
                              boolean(o, "unread_capped"), num(o, "as_of"), num(o, "mentions")}});
+    } else if (type == "profile") {
+        w.kind = Wire::Kind::Event;
+        w.event = std::make_shared<const model::Event>(
+            model::ProfileChanged{str(o, "user_name"), str(o, "display_name")});
     } else if (type == "heartbeat") {
         w.kind = Wire::Kind::Heartbeat;
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {

@@ -252,6 +252,13 @@ std::string encode_membership(const model::Membership& membership) {
                                         {"joined", membership.joined}});
 }
 
+std::string encode_profile(const model::ProfileChanged& profile) {
+    return json::serialize(json::object{
+        {"type", "profile"},
+        {"person",
+         json::object{{"user_name", profile.user_name}, {"display_name", profile.display_name}}}});
+}
+
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,

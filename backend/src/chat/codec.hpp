@@ -74,6 +74,8 @@ std::string encode_error(std::string_view code,
 std::string encode_typing(const model::Typing& typing);
 std::string encode_presence(const model::Presence& presence);
 std::string encode_membership(const model::Membership& membership);
+// {"type":"profile","person":{"user_name","display_name"}}
+std::string encode_profile(const model::ProfileChanged& profile);
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,

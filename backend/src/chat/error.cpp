@@ -66,6 +66,8 @@ std::string_view code_name(ErrorCode code) {
             return "display_name_too_long";
         case ErrorCode::InvalidDisplayName:
             return "invalid_display_name";
+        case ErrorCode::GroupDmTooLarge:
+            return "group_dm_too_large";
         case ErrorCode::StoreFailed:
             return "store_failed";
     }

@@ -45,6 +45,8 @@ enum class ErrorCode {
     PageTooLarge,
     DisplayNameTooLong,
     InvalidDisplayName,
+    // A group conversation of more people than --max-group-dm-members.
+    GroupDmTooLarge,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

@@ -128,6 +128,7 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
                        }
                    },
                    [this](const model::ReadMoved& read) { deliver_read(read); },
+                   [this](const model::ProfileChanged& p) { deliver_profile(p); },
                },
                event);
 }
@@ -298,6 +299,20 @@ void Hub::deliver_read(const model::ReadMoved& read) {
     if (sinks.empty()) return;
     const auto frame = make_frame(encode_read_state(read.state));
     for (const auto& sink : sinks) sink->deliver(frame);
+}
+
+void Hub::deliver_profile(const model::ProfileChanged& profile) {
+    const auto sinks =
+        sinks_where([](const Connection& c) { return c.protocol == Protocol::Native; });
+    if (sinks.empty()) return;
+    const auto frame = make_frame(encode_profile(profile));
+    for (const auto& sink : sinks) {
+        if (sink->queued_bytes() > ephemeral_queue_limit_) {
+            metrics_.limit_hit(metrics::Limit::EphemeralDropped);
+            continue;
+        }
+        sink->deliver(frame);
+    }
 }
 
 std::vector<std::shared_ptr<Sink>> Hub::sinks_where(auto predicate) const {

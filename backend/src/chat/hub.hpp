@@ -125,6 +125,9 @@ class Hub {
     void deliver_membership(const model::Membership& membership);
     // To every native connection of the user.
     void deliver_read(const model::ReadMoved& read);
+    // To every native connection (renames are rare; a backed-up connection is skipped, as for
+    // presence, and reads the name again from the directory).
+    void deliver_profile(const model::ProfileChanged& profile);
     // Requires the unique lock.
     void subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection);
     void unsubscribe_locked(const std::string& room, ConnectionId id);

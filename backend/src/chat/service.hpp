@@ -140,6 +140,9 @@ struct ServiceOptions {
     // GET /api/rooms/{room}/members names at most this many per page; a larger limit is refused
     // and counted (chat_limit_hits_total{kind="members_page"}).
     std::size_t max_members_page = 1000;
+    // A direct conversation holds at most this many people, its opener included; a larger one
+    // is refused (GroupDmTooLarge, which HTTP counts as kind="group_dm_members").
+    std::size_t max_group_dm_members = 8;
     // Wall-clock milliseconds for the sign-in throttle and the time of native sends and changes,
     // which the edit window compares (a fake one in tests).
     std::function<std::int64_t()> clock{};
@@ -207,12 +210,20 @@ class ChatService {
     // does; NotFound when the user has no session by that id (another user's included).
     void revoke_session(const Identity& identity, std::string_view id);
     Profile me(const Identity& identity);
+    // Sets (or clears) the user's display name (People::set_display_name, which throws its
+    // refusals) and tells every native connection on every node with a `profile` frame.
+    PersonCard set_display_name(const Identity& identity, std::string_view display_name);
     std::vector<RoomEntry> list_rooms(const Identity& identity);
     RoomEntry create_room(const Identity& identity, std::string_view room);
     RoomEntry join_room(const Identity& identity, std::string_view room);
     RoomEntry leave_room(const Identity& identity, std::string_view room);
     // Returns the conversation's room name.
     std::string open_direct(const Identity& identity, std::string_view other_user);
+    // The direct conversation of the caller and `users` (the caller may be among them; repeats
+    // count once): the same room for the same set, whoever opens it. Two people: open_direct's
+    // room. Throws Error: InvalidName, UserNotFound (password mode: a name without an account),
+    // BadRequest (nobody else), GroupDmTooLarge past max_group_dm_members. Returns the room.
+    std::string open_group_direct(const Identity& identity, const std::vector<std::string>& users);
     HistoryPage history(const Identity& identity,
                         std::string_view room,
                         std::optional<std::int64_t> before,
@@ -351,6 +362,10 @@ class ChatService {
                         std::string_view address,
                         std::string_view user_agent);
     void require_room(std::string_view room, bool allow_direct);
+    // Creates the direct room of `people` (valid names, sorted, unique) when missing and makes
+    // each of them a member, telling every member's connections.
+    std::string open_conversation(const std::string& opener,
+                                  const std::vector<std::string>& people);
 
     store::Store& store_;
     bus::Bus& bus_;

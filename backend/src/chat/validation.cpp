@@ -142,6 +142,12 @@ std::string direct_room_name(std::string_view a, std::string_view b) {
     return room;
 }
 
+std::string direct_room_name(const std::vector<std::string>& names) {
+    std::string room = "dm";
+    for (const auto& name : names) room.append(":").append(name);
+    return room;
+}
+
 bool is_direct_room(std::string_view room) {
     return room.starts_with("dm:");
 }

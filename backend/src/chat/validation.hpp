@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chatd::chat {
 
@@ -41,5 +42,8 @@ bool valid_sent_at(std::string_view text);
 // "dm:<a>:<b>" with the two names in byte order.
 std::string direct_room_name(std::string_view a, std::string_view b);
 bool is_direct_room(std::string_view room);
+// "dm:<a>:<b>:<c>..." for a group conversation: every name of `names`, which are sorted in byte
+// order and unique, joined by ':' (for two names, direct_room_name's room).
+std::string direct_room_name(const std::vector<std::string>& names);
 
 }  // namespace chatd::chat

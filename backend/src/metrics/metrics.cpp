@@ -140,6 +140,8 @@ std::string_view to_string(Limit limit) {
             return "last_seen_coalesced";
         case Limit::MembersPage:
             return "members_page";
+        case Limit::GroupDmMembers:
+            return "group_dm_members";
         case Limit::kCount:
             break;
     }

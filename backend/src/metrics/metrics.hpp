@@ -76,6 +76,7 @@ enum class Limit {
     InvalidDisplayName,
     LastSeenCoalesced,  // a user's last-seen time replaced within one --last-seen-interval-ms
     MembersPage,        // a members page asked for more names than --max-members-page
+    GroupDmMembers,     // a group conversation asked for more people than --max-group-dm-members
     kCount
 };
 

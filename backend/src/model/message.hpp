@@ -174,8 +174,16 @@ struct ReadMoved {
     ReadState state;
 };
 
+// A user set or cleared their display name (empty: none): every native connection, on every
+// node, is told (docs/protocol.md "People").
+struct ProfileChanged {
+    std::string user_name;
+    std::string display_name;
+};
+
 // Everything that travels on the bus between the chat core and every node.
-using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved>;
+using Event =
+    std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved, ProfileChanged>;
 using EventPtr = std::shared_ptr<const Event>;
 
 // std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)

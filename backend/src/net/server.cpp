@@ -112,6 +112,7 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case PageTooLarge: return {s::bad_request, Limit::PeoplePage};
         case DisplayNameTooLong: return {s::bad_request, Limit::DisplayNameLength};
         case InvalidDisplayName: return {s::bad_request, Limit::InvalidDisplayName};
+        case GroupDmTooLarge: return {s::bad_request, Limit::GroupDmMembers};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
@@ -645,6 +646,10 @@ void Server::Impl::add_routes() {
         [this](const Call& c, const Identity& me) {
             return ok(protocol::direct_body(service.open_direct(me, c.params.at("user_name"))));
         });
+    add("POST", "/api/dm", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
+        const auto users = protocol::parse_group_direct(c.request.body());
+        return ok(protocol::direct_body(service.open_group_direct(me, users)));
+    });
     add("GET", "/api/rooms/{room}/members", SignedIn, Blocking,
         [this](const Call& c, const Identity& me) {
             const auto query = protocol::parse_members_query(c.query);
@@ -702,8 +707,7 @@ void Server::Impl::add_routes() {
     });
     add("PUT", "/api/me/profile", SignedIn, Blocking, [this](const Call& c, const Identity& me) {
         const auto display_name = protocol::parse_display_name(c.request.body());
-        return ok(protocol::person_body(
-            service.people().set_display_name(me.user_name, display_name, model::now_ms())));
+        return ok(protocol::person_body(service.set_display_name(me, display_name)));
     });
     add("GET", "/api/people/{user_name}", SignedIn, Blocking,
         [this](const Call& c, const Identity&) {

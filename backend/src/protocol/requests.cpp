@@ -166,4 +166,19 @@ std::string parse_display_name(std::string_view body) {
     return std::string(name->get_string());
 }
 
+std::vector<std::string> parse_group_direct(std::string_view body) {
+    const auto value = parse_json_body(body);
+    const auto* users = body_object(value).if_contains("users");
+    if (users == nullptr || !users->is_array()) {
+        throw Error(ErrorCode::BadRequest, "users must be an array of user names");
+    }
+    std::vector<std::string> names;
+    names.reserve(users->get_array().size());
+    for (const auto& user : users->get_array()) {
+        if (!user.is_string()) throw Error(ErrorCode::BadRequest, "users must be user names");
+        names.emplace_back(user.get_string());
+    }
+    return names;
+}
+
 }  // namespace chatd::protocol

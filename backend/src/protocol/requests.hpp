@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace chatd::protocol {
 
@@ -84,5 +85,9 @@ PeopleQuery parse_people_query(const std::unordered_map<std::string, std::string
 
 // PUT /api/me/profile {"display_name": str}: BadRequest without a string display_name.
 std::string parse_display_name(std::string_view body);
+
+// POST /api/dm {"users": [str, ...]}: BadRequest unless users is an array of strings (the names
+// are checked by ChatService::open_group_direct).
+std::vector<std::string> parse_group_direct(std::string_view body);
 
 }  // namespace chatd::protocol

@@ -51,6 +51,7 @@ std::string config_body(const chat::ServiceOptions& options) {
              {"max_reactions_per_message", options.max_reactions_per_message},
              {"max_room_mention_members", options.max_room_mention_members},
              {"max_members_page", options.max_members_page},
+             {"max_group_dm_members", options.max_group_dm_members},
          }},
     });
 }

@@ -83,6 +83,37 @@ describe(`two chatd nodes (${mode})`, () => {
     await alice.next(isMessage(m => m.id === reply.id))
   })
 
+  it('a group DM opened on A: its members on B get the membership and its messages, both ways', async () => {
+    const ownerToken = await openLogin(a.base, 'group-a')
+    const owner = track(await nativeConnect(a, ownerToken))
+    const onB = []
+    for (const name of ['group-b', 'group-c']) {
+      const token = await openLogin(b.base, name)
+      onB.push(Object.assign(track(await nativeConnect(b, token)), { token }))
+    }
+    const dm = await http(a.base, 'POST', '/api/dm', { users: ['group-c', 'group-b'] }, ownerToken)
+    assert.equal(dm.status, 200, dm.text)
+    const room = dm.json.name
+    assert.equal(room, 'dm:group-a:group-b:group-c')
+    for (const member of onB) {
+      await member.next(f => f.type === 'membership' && f.room === room, 5000, 'membership on B')
+    }
+    const hello = await sendOk(owner, room, 'hello from A')
+    for (const member of onB) await member.next(isMessage(m => m.id === hello.id))
+    const reply = await sendOk(onB[1], room, 'hello from B')
+    await owner.next(isMessage(m => m.id === reply.id))
+    await onB[0].next(isMessage(m => m.id === reply.id))
+
+    // A display name set on B reaches the open sockets on A and on B at once.
+    const renamed = await http(b.base, 'PUT', '/api/me/profile', { display_name: ' Gée Bé ' }, onB[0].token)
+    assert.equal(renamed.status, 200, renamed.text)
+    const expected = { type: 'profile', person: { user_name: 'group-b', display_name: 'Gée Bé' } }
+    for (const [client, where] of [[owner, 'A'], [onB[1], 'B']]) {
+      const frame = await client.next(f => f.type === 'profile' && f.person.user_name === 'group-b', 5000, `profile on ${where}`)
+      assert.deepEqual(frame, expected)
+    }
+  })
+
   it('a typing notice and its stop sent on A reach a member on B', async () => {
     const alice = track(await nativeConnect(a, await openLogin(a.base, 'typist-a')))
     const bob = track(await nativeConnect(b, await openLogin(b.base, 'watcher-b')))

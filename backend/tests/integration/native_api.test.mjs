@@ -39,7 +39,8 @@ describe('native API (--auth password)', () => {
     server = await startChatd({
       auth: 'password',
       args: ['--rate-per-second', '10000', '--rate-burst', '10000', '--max-people-page', '3',
-        '--last-seen-interval-ms', '50', '--max-display-name-length', '8']
+        '--last-seen-interval-ms', '50', '--max-display-name-length', '8',
+        '--max-group-dm-members', '3']
     })
   })
 
@@ -301,6 +302,41 @@ describe('native API (--auth password)', () => {
       assert.equal(err.code, 'not_member')
       const join = await post(`/api/rooms/${dm}/join`, undefined, tokens.carol)
       assert.equal(join.status, 403, join.text)
+    })
+
+    it('POST /api/dm {"users"} opens one group conversation per set of up to --max-group-dm-members people, closed to others', async () => {
+      const group = 'dm:alice:bob:carol'
+      sockets.bob.drain(f => f.type === 'membership')
+      const res = await post('/api/dm', { users: ['carol', 'bob'] }, tokens.alice)
+      assert.equal(res.status, 200, res.text)
+      assertFields(res.json, { name: group })
+      await sockets.bob.next(f => f.type === 'membership' && f.room === group && f.user_name === 'bob')
+      const again = await post('/api/dm', { users: ['bob', 'alice', 'carol', 'bob'] }, tokens.carol)
+      assertFields(again.json, { name: group })
+      const ack = await sendOk(sockets.alice, group, 'hello @carol and bob')
+      const { message } = await sockets.carol.next(isMessage(m => m.id === ack.id))
+      assert.deepEqual(message.mentions, ['carol'])
+      await sockets.bob.next(isMessage(m => m.id === ack.id))
+
+      // Past the limit (alice and three more, although zed has no account): refused and counted.
+      const before = await metrics(server.base)
+      const tooMany = await post('/api/dm', { users: ['bob', 'carol', 'zed'] }, tokens.alice)
+      assert.equal(tooMany.status, 400, tooMany.text)
+      assert.equal(errorCode(tooMany), 'group_dm_too_large')
+      const series = 'chat_limit_hits_total{kind="group_dm_members"}'
+      assert.equal((await metrics(server.base)).value(series) - (before.value(series) ?? 0), 1)
+      const notNames = await post('/api/dm', { users: 'bob' }, tokens.alice)
+      assert.equal(notNames.status, 400, notNames.text)
+      assert.equal(errorCode(notNames), 'bad_request')
+
+      // Not listed, not joinable, not readable by anyone outside the set.
+      const outsider = (await register(server.base, 'outsider', PASSWORD)).token
+      const listed = await get('/api/rooms', tokens.alice)
+      assert.ok(!listed.json.rooms.some(r => r.name === group), listed.text)
+      const join = await post(`/api/rooms/${group}/join`, undefined, outsider)
+      assert.equal(join.status, 403, join.text)
+      const read = await get(`/api/rooms/${group}/messages`, outsider)
+      assert.equal(read.status, 403, read.text)
     })
   })
 

@@ -24,6 +24,8 @@ export interface ServerConfig {
     rate_burst: number
     /** `@room` is refused in rooms with more members (absent from older servers). */
     max_room_mention_members?: number
+    /** People in one direct conversation, the opener included (absent from older servers). */
+    max_group_dm_members?: number
   }
 }
 
@@ -160,6 +162,9 @@ export function createApiClient(options: ApiClientOptions) {
     leaveRoom: (name: string) => request<RoomInfo>('POST', `${room(name)}/leave`),
     openDirect: (user: string) =>
       request<{ name: string }>('POST', `/api/dm/${encodeURIComponent(user)}`),
+    /** The group conversation of the caller and `users` (`POST /api/dm`). */
+    openGroup: (users: readonly string[]) =>
+      request<{ name: string }>('POST', '/api/dm', { users: [...users] }),
     online: () => request<{ users: string[] }>('GET', '/api/users/online'),
     /** The directory: `GET /api/people?q=&after=&limit=` (a prefix of the name or display name). */
     async people(query: { q?: string; after?: string; limit?: number } = {}) {

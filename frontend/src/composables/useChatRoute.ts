@@ -8,7 +8,7 @@ import { computed, nextTick, onBeforeUnmount, ref, watch } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
 import { ApiError } from '@/api/http'
 import { t, type MessageKey, type Params } from '@/i18n'
-import { GENERAL_ROOM, ROOM_NAME_PATTERN, directPeer, isDirectRoom } from '@/protocol/frames'
+import { GENERAL_ROOM, ROOM_NAME_PATTERN, directRoomOf, isDirectRoom } from '@/protocol/frames'
 import { chatPath, chatTarget, messageIdOf, type ChatTarget } from '@/router/links'
 import { useMessagesStore } from '@/stores/messages'
 import { useRoomsStore } from '@/stores/rooms'
@@ -38,6 +38,7 @@ function failure(target: ChatTarget, error: unknown): LinkError {
     if (code === 'user_not_found' || code === 'invalid_name')
       return new LinkError('links.userNotFound', { name: target.user })
     if (code === 'bad_request') return new LinkError('links.dmSelf')
+    if (code === 'group_dm_too_large') return new LinkError('links.groupTooLarge')
   }
   return new LinkError('links.openFailed', { code })
 }
@@ -106,11 +107,14 @@ export function useChatRoute(scrollToMessage: (id: number) => Promise<boolean>) 
   /** The room a target opens, after joining or opening it; null when it went elsewhere. */
   async function roomOf(target: Exclude<ChatTarget, { kind: 'home' }>): Promise<string | null> {
     if (target.kind === 'dm') {
-      if (target.user === me.value) throw new LinkError('links.dmSelf')
-      const held = rooms.joined.find(
-        (r) => isDirectRoom(r) && directPeer(r, me.value) === target.user,
-      )
-      return held ?? (await rooms.openDirect(target.user))
+      // `/dm/bob` or, for a group, `/dm/bob,carol` (any order; repeats and oneself count once).
+      const others = [...new Set(target.user.split(','))].filter((u) => u !== '' && u !== me.value)
+      if (others.length === 0) throw new LinkError('links.dmSelf')
+      const room = directRoomOf(me.value, others)
+      if (rooms.joined.includes(room)) return room
+      return others.length === 1
+        ? await rooms.openDirect(others[0] as string)
+        : await rooms.openGroup(others)
     }
     const room = target.room
     if (isDirectRoom(room)) {

@@ -114,6 +114,11 @@ export interface MembershipFrame {
   user_name: string
   joined: boolean
 }
+/** Someone changed their display name (docs/protocol.md "People"). */
+export interface ProfileFrame {
+  type: 'profile'
+  person: { user_name: string; display_name: string }
+}
 export interface ErrorFrame {
   type: 'error'
   code: string
@@ -132,6 +137,7 @@ export type ServerFrame =
   | TypingStopFrame
   | PresenceFrame
   | MembershipFrame
+  | ProfileFrame
   | ErrorFrame
   | PongFrame
   | ReadStateFrame
@@ -356,6 +362,13 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
     case 'membership':
       if (!isString(v.room) || !isString(v.user_name) || !isBool(v.joined)) break
       return { type: 'membership', room: v.room, user_name: v.user_name, joined: v.joined }
+    case 'profile': {
+      const person = v.person as Record<string, unknown> | null | undefined
+      if (typeof person !== 'object' || person === null) break
+      if (!isString(person.user_name) || person.user_name === '') break
+      const display = isString(person.display_name) ? person.display_name : ''
+      return { type: 'profile', person: { user_name: person.user_name, display_name: display } }
+    }
     case 'error': {
       if (!isString(v.code)) break
       const frame: ErrorFrame = {
@@ -376,16 +389,36 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
 
 export const GENERAL_ROOM = 'general'
 
-/** Direct conversations are rooms named `dm:<a>:<b>` (the two names in byte order). */
+/**
+ * Direct conversations are rooms named `dm:<a>:<b>` (the two names in byte order), group ones
+ * `dm:<a>:<b>:<c>…` (every member's name in byte order).
+ */
 export function isDirectRoom(room: string): boolean {
   return room.startsWith('dm:')
 }
 
-/** The other participant of a direct room, seen from `me`; null for other rooms. */
+/** The other members of a direct room, seen from `me`, in the room name's order; [] otherwise. */
+export function directPeers(room: string, me: string): string[] {
+  if (!isDirectRoom(room)) return []
+  return room
+    .slice(3)
+    .split(':')
+    .filter((name) => name !== me)
+}
+
+/**
+ * The other participants of a direct room, seen from `me`, joined by `,` (a user name never
+ * holds one): the `/dm/<…>` segment that names the conversation. Null for other rooms.
+ */
 export function directPeer(room: string, me: string): string | null {
   if (!isDirectRoom(room)) return null
-  const [, a = '', b = ''] = room.split(':')
-  return a === me ? b : a
+  return directPeers(room, me).join(',')
+}
+
+/** The direct room of `me` and `others` (repeats and `me` among them count once). */
+export function directRoomOf(me: string, others: readonly string[]): string {
+  const names = [...new Set([me, ...others])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return `dm:${names.join(':')}`
 }
 
 export const ROOM_NAME_PATTERN = /^[a-z0-9_-]{1,48}$/

@@ -14,11 +14,12 @@ export type ChatTarget =
  * room's name `dm:a:b` stays readable in a shared link).
  */
 function segment(value: string): string {
-  return encodeURIComponent(value).replace(/%3A/gi, ':')
+  return encodeURIComponent(value).replace(/%3A/gi, ':').replace(/%2C/gi, ',')
 }
 
 /**
- * `/r/<room>`, or for a direct room `/dm/<other user>`, seen from `me`; with `messageId`,
+ * `/r/<room>`, or for a direct room `/dm/<other user>` (a group: `/dm/<b>,<c>,…`, the others
+ * in byte order), seen from `me`; with `messageId`,
  * `/r/<room>/<id>` and `/dm/<user>/<id>` (a string is kept as it is, checked when opened).
  *
  * chatd serves the app for any path whose last segment has no `.`: a path that would end in a

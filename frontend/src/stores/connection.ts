@@ -11,6 +11,7 @@ import {
 import { ApiError } from '@/api/http'
 import { refreshMembersOn } from '@/composables/useMentionSource'
 import type { ServerFrame } from '@/protocol/frames'
+import { useDisplayNamesStore } from './displayNames'
 import { useMessagesStore } from './messages'
 import { usePresenceStore } from './presence'
 import { useRoomsStore } from './rooms'
@@ -30,6 +31,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const messages = useMessagesStore()
   const rooms = useRoomsStore()
   const presence = usePresenceStore()
+  const displayNames = useDisplayNamesStore()
 
   const status = ref<ConnectionStatus>('idle')
   const detail = ref<StatusDetail>({ attempt: 0, retryAt: null })
@@ -43,6 +45,7 @@ export const useConnectionStore = defineStore('connection', () => {
     presence.applyFrame(frame)
     messages.applyFrame(frame)
     refreshMembersOn(frame)
+    if (frame.type === 'profile') displayNames.remember(frame.person)
   }
 
   /** After a few failed attempts, check whether the session itself is the problem. */

@@ -8,12 +8,13 @@ import { computed, ref } from 'vue'
 import type { RoomInfo } from '@/api/http'
 import {
   GENERAL_ROOM,
-  directPeer,
+  directPeers,
   isDirectRoom,
   type ReadState,
   type ServerFrame,
 } from '@/protocol/frames'
 import { mentionsUser } from '@/utils/mentions'
+import { useDisplayNamesStore } from './displayNames'
 import { useMessagesStore } from './messages'
 import { useSessionStore } from './session'
 
@@ -57,6 +58,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     { sentAt: number; waiting?: number; timer?: ReturnType<typeof setTimeout> }
   >()
 
+  const displayNames = useDisplayNamesStore()
   const me = computed(() => session.userName ?? '')
   const channels = computed(() => joined.value.filter((r) => !isDirectRoom(r)).sort(compareRooms))
   const directs = computed(() =>
@@ -69,9 +71,13 @@ export const useRoomsStore = defineStore('rooms', () => {
     return a.localeCompare(b)
   }
 
-  /** '#room' for rooms, the other user's name for direct conversations. */
+  /** The room's name; for a direct conversation the others' display names, by that order. */
   function displayName(room: string): string {
-    return directPeer(room, me.value) ?? room
+    if (!isDirectRoom(room)) return room
+    return directPeers(room, me.value)
+      .map(displayNames.nameOf)
+      .sort((a, b) => a.localeCompare(b))
+      .join(', ')
   }
 
   function setReadSender(next: ReadSender | null) {
@@ -268,6 +274,14 @@ export const useRoomsStore = defineStore('rooms', () => {
     return name
   }
 
+  /** Opens (creating if needed) the group conversation with `users`; its room's name. */
+  async function openGroup(users: readonly string[]): Promise<string> {
+    const { name } = await session.api.openGroup(users)
+    addJoined(name)
+    active.value = name
+    return name
+  }
+
   function reset() {
     joined.value = []
     publicRooms.value = []
@@ -298,6 +312,7 @@ export const useRoomsStore = defineStore('rooms', () => {
     join,
     leave,
     openDirect,
+    openGroup,
     reset,
   }
 })

@@ -20,17 +20,24 @@ export function mentionQueryAt(
 }
 
 /**
- * The members whose names start with `prefix` (ignoring case), the reader left out, at most
- * MAX_SUGGESTIONS, then `room` when `@room` is allowed there and matches.
+ * The members whose names (or display names, given `displayNameOf`) start with `prefix`
+ * (ignoring case), the reader left out, at most MAX_SUGGESTIONS, then `room` when `@room` is
+ * allowed there and matches.
  */
 export function filterMembers(
   members: readonly string[],
   prefix: string,
-  options: { me: string; roomMentionAllowed: boolean },
+  options: {
+    me: string
+    roomMentionAllowed: boolean
+    displayNameOf?: (user: string) => string
+  },
 ): string[] {
   const lower = prefix.toLocaleLowerCase()
   const matches = (name: string) => name.toLocaleLowerCase().startsWith(lower)
-  const names = members.filter((name) => name !== options.me && matches(name))
+  const shownMatches = (name: string) =>
+    matches(name) || (options.displayNameOf !== undefined && matches(options.displayNameOf(name)))
+  const names = members.filter((name) => name !== options.me && shownMatches(name))
   const shown = names.slice(0, MAX_SUGGESTIONS)
   if (options.roomMentionAllowed && matches('room') && !shown.includes('room')) shown.push('room')
   return shown

@@ -69,6 +69,21 @@ TEST(Wire, AMovedReadMarkRoundTripsAndTravelsOnTheEventsExchange) {
     }
 }
 
+TEST(Wire, AChangedDisplayNameRoundTripsAndTravelsOnTheEventsExchange) {
+    const model::ProfileChanged changed{"bob", "Bob \xc3\x89mile"};
+    const auto wire = bus::decode_wire(bus::encode_event(changed, "node-a"));
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    const auto& decoded = std::get<model::ProfileChanged>(*wire.event);
+    EXPECT_EQ(decoded.user_name, "bob");
+    EXPECT_EQ(decoded.display_name, changed.display_name);
+    for (const auto topology : {bus::Topology::PerUser, bus::Topology::PerNode}) {
+        const auto where = bus::route(model::Event(changed), topology, std::nullopt);
+        EXPECT_EQ(where.outcome, bus::Route::Outcome::Publish);
+        EXPECT_EQ(where.exchange, bus::kEventsExchange);
+        EXPECT_FALSE(where.persistent);
+    }
+}
+
 TEST(Wire, MessageBodyIsTheBriefFormatPlusChatdFields) {
     // Consumers of the brief's format read content, user_name and sent_at and ignore the rest;
     // prev_id is one more added field.

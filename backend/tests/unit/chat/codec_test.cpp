@@ -636,6 +636,12 @@ TEST(CodecEncode, PresenceHasTheGoldenShapeAndValues) {
               json::value(false));
 }
 
+TEST(CodecEncode, ProfileHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_profile(model::ProfileChanged{"bob", "Bob Brown"});
+    expect_matches_golden(encoded, "server_profile.json");
+    EXPECT_EQ(json::parse(encoded), example("server_profile.json"));
+}
+
 TEST(CodecEncode, MembershipHasTheGoldenShapeAndValues) {
     const auto encoded = chat::encode_membership(model::Membership{"rust-fans", "carol", true});
     expect_matches_golden(encoded, "server_membership.json");

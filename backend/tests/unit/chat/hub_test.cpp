@@ -385,6 +385,29 @@ TEST_F(HubTest, TypingAndPresenceSkipAConnectionPastTheEphemeralQueueLimitButMes
     EXPECT_EQ(typist.sink->frame_count(), 2u);  // presence and the message, not its own typing
 }
 
+TEST_F(HubTest, AProfileChangeReachesEveryNativeConnectionButNoSeedNorBackedUpOne) {
+    hub.set_ephemeral_queue_limit(1000);
+    const auto alice = attach("alice");
+    const auto bob = attach("bob", {"rust"});
+    const auto seed = attach_seed("dave");
+    const auto past_limit = attach("carol");
+    past_limit.sink->set_queued_bytes(1001);
+    hub.deliver(model::ProfileChanged{"erin", "Erin E"});
+    for (const auto* client : {&alice, &bob}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(
+            frames[0],
+            json::parse(
+                R"({"type":"profile","person":{"user_name":"erin","display_name":"Erin E"}})"));
+    }
+    EXPECT_EQ(seed.sink->frame_count(), 0u);
+    EXPECT_EQ(past_limit.sink->frame_count(), 0u);
+    const auto text = metrics.serialize();
+    EXPECT_NE(text.find(R"(chat_limit_hits_total{kind="ephemeral_dropped"} 1)"), std::string::npos)
+        << text;
+}
+
 TEST_F(HubTest, PresenceReachesEveryNativeConnectionButNoSeedConnection) {
     const auto alice = attach("alice");
     const auto bob = attach("bob", {"rust"});

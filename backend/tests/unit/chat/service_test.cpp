@@ -1116,6 +1116,95 @@ TEST_F(ChatServiceTest, OpeningADirectConversationWithAnUnknownOrInvalidUserFail
     EXPECT_ERROR(service->open_direct(alice, "no body"), ErrorCode::InvalidName);
 }
 
+TEST_F(ChatServiceTest, AGroupConversationIsOneRoomPerSetOfPeopleWhoeverOpensIt) {
+    auto alice = connect_new("alice");
+    auto bob = connect_new("bob");
+    auto carol = connect_new("carol");
+    auto dave = connect_new("dave");
+    for (auto* who : {&alice, &bob, &carol, &dave}) who->sink->clear();
+
+    // The opener may be named or not; repeats count once; the order does not matter.
+    const auto room = service->open_group_direct(bob.identity, {"carol", "alice", "carol"});
+    EXPECT_EQ(room, "dm:alice:bob:carol");
+    EXPECT_EQ(service->open_group_direct(carol.identity, {"bob", "alice", "carol"}), room);
+    for (const auto* member : {&alice, &bob, &carol}) {
+        EXPECT_EQ(service->rooms_of(member->identity.user_name),
+                  (std::vector<std::string>{"general", room}));
+        // Each is told of its own joining (and of those after it).
+        EXPECT_FALSE(frames_of_type(*member->sink, "membership").empty());
+    }
+    // Two people: the 1:1 room.
+    EXPECT_EQ(service->open_group_direct(alice.identity, {"bob"}), "dm:alice:bob");
+
+    // Messages, mentions and typing reach the members and nobody else.
+    for (auto* who : {&alice, &bob, &carol, &dave}) who->sink->clear();
+    send_and_ack(alice, room, "hi @carol", "c-1");
+    frame(bob, R"({"type":"typing","room":"dm:alice:bob:carol"})");
+    settle();
+    EXPECT_EQ(frames_of_type(*carol.sink, "message").size(), 1u);
+    EXPECT_EQ(frames_of_type(*carol.sink, "message").at(0).at("message").at("mentions"),
+              json::parse(R"(["carol"])"));
+    EXPECT_EQ(frames_of_type(*carol.sink, "typing").size(), 1u);
+    EXPECT_EQ(frames_of_type(*alice.sink, "typing").size(), 1u);
+    EXPECT_EQ(dave.sink->frame_count(), 0u);
+    EXPECT_EQ(service->read_states("carol", {room}).at(0).mentions, 1);
+
+    // Invite-only: not listed, not joinable, not readable by others.
+    EXPECT_EQ(service->list_rooms(dave.identity), (std::vector<RoomEntry>{{"general", true}}));
+    EXPECT_ERROR(service->join_room(dave.identity, room), ErrorCode::Forbidden);
+    EXPECT_ERROR(service->history(dave.identity, room, {}, {}, 50), ErrorCode::NotMember);
+    send(dave, room, "let me in", "d-1");
+    settle();
+    EXPECT_EQ(frames_of(*dave.sink).at(0).at("code"), "not_member");
+}
+
+TEST_F(ChatServiceTest, AGroupConversationHoldsAtMostMaxGroupDmMembersPeople) {
+    auto options = default_options();
+    options.max_group_dm_members = 3;
+    use_options(options);
+    const auto alice = sign_up("alice");
+    for (const auto* name : {"bob", "carol", "dave"}) sign_up(name);
+    // At the edge: three people, alice included, named or not.
+    EXPECT_EQ(service->open_group_direct(alice, {"bob", "carol"}), "dm:alice:bob:carol");
+    EXPECT_EQ(service->open_group_direct(alice, {"alice", "bob", "carol", "bob"}),
+              "dm:alice:bob:carol");
+    // Past it: refused, nothing created (HTTP counts the refusal).
+    EXPECT_ERROR(service->open_group_direct(alice, {"bob", "carol", "dave"}),
+                 ErrorCode::GroupDmTooLarge);
+    EXPECT_EQ(service->rooms_of("dave"), std::vector<std::string>{"general"});
+}
+
+TEST_F(ChatServiceTest, AGroupConversationWithAnUnknownInvalidOrNoOtherPersonIsRefused) {
+    const auto alice = sign_up("alice");
+    sign_up("bob");
+    EXPECT_ERROR(service->open_group_direct(alice, {"bob", "nobody"}), ErrorCode::UserNotFound);
+    EXPECT_ERROR(service->open_group_direct(alice, {"bob", "no body"}), ErrorCode::InvalidName);
+    EXPECT_ERROR(service->open_group_direct(alice, {"bob", "dm:x"}), ErrorCode::InvalidName);
+    EXPECT_ERROR(service->open_group_direct(alice, {}), ErrorCode::BadRequest);
+    EXPECT_ERROR(service->open_group_direct(alice, {"alice"}), ErrorCode::BadRequest);
+    EXPECT_EQ(service->rooms_of("bob"), std::vector<std::string>{"general"});
+}
+
+TEST_F(ChatServiceTest, AChangedDisplayNameReachesEveryConnectedUserAsAProfileFrame) {
+    auto alice = connect_new("alice");
+    auto bob = connect_new("bob");
+    alice.sink->clear();
+    bob.sink->clear();
+    const auto card = service->set_display_name(bob.identity, "  Bob Brown ");
+    EXPECT_EQ(card.display_name, "Bob Brown");
+    const auto expected = json::parse(
+        R"({"type":"profile","person":{"user_name":"bob","display_name":"Bob Brown"}})");
+    for (const auto* who : {&alice, &bob}) {
+        ASSERT_EQ(frames_of_type(*who->sink, "profile").size(), 1u);
+        EXPECT_EQ(frames_of_type(*who->sink, "profile").at(0), expected);
+    }
+    // A refused name changes nothing and tells nobody.
+    EXPECT_ERROR(service->set_display_name(bob.identity, std::string(65, 'x')),
+                 ErrorCode::DisplayNameTooLong);
+    EXPECT_EQ(frames_of_type(*alice.sink, "profile").size(), 1u);
+    EXPECT_EQ(service->people().card("bob").display_name, "Bob Brown");
+}
+
 // ---------------------------------------------------------------------------------------------
 // History
 

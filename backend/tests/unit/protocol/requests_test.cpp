@@ -168,5 +168,15 @@ TEST(RoomName, TheNameMemberIsRequired) {
     EXPECT_EQ(refusal([] { parse_room_name(R"([])"); }), "bad_request");
 }
 
+TEST(GroupDirect, UsersIsAnArrayOfStrings) {
+    EXPECT_EQ(parse_group_direct(R"({"users":["bob","carol"]})"),
+              (std::vector<std::string>{"bob", "carol"}));
+    EXPECT_TRUE(parse_group_direct(R"({"users":[]})").empty());
+    EXPECT_EQ(refusal([] { parse_group_direct(R"({})"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_group_direct(R"({"users":"bob"})"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_group_direct(R"({"users":["bob",7]})"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_group_direct("[1"); }), "invalid_json");
+}
+
 }  // namespace
 }  // namespace chatd::protocol

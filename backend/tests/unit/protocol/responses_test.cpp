@@ -39,11 +39,12 @@ TEST(Responses, AccountsAndRooms) {
 TEST(Responses, ConfigNamesTheAuthModeAndTheLimits) {
     chat::ServiceOptions options;
     options.version = "1.2.3";
-    EXPECT_EQ(config_body(options),
-              R"({"auth":"password","version":"1.2.3","limits":{"max_message_length":4000,)"
-              R"("max_frame_bytes":65536,"rate_per_second":2E1,"rate_burst":4E1,)"
-              R"("edit_window_seconds":0,"max_reactions_per_message":50,)"
-              R"("max_room_mention_members":50,"max_members_page":1000}})");
+    EXPECT_EQ(
+        config_body(options),
+        R"({"auth":"password","version":"1.2.3","limits":{"max_message_length":4000,)"
+        R"("max_frame_bytes":65536,"rate_per_second":2E1,"rate_burst":4E1,)"
+        R"("edit_window_seconds":0,"max_reactions_per_message":50,)"
+        R"("max_room_mention_members":50,"max_members_page":1000,"max_group_dm_members":8}})");
     options.open_auth = true;
     EXPECT_TRUE(config_body(options).starts_with(R"({"auth":"open","version":"1.2.3",)"));
 }

@@ -844,6 +844,32 @@ TYPED_TEST_P(StoreContract, RoomMembersOfGeneralAreTheUsersWhoReadIt) {
     EXPECT_THAT(this->store().room_members("general", "", 10), ElementsAre("alice", "bob"));
 }
 
+// A group conversation of eight people with the longest names (32 characters of two bytes each)
+// is a direct room of over 500 bytes: kept, listed for its members only and readable like any.
+TYPED_TEST_P(StoreContract, AGroupConversationWithTheLongestNamesIsAnUnlistedRoomLikeAnyOther) {
+    std::vector<std::string> people;
+    std::string room = "dm";
+    for (char first = 'a'; first < 'a' + 8; ++first) {
+        std::string name(1, first);
+        for (int i = 1; i < 32; ++i) name += "\xc3\xa9";
+        people.push_back(name);
+        room += ":" + name;
+    }
+    ASSERT_TRUE(this->store().create_room(make_room(room, true)));
+    for (const auto& person : people) this->store().add_member(room, person);
+    EXPECT_TRUE(this->store().find_room(room)->direct);
+    EXPECT_THAT(names_of(this->store().list_public_rooms()), ElementsAre("general"));
+    EXPECT_THAT(this->store().rooms_of(people.back()), ElementsAre(room));
+    EXPECT_EQ(this->store().room_members(room, "", 10), people);
+    EXPECT_FALSE(this->store().is_member(room, "alice"));
+
+    const auto stored = append_and_wait(this->store(), new_message(room, people[0], "hi all"));
+    ASSERT_TRUE(stored.ok) << stored.error;
+    const auto states = this->store().read_states(people[1], {room}, 999);
+    ASSERT_EQ(states.size(), 1u);
+    EXPECT_EQ(states[0].room, room);
+}
+
 // --- prev_id: the per-room chain -----------------------------------------------------------------
 
 // Every stored message names its room's previous id; a room's messages in id order form one
@@ -1394,6 +1420,7 @@ REGISTER_TYPED_TEST_SUITE_P(StoreContract,
                             MembersOfListsTheMembersByName,
                             RoomMembersPagesTheNamesWithAReadMarkInByteOrder,
                             RoomMembersOfGeneralAreTheUsersWhoReadIt,
+                            AGroupConversationWithTheLongestNamesIsAnUnlistedRoomLikeAnyOther,
                             EveryMethodMayBeCalledFromManyThreadsAtOnce);
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { mount } from '@vue/test-utils'
-import { describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import MessageListItem from '@/components/message/MessageListItem.vue'
 import { applyFrame, emptyTimelineState } from '@/stores/messagesReducer'
 import { createPinia, setActivePinia } from 'pinia'
@@ -23,6 +23,9 @@ const read = (file: string): unknown =>
   JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'))
 
 describe('golden protocol frames', () => {
+  // Message rows read display names from a store.
+  beforeEach(() => setActivePinia(createPinia()))
+
   it('exist', () => {
     expect(files.filter((f) => f.startsWith('server_')).length).toBeGreaterThanOrEqual(8)
   })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { directPeers, directRoomOf } from '@/protocol/frames'
 import { chatPath, chatTarget, messageIdOf, safeRedirect, sharedMessagePath } from '../links'
 
 describe('chat paths', () => {
@@ -15,6 +16,19 @@ describe('chat paths', () => {
     expect(chatPath('dm:alice:bob.smith', 'alice')).toBe('/dm/bob.smith/')
     expect(chatPath('dm:alice:bob.smith', 'alice', 3)).toBe('/dm/bob.smith/3')
     expect(chatPath('general', 'alice', 'x/y')).toBe('/r/general/x%2Fy')
+  })
+
+  it('names a group conversation by the others, in the room name’s order, commas kept', () => {
+    expect(chatPath('dm:alice:bob:carol', 'bob')).toBe('/dm/alice,carol')
+    expect(chatPath('dm:alice:bob:béa', 'alice', 9)).toBe('/dm/bob,b%C3%A9a/9')
+    expect(chatPath('dm:alice:bob:carol.c', 'alice')).toBe('/dm/bob,carol.c/')
+  })
+
+  it('names the one room of a set of people: sorted by bytes, oneself and repeats once', () => {
+    expect(directRoomOf('carol', ['bob', 'alice', 'bob', 'carol'])).toBe('dm:alice:bob:carol')
+    expect(directRoomOf('bob', ['Zoe'])).toBe('dm:Zoe:bob')
+    expect(directPeers('dm:alice:bob:carol', 'bob')).toEqual(['alice', 'carol'])
+    expect(directPeers('general', 'bob')).toEqual([])
   })
 
   it('shares a message by its room’s own name, the same for both people of a DM', () => {

@@ -44,6 +44,15 @@ describe('filterMembers', () => {
     expect(filterMembers(members, 'bo', options)).not.toContain('room')
   })
 
+  it('also finds members by the start of their display name', () => {
+    const shown: Record<string, string> = { bob: 'Zoé Bob', carol: 'Carol' }
+    const displayNameOf = (user: string) => shown[user] ?? user
+    expect(filterMembers(['alice', 'bob', 'carol'], 'zo', { ...options, displayNameOf })).toEqual([
+      'bob',
+    ])
+    expect(filterMembers(['alice', 'bob', 'carol'], 'zo', options)).toEqual([])
+  })
+
   it('shows at most MAX_SUGGESTIONS members', () => {
     const many = Array.from({ length: 20 }, (_, i) => `user${i}`)
     expect(filterMembers(many, 'user', options)).toHaveLength(MAX_SUGGESTIONS)

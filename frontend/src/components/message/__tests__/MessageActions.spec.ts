@@ -1,10 +1,14 @@
 import { flushPromises, mount } from '@vue/test-utils'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { setLocale } from '@/i18n'
 import { msg } from '@/protocol/__tests__/factories'
 import { applyFrame, emptyTimelineState, type TimelineItem } from '@/stores/messagesReducer'
 import MessageComposer from '../MessageComposer.vue'
 import MessageListItem from '../MessageListItem.vue'
+
+// Rows and suggestions read display names from a store.
+beforeEach(() => setActivePinia(createPinia()))
 
 // emoji-picker-element needs IndexedDB and layout: a stand-in records its options.
 const pickerOptions: Record<string, unknown>[] = []

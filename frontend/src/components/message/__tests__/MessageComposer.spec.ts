@@ -1,6 +1,10 @@
 import { flushPromises, mount } from '@vue/test-utils'
-import { describe, expect, it } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
 import MessageComposer from '../MessageComposer.vue'
+
+// Rows and suggestions read display names from a store.
+beforeEach(() => setActivePinia(createPinia()))
 
 function setup() {
   return mount(MessageComposer, {

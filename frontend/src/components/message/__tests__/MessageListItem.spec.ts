@@ -1,8 +1,12 @@
 import { mount } from '@vue/test-utils'
-import { describe, expect, it } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { applyFrame, emptyTimelineState, type TimelineItem } from '@/stores/messagesReducer'
 import { msg } from '@/protocol/__tests__/factories'
 import MessageListItem from '../MessageListItem.vue'
+
+// Rows and suggestions read display names from a store.
+beforeEach(() => setActivePinia(createPinia()))
 
 function item(overrides: Partial<TimelineItem> = {}): TimelineItem {
   const state = applyFrame(emptyTimelineState(), { type: 'message', message: msg(1) }, 'me')
