@@ -26,6 +26,7 @@ namespace {
 
 namespace chat = chatd::chat;
 namespace protocol = chatd::protocol;
+namespace model = chatd::model;
 
 // What a handler reads besides the path (net/server.cpp, Server::Impl::add_routes).
 enum class Reads {
@@ -38,6 +39,7 @@ enum class Reads {
     PeopleQuery,
     DisplayName,
     MembersQuery,
+    NotifyLevel,
 };
 
 struct Endpoint {
@@ -64,6 +66,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST /api/dm/{user_name}", Reads::Nothing},
     {"GET /api/rooms/{room}/members", Reads::MembersQuery},
     {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
+    {"PUT /api/rooms/{room}/notify", Reads::NotifyLevel},
     {"GET /api/users/online", Reads::Nothing},
     {"GET /api/people", Reads::PeopleQuery},
     {"PUT /api/me/profile", Reads::DisplayName},
@@ -119,6 +122,12 @@ void read_request(Reads reads,
         }
         case Reads::DisplayName: {
             (void)chat::utf8_length(protocol::parse_display_name(body));
+            return;
+        }
+        case Reads::NotifyLevel: {
+            // A level that parses is one of the three, and says so under its own name.
+            const auto level = protocol::parse_notify_level(body);
+            if (model::parse_notify_level(model::notify_level_name(level)) != level) std::abort();
             return;
         }
         case Reads::MembersQuery: {

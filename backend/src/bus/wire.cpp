@@ -186,6 +186,12 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                     {"unread", read.state.unread}, {"unread_capped", read.state.unread_capped},
                     {"as_of", read.state.as_of},   {"mentions", read.state.mentions}};
             },
+            [](const model::NotifyChanged& changed) {
+                return json::object{{"type", "notify_level"},
+                                    {"user_name", changed.user_name},
+                                    {"room", changed.setting.room},
+                                    {"level", model::notify_level_name(changed.setting.level)}};
+            },
         },
         event);
     o["node"] = node;
@@ -250,6 +256,12 @@ Wire decode_wire(std::string_view body) {
             str(o, "user_name"),
             model::ReadState{str(o, "room"), num(o, "last_read_id"), num(o, "unread"),
                              boolean(o, "unread_capped"), num(o, "as_of"), num(o, "mentions")}});
+    } else if (type == "notify_level") {
+        const auto level = model::parse_notify_level(str(o, "level"));
+        if (!level) return invalid("notify_level: unknown level");
+        w.kind = Wire::Kind::Event;
+        w.event = std::make_shared<const model::Event>(
+            model::NotifyChanged{str(o, "user_name"), {str(o, "room"), *level}});
     } else if (type == "heartbeat") {
         w.kind = Wire::Kind::Heartbeat;
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {

@@ -66,6 +66,8 @@ std::string_view code_name(ErrorCode code) {
             return "display_name_too_long";
         case ErrorCode::InvalidDisplayName:
             return "invalid_display_name";
+        case ErrorCode::InvalidNotifyLevel:
+            return "invalid_notify_level";
         case ErrorCode::StoreFailed:
             return "store_failed";
     }

@@ -45,6 +45,8 @@ enum class ErrorCode {
     PageTooLarge,
     DisplayNameTooLong,
     InvalidDisplayName,
+    // A notification level other than all, mentions, muted (docs/protocol.md).
+    InvalidNotifyLevel,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <shared_mutex>
@@ -125,6 +126,8 @@ class Hub {
     void deliver_membership(const model::Membership& membership);
     // To every native connection of the user.
     void deliver_read(const model::ReadMoved& read);
+    // One frame, encoded only when the user has a native connection here, to each of them.
+    void deliver_to_user(const std::string& user_name, const std::function<std::string()>& encode);
     // Requires the unique lock.
     void subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection);
     void unsubscribe_locked(const std::string& room, ConnectionId id);

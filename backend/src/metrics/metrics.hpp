@@ -74,8 +74,9 @@ enum class Limit {
     PeoplePage,
     DisplayNameLength,
     InvalidDisplayName,
-    LastSeenCoalesced,  // a user's last-seen time replaced within one --last-seen-interval-ms
-    MembersPage,        // a members page asked for more names than --max-members-page
+    LastSeenCoalesced,   // a user's last-seen time replaced within one --last-seen-interval-ms
+    MembersPage,         // a members page asked for more names than --max-members-page
+    InvalidNotifyLevel,  // a notification level other than all, mentions, muted
     kCount
 };
 

@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "model/notify.hpp"
+
 namespace chatd::model {
 
 // Name of the room every user can read and write; it always exists.
@@ -175,7 +177,8 @@ struct ReadMoved {
 };
 
 // Everything that travels on the bus between the chat core and every node.
-using Event = std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved>;
+using Event =
+    std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved, NotifyChanged>;
 using EventPtr = std::shared_ptr<const Event>;
 
 // std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)

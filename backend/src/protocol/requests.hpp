@@ -8,6 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "model/notify.hpp"
+
 namespace chatd::protocol {
 
 // The JSON bodies and query parameters of the HTTP API, read as net/server.cpp's handlers take
@@ -84,5 +86,9 @@ PeopleQuery parse_people_query(const std::unordered_map<std::string, std::string
 
 // PUT /api/me/profile {"display_name": str}: BadRequest without a string display_name.
 std::string parse_display_name(std::string_view body);
+
+// PUT /api/rooms/{room}/notify {"level": "all"|"mentions"|"muted"}: InvalidNotifyLevel for a
+// missing or other level.
+model::NotifyLevel parse_notify_level(std::string_view body);
 
 }  // namespace chatd::protocol
