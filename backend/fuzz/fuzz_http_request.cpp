@@ -26,6 +26,7 @@ namespace {
 
 namespace chat = chatd::chat;
 namespace protocol = chatd::protocol;
+namespace model = chatd::model;
 
 // What a handler reads besides the path (net/server.cpp, Server::Impl::add_routes).
 enum class Reads {
@@ -39,6 +40,7 @@ enum class Reads {
     DisplayName,
     MembersQuery,
     GroupDirect,
+    NotifyLevel,
 };
 
 struct Endpoint {
@@ -66,6 +68,7 @@ constexpr Endpoint kEndpoints[] = {
     {"POST /api/dm", Reads::GroupDirect},
     {"GET /api/rooms/{room}/members", Reads::MembersQuery},
     {"GET /api/rooms/{room}/messages", Reads::HistoryQuery},
+    {"PUT /api/rooms/{room}/notify", Reads::NotifyLevel},
     {"GET /api/users/online", Reads::Nothing},
     {"GET /api/people", Reads::PeopleQuery},
     {"PUT /api/me/profile", Reads::DisplayName},
@@ -129,6 +132,12 @@ void read_request(Reads reads,
             }
             return;
         }
+        case Reads::NotifyLevel: {
+            // A level that parses is one of the three, and says so under its own name.
+            const auto level = protocol::parse_notify_level(body);
+            if (model::parse_notify_level(model::notify_level_name(level)) != level) std::abort();
+            return;
+        }
         case Reads::MembersQuery: {
             const auto members = protocol::parse_members_query(query);
             if (members.after.size() > 256 || !chat::valid_utf8(members.after) ||
@@ -180,7 +189,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             // The readers refuse only with the codes HTTP answers 400.
             using enum chat::ErrorCode;
             if (error.code != InvalidJson && error.code != BadRequest &&
-                error.code != InvalidSentAt && error.code != InvalidName) {
+                error.code != InvalidSentAt && error.code != InvalidName &&
+                error.code != InvalidNotifyLevel) {
                 std::abort();
             }
         }

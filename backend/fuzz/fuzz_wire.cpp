@@ -42,6 +42,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              profile_after->display_name != profile_before->display_name)) {
             std::abort();
         }
+        const auto* level_before = std::get_if<chatd::model::NotifyChanged>(wire.event.get());
+        const auto* level_after = std::get_if<chatd::model::NotifyChanged>(again.event.get());
+        if (level_before && (!level_after || level_after->user_name != level_before->user_name ||
+                             !(level_after->setting == level_before->setting))) {
+            std::abort();
+        }
     }
     return 0;
 }

@@ -117,7 +117,7 @@ describe('accessibility (axe-core)', () => {
     { label: 'phone-dark', viewport: PHONE, colorScheme: 'dark' },
   ]
   for (const { label, viewport, colorScheme } of combinations) {
-    it(`${label}: sign-in page, chat view, thread panel and people directory have no violations`, async () => {
+    it(`${label}: sign-in page, chat view, notification levels, thread panel and people directory have no violations`, async () => {
       const page = await newPage({ viewport, colorScheme })
       await page.goto(server.url + '/')
       await page.getByTestId('login-form').waitFor()
@@ -140,6 +140,18 @@ describe('accessibility (axe-core)', () => {
       await composer.press('Escape')
       await page.getByTestId('mention-suggestions').waitFor({ state: 'hidden' })
       await composer.fill('')
+
+      // The room's notification levels, open, then the room muted (its row dimmed, a named icon).
+      await page.getByTestId('notify-level').click()
+      await page.getByTestId('notify-level-muted').check()
+      await page.locator('[data-testid="notify-level"][data-level="muted"]').waitFor()
+      await assertNoViolations(page, `${label} notification levels`)
+      await page.keyboard.press('Escape')
+      await page.getByTestId('notify-levels').waitFor({ state: 'detached' })
+      await page
+        .locator('[data-testid="room-item"][data-room="general"] [data-testid="muted-icon"]')
+        .waitFor({ state: 'attached' })
+      await assertNoViolations(page, `${label} muted room`)
 
       await root.getByTestId('thread-summary').click()
       await page.getByTestId('thread-panel').getByTestId('message-text').last().waitFor()

@@ -173,13 +173,20 @@ describe('mentions in the web client', () => {
     for (const page of [desk, phone]) await mentionBadge(page, DM).waitFor({ state: 'detached' })
   })
 
-  it('a name inside code mentions nobody and notifies nobody', async () => {
+  it('a name inside code mentions nobody: a direct message, notified as one (level all)', async () => {
     await desk.locator('[data-testid="room-item"][data-room="general"]').click()
     await desk.evaluate(() => window.__setHidden(true))
     await aliceSays(DM, 'type `@bob` to mention him')
     await row(desk, DM).locator('[data-testid="unread-badge"]').waitFor()
     assert.equal(await mentionBadge(desk, DM).count(), 0)
-    assert.equal(await desk.evaluate(() => window.__notifications.length), 1)
+    // A direct conversation notifies of every message by default, as a message, not a mention.
+    await desk.waitForFunction(() => window.__notifications.length === 2, null, {
+      timeout: TIMEOUT,
+    })
+    assert.deepEqual(await desk.evaluate(() => window.__notifications[1]), {
+      title: 'Message from alice',
+      body: 'type `@bob` to mention him',
+    })
     await desk.evaluate(() => window.__setHidden(false))
   })
 
@@ -218,5 +225,69 @@ describe('mentions in the web client', () => {
     await phoneOption.first().tap()
     assert.equal(await phoneInput.inputValue(), '@alice ')
     await phoneInput.fill('')
+  })
+
+  it('muted on the desktop, a room neither notifies nor badges; a French phone sees and changes the level', async () => {
+    // bob mutes the direct conversation from its header's bell, in English.
+    await row(desk, DM).click()
+    await desk.getByTestId('notify-level').click()
+    assert.equal(await desk.getByTestId('notify-level-all').isChecked(), true)
+    assert.deepEqual(await axeViolations(desk), [], 'desktop with the notification levels open')
+    await shot(desk, 'notify-desktop-levels')
+    await desk.getByTestId('notify-level-muted').check()
+    await desk.locator('[data-testid="notify-level"][data-level="muted"]').waitFor()
+    assert.equal(
+      await desk.getByTestId('notify-level').getAttribute('aria-label'),
+      'Notifications: Muted',
+    )
+    await desk.keyboard.press('Escape')
+    await row(desk, DM).locator('[data-testid="muted-icon"]').waitFor()
+    assert.match((await row(desk, DM).getAttribute('class')) ?? '', /\bmuted\b/)
+
+    // A mention there, then one in general (at its default, mentions): once the second is
+    // notified, the first has arrived too, unnotified and unbadged.
+    await desk.locator('[data-testid="room-item"][data-room="general"]').click()
+    await desk.evaluate(() => window.__setHidden(true))
+    const before = await desk.evaluate(() => window.__notifications.length)
+    await aliceSays(DM, '@bob are you there?')
+    await aliceSays('general', '@bob over here')
+    await desk.waitForFunction((n) => window.__notifications.length === n + 1, before, {
+      timeout: TIMEOUT,
+    })
+    assert.deepEqual(await desk.evaluate(() => window.__notifications.at(-1)), {
+      title: 'alice mentioned you in general',
+      body: '@bob over here',
+    })
+    assert.equal(await row(desk, DM).locator('[data-testid="unread-badge"]').count(), 0)
+    assert.equal(await mentionBadge(desk, DM).count(), 0)
+    // general is the open room, left out of the title; the muted one adds nothing to it.
+    assert.match(await desk.title(), /^#general · chatd$/)
+    await desk.evaluate(() => window.__setHidden(false))
+
+    // The phone, in French, has it from the server: after a reload too.
+    await phone.reload()
+    await waitOnline(phone)
+    const phoneMuted = row(phone, DM).locator('[data-testid="muted-icon"]')
+    await phoneMuted.waitFor({ state: 'attached' })
+    assert.equal(await phoneMuted.getAttribute('aria-label'), 'en sourdine')
+    assert.equal(await mentionBadge(phone, DM).count(), 0)
+    await phone.goto(server.url + '/dm/alice')
+    await waitOnline(phone)
+    const bell = phone.getByTestId('notify-level')
+    await phone.locator('[data-testid="notify-level"][data-level="muted"]').waitFor()
+    assert.equal(await bell.getAttribute('aria-label'), 'Notifications : Sourdine')
+    await bell.tap()
+    assert.equal(
+      (
+        await phone.locator('label', { has: phone.getByTestId('notify-level-all') }).textContent()
+      ).trim(),
+      'Tous les messages',
+    )
+    assert.deepEqual(await axeViolations(phone), [], 'phone with the notification levels open')
+    await shot(phone, 'notify-phone-levels')
+    // Back to all from the phone: the desktop follows at once.
+    await phone.getByTestId('notify-level-all').tap()
+    await row(desk, DM).locator('[data-testid="muted-icon"]').waitFor({ state: 'detached' })
+    assert.doesNotMatch((await row(desk, DM).getAttribute('class')) ?? '', /\bmuted\b/)
   })
 })

@@ -191,6 +191,12 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                                     {"user_name", profile.user_name},
                                     {"display_name", profile.display_name}};
             },
+            [](const model::NotifyChanged& changed) {
+                return json::object{{"type", "notify_level"},
+                                    {"user_name", changed.user_name},
+                                    {"room", changed.setting.room},
+                                    {"level", model::notify_level_name(changed.setting.level)}};
+            },
         },
         event);
     o["node"] = node;
@@ -259,6 +265,12 @@ Wire decode_wire(std::string_view body) {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(
             model::ProfileChanged{str(o, "user_name"), str(o, "display_name")});
+    } else if (type == "notify_level") {
+        const auto level = model::parse_notify_level(str(o, "level"));
+        if (!level) return invalid("notify_level: unknown level");
+        w.kind = Wire::Kind::Event;
+        w.event = std::make_shared<const model::Event>(
+            model::NotifyChanged{str(o, "user_name"), {str(o, "room"), *level}});
     } else if (type == "heartbeat") {
         w.kind = Wire::Kind::Heartbeat;
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {

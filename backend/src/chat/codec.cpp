@@ -262,12 +262,30 @@ std::string encode_profile(const model::ProfileChanged& profile) {
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,
-                           const std::vector<model::ReadState>& read) {
+                           const std::vector<model::ReadState>& read,
+                           const std::vector<model::RoomNotifyLevel>& notify) {
+    // The rooms whose level is not their default (docs/protocol.md "Notification levels").
+    json::object levels;
+    for (const auto& setting : notify) {
+        levels[setting.room] = model::notify_level_name(setting.level);
+    }
     return json::serialize(json::object{{"type", "welcome"},
                                         {"user_name", user_name},
                                         {"rooms", string_array(rooms)},
                                         {"online", string_array(online)},
-                                        {"read", read_state_array(read)}});
+                                        {"read", read_state_array(read)},
+                                        {"notify", std::move(levels)}});
+}
+
+std::string encode_notify_level(const model::RoomNotifyLevel& setting) {
+    return json::serialize(json::object{{"type", "notify"},
+                                        {"room", setting.room},
+                                        {"level", model::notify_level_name(setting.level)}});
+}
+
+std::string notify_level_json(const model::RoomNotifyLevel& setting) {
+    return json::serialize(
+        json::object{{"room", setting.room}, {"level", model::notify_level_name(setting.level)}});
 }
 
 std::string encode_read_state(const model::ReadState& state) {

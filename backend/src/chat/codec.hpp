@@ -79,7 +79,12 @@ std::string encode_profile(const model::ProfileChanged& profile);
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,
-                           const std::vector<model::ReadState>& read);
+                           const std::vector<model::ReadState>& read,
+                           const std::vector<model::RoomNotifyLevel>& notify = {});
+// A user's notification level in a room changed: to every connection of that user.
+std::string encode_notify_level(const model::RoomNotifyLevel& setting);
+// The JSON object of a room's notification level as the HTTP answer carries it.
+std::string notify_level_json(const model::RoomNotifyLevel& setting);
 // A read mark moved: the room's new state, to every connection of its user.
 std::string encode_read_state(const model::ReadState& state);
 // The answer to a `read` or `read_all` frame: the state of each room it names (read: the one

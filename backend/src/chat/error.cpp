@@ -68,6 +68,8 @@ std::string_view code_name(ErrorCode code) {
             return "invalid_display_name";
         case ErrorCode::GroupDmTooLarge:
             return "group_dm_too_large";
+        case ErrorCode::InvalidNotifyLevel:
+            return "invalid_notify_level";
         case ErrorCode::StoreFailed:
             return "store_failed";
     }

@@ -47,6 +47,8 @@ enum class ErrorCode {
     InvalidDisplayName,
     // A group conversation of more people than --max-group-dm-members.
     GroupDmTooLarge,
+    // A notification level other than all, mentions, muted (docs/protocol.md).
+    InvalidNotifyLevel,
     SendRateLimited,
     LoginThrottled,
     RegistrationThrottled,

@@ -129,6 +129,10 @@ void Hub::deliver(const model::Event& event, const std::string& only_user) {
                    },
                    [this](const model::ReadMoved& read) { deliver_read(read); },
                    [this](const model::ProfileChanged& p) { deliver_profile(p); },
+                   [this](const model::NotifyChanged& changed) {
+                       deliver_to_user(changed.user_name,
+                                       [&changed] { return encode_notify_level(changed.setting); });
+                   },
                },
                event);
 }
@@ -286,10 +290,15 @@ void Hub::deliver_membership(const model::Membership& membership) {
 }
 
 void Hub::deliver_read(const model::ReadMoved& read) {
+    deliver_to_user(read.user_name, [&read] { return encode_read_state(read.state); });
+}
+
+void Hub::deliver_to_user(const std::string& user_name,
+                          const std::function<std::string()>& encode) {
     std::vector<std::shared_ptr<Sink>> sinks;
     {
         std::shared_lock lock(mutex_);
-        const auto user = users_.find(read.user_name);
+        const auto user = users_.find(user_name);
         if (user == users_.end()) return;
         for (const ConnectionId id : user->second) {
             const Connection& connection = connections_.at(id);
@@ -297,7 +306,7 @@ void Hub::deliver_read(const model::ReadMoved& read) {
         }
     }
     if (sinks.empty()) return;
-    const auto frame = make_frame(encode_read_state(read.state));
+    const auto frame = make_frame(encode());
     for (const auto& sink : sinks) sink->deliver(frame);
 }
 

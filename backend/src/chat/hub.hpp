@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <shared_mutex>
@@ -128,6 +129,8 @@ class Hub {
     // To every native connection (renames are rare; a backed-up connection is skipped, as for
     // presence, and reads the name again from the directory).
     void deliver_profile(const model::ProfileChanged& profile);
+    // One frame, encoded only when the user has a native connection here, to each of them.
+    void deliver_to_user(const std::string& user_name, const std::function<std::string()>& encode);
     // Requires the unique lock.
     void subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection);
     void unsubscribe_locked(const std::string& room, ConnectionId id);

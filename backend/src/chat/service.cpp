@@ -105,7 +105,13 @@ ChatService::ChatService(store::Store& store,
       clock_(options_.clock ? options_.clock : std::function<std::int64_t()>(model::now_ms)),
       login_throttle_(store_, options_.login_throttle, clock_),
       people_(
-          store_, [this] { return online_users(); }, metrics_, options_.people) {
+          store_, [this] { return online_users(); }, metrics_, options_.people),
+      notify_levels_(
+          store_,
+          [this](const std::string& user, std::string_view room) {
+              require_reader(Identity{user, {}}, room);
+          },
+          [this](model::Event event) { publish(std::move(event)); }) {
     if (!options_.open_auth) {
         dummy_password_hash_ =
             auth::hash_password("no account has this password", options_.password_cost);
@@ -677,11 +683,12 @@ Identity ChatService::seed_identity(std::string_view user_name,
 
 Frame ChatService::welcome(const std::string& user_name,
                            const std::vector<std::string>& rooms,
-                           const std::vector<model::ReadState>& read) const {
+                           const std::vector<model::ReadState>& read,
+                           const std::vector<model::RoomNotifyLevel>& notify) const {
     auto online = online_users(Hub::kDefaultPresenceLimit);
     const auto at = std::lower_bound(online.begin(), online.end(), user_name);
     if (at == online.end() || *at != user_name) online.insert(at, user_name);
-    return make_frame(encode_welcome(user_name, rooms, online, read));
+    return make_frame(encode_welcome(user_name, rooms, online, read, notify));
 }
 
 void ChatService::when_subscribed(const std::string& user_name, std::function<void()> done) {

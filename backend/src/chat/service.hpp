@@ -16,6 +16,7 @@
 #include "chat/frame_guard.hpp"
 #include "chat/hub.hpp"
 #include "chat/login_guard.hpp"
+#include "chat/notify_levels.hpp"
 #include "chat/people.hpp"
 #include "chat/publisher.hpp"
 #include "chat/rate_limiter.hpp"
@@ -169,6 +170,7 @@ class ChatService {
 
     const ServiceOptions& options() const { return options_; }
     People& people() { return people_; }
+    NotifyLevels& notify_levels() { return notify_levels_; }
 
     // After a broker outage, connected clients may have missed messages that no resync of
     // theirs would fetch (BrokerBus::on_resubscribed): native clients are closed with 1012 so
@@ -282,10 +284,12 @@ class ChatService {
     // --- Live connections. Not blocking. ---
     // The first frame of a native connection: its user, its rooms and who is online (this
     // node's part capped at Hub::kDefaultPresenceLimit), the user always among them.
-    // `read`: the user's state in each room (read_states).
+    // `read`: the user's state in each room (read_states); `notify`: their levels that are not
+    // the default (NotifyLevels::chosen).
     Frame welcome(const std::string& user_name,
                   const std::vector<std::string>& rooms,
-                  const std::vector<model::ReadState>& read = {}) const;
+                  const std::vector<model::ReadState>& read = {},
+                  const std::vector<model::RoomNotifyLevel>& notify = {}) const;
     ConnectionId connect(const Identity& identity,
                          Protocol protocol,
                          std::shared_ptr<Sink> sink,
@@ -382,6 +386,7 @@ class ChatService {
     std::string dummy_password_hash_;  // verified against when a login names no account
     std::unique_ptr<auth::PasswordChecker> password_checker_;  // password mode, `dictionary`
     People people_;
+    NotifyLevels notify_levels_;
 };
 
 }  // namespace chatd::chat

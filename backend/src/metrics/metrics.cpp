@@ -136,6 +136,8 @@ std::string_view to_string(Limit limit) {
             return "display_name_length";
         case Limit::InvalidDisplayName:
             return "invalid_display_name";
+        case Limit::InvalidNotifyLevel:
+            return "invalid_notify_level";
         case Limit::LastSeenCoalesced:
             return "last_seen_coalesced";
         case Limit::MembersPage:

@@ -74,9 +74,10 @@ enum class Limit {
     PeoplePage,
     DisplayNameLength,
     InvalidDisplayName,
-    LastSeenCoalesced,  // a user's last-seen time replaced within one --last-seen-interval-ms
-    MembersPage,        // a members page asked for more names than --max-members-page
-    GroupDmMembers,     // a group conversation asked for more people than --max-group-dm-members
+    LastSeenCoalesced,   // a user's last-seen time replaced within one --last-seen-interval-ms
+    MembersPage,         // a members page asked for more names than --max-members-page
+    GroupDmMembers,      // a group conversation asked for more people than --max-group-dm-members
+    InvalidNotifyLevel,  // a notification level other than all, mentions, muted
     kCount
 };
 

@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "model/notify.hpp"
+
 namespace chatd::model {
 
 // Name of the room every user can read and write; it always exists.
@@ -182,8 +184,14 @@ struct ProfileChanged {
 };
 
 // Everything that travels on the bus between the chat core and every node.
-using Event =
-    std::variant<Message, Typing, Presence, Membership, SessionsEnded, ReadMoved, ProfileChanged>;
+using Event = std::variant<Message,
+                           Typing,
+                           Presence,
+                           Membership,
+                           SessionsEnded,
+                           ReadMoved,
+                           ProfileChanged,
+                           NotifyChanged>;
 using EventPtr = std::shared_ptr<const Event>;
 
 // std::visit(Overloaded{[](const Message&) {...}, [](const Typing&) {...}, ...}, event)

@@ -113,6 +113,7 @@ std::pair<http::status, Limit> http_status_of(ErrorCode code) {
         case DisplayNameTooLong: return {s::bad_request, Limit::DisplayNameLength};
         case InvalidDisplayName: return {s::bad_request, Limit::InvalidDisplayName};
         case GroupDmTooLarge: return {s::bad_request, Limit::GroupDmMembers};
+        case InvalidNotifyLevel: return {s::bad_request, Limit::InvalidNotifyLevel};
         case SendRateLimited: return {s::too_many_requests, Limit::Rate};
         case LoginThrottled: return {s::too_many_requests, Limit::LoginRate};
         case RegistrationThrottled: return {s::too_many_requests, Limit::RegisterRate};
@@ -687,6 +688,12 @@ void Server::Impl::add_routes() {
             if (states.empty()) throw chat::Error(ErrorCode::StoreFailed, "no read state");
             return ok(protocol::read_state_body(states.front()));
         });
+    add("PUT", "/api/rooms/{room}/notify", SignedIn, Blocking,
+        [this](const Call& c, const Identity& me) {
+            const auto level = protocol::parse_notify_level(c.request.body());
+            return ok(protocol::notify_level_body(
+                service.notify_levels().set(me.user_name, c.params.at("room"), level)));
+        });
     add("GET", "/api/read", SignedIn, Blocking, [this](const Call&, const Identity& me) {
         return ok(protocol::read_states_body(
             service.read_states(me.user_name, service.rooms_of(me.user_name))));
@@ -898,18 +905,20 @@ awaitable<void> Server::Impl::upgrade(beast::tcp_stream& stream,
         }
         std::vector<std::string> rooms;
         std::vector<model::ReadState> read_state;
+        std::vector<model::RoomNotifyLevel> notify;
         if (native) {
             auto job = [this, name = identity.user_name] {
                 auto mine = service.rooms_of(name);
                 auto states = service.read_states(name, mine);
-                return std::pair{std::move(mine), std::move(states)};
+                auto levels = service.notify_levels().chosen(name, mine);
+                return std::tuple{std::move(mine), std::move(states), std::move(levels)};
             };
-            std::tie(rooms, read_state) = co_await offload(std::move(job));
+            std::tie(rooms, read_state, notify) = co_await offload(std::move(job));
         }
         metrics.http_response(route, 101);
         start_websocket(std::move(stream), std::move(request), std::move(identity),
                         native ? chat::Protocol::Native : chat::Protocol::Seed, std::move(rooms),
-                        std::move(read_state), std::move(slot),
+                        std::move(read_state), std::move(notify), std::move(slot),
                         WebSocketContext{service, metrics, options},
                         shards->shard_of(stream.get_executor()));
         co_return;

@@ -86,7 +86,8 @@ class WebSocketSession final : public chat::Sink,
                         chat::Identity identity,
                         chat::Protocol protocol,
                         std::vector<std::string> rooms,
-                        std::vector<model::ReadState> read_state);
+                        std::vector<model::ReadState> read_state,
+                        std::vector<model::RoomNotifyLevel> notify);
 
     void deliver(const chat::Frame& frame) override { push(frame, false); }
     std::size_t queued_bytes() const override { return outbox_.queued_bytes(); }
@@ -221,7 +222,8 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
                                       chat::Identity identity,
                                       chat::Protocol protocol,
                                       std::vector<std::string> rooms,
-                                      std::vector<model::ReadState> read_state) {
+                                      std::vector<model::ReadState> read_state,
+                                      std::vector<model::RoomNotifyLevel> notify) {
     protocol_ = protocol;
     user_name_ = identity.user_name;
 
@@ -233,7 +235,7 @@ awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> self,
     // after each welcome from the last id it saw, and a message seen first would move that
     // mark past what it missed (found by the chaos checker, docs/reliability.md).
     if (protocol == chat::Protocol::Native) {
-        deliver(context_.service.welcome(user_name_, rooms, read_state));
+        deliver(context_.service.welcome(user_name_, rooms, read_state, notify));
     }
     id_ = context_.service.connect(identity, protocol, self, rooms);
     {
@@ -563,6 +565,7 @@ void start_websocket(beast::tcp_stream stream,
                      chat::Protocol protocol,
                      std::vector<std::string> rooms,
                      std::vector<model::ReadState> read_state,
+                     std::vector<model::RoomNotifyLevel> notify,
                      ConnectionLimits::Slot slot,
                      WebSocketContext context,
                      std::size_t shard) {
@@ -573,7 +576,7 @@ void start_websocket(beast::tcp_stream stream,
     auto* raw = session.get();
     asio::co_spawn(executor,
                    raw->run(std::move(session), std::move(request), std::move(identity), protocol,
-                            std::move(rooms), std::move(read_state)),
+                            std::move(rooms), std::move(read_state), std::move(notify)),
                    log_failure(context.metrics, "WebSocket session"));
 }
 

@@ -22,7 +22,8 @@ struct WebSocketContext {
 // (released when the connection ends), so no frame of the HTTP session stays allocated for the
 // connection's life. It accepts the upgrade, registers with the service, reads frames, and
 // writes the outbox through a single writer, on the stream's strand. `rooms` are the native
-// user's rooms and `read_state` their read state (the welcome frame's). `shard` is the I/O shard
+// user's rooms, `read_state` their read state and `notify` their notification levels that are not
+// the default (the welcome frame's). `shard` is the I/O shard
 // (IoShards) whose context runs the stream.
 void start_websocket(beast::tcp_stream stream,
                      Request request,
@@ -30,6 +31,7 @@ void start_websocket(beast::tcp_stream stream,
                      chat::Protocol protocol,
                      std::vector<std::string> rooms,
                      std::vector<model::ReadState> read_state,
+                     std::vector<model::RoomNotifyLevel> notify,
                      ConnectionLimits::Slot slot,
                      WebSocketContext context,
                      std::size_t shard);

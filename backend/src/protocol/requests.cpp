@@ -181,4 +181,14 @@ std::vector<std::string> parse_group_direct(std::string_view body) {
     return names;
 }
 
+model::NotifyLevel parse_notify_level(std::string_view body) {
+    const auto value = parse_json_body(body);
+    const auto* level = body_object(value).if_contains("level");
+    std::optional<model::NotifyLevel> parsed;
+    if (level != nullptr && level->is_string())
+        parsed = model::parse_notify_level(level->get_string());
+    if (!parsed) throw Error(ErrorCode::InvalidNotifyLevel, "level is one of all, mentions, muted");
+    return *parsed;
+}
+
 }  // namespace chatd::protocol

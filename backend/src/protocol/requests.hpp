@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/notify.hpp"
+
 namespace chatd::protocol {
 
 // The JSON bodies and query parameters of the HTTP API, read as net/server.cpp's handlers take
@@ -89,5 +91,8 @@ std::string parse_display_name(std::string_view body);
 // POST /api/dm {"users": [str, ...]}: BadRequest unless users is an array of strings (the names
 // are checked by ChatService::open_group_direct).
 std::vector<std::string> parse_group_direct(std::string_view body);
+// PUT /api/rooms/{room}/notify {"level": "all"|"mentions"|"muted"}: InvalidNotifyLevel for a
+// missing or other level.
+model::NotifyLevel parse_notify_level(std::string_view body);
 
 }  // namespace chatd::protocol

@@ -117,6 +117,10 @@ std::string read_state_body(const model::ReadState& state) {
     return chat::read_state_json(state);
 }
 
+std::string notify_level_body(const model::RoomNotifyLevel& setting) {
+    return chat::notify_level_json(setting);
+}
+
 std::string read_states_body(const std::vector<model::ReadState>& states) {
     std::string body = "{\"rooms\":[";
     for (std::size_t i = 0; i < states.size(); ++i) {

@@ -39,6 +39,8 @@ std::string room_body(const chat::RoomEntry& room);
 std::string direct_body(std::string_view room);
 // POST /api/rooms/{room}/read: the room's read state, as frames carry it.
 std::string read_state_body(const model::ReadState& state);
+// PUT /api/rooms/{room}/notify: {"room", "level"}.
+std::string notify_level_body(const model::RoomNotifyLevel& setting);
 // GET /api/read, POST /api/read/all: {"rooms": [read state...]}.
 std::string read_states_body(const std::vector<model::ReadState>& states);
 // GET /api/rooms/{room}/messages and .../messages/{id}/replies:

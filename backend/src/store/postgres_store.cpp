@@ -198,8 +198,16 @@ constexpr const char* kInsertMember =
     " COALESCE((SELECT id FROM messages n WHERE n.room = joined.room ORDER BY id DESC LIMIT 1), 0)"
     " FROM joined ON CONFLICT (user_name, room) DO UPDATE SET last_read_id = EXCLUDED.last_read_id";
 constexpr const char* kDeleteMember =
-    "WITH left_room AS (DELETE FROM members WHERE room = $1 AND user_name = $2)"
+    "WITH left_room AS (DELETE FROM members WHERE room = $1 AND user_name = $2),"
+    " forgot_level AS (DELETE FROM notify_levels WHERE room = $1 AND user_name = $2)"
     " DELETE FROM read_marks WHERE room = $1 AND user_name = $2";
+constexpr const char* kSetNotifyLevel =
+    "INSERT INTO notify_levels (user_name, room, level) VALUES ($1, $2, $3)"
+    " ON CONFLICT (user_name, room) DO UPDATE SET level = EXCLUDED.level";
+constexpr const char* kDeleteNotifyLevel =
+    "DELETE FROM notify_levels WHERE user_name = $1 AND room = $2";
+constexpr const char* kNotifyLevels =
+    "SELECT room, level FROM notify_levels WHERE user_name = $1 ORDER BY room";
 // Marks for the rooms of $2 (a JSON array) that exist and have none yet, at their newest id.
 constexpr const char* kStartReadMarks =
     "INSERT INTO read_marks (user_name, room, last_read_id)"
@@ -765,6 +773,32 @@ void PostgresStore::add_member(std::string_view room, std::string_view user_name
 void PostgresStore::remove_member(std::string_view room, std::string_view user_name) {
     pooled(OnLostConnection::Retry, [&](Connection& db) {
         db.exec(kDeleteMember, {std::string(room), std::string(user_name)});
+    });
+}
+
+void PostgresStore::set_notify_level(std::string_view user_name,
+                                     std::string_view room,
+                                     std::optional<model::NotifyLevel> level) {
+    pooled(OnLostConnection::Retry, [&](Connection& db) {
+        if (level) {
+            db.exec(kSetNotifyLevel, {std::string(user_name), std::string(room),
+                                      std::string(model::notify_level_name(*level))});
+        } else {
+            db.exec(kDeleteNotifyLevel, {std::string(user_name), std::string(room)});
+        }
+    });
+}
+
+std::vector<model::RoomNotifyLevel> PostgresStore::notify_levels(std::string_view user_name) {
+    return pooled(OnLostConnection::Retry, [&](Connection& db) {
+        const auto rows = db.exec(kNotifyLevels, {std::string(user_name)});
+        std::vector<model::RoomNotifyLevel> levels;
+        for (int row = 0; row < rows.size(); ++row) {
+            // The CHECK constraint keeps every stored level one of the three.
+            levels.push_back({rows.text(row, 0), model::parse_notify_level(rows.text(row, 1))
+                                                     .value_or(model::NotifyLevel::Mentions)});
+        }
+        return levels;
     });
 }
 

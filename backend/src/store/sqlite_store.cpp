@@ -211,6 +211,15 @@ constexpr const char* kStartMemberMark =
     " ON CONFLICT (user_name, room) DO UPDATE SET last_read_id = excluded.last_read_id";
 constexpr const char* kDeleteMemberMark =
     "DELETE FROM read_marks WHERE room = ?1 AND user_name = ?2";
+constexpr const char* kDeleteMemberNotifyLevel =
+    "DELETE FROM notify_levels WHERE room = ?1 AND user_name = ?2";
+constexpr const char* kSetNotifyLevel =
+    "INSERT INTO notify_levels (user_name, room, level) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (user_name, room) DO UPDATE SET level = excluded.level";
+constexpr const char* kDeleteNotifyLevel =
+    "DELETE FROM notify_levels WHERE user_name = ?1 AND room = ?2";
+constexpr const char* kNotifyLevels =
+    "SELECT room, level FROM notify_levels WHERE user_name = ?1 ORDER BY room";
 // Marks for the rooms of ?2 (a JSON array) that exist and have none yet, at their newest id.
 constexpr const char* kStartReadMarks =
     "INSERT INTO read_marks (user_name, room, last_read_id)"
@@ -850,6 +859,7 @@ void SqliteStore::remove_member(std::string_view room, std::string_view user_nam
         write_transaction(db, [&] {
             Query(db, kDeleteMember).bind(1, room).bind(2, user_name).run();
             Query(db, kDeleteMemberMark).bind(1, room).bind(2, user_name).run();
+            Query(db, kDeleteMemberNotifyLevel).bind(1, room).bind(2, user_name).run();
         });
     });
 }
@@ -892,6 +902,37 @@ std::vector<std::string> SqliteStore::room_members(std::string_view room,
             3, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT32_MAX)));
         while (rows.step()) members.push_back(rows.text(0));
         return members;
+    });
+}
+
+void SqliteStore::set_notify_level(std::string_view user_name,
+                                   std::string_view room,
+                                   std::optional<model::NotifyLevel> level) {
+    write([&](Connection& db) {
+        if (level) {
+            Query(db, kSetNotifyLevel)
+                .bind(1, user_name)
+                .bind(2, room)
+                .bind(3, model::notify_level_name(*level))
+                .run();
+        } else {
+            Query(db, kDeleteNotifyLevel).bind(1, user_name).bind(2, room).run();
+        }
+    });
+}
+
+std::vector<model::RoomNotifyLevel> SqliteStore::notify_levels(std::string_view user_name) {
+    return read([user_name](Connection& db) {
+        std::vector<model::RoomNotifyLevel> levels;
+        Query rows(db, kNotifyLevels);
+        rows.bind(1, user_name);
+        while (rows.step()) {
+            // The CHECK constraint keeps every stored level one of the three.
+            levels.push_back(
+                {rows.text(0),
+                 model::parse_notify_level(rows.text(1)).value_or(model::NotifyLevel::Mentions)});
+        }
+        return levels;
     });
 }
 

@@ -116,6 +116,10 @@ class SqliteStore final : public Store {
     std::vector<ReadState> read_states(std::string_view user_name,
                                        const std::vector<std::string>& rooms,
                                        std::size_t unread_cap) override;
+    void set_notify_level(std::string_view user_name,
+                          std::string_view room,
+                          std::optional<model::NotifyLevel> level) override;
+    std::vector<model::RoomNotifyLevel> notify_levels(std::string_view user_name) override;
 
   private:
     using Connection = detail::SqliteConnection;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/message.hpp"
+#include "model/notify.hpp"
 
 namespace chatd::store {
 
@@ -290,6 +291,15 @@ class Store {
     virtual std::vector<ReadState> read_states(std::string_view user_name,
                                                const std::vector<std::string>& rooms,
                                                std::size_t unread_cap) = 0;
+
+    // Notification levels (docs/design/storage.md "Notification levels"): the levels a user chose
+    // that differ from the room's default. nullopt deletes the row (back to the default);
+    // remove_member deletes it too. Membership is the caller's to check.
+    virtual void set_notify_level(std::string_view user_name,
+                                  std::string_view room,
+                                  std::optional<model::NotifyLevel> level) = 0;
+    // The user's stored levels, by room name.
+    virtual std::vector<model::RoomNotifyLevel> notify_levels(std::string_view user_name) = 0;
 };
 
 }  // namespace chatd::store

@@ -247,6 +247,17 @@ describe(`two chatd nodes (${mode})`, () => {
     for (const name of ['rhea', 'sam', 'tess']) assert.ok(members.json.members.includes(name), members.text)
   })
 
+  it('a notification level set on A reaches the same user\'s tab on B and B\'s next welcome', async () => {
+    const tokenA = await openLogin(a.base, 'uma')
+    const tokenB = await openLogin(b.base, 'uma')
+    const tabB = track(await nativeConnect(b, tokenB))
+    const set = await http(a.base, 'PUT', '/api/rooms/general/notify', { level: 'all' }, tokenA)
+    assert.equal(set.status, 200, set.text)
+    assert.deepEqual(await tabB.next(f => f.type === 'notify', 10000, 'notify on B'),
+      { type: 'notify', room: 'general', level: 'all' })
+    assert.deepEqual(track(await nativeConnect(b, tokenB)).welcome.notify, { general: 'all' })
+  })
+
   it('offline: bob disconnects, alice sends 50, bob reconnects and gets all 50 in order, once', async () => {
     const alice = track(await nativeConnect(a, await openLogin(a.base, 'alice2')))
     const bobToken = await openLogin(b.base, 'bob2')

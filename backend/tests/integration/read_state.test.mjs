@@ -6,6 +6,8 @@
 // Mentions (docs/protocol.md "Mentions") are counted beside: on connect, on every device, and
 // @room only in rooms of at most --max-room-mention-members members. The members list that
 // autocompletes them is read by members only, a page of at most --max-members-page names.
+// Notification levels (docs/protocol.md "Notification levels") are kept per user and room the same
+// way: set over HTTP, told to every tab, listed in the welcome, forgotten on leaving.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
@@ -243,6 +245,49 @@ describe('read state', () => {
   })
 
   // Last: it restarts the server.
+  it('notification levels: set over HTTP, told to every tab of the user, in the next welcome, forgotten on leaving', async () => {
+    const tabA = await connect('carol')
+    const tabB = await connect('carol')
+    const bob = await connect('bob')
+    assert.deepEqual(tabA.welcome.notify, {}, 'every room starts at its default')
+    const dm = (await call('POST', '/api/dm/carol', 'bob')).json.name
+    const set = await call('PUT', '/api/rooms/general/notify', 'carol', { level: 'muted' })
+    assert.equal(set.status, 200, set.text)
+    assert.deepEqual(set.json, { room: 'general', level: 'muted' })
+    for (const tab of [tabA, tabB]) {
+      assert.deepEqual(await tab.next(f => f.type === 'notify', 5000, 'notify on each tab'),
+        { type: 'notify', room: 'general', level: 'muted' })
+    }
+    assert.deepEqual((await call('PUT', `/api/rooms/${encodeURIComponent(dm)}/notify`, 'carol', { level: 'mentions' })).json,
+      { room: dm, level: 'mentions' })
+    // A direct conversation's default (all) and general's (mentions) are not listed.
+    assert.deepEqual((await connect('carol')).welcome.notify, { general: 'muted', [dm]: 'mentions' })
+    await call('PUT', `/api/rooms/${encodeURIComponent(dm)}/notify`, 'carol', { level: 'all' })
+    assert.deepEqual((await connect('carol')).welcome.notify, { general: 'muted' })
+    assert.equal(bob.frames.some(f => f.type === 'notify'), false, 'another user is not told')
+
+    // Refusals change nothing and have their codes; only three levels exist.
+    const hitsBefore = (await metrics(server.base)).value('chat_limit_hits_total{kind="invalid_notify_level"}') ?? 0
+    for (const body of [{ level: 'loud' }, { level: 'MUTED' }, {}, { level: null }]) {
+      const bad = await call('PUT', '/api/rooms/general/notify', 'carol', body)
+      assert.equal(bad.status, 400, bad.text)
+      assert.equal(bad.json.error.code, 'invalid_notify_level')
+    }
+    assert.equal((await metrics(server.base)).value('chat_limit_hits_total{kind="invalid_notify_level"}'), hitsBefore + 4)
+    assert.equal((await call('PUT', '/api/rooms/secret/notify', 'carol', { level: 'all' })).json.error.code, 'not_member')
+    assert.equal((await call('PUT', '/api/rooms/nowhere/notify', 'carol', { level: 'all' })).status, 404)
+    assert.equal((await http(server.base, 'PUT', '/api/rooms/general/notify', { level: 'all' })).status, 401)
+    assert.deepEqual((await connect('carol')).welcome.notify, { general: 'muted' })
+
+    // Leaving a room forgets its level: joining again starts from the default.
+    assert.equal((await call('POST', '/api/rooms', 'carol', { name: 'quiet' })).status, 201)
+    await call('PUT', '/api/rooms/quiet/notify', 'carol', { level: 'all' })
+    assert.equal((await connect('carol')).welcome.notify.quiet, 'all')
+    await call('POST', '/api/rooms/quiet/leave', 'carol')
+    await call('POST', '/api/rooms/quiet/join', 'carol')
+    assert.deepEqual((await connect('carol')).welcome.notify, { general: 'muted' })
+  })
+
   it('read marks survive a restart', async () => {
     const bob = await connect('bob')
     const alice = await connect('alice')
@@ -253,7 +298,8 @@ describe('read state', () => {
     await server.stop({ expectCode: 0 })
     server = await startChatd({ auth: 'password', args: ARGS, dbPath: server.dbPath, vhost: server.vhost })
     started.push(server)
-    const state = stateIn((await connect('alice')).welcome, 'general')
-    assert.deepEqual(state, { room: 'general', last_read_id: read.id, unread: 1, as_of: unread.id, mentions: 0 })
+    const welcome = (await connect('alice')).welcome
+    assert.deepEqual(stateIn(welcome, 'general'), { room: 'general', last_read_id: read.id, unread: 1, as_of: unread.id, mentions: 0 })
+    assert.deepEqual((await connect('carol')).welcome.notify, { general: 'muted' }, 'a notification level too')
   })
 })

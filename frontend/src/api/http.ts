@@ -7,6 +7,7 @@ import {
   parseReadState,
   parseSingleMessage,
   type MessagePage,
+  type NotifyLevel,
   type ReadState,
   type SingleMessage,
 } from '@/protocol/frames'
@@ -211,6 +212,9 @@ export function createApiClient(options: ApiClientOptions) {
       if (!single) throw new ApiError(200, 'bad_response', 'unexpected message')
       return single satisfies SingleMessage
     },
+    /** Sets the user's notification level in a room: `PUT …/notify`. */
+    setNotifyLevel: (name: string, level: NotifyLevel) =>
+      request<{ room: string; level: NotifyLevel }>('PUT', `${room(name)}/notify`, { level }),
     /** The read state of each of the user's rooms: `GET /api/read`. */
     async readStates() {
       const raw = await request<unknown>('GET', '/api/read')

@@ -1,11 +1,14 @@
-// Desktop notifications (Notification API) for messages that mention the reader, while the tab
-// is hidden. Permission is asked only from a click ("Enable desktop notifications"), never on
+// Desktop notifications (Notification API) for new messages while the tab is hidden, as each
+// room's notification level lets through (utils/notifyLevels.ts: all, mentions only, muted). Permission is asked only from a click ("Enable desktop notifications"), never on
 // page load; the browser remembers the answer, and "Not now" is remembered here.
 import { onBeforeUnmount, ref, watch } from 'vue'
 import { useMessagesStore } from '@/stores/messages'
+import { useNotifyLevelsStore } from '@/stores/notifyLevels'
 import { useRoomsStore } from '@/stores/rooms'
 import { useSessionStore } from '@/stores/session'
 import { mentionsUser } from '@/utils/mentions'
+import { notifies } from '@/utils/notifyLevels'
+import { isDirectRoom } from '@/protocol/frames'
 import { t } from '@/i18n'
 
 export const NOTIFY_PROMPT_DISMISSED_KEY = 'chatd.notifications.dismissed'
@@ -20,6 +23,7 @@ export function useMentionNotifications() {
   const rooms = useRoomsStore()
   const messages = useMessagesStore()
   const session = useSessionStore()
+  const levels = useNotifyLevelsStore()
   const permission = ref<NotifyPermission>(currentPermission())
   const promptDismissed = ref(localStorage.getItem(NOTIFY_PROMPT_DISMISSED_KEY) === '1')
 
@@ -50,10 +54,16 @@ export function useMentionNotifications() {
     // The first look at a room only sets where new messages start.
     if (from === undefined) return
     if (document.visibilityState !== 'hidden' || permission.value !== 'granted') return
+    const level = levels.levelOf(room)
     for (const item of items) {
-      if (item.id === null || item.id <= from || !mentionsUser(item, me)) continue
+      if (item.id === null || item.id <= from || !notifies(item, me, level)) continue
+      const names = { user: item.user_name, room: rooms.displayName(room) }
       const notification = new Notification(
-        t('notifications.mentioned', { user: item.user_name, room: rooms.displayName(room) }),
+        mentionsUser(item, me)
+          ? t('notifications.mentioned', names)
+          : isDirectRoom(room)
+            ? t('notifications.direct', names)
+            : t('notifications.message', names),
         { body: item.content, tag: `chatd-${item.id}` },
       )
       notification.onclick = () => {
@@ -64,7 +74,11 @@ export function useMentionNotifications() {
   }
 
   const stop = watch(
-    () => rooms.joined.map((room) => [room, rooms.unread[room]?.mentions ?? 0] as const),
+    () =>
+      rooms.joined.map(
+        (room) =>
+          [room, rooms.unread[room]?.count ?? 0, rooms.unread[room]?.mentions ?? 0] as const,
+      ),
     (counts) => {
       for (const [room] of counts) notifyNew(room)
     },

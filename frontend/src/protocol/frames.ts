@@ -70,6 +70,20 @@ export interface WelcomeFrame {
   online: string[]
   /** Absent from servers without read state. */
   read?: ReadState[]
+  /** room -> the user's notification level where it is not the room's default. */
+  notify?: Record<string, NotifyLevel>
+}
+/** How much of a room notifies its reader (docs/protocol.md "Notification levels"). */
+export type NotifyLevel = 'all' | 'mentions' | 'muted'
+export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'mentions', 'muted']
+export function isNotifyLevel(value: unknown): value is NotifyLevel {
+  return NOTIFY_LEVELS.includes(value as NotifyLevel)
+}
+/** The user's level in a room changed (from any of their tabs or devices). */
+export interface NotifyFrame {
+  type: 'notify'
+  room: string
+  level: NotifyLevel
 }
 export interface ReadStateFrame extends ReadState {
   type: 'read_state'
@@ -142,6 +156,7 @@ export type ServerFrame =
   | PongFrame
   | ReadStateFrame
   | ReadAckFrame
+  | NotifyFrame
 
 export type ClientFrame =
   | { type: 'send'; room: string; content: string; client_msg_id: string; reply_to?: number }
@@ -324,8 +339,18 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
       }
       const read = parseReadStates(v.read)
       if (read) frame.read = read
+      if (isObject(v.notify)) {
+        const notify: Record<string, NotifyLevel> = {}
+        for (const [room, level] of Object.entries(v.notify)) {
+          if (isNotifyLevel(level)) notify[room] = level
+        }
+        frame.notify = notify
+      }
       return frame
     }
+    case 'notify':
+      if (!isString(v.room) || !isNotifyLevel(v.level)) break
+      return { type: 'notify', room: v.room, level: v.level }
     case 'read_state': {
       const state = parseReadState(v)
       if (!state) break

@@ -13,6 +13,7 @@ import { refreshMembersOn } from '@/composables/useMentionSource'
 import type { ServerFrame } from '@/protocol/frames'
 import { useDisplayNamesStore } from './displayNames'
 import { useMessagesStore } from './messages'
+import { useNotifyLevelsStore } from './notifyLevels'
 import { usePresenceStore } from './presence'
 import { useRoomsStore } from './rooms'
 import { useSessionStore } from './session'
@@ -32,6 +33,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const rooms = useRoomsStore()
   const presence = usePresenceStore()
   const displayNames = useDisplayNamesStore()
+  const notifyLevels = useNotifyLevelsStore()
 
   const status = ref<ConnectionStatus>('idle')
   const detail = ref<StatusDetail>({ attempt: 0, retryAt: null })
@@ -43,6 +45,7 @@ export const useConnectionStore = defineStore('connection', () => {
   function dispatch(frame: ServerFrame) {
     rooms.applyFrame(frame)
     presence.applyFrame(frame)
+    notifyLevels.applyFrame(frame)
     messages.applyFrame(frame)
     refreshMembersOn(frame)
     if (frame.type === 'profile') displayNames.remember(frame.person)

@@ -84,6 +84,27 @@ TEST(Wire, AChangedDisplayNameRoundTripsAndTravelsOnTheEventsExchange) {
     }
 }
 
+TEST(Wire, AChangedNotifyLevelRoundTripsAndTravelsOnTheEventsExchange) {
+    const model::NotifyChanged changed{"alice", {"dm:alice:bob", model::NotifyLevel::Muted}};
+    const auto body = bus::encode_event(changed, "node-a");
+    const auto wire = bus::decode_wire(body);
+    ASSERT_EQ(wire.kind, bus::Wire::Kind::Event);
+    EXPECT_EQ(wire.node, "node-a");
+    const auto& decoded = std::get<model::NotifyChanged>(*wire.event);
+    EXPECT_EQ(decoded.user_name, "alice");
+    EXPECT_EQ(decoded.setting, changed.setting);
+    for (const auto topology : {bus::Topology::PerUser, bus::Topology::PerNode}) {
+        const auto where = bus::route(model::Event(changed), topology, std::nullopt);
+        EXPECT_EQ(where.outcome, bus::Route::Outcome::Publish);
+        EXPECT_EQ(where.exchange, bus::kEventsExchange);
+        EXPECT_FALSE(where.persistent);
+    }
+    // A level this node does not know is refused, never read as another.
+    auto unknown = boost::json::parse(body).as_object();
+    unknown["level"] = "loud";
+    EXPECT_EQ(bus::decode_wire(boost::json::serialize(unknown)).kind, bus::Wire::Kind::Invalid);
+}
+
 TEST(Wire, MessageBodyIsTheBriefFormatPlusChatdFields) {
     // Consumers of the brief's format read content, user_name and sent_at and ignore the rest;
     // prev_id is one more added field.

@@ -416,8 +416,9 @@ std::vector<model::ReadState> golden_read_states() {
 }
 
 TEST(CodecEncode, WelcomeHasTheGoldenShapeAndValues) {
-    const auto encoded = chat::encode_welcome("alice", {"general", "rust-fans", "dm:alice:bob"},
-                                              {"alice", "bob"}, golden_read_states());
+    const auto encoded = chat::encode_welcome(
+        "alice", {"general", "rust-fans", "dm:alice:bob"}, {"alice", "bob"}, golden_read_states(),
+        {{"dm:alice:bob", model::NotifyLevel::Muted}, {"rust-fans", model::NotifyLevel::All}});
     EXPECT_EQ(json::parse(encoded), example("server_welcome.json"));
     EXPECT_EQ(keys_of(json::parse(encoded)), keys_of(example("server_welcome.json")));
 }
@@ -428,6 +429,15 @@ TEST(CodecEncode, WelcomeWithNoRoomsStillHasArrays) {
     EXPECT_TRUE(frame.at("rooms").is_array());
     EXPECT_TRUE(frame.at("online").is_array());
     EXPECT_TRUE(frame.at("read").is_array());
+    EXPECT_TRUE(frame.at("notify").as_object().empty());
+}
+
+TEST(CodecEncode, NotifyFrameAndBodyNameTheRoomAndLevel) {
+    const auto live = chat::encode_notify_level({"rust-fans", model::NotifyLevel::All});
+    expect_matches_golden(live, "server_notify.json");
+    EXPECT_EQ(json::parse(live), example("server_notify.json"));
+    EXPECT_EQ(json::parse(chat::notify_level_json({"dm:a:b", model::NotifyLevel::Muted})),
+              json::parse(R"({"room": "dm:a:b", "level": "muted"})"));
 }
 
 TEST(CodecEncode, ReadStateAndReadAckHaveTheGoldenShapeAndValues) {

@@ -448,6 +448,24 @@ TEST_F(HubTest, AMovedReadMarkGoesToEveryNativeConnectionOfItsUserOnly) {
     hub.deliver(model::ReadMoved{"carol", model::ReadState{"general", 7, 0, false, 7}});
 }
 
+TEST_F(HubTest, AChangedNotifyLevelGoesToEveryNativeConnectionOfItsUserOnly) {
+    const auto alice1 = attach("alice");
+    const auto alice2 = attach("alice");
+    const auto alice_seed = attach_seed("alice");
+    const auto bob = attach("bob");
+
+    hub.deliver(model::NotifyChanged{"alice", {"general", model::NotifyLevel::Muted}});
+
+    const auto expected = json::parse(R"({"type":"notify","room":"general","level":"muted"})");
+    for (const auto* client : {&alice1, &alice2}) {
+        const auto frames = parsed(*client->sink);
+        ASSERT_EQ(frames.size(), 1u);
+        EXPECT_EQ(frames[0], expected);
+    }
+    EXPECT_EQ(alice_seed.sink->frame_count(), 0u);
+    EXPECT_EQ(bob.sink->frame_count(), 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Membership
 

@@ -1974,6 +1974,54 @@ TEST_F(ChatServiceReadStateTest, TheWelcomeCarriesTheReadStateOfEachRoom) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Notification levels (docs/protocol.md "Notification levels").
+
+TEST_F(ChatServiceReadStateTest, ANotifyLevelReachesEveryTabOfItsUserAndTheNextWelcome) {
+    using model::NotifyLevel;
+    using Levels = std::vector<model::RoomNotifyLevel>;
+    auto& levels = service->notify_levels();
+    service->create_room(alice.identity, "team");
+    const auto dm = service->open_direct(alice.identity, "bob");
+    settle();
+    for (const auto* client : {&alice, &alice_tab, &bob}) client->sink->clear();
+
+    EXPECT_EQ(levels.set("alice", "team", NotifyLevel::Muted),
+              (model::RoomNotifyLevel{"team", NotifyLevel::Muted}));
+    settle();
+    const auto expected = json::parse(R"({"type":"notify","room":"team","level":"muted"})");
+    for (const auto* tab : {&alice, &alice_tab}) {
+        const auto frames = frames_of_type(*tab->sink, "notify");
+        ASSERT_EQ(frames.size(), 1u) << ::testing::PrintToString(tab->sink->texts());
+        EXPECT_EQ(frames[0], expected);
+    }
+    EXPECT_TRUE(frames_of_type(*bob.sink, "notify").empty());
+
+    // A room's default is not stored: a direct conversation notifies of all, others of mentions.
+    EXPECT_EQ(chat::NotifyLevels::default_for(dm), NotifyLevel::All);
+    EXPECT_EQ(chat::NotifyLevels::default_for("general"), NotifyLevel::Mentions);
+    levels.set("alice", dm, NotifyLevel::All);
+    levels.set("alice", "general", NotifyLevel::All);
+    EXPECT_EQ(store.notify_levels("alice"),
+              (Levels{{"general", NotifyLevel::All}, {"team", NotifyLevel::Muted}}));
+    const auto rooms = service->rooms_of("alice");
+    const auto chosen = levels.chosen("alice", rooms);
+    EXPECT_EQ(chosen, (Levels{{"general", NotifyLevel::All}, {"team", NotifyLevel::Muted}}));
+    const auto welcome = json::parse(*service->welcome("alice", rooms, {}, chosen));
+    EXPECT_EQ(welcome.at("notify"), json::parse(R"({"general":"all","team":"muted"})"));
+
+    // Only members, of rooms that exist, with valid names; a refusal changes nothing.
+    EXPECT_ERROR(levels.set("bob", "team", NotifyLevel::All), ErrorCode::NotMember);
+    EXPECT_ERROR(levels.set("alice", "no-such-room", NotifyLevel::All), ErrorCode::RoomNotFound);
+    EXPECT_ERROR(levels.set("alice", "Bad Room", NotifyLevel::All), ErrorCode::InvalidRoom);
+    EXPECT_TRUE(store.notify_levels("bob").empty());
+
+    // Leaving forgets the level; choosing the default again deletes it.
+    service->leave_room(alice.identity, "team");
+    levels.set("alice", "general", NotifyLevel::Mentions);
+    EXPECT_TRUE(store.notify_levels("alice").empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Mentions (docs/protocol.md "Mentions").
 
 TEST_F(ChatServiceReadStateTest, AMentionNamesTheMemberInItsFramesAndCountsOnTheirMark) {

@@ -133,6 +133,18 @@ TEST(MembersQuery, ANameToStartAfterAndAPositiveLimit) {
     EXPECT_EQ(refusal([] { parse_members_query({{"after", "\xff"}}); }), "bad_request");
 }
 
+TEST(NotifyLevelBody, OneOfTheThreeLevelsAndNothingElse) {
+    EXPECT_EQ(parse_notify_level(R"({"level":"all"})"), model::NotifyLevel::All);
+    EXPECT_EQ(parse_notify_level(R"({"level":"mentions","x":1})"), model::NotifyLevel::Mentions);
+    EXPECT_EQ(parse_notify_level(R"({"level":"muted"})"), model::NotifyLevel::Muted);
+    for (const auto* bad : {R"({})", R"({"level":null})", R"({"level":1})", R"({"level":"MUTED"})",
+                            R"({"level":" all"})", R"({"level":"none"})", R"({"level":["all"]})"}) {
+        EXPECT_EQ(refusal([&] { parse_notify_level(bad); }), "invalid_notify_level") << bad;
+    }
+    EXPECT_EQ(refusal([] { parse_notify_level("[]"); }), "bad_request");
+    EXPECT_EQ(refusal([] { parse_notify_level("{"); }), "invalid_json");
+}
+
 TEST(MessageId, APositiveDecimalIntegerAndNothingElse) {
     EXPECT_EQ(parse_message_id("41"), 41);
     EXPECT_EQ(parse_message_id("9223372036854775807"), 9223372036854775807);

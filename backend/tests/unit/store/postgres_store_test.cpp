@@ -234,6 +234,7 @@ struct PostgresFactory {
                 "ALTER TABLE sessions DROP COLUMN public_id, DROP COLUMN created_ms,"
                 " DROP COLUMN last_used_ms, DROP COLUMN user_agent, DROP COLUMN address;"
                 "DROP TABLE people;"
+                "DROP TABLE notify_levels;"
                 "DROP INDEX messages_visible_by_room;"
                 "ALTER TABLE messages DROP COLUMN target_id, DROP COLUMN reply_to,"
                 " DROP COLUMN mentions, DROP COLUMN mentions_room,"
@@ -375,8 +376,8 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
     auto db = raw();
     EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_version"),
               db.scalar("SELECT count(DISTINCT version) FROM schema_version"));
-    // The newest migration (migrations/postgres/0011_people.sql).
-    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "11");
+    // The newest migration (migrations/postgres/0012_notify_levels.sql).
+    EXPECT_EQ(db.scalar("SELECT max(version) FROM schema_version"), "12");
     EXPECT_EQ(db.scalar("SELECT count(*) FROM rooms"), "1");
 }
 

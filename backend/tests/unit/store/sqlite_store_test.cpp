@@ -139,6 +139,7 @@ void revert_schema_to_version_6(RawDatabase& raw) {
         "ALTER TABLE sessions DROP COLUMN user_agent;"
         "ALTER TABLE sessions DROP COLUMN address;"
         "DROP TABLE people;"
+        "DROP TABLE notify_levels;"
         "DELETE FROM schema_version WHERE version >= 7;");
 }
 

@@ -2317,6 +2317,39 @@ TYPED_TEST_P(ReadStateContract, MentionsInABatchKeepTheirOwnNames) {
     EXPECT_EQ(this->state("bob").unread, 6);
 }
 
+// Notification levels: one row per user and room, replaced by a new choice, deleted by nullopt
+// (back to the room's default) and by leaving the room; durable.
+TYPED_TEST_P(ReadStateContract, NotifyLevelsAreKeptPerUserAndRoomUntilClearedOrLeft) {
+    using model::NotifyLevel;
+    using model::RoomNotifyLevel;
+    ASSERT_TRUE(this->store().create_room(Room{"dm:alice:bob", true, "alice", 1}));
+    for (const auto* room : {"team", "dm:alice:bob"}) this->store().add_member(room, "bob");
+    EXPECT_TRUE(this->store().notify_levels("bob").empty());
+
+    this->store().set_notify_level("bob", "team", NotifyLevel::All);
+    this->store().set_notify_level("bob", "team", NotifyLevel::Muted);  // replaces
+    this->store().set_notify_level("bob", "dm:alice:bob", NotifyLevel::Mentions);
+    this->store().set_notify_level("alice", "team", NotifyLevel::All);
+    EXPECT_EQ(this->store().notify_levels("bob"),
+              (std::vector<RoomNotifyLevel>{{"dm:alice:bob", NotifyLevel::Mentions},
+                                            {"team", NotifyLevel::Muted}}));
+    this->reopen(StoreSetup{});
+    EXPECT_EQ(this->store().notify_levels("bob").size(), 2u);
+
+    this->store().set_notify_level("bob", "dm:alice:bob", std::nullopt);
+    this->store().set_notify_level("bob", "no-such-room", std::nullopt);  // nothing to delete
+    EXPECT_EQ(this->store().notify_levels("bob"),
+              (std::vector<RoomNotifyLevel>{{"team", NotifyLevel::Muted}}));
+
+    this->store().remove_member("team", "bob");
+    EXPECT_TRUE(this->store().notify_levels("bob").empty());
+    this->store().add_member("team", "bob");  // rejoining starts from the default again
+    EXPECT_TRUE(this->store().notify_levels("bob").empty());
+    // Another user's level is theirs alone.
+    EXPECT_EQ(this->store().notify_levels("alice"),
+              (std::vector<RoomNotifyLevel>{{"team", NotifyLevel::All}}));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ReadStateContract,
                             AMemberStartsAtTheNewestIdAndCountsOnlyOthersVisibleTextMessages,
                             AMarkMovesOnlyForwardAndNeverPastTheRoomsNewestId,
@@ -2331,6 +2364,7 @@ REGISTER_TYPED_TEST_SUITE_P(ReadStateContract,
                             RoomMentionsReachEveryMemberOnlyUpToTheSizeLimit,
                             InGeneralTheMembersAreTheUsersWithAMarkThere,
                             MentionCountsStopAtTheUnreadCap,
-                            MentionsInABatchKeepTheirOwnNames);
+                            MentionsInABatchKeepTheirOwnNames,
+                            NotifyLevelsAreKeptPerUserAndRoomUntilClearedOrLeft);
 
 }  // namespace chatd::store::contract

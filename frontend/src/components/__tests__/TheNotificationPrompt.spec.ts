@@ -6,6 +6,7 @@ import TheNotificationPrompt from '../TheNotificationPrompt.vue'
 import { NOTIFY_PROMPT_DISMISSED_KEY } from '@/composables/useMentionNotifications'
 import { msg } from '@/protocol/__tests__/factories'
 import { useMessagesStore } from '@/stores/messages'
+import { useNotifyLevelsStore } from '@/stores/notifyLevels'
 import { useRoomsStore } from '@/stores/rooms'
 import { useSessionStore } from '@/stores/session'
 
@@ -87,5 +88,39 @@ describe('TheNotificationPrompt and mention notifications', () => {
     })
     await nextTick()
     expect(FakeNotification.shown).toHaveLength(1)
+  })
+
+  it('follows the room’s level: all notifies every message, muted nothing, mentions only those', async () => {
+    FakeNotification.permission = 'granted'
+    mount(TheNotificationPrompt)
+    const messages = useMessagesStore()
+    const levels = useNotifyLevelsStore()
+    setVisibility('hidden')
+    levels.applyFrame({ type: 'notify', room: 'general', level: 'all' })
+    messages.applyFrame({ type: 'message', message: msg(1, { content: 'plain' }) })
+    await nextTick()
+    expect(FakeNotification.shown).toEqual([{ title: 'bob in #general', body: 'plain' }])
+
+    levels.applyFrame({ type: 'notify', room: 'general', level: 'muted' })
+    messages.applyFrame({
+      type: 'message',
+      message: msg(2, { prev_id: 1, content: '@alice muted', mentions: ['alice'] }),
+    })
+    await nextTick()
+    expect(FakeNotification.shown).toHaveLength(1)
+
+    levels.applyFrame({ type: 'notify', room: 'general', level: 'mentions' })
+    messages.applyFrame({
+      type: 'message',
+      message: msg(3, { prev_id: 2, content: 'plain again' }),
+    })
+    messages.applyFrame({
+      type: 'message',
+      message: msg(4, { prev_id: 3, content: '@alice here', mentions: ['alice'] }),
+    })
+    await nextTick()
+    expect(FakeNotification.shown.slice(1)).toEqual([
+      { title: 'bob mentioned you in general', body: '@alice here' },
+    ])
   })
 })
