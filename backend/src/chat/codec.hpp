@@ -43,8 +43,17 @@ struct ReadCommand {
 struct ReadAllCommand {
     std::string client_msg_id;
 };
-using ClientCommand = std::
-    variant<SendCommand, ChangeCommand, TypingCommand, PingCommand, ReadCommand, ReadAllCommand>;
+// `status`: the client's user is away (no input for a while) or active again.
+struct StatusCommand {
+    bool away = false;
+};
+using ClientCommand = std::variant<SendCommand,
+                                   ChangeCommand,
+                                   TypingCommand,
+                                   PingCommand,
+                                   ReadCommand,
+                                   ReadAllCommand,
+                                   StatusCommand>;
 
 // Why a client frame could not be decoded; `code` is the protocol's error code.
 struct DecodeError {
@@ -74,10 +83,12 @@ std::string encode_error(std::string_view code,
 std::string encode_typing(const model::Typing& typing);
 std::string encode_presence(const model::Presence& presence);
 std::string encode_membership(const model::Membership& membership);
+// `away`: those of `online` whose connections are all away.
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,
-                           const std::vector<model::ReadState>& read);
+                           const std::vector<model::ReadState>& read,
+                           const std::vector<std::string>& away = {});
 // A read mark moved: the room's new state, to every connection of its user.
 std::string encode_read_state(const model::ReadState& state);
 // The answer to a `read` or `read_all` frame: the state of each room it names (read: the one
