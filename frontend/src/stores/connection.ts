@@ -11,6 +11,7 @@ import {
 import { ApiError } from '@/api/http'
 import type { ServerFrame } from '@/protocol/frames'
 import { useMessagesStore } from './messages'
+import { usePeopleStore } from './people'
 import { usePresenceStore } from './presence'
 import { useRoomsStore } from './rooms'
 import { useSessionStore } from './session'
@@ -29,6 +30,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const messages = useMessagesStore()
   const rooms = useRoomsStore()
   const presence = usePresenceStore()
+  const people = usePeopleStore()
 
   const status = ref<ConnectionStatus>('idle')
   const detail = ref<StatusDetail>({ attempt: 0, retryAt: null })
@@ -40,6 +42,7 @@ export const useConnectionStore = defineStore('connection', () => {
   function dispatch(frame: ServerFrame) {
     rooms.applyFrame(frame)
     presence.applyFrame(frame)
+    people.applyFrame(frame)
     messages.applyFrame(frame)
   }
 
