@@ -133,8 +133,9 @@ describe(`two chatd nodes (${mode})`, () => {
     tabA.send({ type: 'status', status: 'away' })
     tabA.send({ type: 'ping' })
     await tabA.next(f => f.type === 'pong')
-    const onA = await http(a.base, 'GET', '/api/people/nomad', undefined, watcherToken)
-    assert.equal(onA.json.status, 'online', onA.text)
+    // (once A has heard of the tab on B: the nodes learn of each other's connections in order)
+    await waitFor(async () => (await http(a.base, 'GET', '/api/people/nomad', undefined, watcherToken)).json.status === 'online',
+      { what: 'nomad online on A while away there and active on B' })
     tabB.send({ type: 'status', status: 'away' })
     await watcher.next(status('away'), 5000, 'nomad away, seen on B')
     await waitFor(async () => await card() === 'away', { what: 'nomad away in the directory of B' })
