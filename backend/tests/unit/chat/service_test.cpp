@@ -628,6 +628,24 @@ TEST_F(ChatServiceTest, ClosingTheLastActiveConnectionLeavesTheUserAway) {
     EXPECT_TRUE(metric_has("chat_users_away 0")) << metrics.serialize();
 }
 
+TEST_F(ChatServiceTest, StatusFramesCountAgainstTheFrameLimitAndARefusedOneChangesNothing) {
+    auto options = default_options();
+    options.frame_limits = chat::FrameGuard::Limits{0.001, 2, 1000, 1000, 1000};
+    use_options(options);
+    const auto bob = connect_new("bob");
+    const auto alice = connect_new("alice");
+    bob.sink->clear();
+    alice.sink->clear();
+    frame(alice, R"({"type":"status","status":"away"})");
+    frame(alice, R"({"type":"status","status":"active"})");
+    frame(alice, R"({"type":"status","status":"away"})");  // past the burst
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].at("code"), "rate_limited");
+    EXPECT_EQ(service->availability("alice"), model::Availability::Online);
+    EXPECT_EQ(statuses_of(*bob.sink), (std::vector<std::string>{"alice:away", "alice:online"}));
+}
+
 TEST_F(ChatServiceTest, ABadStatusIsABadRequestAndChangesNothing) {
     const auto bob = connect_new("bob");
     const auto alice = connect_new("alice");
