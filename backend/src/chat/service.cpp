@@ -161,8 +161,13 @@ void ChatService::publish_away(const std::string& user_name, bool away) {
     } else {
         metrics_.users_away.Decrement();
     }
-    bus_.user_away(user_name, away);
-    publish(model::Presence{user_name, true, away});
+    // What the hub holds now, not `away`: two connections of the user changing at once on two
+    // threads may publish in either order, and the last one published must be the latest.
+    const auto here = hub_.availability(user_name);
+    if (here == model::Availability::Offline) return;  // closed meanwhile: its offline says it
+    const bool now_away = here == model::Availability::Away;
+    bus_.user_away(user_name, now_away);
+    publish(model::Presence{user_name, true, now_away});
 }
 
 void ChatService::on_bus_event(const model::EventPtr& event, const std::string& only_user) {
