@@ -130,4 +130,23 @@ describe('read state in the web client', () => {
       read.rooms.map(() => 0),
     )
   })
+
+  it('a room read while offline stays read, and the other device learns it on reconnect', async () => {
+    await desk.locator('[data-testid="room-item"][data-room="general"]').click()
+    await bobSays(DM, 'read me on the train')
+    await badge(desk, DM).waitFor({ state: 'attached' })
+    await badge(phone, DM).waitFor({ state: 'attached' })
+    await desk.context().setOffline(true)
+    await desk.locator('[data-testid="connection-status"]:not([data-status="online"])').waitFor()
+    await desk.locator(`[data-testid="room-item"][data-room="${DM}"]`).click()
+    await badge(desk, DM).waitFor({ state: 'detached' })
+    // The server has not heard of it yet: the phone still shows the message unread.
+    assert.equal(await badge(phone, DM).count(), 1)
+    await desk.context().setOffline(false)
+    await waitOnline(desk, 20_000)
+    await badge(phone, DM).waitFor({ state: 'detached' })
+    assert.equal(await badge(desk, DM).count(), 0, 'the welcome did not bring the badge back')
+    const read = await api('GET', '/api/read', undefined, await tokenOf(desk))
+    assert.equal(read.rooms.find((state) => state.room === DM)?.unread, 0)
+  })
 })

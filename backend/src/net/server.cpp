@@ -27,6 +27,7 @@
 #include "net/router.hpp"
 #include "net/spawn.hpp"
 #include "net/static_files.hpp"
+#include "net/trusted_proxies.hpp"
 #include "net/web_session.hpp"
 #include "net/websocket_session.hpp"
 #include "protocol/people.hpp"
@@ -232,6 +233,15 @@ std::string bearer_token(const Call& call) {
 
 // The session token and where it came from: `Authorization` (or `?token=` on upgrades) first,
 // else the web client's cookie.
+// The values of every `name` field of the request, in order (views into the request).
+template <class Name>
+std::vector<std::string_view> field_values(const Request& request, Name name) {
+    std::vector<std::string_view> values;
+    const auto [first, last] = request.equal_range(name);
+    for (auto field = first; field != last; ++field) values.push_back(field->value());
+    return values;
+}
+
 struct Credential {
     std::string token;
     bool from_cookie = false;
@@ -239,10 +249,7 @@ struct Credential {
 
 Credential credential_of(const Call& call) {
     if (auto bearer = bearer_token(call); !bearer.empty()) return {std::move(bearer), false};
-    std::vector<std::string_view> cookies;
-    const auto [first, last] = call.request.equal_range(http::field::cookie);
-    for (auto field = first; field != last; ++field) cookies.push_back(field->value());
-    return {session_token_of_cookies(cookies), true};
+    return {session_token_of_cookies(field_values(call.request, http::field::cookie)), true};
 }
 
 // The cookie's Max-Age: what is left of the session.
@@ -271,85 +278,6 @@ std::vector<std::string> path_segments(const boost::urls::url_view& url) {
     }
     return out;
 }
-
-// The reverse proxies whose X-Forwarded-For is believed (--trusted-proxies).
-class TrustedProxies {
-  public:
-    explicit TrustedProxies(const std::vector<std::string>& cidrs) {
-        for (const auto& text : cidrs) {
-            boost::system::error_code ec;
-            if (text.find('/') == std::string::npos) {
-                const auto address = asio::ip::make_address(text, ec);
-                if (!ec && address.is_v4())
-                    v4_.push_back(asio::ip::network_v4(address.to_v4(), 32));
-                if (!ec && address.is_v6())
-                    v6_.push_back(asio::ip::network_v6(address.to_v6(), 128));
-            } else if (text.find(':') == std::string::npos) {
-                v4_.push_back(asio::ip::make_network_v4(text, ec));
-            } else {
-                v6_.push_back(asio::ip::make_network_v6(text, ec));
-            }
-            if (ec) throw std::invalid_argument("--trusted-proxies: not a CIDR network: " + text);
-        }
-    }
-
-    bool empty() const { return v4_.empty() && v6_.empty(); }
-
-    bool contains(asio::ip::address address) const {
-        if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-            address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-        }
-        if (address.is_v4()) {
-            const auto host = asio::ip::network_v4(address.to_v4(), 32);
-            for (const auto& net : v4_) {
-                if (host == net || host.is_subnet_of(net)) return true;
-            }
-        } else {
-            const auto host = asio::ip::network_v6(address.to_v6(), 128);
-            for (const auto& net : v6_) {
-                if (host == net || host.is_subnet_of(net)) return true;
-            }
-        }
-        return false;
-    }
-
-    // The client's address: the peer's, unless the peer is a trusted proxy; then the rightmost
-    // X-Forwarded-For hop that is not itself a trusted proxy (hops to its left are whatever the
-    // client sent, so they are never believed). A malformed hop ends the walk at the last
-    // trusted address, which is the proxy that passed the malformed value on.
-    std::string client_address(const asio::ip::address& peer, const Request& request) const {
-        if (empty() || !contains(peer)) return peer.to_string();
-        std::vector<std::string_view> hops;
-        const auto [first, last] = request.equal_range("X-Forwarded-For");
-        for (auto field = first; field != last; ++field) {
-            std::string_view value = field->value();
-            while (!value.empty()) {
-                const auto comma = value.find(',');
-                auto hop = value.substr(0, comma);
-                while (!hop.empty() && (hop.front() == ' ' || hop.front() == '\t'))
-                    hop.remove_prefix(1);
-                while (!hop.empty() && (hop.back() == ' ' || hop.back() == '\t'))
-                    hop.remove_suffix(1);
-                hops.push_back(hop);
-                if (comma == std::string_view::npos) break;
-                value.remove_prefix(comma + 1);
-            }
-        }
-        auto client = peer;
-        for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
-            boost::system::error_code ec;
-            const auto address = asio::ip::make_address(*hop, ec);
-            if (ec) break;
-            client = address;
-            if (!contains(address)) break;
-        }
-        return client.to_string();
-    }
-
-  private:
-    std::vector<asio::ip::network_v4> v4_;
-    std::vector<asio::ip::network_v6> v6_;
-};
 
 // Opens, binds and listens; throws what fails (chatd then stops at start with the reason).
 void listen_on(tcp::acceptor& acceptor, const std::string& address, unsigned short port) {
@@ -387,8 +315,10 @@ auto await_callback(Start start) {
 }
 
 enum class Access { Anyone, SignedIn };
-// Inline: on the I/O thread (the call never blocks); Blocking: on the blocking pool.
-enum class Runs { Inline, Blocking };
+// Inline: on the I/O thread (the call never blocks); Blocking: on the blocking pool; Probe: on
+// the probe thread, so that a readiness check never waits behind password hashing or slow store
+// calls queued on the blocking pool.
+enum class Runs { Inline, Blocking, Probe };
 // Which listener a connection came from: the main one, or --metrics-listen.
 enum class Listener { Main, Metrics };
 
@@ -438,6 +368,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::shared_ptr<IoShards> shards;
     asio::io_context& io;  // shard 0: the acceptor, signals, shutdown
     asio::thread_pool blocking;
+    asio::thread_pool probes{1};
     tcp::acceptor acceptor;
     // --metrics-listen: GET /metrics and /healthz only; the main listener then answers /metrics
     // 404. Empty: /metrics is on the main listener.
@@ -449,13 +380,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::unique_ptr<StaticFiles> static_files;  // --web-root's files; null: the built-in page
     std::atomic<bool> stopping{false};
 
-    // Runs `work` on the blocking pool; the awaiting coroutine resumes on its own executor with
-    // the result, or with what `work` threw (await_callback).
+    // Runs `work` on `pool` (the blocking pool unless told); the awaiting coroutine resumes on
+    // its own executor with the result, or with what `work` threw (await_callback).
     template <class F>
-    auto offload(F work) {
+    auto offload(F work, asio::thread_pool* pool = nullptr) {
         using R = std::invoke_result_t<F>;
-        auto start = [this, work = std::move(work)](auto done) mutable {
-            asio::post(blocking, [work = std::move(work), done = std::move(done)]() mutable {
+        auto& runner = pool != nullptr ? *pool : blocking;
+        auto start = [&runner, work = std::move(work)](auto done) mutable {
+            asio::post(runner, [work = std::move(work), done = std::move(done)]() mutable {
                 std::exception_ptr error;
                 R result{};
                 try {
@@ -599,7 +531,8 @@ void Server::Impl::add(
         if (access == Access::SignedIn) identity = co_await require_identity(c);
         if (runs == Runs::Inline) co_return reply_response(c.request, action(c, identity));
         auto job = [&] { return action(c, identity); };
-        co_return reply_response(c.request, co_await offload(std::move(job)));
+        co_return reply_response(
+            c.request, co_await offload(std::move(job), runs == Runs::Probe ? &probes : nullptr));
     };
     router.add(std::string(method), std::string(pattern), std::move(handler));
 }
@@ -630,7 +563,7 @@ void Server::Impl::add_routes() {
     using chat::Identity;
     add("GET", "/healthz", Anyone, Inline,
         [](const Call&, const Identity&) { return ok(protocol::status_body("ok")); });
-    add("GET", "/readyz", Anyone, Blocking, [this](const Call&, const Identity&) {
+    add("GET", "/readyz", Anyone, Probe, [this](const Call&, const Identity&) {
         const bool is_ready = !stopping && ready();
         return Reply{is_ready ? http::status::ok : http::status::service_unavailable,
                      protocol::status_body(is_ready ? "ready" : "unavailable")};
@@ -1110,7 +1043,8 @@ awaitable<void> Server::Impl::http_session(tcp::socket socket,
             break;
         }
         const std::string address =
-            peer ? trusted_proxies.client_address(*peer, request) : std::string{};
+            peer ? trusted_proxies.client_address(*peer, field_values(request, "X-Forwarded-For"))
+                 : std::string{};
         std::string_view route;
         Response response;
         if (listener == Listener::Metrics) {
@@ -1279,6 +1213,7 @@ Server::~Server() {
     // The delivery thread may still deliver (a store flush at exit): directly from now on.
     impl_->hub.set_shard_runner(nullptr);
     impl_->blocking.join();
+    impl_->probes.join();
 }
 
 unsigned short Server::port() const {

@@ -288,8 +288,7 @@ AppendResult insert_message(PgConnection& db, const NewMessage& message, LastIdO
 // committed, in one order across all nodes. Different rooms still commit in parallel.
 std::vector<AppendResult> insert_in_one_transaction(PgConnection& db,
                                                     const std::vector<NewMessage*>& messages) {
-    db.run(kBegin);
-    try {
+    return db.transaction([&] {
         lock_rooms(db, messages);
         std::vector<AppendResult> results;
         results.reserve(messages.size());
@@ -297,12 +296,8 @@ std::vector<AppendResult> insert_in_one_transaction(PgConnection& db,
         for (const auto* message : messages) {
             results.push_back(insert_message(db, *message, last_ids));
         }
-        db.commit();
         return results;
-    } catch (...) {
-        db.rollback_quietly();
-        throw;
-    }
+    });
 }
 
 }  // namespace

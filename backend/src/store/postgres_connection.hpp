@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -181,13 +182,37 @@ class PgConnection {
         }
     }
 
+    // Runs `body` in one transaction (`begin` ... COMMIT) and returns what it returns; if it
+    // throws, rolls back and rethrows, so a pooled connection never goes back inside a
+    // transaction. A body may end the transaction itself with kRollback to refuse without an
+    // error: nothing is left to commit then.
+    template <class Body>
+    auto transaction(Body&& body, const char* begin = kBegin) -> decltype(body()) {
+        run(begin);
+        try {
+            if constexpr (std::is_void_v<decltype(body())>) {
+                body();
+                if (in_transaction()) commit();
+            } else {
+                auto result = body();
+                if (in_transaction()) commit();
+                return result;
+            }
+        } catch (...) {
+            rollback_quietly();
+            throw;
+        }
+    }
+
+    bool in_transaction() const {
+        if (conn_ == nullptr) return false;
+        const auto status = PQtransactionStatus(conn_);
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
+    }
+
     // Ends a transaction that is still open after a failure; never throws.
     void rollback_quietly() noexcept {
-        if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) return;
-        const auto status = PQtransactionStatus(conn_);
-        if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR) {
-            PQclear(PQexec(conn_, kRollback));
-        }
+        if (PQstatus(conn_) == CONNECTION_OK && in_transaction()) PQclear(PQexec(conn_, kRollback));
     }
 
   private:

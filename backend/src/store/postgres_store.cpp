@@ -410,18 +410,15 @@ void add_reactions(PgConnection& db, std::vector<model::Message>& messages) {
 // Runs `read` in one REPEATABLE READ READ ONLY transaction, then as_of from the same snapshot.
 template <typename Read>
 HistoryPage in_one_snapshot(PgConnection& db, std::string_view room, Read read) {
-    db.run(kBeginSnapshot);
-    try {
-        HistoryPage page;
-        page.messages = read();
-        add_reactions(db, page.messages);
-        page.as_of = db.exec(kRoomAsOf, {std::string(room)}).integer(0, 0);
-        db.commit();
-        return page;
-    } catch (...) {
-        db.rollback_quietly();  // never hand a pooled connection back inside a transaction
-        throw;
-    }
+    return db.transaction(
+        [&] {
+            HistoryPage page;
+            page.messages = read();
+            add_reactions(db, page.messages);
+            page.as_of = db.exec(kRoomAsOf, {std::string(room)}).integer(0, 0);
+            return page;
+        },
+        kBeginSnapshot);
 }
 
 void check_cursors(const HistoryQuery& query) {
@@ -506,24 +503,16 @@ bool PostgresStore::create_user(const User& user) {
     // The user and its key in one transaction: a concurrent registration of a look-alike waits
     // on the key's primary key until this one ends, then finds it taken.
     return pooled(OnLostConnection::Fail, [&](Connection& db) {
-        db.run(kBegin);
-        try {
+        return db.transaction([&] {
             bool created = db.exec(kInsertUser, {user.name, user.password_hash,
                                                  param(user.created_ms), user.name_key})
                                .affected() == 1;
             if (created && !user.name_key.empty()) {
                 created = db.exec(kClaimNameKey, {user.name_key, user.name}).affected() == 1;
             }
-            if (created) {
-                db.commit();
-            } else {
-                db.run(kRollback);
-            }
+            if (!created) db.run(kRollback);
             return created;
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -548,18 +537,13 @@ bool PostgresStore::set_name_key(std::string_view user_name, std::string_view na
     return pooled(OnLostConnection::Retry, [&](Connection& db) {
         const std::string user(user_name);
         const std::string key(name_key);
-        db.run(kBegin);
-        try {
+        return db.transaction([&] {
             db.exec(kSetNameKey, {user, key});
             db.exec(kClaimNameKey, {key, user});
             const auto holder = db.exec(kNameKeyHolder, {key});
             const bool holds = !holder.empty() && holder.text(0, 0) == user;
-            db.commit();
             return holds;
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -609,16 +593,11 @@ void PostgresStore::record_last_seen(const std::vector<LastSeen>& seen) {
     if (seen.empty()) return;
     // Idempotent (last_seen_ms only moves forward): a retry after a lost connection is safe.
     pooled(OnLostConnection::Retry, [&](Connection& db) {
-        db.run(kBegin);
-        try {
+        db.transaction([&] {
             for (const auto& person : seen) {
                 db.exec(kRecordLastSeen, {person.name, person.name_fold, param(person.ms)});
             }
-            db.commit();
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -649,8 +628,7 @@ std::vector<LoginFailures> PostgresStore::add_login_failure(const std::vector<st
                                                             std::int64_t forget_before_ms) {
     // Not retried: a lost connection may have committed the counts already.
     return pooled(OnLostConnection::Fail, [&](Connection& db) {
-        db.run(kBegin);
-        try {
+        return db.transaction([&] {
             std::vector<LoginFailures> counts;
             counts.reserve(keys.size());
             for (const auto& key : keys) {
@@ -658,12 +636,8 @@ std::vector<LoginFailures> PostgresStore::add_login_failure(const std::vector<st
                     db.exec(kAddLoginFailure, {key, param(now_ms), param(forget_before_ms)});
                 counts.push_back(LoginFailures{rows.integer(0, 0), rows.integer(0, 1)});
             }
-            db.commit();
             return counts;
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -842,9 +816,8 @@ std::vector<ReadState> read_states_of(PgConnection& db,
 
 ReadMarkResult move_read_mark(PgConnection& db, const ReadMark& mark) {
     using Outcome = ReadMarkResult::Outcome;
-    ReadMarkResult result;
-    db.run(kBegin);
-    try {
+    return db.transaction([&] {
+        ReadMarkResult result;
         if (mark.room.empty()) {
             const auto rows = db.exec(kMarkAllRead, {mark.user_name});
             for (int row = 0; row < rows.size(); ++row) {
@@ -861,12 +834,8 @@ ReadMarkResult move_read_mark(PgConnection& db, const ReadMark& mark) {
             result.outcome = moved.empty() ? Outcome::Unchanged : Outcome::Moved;
             result.states = read_states_of(db, mark.user_name, {mark.room}, mark.unread_cap);
         }
-        db.commit();
         return result;
-    } catch (...) {
-        db.rollback_quietly();
-        throw;
-    }
+    });
 }
 
 }  // namespace

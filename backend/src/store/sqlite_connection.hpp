@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 
 #include "model/message.hpp"
@@ -183,6 +184,27 @@ inline model::Message message_from_row(const Query& row) {
 
 inline void execute(SqliteConnection& db, const char* sql) {
     Query(db, sql).run();
+}
+
+// Runs `body` in one write transaction (BEGIN IMMEDIATE ... COMMIT) and returns what it returns;
+// if it throws, rolls back and rethrows. A body may end the transaction itself with kRollback to
+// refuse without an error: nothing is left to commit then.
+template <class Body>
+auto write_transaction(SqliteConnection& db, Body&& body) -> decltype(body()) {
+    execute(db, kBeginImmediate);
+    try {
+        if constexpr (std::is_void_v<decltype(body())>) {
+            body();
+            if (db.in_transaction()) execute(db, kCommit);
+        } else {
+            auto result = body();
+            if (db.in_transaction()) execute(db, kCommit);
+            return result;
+        }
+    } catch (...) {
+        db.rollback_quietly();
+        throw;
+    }
 }
 
 }  // namespace chatd::store::detail

@@ -535,21 +535,15 @@ std::vector<model::Message> SqliteStore::unpublished(std::string_view origin_nod
 void SqliteStore::mark_published(const std::vector<model::MessageId>& ids) {
     if (ids.empty()) return;
     write([&ids](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        write_transaction(db, [&] {
             for (const auto id : ids) Query(db, kMarkPublished).bind(1, id).run();
-            execute(db, kCommit);
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
 bool SqliteStore::create_user(const User& user) {
     return write([&user](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        return write_transaction(db, [&] {
             Query(db, kInsertUser)
                 .bind(1, user.name)
                 .bind(2, user.password_hash)
@@ -561,12 +555,9 @@ bool SqliteStore::create_user(const User& user) {
                 Query(db, kClaimNameKey).bind(1, user.name_key).bind(2, user.name).run();
                 created = sqlite3_changes(db.handle()) == 1;
             }
-            execute(db, created ? kCommit : kRollback);
+            if (!created) execute(db, kRollback);
             return created;
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -593,19 +584,14 @@ std::vector<std::string> SqliteStore::users_without_name_key(std::size_t limit) 
 
 bool SqliteStore::set_name_key(std::string_view user_name, std::string_view name_key) {
     return write([user_name, name_key](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        return write_transaction(db, [&] {
             Query(db, kSetNameKey).bind(1, user_name).bind(2, name_key).run();
             Query(db, kClaimNameKey).bind(1, name_key).bind(2, user_name).run();
             Query holder(db, kNameKeyHolder);
             holder.bind(1, name_key);
             const bool holds = holder.step() && holder.text(0) == user_name;
-            execute(db, kCommit);
             return holds;
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -656,8 +642,7 @@ std::optional<Person> SqliteStore::find_person(std::string_view name) {
 void SqliteStore::record_last_seen(const std::vector<LastSeen>& seen) {
     if (seen.empty()) return;
     write([&seen](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        write_transaction(db, [&] {
             for (const auto& person : seen) {
                 Query(db, kRecordLastSeen)
                     .bind(1, person.name)
@@ -665,11 +650,7 @@ void SqliteStore::record_last_seen(const std::vector<LastSeen>& seen) {
                     .bind(3, person.ms)
                     .run();
             }
-            execute(db, kCommit);
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -705,8 +686,7 @@ std::vector<LoginFailures> SqliteStore::add_login_failure(const std::vector<std:
                                                           std::int64_t now_ms,
                                                           std::int64_t forget_before_ms) {
     return write([&keys, now_ms, forget_before_ms](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        return write_transaction(db, [&] {
             std::vector<LoginFailures> counts;
             counts.reserve(keys.size());
             for (const auto& key : keys) {
@@ -715,26 +695,17 @@ std::vector<LoginFailures> SqliteStore::add_login_failure(const std::vector<std:
                 if (!row.step()) throw StoreError("sqlite: login_failures upsert returned no row");
                 counts.push_back(LoginFailures{row.integer(0), row.integer(1)});
             }
-            execute(db, kCommit);
             return counts;
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
 void SqliteStore::clear_login_failures(const std::vector<std::string>& keys) {
     if (keys.empty()) return;
     write([&keys](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        write_transaction(db, [&] {
             for (const auto& key : keys) Query(db, kClearLoginFailures).bind(1, key).run();
-            execute(db, kCommit);
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -865,31 +836,21 @@ void SqliteStore::add_member(std::string_view room, std::string_view user_name) 
             exists.bind(1, room);
             if (!exists.step()) throw StoreError("sqlite: no such room: " + std::string(room));
         }
-        execute(db, kBeginImmediate);
-        try {
+        write_transaction(db, [&] {
             Query(db, kInsertMember).bind(1, room).bind(2, user_name).run();
             if (sqlite3_changes(db.handle()) == 1) {
                 Query(db, kStartMemberMark).bind(1, room).bind(2, user_name).run();
             }
-            execute(db, kCommit);
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
 void SqliteStore::remove_member(std::string_view room, std::string_view user_name) {
     write([room, user_name](Connection& db) {
-        execute(db, kBeginImmediate);
-        try {
+        write_transaction(db, [&] {
             Query(db, kDeleteMember).bind(1, room).bind(2, user_name).run();
             Query(db, kDeleteMemberMark).bind(1, room).bind(2, user_name).run();
-            execute(db, kCommit);
-        } catch (...) {
-            db.rollback_quietly();
-            throw;
-        }
+        });
     });
 }
 
@@ -954,9 +915,8 @@ std::vector<ReadState> read_states_of(SqliteConnection& db,
 
 ReadMarkResult move_read_mark(SqliteConnection& db, const ReadMark& mark) {
     using Outcome = ReadMarkResult::Outcome;
-    ReadMarkResult result;
-    execute(db, kBeginImmediate);
-    try {
+    return write_transaction(db, [&] {
+        ReadMarkResult result;
         if (mark.room.empty()) {
             Query rows(db, kMarkAllRead);
             rows.bind(1, mark.user_name);
@@ -978,12 +938,8 @@ ReadMarkResult move_read_mark(SqliteConnection& db, const ReadMark& mark) {
                 sqlite3_changes(db.handle()) == 1 ? Outcome::Moved : Outcome::Unchanged;
             result.states = read_states_of(db, mark.user_name, {mark.room}, mark.unread_cap);
         }
-        execute(db, kCommit);
         return result;
-    } catch (...) {
-        db.rollback_quietly();
-        throw;
-    }
+    });
 }
 
 }  // namespace

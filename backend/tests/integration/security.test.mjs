@@ -508,6 +508,23 @@ describe('sessions and registrations', () => {
     assert.ok((await metrics(server.base)).value('chat_limit_hits_total{kind="register_rate"}') >= 1)
   })
 
+  it('/readyz answers at once while registrations queue for the blocking pool (it has a thread of its own)', async () => {
+    const server = await start(['--blocking-threads', '1'], { CHATD_REGISTER_MAX_PER_ADDRESS: '100' })
+    const finished = []
+    const registrations = Array.from({ length: 12 }, (_, i) =>
+      register(server.base, `queued${i}`, PASSWORD).then(res => {
+        assert.equal(res.status, 201, res.text)
+        finished.push(`registration ${i}`)
+      }))
+    // The first answer means the others are queued behind the one hashing thread.
+    await Promise.race(registrations)
+    const ready = await http(server.base, 'GET', '/readyz')
+    finished.push('readyz')
+    assert.equal(ready.status, 200, ready.text)
+    await Promise.all(registrations)
+    assert.notEqual(finished.at(-1), 'readyz', `readyz waited for every registration: ${finished.join(', ')}`)
+  })
+
   it('POST /api/logout-all deletes every session of the user and closes their sockets', async () => {
     const server = await start([])
     const a = await register(server.base, 'tess', PASSWORD)

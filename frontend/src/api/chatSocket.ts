@@ -179,6 +179,8 @@ export class ChatSocket {
   private welcomed = false
   /** What setAway last said; resent after a welcome when away. */
   private away = false
+  /** room -> the highest read mark made while offline, sent after the next welcome. */
+  private readonly unsentReads = new Map<string, number>()
   private stopped = true
   private attempt = 0
   private currentStatus: ConnectionStatus = 'idle'
@@ -266,15 +268,22 @@ export class ChatSocket {
   }
 
   /**
-   * Marks `room` read up to message `id` (or every room, without a room). Dropped when offline,
-   * never buffered: the next welcome brings the server's read state.
+   * Marks `room` read up to message `id`. Offline, the highest id per room is kept and sent right
+   * after the next welcome, so what was read meanwhile does not come back as unread.
    */
   sendRead(room: string, id: number): void {
-    if (this.welcomed) this.transmit(readFrame(room, id))
+    if (this.welcomed && this.transmit(readFrame(room, id))) return
+    this.unsentReads.set(room, Math.max(this.unsentReads.get(room) ?? 0, id))
   }
 
-  sendReadAll(): void {
-    if (this.welcomed) this.transmit(readAllFrame())
+  /**
+   * "Mark all as read". `marks` are the rooms' newest ids this client holds: offline they are
+   * kept as reads of each room, since a `read_all` sent later would also mark read what arrived
+   * in between, unseen.
+   */
+  sendReadAll(marks: ReadonlyArray<readonly [string, number]>): void {
+    if (this.welcomed && this.transmit(readAllFrame())) return
+    for (const [room, id] of marks) if (id > 0) this.sendRead(room, id)
   }
 
   /** Tells the room's other members we are typing; dropped when offline (never buffered). */
@@ -498,6 +507,9 @@ export class ChatSocket {
     for (const frame of this.outbox.values()) {
       if (!this.transmit(frame)) break
     }
+    const reads = [...this.unsentReads]
+    this.unsentReads.clear()
+    for (const [room, id] of reads) this.sendRead(room, id)
     for (const room of rooms) this.syncRoom(room, generation)
     this.updateSyncStatus()
   }

@@ -2,6 +2,7 @@
 // user (a new sign-in starts a new one), and the server's `@room` size limit.
 import { computed } from 'vue'
 import type { MentionSource } from '@/components/message/MessageComposer.vue'
+import type { ServerFrame } from '@/protocol/frames'
 import { useSessionStore } from '@/stores/session'
 import { createMemberCache, type MemberCache } from './useRoomMembers'
 
@@ -22,4 +23,10 @@ export function useMentionSource() {
       roomMentionMax: session.config?.limits.max_room_mention_members ?? DEFAULT_ROOM_MENTION_MAX,
     }
   })
+}
+
+/** Drops the member names a frame makes stale: a room's on `membership`, all on `welcome`. */
+export function refreshMembersOn(frame: ServerFrame) {
+  if (frame.type === 'membership') cached?.cache.forget(frame.room)
+  else if (frame.type === 'welcome') cached?.cache.clear()
 }

@@ -9,6 +9,7 @@ import {
   type StatusDetail,
 } from '@/api/chatSocket'
 import { ApiError } from '@/api/http'
+import { refreshMembersOn } from '@/composables/useMentionSource'
 import type { ServerFrame } from '@/protocol/frames'
 import { useMessagesStore } from './messages'
 import { usePeopleStore } from './people'
@@ -44,6 +45,7 @@ export const useConnectionStore = defineStore('connection', () => {
     presence.applyFrame(frame)
     people.applyFrame(frame)
     messages.applyFrame(frame)
+    refreshMembersOn(frame)
   }
 
   /** After a few failed attempts, check whether the session itself is the problem. */

@@ -28,7 +28,7 @@ export interface UnreadCount {
 /** Where a `read` frame goes (the connection's socket); null while there is none. */
 export interface ReadSender {
   sendRead(room: string, id: number): void
-  sendReadAll(): void
+  sendReadAll(marks: ReadonlyArray<readonly [string, number]>): void
 }
 
 /** A room's read mark goes to the server at most this often while the reader reads on. */
@@ -126,13 +126,15 @@ export const useRoomsStore = defineStore('rooms', () => {
 
   /** "Mark all as read": every room, in one frame. */
   function markAllRead() {
+    const marks: Array<[string, number]> = []
     for (const room of joined.value) {
       const held = readStates.value[room]
       const newest = Math.max(newestId(room), held?.as_of ?? 0, held?.last_read_id ?? 0)
       applyReadState({ room, last_read_id: newest, unread: 0, as_of: newest, mentions: 0 })
+      marks.push([room, newest])
     }
     newLineAfter.value = {}
-    sender?.sendReadAll()
+    sender?.sendReadAll(marks)
   }
 
   /**
@@ -184,10 +186,15 @@ export const useRoomsStore = defineStore('rooms', () => {
     if (frame.type === 'welcome') {
       const first = joined.value.length === 0
       joined.value = [...new Set(frame.rooms)]
-      // The server's marks replace what this client guessed while offline.
+      // The server's marks replace this client's, except where this client read further while
+      // offline: marks only move forward, and that read goes to the server right after the
+      // welcome (ChatSocket keeps it), so its read_ack will agree.
       if (frame.read) {
         const states: Record<string, ReadState> = {}
-        for (const state of frame.read) states[state.room] = state
+        for (const state of frame.read) {
+          const held = readStates.value[state.room]
+          states[state.room] = held && held.last_read_id > state.last_read_id ? held : state
+        }
         readStates.value = states
       }
       if (!joined.value.includes(active.value)) active.value = GENERAL_ROOM

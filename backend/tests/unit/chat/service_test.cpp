@@ -389,6 +389,63 @@ TEST_F(ChatServiceTest, LogoutAllEndsEveryTokenOfTheUserAndClosesTheirConnection
     EXPECT_EQ(service->authenticate(first.session).has_value(), false);
 }
 
+TEST_F(ChatServiceTest, SessionsListsTheUsersDevicesNewestFirstWithTheCallersMarkedCurrent) {
+    auto options = default_options();
+    // Each sign-in a millisecond later, so that "newest first" has one answer.
+    options.clock = [tick = std::int64_t{0}]() mutable { return model::now_ms() + tick++; };
+    use_options(options);
+    const auto desktop = identity_from(
+        service->register_user("alice", kPassword, "192.0.2.1", "Desktop Browser/1.0"));
+    const auto phone =
+        identity_from(service->login("alice", kPassword, "192.0.2.2", "Phone Browser/2.0"));
+    service->register_user("bob", kPassword, "192.0.2.3", "Bob's Browser");
+
+    const auto listed = service->sessions(phone);
+    ASSERT_EQ(listed.size(), 2u);  // bob's session is not alice's
+    EXPECT_EQ(listed[0].user_agent, "Phone Browser/2.0");
+    EXPECT_EQ(listed[0].address, "192.0.2.2");
+    EXPECT_TRUE(listed[0].current);
+    EXPECT_EQ(listed[1].user_agent, "Desktop Browser/1.0");
+    EXPECT_FALSE(listed[1].current);
+    EXPECT_GE(listed[0].created_ms, listed[1].created_ms);
+    EXPECT_GT(listed[0].expires_ms, listed[0].created_ms);
+    EXPECT_NE(listed[0].id, listed[1].id);
+    // The public id is neither the token nor its hash.
+    EXPECT_NE(listed[1].id, desktop.session);
+    EXPECT_TRUE(service->sessions(desktop)[1].current);
+}
+
+TEST_F(ChatServiceTest, RevokingASessionEndsItAndClosesOnlyItsConnections) {
+    const auto desktop_session = service->register_user("alice", kPassword);
+    const auto desktop = identity_from(desktop_session);
+    const auto phone = identity_from(service->login("alice", kPassword));
+    const auto bob = identity_from(service->register_user("bob", kPassword));
+    const auto on_desktop = connect(desktop);
+    const auto on_phone = connect(phone);
+
+    std::string desktop_id;
+    for (const auto& entry : service->sessions(phone)) {
+        if (!entry.current) desktop_id = entry.id;
+    }
+    ASSERT_FALSE(desktop_id.empty());
+
+    // Nobody else can end it, and an unknown id is not found.
+    EXPECT_ERROR(service->revoke_session(bob, desktop_id), ErrorCode::NotFound);
+    EXPECT_ERROR(service->revoke_session(phone, "no-such-id"), ErrorCode::NotFound);
+    EXPECT_TRUE(service->authenticate(desktop_session.token).has_value());
+    EXPECT_FALSE(on_desktop.sink->closed());
+
+    service->revoke_session(phone, desktop_id);
+
+    EXPECT_FALSE(service->authenticate(desktop_session.token).has_value());
+    const auto closes = on_desktop.sink->closes();
+    ASSERT_EQ(closes.size(), 1u);
+    EXPECT_EQ(closes[0].code, CloseCode::Policy);
+    EXPECT_FALSE(on_phone.sink->closed());
+    ASSERT_EQ(service->sessions(phone).size(), 1u);
+    EXPECT_ERROR(service->revoke_session(phone, desktop_id), ErrorCode::NotFound);  // once only
+}
+
 TEST_F(ChatServiceTest, PastMaxSessionsPerUserTheOldestIsDroppedAndItsConnectionsClosed) {
     auto options = default_options();
     options.max_sessions_per_user = 2;

@@ -314,6 +314,42 @@ describe('ChatSocket connection', () => {
     expect(FakeWebSocket.instances).toHaveLength(1)
   })
 
+  it('keeps the reads made offline, the highest per room, and sends them after the welcome', async () => {
+    const { socket } = setup()
+    socket.start()
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general', 'dev', 'ops'])
+    FakeWebSocket.last.serverClose(1006)
+    socket.sendRead('general', 7)
+    socket.sendRead('general', 9)
+    socket.sendRead('general', 8)
+    // "Mark all as read" offline becomes reads of what this client holds, not a read_all that
+    // would also mark what arrives meanwhile.
+    socket.sendReadAll([
+      ['dev', 4],
+      ['ops', 0],
+    ])
+    await vi.advanceTimersByTimeAsync(10_000)
+    const next = FakeWebSocket.last
+    next.open()
+    expect(next.frames).toEqual([])
+    next.welcome(['general', 'dev', 'ops'])
+    const reads = next.frames.filter((f) => f.type === 'read' || f.type === 'read_all')
+    expect(reads.map(({ type, room, id }) => ({ type, room, id }))).toEqual([
+      { type: 'read', room: 'general', id: 9 },
+      { type: 'read', room: 'dev', id: 4 },
+    ])
+    // Sent once: a later reconnect does not repeat them.
+    next.serverClose(1006)
+    await vi.advanceTimersByTimeAsync(10_000)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome(['general', 'dev', 'ops'])
+    expect(FakeWebSocket.last.frames.filter((f) => f.type === 'read')).toEqual([])
+    // Online, "mark all" is one read_all.
+    socket.sendReadAll([['dev', 5]])
+    expect(FakeWebSocket.last.frames.at(-1)?.type).toBe('read_all')
+  })
+
   it('does not reconnect after stop()', async () => {
     const { socket } = setup()
     socket.start()

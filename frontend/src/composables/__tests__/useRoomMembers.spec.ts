@@ -26,4 +26,22 @@ describe('createMemberCache', () => {
     await expect(cache.members('dev')).rejects.toThrow('offline')
     expect(await cache.members('dev')).toEqual(['alice'])
   })
+
+  it('fetches a room again once forgotten, and after maxAgeMs', async () => {
+    let clock = 0
+    const members = vi
+      .fn()
+      .mockResolvedValueOnce({ members: ['alice'], has_more: false })
+      .mockResolvedValueOnce({ members: ['alice', 'bob'], has_more: false })
+      .mockResolvedValueOnce({ members: ['alice', 'bob', 'carol'], has_more: false })
+    const cache = createMemberCache({ members }, { maxAgeMs: 1000, now: () => clock })
+    expect(await cache.members('dev')).toEqual(['alice'])
+    clock = 999
+    expect(await cache.members('dev')).toEqual(['alice'])
+    cache.forget('dev')
+    expect(await cache.members('dev')).toEqual(['alice', 'bob'])
+    clock = 999 + 1000
+    expect(await cache.members('dev')).toEqual(['alice', 'bob', 'carol'])
+    expect(members).toHaveBeenCalledTimes(3)
+  })
 })

@@ -359,10 +359,10 @@ describe('rooms store', () => {
   function welcomed(read: ReadState[] = []) {
     useSessionStore().userName = 'alice'
     const rooms = useRoomsStore()
-    const sent: Array<[string, number] | 'all'> = []
+    const sent: Array<[string, number] | ['all', Array<readonly [string, number]>]> = []
     rooms.setReadSender({
       sendRead: (room, id) => sent.push([room, id]),
-      sendReadAll: () => sent.push('all'),
+      sendReadAll: (marks) => sent.push(['all', [...marks]]),
     })
     rooms.applyFrame({
       type: 'welcome',
@@ -431,6 +431,34 @@ describe('rooms store', () => {
     })
     expect(rooms.unread.general?.mentions).toBe(0)
     expect(rooms.readStates.general?.mentions).toBe(0)
+  })
+
+  it('keeps a mark made offline over an older one in the next welcome', () => {
+    const { rooms, messages } = welcomed([
+      { room: 'general', last_read_id: 2, unread: 3, as_of: 5 },
+      { room: 'dm:alice:bob', last_read_id: 1, unread: 1, as_of: 2 },
+    ])
+    messages.applyHistory({
+      room: 'general',
+      messages: [msg(3), msg(4), msg(5)],
+      mode: 'latest',
+      hasMore: false,
+    })
+    rooms.markRead('general') // offline: the socket keeps it for the next welcome
+    rooms.applyFrame({
+      type: 'welcome',
+      user_name: 'alice',
+      rooms: ['general', 'dm:alice:bob'],
+      online: [],
+      read: [
+        { room: 'general', last_read_id: 2, unread: 3, as_of: 5 },
+        { room: 'dm:alice:bob', last_read_id: 2, unread: 0, as_of: 2 },
+      ],
+    })
+    expect(rooms.readStates.general?.last_read_id).toBe(5)
+    expect(rooms.unread.general?.count).toBe(0)
+    // Read on another device meanwhile: the server's mark wins.
+    expect(rooms.readStates['dm:alice:bob']?.last_read_id).toBe(2)
   })
 
   it('marks read at once here and on the server at most once a second per room', () => {
@@ -509,7 +537,16 @@ describe('rooms store', () => {
       { room: 'dm:alice:bob', last_read_id: 2, unread: 1, as_of: 3 },
     ])
     rooms.markAllRead()
-    expect(sent).toEqual(['all'])
+    // With each room's newest id, for the socket to send as reads if it is offline.
+    expect(sent).toEqual([
+      [
+        'all',
+        [
+          ['general', 9],
+          ['dm:alice:bob', 3],
+        ],
+      ],
+    ])
     expect(rooms.unread.general?.count).toBe(0)
     expect(rooms.unread['dm:alice:bob']?.count).toBe(0)
     expect(rooms.newLineAfter).toEqual({})
