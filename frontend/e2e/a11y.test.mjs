@@ -1,8 +1,8 @@
 // Accessibility in Debian's Chromium against a real chatd: axe-core (injected into the page) finds
 // no violation of any impact on the sign-in page, the chat view (messages, a reply's quote,
-// reactions, the composer's @ suggestions), the thread panel and the people directory, on a
-// desktop and a phone, light and dark; and focus goes where the next keystroke belongs (name
-// field, composer, the phone drawer, which keeps it while open).
+// reactions, the composer's @ suggestions, an away user), the thread panel and the people
+// directory, on a desktop and a phone, light and dark; and focus goes where the next keystroke
+// belongs (name field, composer, the phone drawer, which keeps it while open).
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -84,6 +84,8 @@ before(async () => {
   const alice = await newPage()
   await signUp(alice, server.url, 'alice')
   const bob = await newPage()
+  // bob goes away a second after signing in (the test hook): his away indicator is checked too.
+  await bob.addInitScript(() => localStorage.setItem('chatd.awayAfterMs', '1000'))
   await signUp(bob, server.url, 'bob')
   const [root] = await sendFrames(alice, await tokenOf(alice), [
     { type: 'send', room: 'general', content: 'Welcome, **everyone**!', client_msg_id: 'a11y-1' },
@@ -191,6 +193,9 @@ describe('accessibility (axe-core)', () => {
       const alice = page.locator('[data-testid="person"][data-user="alice"]')
       await alice.getByTestId('person-select').check()
       await page.getByTestId('people-message-selected').waitFor()
+      await page
+        .locator('[data-user="bob"] [data-testid="person-status"][data-status="away"]')
+        .waitFor()
       await assertNoViolations(page, `${label} people`)
       await shot(page, `a11y-${label}-people`)
     })

@@ -2,7 +2,8 @@
 // status and last seen, and "Message" opening a DM with someone who is offline, whose message
 // then reaches them when they come back; several people picked for a group conversation, titled
 // by their display names in the sidebar and after a reload; in English on a desktop and in
-// French on a phone.
+// French on a phone. And away status: a user idle for a while (shortened through the test hook)
+// shows as away to others, and active again at their next input.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { apiClient } from './support/chatd.mjs'
@@ -232,4 +233,49 @@ describe('people', () => {
       await page.context().close()
     })
   }
+
+  it('away: an idle user shows as away to others (French, phone), and online again after input', async () => {
+    const watcher = await openPage(browser, errors, { viewport: PHONE, locale: 'fr-FR' })
+    await signUp(watcher, server.url, 'wendy')
+    const idle = await openPage(browser, errors)
+    // The test hook: away after 1.5 s without input instead of 10 minutes.
+    await idle.addInitScript(() => localStorage.setItem('chatd.awayAfterMs', '1500'))
+    await signUp(idle, server.url, 'ivy')
+
+    await watcher.getByTestId('menu').click()
+    const ivyOnline = watcher.locator('[data-testid="online-user"][data-user="ivy"]')
+    await ivyOnline.locator('[data-status="away"]').waitFor()
+    await watcher.getByTestId('people-link').click()
+    await watcher.waitForURL(/\/people$/)
+    await watcher.getByTestId('people-search').fill('ivy')
+    const status = watcher
+      .getByTestId('people-list')
+      .locator('[data-user="ivy"]')
+      .getByTestId('person-status')
+    await watcher.waitForFunction(
+      () =>
+        document
+          .querySelector('[data-user="ivy"] [data-testid="person-status"]')
+          ?.getAttribute('data-status') === 'away',
+    )
+    assert.equal(await status.textContent(), 'Absent')
+    const indicator = watcher
+      .getByTestId('people-list')
+      .locator('[data-user="ivy"] [data-testid="presence-indicator"]')
+    assert.equal(await indicator.getAttribute('title'), 'Absent')
+    await shot(watcher, 'people-away-phone-fr')
+
+    // Input on ivy's page: active again at once, seen live.
+    await idle.mouse.move(200, 200)
+    await idle.mouse.move(220, 240)
+    await watcher.waitForFunction(
+      () =>
+        document
+          .querySelector('[data-user="ivy"] [data-testid="person-status"]')
+          ?.getAttribute('data-status') === 'online',
+    )
+    assert.equal(await status.textContent(), 'En ligne')
+    await idle.context().close()
+    await watcher.context().close()
+  })
 })

@@ -12,6 +12,7 @@
 #include "bus/amqp_bus.hpp"
 #include "bus/local_bus.hpp"
 #include "chat/hub.hpp"
+#include "chat/presence_relay.hpp"
 #include "chat/service.hpp"
 #include "delivery/last_seen_writer.hpp"
 #include "delivery/local_publisher.hpp"
@@ -159,13 +160,23 @@ int run(const Config& input, const std::string& version) {
     }
     // The bus may deliver from now on (its own thread for RabbitMQ); chatd serves while the
     // broker is down: /readyz says so and stored messages wait in the outbox.
-    bus->start([&service, &presence](const model::EventPtr& event, const std::string& only_user) {
+    // Clients see a user's presence over every node, not one node's change (PresenceRelay).
+    chat::PresenceRelay presence_relay(
+        [&service](const std::string& user_name) { return service.availability(user_name); });
+    bus->start([&service, &presence, &presence_relay](const model::EventPtr& event,
+                                                      const std::string& only_user) {
         const auto* update = std::get_if<model::Presence>(event.get());
-        if (update && presence) {
-            presence->add(*update);
-        } else {
+        if (!update) {
             service.on_bus_event(event, only_user);
+            return;
         }
+        presence_relay.relay(*update, [&](const model::Presence& shown) {
+            if (presence) {
+                presence->add(shown);
+            } else {
+                service.on_bus_event(std::make_shared<const model::Event>(shown), only_user);
+            }
+        });
     });
 
     const auto colon = config.listen.rfind(':');

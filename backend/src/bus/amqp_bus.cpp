@@ -94,7 +94,20 @@ void AmqpBus::when_subscribed(const std::string& user_name, std::function<void()
     done();
 }
 
+void AmqpBus::user_away(const std::string& user_name, bool away) {
+    impl_->node_presence().set_local_away(user_name, away);
+}
+
+model::Availability AmqpBus::remote_availability(const std::string& user_name) const {
+    return impl_->presence().remote_availability(user_name);
+}
+
+std::vector<std::string> AmqpBus::remote_away_users() const {
+    return impl_->presence().remote_away_users();
+}
+
 void AmqpBus::user_offline(const std::string& user_name) {
+    impl_->node_presence().set_local_away(user_name, false);
     impl_->local_users().remove(user_name);
     impl_->wake();
 }

@@ -70,6 +70,9 @@ class AmqpBus final : public BrokerBus {
     void on_connected(std::function<void()> callback) override;
     void on_resubscribed(std::function<void()> callback) override;
     std::vector<std::string> remote_users() const override;
+    void user_away(const std::string& user_name, bool away) override;
+    model::Availability remote_availability(const std::string& user_name) const override;
+    std::vector<std::string> remote_away_users() const override;
     bool routes_by_member() const override;
     void publish_to(model::EventPtr event,
                     std::vector<std::string> recipients,

@@ -129,7 +129,7 @@ void AmqpConsumer::on_event(const Wire& wire) {
     if (wire.node == node_id_) return;
     const auto now = NodePresence::Clock::now();
     if (wire.kind == Wire::Kind::Heartbeat) {
-        presence_.heartbeat_from(wire.node, wire.users, now);
+        presence_.heartbeat_from(wire.node, wire.users, now, wire.away);
         return;
     }
     if (wire.kind == Wire::Kind::Forward) {
@@ -139,7 +139,7 @@ void AmqpConsumer::on_event(const Wire& wire) {
         return;
     }
     if (const auto* p = std::get_if<model::Presence>(wire.event.get())) {
-        if (!presence_.apply(wire.node, *p, now)) return;
+        presence_.apply(wire.node, *p, now);
     }
     deliver_(wire.event, {});
 }

@@ -49,6 +49,7 @@ class AmqpLoop {
     AmqpPublisher& publisher() { return publisher_; }
     LocalUsers& local_users() { return local_; }
     const NodePresence& presence() const { return presence_; }
+    NodePresence& node_presence() { return presence_; }
 
   private:
     void run();

@@ -31,6 +31,9 @@ class Bus {
     // topology consumes the user's queue in between.
     virtual void user_online(const std::string& user_name) = 0;
     virtual void user_offline(const std::string& user_name) = 0;
+    // Every connection of an online user on this node is away (true) or one is active again;
+    // other nodes learn it from this node's presence heartbeat.
+    virtual void user_away(const std::string& /*user_name*/, bool /*away*/) {}
     // Runs `done` (on any thread, maybe at once) when events for `user_name` published from now
     // on will reach this node: per-user RabbitMQ topology, once the user's queue is bound and
     // consumed (or another node holds it, or the broker is down). The WebSocket upgrade waits
@@ -45,6 +48,13 @@ class Bus {
 
     // Users online on other nodes (sorted, may overlap with local ones); none for one process.
     virtual std::vector<std::string> remote_users() const = 0;
+    // How a user is on the other nodes together: offline, online (a connection there is
+    // active) or away (all of them are).
+    virtual model::Availability remote_availability(const std::string& /*user_name*/) const {
+        return model::Availability::Offline;
+    }
+    // Users online on other nodes and away on each of them (sorted).
+    virtual std::vector<std::string> remote_away_users() const { return {}; }
 };
 
 }  // namespace chatd::bus

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,20 @@ class NodePresence {
 
     std::vector<std::string> remote_users() const;  // sorted
     bool online_elsewhere(const std::string& user_name) const;
+    // How the user is on the other nodes together (model::combine of each node's).
+    model::Availability remote_availability(const std::string& user_name) const;
+    // Users online on other nodes and away on every one of them, sorted.
+    std::vector<std::string> remote_away_users() const;
+    // Whether every connection of a user on this node is away (the heartbeat says so).
+    void set_local_away(const std::string& user_name, bool away);
 
     void heartbeat_from(const std::string& node,
                         std::vector<std::string> users,
-                        Clock::time_point now);
-    // A presence change from another node. False when this node's clients must not see it: an
-    // offline of a user still online on another node or here.
-    bool apply(const std::string& node, const model::Presence& presence, Clock::time_point now);
+                        Clock::time_point now,
+                        const std::vector<std::string>& away = {});
+    // A presence change from another node. What this node's clients are then told is the
+    // user's status over every node, here included (the service's PresenceRelay).
+    void apply(const std::string& node, const model::Presence& presence, Clock::time_point now);
 
     // The next heartbeat is due at once (after a connect).
     void restart(Clock::time_point now);
@@ -49,6 +57,7 @@ class NodePresence {
     const LocalUsers& local_;
     mutable std::mutex mutex_;
     PresenceDirectory directory_;
+    std::set<std::string> local_away_;    // under mutex_
     Clock::time_point next_heartbeat_{};  // the bus thread only
 };
 

@@ -163,8 +163,11 @@ std::string encode_event(const model::Event& event, std::string_view node) {
                                     {"user_name", t.user_name}};
             },
             [](const model::Presence& p) {
-                return json::object{
+                json::object presence{
                     {"type", "presence"}, {"user_name", p.user_name}, {"online", p.online}};
+                // Only when set: a node that does not know it sees the user online, as before.
+                if (p.online && p.away) presence["away"] = true;
+                return presence;
             },
             [](const model::Membership& m) {
                 return json::object{{"type", "membership"},
@@ -203,11 +206,18 @@ std::string encode_event(const model::Event& event, std::string_view node) {
     return json::serialize(o);
 }
 
-std::string encode_heartbeat(std::string_view node, const std::vector<std::string>& users) {
+std::string encode_heartbeat(std::string_view node,
+                             const std::vector<std::string>& users,
+                             const std::vector<std::string>& away) {
     json::array list;
     for (const auto& u : users) list.emplace_back(u);
-    return json::serialize(
-        json::object{{"type", "heartbeat"}, {"node", node}, {"users", std::move(list)}});
+    json::object o{{"type", "heartbeat"}, {"node", node}, {"users", std::move(list)}};
+    if (!away.empty()) {
+        json::array away_list;
+        for (const auto& u : away) away_list.emplace_back(u);
+        o["away"] = std::move(away_list);
+    }
+    return json::serialize(o);
 }
 
 std::string encode_forward(const model::Message& message,
@@ -241,7 +251,7 @@ Wire decode_wire(std::string_view body) {
     } else if (type == "presence") {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(
-            model::Presence{str(o, "user_name"), boolean(o, "online")});
+            model::Presence{str(o, "user_name"), boolean(o, "online"), boolean(o, "away")});
     } else if (type == "membership") {
         w.kind = Wire::Kind::Event;
         w.event = std::make_shared<const model::Event>(
@@ -276,6 +286,11 @@ Wire decode_wire(std::string_view body) {
         if (const auto* users = o.if_contains("users"); users && users->is_array()) {
             for (const auto& u : users->as_array()) {
                 if (u.is_string()) w.users.emplace_back(u.as_string());
+            }
+        }
+        if (const auto* away = o.if_contains("away"); away && away->is_array()) {
+            for (const auto& u : away->as_array()) {
+                if (u.is_string()) w.away.emplace_back(u.as_string());
             }
         }
     } else if (type == "forward") {

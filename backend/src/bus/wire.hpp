@@ -25,7 +25,7 @@ namespace chatd::bus {
 struct Wire {
     enum class Kind {
         Event,      // event: a message, typing, presence or membership
-        Heartbeat,  // users: the node's online users
+        Heartbeat,  // users: the node's online users; away: those of them away there
         Forward,    // event (a message) for `user` only: from the node consuming user's queue
         Invalid,
     };
@@ -34,11 +34,15 @@ struct Wire {
     std::string node;  // publishing node; empty for foreign messages
     std::string user;  // Forward: the user the message is for
     std::vector<std::string> users;
+    std::vector<std::string> away;
     std::string error;  // Invalid: why
 };
 
 std::string encode_event(const model::Event& event, std::string_view node);
-std::string encode_heartbeat(std::string_view node, const std::vector<std::string>& users);
+// `away`: the users of `users` whose connections on the node are all away (absent when none).
+std::string encode_heartbeat(std::string_view node,
+                             const std::vector<std::string>& users,
+                             const std::vector<std::string>& away = {});
 std::string encode_forward(const model::Message& message,
                            std::string_view node,
                            std::string_view user);

@@ -178,6 +178,13 @@ DecodeResult decode_client_frame(std::string_view text) {
         return TypingCommand{std::string(*room), *type == "typing_stop"};
     }
     if (*type == "ping") return PingCommand{};
+    if (*type == "status") {
+        const auto* status = string_field(*object, "status");
+        if (!status || (*status != "away" && *status != "active")) {
+            return bad_request("\"status\" must be \"away\" or \"active\"");
+        }
+        return StatusCommand{*status == "away"};
+    }
     if (*type == "read" || *type == "read_all") {
         std::optional<DecodeError> error;
         auto id = client_msg_id_of(*object, error);
@@ -241,8 +248,14 @@ std::string encode_typing(const model::Typing& typing) {
 }
 
 std::string encode_presence(const model::Presence& presence) {
-    return json::serialize(json::object{
-        {"type", "presence"}, {"user_name", presence.user_name}, {"online", presence.online}});
+    // `online` stays for clients that know nothing of away: an away user is online to them.
+    const std::string_view status = !presence.online ? "offline"
+                                    : presence.away  ? "away"
+                                                     : "online";
+    return json::serialize(json::object{{"type", "presence"},
+                                        {"user_name", presence.user_name},
+                                        {"online", presence.online},
+                                        {"status", status}});
 }
 
 std::string encode_membership(const model::Membership& membership) {
@@ -263,6 +276,7 @@ std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,
                            const std::vector<model::ReadState>& read,
+                           const std::vector<std::string>& away,
                            const std::vector<model::RoomNotifyLevel>& notify) {
     // The rooms whose level is not their default (docs/protocol.md "Notification levels").
     json::object levels;
@@ -273,6 +287,7 @@ std::string encode_welcome(std::string_view user_name,
                                         {"user_name", user_name},
                                         {"rooms", string_array(rooms)},
                                         {"online", string_array(online)},
+                                        {"away", string_array(away)},
                                         {"read", read_state_array(read)},
                                         {"notify", std::move(levels)}});
 }

@@ -43,8 +43,17 @@ struct ReadCommand {
 struct ReadAllCommand {
     std::string client_msg_id;
 };
-using ClientCommand = std::
-    variant<SendCommand, ChangeCommand, TypingCommand, PingCommand, ReadCommand, ReadAllCommand>;
+// `status`: the client's user is away (no input for a while) or active again.
+struct StatusCommand {
+    bool away = false;
+};
+using ClientCommand = std::variant<SendCommand,
+                                   ChangeCommand,
+                                   TypingCommand,
+                                   PingCommand,
+                                   ReadCommand,
+                                   ReadAllCommand,
+                                   StatusCommand>;
 
 // Why a client frame could not be decoded; `code` is the protocol's error code.
 struct DecodeError {
@@ -76,10 +85,12 @@ std::string encode_presence(const model::Presence& presence);
 std::string encode_membership(const model::Membership& membership);
 // {"type":"profile","person":{"user_name","display_name"}}
 std::string encode_profile(const model::ProfileChanged& profile);
+// `away`: those of `online` whose connections are all away.
 std::string encode_welcome(std::string_view user_name,
                            const std::vector<std::string>& rooms,
                            const std::vector<std::string>& online,
                            const std::vector<model::ReadState>& read,
+                           const std::vector<std::string>& away = {},
                            const std::vector<model::RoomNotifyLevel>& notify = {});
 // A user's notification level in a room changed: to every connection of that user.
 std::string encode_notify_level(const model::RoomNotifyLevel& setting);

@@ -26,23 +26,63 @@ Hub::Attached Hub::attach(const std::string& user_name,
     for (const auto& room : connection.rooms) subscribe_locked(room, id, connection);
     auto [user, added] = users_.try_emplace(user_name);
     if (added) users_in_order_.insert(user->first);
+    const bool was_away = away_.erase(user_name) > 0;
     user->second.push_back(id);
-    return Attached{id, user->second.size() == 1};
+    return Attached{id, user->second.size() == 1, was_away};
 }
 
-bool Hub::detach(ConnectionId id) {
+Hub::Detached Hub::detach(ConnectionId id) {
     std::unique_lock lock(mutex_);
     auto it = connections_.find(id);
-    if (it == connections_.end()) return false;
+    if (it == connections_.end()) return {};
     for (const auto& room : it->second.rooms) unsubscribe_locked(room, id);
+    const bool was_active = !it->second.away;
     auto user = users_.find(it->second.user_name);
     connections_.erase(it);
-    if (user == users_.end()) return false;
+    if (user == users_.end()) return {};
     std::erase(user->second, id);
-    if (!user->second.empty()) return false;
+    if (!user->second.empty()) {
+        const bool went_away = was_active && all_away_locked(user->second);
+        if (went_away) away_.insert(user->first);
+        return Detached{false, went_away};
+    }
+    const bool was_away = away_.erase(user->first) > 0;
     users_in_order_.erase(user->first);
     users_.erase(user);
+    return Detached{true, false, was_away};
+}
+
+bool Hub::all_away_locked(const std::vector<ConnectionId>& ids) const {
+    return !ids.empty() && std::all_of(ids.begin(), ids.end(),
+                                       [&](ConnectionId id) { return connections_.at(id).away; });
+}
+
+bool Hub::set_away(ConnectionId id, bool away) {
+    std::unique_lock lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end() || it->second.away == away) return false;
+    const auto& name = it->second.user_name;
+    const bool was_away = away_.contains(name);
+    it->second.away = away;
+    const bool now_away = all_away_locked(users_.at(name));
+    if (now_away == was_away) return false;
+    if (now_away) {
+        away_.insert(name);
+    } else {
+        away_.erase(name);
+    }
     return true;
+}
+
+model::Availability Hub::availability(const std::string& user_name) const {
+    std::shared_lock lock(mutex_);
+    if (!users_.contains(user_name)) return model::Availability::Offline;
+    return away_.contains(user_name) ? model::Availability::Away : model::Availability::Online;
+}
+
+std::vector<std::string> Hub::away_users() const {
+    std::shared_lock lock(mutex_);
+    return {away_.begin(), away_.end()};
 }
 
 void Hub::subscribe_locked(const std::string& room, ConnectionId id, const Connection& connection) {

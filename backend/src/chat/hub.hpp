@@ -46,6 +46,8 @@ class Hub {
     struct Attached {
         ConnectionId id;
         bool user_came_online;  // this is the user's first connection on this node
+        // The user's other connections here are all away: this one, active, brings them back.
+        bool user_came_back = false;
     };
     // Native connections subscribe to `rooms` (general is added); seed connections to general.
     // `session` tags the connection with its token hash so logout can close it.
@@ -54,8 +56,21 @@ class Hub {
                     std::shared_ptr<Sink> sink,
                     const std::vector<std::string>& rooms,
                     std::string session = {});
-    // Returns true when that was the user's last connection on this node.
-    bool detach(ConnectionId id);
+    struct Detached {
+        bool user_went_offline = false;  // that was the user's last connection on this node
+        bool user_went_away = false;     // it was active and the user's others here are away
+        bool away_user_left = false;     // the last one, of a user away here
+    };
+    Detached detach(ConnectionId id);
+
+    // Away status (docs/protocol.md "Away"): a connection starts active; a user is away on this
+    // node when every connection of theirs here is away (a seed one never is). Returns true when
+    // that changed the user's status on this node.
+    bool set_away(ConnectionId id, bool away);
+    // The user's status on this node.
+    model::Availability availability(const std::string& user_name) const;
+    // Users online here whose connections are all away, sorted.
+    std::vector<std::string> away_users() const;
 
     // Routes one bus event to the local connections that should see it; with `only_user`, to
     // that user's connections only (a delivery from the user's own RabbitMQ queue).
@@ -118,7 +133,10 @@ class Hub {
         std::shared_ptr<Sink> sink;
         std::string session;
         std::unordered_set<std::string> rooms;
+        bool away = false;
     };
+    // Requires the lock. Whether every one of `ids` is away (false for none).
+    bool all_away_locked(const std::vector<ConnectionId>& ids) const;
 
     void deliver_message(const model::Message& message, const std::string& only_user);
     void deliver_typing(const model::Typing& typing);
@@ -150,6 +168,8 @@ class Hub {
     // users_' names in order (views of its keys, which stay put until erased), so a welcome's
     // first names of the online list cost no sort: a reconnect storm asks for it per connection.
     std::set<std::string_view> users_in_order_;
+    // Users here whose connections are all away (a user's status changes only under the lock).
+    std::set<std::string> away_;
     std::unordered_map<std::string, Room> rooms_;
     std::shared_ptr<ShardRunner> shard_runner_;
     const std::size_t presence_limit_;

@@ -26,13 +26,24 @@ std::string_view status_name(PersonStatus status) {
 People::People(store::Store& store,
                std::function<std::vector<std::string>()> online_users,
                metrics::Metrics& metrics,
-               PeopleOptions options)
-    : store_(store), online_users_(std::move(online_users)), metrics_(metrics), options_(options) {}
+               PeopleOptions options,
+               std::function<std::vector<std::string>()> away_users)
+    : store_(store),
+      online_users_(std::move(online_users)),
+      metrics_(metrics),
+      options_(options),
+      away_users_(std::move(away_users)) {}
+
+std::vector<std::string> People::away_users() const {
+    return away_users_ ? away_users_() : std::vector<std::string>{};
+}
 
 PersonStatus People::status_of(const std::vector<std::string>& online,
+                               const std::vector<std::string>& away,
                                const std::string& name) const {
-    return std::binary_search(online.begin(), online.end(), name) ? PersonStatus::Online
-                                                                  : PersonStatus::Offline;
+    if (!std::binary_search(online.begin(), online.end(), name)) return PersonStatus::Offline;
+    return std::binary_search(away.begin(), away.end(), name) ? PersonStatus::Away
+                                                              : PersonStatus::Online;
 }
 
 PeoplePage People::search(std::string_view query,
@@ -59,9 +70,10 @@ PeoplePage People::search(std::string_view query,
     page.has_more = found.size() > static_cast<std::size_t>(page_size);
     if (page.has_more) found.pop_back();
     const auto online = online_users_();
+    const auto away = away_users();
     page.people.reserve(found.size());
     for (auto& person : found) {
-        const auto status = status_of(online, person.name);
+        const auto status = status_of(online, away, person.name);
         page.people.push_back(PersonCard{std::move(person.name), std::move(person.display_name),
                                          status, person.last_seen_ms});
     }
@@ -71,7 +83,7 @@ PeoplePage People::search(std::string_view query,
 PersonCard People::card(std::string_view user_name) const {
     auto person = valid_utf8(user_name) ? store_.find_person(user_name) : std::nullopt;
     if (!person) throw Error(ErrorCode::UserNotFound, "no such user");
-    const auto status = status_of(online_users_(), person->name);
+    const auto status = status_of(online_users_(), away_users(), person->name);
     return PersonCard{std::move(person->name), std::move(person->display_name), status,
                       person->last_seen_ms};
 }

@@ -40,7 +40,7 @@ struct PeopleOptions {
 
 // The people directory (docs/protocol.md "People"): who exists, their display names, status and
 // last seen. Who is online comes from `online_users` (this node's users and the other nodes',
-// sorted). Blocking (the store); thread-safe.
+// sorted), who of them is away from `away_users` (sorted). Blocking (the store); thread-safe.
 class People {
   public:
     // The longest search, in code points: longer than any name or display name can match.
@@ -49,7 +49,8 @@ class People {
     People(store::Store& store,
            std::function<std::vector<std::string>()> online_users,
            metrics::Metrics& metrics,
-           PeopleOptions options);
+           PeopleOptions options,
+           std::function<std::vector<std::string>()> away_users = {});
 
     // People whose name or display name starts with `query` ignoring case (search_fold), by
     // name, after the name `after`. Throws Error: BadRequest (a query too long), PageTooLarge.
@@ -69,12 +70,16 @@ class People {
                                 std::int64_t now_ms);
 
   private:
-    PersonStatus status_of(const std::vector<std::string>& online, const std::string& name) const;
+    PersonStatus status_of(const std::vector<std::string>& online,
+                           const std::vector<std::string>& away,
+                           const std::string& name) const;
+    std::vector<std::string> away_users() const;
 
     store::Store& store_;
     std::function<std::vector<std::string>()> online_users_;
     metrics::Metrics& metrics_;
     PeopleOptions options_;
+    std::function<std::vector<std::string>()> away_users_;
 };
 
 }  // namespace chatd::chat

@@ -105,7 +105,11 @@ ChatService::ChatService(store::Store& store,
       clock_(options_.clock ? options_.clock : std::function<std::int64_t()>(model::now_ms)),
       login_throttle_(store_, options_.login_throttle, clock_),
       people_(
-          store_, [this] { return online_users(); }, metrics_, options_.people),
+          store_,
+          [this] { return online_users(); },
+          metrics_,
+          options_.people,
+          [this] { return away_users(); }),
       notify_levels_(
           store_,
           [this](const std::string& user, std::string_view room) {
@@ -135,6 +139,41 @@ std::vector<std::string> ChatService::online_users(std::size_t limit) const {
     std::set_union(users.begin(), users.end(), remote.begin(), remote.end(),
                    std::back_inserter(merged));
     return merged;
+}
+
+model::Availability ChatService::availability(const std::string& user_name) const {
+    return model::combine(hub_.availability(user_name), bus_.remote_availability(user_name));
+}
+
+std::vector<std::string> ChatService::away_users() const {
+    const auto here = hub_.away_users();
+    const auto remote = bus_.remote_away_users();
+    std::vector<std::string> candidates;
+    std::set_union(here.begin(), here.end(), remote.begin(), remote.end(),
+                   std::back_inserter(candidates));
+    std::erase_if(candidates, [this](const std::string& name) {
+        return availability(name) != model::Availability::Away;
+    });
+    return candidates;
+}
+
+void ChatService::set_away(ConnectionId id, const std::string& user_name, bool away) {
+    if (hub_.set_away(id, away)) publish_away(user_name, away);
+}
+
+void ChatService::publish_away(const std::string& user_name, bool away) {
+    if (away) {
+        metrics_.users_away.Increment();
+    } else {
+        metrics_.users_away.Decrement();
+    }
+    // What the hub holds now, not `away`: two connections of the user changing at once on two
+    // threads may publish in either order, and the last one published must be the latest.
+    const auto here = hub_.availability(user_name);
+    if (here == model::Availability::Offline) return;  // closed meanwhile: its offline says it
+    const bool now_away = here == model::Availability::Away;
+    bus_.user_away(user_name, now_away);
+    publish(model::Presence{user_name, true, now_away});
 }
 
 void ChatService::on_bus_event(const model::EventPtr& event, const std::string& only_user) {
@@ -660,6 +699,8 @@ ConnectionId ChatService::connect(const Identity& identity,
         metrics_.users_online.Increment();
         bus_.user_online(identity.user_name);
         publish(model::Presence{identity.user_name, true});
+    } else if (attached.user_came_back) {
+        publish_away(identity.user_name, false);
     }
     return attached.id;
 }
@@ -688,7 +729,11 @@ Frame ChatService::welcome(const std::string& user_name,
     auto online = online_users(Hub::kDefaultPresenceLimit);
     const auto at = std::lower_bound(online.begin(), online.end(), user_name);
     if (at == online.end() || *at != user_name) online.insert(at, user_name);
-    return make_frame(encode_welcome(user_name, rooms, online, read, notify));
+    auto away = away_users();
+    std::erase_if(away, [&](const std::string& name) {
+        return name == user_name || !std::binary_search(online.begin(), online.end(), name);
+    });
+    return make_frame(encode_welcome(user_name, rooms, online, read, away, notify));
 }
 
 void ChatService::when_subscribed(const std::string& user_name, std::function<void()> done) {
@@ -698,7 +743,10 @@ void ChatService::when_subscribed(const std::string& user_name, std::function<vo
 void ChatService::disconnect(ConnectionId id, const std::string& user_name) {
     metrics_.ws_connections.Decrement();
     frame_guard_.forget(id);
-    if (hub_.detach(id)) {
+    const auto detached = hub_.detach(id);
+    if (detached.user_went_away) publish_away(user_name, true);
+    if (detached.away_user_left) metrics_.users_away.Decrement();
+    if (detached.user_went_offline) {
         metrics_.users_online.Decrement();
         bus_.user_offline(user_name);
         publish(model::Presence{user_name, false});
@@ -767,6 +815,8 @@ void ChatService::handle_frame(ConnectionId id,
                    std::move(read->client_msg_id));
     } else if (auto* read_all = std::get_if<ReadAllCommand>(&command)) {
         read_frame(id, user_name, sink, {}, 0, std::move(read_all->client_msg_id));
+    } else if (const auto* status = std::get_if<StatusCommand>(&command)) {
+        set_away(id, user_name, status->away);
     } else {
         sink->deliver(make_frame(encode_pong()));
     }

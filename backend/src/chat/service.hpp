@@ -270,6 +270,12 @@ class ChatService {
     // This node's users and those the bus reports on other nodes, sorted. Not blocking.
     // With `limit`, this node's part holds at most that many names (the welcome frame's cap).
     std::vector<std::string> online_users(std::size_t limit = SIZE_MAX) const;
+    // --- Away status (docs/protocol.md "Away"). Not blocking. ---
+    // The user over every node: online when a connection anywhere is active, away when every
+    // one is away.
+    model::Availability availability(const std::string& user_name) const;
+    // The users who are away by that rule, sorted.
+    std::vector<std::string> away_users() const;
 
     // --- The seed API (the brief's), which names its user in the request. Not blocking. ---
     // Whether a seed request must be signed in (password mode) before seed_identity.
@@ -333,6 +339,10 @@ class ChatService {
                     model::MessageId up_to,
                     std::string client_msg_id);
     void count_capped(const std::vector<model::ReadState>& states);
+    // A `status` frame: marks the connection away or active; publishes the user's status on
+    // this node when that changed it.
+    void set_away(ConnectionId id, const std::string& user_name, bool away);
+    void publish_away(const std::string& user_name, bool away);
     // Checks and paging shared by history and replies; `read` reads the page with its extra row.
     HistoryPage page(const Identity& identity,
                      std::string_view room,

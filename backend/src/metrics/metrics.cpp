@@ -154,6 +154,9 @@ Metrics::Metrics(std::string_view version)
     : registry_(std::make_shared<prometheus::Registry>()),
       ws_connections(gauge(*registry_, "chat_ws_connections", "Open WebSocket connections")),
       users_online(gauge(*registry_, "chat_users_online", "Users with at least one connection")),
+      users_away(gauge(*registry_,
+                       "chat_users_away",
+                       "Users online on this node whose connections here are all away")),
       ws_connections_accepted(
           counter(*registry_, "chat_ws_connections_accepted_total", "WebSocket upgrades accepted")),
       ws_frames_received(counter(

@@ -94,6 +94,7 @@ class Metrics {
 
     prometheus::Gauge& ws_connections;
     prometheus::Gauge& users_online;
+    prometheus::Gauge& users_away;
     prometheus::Counter& ws_connections_accepted;
     prometheus::Counter& ws_frames_received;
     prometheus::Counter& ws_frames_sent;

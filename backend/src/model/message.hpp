@@ -133,11 +133,25 @@ struct Typing {
     bool stopped = false;
 };
 
-// A user's first connection came up (online) or last one went away (offline).
+// A user's first connection came up (online) or last one went away (offline), or, online, every
+// connection of theirs went away (no input for a while) or one came back (docs/protocol.md
+// "Away"). From one node: what that node holds; to clients: what all nodes hold together.
 struct Presence {
     std::string user_name;
     bool online = false;
+    bool away = false;  // online only: every connection is away
 };
+
+// How a user is connected: not at all, with at least one active connection, or only with
+// connections that are away.
+enum class Availability { Offline, Online, Away };
+
+// Over several nodes (or connections): online when one is, else away when one is.
+inline Availability combine(Availability a, Availability b) {
+    if (a == Availability::Online || b == Availability::Online) return Availability::Online;
+    if (a == Availability::Away || b == Availability::Away) return Availability::Away;
+    return Availability::Offline;
+}
 
 // A user joined or left a room (or a direct conversation was opened); membership changed in the
 // store before this event is published.

@@ -152,6 +152,37 @@ describe(`two chatd nodes (${mode})`, () => {
     q.terminate()
   })
 
+  it('a user with tabs on both nodes is away only once both are; the other node sees it live and in its directory', async () => {
+    const watcherToken = await openLogin(b.base, 'away-watcher')
+    const watcher = track(await nativeConnect(b, watcherToken))
+    const tabA = track(await nativeConnect(a, await openLogin(a.base, 'nomad')))
+    const tabB = track(await nativeConnect(b, await openLogin(b.base, 'nomad')))
+    const status = s => f => f.type === 'presence' && f.user_name === 'nomad' && f.status === s
+    await watcher.next(status('online'), 5000, 'nomad online on B')
+    const card = async () => (await http(b.base, 'GET', '/api/people/nomad', undefined, watcherToken)).json.status
+    // Away on A only: online, since the tab on B is active.
+    tabA.send({ type: 'status', status: 'away' })
+    tabA.send({ type: 'ping' })
+    await tabA.next(f => f.type === 'pong')
+    // (once A has heard of the tab on B: the nodes learn of each other's connections in order)
+    await waitFor(async () => (await http(a.base, 'GET', '/api/people/nomad', undefined, watcherToken)).json.status === 'online',
+      { what: 'nomad online on A while away there and active on B' })
+    tabB.send({ type: 'status', status: 'away' })
+    await watcher.next(status('away'), 5000, 'nomad away, seen on B')
+    await waitFor(async () => await card() === 'away', { what: 'nomad away in the directory of B' })
+    // Active on B, then B's tab closes: the away tab on A is what is left.
+    tabB.send({ type: 'status', status: 'active' })
+    await watcher.next(status('online'), 5000, 'nomad back on B')
+    await tabB.close()
+    await watcher.next(status('away'), 5000, 'nomad away once the active tab on B closed')
+    const fromA = await http(a.base, 'GET', '/api/people/nomad', undefined, watcherToken)
+    assert.equal(fromA.json.status, 'away', fromA.text)
+    tabA.send({ type: 'status', status: 'active' })
+    await watcher.next(status('online'), 5000, 'nomad active on A, seen on B')
+    tabA.terminate()
+    watcher.terminate()
+  })
+
   it('signing out on one node closes the session\'s sockets on the other; sign out everywhere closes them all', async () => {
     const first = await openLogin(a.base, 'gina')
     const second = await openLogin(b.base, 'gina')

@@ -387,6 +387,49 @@ describe('native API (--auth password)', () => {
       assert.equal(off.online, false)
       await sockets.bob.next(f => f.type === 'presence' && f.user_name === 'erin' && f.online === false)
     })
+
+    it('a user is away once every connection of theirs is, seen by others, the welcome and the directory', async () => {
+      const reg = await register(server.base, 'yara', PASSWORD)
+      assert.equal(reg.status, 201, reg.text)
+      const tab1 = await nativeConnect(server, reg.token)
+      const tab2 = await nativeConnect(server, reg.token)
+      const presence = status => f => f.type === 'presence' && f.user_name === 'yara' && f.status === status
+      await sockets.alice.next(presence('online'))
+      const person = async () => (await get('/api/people/yara', tokens.alice)).json.status
+      // A bad status is refused and changes nothing.
+      tab1.send({ type: 'status', status: 'asleep' })
+      const refused = await tab1.next(f => f.type === 'error')
+      assert.equal(refused.code, 'bad_request')
+      // One tab away: yara is still online.
+      tab1.send({ type: 'status', status: 'away' })
+      tab1.send({ type: 'ping' })
+      await tab1.next(f => f.type === 'pong')
+      assert.equal(await person(), 'online')
+      // Both away: others see it, once.
+      tab2.send({ type: 'status', status: 'away' })
+      const away = await sockets.alice.next(presence('away'))
+      assert.deepEqual(away, { type: 'presence', user_name: 'yara', online: true, status: 'away' })
+      assert.equal(await person(), 'away')
+      const listed = await get('/api/people?q=yara', tokens.alice)
+      assert.equal(listed.json.people[0].status, 'away', listed.text)
+      const late = await nativeConnect(server, tokens.bob)
+      assert.ok(late.welcome.away.includes('yara'), JSON.stringify(late.welcome))
+      late.terminate()
+      // A new connection starts active: yara is back; closing it leaves the away ones.
+      const tab3 = await nativeConnect(server, reg.token)
+      await sockets.alice.next(presence('online'))
+      await tab3.close()
+      await sockets.alice.next(presence('away'))
+      // Input on one tab brings yara back.
+      tab1.send({ type: 'status', status: 'active' })
+      await sockets.alice.next(presence('online'))
+      assert.equal(await person(), 'online')
+      const metrics = await http(server.base, 'GET', '/metrics')
+      assert.match(metrics.text, /^chat_users_away 0$/m)
+      await tab1.close()
+      await tab2.close()
+      await sockets.alice.next(presence('offline'))
+    })
   })
 
   describe('people', () => {

@@ -26,6 +26,7 @@ import {
   parseServerFrame,
   readAllFrame,
   readFrame,
+  statusFrame,
   type ChatMessage,
   type ClientFrame,
   type MessagePage,
@@ -176,6 +177,8 @@ export class ChatSocket {
   /** Bumped for every new socket; async work started for an older one checks it. */
   private generation = 0
   private welcomed = false
+  /** What setAway last said; resent after a welcome when away. */
+  private away = false
   /** room -> the highest read mark made while offline, sent after the next welcome. */
   private readonly unsentReads = new Map<string, number>()
   private stopped = true
@@ -291,6 +294,16 @@ export class ChatSocket {
   /** Tells them we stopped (the draft was cleared); dropped when offline, like typing. */
   sendTypingStop(room: string): void {
     if (this.welcomed) this.transmit({ type: 'typing_stop', room })
+  }
+
+  /**
+   * Tells the server this client's user is away (idle) or active again. A new connection starts
+   * active on the server, so an away status is sent again after each welcome.
+   */
+  setAway(away: boolean): void {
+    if (this.away === away) return
+    this.away = away
+    if (this.welcomed) this.transmit(statusFrame(away))
   }
 
   /** Forgets a room (after leaving it), so a later join starts from its latest page. */
@@ -486,6 +499,7 @@ export class ChatSocket {
   private onWelcome(rooms: string[], generation: number): void {
     this.welcomed = true
     this.retryAt = null
+    if (this.away) this.transmit(statusFrame(true))
     this.stableTimer = setTimeout(() => {
       this.attempt = 0
     }, this.backoff.stableMs)

@@ -68,6 +68,8 @@ export interface WelcomeFrame {
   user_name: string
   rooms: string[]
   online: string[]
+  /** Those of `online` who are away (every connection idle); absent from older servers. */
+  away?: string[]
   /** Absent from servers without read state. */
   read?: ReadState[]
   /** room -> the user's notification level where it is not the room's default. */
@@ -117,10 +119,13 @@ export interface TypingStopFrame {
   room: string
   user_name: string
 }
+export type PresenceStatus = 'online' | 'away' | 'offline'
 export interface PresenceFrame {
   type: 'presence'
   user_name: string
   online: boolean
+  /** `away`: online, but every connection of theirs is idle. Older servers send none. */
+  status: PresenceStatus
 }
 export interface MembershipFrame {
   type: 'membership'
@@ -166,7 +171,11 @@ export type ClientFrame =
   | { type: 'typing'; room: string }
   | { type: 'typing_stop'; room: string }
   | { type: 'ping' }
+  | StatusFrame
   | ReadFrame
+
+/** This client's user is away (no input for a while) or active again; never buffered. */
+export type StatusFrame = { type: 'status'; status: 'away' | 'active' }
 
 /** Marks read: answered by `read_ack`, never buffered nor retried (the next welcome has the state). */
 export type ReadFrame =
@@ -175,6 +184,9 @@ export type ReadFrame =
 
 export function readFrame(room: string, id: number): ReadFrame {
   return { type: 'read', room, id, client_msg_id: newClientMsgId() }
+}
+export function statusFrame(away: boolean): StatusFrame {
+  return { type: 'status', status: away ? 'away' : 'active' }
 }
 export function readAllFrame(): ReadFrame {
   return { type: 'read_all', client_msg_id: newClientMsgId() }
@@ -337,6 +349,7 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
         rooms: v.rooms,
         online: v.online,
       }
+      if (isStringArray(v.away)) frame.away = v.away
       const read = parseReadStates(v.read)
       if (read) frame.read = read
       if (isObject(v.notify)) {
@@ -383,7 +396,13 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
       return { type: v.type, room: v.room, user_name: v.user_name }
     case 'presence':
       if (!isString(v.user_name) || !isBool(v.online)) break
-      return { type: 'presence', user_name: v.user_name, online: v.online }
+      return {
+        type: 'presence',
+        user_name: v.user_name,
+        online: v.online,
+        // An unknown status is read from `online`, as an older server means it.
+        status: !v.online ? 'offline' : v.status === 'away' ? 'away' : 'online',
+      }
     case 'membership':
       if (!isString(v.room) || !isString(v.user_name) || !isBool(v.joined)) break
       return { type: 'membership', room: v.room, user_name: v.user_name, joined: v.joined }

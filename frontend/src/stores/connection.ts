@@ -14,6 +14,7 @@ import type { ServerFrame } from '@/protocol/frames'
 import { useDisplayNamesStore } from './displayNames'
 import { useMessagesStore } from './messages'
 import { useNotifyLevelsStore } from './notifyLevels'
+import { usePeopleStore } from './people'
 import { usePresenceStore } from './presence'
 import { useRoomsStore } from './rooms'
 import { useSessionStore } from './session'
@@ -34,6 +35,7 @@ export const useConnectionStore = defineStore('connection', () => {
   const presence = usePresenceStore()
   const displayNames = useDisplayNamesStore()
   const notifyLevels = useNotifyLevelsStore()
+  const people = usePeopleStore()
 
   const status = ref<ConnectionStatus>('idle')
   const detail = ref<StatusDetail>({ attempt: 0, retryAt: null })
@@ -46,6 +48,7 @@ export const useConnectionStore = defineStore('connection', () => {
     rooms.applyFrame(frame)
     presence.applyFrame(frame)
     notifyLevels.applyFrame(frame)
+    people.applyFrame(frame)
     messages.applyFrame(frame)
     refreshMembersOn(frame)
     if (frame.type === 'profile') displayNames.remember(frame.person)

@@ -3,6 +3,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { Person } from '@/api/people'
+import type { ServerFrame } from '@/protocol/frames'
 import { useSessionStore } from './session'
 
 export const PEOPLE_PAGE = 50
@@ -55,5 +56,17 @@ export const usePeopleStore = defineStore('people', () => {
     return mine
   }
 
-  return { query, people, hasMore, loading, error, search, loadMore, setDisplayName }
+  /** Live presence: a listed person's status follows the socket's presence frames. */
+  function applyFrame(frame: ServerFrame) {
+    if (frame.type !== 'presence') return
+    const { user_name: user, status } = frame
+    if (!people.value.some((p) => p.user_name === user && p.status !== status)) return
+    people.value = people.value.map((p) =>
+      p.user_name === user
+        ? { ...p, status, last_seen_ms: status === 'offline' ? Date.now() : p.last_seen_ms }
+        : p,
+    )
+  }
+
+  return { query, people, hasMore, loading, error, search, loadMore, setDisplayName, applyFrame }
 })

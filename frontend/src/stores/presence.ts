@@ -1,15 +1,17 @@
-// Who is online, and who is typing where. Typing entries expire TYPING_TTL_MS after the last
+// Who is online (and of them, who is away: every connection idle), and who is typing where. Typing entries expire TYPING_TTL_MS after the last
 // `typing` frame, or at once when that user's `typing_stop` (the draft was cleared) or message
 // arrives.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { ServerFrame } from '@/protocol/frames'
+import type { PresenceStatus, ServerFrame } from '@/protocol/frames'
 
 export const TYPING_TTL_MS = 5000
 
 export const usePresenceStore = defineStore('presence', () => {
   /** Online user names, sorted. */
   const online = ref<string[]>([])
+  /** Those of `online` who are away. */
+  const away = ref<Set<string>>(new Set())
   /** room -> user names typing there, in the order they started. */
   const typing = ref<Record<string, string[]>>({})
   const timers = new Map<string, ReturnType<typeof setTimeout>>()
@@ -19,6 +21,19 @@ export const usePresenceStore = defineStore('presence', () => {
     if (isOnline) set.add(user)
     else set.delete(user)
     online.value = [...set].sort((a, b) => a.localeCompare(b))
+  }
+
+  function setAway(user: string, isAway: boolean) {
+    if (away.value.has(user) === isAway) return
+    const set = new Set(away.value)
+    if (isAway) set.add(user)
+    else set.delete(user)
+    away.value = set
+  }
+
+  function statusOf(user: string): PresenceStatus {
+    if (!online.value.includes(user)) return 'offline'
+    return away.value.has(user) ? 'away' : 'online'
   }
 
   function stopTyping(room: string, user: string) {
@@ -48,9 +63,11 @@ export const usePresenceStore = defineStore('presence', () => {
     switch (frame.type) {
       case 'welcome':
         online.value = [...new Set(frame.online)].sort((a, b) => a.localeCompare(b))
+        away.value = new Set(frame.away ?? [])
         break
       case 'presence':
         setOnline(frame.user_name, frame.online)
+        setAway(frame.user_name, frame.status === 'away')
         if (!frame.online) {
           for (const room of Object.keys(typing.value)) stopTyping(room, frame.user_name)
         }
@@ -76,8 +93,9 @@ export const usePresenceStore = defineStore('presence', () => {
     for (const timer of timers.values()) clearTimeout(timer)
     timers.clear()
     online.value = []
+    away.value = new Set()
     typing.value = {}
   }
 
-  return { online, typing, applyFrame, typingIn, reset }
+  return { online, away, typing, applyFrame, statusOf, typingIn, reset }
 })

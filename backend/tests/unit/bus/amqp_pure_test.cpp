@@ -151,6 +151,22 @@ TEST(Wire, BriefFormatFromAForeignPublisherDecodesWithoutId) {
     EXPECT_NE(bus::foreign_key(m), bus::foreign_key(other));
 }
 
+TEST(Wire, AwayTravelsInPresenceAndHeartbeatsAndIsAbsentOtherwise) {
+    const auto away = bus::encode_event(model::Presence{"bob", true, true}, "n");
+    EXPECT_NE(away.find(R"("away":true)"), std::string::npos) << away;
+    const auto& decoded = std::get<model::Presence>(*bus::decode_wire(away).event);
+    EXPECT_TRUE(decoded.online);
+    EXPECT_TRUE(decoded.away);
+    // A node that knows nothing of away sends none: the user is active there.
+    const auto active = bus::encode_event(model::Presence{"bob", true}, "n");
+    EXPECT_EQ(active.find("away"), std::string::npos) << active;
+    EXPECT_FALSE(std::get<model::Presence>(*bus::decode_wire(active).event).away);
+
+    const auto hb = bus::decode_wire(bus::encode_heartbeat("n", {"a", "b"}, {"b"}));
+    EXPECT_EQ(hb.away, std::vector<std::string>{"b"});
+    EXPECT_EQ(bus::encode_heartbeat("n", {"a"}).find("away"), std::string::npos);
+}
+
 TEST(Wire, HeartbeatForwardAndGarbage) {
     auto hb = bus::decode_wire(bus::encode_heartbeat("n", {"a", "b"}));
     EXPECT_EQ(hb.kind, bus::Wire::Kind::Heartbeat);

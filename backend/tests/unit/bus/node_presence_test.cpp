@@ -29,20 +29,57 @@ TEST(NodePresence, HeartbeatEveryIntervalWithTheLocalUsers) {
     EXPECT_TRUE(presence.heartbeat_due(t0 + 2000ms));
 }
 
-TEST(NodePresence, AnOfflineReachesClientsOnlyWhenTheUserIsOnlineNowhere) {
+TEST(NodePresence, RemotePresenceChangesUpdateWhoIsOnlineElsewhere) {
     bus::LocalUsers local;
     bus::NodePresence presence("n1", 2000ms, 3, local);
     const auto t0 = Clock::now();
-    EXPECT_TRUE(presence.apply("n2", {"bob", true}, t0));
-    EXPECT_TRUE(presence.apply("n3", {"bob", true}, t0));
+    presence.apply("n2", {"bob", true}, t0);
+    presence.apply("n3", {"bob", true}, t0);
     EXPECT_TRUE(presence.online_elsewhere("bob"));
-    EXPECT_FALSE(presence.apply("n2", {"bob", false}, t0));  // still on n3
-    EXPECT_TRUE(presence.apply("n3", {"bob", false}, t0));
+    presence.apply("n2", {"bob", false}, t0);
+    EXPECT_TRUE(presence.online_elsewhere("bob"));  // still on n3
+    presence.apply("n3", {"bob", false}, t0);
     EXPECT_FALSE(presence.online_elsewhere("bob"));
+    EXPECT_EQ(presence.remote_availability("bob"), model::Availability::Offline);
+}
 
-    local.add("carol");
-    EXPECT_TRUE(presence.apply("n2", {"carol", true}, t0));
-    EXPECT_FALSE(presence.apply("n2", {"carol", false}, t0));  // still here
+TEST(NodePresence, AUserIsAwayElsewhereOnlyWhenAwayOnEveryOtherNodeHoldingThem) {
+    bus::LocalUsers local;
+    bus::NodePresence presence("n1", 2000ms, 3, local);
+    const auto t0 = Clock::now();
+    presence.apply("n2", {"bob", true, true}, t0);
+    EXPECT_EQ(presence.remote_availability("bob"), model::Availability::Away);
+    presence.apply("n3", {"bob", true}, t0);
+    EXPECT_EQ(presence.remote_availability("bob"), model::Availability::Online);
+    EXPECT_TRUE(presence.remote_away_users().empty());
+    // The active node's connection closes: the away one is left.
+    presence.apply("n3", {"bob", false}, t0);
+    EXPECT_EQ(presence.remote_availability("bob"), model::Availability::Away);
+    EXPECT_EQ(presence.remote_away_users(), std::vector<std::string>{"bob"});
+    presence.apply("n2", {"bob", true, false}, t0);
+    EXPECT_EQ(presence.remote_availability("bob"), model::Availability::Online);
+}
+
+TEST(NodePresence, HeartbeatsCarryWhoIsAwayBothWays) {
+    bus::LocalUsers local;
+    bus::NodePresence presence("n1", 2000ms, 3, local);
+    local.add("alice");
+    local.add("bob");
+    presence.set_local_away("bob", true);
+    const auto t0 = Clock::now();
+    presence.restart(t0);
+    const auto wire = bus::decode_wire(*presence.heartbeat_due(t0));
+    EXPECT_EQ(wire.users, (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(wire.away, std::vector<std::string>{"bob"});
+
+    // Another node's heartbeat replaces what was known of it, away included; a name it does
+    // not hold cannot be away there.
+    presence.heartbeat_from("n2", {"carol", "dave"}, t0, {"dave", "erin"});
+    EXPECT_EQ(presence.remote_availability("carol"), model::Availability::Online);
+    EXPECT_EQ(presence.remote_availability("dave"), model::Availability::Away);
+    EXPECT_EQ(presence.remote_availability("erin"), model::Availability::Offline);
+    presence.heartbeat_from("n2", {"carol", "dave"}, t0);  // an older node: nobody away
+    EXPECT_EQ(presence.remote_availability("dave"), model::Availability::Online);
 }
 
 TEST(NodePresence, ASilentNodesUsersExpireUnlessOnlineHere) {

@@ -418,6 +418,7 @@ std::vector<model::ReadState> golden_read_states() {
 TEST(CodecEncode, WelcomeHasTheGoldenShapeAndValues) {
     const auto encoded = chat::encode_welcome(
         "alice", {"general", "rust-fans", "dm:alice:bob"}, {"alice", "bob"}, golden_read_states(),
+        {"bob"},
         {{"dm:alice:bob", model::NotifyLevel::Muted}, {"rust-fans", model::NotifyLevel::All}});
     EXPECT_EQ(json::parse(encoded), example("server_welcome.json"));
     EXPECT_EQ(keys_of(json::parse(encoded)), keys_of(example("server_welcome.json")));
@@ -428,6 +429,7 @@ TEST(CodecEncode, WelcomeWithNoRoomsStillHasArrays) {
     EXPECT_EQ(keys_of(frame), keys_of(example("server_welcome.json")));
     EXPECT_TRUE(frame.at("rooms").is_array());
     EXPECT_TRUE(frame.at("online").is_array());
+    EXPECT_TRUE(frame.at("away").is_array());
     EXPECT_TRUE(frame.at("read").is_array());
     EXPECT_TRUE(frame.at("notify").as_object().empty());
 }
@@ -642,8 +644,33 @@ TEST(CodecEncode, PresenceHasTheGoldenShapeAndValues) {
     const auto encoded = chat::encode_presence(model::Presence{"bob", true});
     expect_matches_golden(encoded, "server_presence.json");
     EXPECT_EQ(json::parse(encoded), example("server_presence.json"));
-    EXPECT_EQ(json::parse(chat::encode_presence(model::Presence{"bob", false})).at("online"),
-              json::value(false));
+    EXPECT_EQ(json::parse(chat::encode_presence(model::Presence{"bob", false})),
+              json::parse(R"({"type":"presence","user_name":"bob","online":false,)"
+                          R"("status":"offline"})"));
+}
+
+TEST(CodecEncode, AwayPresenceHasTheGoldenShapeAndValues) {
+    const auto encoded = chat::encode_presence(model::Presence{"bob", true, true});
+    expect_matches_golden(encoded, "server_presence_away.json");
+    EXPECT_EQ(json::parse(encoded), example("server_presence_away.json"));
+    // `online` stays true: a client that knows nothing of away shows the user online.
+    EXPECT_EQ(json::parse(encoded).at("online"), json::value(true));
+}
+
+TEST(CodecDecode, StatusGoldenFrameDecodesAndBadStatusesAreBadRequests) {
+    const auto command = decode_command(example_text("client_status.json"));
+    const auto* status = std::get_if<chat::StatusCommand>(&command);
+    ASSERT_NE(status, nullptr);
+    EXPECT_TRUE(status->away);
+    const auto active = decode_command(R"({"type":"status","status":"active"})");
+    ASSERT_NE(std::get_if<chat::StatusCommand>(&active), nullptr);
+    EXPECT_FALSE(std::get<chat::StatusCommand>(active).away);
+    for (const char* text :
+         {R"({"type":"status"})", R"({"type":"status","status":"online"})",
+          R"({"type":"status","status":"AWAY"})", R"({"type":"status","status":true})",
+          R"({"type":"status","status":null})", R"({"type":"status","status":""})"}) {
+        EXPECT_EQ(decode_error(text).code, "bad_request") << text;
+    }
 }
 
 TEST(CodecEncode, ProfileHasTheGoldenShapeAndValues) {

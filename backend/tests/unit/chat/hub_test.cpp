@@ -105,18 +105,81 @@ TEST_F(HubTest, ConnectionsGetDistinctIds) {
 TEST_F(HubTest, DetachReportsOnlyTheUsersLastConnection) {
     const auto a = attach("alice");
     const auto b = attach_seed("alice");
-    EXPECT_FALSE(hub.detach(a.id));
+    EXPECT_FALSE(hub.detach(a.id).user_went_offline);
     EXPECT_TRUE(hub.is_online("alice"));
-    EXPECT_TRUE(hub.detach(b.id));
+    EXPECT_TRUE(hub.detach(b.id).user_went_offline);
     EXPECT_FALSE(hub.is_online("alice"));
     EXPECT_EQ(hub.connection_count(), 0u);
 }
 
 TEST_F(HubTest, DetachingAnUnknownOrAlreadyDetachedConnectionReportsNothing) {
     const auto a = attach("alice");
-    EXPECT_FALSE(hub.detach(a.id + 1000));
-    EXPECT_TRUE(hub.detach(a.id));
-    EXPECT_FALSE(hub.detach(a.id));
+    EXPECT_FALSE(hub.detach(a.id + 1000).user_went_offline);
+    EXPECT_TRUE(hub.detach(a.id).user_went_offline);
+    EXPECT_FALSE(hub.detach(a.id).user_went_offline);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Away status: a user is away here when every connection of theirs here is away
+
+TEST_F(HubTest, AUserIsAwayOnlyWhenAllTheirConnectionsAreAway) {
+    const auto a = attach("alice");
+    const auto b = attach("alice");
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Online);
+    EXPECT_FALSE(hub.set_away(a.id, true));  // b is still active
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Online);
+    EXPECT_TRUE(hub.set_away(b.id, true));
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Away);
+    EXPECT_EQ(hub.away_users(), std::vector<std::string>{"alice"});
+    EXPECT_FALSE(hub.set_away(b.id, true));  // no change
+    EXPECT_TRUE(hub.set_away(a.id, false));  // one back is enough
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Online);
+    EXPECT_TRUE(hub.away_users().empty());
+    EXPECT_EQ(hub.availability("nobody"), model::Availability::Offline);
+}
+
+TEST_F(HubTest, ANewConnectionStartsActiveAndBringsAnAwayUserBack) {
+    const auto a = attach("alice");
+    EXPECT_TRUE(hub.set_away(a.id, true));
+    auto sink = std::make_shared<RecordingSink>();
+    const auto attached = hub.attach("alice", Protocol::Native, sink, {});
+    EXPECT_FALSE(attached.user_came_online);
+    EXPECT_TRUE(attached.user_came_back);
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Online);
+    EXPECT_FALSE(hub.attach("alice", Protocol::Native, sink, {}).user_came_back);
+}
+
+TEST_F(HubTest, ClosingTheActiveConnectionLeavesTheUserAwayWhenTheOthersAre) {
+    const auto away = attach("alice");
+    const auto active = attach("alice");
+    hub.set_away(away.id, true);
+    const auto detached = hub.detach(active.id);
+    EXPECT_FALSE(detached.user_went_offline);
+    EXPECT_TRUE(detached.user_went_away);
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Away);
+    // The last one closes: offline, and no longer counted away.
+    const auto last = hub.detach(away.id);
+    EXPECT_TRUE(last.user_went_offline);
+    EXPECT_TRUE(last.away_user_left);
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Offline);
+    EXPECT_TRUE(hub.away_users().empty());
+}
+
+TEST_F(HubTest, ClosingAnAwayConnectionChangesNothingWhileAnotherIsActive) {
+    const auto away = attach("alice");
+    attach("alice");
+    hub.set_away(away.id, true);
+    const auto detached = hub.detach(away.id);
+    EXPECT_FALSE(detached.user_went_away);
+    EXPECT_FALSE(detached.user_went_offline);
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Online);
+}
+
+TEST_F(HubTest, ASeedConnectionKeepsItsUserActive) {
+    const auto native = attach("alice");
+    attach_seed("alice");
+    EXPECT_FALSE(hub.set_away(native.id, true));
+    EXPECT_EQ(hub.availability("alice"), model::Availability::Online);
 }
 
 TEST_F(HubTest, AUserComesOnlineAgainAfterTheLastConnectionLeft) {
@@ -416,8 +479,8 @@ TEST_F(HubTest, PresenceReachesEveryNativeConnectionButNoSeedConnection) {
     for (const auto* client : {&alice, &bob}) {
         const auto frames = parsed(*client->sink);
         ASSERT_EQ(frames.size(), 1u);
-        EXPECT_EQ(frames[0],
-                  json::parse(R"({"type":"presence","user_name":"carol","online":true})"));
+        EXPECT_EQ(frames[0], json::parse(R"({"type":"presence","user_name":"carol","online":true,)"
+                                         R"("status":"online"})"));
     }
     EXPECT_EQ(seed.sink->frame_count(), 0u);
     EXPECT_EQ(alice.sink->frames().at(0).get(), bob.sink->frames().at(0).get());

@@ -616,11 +616,103 @@ TEST_F(ChatServiceTest, AUsersFirstConnectionIsAnnouncedToOthersAndTheLastOneLea
     service->disconnect(alice2.id, "alice");
     const auto presence = frames_of_type(*bob.sink, "presence");
     ASSERT_EQ(presence.size(), 2u);
-    EXPECT_EQ(presence[0], json::parse(R"({"type":"presence","user_name":"alice","online":true})"));
-    EXPECT_EQ(presence[1],
-              json::parse(R"({"type":"presence","user_name":"alice","online":false})"));
+    EXPECT_EQ(presence[0], json::parse(R"({"type":"presence","user_name":"alice","online":true,)"
+                                       R"("status":"online"})"));
+    EXPECT_EQ(presence[1], json::parse(R"({"type":"presence","user_name":"alice","online":false,)"
+                                       R"("status":"offline"})"));
     EXPECT_EQ(service->online_users(), (std::vector<std::string>{"bob"}));
     EXPECT_TRUE(metric_has("chat_users_online 1")) << metrics.serialize();
+}
+
+// Away status (docs/protocol.md "Away"): the `status` of each presence frame bob receives.
+std::vector<std::string> statuses_of(const RecordingSink& sink) {
+    std::vector<std::string> out;
+    for (const auto& frame : frames_of_type(sink, "presence")) {
+        out.emplace_back(frame.at("user_name").as_string().c_str() + std::string(":") +
+                         frame.at("status").as_string().c_str());
+    }
+    return out;
+}
+
+TEST_F(ChatServiceTest, AUserIsAwayOnceEveryConnectionOfTheirsIsAwayAndBackWithOne) {
+    const auto bob = connect_new("bob");
+    const auto alice_identity = sign_up("alice");
+    const auto alice1 = connect(alice_identity);
+    const auto alice2 = connect(alice_identity);
+    bob.sink->clear();
+
+    frame(alice1, R"({"type":"status","status":"away"})");
+    EXPECT_TRUE(statuses_of(*bob.sink).empty());  // alice2 is still active
+    EXPECT_EQ(service->availability("alice"), model::Availability::Online);
+    frame(alice2, R"({"type":"status","status":"away"})");
+    EXPECT_EQ(statuses_of(*bob.sink), std::vector<std::string>{"alice:away"});
+    EXPECT_EQ(service->availability("alice"), model::Availability::Away);
+    EXPECT_EQ(service->away_users(), std::vector<std::string>{"alice"});
+    EXPECT_TRUE(metric_has("chat_users_away 1")) << metrics.serialize();
+    // The directory and a new connection's welcome say so too.
+    EXPECT_EQ(service->people().card("alice").status, chat::PersonStatus::Away);
+    const auto welcome = json::parse(*service->welcome("bob", {"general"}));
+    EXPECT_EQ(welcome.at("away"), json::parse(R"(["alice"])"));
+
+    frame(alice2, R"({"type":"status","status":"away"})");  // no change, no frame
+    frame(alice1, R"({"type":"status","status":"active"})");
+    EXPECT_EQ(statuses_of(*bob.sink), (std::vector<std::string>{"alice:away", "alice:online"}));
+    EXPECT_EQ(service->people().card("alice").status, chat::PersonStatus::Online);
+    EXPECT_TRUE(metric_has("chat_users_away 0")) << metrics.serialize();
+    // Nothing goes back to the sender.
+    EXPECT_TRUE(frames_of_type(*alice1.sink, "error").empty());
+}
+
+TEST_F(ChatServiceTest, ClosingTheLastActiveConnectionLeavesTheUserAway) {
+    const auto bob = connect_new("bob");
+    const auto alice_identity = sign_up("alice");
+    const auto away = connect(alice_identity);
+    const auto active = connect(alice_identity);
+    frame(away, R"({"type":"status","status":"away"})");
+    bob.sink->clear();
+
+    service->disconnect(active.id, "alice");
+    EXPECT_EQ(statuses_of(*bob.sink), std::vector<std::string>{"alice:away"});
+    EXPECT_EQ(service->availability("alice"), model::Availability::Away);
+    // A new connection starts active: the user is back.
+    const auto fresh = connect(alice_identity);
+    EXPECT_EQ(statuses_of(*bob.sink), (std::vector<std::string>{"alice:away", "alice:online"}));
+    frame(fresh, R"({"type":"status","status":"away"})");
+    service->disconnect(fresh.id, "alice");
+    service->disconnect(away.id, "alice");
+    EXPECT_EQ(statuses_of(*bob.sink), (std::vector<std::string>{"alice:away", "alice:online",
+                                                                "alice:away", "alice:offline"}));
+    EXPECT_TRUE(metric_has("chat_users_away 0")) << metrics.serialize();
+}
+
+TEST_F(ChatServiceTest, StatusFramesCountAgainstTheFrameLimitAndARefusedOneChangesNothing) {
+    auto options = default_options();
+    options.frame_limits = chat::FrameGuard::Limits{0.001, 2, 1000, 1000, 1000};
+    use_options(options);
+    const auto bob = connect_new("bob");
+    const auto alice = connect_new("alice");
+    bob.sink->clear();
+    alice.sink->clear();
+    frame(alice, R"({"type":"status","status":"away"})");
+    frame(alice, R"({"type":"status","status":"active"})");
+    frame(alice, R"({"type":"status","status":"away"})");  // past the burst
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].at("code"), "rate_limited");
+    EXPECT_EQ(service->availability("alice"), model::Availability::Online);
+    EXPECT_EQ(statuses_of(*bob.sink), (std::vector<std::string>{"alice:away", "alice:online"}));
+}
+
+TEST_F(ChatServiceTest, ABadStatusIsABadRequestAndChangesNothing) {
+    const auto bob = connect_new("bob");
+    const auto alice = connect_new("alice");
+    bob.sink->clear();
+    frame(alice, R"({"type":"status","status":"asleep"})");
+    const auto errors = frames_of_type(*alice.sink, "error");
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].at("code"), "bad_request");
+    EXPECT_TRUE(statuses_of(*bob.sink).empty());
+    EXPECT_EQ(service->availability("alice"), model::Availability::Online);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -85,10 +85,13 @@ TEST(PresenceBatcher, DeliversAWindowsEventsTogetherInArrivalOrder) {
     while (sink->frame_count() < 3 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(1ms);
     }
-    EXPECT_EQ(sink->texts(), (std::vector<std::string>{
-                                 R"({"type":"presence","user_name":"alice","online":true})",
-                                 R"({"type":"presence","user_name":"alice","online":false})",
-                                 R"({"type":"presence","user_name":"carol","online":true})"}));
+    EXPECT_EQ(sink->texts(),
+              (std::vector<std::string>{R"({"type":"presence","user_name":"alice","online":true,)"
+                                        R"("status":"online"})",
+                                        R"({"type":"presence","user_name":"alice","online":false,)"
+                                        R"("status":"offline"})",
+                                        R"({"type":"presence","user_name":"carol","online":true,)"
+                                        R"("status":"online"})"}));
 }
 
 }  // namespace

@@ -368,7 +368,7 @@ describe('ChatSocket connection', () => {
     old.serverClose()
     await vi.advanceTimersByTimeAsync(500)
     expect(FakeWebSocket.instances).toHaveLength(2)
-    old.receive({ type: 'presence', user_name: 'ghost', online: true })
+    old.receive({ type: 'presence', user_name: 'ghost', online: true, status: 'online' })
     old.serverClose()
     expect(frames).toEqual([])
     expect(socket.status).toBe('connecting')
@@ -514,6 +514,34 @@ describe('ChatSocket send buffer', () => {
     expect(FakeWebSocket.last.frames.some((f) => f.type === 'typing')).toBe(false)
     socket.sendTyping('general')
     expect(FakeWebSocket.last.frames).toContainEqual({ type: 'typing', room: 'general' })
+  })
+
+  it('sends the away status when it changes, and again after each welcome while away', async () => {
+    const { socket } = setup()
+    socket.start()
+    socket.setAway(true) // before the welcome: kept, not sent
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    const statuses = () => FakeWebSocket.last.frames.filter((f) => f.type === 'status')
+    expect(statuses()).toEqual([{ type: 'status', status: 'away' }])
+    socket.setAway(true) // no change: nothing sent
+    socket.setAway(false)
+    expect(statuses()).toEqual([
+      { type: 'status', status: 'away' },
+      { type: 'status', status: 'active' },
+    ])
+    // A new connection starts active on the server: only an away status is said again.
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(500)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    expect(statuses()).toEqual([])
+    socket.setAway(true)
+    FakeWebSocket.last.serverClose()
+    await vi.advanceTimersByTimeAsync(1000)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.welcome()
+    expect(statuses()).toEqual([{ type: 'status', status: 'away' }])
   })
 })
 

@@ -12,6 +12,7 @@ import {
   parseServerFrame,
   readAllFrame,
   readFrame,
+  statusFrame,
   type ClientFrame,
   type StoredFrame,
 } from '../frames'
@@ -123,6 +124,7 @@ describe('golden protocol frames', () => {
         built = { ...readFrame(golden.room, golden.id), client_msg_id: golden.client_msg_id }
       else if (golden.type === 'read_all')
         built = { ...readAllFrame(), client_msg_id: golden.client_msg_id }
+      else if (golden.type === 'status') built = statusFrame(golden.status === 'away')
       else built = { ...sent[0]!, client_msg_id: golden.client_msg_id }
       expect(JSON.parse(JSON.stringify(built))).toEqual(golden)
     },

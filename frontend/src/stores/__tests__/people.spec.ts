@@ -120,4 +120,32 @@ describe('people store', () => {
     await people.setDisplayName(' Alice A ')
     expect(people.people.map((p) => p.display_name)).toEqual(['Alice A', ''])
   })
+
+  it('follows presence frames live: a listed person turns away, online, offline', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () =>
+        jsonResponse(200, {
+          people: [person('bob', { status: 'online' }), person('carol')],
+          has_more: false,
+        }),
+      ),
+    )
+    const people = usePeopleStore()
+    await people.search('')
+    const before = people.people
+    people.applyFrame({ type: 'presence', user_name: 'bob', online: true, status: 'away' })
+    expect(people.people.map((p) => p.status)).toEqual(['away', 'offline'])
+    people.applyFrame({ type: 'presence', user_name: 'bob', online: true, status: 'online' })
+    expect(people.people[0]?.status).toBe('online')
+    people.applyFrame({ type: 'presence', user_name: 'bob', online: false, status: 'offline' })
+    expect(people.people[0]?.status).toBe('offline')
+    expect(people.people[0]?.last_seen_ms).toBeGreaterThan(0)
+    // Someone not listed, or no change: the list is left as it is.
+    const list = people.people
+    people.applyFrame({ type: 'presence', user_name: 'zed', online: true, status: 'away' })
+    people.applyFrame({ type: 'presence', user_name: 'carol', online: false, status: 'offline' })
+    expect(people.people).toBe(list)
+    expect(before).not.toBe(list)
+  })
 })

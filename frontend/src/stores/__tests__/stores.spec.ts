@@ -570,9 +570,35 @@ describe('presence store', () => {
   it('tracks who is online', () => {
     const presence = usePresenceStore()
     presence.applyFrame({ type: 'welcome', user_name: 'a', rooms: [], online: ['carol', 'alice'] })
-    presence.applyFrame({ type: 'presence', user_name: 'bob', online: true })
-    presence.applyFrame({ type: 'presence', user_name: 'carol', online: false })
+    presence.applyFrame({ type: 'presence', user_name: 'bob', online: true, status: 'online' })
+    presence.applyFrame({ type: 'presence', user_name: 'carol', online: false, status: 'offline' })
     expect(presence.online).toEqual(['alice', 'bob'])
+  })
+
+  it('knows who is away, from the welcome and from presence frames', () => {
+    const presence = usePresenceStore()
+    presence.applyFrame({
+      type: 'welcome',
+      user_name: 'a',
+      rooms: [],
+      online: ['alice', 'bob'],
+      away: ['bob'],
+    })
+    expect(presence.statusOf('bob')).toBe('away')
+    expect(presence.statusOf('alice')).toBe('online')
+    expect(presence.statusOf('zed')).toBe('offline')
+    presence.applyFrame({ type: 'presence', user_name: 'bob', online: true, status: 'online' })
+    expect(presence.statusOf('bob')).toBe('online')
+    presence.applyFrame({ type: 'presence', user_name: 'alice', online: true, status: 'away' })
+    expect(presence.statusOf('alice')).toBe('away')
+    // Offline ends away: coming back online is active unless said otherwise.
+    presence.applyFrame({ type: 'presence', user_name: 'alice', online: false, status: 'offline' })
+    expect(presence.statusOf('alice')).toBe('offline')
+    presence.applyFrame({ type: 'presence', user_name: 'alice', online: true, status: 'online' })
+    expect(presence.statusOf('alice')).toBe('online')
+    // An older server's welcome has no `away`: nobody is.
+    presence.applyFrame({ type: 'welcome', user_name: 'a', rooms: [], online: ['bob'] })
+    expect(presence.statusOf('bob')).toBe('online')
   })
 
   it('shows typing for a few seconds, or until that user’s message', () => {
