@@ -144,7 +144,7 @@ export default {
   },
   notifications: {
     prompt:
-      'Get a desktop notification when someone mentions you while chatd is in the background.',
+      'Get a desktop notification for mentions, or for every message in the rooms you choose, while chatd is in the background.',
     enable: 'Enable desktop notifications',
     notNow: 'Not now',
     mentioned: '{user} mentioned you in {room}',

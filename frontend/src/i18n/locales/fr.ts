@@ -145,7 +145,7 @@ const fr: Catalog = {
   },
   notifications: {
     prompt:
-      'Recevez une notification sur le bureau quand quelqu’un vous mentionne pendant que chatd est en arrière-plan.',
+      'Recevez une notification sur le bureau pour les mentions, ou pour chaque message des salons de votre choix, pendant que chatd est en arrière-plan.',
     enable: 'Activer les notifications',
     notNow: 'Plus tard',
     mentioned: '{user} vous a mentionné dans {room}',
