@@ -154,7 +154,8 @@ TEST(Wire, BriefFormatFromAForeignPublisherDecodesWithoutId) {
 TEST(Wire, AwayTravelsInPresenceAndHeartbeatsAndIsAbsentOtherwise) {
     const auto away = bus::encode_event(model::Presence{"bob", true, true}, "n");
     EXPECT_NE(away.find(R"("away":true)"), std::string::npos) << away;
-    const auto& decoded = std::get<model::Presence>(*bus::decode_wire(away).event);
+    const auto wire = bus::decode_wire(away);  // holds the event `decoded` refers to
+    const auto& decoded = std::get<model::Presence>(*wire.event);
     EXPECT_TRUE(decoded.online);
     EXPECT_TRUE(decoded.away);
     // A node that knows nothing of away sends none: the user is active there.
